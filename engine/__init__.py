@@ -1,0 +1,56 @@
+"""gradview's engine: a PyTorch-compatible tensor library with define-by-run autograd on NumPy.
+
+`import engine as torch` gives the familiar API; code cells in the app get it as `torch`.
+"""
+import numpy as _np
+
+# PyTorch returns inf/nan silently for 1/0 and log(0); NumPy would warn on every such op
+_np.seterr(divide="ignore", invalid="ignore", over="ignore", under="ignore")
+
+from ._dtype import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64,  # noqa: E402
+                     get_default_dtype, set_default_dtype)
+from ._device import device  # noqa: E402
+from .tensor import Tensor, Size  # noqa: E402
+from . import functions as _functions  # noqa: E402  (binds the Tensor methods)
+from .creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, arange, linspace, logspace,  # noqa
+                       eye, rand, randn, randint, randperm, zeros_like, ones_like, empty_like, full_like, rand_like,
+                       randn_like, randint_like, normal, bernoulli, multinomial, scalar_tensor, manual_seed, seed,
+                       initial_seed, get_rng_state, set_rng_state, Generator, default_generator)
+from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode  # noqa: E402
+from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402
+from . import autograd, cuda, backends  # noqa: E402
+
+globals().update(_functions.FUNCTIONS)
+
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+short = int16
+uint8 = uint8
+FloatTensor = DoubleTensor = LongTensor = Tensor
+strided = "torch.strided"
+contiguous_format = preserve_format = channels_last = None
+pi = 3.141592653589793
+e = 2.718281828459045
+inf = _np.inf
+nan = _np.nan
+__version__ = "2.13.0+gradview"
+
+
+def is_inference_mode_enabled():
+    return False
+
+
+def compile(model=None, **kwargs):
+    """No compiler here: returns the model unchanged, so `torch.compile(model)` code still runs."""
+    return model if model is not None else (lambda fn: fn)
+
+
+def __getattr__(name):
+    # submodules that import the rest of the engine load on first use
+    import importlib
+    if name in ("nn", "optim", "utils", "testing", "graph", "viz"):
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'engine' has no attribute '{name}'")

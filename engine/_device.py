@@ -1,0 +1,74 @@
+"""`torch.device`: a device type plus an optional index, bound to its backend."""
+from . import backends
+
+
+class device:
+    __slots__ = ("type", "index")
+
+    def __new__(cls, type_or_str, index=None):
+        if isinstance(type_or_str, device):
+            return type_or_str
+        if isinstance(type_or_str, int):  # torch.device(0) means cuda:0
+            type_or_str, index = "cuda", type_or_str
+        text = str(type_or_str)
+        if ":" in text:
+            kind, _, idx = text.partition(":")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{text}'")
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was passed "
+                                   f"explicitly: {text}")
+            index = int(idx)
+        else:
+            kind = text
+        if kind not in ("cpu", "cuda", "webgpu"):
+            raise RuntimeError(f"Expected one of cpu, cuda, webgpu device type at start of device string: "
+                               f"{text}")
+        self = object.__new__(cls)
+        object.__setattr__(self, "type", kind)
+        object.__setattr__(self, "index", index)
+        return self
+
+    def __setattr__(self, name, value):
+        raise AttributeError("torch.device is immutable")
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self.type == other.type and self.index == other.index
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+    @property
+    def backend(self):
+        return backends.get(self.type)
+
+
+CPU = device("cpu")
+
+
+def canonical(dev):
+    """The concrete device a tensor lives on: cuda means cuda:0, and the backend must be available."""
+    if dev is None:
+        return CPU
+    dev = device(dev)
+    if dev.type == "cpu":
+        return CPU
+    backend = backends.get(dev.type)
+    index = 0 if dev.index is None else dev.index
+    if index >= backend.device_count():
+        raise RuntimeError(f"Invalid device {dev.type}:{index}: only {backend.device_count()} "
+                           f"{dev.type} device(s) are available")
+    return device(dev.type, index)

@@ -1,0 +1,55 @@
+"""Array backends, one file each, looked up by device type and imported lazily.
+
+A backend is a small object with:
+  name        device type ("cpu", "cuda", "webgpu")
+  xp          the array namespace (NumPy-compatible) the ops are written against
+  ndarray     the backend's array class
+  is_available() / device_count()
+  from_numpy(np_array, index) / to_numpy(array)  moving data across devices
+  random      a per-backend random generator with seed(), standard_normal(), random(), integers()
+  synchronize(index)
+
+A backend that cannot load (no CuPy, no GPU, not in a browser) is simply unavailable:
+`get(name)` raises a clear RuntimeError only when something asks to use it.
+"""
+import importlib
+
+_MODULES = {"cpu": "numpy_backend", "cuda": "cupy_backend", "webgpu": "webgpu_backend"}
+_loaded = {}
+
+
+def _load(name):
+    if name not in _loaded:
+        module_name = _MODULES.get(name)
+        if module_name is None:
+            raise RuntimeError(
+                f"Expected one of cpu, cuda, webgpu device type at start of device string: {name}")
+        try:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+            backend = module.load()
+        except Exception as exc:  # any failure to load means "not available here"
+            backend = None
+            _loaded[name + ":error"] = exc
+        _loaded[name] = backend
+    return _loaded[name]
+
+
+def is_available(name):
+    backend = _load(name)
+    return backend is not None and backend.is_available()
+
+
+def get(name):
+    backend = _load(name)
+    if backend is None or not backend.is_available():
+        reason = _loaded.get(name + ":error")
+        detail = f" ({reason})" if reason else ""
+        if name == "cuda":
+            raise RuntimeError("Torch not compiled with CUDA enabled: the cuda device needs CuPy and an "
+                               f"NVIDIA GPU{detail}")
+        raise RuntimeError(f"the {name} device is not available here{detail}")
+    return backend
+
+
+def available():
+    return [name for name in _MODULES if is_available(name)]

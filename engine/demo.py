@@ -1,0 +1,31 @@
+"""A short engine demo: the autograd walkthrough, printed as PyTorch prints it."""
+import engine as torch
+
+
+def main():
+    x = torch.ones(2, 2, requires_grad=True)
+    y = x + 1
+    z = y * y * 2
+    out = z.mean()
+    print("z =", z)
+    print("out =", out)
+    out.backward()
+    print("x.grad =", x.grad)
+
+    # the graph is built as Python runs: the loop length changes it
+    W = torch.randn(4, 4, requires_grad=True)
+    h = torch.randn(4, 1)
+    b = torch.randn(4, 1)
+    for steps in (2, 5):
+        h_t = h
+        for _ in range(steps):
+            h_t = torch.matmul(W, h_t) + b
+        node, depth = h_t.grad_fn, 0
+        while node is not None and node.next_functions:
+            node = node.next_functions[0][0]
+            depth += 1
+        print(f"T={steps}: output {tuple(h_t.shape)}, graph depth {depth}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,473 @@
+"""Elementwise ops: unary, binary (with broadcasting, scalars on either side and PyTorch's type
+promotion), comparisons, where and clamp. Each op's forward and gradient sit side by side."""
+import math
+
+import numpy as np
+
+from .._dtype import result_type, scalar_category, get_default_dtype, bool_
+from ._core import OpDef, apply
+
+
+def _tensor_cls():
+    from ..tensor import Tensor
+    return Tensor
+
+
+# ---------------------------------------------------------------------------------------------
+# binary ops
+class BinaryOp:
+    """One binary op in three OpDefs: tensor-tensor, tensor-scalar and scalar-tensor.
+
+    grad_a(m, g, a, b, out) and grad_b(m, g, a, b, out) give the gradient for each side; `save`
+    says which of "a", "b", "out" they read, so that only those are version-checked.
+    """
+
+    def __init__(self, name, forward, grad_a, grad_b, save="", kind=None, differentiable=True,
+                 rname=None):
+        self.kind = kind
+        self.forward = forward
+        self.tt = self._make(name, "tt", grad_a, grad_b, save, differentiable)
+        self.ts = self._make(name, "ts", grad_a, grad_b, save, differentiable)
+        self.st = self._make(rname or name, "st", grad_a, grad_b, save, differentiable)
+
+    def _make(self, name, form, grad_a, grad_b, save, differentiable):
+        forward = self.forward
+        save_output = "out" in save
+        if form == "tt":
+            def fwd(xp, a, b, dt):
+                return forward(xp, a, b, dt)
+            save_inputs = tuple(i for i, k in enumerate("ab") if k in save)
+
+            def vjp(m, g, node, *saved):
+                values = dict(zip([k for k in ("a", "b") if k in save] + (["out"] if save_output else []), saved))
+                a, b, out = values.get("a"), values.get("b"), values.get("out")
+                needs = node.needs
+                return (grad_a(m, g, a, b, out) if needs[0] else None,
+                        grad_b(m, g, a, b, out) if needs[1] else None)
+        elif form == "ts":
+            def fwd(xp, a, scalar, dt):
+                return forward(xp, a, scalar, dt)
+            save_inputs = (0,) if "a" in save else ()
+
+            def vjp(m, g, node, *saved):
+                a = saved[0] if "a" in save else None
+                out = saved[-1] if save_output else None
+                return grad_a(m, g, a, node.params[0], out)
+        else:
+            def fwd(xp, b, scalar, dt):
+                return forward(xp, scalar, b, dt)
+            save_inputs = (0,) if "b" in save else ()
+
+            def vjp(m, g, node, *saved):
+                b = saved[0] if "b" in save else None
+                out = saved[-1] if save_output else None
+                return grad_b(m, g, node.params[0], b, out)
+        return OpDef(name, fwd, vjp if differentiable else None, save_inputs, save_output, self.kind)
+
+    def __call__(self, a, b, out=None):
+        Tensor = _tensor_cls()
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor):
+                if a.dtype is b.dtype:
+                    dt = None
+                    rt = a.dtype
+                else:
+                    rt = _promote_tensors(a, b)
+                    dt = rt.np
+                result = apply(self.tt, (a, b), (dt,))
+            else:
+                rt = _promote_scalar(a, b)
+                dt = None if rt is a.dtype else rt.np
+                result = apply(self.ts, (a,), (_scalar_value(b), dt))
+        elif isinstance(b, Tensor):
+            rt = _promote_scalar(b, a)
+            dt = None if rt is b.dtype else rt.np
+            result = apply(self.st, (b,), (_scalar_value(a), dt))
+        else:
+            raise TypeError(f"{self.kind}(): argument 'input' must be Tensor, not {type(a).__name__}")
+        if out is not None:
+            return write_out(out, result)
+        return result
+
+
+def _promote_tensors(a, b):
+    dims, zero = [], []
+    (dims if a._data.ndim else zero).append(a.dtype)
+    (dims if b._data.ndim else zero).append(b.dtype)
+    return result_type(dims, zero, ())
+
+
+def _promote_scalar(t, scalar):
+    cat = scalar_category(scalar)
+    if cat <= t.dtype.category:
+        return t.dtype
+    return result_type((t.dtype,) if t._data.ndim else (), () if t._data.ndim else (t.dtype,), (cat,))
+
+
+def _scalar_value(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_out(out, result):
+    """`out=`: write the result into an existing tensor, as PyTorch does (no autograd through it)."""
+    from .. import _state
+    if _state.grad_enabled and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{result.grad_fn.name() if result.grad_fn else 'op'}(): functions with out=... "
+                           "arguments don't support automatic differentiation, but one of the arguments "
+                           "requires grad.")
+    if result.dtype.category > out.dtype.category:
+        raise RuntimeError(f"result type {_type_title(result.dtype)} can't be cast to the desired output type "
+                           f"{_type_title(out.dtype)}")
+    if out._data.shape != result._data.shape:
+        # PyTorch resizes an out= tensor of the wrong size (and warns when it was not empty)
+        out._data = result._data.astype(out._data.dtype, copy=True)
+    else:
+        out._data[...] = result._data
+    out._version_box[0] += 1
+    return out
+
+
+def _type_title(dtype):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dtype.name]
+
+
+def _ufunc(name):
+    def forward(xp, a, b, dt):
+        return getattr(xp, name)(a, b, dtype=dt) if dt is not None else getattr(xp, name)(a, b)
+    return forward
+
+
+def _true_div(xp, a, b, dt):
+    # integer division by "/" gives the default float dtype in PyTorch
+    if dt is None and not _is_float(a, b):
+        dt = get_default_dtype().np
+    return xp.true_divide(a, b, dtype=dt) if dt is not None else xp.true_divide(a, b)
+
+
+def _is_float(a, b):
+    for v in (a, b):
+        kind = getattr(getattr(v, "dtype", None), "kind", None)
+        if kind == "f" or isinstance(v, float):
+            return True
+    return False
+
+
+def _pow(xp, a, b, dt):
+    if dt is not None:
+        a = a.astype(dt) if hasattr(a, "astype") else a
+        b = b.astype(dt) if hasattr(b, "astype") else b
+    if _is_integral(a) and _is_integral(b) and bool(xp.any(xp.asarray(b) < 0)):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return xp.power(a, b)
+
+
+def _is_integral(v):
+    if isinstance(v, (bool, int)):
+        return True
+    return getattr(getattr(v, "dtype", None), "kind", "f") in "iub"
+
+
+def _neg_grad(m, g, a, b, out):
+    return -g
+
+
+add = BinaryOp("AddBackward0", _ufunc("add"), lambda m, g, a, b, out: g, lambda m, g, a, b, out: g,
+               kind="add")
+sub = BinaryOp("SubBackward0", _ufunc("subtract"), lambda m, g, a, b, out: g, _neg_grad, kind="sub",
+               rname="RsubBackward1")
+mul = BinaryOp("MulBackward0", _ufunc("multiply"), lambda m, g, a, b, out: g * b,
+               lambda m, g, a, b, out: g * a, save="ab", kind="mul")
+div = BinaryOp("DivBackward0", _true_div, lambda m, g, a, b, out: g / b,
+               lambda m, g, a, b, out: -g * a / (b * b), save="ab", kind="div")
+
+
+def _pow_grad_a(m, g, a, b, out):
+    if isinstance(b, (int, float)):
+        return g * 0 if b == 0 else g * b * a ** (b - 1)
+    # an exponent of 0 gives a zero gradient even where a ** -1 is infinite
+    return m.where(m.as_mask(b == 0), g * 0, g * b * a ** (b - 1))
+
+
+def _pow_grad_b(m, g, a, b, out):
+    # d/db a**b = a**b * log(a), taken as 0 where a == 0 (PyTorch's convention)
+    if isinstance(a, (int, float)):
+        log_a = math.log(a) if a > 0 else (0.0 if a == 0 else math.nan)
+        return g * out * log_a
+    safe = m.where(m.as_mask(a == 0), 1.0, a)
+    return g * out * m.log(safe)
+
+
+pow = BinaryOp("PowBackward1", _pow, _pow_grad_a, _pow_grad_b, save="about", kind="pow",
+               rname="PowBackward2")
+pow.ts.name = "PowBackward0"
+
+
+def _max_grad(m, g, a, b, out, first):
+    # ties split the gradient evenly, as PyTorch's maximum does
+    mask_a = m.as_mask(a > b) if first else m.as_mask(b > a)
+    tie = m.as_mask(a == b)
+    return m.where(mask_a, g, m.where(tie, g / 2, g * 0))
+
+
+def _min_grad(m, g, a, b, out, first):
+    mask_a = m.as_mask(a < b) if first else m.as_mask(b < a)
+    tie = m.as_mask(a == b)
+    return m.where(mask_a, g, m.where(tie, g / 2, g * 0))
+
+
+maximum = BinaryOp("MaximumBackward0", _ufunc("maximum"), lambda m, g, a, b, o: _max_grad(m, g, a, b, o, True),
+                   lambda m, g, a, b, o: _max_grad(m, g, a, b, o, False), save="ab", kind="maximum")
+minimum = BinaryOp("MinimumBackward0", _ufunc("minimum"), lambda m, g, a, b, o: _min_grad(m, g, a, b, o, True),
+                   lambda m, g, a, b, o: _min_grad(m, g, a, b, o, False), save="ab", kind="minimum")
+
+
+def _floor_divide(xp, a, b, dt):
+    return xp.floor_divide(a, b, dtype=dt) if dt is not None else xp.floor_divide(a, b)
+
+
+def _zero_grad(m, g, a, b, out):
+    return g * 0
+
+
+floor_divide = BinaryOp("DivBackward2", _floor_divide, _zero_grad, _zero_grad, kind="floor_divide")
+remainder = BinaryOp("RemainderBackward0", _ufunc("remainder"), lambda m, g, a, b, out: g,
+                     lambda m, g, a, b, out: -g * m.floor(a / b), save="ab", kind="remainder")
+fmod = BinaryOp("FmodBackward0", _ufunc("fmod"), lambda m, g, a, b, out: g,
+                lambda m, g, a, b, out: -g * m.trunc(a / b), save="ab", kind="fmod")
+atan2 = BinaryOp("Atan2Backward0", _ufunc("arctan2"), lambda m, g, a, b, out: g * b / (a * a + b * b),
+                 lambda m, g, a, b, out: -g * a / (a * a + b * b), save="ab", kind="atan2")
+
+
+def _compare(ufunc):
+    def forward(xp, a, b, dt):
+        if dt is not None:
+            a = a.astype(dt) if hasattr(a, "astype") else a
+            b = b.astype(dt) if hasattr(b, "astype") else b
+        return getattr(xp, ufunc)(a, b)
+    return forward
+
+
+def _logical(ufunc):
+    def forward(xp, a, b, dt):
+        return getattr(xp, ufunc)(a, b, dtype=dt) if dt is not None else getattr(xp, ufunc)(a, b)
+    return forward
+
+
+eq = BinaryOp("EqBackward0", _compare("equal"), None, None, kind="eq", differentiable=False)
+ne = BinaryOp("NeBackward0", _compare("not_equal"), None, None, kind="ne", differentiable=False)
+lt = BinaryOp("LtBackward0", _compare("less"), None, None, kind="lt", differentiable=False)
+le = BinaryOp("LeBackward0", _compare("less_equal"), None, None, kind="le", differentiable=False)
+gt = BinaryOp("GtBackward0", _compare("greater"), None, None, kind="gt", differentiable=False)
+ge = BinaryOp("GeBackward0", _compare("greater_equal"), None, None, kind="ge", differentiable=False)
+bitwise_and = BinaryOp("BitwiseAnd", _logical("bitwise_and"), None, None, kind="bitwise_and", differentiable=False)
+bitwise_or = BinaryOp("BitwiseOr", _logical("bitwise_or"), None, None, kind="bitwise_or", differentiable=False)
+bitwise_xor = BinaryOp("BitwiseXor", _logical("bitwise_xor"), None, None, kind="bitwise_xor", differentiable=False)
+
+
+def _as_bool_op(ufunc, kind):
+    def forward(xp, a, b, dt):
+        return getattr(xp, ufunc)(a.astype(bool) if hasattr(a, "astype") else bool(a),
+                                  b.astype(bool) if hasattr(b, "astype") else bool(b))
+    return BinaryOp(kind, forward, None, None, kind=kind, differentiable=False)
+
+
+logical_and = _as_bool_op("logical_and", "logical_and")
+logical_or = _as_bool_op("logical_or", "logical_or")
+logical_xor = _as_bool_op("logical_xor", "logical_xor")
+
+
+# ---------------------------------------------------------------------------------------------
+# unary ops
+class UnaryOp:
+    """A unary op. `grad(m, g, x, out)` reads the saved input and/or output named in `save`.
+    `floating` ops turn integer inputs into the default float dtype, as PyTorch does."""
+
+    def __init__(self, name, forward, grad, save="", floating=True, kind=None):
+        self.floating = floating
+        save_inputs = (0,) if "x" in save else ()
+        save_output = "out" in save
+
+        def vjp(m, g, node, *saved):
+            x = saved[0] if save_inputs else None
+            out = saved[-1] if save_output else None
+            return grad(m, g, x, out, *node.params[1:])
+
+        def fwd(xp, x, dt, *params):
+            if dt is not None:
+                x = x.astype(dt)
+            return forward(xp, x, *params)
+        self.op = OpDef(name, fwd, vjp if grad is not None else None, save_inputs, save_output, kind)
+
+    def __call__(self, x, *params, out=None):
+        dt = None
+        if self.floating and not x.dtype.is_floating_point:
+            dt = get_default_dtype().np
+        result = apply(self.op, (x,), (dt,) + params)
+        if out is not None:
+            return write_out(out, result)
+        return result
+
+
+def _xp_fn(name):
+    return lambda xp, x: getattr(xp, name)(x)
+
+
+neg = UnaryOp("NegBackward0", _xp_fn("negative"), lambda m, g, x, out: -g, floating=False, kind="neg")
+exp = UnaryOp("ExpBackward0", _xp_fn("exp"), lambda m, g, x, out: g * out, save="out", kind="exp")
+exp2 = UnaryOp("Exp2Backward0", _xp_fn("exp2"), lambda m, g, x, out: g * out * float(np.log(2.0)), save="out",
+               kind="exp2")
+expm1 = UnaryOp("Expm1Backward0", _xp_fn("expm1"), lambda m, g, x, out: g * (out + 1), save="out", kind="expm1")
+log = UnaryOp("LogBackward0", _xp_fn("log"), lambda m, g, x, out: g / x, save="x", kind="log")
+log2 = UnaryOp("Log2Backward0", _xp_fn("log2"), lambda m, g, x, out: g / (x * float(np.log(2.0))), save="x",
+               kind="log2")
+log10 = UnaryOp("Log10Backward0", _xp_fn("log10"), lambda m, g, x, out: g / (x * float(np.log(10.0))), save="x",
+                kind="log10")
+log1p = UnaryOp("Log1PBackward0", _xp_fn("log1p"), lambda m, g, x, out: g / (x + 1), save="x", kind="log1p")
+sqrt = UnaryOp("SqrtBackward0", _xp_fn("sqrt"), lambda m, g, x, out: g / (out * 2), save="out", kind="sqrt")
+rsqrt = UnaryOp("RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x), lambda m, g, x, out: g * out * out * out * -0.5,
+                save="out", kind="rsqrt")
+reciprocal = UnaryOp("ReciprocalBackward0", lambda xp, x: 1 / x, lambda m, g, x, out: -g * out * out,
+                     save="out", kind="reciprocal")
+square = UnaryOp("PowBackward0", lambda xp, x: x * x, lambda m, g, x, out: g * 2 * x, save="x", floating=False,
+                 kind="square")
+sin = UnaryOp("SinBackward0", _xp_fn("sin"), lambda m, g, x, out: g * m.cos(x), save="x", kind="sin")
+cos = UnaryOp("CosBackward0", _xp_fn("cos"), lambda m, g, x, out: -g * m.sin(x), save="x", kind="cos")
+tan = UnaryOp("TanBackward0", _xp_fn("tan"), lambda m, g, x, out: g * (out * out + 1), save="out", kind="tan")
+asin = UnaryOp("AsinBackward0", _xp_fn("arcsin"), lambda m, g, x, out: g / m.sqrt(-x * x + 1), save="x",
+               kind="asin")
+acos = UnaryOp("AcosBackward0", _xp_fn("arccos"), lambda m, g, x, out: -g / m.sqrt(-x * x + 1), save="x",
+               kind="acos")
+atan = UnaryOp("AtanBackward0", _xp_fn("arctan"), lambda m, g, x, out: g / (x * x + 1), save="x", kind="atan")
+sinh = UnaryOp("SinhBackward0", _xp_fn("sinh"), lambda m, g, x, out: g * m.cosh(x), save="x", kind="sinh")
+cosh = UnaryOp("CoshBackward0", _xp_fn("cosh"), lambda m, g, x, out: g * m.sinh(x), save="x", kind="cosh")
+tanh = UnaryOp("TanhBackward0", _xp_fn("tanh"), lambda m, g, x, out: g * (-out * out + 1), save="out",
+               kind="tanh")
+
+
+def _sigmoid(xp, x):
+    # split by sign so exp never overflows
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+sigmoid = UnaryOp("SigmoidBackward0", _sigmoid, lambda m, g, x, out: g * out * (-out + 1), save="out",
+                  kind="sigmoid")
+abs = UnaryOp("AbsBackward0", _xp_fn("abs"), lambda m, g, x, out: g * m.sign(x), save="x", floating=False,
+              kind="abs")
+sign = UnaryOp("SignBackward0", _xp_fn("sign"), lambda m, g, x, out: g * 0, floating=False, kind="sign")
+floor = UnaryOp("FloorBackward0", _xp_fn("floor"), lambda m, g, x, out: g * 0, floating=False, kind="floor")
+ceil = UnaryOp("CeilBackward0", _xp_fn("ceil"), lambda m, g, x, out: g * 0, floating=False, kind="ceil")
+trunc = UnaryOp("TruncBackward0", _xp_fn("trunc"), lambda m, g, x, out: g * 0, floating=False, kind="trunc")
+frac = UnaryOp("FracBackward0", lambda xp, x: x - xp.trunc(x), lambda m, g, x, out: g, floating=False,
+               kind="frac")
+
+
+def _round(xp, x, decimals=0):
+    return xp.round(x, decimals)
+
+
+round = UnaryOp("RoundBackward0", _round, lambda m, g, x, out, decimals=0: g * 0, floating=False, kind="round")
+relu = UnaryOp("ReluBackward0", lambda xp, x: xp.maximum(x, 0),
+               lambda m, g, x, out: g * m.as_mask(out > 0), save="out", floating=False, kind="relu")
+logical_not = UnaryOp("LogicalNot", lambda xp, x: xp.logical_not(x), None, floating=False, kind="logical_not")
+bitwise_not = UnaryOp("BitwiseNot", lambda xp, x: xp.invert(x), None, floating=False, kind="bitwise_not")
+isnan = UnaryOp("IsNan", _xp_fn("isnan"), None, floating=False, kind="isnan")
+isinf = UnaryOp("IsInf", _xp_fn("isinf"), None, floating=False, kind="isinf")
+isfinite = UnaryOp("IsFinite", _xp_fn("isfinite"), None, floating=False, kind="isfinite")
+
+
+def _erf_forward(xp, x):
+    try:
+        from math import erf
+        return xp.vectorize(erf, otypes=[x.dtype])(x) if x.size else x.copy()
+    except Exception:  # pragma: no cover
+        raise
+
+
+erf = UnaryOp("ErfBackward0", _erf_forward,
+              lambda m, g, x, out: g * m.exp(-x * x) * float(2 / np.sqrt(np.pi)), save="x", kind="erf")
+
+
+def _clamp_forward(xp, x, lo, hi):
+    if lo is not None and hi is not None:
+        return xp.minimum(xp.maximum(x, lo), hi)  # PyTorch: min wins when lo > hi
+    if lo is not None:
+        return xp.maximum(x, lo)
+    return xp.minimum(x, hi)
+
+
+def _clamp_grad(m, g, x, out, lo, hi):
+    mask = None
+    if lo is not None:
+        mask = x >= lo
+    if hi is not None:
+        mask = (x <= hi) if mask is None else (mask & (x <= hi))
+    return g * m.as_mask(mask)
+
+
+_clamp = UnaryOp("ClampBackward1", _clamp_forward, _clamp_grad, save="x", floating=False, kind="clamp")
+
+
+def clamp(x, min=None, max=None, out=None):
+    Tensor = _tensor_cls()
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        result = x
+        if min is not None:
+            result = maximum(result, min)
+        if max is not None:
+            result = minimum(result, max)
+        return write_out(out, result) if out is not None else result
+    dt = None
+    if (isinstance(min, float) or isinstance(max, float)) and not x.dtype.is_floating_point:
+        dt = get_default_dtype().np
+    result = apply(_clamp.op, (x,), (dt, min, max))
+    return write_out(out, result) if out is not None else result
+
+
+# ---------------------------------------------------------------------------------------------
+# where
+def _where_forward(xp, cond, a, b, dt):
+    if dt is not None:
+        a, b = a.astype(dt), b.astype(dt)
+    return xp.where(cond, a, b)
+
+
+def _where_vjp(m, g, node, cond):
+    zero = g * 0
+    return (None,
+            m.where(cond, g, zero) if node.needs[1] else None,
+            m.where(cond, zero, g) if node.needs[2] else None)
+
+
+_where = OpDef("WhereBackward0", _where_forward, _where_vjp, save_inputs=(0,), kind="where")
+
+
+def where(condition, input=None, other=None, out=None):
+    Tensor = _tensor_cls()
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if condition.dtype is not bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{_type_title(condition.dtype)}")
+    from ..creation import scalar_tensor
+    ref = input if isinstance(input, Tensor) else other
+    dims, zero, scalars = [], [], []
+    for v in (input, other):
+        if isinstance(v, Tensor):
+            (dims if v._data.ndim else zero).append(v.dtype)
+        else:
+            scalars.append(scalar_category(v))
+    rt = result_type(dims, zero, scalars)
+    if not isinstance(input, Tensor):
+        input = scalar_tensor(input, dtype=rt, device=ref.device)
+    if not isinstance(other, Tensor):
+        other = scalar_tensor(other, dtype=rt, device=ref.device)
+    dt = None if input.dtype is rt and other.dtype is rt else rt.np
+    result = apply(_where, (condition, input, other), (dt,))
+    return write_out(out, result) if out is not None else result

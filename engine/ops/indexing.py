@@ -1,0 +1,331 @@
+"""Indexing: `x[...]` reads and writes (ints, slices, None, Ellipsis, bool masks, integer tensors
+and lists), index_select, gather, scatter, masked_fill, nonzero."""
+import numpy as np
+
+from ._core import OpDef, apply
+from .reduce import normalize_dim
+from .shape import make_view, _size_list
+
+
+def _to_index_part(part, xp):
+    from ..tensor import Tensor
+    if isinstance(part, Tensor):
+        data = part._data
+        if data.dtype.kind not in "biu":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return data
+    if isinstance(part, slice):
+        if part.step is not None and int(part.step) <= 0:
+            raise ValueError("step must be greater than zero")
+        return slice(_int_or_none(part.start), _int_or_none(part.stop), _int_or_none(part.step))
+    if isinstance(part, (list, tuple)):
+        converted = [_to_index_part(p, xp) for p in part]
+        return xp.asarray(converted)
+    if isinstance(part, np.ndarray):
+        return part
+    if isinstance(part, (bool, np.bool_)):
+        return bool(part)
+    if isinstance(part, (int, np.integer)):
+        return int(part)
+    if part is None or part is Ellipsis:
+        return part
+    if hasattr(part, "__index__"):
+        return part.__index__()
+    raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
+                     "indices (got " + type(part).__name__ + ")")
+
+
+def _int_or_none(v):
+    if v is None:
+        return None
+    from ..tensor import Tensor
+    if isinstance(v, Tensor):
+        return int(v.item())
+    return int(v)
+
+
+def normalize_index(index, xp):
+    """A user's index as a tuple NumPy understands, and whether it is basic (gives a view)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    parts = tuple(_to_index_part(p, xp) for p in index)
+    basic = all(p is None or p is Ellipsis or isinstance(p, (int, slice)) and not isinstance(p, bool)
+                for p in parts)
+    return parts, basic
+
+
+def _bounds_error(exc, shape):
+    text = str(exc)
+    if "out of bounds" in text:
+        return IndexError(text.replace("axis", "dimension"))
+    if "boolean index did not match" in text:
+        return IndexError(f"The shape of the mask does not match the shape of the indexed tensor "
+                          f"{_size_list(shape)}: {text}")
+    return IndexError(text)
+
+
+def _index_forward(xp, x, index):
+    return x[index]
+
+
+def _index_vjp(m, g, node):
+    index = node.params[0]
+    return m.scatter_into(node.shapes[0], index, g, True)
+
+
+def _basic_vjp(m, g, node):
+    return m.scatter_into(node.shapes[0], node.params[0], g, False)
+
+
+_slice = OpDef("SliceBackward0", _index_forward, _basic_vjp, kind="slice")
+_select = OpDef("SelectBackward0", _index_forward, _basic_vjp, kind="select")
+_index = OpDef("IndexBackward0", _index_forward, _index_vjp, kind="index")
+
+
+def getitem(x, index):
+    parts, basic = normalize_index(index, x._xp)
+    shape = x._data.shape
+    try:
+        if basic:
+            op = _select if all(isinstance(p, int) for p in parts) else _slice
+            return make_view(op, x, (parts,))
+        return apply(_index, (x,), (parts,))
+    except IndexError as exc:
+        raise _bounds_error(exc, shape) from None
+
+
+# ---------------------------------------------------------------------------------------------
+def _index_put_forward(xp, x, value, index, accumulate):
+    out = x.copy()
+    if accumulate:
+        xp.add.at(out, index, value)
+    else:
+        out[index] = value
+    return out
+
+
+def _index_put_vjp(m, g, node):
+    index, accumulate = node.params
+    gx = g if accumulate else m.index_put(g, index, 0)
+    gv = m.index(g, index) if node.needs[1] else None
+    return gx, gv
+
+
+_index_put = OpDef("IndexPutBackward0", _index_put_forward, _index_put_vjp, kind="index_put")
+_copy_slices = OpDef("CopySlices", _index_put_forward, _index_put_vjp, kind="setitem")
+
+
+def index_put(x, index, value, accumulate=False):
+    """Out of place: a copy of x with value written (or added) at index; differentiable in both."""
+    from ..tensor import Tensor
+    from ..creation import scalar_tensor
+    if not isinstance(value, Tensor):
+        value = scalar_tensor(value, dtype=x.dtype, device=x.device)
+    elif value.dtype is not x.dtype:
+        value = value.to(x.dtype)
+    parts, basic = normalize_index(index, x._xp) if not isinstance(index, tuple) or not _normalized(index) \
+        else (index, False)
+    try:
+        return apply(_copy_slices if basic else _index_put, (x, value), (parts, accumulate))
+    except IndexError as exc:
+        raise _bounds_error(exc, x._data.shape) from None
+
+
+def _normalized(index):
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice, np.ndarray)) for p in index)
+
+
+def setitem(x, index, value):
+    from ..tensor import Tensor
+    from . import inplace
+    if isinstance(value, Tensor) and not inplace.needs_graph(x, value):
+        value = value._data
+    if not isinstance(value, Tensor):
+        parts, _ = normalize_index(index, x._xp)
+        inplace.check_writable(x)
+        try:
+            x._data[parts] = value
+        except IndexError as exc:
+            raise _bounds_error(exc, x._data.shape) from None
+        except ValueError as exc:
+            raise RuntimeError(str(exc).replace("could not broadcast input array from shape",
+                                                "shape mismatch: value tensor of shape")) from None
+        x._version_box[0] += 1
+        return
+    inplace.run_inplace(x, lambda snapshot: index_put(snapshot, index, value), "setitem")
+
+
+# ---------------------------------------------------------------------------------------------
+def _along_axis_index(index, axis, xp):
+    """Full index arrays addressing `index` positions along `axis` (for scatter-style writes)."""
+    grids = list(xp.indices(index.shape, sparse=True))
+    grids[axis] = index
+    return tuple(grids)
+
+
+def _index_select_forward(xp, x, index, axis):
+    return xp.take(x, index, axis=axis)
+
+
+def _index_select_vjp(m, g, node, index):
+    axis = node.params[0]
+    return m.scatter_into(node.shapes[0], (slice(None),) * axis + (_raw(index),), g, True)
+
+
+def _raw(t):
+    return getattr(t, "_data", t)
+
+
+_index_select = OpDef("IndexSelectBackward0", _index_select_forward, _index_select_vjp, save_inputs=(1,),
+                      kind="index_select")
+
+
+def index_select(x, dim, index):
+    if index._data.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if index.dtype.category != 1:
+        raise RuntimeError("index_select(): Expected dtype int32/int64 for index")
+    axis = normalize_dim(dim, x._data.ndim)
+    size = x._data.shape[axis] if x._data.ndim else 1
+    idx = index._data.reshape(-1)
+    if idx.size and (idx.max() >= size or idx.min() < -size):
+        raise IndexError(f"index out of range in self")
+    if x._data.ndim == 0:
+        return x.reshape(1)[index].reshape(())
+    return apply(_index_select, (x, index), (axis,))
+
+
+def _gather_forward(xp, x, index, axis):
+    return xp.take_along_axis(x, index, axis=axis)
+
+
+def _gather_vjp(m, g, node, index):
+    axis = node.params[0]
+    idx = _raw(index)
+    return m.scatter_into(node.shapes[0], _along_axis_index(idx, axis, np if isinstance(idx, np.ndarray) else
+                                                            _xp_of(idx)), g, True)
+
+
+def _xp_of(a):
+    from ._core import _xp_of as xp_of
+    return xp_of(a)
+
+
+_gather = OpDef("GatherBackward0", _gather_forward, _gather_vjp, save_inputs=(1,), kind="gather")
+
+
+def gather(x, dim, index, *, sparse_grad=False):
+    axis = normalize_dim(dim, x._data.ndim)
+    if index.dtype.category != 1:
+        raise RuntimeError("gather(): Expected dtype int64 for index")
+    if index._data.ndim != x._data.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for d in range(x._data.ndim):
+        if d != axis and index._data.shape[d] > x._data.shape[d]:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {_size_list(index.shape)} to be "
+                               f"smaller than self {_size_list(x.shape)} apart from dimension {axis}")
+    idx = index._data
+    if idx.size and (idx.max() >= x._data.shape[axis] or idx.min() < -x._data.shape[axis]):
+        raise RuntimeError(f"index {int(idx.max())} is out of bounds for dimension {axis} with size "
+                           f"{x._data.shape[axis]}")
+    if idx.shape != x._data.shape:
+        # take_along_axis broadcasts; PyTorch's gather reads only the index's extent
+        sl = tuple(slice(0, n) if d != axis else slice(None) for d, n in enumerate(idx.shape))
+        x = x[sl]
+    return apply(_gather, (x, index), (axis,))
+
+
+def scatter_into_along(shape, index, axis, g):
+    """Differentiable zeros(shape) with g placed at `index` along axis (max/min with dim, backward)."""
+    idx = _along_axis_index(index, axis, _xp_of(index))
+    from .shape import scatter_into
+    return scatter_into(shape, idx, g)
+
+
+def _scatter_forward(xp, x, index, src, axis, reduce_add):
+    out = x.copy()
+    full = _along_axis_index(index, axis, xp)
+    if reduce_add:
+        xp.add.at(out, full, src[tuple(slice(0, n) for n in index.shape)])
+    else:
+        out[full] = src[tuple(slice(0, n) for n in index.shape)]
+    return out
+
+
+def _scatter_vjp(m, g, node, index):
+    axis, reduce_add = node.params
+    idx = _raw(index)
+    full = _along_axis_index(idx, axis, _xp_of(idx))
+    gx = g if reduce_add else m.index_put(g, full, 0)
+    gsrc = None
+    if node.needs[2]:
+        gsrc = m.index(g, full)
+        src_shape = node.shapes[2]
+        if tuple(gsrc.shape) != tuple(src_shape):
+            gsrc = m.scatter_into(src_shape, tuple(slice(0, n) for n in idx.shape), gsrc, False)
+    return gx, None, gsrc
+
+
+_scatter = OpDef("ScatterBackward0", _scatter_forward, _scatter_vjp, save_inputs=(1,), kind="scatter")
+_scatter_add = OpDef("ScatterAddBackward0", _scatter_forward, _scatter_vjp, save_inputs=(1,), kind="scatter_add")
+
+
+def scatter(x, dim, index, src=None, value=None, reduce=None):
+    from ..tensor import Tensor
+    from ..creation import full
+    if src is None:
+        src = value
+    if not isinstance(src, Tensor):
+        src = full(index.shape, src, dtype=x.dtype, device=x.device)
+    axis = normalize_dim(dim, x._data.ndim)
+    if reduce == "add":
+        return apply(_scatter_add, (x, index, src.to(x.dtype)), (axis, True))
+    return apply(_scatter, (x, index, src.to(x.dtype)), (axis, False))
+
+
+def scatter_add(x, dim, index, src):
+    axis = normalize_dim(dim, x._data.ndim)
+    return apply(_scatter_add, (x, index, src.to(x.dtype)), (axis, True))
+
+
+def _masked_fill_forward(xp, x, mask, value):
+    return xp.where(mask, xp.asarray(value, dtype=x.dtype), x)
+
+
+def _masked_fill_vjp(m, g, node, mask):
+    return m.where(mask, 0.0, g) if node.needs[0] else None, None
+
+
+_masked_fill = OpDef("MaskedFillBackward0", _masked_fill_forward, _masked_fill_vjp, save_inputs=(1,),
+                     kind="masked_fill")
+
+
+def masked_fill(x, mask, value):
+    from ..tensor import Tensor
+    if mask.dtype.name != "bool":
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value._data.ndim} dimension(s).")
+        value = value.item()
+    np.broadcast_shapes(x._data.shape, mask._data.shape)
+    return apply(_masked_fill, (x, mask), (value,))
+
+
+def masked_select(x, mask):
+    return getitem(x.expand(np.broadcast_shapes(x._data.shape, mask._data.shape)),
+                   mask.expand(np.broadcast_shapes(x._data.shape, mask._data.shape)))
+
+
+def nonzero(x, *, as_tuple=False):
+    from ..tensor import Tensor
+    xp = x._xp
+    idx = xp.nonzero(x._data) if x._data.ndim else xp.nonzero(x._data.reshape(1))
+    if as_tuple:
+        return tuple(Tensor._make(xp.asarray(i, dtype=np.int64)) for i in idx)
+    return Tensor._make(xp.stack(idx, axis=1).astype(np.int64) if idx else xp.zeros((0, 0), dtype=np.int64))
+
+
+def argwhere(x):
+    return nonzero(x)

@@ -1,0 +1,121 @@
+"""In-place ops (`add_`, `x[i] = v`, ...): write into the tensor's own memory, bump its version
+counter, and, when autograd is involved, rebase its graph node so backward sees the new value.
+
+An in-place op is its out-of-place twin applied to a snapshot of the old value, whose result is
+copied back. If the tensor is a view of a base that is in the graph, the base's node becomes a
+CopySlices node that writes the new view value into the old base (PyTorch does the same).
+"""
+from .. import _state
+from .._dtype import can_cast
+from ._core import OpDef, apply
+
+
+def needs_graph(x, *others):
+    from ..tensor import Tensor
+    if not _state.grad_enabled:
+        return False
+    if x._rg or (x._base is not None and x._base._rg):
+        return True
+    return any(isinstance(o, Tensor) and o._rg for o in others)
+
+
+def check_writable(x):
+    if _state.grad_enabled:
+        if x._rg and x.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        base = x._base
+        if base is not None and base._rg and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+
+
+def _snapshot(x):
+    """The old value of x as its own tensor with x's place in the graph (a copy: x is overwritten)."""
+    from ..tensor import Tensor
+    snap = Tensor._make(x._data.copy(), grad_fn=x.grad_fn, requires_grad=x._rg)
+    if x._rg and x.grad_fn is None:  # a leaf under no_grad never gets here; keep its accumulator
+        snap._accumulator = x._grad_accumulator()
+    return snap
+
+
+def run_inplace(x, compute, name):
+    """Apply `compute(old_x) -> new tensor` in place on x; returns x."""
+    check_writable(x)
+    graph = needs_graph(x)
+    if not graph:
+        result = compute(x)
+        _write(x, result, name)
+        return x
+    snapshot = _snapshot(x)
+    result = compute(snapshot)
+    if not result._rg:
+        _write(x, result, name)
+        return x
+    _write(x, result, name)
+    if result.dtype is not x.dtype:
+        result = result.to(x.dtype)
+    base = x._base
+    if base is None:
+        x.grad_fn = result.grad_fn
+        x._rg = True
+    else:
+        _rebase_view(x, base, result)
+    return x
+
+
+def _write(x, result, name):
+    if not can_cast(result.dtype, x.dtype):
+        from .elementwise import _type_title
+        raise RuntimeError(f"result type {_type_title(result.dtype)} can't be cast to the desired output type "
+                           f"{_type_title(x.dtype)}")
+    data = result._data
+    if data.shape != x._data.shape:
+        try:
+            x._xp.broadcast_to(data, x._data.shape)
+        except ValueError:
+            raise RuntimeError(f"output with shape {list(x._data.shape)} doesn't match the broadcast shape "
+                               f"{list(data.shape)}") from None
+    if data is not x._data:
+        x._data[...] = data
+    x._version_box[0] += 1
+    if _state.recorder is not None:
+        _state.recorder.inplace(name, x, result)
+
+
+def _copy_slices_forward(xp, base, value, view_fn):
+    out = base.copy()
+    view_fn(out)[...] = value
+    return out
+
+
+def _copy_slices_vjp(m, g, node):
+    view_fn = node.params[0]
+    data = g._data if hasattr(g, "_data") else g
+    g_base = data.copy()
+    view_fn(g_base)[...] = 0
+    g_value = view_fn(data).copy() if node.needs[1] else None
+    if hasattr(g, "_data"):  # create_graph: these two are not differentiable again
+        from ..tensor import Tensor
+        return Tensor._make(g_base), None if g_value is None else Tensor._make(g_value)
+    return g_base, g_value
+
+
+_copy_slices = OpDef("CopySlices", _copy_slices_forward, _copy_slices_vjp, kind="copy_slices")
+
+
+def _rebase_view(x, base, result):
+    """x (a view of base) now holds `result`: base's node becomes CopySlices(old base, result)."""
+    from ..tensor import Tensor
+    old_base = Tensor._make(base._data, grad_fn=base.grad_fn, requires_grad=base._rg)
+    if base._rg and base.grad_fn is None:
+        old_base._accumulator = base._grad_accumulator()
+    prev = _state.recorder
+    _state.recorder = None  # the copy is bookkeeping, not a user op
+    try:
+        new_base = apply(_copy_slices, (old_base, result), (x._view_fn,))
+    finally:
+        _state.recorder = prev
+    base.grad_fn = new_base.grad_fn
+    base._rg = True
+    x.grad_fn = result.grad_fn
+    x._rg = True

@@ -1,0 +1,179 @@
+"""Matrix products: matmul (1-D, 2-D and batched, with broadcasting), mm, bmm, mv, dot, outer,
+addmm and linear."""
+from ._core import OpDef, apply
+from .elementwise import _type_title
+
+
+def _matmul_forward(xp, a, b):
+    return xp.matmul(a, b)
+
+
+def _matmul_vjp(m, g, node, a, b):
+    a_vec, b_vec = a.ndim == 1, b.ndim == 1
+    # treat vectors as matrices with a unit dim, then drop it again
+    if a_vec:
+        a = m.reshape(a, (1,) + tuple(a.shape))
+        g = m.expand_dims(g, -2)
+    if b_vec:
+        b = m.reshape(b, tuple(b.shape) + (1,))
+        g = m.expand_dims(g, -1)
+    ga = gb = None
+    if node.needs[0]:
+        ga = m.matmul(g, m.mT(b))
+        if a_vec:
+            ga = m.reshape(ga, tuple(ga.shape[:-2]) + (ga.shape[-1],))
+    if node.needs[1]:
+        gb = m.matmul(m.mT(a), g)
+        if b_vec:
+            gb = m.reshape(gb, tuple(gb.shape[:-1]))
+    return ga, gb
+
+
+_mm = OpDef("MmBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="mm")
+_bmm = OpDef("BmmBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="bmm")
+_mv = OpDef("MvBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="mv")
+_dot = OpDef("DotBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="dot")
+_matmul = OpDef("UnsafeViewBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="matmul")
+
+
+def _shape_text(shape):
+    return "x".join(str(s) for s in shape)
+
+
+def _check_dtypes(a, b, name):
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_dtype_word(a.dtype)} != "
+                           f"{_dtype_word(b.dtype)}")
+
+
+def _dtype_word(dtype):
+    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+            "int32": "int", "bool": "bool"}.get(dtype.name, dtype.name)
+
+
+def matmul(a, b, *, out=None):
+    from ..tensor import Tensor
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
+                        f"{type(b if isinstance(a, Tensor) else a).__name__}")
+    sa, sb = a._data.shape, b._data.shape
+    if not sa or not sb:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {len(sa)}D and "
+                           f"{len(sb)}D")
+    _check_dtypes(a, b, "matmul")
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if ka != kb:
+        if len(sa) == 1 and len(sb) == 1:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to have "
+                               "the same number of elements, but got {} and {} elements respectively"
+                               .format(sa[0], sb[0]))
+        if len(sb) == 1:
+            raise RuntimeError(f"size mismatch, got input ({sa[-2] if len(sa) > 1 else 1}), mat "
+                               f"({_shape_text(sa[-2:])}), vec ({sb[0]})")
+        left = sa if len(sa) > 1 else (1,) + sa
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_text(left[:-1]) if len(left) == 2 else _shape_text((int(_prod(left[:-1])),))}x{left[-1]} and "
+                           f"{_shape_text(sb[-2:])})")
+    if len(sa) == 1 and len(sb) == 1:
+        op = _dot
+    elif len(sa) == 2 and len(sb) == 2:
+        op = _mm
+    elif len(sa) == 2 and len(sb) == 1:
+        op = _mv
+    elif len(sa) == 3 and len(sb) == 3:
+        op = _bmm
+    else:
+        op = _matmul
+    try:
+        result = apply(op, (a, b))
+    except ValueError as exc:
+        raise RuntimeError(f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at non-singleton "
+                           f"batch dimensions: {exc}") from None
+    if out is not None:
+        from .elementwise import write_out
+        return write_out(out, result)
+    return result
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def mm(a, b, *, out=None):
+    if a._data.ndim != 2:
+        raise RuntimeError(f"self must be a matrix")
+    if b._data.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix")
+    if a._data.shape[1] != b._data.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_text(a._data.shape)} and "
+                           f"{_shape_text(b._data.shape)})")
+    return matmul(a, b, out=out)
+
+
+def bmm(a, b, *, out=None):
+    if a._data.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor")
+    if b._data.ndim != 3:
+        raise RuntimeError(f"batch2 must be a 3D tensor")
+    if a._data.shape[0] != b._data.shape[0] or a._data.shape[2] != b._data.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{a._data.shape[0]}, {a._data.shape[2]}] but got: [{b._data.shape[0]}, "
+                           f"{b._data.shape[1]}].")
+    return matmul(a, b, out=out)
+
+
+def mv(a, v):
+    if a._data.ndim != 2 or v._data.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {a._data.ndim}, {v._data.ndim}")
+    return matmul(a, v)
+
+
+def dot(a, b, *, out=None):
+    if a._data.ndim != 1 or b._data.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a._data.ndim}D and {b._data.ndim}D tensors")
+    return matmul(a, b, out=out)
+
+
+def outer(a, b):
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+ger = outer
+
+
+def _addmm_forward(xp, bias, a, b, beta, alpha):
+    out = xp.matmul(a, b)
+    if alpha != 1:
+        out *= alpha
+    if beta == 1:
+        out += bias
+    elif beta != 0:
+        out += beta * bias
+    return out
+
+
+def _addmm_vjp(m, g, node, a, b):
+    beta, alpha = node.params
+    gbias = (g * beta if beta != 1 else g) if node.needs[0] else None
+    ga = m.matmul(g, m.mT(b)) if node.needs[1] else None
+    gb = m.matmul(m.mT(a), g) if node.needs[2] else None
+    if alpha != 1:
+        ga = ga * alpha if ga is not None else None
+        gb = gb * alpha if gb is not None else None
+    return gbias, ga, gb
+
+
+_addmm = OpDef("AddmmBackward0", _addmm_forward, _addmm_vjp, save_inputs=(1, 2), kind="addmm")
+
+
+def addmm(bias, a, b, *, beta=1, alpha=1):
+    if a._data.ndim != 2 or b._data.ndim != 2:
+        raise RuntimeError("mat1 and mat2 must be matrices")
+    if a._data.shape[1] != b._data.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_text(a._data.shape)} and "
+                           f"{_shape_text(b._data.shape)})")
+    _check_dtypes(a, b, "addmm")
+    return apply(_addmm, (bias, a, b), (beta, alpha))

@@ -1,0 +1,526 @@
+"""`Tensor`: a backend array plus dtype, device, autograd state and a version counter.
+
+Methods are thin: each calls the op that implements it (engine/ops). In-place methods (`add_`,
+`mul_`, ...) are generated from their out-of-place twins by `ops.inplace.run_inplace`.
+"""
+import numbers
+
+import numpy as np
+
+from . import _state
+from ._dtype import from_numpy_dtype, as_dtype, float32, float64, int64, int32, bool_, float16, uint8, int8, \
+    int16
+from ._device import CPU, canonical, device as Device
+
+
+class Size(tuple):
+    """`torch.Size`: a tuple of ints that prints as PyTorch's."""
+
+    def __repr__(self):
+        return f"torch.Size([{', '.join(str(s) for s in self)}])"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        result = tuple.__getitem__(self, item)
+        return Size(result) if isinstance(item, slice) else result
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+
+class Tensor:
+    __slots__ = ("_data", "dtype", "device", "grad", "grad_fn", "_rg", "_version_box", "_base", "_view_fn",
+                 "_accumulator", "_extra", "__weakref__")
+
+    # keep NumPy from treating a Tensor as an array on the left of `ndarray op tensor`
+    __array_priority__ = 1000
+
+    def __init__(self, *args, **kwargs):
+        # torch.Tensor(2, 3) and torch.Tensor([1, 2]) are legacy constructors of float tensors
+        from . import creation
+        if len(args) == 1 and not isinstance(args[0], numbers.Integral):
+            t = creation.tensor(args[0], dtype=float32)
+        else:
+            t = creation.empty(*args, dtype=float32)
+        self._init_from(t._data, t.dtype, t.device)
+
+    def _init_from(self, data, dtype, device):
+        self._data = data
+        self.dtype = dtype
+        self.device = device
+        self.grad = None
+        self.grad_fn = None
+        self._rg = False
+        self._version_box = [0]
+        self._base = None
+        self._view_fn = None
+        self._accumulator = None
+        self._extra = None
+
+    @classmethod
+    def _make(cls, data, grad_fn=None, requires_grad=False, device=None):
+        """Wrap a backend array without copying."""
+        if isinstance(data, np.generic):
+            data = np.asarray(data)
+        t = object.__new__(cls)
+        t._data = data
+        t.dtype = from_numpy_dtype(data.dtype)
+        if device is None:
+            device = CPU if isinstance(data, np.ndarray) else _device_of(data)
+        t.device = device
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._rg = bool(requires_grad or grad_fn is not None)
+        t._version_box = [0]
+        t._base = None
+        t._view_fn = None
+        t._accumulator = None
+        t._extra = None
+        return t
+
+    # -----------------------------------------------------------------------------------------
+    # attributes
+    @property
+    def _xp(self):
+        return np if self.device is CPU else self.device.backend.xp
+
+    @property
+    def requires_grad(self):
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if self.grad_fn is not None and not value:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        if value and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._rg = bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def _version(self):
+        return self._version_box[0]
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        from .ops.reduce import normalize_dim
+        return self._data.shape[normalize_dim(dim, self._data.ndim)]
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    def stride(self, dim=None):
+        strides = tuple(s // self.dtype.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._data.flags["C_CONTIGUOUS"]) if hasattr(self._data, "flags") else True
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0] if isinstance(self._data, np.ndarray) \
+            else int(self._data.data.ptr)
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    @property
+    def is_floating_point_(self):
+        return self.dtype.is_floating_point
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def is_complex(self):
+        return False
+
+    @property
+    def layout(self):
+        return "torch.strided"
+
+    @property
+    def _base_tensor(self):
+        return self._base
+
+    @property
+    def data(self):
+        t = Tensor._make(self._data, device=self.device)
+        return t
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data
+        self.dtype = value.dtype
+        self.device = value.device
+
+    @property
+    def name(self):
+        return None if self._extra is None else self._extra.get("name")
+
+    @property
+    def retains_grad(self):
+        return bool(self._extra and self._extra.get("retains_grad"))
+
+    # -----------------------------------------------------------------------------------------
+    # autograd
+    def _grad_accumulator(self):
+        if self._accumulator is None:
+            from .autograd import AccumulateGrad
+            self._accumulator = AccumulateGrad(self)
+        return self._accumulator
+
+    def _edge(self):
+        if not self._rg:
+            return (None, 0)
+        if self.grad_fn is not None:
+            return (self.grad_fn, 0)
+        return (self._grad_accumulator(), 0)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def _accumulate_grad(self, g, create_graph):
+        from .autograd import _accumulate
+        _accumulate(self._grad_accumulator(), g, create_graph)
+
+    def detach(self):
+        t = Tensor._make(self._data, device=self.device)
+        t._version_box = self._version_box  # shares memory, so it shares the version counter too
+        return t
+
+    def detach_(self):
+        if self._base is not None and self._base._rg:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._rg = False
+        return self
+
+    def retain_grad(self):
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self.retains_grad:
+            return
+        import weakref
+        ref = weakref.ref(self)
+
+        def store(grad):
+            t = ref()
+            if t is not None:
+                t.grad = grad.detach().clone() if t.grad is None else t.grad + grad.detach()
+        self.grad_fn.register_prehook(store)
+        self._set_extra("retains_grad", True)
+
+    def _set_extra(self, key, value):
+        if self._extra is None:
+            self._extra = {}
+        self._extra[key] = value
+
+    def register_hook(self, hook):
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        node = self.grad_fn if self.grad_fn is not None else self._grad_accumulator()
+        return node.register_prehook(hook)
+
+    # -----------------------------------------------------------------------------------------
+    # conversion
+    def numpy(self, *, force=False):
+        if self._rg and _state.grad_enabled or self._rg and not force:
+            if not force:
+                raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                                   "instead.")
+        if self.device is not CPU:
+            if force:
+                return self.cpu()._data
+            raise TypeError(f"can't convert {self.device.type}:{self.device.index} device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        data = self.cpu()._data if self.device is not CPU else self._data
+        return data if dtype is None else data.astype(dtype)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._host().reshape(()).item()
+
+    def _host(self):
+        if self.device is CPU:
+            return self._data
+        return self.device.backend.to_numpy(self._data)
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        from .ops.shape import unbind
+        return iter(unbind(self, 0))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __float__(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return float(self.item())
+
+    def __int__(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.category != 1 and self.dtype is not bool_ or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._host().copy(), str(self.device), self._rg))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment.")
+        t = Tensor._make(self._data.copy(), device=self.device)
+        t._rg = self._rg
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._tensor_str import format_tensor
+        dev = None if self.device is CPU else str(self.device)
+        grad_fn = self.grad_fn.name() if self.grad_fn is not None else None
+        return format_tensor(self._host(), self.dtype, device=dev, requires_grad=self._rg, grad_fn_name=grad_fn)
+
+    __str__ = __repr__
+
+    # -----------------------------------------------------------------------------------------
+    # dtype and device
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, (str, Device)) and not (isinstance(a, str) and a in ("float32", "float64")):
+                device = a
+            elif a is not None:
+                dtype = as_dtype(a)
+        result = self
+        if device is not None:
+            dev = canonical(device)
+            if dev != self.device:
+                result = _to_device(result, dev)
+        if dtype is not None:
+            from .ops.shape import to_dtype
+            result = to_dtype(result, as_dtype(dtype), copy=copy and result is self)
+        elif copy and result is self:
+            result = result.clone()
+        return result
+
+    def type(self, dtype=None):
+        if dtype is None:
+            from .autograd import _legacy_type_name
+            return _legacy_type_name(self.dtype)
+        return self.to(as_dtype(dtype) if not isinstance(dtype, str) else _legacy_dtype(dtype))
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False):
+        return self.to(Device("cuda", device) if isinstance(device, int) else (device or "cuda"))
+
+    def float(self):
+        return self.to(float32)
+
+    def double(self):
+        return self.to(float64)
+
+    def half(self):
+        return self.to(float16)
+
+    def long(self):
+        return self.to(int64)
+
+    def int(self):
+        return self.to(int32)
+
+    def short(self):
+        return self.to(int16)
+
+    def char(self):
+        return self.to(int8)
+
+    def byte(self):
+        return self.to(uint8)
+
+    def bool(self):
+        return self.to(bool_)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import zeros
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import ones
+        return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    # -----------------------------------------------------------------------------------------
+    # indexing
+    def __getitem__(self, index):
+        from .ops.indexing import getitem
+        return getitem(self, index)
+
+    def __setitem__(self, index, value):
+        from .ops.indexing import setitem
+        setitem(self, index, value)
+
+    # properties that are views
+    @property
+    def T(self):
+        if self._data.ndim == 2:
+            from .ops.shape import t
+            return t(self)
+        from .ops.shape import permute
+        return permute(self, *reversed(range(self._data.ndim)))
+
+    @property
+    def mT(self):
+        from .ops.shape import transpose
+        return transpose(self, -2, -1)
+
+    @property
+    def H(self):
+        return self.T
+
+    @property
+    def is_cpu(self):
+        return self.device.type == "cpu"
+
+
+def _legacy_dtype(name):
+    table = {"torch.FloatTensor": float32, "torch.DoubleTensor": float64, "torch.LongTensor": int64,
+             "torch.IntTensor": int32, "torch.BoolTensor": bool_, "torch.HalfTensor": float16}
+    if name not in table:
+        raise ValueError(f"invalid type: '{name}'")
+    return table[name]
+
+
+def _device_of(data):
+    from . import backends
+    for name in ("cuda", "webgpu"):
+        backend = backends._loaded.get(name)
+        if backend is not None and isinstance(data, backend.ndarray):
+            return canonical(backend.device_of(data))
+    return CPU
+
+
+def _rebuild(array, device, requires_grad):
+    from .creation import tensor
+    t = Tensor._make(array)
+    if device != "cpu":
+        t = t.to(device)
+    t._rg = requires_grad
+    return t
+
+
+# ---------------------------------------------------------------------------------------------
+# moving between devices is an op too, so gradients flow back across it
+def _to_device(x, dev):
+    from .ops._core import apply
+    return apply(_device_copy, (x,), (x.device, dev))
+
+
+def _move(array, src, dst):
+    host = array if src is CPU else src.backend.to_numpy(array)
+    return host.copy() if dst is CPU else dst.backend.from_numpy(host, dst.index)
+
+
+def _device_copy_forward(xp, x, src, dst):
+    return _move(x, src, dst)
+
+
+def _device_copy_vjp(m, g, node):
+    src, dst = node.params
+    if isinstance(g, Tensor):
+        return g.to(src)
+    return _move(g, dst, src)
+
+
+def _make_device_copy():
+    from .ops._core import OpDef
+    op = OpDef("ToCopyBackward0", _device_copy_forward, _device_copy_vjp, kind="to")
+    op.result_device = lambda params: params[1]
+    return op
+
+
+_device_copy = _make_device_copy()

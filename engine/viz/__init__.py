@@ -1,0 +1,1 @@
+"""Computation-graph drawing: layout and rendering."""
