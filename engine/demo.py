@@ -20,11 +20,18 @@ def main():
         h_t = h
         for _ in range(steps):
             h_t = torch.matmul(W, h_t) + b
-        node, depth = h_t.grad_fn, 0
-        while node is not None and node.next_functions:
-            node = node.next_functions[0][0]
-            depth += 1
-        print(f"T={steps}: output {tuple(h_t.shape)}, graph depth {depth}")
+        print(f"T={steps}: output {tuple(h_t.shape)}, {count_nodes(h_t.grad_fn)} graph nodes")
+
+
+def count_nodes(root):
+    """Nodes reachable from `root` through next_functions (each counted once)."""
+    seen, stack = {id(root)}, [root]
+    while stack:
+        for child, _ in stack.pop().next_functions:
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return len(seen)
 
 
 if __name__ == "__main__":
