@@ -669,3 +669,15 @@ def set_detect_anomaly(mode):
 
 
 detect_anomaly = _AnomalyMode
+
+
+def gradcheck(func, inputs, **kwargs):
+    """`torch.autograd.gradcheck`: see engine/testing.py."""
+    from .testing import gradcheck as check
+    return check(func, inputs, **kwargs)
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, **kwargs):
+    """`torch.autograd.gradgradcheck`: see engine/testing.py."""
+    from .testing import gradgradcheck as check
+    return check(func, inputs, grad_outputs, **kwargs)
