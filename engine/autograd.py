@@ -10,6 +10,8 @@ import functools
 import itertools
 import weakref
 
+import numpy as _np
+
 from . import _state
 
 _sequence = itertools.count()
@@ -79,33 +81,53 @@ def is_grad_enabled():
 # nodes
 class Node:
     """A backward function in the graph. Subclasses implement `_apply(grad, create_graph)`
-    returning one gradient per edge in `next_functions` (None where no gradient flows)."""
+    returning one gradient per input edge (None where no gradient flows).
 
-    __slots__ = ("next_functions", "_pre_hooks", "_post_hooks", "metadata", "_seq", "__weakref__")
+    `_next` holds the input nodes (None for inputs that need no gradient); `next_functions`
+    presents them as PyTorch does, as (node, output_nr) pairs.
+    """
 
-    def __init__(self, next_functions):
-        self.next_functions = next_functions
-        self._pre_hooks = None
-        self._post_hooks = None
-        self.metadata = None
-        self._seq = next(_sequence)
+    __slots__ = ("_next", "_hooks", "__weakref__")
+
+    def __init__(self, next_nodes):
+        self._next = next_nodes
+        self._hooks = None
+
+    @property
+    def next_functions(self):
+        return tuple((n, 0) for n in self._next)
 
     def name(self):
         return type(self).__name__
 
+    def _hook_table(self, kind):
+        if self._hooks is None:
+            self._hooks = {}
+        return self._hooks.setdefault(kind, {})
+
+    @property
+    def _pre_hooks(self):
+        return self._hooks.get("pre") if self._hooks else None
+
+    @property
+    def _post_hooks(self):
+        return self._hooks.get("post") if self._hooks else None
+
+    @property
+    def metadata(self):
+        return self._hook_table("metadata")
+
     def register_prehook(self, fn):
-        if self._pre_hooks is None:
-            self._pre_hooks = {}
+        table = self._hook_table("pre")
         key = next(_sequence)
-        self._pre_hooks[key] = fn
-        return _RemovableHandle(self._pre_hooks, key)
+        table[key] = fn
+        return _RemovableHandle(table, key)
 
     def register_hook(self, fn):
-        if self._post_hooks is None:
-            self._post_hooks = {}
+        table = self._hook_table("post")
         key = next(_sequence)
-        self._post_hooks[key] = fn
-        return _RemovableHandle(self._post_hooks, key)
+        table[key] = fn
+        return _RemovableHandle(table, key)
 
     def __repr__(self):
         return f"<{self.name()} object at {hex(id(self))}>"
@@ -150,33 +172,14 @@ class AccumulateGrad(Node):
         return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
-class SavedValue:
-    """A tensor saved for backward, with the version it had so later in-place changes are caught."""
-
-    __slots__ = ("tensor", "array", "version", "is_output")
-
-    def __init__(self, tensor, is_output=False):
-        self.tensor = None if is_output else tensor  # an output keeps no tensor: that would be a cycle
-        self.array = tensor._data
-        self.is_output = is_output
-        self.version = (tensor._version_box, tensor._version_box[0])
-
-
-def _version_error(saved, node, position):
-    box, expected = saved.version
-    t = saved.tensor
-    shape = list(saved.array.shape)
+def _version_error(array, current, expected, producer):
+    """PyTorch's message for a saved tensor changed in place before backward used it."""
     from ._dtype import from_numpy_dtype
-    type_name = _legacy_type_name(from_numpy_dtype(saved.array.dtype))
-    if saved.is_output:
-        where = f", which is output 0 of {node.name()},"
-    elif t is not None and t.grad_fn is not None:
-        where = f", which is output 0 of {t.grad_fn.name()},"
-    else:
-        where = ""
+    type_name = _legacy_type_name(from_numpy_dtype(array.dtype))
+    where = f", which is output 0 of {producer.name()}," if producer is not None else ""
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{type_name} {shape}]{where} is at version {box[0]}; expected version "
+        f"operation: [{type_name} {list(array.shape)}]{where} is at version {current}; expected version "
         f"{expected} instead. Hint: enable anomaly detection to find the operation that failed to "
         "compute its gradient, with torch.autograd.set_detect_anomaly(True).")
 
@@ -195,35 +198,53 @@ _FREED_MESSAGE = (
 
 
 class OpNode(Node):
-    """The backward of one primitive op (see engine/ops/_core.py); its name is PyTorch's."""
+    """The backward of one primitive op (see engine/ops/_core.py); its name is PyTorch's.
 
-    __slots__ = ("op", "saved", "params", "shapes", "dtypes", "needs", "_freed")
+    `saved` holds the saved input tensors (in `op.save_inputs` order), then the output's array
+    when `op.save_output`; `versions` their version counts at save time; `out_box` the output's
+    version counter. The output itself is not kept: that would be a reference cycle.
+    """
+
+    __slots__ = ("op", "params", "shapes", "dtypes", "saved", "versions", "out_box", "_freed")
 
     def name(self):
         return self.op.name
+
+    @property
+    def needs(self):
+        return tuple(n is not None for n in self._next)
 
     def _unpack(self, create_graph):
         saved = self.saved
         if saved is None:
             raise RuntimeError(_FREED_MESSAGE)
         values = []
-        for i, s in enumerate(saved):
-            box, expected = s.version
-            if box[0] != expected:
-                raise _version_error(s, self, i)
-            if not create_graph:
-                values.append(s.array)
-            elif s.is_output:
-                values.append(_make_tensor(s.array, self))
-            else:
-                values.append(s.tensor)
+        versions = self.versions
+        n_inputs = len(self.op.save_inputs)
+        for i in range(n_inputs):
+            t = saved[i]
+            current = t._version_box[0]
+            if current != versions[i]:
+                raise _version_error(t._data, current, versions[i], t.grad_fn)
+            values.append(t if create_graph else t._data)
+        if self.op.save_output:
+            array = saved[n_inputs]
+            current = self.out_box[0]
+            if current != versions[n_inputs]:
+                raise _version_error(array, current, versions[n_inputs], self)
+            values.append(_make_tensor(array, self) if create_graph else array)
         return values
 
     def _apply(self, grad, create_graph):
         op = self.op
         # ops that saved nothing can run again after release, as in PyTorch
         saved = self._unpack(create_graph) if op.saves else ()
-        math = _math(create_graph, grad)
+        if create_graph:
+            math = _tensor_math()
+        elif grad.__class__ is _np.ndarray:
+            math = _numpy_math()
+        else:
+            math = _array_math(grad)
         grads = op.vjp(math, grad, self, *saved)
         if type(grads) is not tuple:
             grads = (grads,)
@@ -234,31 +255,39 @@ class OpNode(Node):
             self.saved = None
         self._freed = True
 
-    def __getattr__(self, name):
-        # PyTorch exposes saved tensors as `_saved_self`, `_saved_other`, `_saved_result`
-        if name.startswith("_saved_"):
-            raise AttributeError(name)
-        raise AttributeError(f"'{self.op.name}' object has no attribute '{name}'")
-
 
 def _fit_grads(math, grads, shapes, dtypes):
     """Undo broadcasting and type promotion once, centrally, for every op."""
     fitted = []
-    for g, shape, dt in zip(grads, shapes, dtypes):
+    for i, g in enumerate(grads):
         if g is not None:
-            if g.shape != shape:
-                g = math.sum_to(g, shape)
-            if g.dtype != dt:
-                g = math.astype(g, dt)
+            if g.shape != shapes[i]:
+                g = math.sum_to(g, shapes[i])
+            if dtypes is not None and g.dtype != dtypes[i]:
+                g = math.astype(g, dtypes[i])
         fitted.append(g)
     return fitted
 
 
-def _math(create_graph, grad):
+_math_cache = {}
+
+
+def _numpy_math():
+    m = _math_cache.get("numpy")
+    if m is None:
+        from .ops import _core
+        m = _math_cache["numpy"] = _core.array_math_for(_np.zeros(0))
+    return m
+
+
+def _array_math(grad):
     from .ops import _core
-    if create_graph:
-        return _core.TENSOR_MATH
     return _core.array_math_for(grad)
+
+
+def _tensor_math():
+    from .ops import _core
+    return _core.TENSOR_MATH
 
 
 def _make_tensor(array, grad_fn=None, requires_grad=None):
@@ -279,16 +308,16 @@ def _wrap(value):
 def _graph_order(roots):
     """Count, for every node reachable from the roots, how many edges lead into it."""
     dependencies = {}
-    stack = list(roots)
-    seen = set(id(n) for n in roots)
+    stack = list(dict.fromkeys(roots))
     while stack:
         node = stack.pop()
-        for child, _ in node.next_functions:
+        for child in node._next:
             if child is None:
                 continue
-            dependencies[child] = dependencies.get(child, 0) + 1
-            if id(child) not in seen:
-                seen.add(id(child))
+            if child in dependencies:
+                dependencies[child] += 1
+            else:
+                dependencies[child] = 1
                 stack.append(child)
     return dependencies
 
@@ -311,7 +340,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
         while ready:
             node = ready.pop()
             grad = buffers.pop(node)
-            if node._pre_hooks:
+            if node._hooks is not None and node._pre_hooks:
                 grad = _run_pre_hooks(node, grad, create_graph)
             if capture is not None and node in capture:
                 capture[node] = grad
@@ -323,14 +352,17 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 continue
             input_grads = node._apply(grad, create_graph)
             executed.append(node)
-            if node._post_hooks:
+            if node._hooks is not None and node._post_hooks:
                 for hook in list(node._post_hooks.values()):
                     hook(tuple(_wrap(g) if g is not None else None for g in input_grads), (_wrap(grad),))
-            for (child, _), g in zip(node.next_functions, input_grads):
+            for child, g in zip(node._next, input_grads):
                 if child is None:
                     continue
                 if g is not None:
-                    buffers[child] = _add(buffers.get(child), g)
+                    if child in buffers:
+                        buffers[child] = buffers[child] + g
+                    else:
+                        buffers[child] = g
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
@@ -350,7 +382,7 @@ def _skip(node, dependencies, buffers, ready):
     stack = [node]
     while stack:
         n = stack.pop()
-        for child, _ in n.next_functions:
+        for child in n._next:
             if child is None:
                 continue
             dependencies[child] -= 1
@@ -531,14 +563,14 @@ class FunctionCtx:
         if self._released:
             raise RuntimeError(_FREED_MESSAGE)
         values = []
-        for s in self._saved:
-            if s is None:
+        for t, expected in self._saved:
+            if t is None:
                 values.append(None)
                 continue
-            box, expected = s.version
-            if box[0] != expected:
-                raise _version_error(s, self._node, 0)
-            values.append(s.tensor)
+            current = t._version_box[0]
+            if current != expected:
+                raise _version_error(t._data, current, expected, t.grad_fn)
+            values.append(t)
         return tuple(values)
 
     def mark_non_differentiable(self, *tensors):
@@ -566,7 +598,7 @@ class FunctionNode(Node):
             result = self.fn_cls.backward(self.ctx, g)
         if not isinstance(result, tuple):
             result = (result,)
-        n = len(self.next_functions)
+        n = len(self._next)
         if len(result) < n:
             raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
                                f"(expected {n}, got {len(result)})")
@@ -616,21 +648,13 @@ class Function(metaclass=_FunctionMeta):
         needs_graph = _state.grad_enabled and any(t.requires_grad for t in tensor_args)
         outputs = output if isinstance(output, tuple) else (output,)
         if needs_graph:
-            edges = []
-            shapes = []
-            dtypes = []
-            for a in args:
-                if isinstance(a, Tensor):
-                    edges.append(_edge(a))
-                    shapes.append(tuple(a.shape))
-                    dtypes.append(a._data.dtype)
+            # backward returns one gradient per forward argument, tensors or not
             node = FunctionNode.__new__(FunctionNode)
-            Node.__init__(node, tuple(edges))
-            node.fn_cls, node.ctx, node.shapes, node.dtypes = cls, ctx, tuple(shapes), dtypes
-            ctx._node = node
-            # gradients come back per Tensor argument, so map positions of all args to tensors
-            node.next_functions = tuple(_edge(a) if isinstance(a, Tensor) else (None, 0) for a in args)
+            Node.__init__(node, tuple(a._edge() if isinstance(a, Tensor) else None for a in args))
+            node.fn_cls, node.ctx = cls, ctx
             node.shapes = tuple(tuple(a.shape) if isinstance(a, Tensor) else () for a in args)
+            node.dtypes = None
+            ctx._node = node
             new_outputs = []
             for out in outputs:
                 if isinstance(out, Tensor) and id(out) not in ctx._non_differentiable \
@@ -641,16 +665,9 @@ class Function(metaclass=_FunctionMeta):
                     out._rg = True
                 new_outputs.append(out)
             outputs = tuple(new_outputs)
-        ctx._saved = tuple(SavedValue(t) if t is not None else None for t in getattr(ctx, "to_save", ()))
+        ctx._saved = tuple((t, t._version_box[0]) if t is not None else (None, 0)
+                           for t in getattr(ctx, "to_save", ()))
         return outputs if isinstance(output, tuple) else outputs[0]
-
-
-def _edge(t):
-    if not t.requires_grad:
-        return (None, 0)
-    if t.grad_fn is not None:
-        return (t.grad_fn, 0)
-    return (t._grad_accumulator(), 0)
 
 
 class _AnomalyMode:

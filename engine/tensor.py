@@ -203,11 +203,12 @@ class Tensor:
         return self._accumulator
 
     def _edge(self):
+        """The node a gradient for this tensor flows into (None when it needs none)."""
         if not self._rg:
-            return (None, 0)
+            return None
         if self.grad_fn is not None:
-            return (self.grad_fn, 0)
-        return (self._grad_accumulator(), 0)
+            return self.grad_fn
+        return self._grad_accumulator()
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from .autograd import backward

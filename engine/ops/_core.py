@@ -9,8 +9,9 @@ gradient per input. Broadcasting and dtype promotion are undone centrally (autog
 import numpy as np
 
 from .. import _state
-from .._dtype import from_numpy_dtype
-from ..autograd import OpNode, Node, SavedValue
+from .._device import CPU
+from .._dtype import from_numpy_dtype, _BY_NUMPY
+from ..autograd import OpNode
 
 
 class OpDef:
@@ -65,20 +66,47 @@ def _dev_name(dev):
     return str(dev)
 
 
+def broadcast_error(shapes):
+    """PyTorch's error for shapes that do not broadcast (None when they do). Shapes are combined
+    left to right; each pair is compared from the last dimension, as torch's infer_size does."""
+    acc = tuple(shapes[0]) if shapes else ()
+    for shape in shapes[1:]:
+        shape = tuple(shape)
+        ndim = max(len(acc), len(shape))
+        merged = [0] * ndim
+        for i in range(ndim - 1, -1, -1):
+            offset = ndim - 1 - i
+            size_a = acc[len(acc) - 1 - offset] if len(acc) - 1 - offset >= 0 else 1
+            size_b = shape[len(shape) - 1 - offset] if len(shape) - 1 - offset >= 0 else 1
+            if size_a != size_b and size_a != 1 and size_b != 1:
+                return RuntimeError(f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b}) "
+                                    f"at non-singleton dimension {i}")
+            merged[i] = size_b if size_a == 1 else size_a
+        acc = tuple(merged)
+    return None
+
+
 def apply(op, inputs, params=()):
-    """Run `op` on the input tensors (all on one device) with extra non-tensor `params`."""
-    from ..tensor import Tensor
-    if len(inputs) == 1:
-        dev = inputs[0].device
+    """Run `op` on the input tensors (all on one device) with extra non-tensor `params`.
+
+    This is the hot path of the engine: it is written to allocate as little as possible.
+    """
+    first = inputs[0]
+    n = len(inputs)
+    dev = first.device if n == 1 else _check_devices(inputs)
+    xp = np if dev is CPU else dev.backend.xp
+    if n == 1:
+        out = op.forward(xp, first._data, *params)
+    elif n == 2:
+        out = op.forward(xp, first._data, inputs[1]._data, *params)
     else:
-        dev = _check_devices(inputs)
-    xp = np if dev.type == "cpu" else dev.backend.xp
-    out = op.forward(xp, *[t._data for t in inputs], *params)
+        out = op.forward(xp, *[t._data for t in inputs], *params)
     if out.__class__ is not np.ndarray and isinstance(out, np.generic):
         out = np.asarray(out)  # NumPy hands back scalars for 0-d results
-    result = Tensor.__new__(Tensor)
+    result = _new_tensor(Tensor)
     result._data = out
-    result.dtype = from_numpy_dtype(out.dtype)
+    out_np_dtype = out.dtype
+    result.dtype = first.dtype if out_np_dtype is first._data.dtype else _BY_NUMPY[out_np_dtype]
     result.device = dev if op.result_device is None else op.result_device(params)
     result.grad = None
     result._version_box = [0]
@@ -86,39 +114,50 @@ def apply(op, inputs, params=()):
     result._view_fn = None
     result._accumulator = None
     result._extra = None
-    if _state.grad_enabled and op.vjp is not None:
-        for t in inputs:
-            if t._rg:
-                break
+    result.grad_fn = None
+    result._rg = False
+    if _state.grad_enabled and op.vjp is not None and result.dtype.is_floating_point:
+        if n == 1:
+            needed = first._rg
+        elif n == 2:
+            needed = first._rg or inputs[1]._rg
         else:
-            result._rg = False
-            result.grad_fn = None
-            if _state.recorder is not None:
-                _state.recorder(op, inputs, result, params)
-            return result
-        node = OpNode.__new__(OpNode)
-        Node.__init__(node, tuple([t._edge() for t in inputs]))
-        node.op = op
-        node.params = params
-        node.shapes = tuple([t._data.shape for t in inputs])
-        node.dtypes = tuple([t._data.dtype for t in inputs])
-        node.needs = tuple([t._rg for t in inputs])
-        node._freed = False
-        if op.saves:
-            saved = [SavedValue(inputs[i]) for i in op.save_inputs]
-            if op.save_output:
-                saved.append(SavedValue(result, is_output=True))
-            node.saved = saved
-        else:
-            node.saved = None
-        result._rg = result.dtype.is_floating_point
-        result.grad_fn = node if result._rg else None
-    else:
-        result._rg = False
-        result.grad_fn = None
+            needed = any([t._rg for t in inputs])
+        if needed:
+            _attach_node(op, inputs, params, result, out_np_dtype)
     if _state.recorder is not None:
         _state.recorder(op, inputs, result, params)
     return result
+
+
+def _attach_node(op, inputs, params, result, out_np_dtype):
+    node = _new_node(OpNode)
+    node._next = tuple([t._edge() for t in inputs])
+    node._hooks = None
+    node.op = op
+    node.params = params
+    node.shapes = tuple([t._data.shape for t in inputs])
+    # dtypes only when some input differs from the output (type promotion to undo in backward)
+    dtypes = None
+    for t in inputs:
+        if t._data.dtype is not out_np_dtype:
+            dtypes = tuple([t._data.dtype for t in inputs])
+            break
+    node.dtypes = dtypes
+    node._freed = False
+    if op.saves:
+        saved = [inputs[i] for i in op.save_inputs]
+        versions = [t._version_box[0] for t in saved]
+        if op.save_output:
+            saved.append(result._data)
+            versions.append(0)
+            node.out_box = result._version_box
+        node.saved = saved
+        node.versions = versions
+    else:
+        node.saved = None
+    result.grad_fn = node
+    result._rg = True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,3 +342,9 @@ class TensorMath:
 
 
 TENSOR_MATH = TensorMath()
+
+
+from ..tensor import Tensor  # noqa: E402  (tensor.py imports this module's users lazily)
+
+_new_tensor = object.__new__
+_new_node = object.__new__
