@@ -258,10 +258,12 @@ class OpNode(Node):
 
 def _fit_grads(math, grads, shapes, dtypes):
     """Undo broadcasting and type promotion once, centrally, for every op."""
+    if shapes is None and dtypes is None:
+        return grads
     fitted = []
     for i, g in enumerate(grads):
         if g is not None:
-            if g.shape != shapes[i]:
+            if shapes is not None and g.shape != shapes[i]:
                 g = math.sum_to(g, shapes[i])
             if dtypes is not None and g.dtype != dtypes[i]:
                 g = math.astype(g, dtypes[i])

@@ -15,7 +15,8 @@ from ..autograd import OpNode
 
 
 class OpDef:
-    __slots__ = ("name", "forward", "vjp", "save_inputs", "save_output", "saves", "kind", "result_device")
+    __slots__ = ("name", "forward", "vjp", "save_inputs", "save_output", "saves", "kind", "result_device",
+                 "elementwise")
 
     def __init__(self, name, forward, vjp=None, save_inputs=(), save_output=False, kind=None):
         self.name = name              # PyTorch's node name, e.g. "MulBackward0"
@@ -26,6 +27,7 @@ class OpDef:
         self.saves = bool(self.save_inputs) or save_output
         self.kind = kind or name      # a short op name for the capture layer ("mul", "matmul")
         self.result_device = None     # set for ops whose output lives elsewhere (device copies)
+        self.elementwise = False      # True: input shapes matter only for undoing broadcasting
 
     def __repr__(self):
         return f"OpDef({self.name})"
@@ -136,7 +138,11 @@ def _attach_node(op, inputs, params, result, out_np_dtype):
     node._hooks = None
     node.op = op
     node.params = params
-    node.shapes = tuple([t._data.shape for t in inputs])
+    out_shape = result._data.shape
+    if op.elementwise and all([t._data.shape == out_shape for t in inputs]):
+        node.shapes = None  # nothing was broadcast: no gradient needs summing back
+    else:
+        node.shapes = tuple([t._data.shape for t in inputs])
     # dtypes only when some input differs from the output (type promotion to undo in backward)
     dtypes = None
     for t in inputs:

@@ -9,7 +9,6 @@ from ._core import OpDef, apply
 
 
 def _tensor_cls():
-    from ..tensor import Tensor
     return Tensor
 
 
@@ -34,16 +33,19 @@ class BinaryOp:
         forward = self.forward
         save_output = "out" in save
         if form == "tt":
-            def fwd(xp, a, b, dt):
-                return forward(xp, a, b, dt)
+            fwd = forward
             save_inputs = tuple(i for i, k in enumerate("ab") if k in save)
+            # where a, b and out sit among the saved values (None: not saved)
+            order = [k for k in ("a", "b") if k in save] + (["out"] if save_output else [])
+            ia, ib, io = (order.index(k) if k in order else None for k in ("a", "b", "out"))
 
             def vjp(m, g, node, *saved):
-                values = dict(zip([k for k in ("a", "b") if k in save] + (["out"] if save_output else []), saved))
-                a, b, out = values.get("a"), values.get("b"), values.get("out")
-                needs = node.needs
-                return (grad_a(m, g, a, b, out) if needs[0] else None,
-                        grad_b(m, g, a, b, out) if needs[1] else None)
+                a = saved[ia] if ia is not None else None
+                b = saved[ib] if ib is not None else None
+                out = saved[io] if io is not None else None
+                nxt = node._next
+                return (grad_a(m, g, a, b, out) if nxt[0] is not None else None,
+                        grad_b(m, g, a, b, out) if nxt[1] is not None else None)
         elif form == "ts":
             def fwd(xp, a, scalar, dt):
                 return forward(xp, a, scalar, dt)
@@ -62,19 +64,20 @@ class BinaryOp:
                 b = saved[0] if "b" in save else None
                 out = saved[-1] if save_output else None
                 return grad_b(m, g, node.params[0], b, out)
-        return OpDef(name, fwd, vjp if differentiable else None, save_inputs, save_output, self.kind)
+        op = OpDef(name, fwd, vjp if differentiable else None, save_inputs, save_output, self.kind)
+        op.elementwise = True
+        return op
 
     def __call__(self, a, b, out=None):
-        Tensor = _tensor_cls()
+        if a.__class__ is Tensor and b.__class__ is Tensor and a.dtype is b.dtype and out is None:
+            return apply(self.tt, (a, b), _SAME_DTYPE)  # the common case, kept short
         if isinstance(a, Tensor):
             if isinstance(b, Tensor):
                 if a.dtype is b.dtype:
-                    dt = None
-                    rt = a.dtype
+                    params = _SAME_DTYPE
                 else:
-                    rt = _promote_tensors(a, b)
-                    dt = rt.np
-                result = apply(self.tt, (a, b), (dt,))
+                    params = (_promote_tensors(a, b).np,)
+                result = apply(self.tt, (a, b), params)
             else:
                 rt = _promote_scalar(a, b)
                 dt = None if rt is a.dtype else rt.np
@@ -88,6 +91,9 @@ class BinaryOp:
         if out is not None:
             return write_out(out, result)
         return result
+
+
+_SAME_DTYPE = (None,)  # params of a tensor-tensor op whose inputs share a dtype
 
 
 def _promote_tensors(a, b):
@@ -300,12 +306,14 @@ class UnaryOp:
                 x = x.astype(dt)
             return forward(xp, x, *params)
         self.op = OpDef(name, fwd, vjp if grad is not None else None, save_inputs, save_output, kind)
+        self.op.elementwise = True
 
     def __call__(self, x, *params, out=None):
-        dt = None
         if self.floating and not x.dtype.is_floating_point:
-            dt = get_default_dtype().np
-        result = apply(self.op, (x,), (dt,) + params)
+            params = (get_default_dtype().np,) + params
+        else:
+            params = (None,) + params if params else _SAME_DTYPE
+        result = apply(self.op, (x,), params)
         if out is not None:
             return write_out(out, result)
         return result
@@ -471,3 +479,6 @@ def where(condition, input=None, other=None, out=None):
     dt = None if input.dtype is rt and other.dtype is rt else rt.np
     result = apply(_where, (condition, input, other), (dt,))
     return write_out(out, result) if out is not None else result
+
+
+from ..tensor import Tensor  # noqa: E402
