@@ -44,6 +44,26 @@ def wide_layered(layers, width, seed=0):
     return nodes, edges
 
 
+def loop_with_shared_weights(n):
+    """An unrolled recurrent loop: h = tanh(W @ h + U @ x_t), W and U shared by
+    every step, each step's output collected by one final stack (n nodes)."""
+    nodes = [LayoutNode("W"), LayoutNode("U"), LayoutNode("h0")]
+    edges = []
+    outs = []
+    t = 0
+    while len(nodes) + 6 <= n:
+        ids = [f"x{t}", f"Wh{t}", f"Ux{t}", f"add{t}", f"h{t + 1}", f"out{t}"]
+        nodes += [LayoutNode(i, group=f"loop.step{t}") for i in ids]
+        edges += [("W", f"Wh{t}"), (f"h{t}", f"Wh{t}"), ("U", f"Ux{t}"), (f"x{t}", f"Ux{t}"),
+                  (f"Wh{t}", f"add{t}"), (f"Ux{t}", f"add{t}"), (f"add{t}", f"h{t + 1}"),
+                  (f"h{t + 1}", f"out{t}")]
+        outs.append(f"out{t}")
+        t += 1
+    nodes.append(LayoutNode("stack"))
+    edges += [(o, "stack") for o in outs]
+    return nodes, edges
+
+
 def median_time(nodes, edges, repeats):
     times = []
     for _ in range(repeats):
@@ -60,6 +80,7 @@ def main():
         ("wide 10 layers x 100, 1,000 nodes", wide_layered(10, 100)),
         ("chain + side inputs, 10,000 nodes", chain_with_side_inputs(10000)),
         ("wide 100 layers x 100, 10,000 nodes", wide_layered(100, 100)),
+        ("loop, shared weights, 10,000 nodes", loop_with_shared_weights(10000)),
     ]
     for name, (nodes, edges) in cases:
         t = median_time(nodes, edges, repeats)

@@ -17,12 +17,13 @@ The pipeline follows the classic Sugiyama scheme:
 4. Crossing reduction. Barycenter sweeps down and up, keeping the best order seen.
    Within each layer the members of a group (dotted paths nest) stay contiguous:
    a group is sorted as one block at the barycenter of its members.
-5. Coordinates. Along each layer, nodes are spread by alternating sweeps that
-   move every node towards its neighbours in the previous layer (least squares
-   under the order and separation constraints, solved exactly per layer by pool
-   adjacent violators). Nodes on the main data path win conflicts over dummies,
-   which win over side inputs and dangling outputs, so a long chain with side
-   inputs stays straight and skip connections route around it. Across layers,
+5. Coordinates. Along each layer, nodes are spread by sweeps down and up that
+   move every node towards its neighbours in the layer before (after) it: least
+   squares under the order and separation constraints, solved exactly per layer
+   by pool adjacent violators. Nodes on the main data path (the longest paths)
+   win conflicts over dummies, which win over side inputs and dangling outputs,
+   so a long chain with side inputs stays straight and skip connections route
+   around it. Neighbours in a node's own group are preferred. Across layers,
    each layer is as thick as its thickest node.
 
 Coordinates are node centres. With ``direction="LR"`` layers run left to right
@@ -41,13 +42,16 @@ comes from: its first predecessor that has a displacement, in topological order;
 failing that its first successor that has one, in reverse topological order;
 failing that the median displacement of the kept nodes. Appended parts thus keep
 their fresh shape next to what feeds them. If that spot collides with a placed
-node, the node slides along its layer axis to the nearest free spot
-(``node_sep`` clearance). New nodes are placed in layer order. In this mode the
-result is not translated to (0, 0): ``bounds`` tells where it lies.
+node, the node slides within its layer (along y for "LR", x for "TB") to the
+nearest free spot (``node_sep`` clearance). New nodes are placed in layer
+order. In this mode the result is not translated to (0, 0): ``bounds`` tells
+where it lies.
 
-Kept nodes never move, so when nodes are inserted upstream of existing ones
-(rather than appended), edges into the old downstream nodes may point backward;
-laying out without ``previous`` gives a clean layout again.
+Limitations: kept nodes never move, so when nodes are inserted upstream of
+existing ones (rather than appended), edges into the old downstream nodes may
+point backward; laying out without ``previous`` gives a clean layout again.
+Groups are contiguous within each layer, but a group box is the bounding box of
+its members, so a node of another group in one of its layers can fall inside it.
 """
 
 from __future__ import annotations
@@ -123,8 +127,8 @@ def layout(
     gtup = _group_tuples(nodes)
 
     oriented, flipped, succ, pred, topo = _make_acyclic(n, pairs)
-    layer = _assign_layers(n, succ, pred, topo)
-    g = _Proper(n, oriented, layer, gtup, budget=2 * n + 5000)
+    layer, side = _assign_layers(n, succ, pred, topo)
+    g = _Proper(n, oriented, layer, side, gtup, budget=2 * n + 5000)
     layers = g.initial_order()
     big = g.size
     iters = 8 if big <= 4000 else 4 if big <= 25000 else 2
@@ -146,14 +150,21 @@ def layout(
 
     # Bend points of routed long edges, per bus, with collinear points dropped.
     routes_idx: list[tuple[int, list[tuple[float, float]]]] = []
-    for e, (bus, lo, hi) in g.edge_route.items():
-        pts = g.bus_points(bus, lo, hi, lambda v: world(s_layer[g.layer[v]], t[v]))
+    # Bends smaller than this are convergence noise, not worth a route point.
+    tol = 0.02 * node_sep + 1e-9
+    for e, pts in g.bus_routes(lambda v: world(s_layer[g.layer[v]], t[v]), tol):
         if flipped[e]:
             pts.reverse()
         routes_idx.append((e, pts))
 
     widths = [float(nd.width) for nd in nodes]
     heights = [float(nd.height) for nd in nodes]
+    # Fresh layout: move its bounding box (nodes and group boxes) to the origin.
+    x0, y0, _, _ = _bounds(fx, fy, widths, heights, _group_boxes(gtup, fx, fy, widths, heights, pad))
+    fx = [v - x0 for v in fx]
+    fy = [v - y0 for v in fy]
+    routes_idx = [(e, [(px - x0, py - y0) for px, py in pts]) for e, pts in routes_idx]
+
     kept = 0
     x, y = fx, fy
     if previous:
@@ -182,23 +193,8 @@ def layout(
                 ]
         routes[(ids[a], ids[b])] = pts
 
-    boxes = _group_boxes(nodes, gtup, x, y, widths, heights, pad)
-    x0 = y0 = float("inf")
-    x1 = y1 = float("-inf")
-    for i in range(n):
-        hw, hh = widths[i] / 2, heights[i] / 2
-        x0, x1 = min(x0, x[i] - hw), max(x1, x[i] + hw)
-        y0, y1 = min(y0, y[i] - hh), max(y1, y[i] + hh)
-    for bx0, by0, bx1, by1 in boxes.values():
-        x0, y0, x1, y1 = min(x0, bx0), min(y0, by0), max(x1, bx1), max(y1, by1)
-    if not kept:  # fresh layout: start at the origin
-        dx, dy = -x0, -y0
-        x = [v + dx for v in x]
-        y = [v + dy for v in y]
-        boxes = {k: (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy) for k, b in boxes.items()}
-        routes = {k: [(px + dx, py + dy) for px, py in pts] for k, pts in routes.items()}
-        x0, y0, x1, y1 = 0.0, 0.0, x1 + dx, y1 + dy
-
+    boxes = _group_boxes(gtup, x, y, widths, heights, pad)
+    x0, y0, x1, y1 = _bounds(x, y, widths, heights, boxes)
     return Layout(
         positions={ids[i]: (x[i], y[i]) for i in range(n)},
         layers={ids[i]: layer[i] for i in range(n)},
@@ -359,7 +355,9 @@ def _make_acyclic(n, pairs):
     return oriented, flipped, succ, pred, _toposort(n, succ, pred)
 
 
-def _assign_layers(n, succ, pred, topo) -> list[int]:
+def _assign_layers(n, succ, pred, topo) -> tuple[list[int], list[bool]]:
+    """Layers, and which nodes are side computations rather than the main
+    data path (the longest paths)."""
     layer = [0] * n
     for v in topo:
         nxt = layer[v] + 1
@@ -385,6 +383,7 @@ def _assign_layers(n, succ, pred, topo) -> list[int]:
             else:
                 c += 1.0
         cost[v] = c
+    asap = layer[:]
     # Reverse topological order, so a pulled node drags its inputs along.
     for v in reversed(topo):
         s = succ[v]
@@ -392,18 +391,28 @@ def _assign_layers(n, succ, pred, topo) -> list[int]:
             m = min(layer[w] for w in s) - 1
             if m > layer[v]:
                 layer[v] = m
+    # Side: pulled, or with slack (could sit later without lengthening the
+    # longest path), e.g. per-step outputs collected at the very end.
+    top = max(layer)
+    alap = [top] * n
+    for v in reversed(topo):
+        for w in succ[v]:
+            if alap[w] - 1 < alap[v]:
+                alap[v] = alap[w] - 1
+    side = [layer[v] != asap[v] or layer[v] != alap[v] for v in range(n)]
     used = sorted(set(layer))
     if used[-1] + 1 != len(used):
-        rank = {l: r for r, l in enumerate(used)}
-        layer = [rank[l] for l in layer]
-    return layer
+        rank = {lv: r for r, lv in enumerate(used)}
+        layer = [rank[lv] for lv in layer]
+    return layer, side
 
 
 class _Proper:
     """The layered graph with long edges split by dummies (ids n and up)."""
 
-    def __init__(self, n, oriented, layer, gtup, budget):
+    def __init__(self, n, oriented, layer, side, gtup, budget):
         self.n = n
+        self.side = side  # real nodes off the main path
         self.layer = list(layer)
         self.group = list(gtup)
         self.chain_prev = [-1] * n  # dummies: previous dummy (or source) of their chain
@@ -529,19 +538,32 @@ class _Proper:
             self.pred[bus[lo]].append(a)
             self.edge_route[e] = (len(self.buses) - 1, lo, len(bus))
 
-    def bus_points(self, bus_id, lo, hi, point):
-        """Bend points of the dummies bus[lo:hi], dropping collinear ones."""
-        bus = self.buses[bus_id]
-        pts = [point(v) for v in bus[lo:hi]]
-        if len(pts) < 3:
-            return pts
-        out = [pts[0]]
-        for k in range(1, len(pts) - 1):
-            (ax, ay), (bx, by), (cx, cy) = out[-1], pts[k], pts[k + 1]
-            if abs((bx - ax) * (cy - ay) - (by - ay) * (cx - ax)) > 1e-9:
-                out.append(pts[k])
-        out.append(pts[-1])
-        return out
+    def bus_routes(self, point, tol):
+        """Yield (edge, bend points) for every routed edge. Each bus is turned
+        into a polyline once, keeping only its corners, so an edge's route costs
+        the corners it passes rather than the layers it spans. A point within
+        ``tol`` of the line through its neighbours is not a corner."""
+        shapes: dict[int, tuple[list, list[int]]] = {}
+        for e, (bus_id, lo, hi) in self.edge_route.items():
+            shape = shapes.get(bus_id)
+            if shape is None:
+                pts = [point(v) for v in self.buses[bus_id]]
+                corners = []
+                last = pts[0]
+                for k in range(1, len(pts) - 1):
+                    if _bends(last, pts[k], pts[k + 1], tol):
+                        corners.append(k)
+                        last = pts[k]
+                shape = shapes[bus_id] = (pts, corners)
+            pts, corners = shape
+            route = [pts[lo]]
+            i = bisect_right(corners, lo)
+            while i < len(corners) and corners[i] < hi - 1:
+                route.append(pts[corners[i]])
+                i += 1
+            if hi - 1 > lo:
+                route.append(pts[hi - 1])
+            yield e, route
 
     def initial_order(self) -> list[list[int]]:
         """Layers ordered by a depth-first visit from the sources in input order,
@@ -569,6 +591,13 @@ class _Proper:
         self.grouped = [any(self.group[v] for v in lay) for lay in layers]
         return [_group_sort(lay, key, self.group) if gr else lay
                 for lay, gr in zip(layers, self.grouped)]
+
+
+def _bends(p, q, r, tol) -> bool:
+    """Whether q is farther than tol from the line through p and r."""
+    dx, dy = r[0] - p[0], r[1] - p[1]
+    cross = abs((q[0] - p[0]) * dy - (q[1] - p[1]) * dx)
+    return cross > tol * ((dx * dx + dy * dy) ** 0.5 or 1.0)
 
 
 def _common(a: tuple, b: tuple) -> tuple:
@@ -666,7 +695,10 @@ def _reduce_crossings(layers, g: _Proper, iterations: int):
                         key[v] = acc / len(ns)
                     else:
                         key[v] = rel[v]  # no neighbours there: hold position
-                layers[k] = _group_sort(lay, key, g.group) if g.grouped[k] else sorted(lay, key=key.__getitem__)
+                if g.grouped[k]:
+                    layers[k] = _group_sort(lay, key, g.group)
+                else:
+                    layers[k] = sorted(lay, key=key.__getitem__)
                 index(k)
         c = _count_crossings(layers, g.succ, pos)
         if c < best:
@@ -712,29 +744,37 @@ def _assign_t(layers, g: _Proper, t_ext, node_sep, pad, passes) -> list[float]:
         for v, o in zip(lay, offs):
             t[v] = o - mid
 
-    # A real neighbour with neighbours of its own beyond it is on the main path;
-    # sources, sinks and dummies are "weak" and only count if nothing else does.
-    strong_down = [v < n and bool(g.pred[v]) for v in range(size)]
-    strong_up = [v < n and bool(g.succ[v]) for v in range(size)]
+    # Main path: real nodes on a longest path. As a neighbour, a node is
+    # "strong" if it is on the main path and has neighbours of its own beyond
+    # it; sources, sinks, side computations and dummies only count when nothing
+    # else does, so the main path does not drift towards side inputs.
+    side = g.side
+    strong_down = [v < n and not side[v] and bool(g.pred[v]) for v in range(size)]
+    strong_up = [v < n and not side[v] and bool(g.succ[v]) for v in range(size)]
+    # Class of a node that has neighbours on both sides (see _place_layer).
+    through = [3 if v >= n else 2 if side[v] else 4 for v in range(size)]
     nl = len(layers)
     for _ in range(passes):
         for k in range(1, nl):
-            _place_layer(layers[k], all_gaps[k], t, n, g.pred, g.succ, strong_down, g.chain_prev)
+            _place_layer(layers[k], all_gaps[k], t, n, g.pred, g.succ, strong_down, g.chain_prev,
+                         through, group)
         for k in range(nl - 2, -1, -1):
-            _place_layer(layers[k], all_gaps[k], t, n, g.succ, g.pred, strong_up, g.chain_next)
+            _place_layer(layers[k], all_gaps[k], t, n, g.succ, g.pred, strong_up, g.chain_next,
+                         through, group)
     return t
 
 
-def _place_layer(lay, gaps, t, n, ref, other, strong, chain):
+def _place_layer(lay, gaps, t, n, ref, other, strong, chain, through, group):
     """Move one layer towards its neighbours in the reference layer.
 
     Each node has a desired position and a (class, weight). Minimising the
     weighted squared distance to the desired positions subject to the layer's
     order and gaps is an isotonic regression, solved by pool adjacent violators;
     within a pooled block only the members of the highest class count, so a
-    higher class wins a conflict outright (classes: 3 main path, 2 dummy,
-    1 dangling leaf, 0 no neighbour there). The main path beating dummies keeps
-    the data flow straight while skip connections route around it."""
+    higher class wins a conflict outright. Classes: 4 main path, 3 dummy,
+    2 side computation, 1 dangling (no neighbour on the far side), 0 no
+    neighbour in the reference layer. The main path beating dummies keeps the
+    data flow straight while skip connections route around it."""
     b_start: list[int] = []
     b_cls: list[int] = []
     b_w: list[float] = []
@@ -752,22 +792,23 @@ def _place_layer(lay, gaps, t, n, ref, other, strong, chain):
                 d, w = t[c], 1.0
             else:
                 d, w = sum(t[u] for u in ns) / len(ns), 1.0
-            cls = 2
+            cls = 3
         elif not ns:
             d, w, cls = t[v], 1.0, 0
         else:
+            use = [u for u in ns if strong[u]] or ns
+            gv = group[v]
+            if gv and len(use) > 1:
+                # Prefer neighbours of its own group: keeps a module's ops in
+                # line, and its box clear of the inputs fed to it.
+                same = [u for u in use if group[u] == gv]
+                if same:
+                    use = same
             acc = 0.0
-            cnt = 0
-            for u in ns:
-                if strong[u]:
-                    acc += t[u]
-                    cnt += 1
-            if not cnt:
-                for u in ns:
-                    acc += t[u]
-                cnt = len(ns)
-            d, w = acc / cnt, float(cnt)
-            cls = 3 if other[v] else 1
+            for u in use:
+                acc += t[u]
+            d, w = acc / len(use), float(len(use))
+            cls = through[v] if other[v] else 1
         z = d - off
         start, wz = i, w * z
         while b_start:
@@ -806,7 +847,17 @@ def _layer_coords(layers, n, s_ext, layer_sep) -> list[float]:
     return coords
 
 
-def _group_boxes(nodes, gtup, x, y, widths, heights, pad):
+def _bounds(x, y, widths, heights, boxes):
+    x0 = min(v - w / 2 for v, w in zip(x, widths))
+    x1 = max(v + w / 2 for v, w in zip(x, widths))
+    y0 = min(v - h / 2 for v, h in zip(y, heights))
+    y1 = max(v + h / 2 for v, h in zip(y, heights))
+    for bx0, by0, bx1, by1 in boxes.values():
+        x0, y0, x1, y1 = min(x0, bx0), min(y0, by0), max(x1, bx1), max(y1, by1)
+    return x0, y0, x1, y1
+
+
+def _group_boxes(gtup, x, y, widths, heights, pad):
     names_cache: dict[tuple, list[str]] = {}
     boxes: dict[str, list[float]] = {}
     for i, gt in enumerate(gtup):
