@@ -10,6 +10,8 @@ import functools
 import itertools
 import weakref
 
+import sys as _sys
+
 import numpy as _np
 
 from . import _state
@@ -348,7 +350,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 capture[node] = grad
             if type(node) is AccumulateGrad:
                 if capture is None:
-                    _accumulate(node, grad, create_graph)
+                    _accumulate(node, grad, create_graph, _owned=True)
+                grad = None
                 continue
             if capture is not None and not _leads_to(node, capture):
                 continue
@@ -372,6 +375,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                         ready.append(child)
                     else:  # nothing flowed here: its subgraph gets no gradient from this path
                         _skip(child, dependencies, buffers, ready)
+            # drop this loop's references so a leaf can tell it owns its gradient (_accumulate)
+            input_grads = g = grad = None
     finally:
         _state.grad_enabled = prev_mode
         if not retain_graph:
@@ -419,7 +424,12 @@ def _run_pre_hooks(node, grad, create_graph):
     return grad
 
 
-def _accumulate(node, grad, create_graph):
+# references to a gradient array held while _accumulate inspects it: run_backward's `grad` was
+# handed over, so these are the callee's argument and getrefcount's own
+_OWNED_REFCOUNT = 3
+
+
+def _accumulate(node, grad, create_graph, _owned=False):
     variable = node.variable
     if variable is None:
         return
@@ -431,8 +441,12 @@ def _accumulate(node, grad, create_graph):
     if isinstance(grad, Tensor):
         grad = grad._data
     if variable.grad is None:
-        # a copy: the same array may flow to several leaves (x + y passes one gradient to both)
-        variable.grad = Tensor._make(grad.copy())
+        # Keep the array only when nothing else refers to it (as PyTorch steals a buffer whose
+        # use count is 1); otherwise copy: x + y passes one gradient array to both leaves.
+        if not (_owned and _sys.getrefcount(grad) <= _OWNED_REFCOUNT and isinstance(grad, _np.ndarray)
+                and grad.base is None and grad.flags.writeable):
+            grad = grad.copy()
+        variable.grad = Tensor._make(grad)
     elif variable.grad.requires_grad:
         variable.grad = variable.grad + Tensor._make(grad)
     else:
