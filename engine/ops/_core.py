@@ -97,12 +97,19 @@ def apply(op, inputs, params=()):
     n = len(inputs)
     dev = first.device if n == 1 else _check_devices(inputs)
     xp = np if dev is CPU else dev.backend.xp
-    if n == 1:
-        out = op.forward(xp, first._data, *params)
-    elif n == 2:
-        out = op.forward(xp, first._data, inputs[1]._data, *params)
-    else:
-        out = op.forward(xp, *[t._data for t in inputs], *params)
+    try:
+        if n == 1:
+            out = op.forward(xp, first._data, *params)
+        elif n == 2:
+            out = op.forward(xp, first._data, inputs[1]._data, *params)
+        else:
+            out = op.forward(xp, *[t._data for t in inputs], *params)
+    except ValueError:
+        # NumPy's broadcasting error, reworded as PyTorch's (a RuntimeError naming both sizes)
+        error = broadcast_error([t._data.shape for t in inputs]) if n > 1 else None
+        if error is None:
+            raise
+        raise error from None
     if out.__class__ is not np.ndarray and isinstance(out, np.generic):
         out = np.asarray(out)  # NumPy hands back scalars for 0-d results
     result = _new_tensor(Tensor)
