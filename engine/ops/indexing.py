@@ -77,9 +77,40 @@ def _basic_vjp(m, g, node):
     return m.scatter_into(node.shapes[0], node.params[0], g, False)
 
 
+# basic indexing is one view op, named like the last step PyTorch takes for the same index
 _slice = OpDef("SliceBackward0", _index_forward, _basic_vjp, kind="slice")
 _select = OpDef("SelectBackward0", _index_forward, _basic_vjp, kind="select")
+_unsqueeze = OpDef("UnsqueezeBackward0", _index_forward, _basic_vjp, kind="unsqueeze")
+_alias = OpDef("AliasBackward0", _index_forward, _basic_vjp, kind="alias")
 _index = OpDef("IndexBackward0", _index_forward, _index_vjp, kind="index")
+
+
+def _view_op(index, parts, shape):
+    """PyTorch applies a basic index one step per entry (select, slice, unsqueeze), skipping
+    slices that keep a whole dimension inside a tuple; the result's node is the last step's."""
+    if not isinstance(index, tuple):
+        part = parts[0]
+        if part is None:
+            return _unsqueeze
+        if part is Ellipsis:
+            return _alias
+        return _slice if isinstance(part, slice) else _select
+    op = _alias
+    consumed = sum(1 for p in parts if p is not None and p is not Ellipsis)
+    dim = 0
+    for part in parts:
+        if part is Ellipsis:
+            dim += len(shape) - consumed
+        elif part is None:
+            op = _unsqueeze
+        else:
+            if isinstance(part, slice):
+                if dim >= len(shape) or part.indices(shape[dim]) != (0, shape[dim], 1):
+                    op = _slice
+            else:
+                op = _select
+            dim += 1
+    return op
 
 
 def getitem(x, index):
@@ -87,8 +118,7 @@ def getitem(x, index):
     shape = x._data.shape
     try:
         if basic:
-            op = _select if all(isinstance(p, int) for p in parts) else _slice
-            return make_view(op, x, (parts,))
+            return make_view(_view_op(index, parts, shape), x, (parts,))
         return apply(_index, (x,), (parts,))
     except IndexError as exc:
         raise _bounds_error(exc, shape) from None
@@ -112,7 +142,7 @@ def _index_put_vjp(m, g, node):
 
 
 _index_put = OpDef("IndexPutBackward0", _index_put_forward, _index_put_vjp, kind="index_put")
-_copy_slices = OpDef("CopySlices", _index_put_forward, _index_put_vjp, kind="setitem")
+_copy_slices = OpDef("torch::autograd::CopySlices", _index_put_forward, _index_put_vjp, kind="setitem")
 
 
 def index_put(x, index, value, accumulate=False):
@@ -138,9 +168,10 @@ def _normalized(index):
 def setitem(x, index, value):
     from ..tensor import Tensor
     from . import inplace
-    if isinstance(value, Tensor) and not inplace.needs_graph(x, value):
-        value = value._data
-    if not isinstance(value, Tensor):
+    if not inplace.needs_graph(x, value):
+        # nothing to record: write straight into the array
+        if isinstance(value, Tensor):
+            value = value._data
         parts, _ = normalize_index(index, x._xp)
         inplace.check_writable(x)
         try:
@@ -309,13 +340,20 @@ def masked_fill(x, mask, value):
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value._data.ndim} dimension(s).")
         value = value.item()
-    np.broadcast_shapes(x._data.shape, mask._data.shape)
+    from ._core import broadcast_error
+    error = broadcast_error([mask._data.shape, x._data.shape])
+    if error is not None:
+        raise error
     return apply(_masked_fill, (x, mask), (value,))
 
 
 def masked_select(x, mask):
-    return getitem(x.expand(np.broadcast_shapes(x._data.shape, mask._data.shape)),
-                   mask.expand(np.broadcast_shapes(x._data.shape, mask._data.shape)))
+    from ._core import broadcast_error
+    error = broadcast_error([x._data.shape, mask._data.shape])
+    if error is not None:
+        raise error
+    shape = np.broadcast_shapes(x._data.shape, mask._data.shape)
+    return getitem(x.expand(shape), mask.expand(shape))
 
 
 def nonzero(x, *, as_tuple=False):
