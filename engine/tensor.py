@@ -448,9 +448,6 @@ class Tensor:
     # properties that are views
     @property
     def T(self):
-        if self._data.ndim == 2:
-            from .ops.shape import t
-            return t(self)
         from .ops.shape import permute
         return permute(self, *reversed(range(self._data.ndim)))
 

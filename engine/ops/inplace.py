@@ -100,7 +100,7 @@ def _copy_slices_vjp(m, g, node):
     return g_base, g_value
 
 
-_copy_slices = OpDef("CopySlices", _copy_slices_forward, _copy_slices_vjp, kind="copy_slices")
+_copy_slices = OpDef("torch::autograd::CopySlices", _copy_slices_forward, _copy_slices_vjp, kind="copy_slices")
 
 
 def _rebase_view(x, base, result):

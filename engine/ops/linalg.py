@@ -10,6 +10,8 @@ def _matmul_forward(xp, a, b):
 
 def _matmul_vjp(m, g, node, a, b):
     a_vec, b_vec = a.ndim == 1, b.ndim == 1
+    if a_vec and b_vec:  # dot: the gradient is a scalar
+        return (g * b if node.needs[0] else None), (g * a if node.needs[1] else None)
     # treat vectors as matrices with a unit dim, then drop it again
     if a_vec:
         a = m.reshape(a, (1,) + tuple(a.shape))
@@ -33,6 +35,7 @@ _mm = OpDef("MmBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kin
 _bmm = OpDef("BmmBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="bmm")
 _mv = OpDef("MvBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="mv")
 _dot = OpDef("DotBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="dot")
+_vm = OpDef("SqueezeBackward4", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="matmul")
 _matmul = OpDef("UnsafeViewBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="matmul")
 
 
@@ -51,7 +54,11 @@ def _dtype_word(dtype):
             "int32": "int", "bool": "bool"}.get(dtype.name, dtype.name)
 
 
-def matmul(a, b, *, out=None):
+# the node PyTorch's matmul leaves for each pair of input ranks (batched products end in a view)
+_MATMUL_OPS = {(1, 1): _dot, (2, 2): _mm, (2, 1): _mv, (1, 2): _vm}
+
+
+def matmul(a, b, *, out=None, op=None):
     from ..tensor import Tensor
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
@@ -74,21 +81,14 @@ def matmul(a, b, *, out=None):
         left = sa if len(sa) > 1 else (1,) + sa
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_text(left[:-1]) if len(left) == 2 else _shape_text((int(_prod(left[:-1])),))}x{left[-1]} and "
                            f"{_shape_text(sb[-2:])})")
-    if len(sa) == 1 and len(sb) == 1:
-        op = _dot
-    elif len(sa) == 2 and len(sb) == 2:
-        op = _mm
-    elif len(sa) == 2 and len(sb) == 1:
-        op = _mv
-    elif len(sa) == 3 and len(sb) == 3:
-        op = _bmm
-    else:
-        op = _matmul
-    try:
-        result = apply(op, (a, b))
-    except ValueError as exc:
-        raise RuntimeError(f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at non-singleton "
-                           f"batch dimensions: {exc}") from None
+    if len(sa) > 2 or len(sb) > 2:
+        from ._core import broadcast_error
+        error = broadcast_error([sa[:-2], sb[:-2]])
+        if error is not None:
+            raise error
+    if op is None:
+        op = _MATMUL_OPS.get((len(sa), len(sb)), _matmul)
+    result = apply(op, (a, b))
     if out is not None:
         from .elementwise import write_out
         return write_out(out, result)
@@ -110,7 +110,7 @@ def mm(a, b, *, out=None):
     if a._data.shape[1] != b._data.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_text(a._data.shape)} and "
                            f"{_shape_text(b._data.shape)})")
-    return matmul(a, b, out=out)
+    return matmul(a, b, out=out, op=_mm)
 
 
 def bmm(a, b, *, out=None):
@@ -122,7 +122,7 @@ def bmm(a, b, *, out=None):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{a._data.shape[0]}, {a._data.shape[2]}] but got: [{b._data.shape[0]}, "
                            f"{b._data.shape[1]}].")
-    return matmul(a, b, out=out)
+    return matmul(a, b, out=out, op=_bmm)
 
 
 def mv(a, v):

@@ -131,6 +131,7 @@ def _transpose_vjp(m, g, node):
 
 _transpose = OpDef("TransposeBackward0", _transpose_forward, _transpose_vjp, kind="transpose")
 _t = OpDef("TBackward0", _transpose_forward, _transpose_vjp, kind="t")
+_t_low = OpDef("TBackward0", _reshape_forward, _reshape_vjp, kind="t")  # t() of a 0-d or 1-d tensor
 
 
 def transpose(x, dim0, dim1):
@@ -144,7 +145,7 @@ def t(x):
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
     if nd < 2:
-        return make_view(_view, x, (x._data.shape,))
+        return make_view(_t_low, x, (x._data.shape,))
     return make_view(_t, x, (0, 1))
 
 
@@ -228,7 +229,12 @@ def broadcast_to(x, shape):
 
 
 def broadcast_tensors(*tensors):
-    shape = np.broadcast_shapes(*[t._data.shape for t in tensors])
+    from ._core import broadcast_error
+    shapes = [t._data.shape for t in tensors]
+    error = broadcast_error(shapes)
+    if error is not None:
+        raise error
+    shape = np.broadcast_shapes(*shapes)
     return tuple(expand(t, shape) for t in tensors)
 
 
