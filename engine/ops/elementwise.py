@@ -190,6 +190,15 @@ div = BinaryOp("DivBackward0", _true_div, lambda m, g, a, b, out: g / b,
                lambda m, g, a, b, out: -g * a / (b * b), save="ab", kind="div")
 
 
+
+def _with_scalar_edge(nodes):
+    return nodes + (None,)
+
+
+# PyTorch wraps a Python scalar operand of add/sub/mul/div into a tensor: it shows as a None edge
+for _op in (add.ts, add.st, sub.ts, mul.ts, mul.st, div.ts):
+    _op.shown_edges = _with_scalar_edge
+
 def _pow_grad_a(m, g, a, b, out):
     if isinstance(b, (int, float)):
         return g * 0 if b == 0 else g * b * a ** (b - 1)
@@ -439,6 +448,10 @@ def clamp(x, min=None, max=None, out=None):
 
 # ---------------------------------------------------------------------------------------------
 # where
+def _without_first(nodes):
+    return nodes[1:]
+
+
 def _where_forward(xp, cond, a, b, dt):
     if dt is not None:
         a, b = a.astype(dt), b.astype(dt)
@@ -448,11 +461,12 @@ def _where_forward(xp, cond, a, b, dt):
 def _where_vjp(m, g, node, cond):
     zero = g * 0
     return (None,
-            m.where(cond, g, zero) if node.needs[1] else None,
-            m.where(cond, zero, g) if node.needs[2] else None)
+            m.where(cond, g, zero) if (node._next[1] is not None) else None,
+            m.where(cond, zero, g) if (node._next[2] is not None) else None)
 
 
 _where = OpDef("WhereBackward0", _where_forward, _where_vjp, save_inputs=(0,), kind="where")
+_where.shown_edges = _without_first  # the condition is no edge in PyTorch
 
 
 def where(condition, input=None, other=None, out=None):

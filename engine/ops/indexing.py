@@ -137,7 +137,7 @@ def _index_put_forward(xp, x, value, index, accumulate):
 def _index_put_vjp(m, g, node):
     index, accumulate = node.params
     gx = g if accumulate else m.index_put(g, index, 0)
-    gv = m.index(g, index) if node.needs[1] else None
+    gv = m.index(g, index) if (node._next[1] is not None) else None
     return gx, gv
 
 
@@ -194,6 +194,15 @@ def _along_axis_index(index, axis, xp):
     return tuple(grids)
 
 
+# an index (or mask) operand is no edge in PyTorch's graph
+def _first_only(nodes):
+    return nodes[:1]
+
+
+def _skip_index(nodes):
+    return nodes[:1] + nodes[2:]
+
+
 def _index_select_forward(xp, x, index, axis):
     return xp.take(x, index, axis=axis)
 
@@ -209,6 +218,7 @@ def _raw(t):
 
 _index_select = OpDef("IndexSelectBackward0", _index_select_forward, _index_select_vjp, save_inputs=(1,),
                       kind="index_select")
+_index_select.shown_edges = _first_only
 
 
 def index_select(x, dim, index):
@@ -227,6 +237,9 @@ def index_select(x, dim, index):
 
 
 def _gather_forward(xp, x, index, axis):
+    if index.shape != x.shape:
+        # take_along_axis broadcasts; PyTorch's gather reads only the index's extent
+        x = x[tuple(slice(0, n) if d != axis else slice(None) for d, n in enumerate(index.shape))]
     return xp.take_along_axis(x, index, axis=axis)
 
 
@@ -243,6 +256,7 @@ def _xp_of(a):
 
 
 _gather = OpDef("GatherBackward0", _gather_forward, _gather_vjp, save_inputs=(1,), kind="gather")
+_gather.shown_edges = _first_only
 
 
 def gather(x, dim, index, *, sparse_grad=False):
@@ -256,13 +270,12 @@ def gather(x, dim, index, *, sparse_grad=False):
             raise RuntimeError(f"Size does not match at dimension {d} expected index {_size_list(index.shape)} to be "
                                f"smaller than self {_size_list(x.shape)} apart from dimension {axis}")
     idx = index._data
-    if idx.size and (idx.max() >= x._data.shape[axis] or idx.min() < -x._data.shape[axis]):
-        raise RuntimeError(f"index {int(idx.max())} is out of bounds for dimension {axis} with size "
-                           f"{x._data.shape[axis]}")
-    if idx.shape != x._data.shape:
-        # take_along_axis broadcasts; PyTorch's gather reads only the index's extent
-        sl = tuple(slice(0, n) if d != axis else slice(None) for d, n in enumerate(idx.shape))
-        x = x[sl]
+    size = x._data.shape[axis] if x._data.ndim else 1
+    if idx.size:
+        bad = idx[(idx >= size) | (idx < 0)]
+        if bad.size:
+            raise RuntimeError(f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {axis} with size "
+                               f"{size}")
     return apply(_gather, (x, index), (axis,))
 
 
@@ -289,7 +302,7 @@ def _scatter_vjp(m, g, node, index):
     full = _along_axis_index(idx, axis, _xp_of(idx))
     gx = g if reduce_add else m.index_put(g, full, 0)
     gsrc = None
-    if node.needs[2]:
+    if (node._next[2] is not None):
         gsrc = m.index(g, full)
         src_shape = node.shapes[2]
         if tuple(gsrc.shape) != tuple(src_shape):
@@ -298,7 +311,9 @@ def _scatter_vjp(m, g, node, index):
 
 
 _scatter = OpDef("ScatterBackward0", _scatter_forward, _scatter_vjp, save_inputs=(1,), kind="scatter")
+_scatter.shown_edges = _skip_index
 _scatter_add = OpDef("ScatterAddBackward0", _scatter_forward, _scatter_vjp, save_inputs=(1,), kind="scatter_add")
+_scatter_add.shown_edges = _skip_index
 
 
 def scatter(x, dim, index, src=None, value=None, reduce=None):
@@ -324,11 +339,12 @@ def _masked_fill_forward(xp, x, mask, value):
 
 
 def _masked_fill_vjp(m, g, node, mask):
-    return m.where(mask, 0.0, g) if node.needs[0] else None, None
+    return m.where(mask, 0.0, g) if (node._next[0] is not None) else None, None
 
 
 _masked_fill = OpDef("MaskedFillBackward0", _masked_fill_forward, _masked_fill_vjp, save_inputs=(1,),
                      kind="masked_fill")
+_masked_fill.shown_edges = _first_only
 
 
 def masked_fill(x, mask, value):

@@ -93,7 +93,7 @@ def _copy_slices_vjp(m, g, node):
     data = g._data if hasattr(g, "_data") else g
     g_base = data.copy()
     view_fn(g_base)[...] = 0
-    g_value = view_fn(data).copy() if node.needs[1] else None
+    g_value = view_fn(data).copy() if (node._next[1] is not None) else None
     if hasattr(g, "_data"):  # create_graph: these two are not differentiable again
         from ..tensor import Tensor
         return Tensor._make(g_base), None if g_value is None else Tensor._make(g_value)

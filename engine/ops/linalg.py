@@ -11,7 +11,7 @@ def _matmul_forward(xp, a, b):
 def _matmul_vjp(m, g, node, a, b):
     a_vec, b_vec = a.ndim == 1, b.ndim == 1
     if a_vec and b_vec:  # dot: the gradient is a scalar
-        return (g * b if node.needs[0] else None), (g * a if node.needs[1] else None)
+        return (g * b if (node._next[0] is not None) else None), (g * a if (node._next[1] is not None) else None)
     # treat vectors as matrices with a unit dim, then drop it again
     if a_vec:
         a = m.reshape(a, (1,) + tuple(a.shape))
@@ -20,11 +20,11 @@ def _matmul_vjp(m, g, node, a, b):
         b = m.reshape(b, tuple(b.shape) + (1,))
         g = m.expand_dims(g, -1)
     ga = gb = None
-    if node.needs[0]:
+    if (node._next[0] is not None):
         ga = m.matmul(g, m.mT(b))
         if a_vec:
             ga = m.reshape(ga, tuple(ga.shape[:-2]) + (ga.shape[-1],))
-    if node.needs[1]:
+    if (node._next[1] is not None):
         gb = m.matmul(m.mT(a), g)
         if b_vec:
             gb = m.reshape(gb, tuple(gb.shape[:-1]))
@@ -157,9 +157,9 @@ def _addmm_forward(xp, bias, a, b, beta, alpha):
 
 def _addmm_vjp(m, g, node, a, b):
     beta, alpha = node.params
-    gbias = (g * beta if beta != 1 else g) if node.needs[0] else None
-    ga = m.matmul(g, m.mT(b)) if node.needs[1] else None
-    gb = m.matmul(m.mT(a), g) if node.needs[2] else None
+    gbias = (g * beta if beta != 1 else g) if (node._next[0] is not None) else None
+    ga = m.matmul(g, m.mT(b)) if (node._next[1] is not None) else None
+    gb = m.matmul(m.mT(a), g) if (node._next[2] is not None) else None
     if alpha != 1:
         ga = ga * alpha if ga is not None else None
         gb = gb * alpha if gb is not None else None
