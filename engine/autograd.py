@@ -213,6 +213,12 @@ class OpNode(Node):
         return self.op.name
 
     @property
+    def next_functions(self):
+        shown = self.op.shown_edges
+        nodes = self._next if shown is None else shown(self._next)
+        return tuple((n, 0) for n in nodes)
+
+    @property
     def needs(self):
         return tuple(n is not None for n in self._next)
 

@@ -16,7 +16,7 @@ from ..autograd import OpNode
 
 class OpDef:
     __slots__ = ("name", "forward", "vjp", "save_inputs", "save_output", "saves", "kind", "result_device",
-                 "elementwise")
+                 "elementwise", "shown_edges")
 
     def __init__(self, name, forward, vjp=None, save_inputs=(), save_output=False, kind=None):
         self.name = name              # PyTorch's node name, e.g. "MulBackward0"
@@ -28,6 +28,9 @@ class OpDef:
         self.kind = kind or name      # a short op name for the capture layer ("mul", "matmul")
         self.result_device = None     # set for ops whose output lives elsewhere (device copies)
         self.elementwise = False      # True: input shapes matter only for undoing broadcasting
+        # how next_functions presents the input nodes, where PyTorch's edges differ from the inputs
+        # (a Python scalar operand shows as a None edge; a where() condition or an index as none)
+        self.shown_edges = None
 
     def __repr__(self):
         return f"OpDef({self.name})"
