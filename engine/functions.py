@@ -17,9 +17,18 @@ def _as_operand(value):
 
 # ---------------------------------------------------------------------------------------------
 # arithmetic with PyTorch's keyword forms
+def _check_alpha(input, other, alpha):
+    for t in (input, other):
+        if isinstance(t, Tensor) and not t.dtype.is_floating_point and isinstance(alpha, float):
+            raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+
+
 def add(input, other, *, alpha=1, out=None):
     other = _as_operand(other)
     if alpha != 1:
+        _check_alpha(input, other, alpha)
+        if isinstance(other, Tensor) and isinstance(input, Tensor):
+            return ew.add_scaled(input, other, alpha, out=out)  # one AddBackward0 node, as in PyTorch
         other = ew.mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     if not isinstance(input, Tensor):
         return ew.add(_as_operand(input), other, out=out)
@@ -32,6 +41,9 @@ def sub(input, other, *, alpha=1, out=None):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1:
+        _check_alpha(input, other, alpha)
+        if isinstance(other, Tensor) and isinstance(input, Tensor):
+            return ew.add_scaled(input, other, -alpha, out=out, op=ew.sub_scaled_op)
         other = ew.mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     return ew.sub(_as_operand(input), other, out=out)
 

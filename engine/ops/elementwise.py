@@ -199,6 +199,30 @@ def _with_scalar_edge(nodes):
 for _op in (add.ts, add.st, sub.ts, mul.ts, mul.st, div.ts):
     _op.shown_edges = _with_scalar_edge
 
+
+# add/sub with alpha=: one node, like PyTorch's (input + alpha * other, alpha a Python number)
+def _add_scaled_forward(xp, a, b, dt, alpha):
+    if dt is not None:
+        a, b = a.astype(dt), b.astype(dt)
+    return xp.add(a, xp.multiply(b, alpha))
+
+
+def _add_scaled_vjp(m, g, node):
+    alpha = node.params[1]
+    nxt = node._next
+    return (g if nxt[0] is not None else None), (g * alpha if nxt[1] is not None else None)
+
+
+add_scaled_op = OpDef("AddBackward0", _add_scaled_forward, _add_scaled_vjp, kind="add")
+sub_scaled_op = OpDef("SubBackward0", _add_scaled_forward, _add_scaled_vjp, kind="sub")
+add_scaled_op.elementwise = sub_scaled_op.elementwise = True
+
+
+def add_scaled(a, b, alpha, out=None, op=add_scaled_op):
+    dt = None if a.dtype is b.dtype else _promote_tensors(a, b).np
+    result = apply(op, (a, b), (dt, alpha))
+    return write_out(out, result) if out is not None else result
+
 def _pow_grad_a(m, g, a, b, out):
     if isinstance(b, (int, float)):
         return g * 0 if b == 0 else g * b * a ** (b - 1)

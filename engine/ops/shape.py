@@ -273,7 +273,7 @@ def _slice_vjp(m, g, node):
     return m.scatter_into(node.shapes[0], node.params[0], g, False)
 
 
-_narrow = OpDef("NarrowBackward0", _slice_forward, _slice_vjp, kind="narrow")
+_narrow = OpDef("SliceBackward0", _slice_forward, _slice_vjp, kind="narrow")
 _split = OpDef("SplitBackward0", _slice_forward, _slice_vjp, kind="split")
 _split_sizes = OpDef("SplitWithSizesBackward0", _slice_forward, _slice_vjp, kind="split")
 _unbind = OpDef("UnbindBackward0", _slice_forward, _slice_vjp, kind="unbind")
