@@ -71,7 +71,7 @@ class Tensor:
         t._data = data
         t.dtype = from_numpy_dtype(data.dtype)
         if device is None:
-            device = CPU if isinstance(data, np.ndarray) else _device_of(data)
+            device = CPU if data.__class__ is np.ndarray else _device_of(data)
         t.device = device
         t.grad = None
         t.grad_fn = grad_fn
