@@ -74,6 +74,11 @@ class set_grad_enabled(_GradModeContext):
         _state.grad_enabled = self._prev
         return False
 
+    def __call__(self, fn):
+        # used as a decorator: the mode applies inside calls only, so undo what __init__ set
+        _state.grad_enabled = self._prev
+        return _GradModeContext.__call__(self, fn)
+
 
 def is_grad_enabled():
     return _state.grad_enabled
@@ -178,12 +183,22 @@ def _version_error(array, current, expected, producer):
     """PyTorch's message for a saved tensor changed in place before backward used it."""
     from ._dtype import from_numpy_dtype
     type_name = _legacy_type_name(from_numpy_dtype(array.dtype))
-    where = f", which is output 0 of {producer.name()}," if producer is not None else ""
+    where = f", which is output 0 of {_forward_name(producer.name())}," if producer is not None else ""
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{type_name} {list(array.shape)}]{where} is at version {current}; expected version "
         f"{expected} instead. Hint: enable anomaly detection to find the operation that failed to "
-        "compute its gradient, with torch.autograd.set_detect_anomaly(True).")
+        "compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def _forward_name(node_name):
+    """The forward op's name PyTorch's messages use for a node: MulBackward0 -> Mul, PowBackward1 -> Pow1."""
+    import re
+    name = node_name.rpartition("::")[2]
+    match = re.fullmatch(r"(.*)Backward(\d+)", name)
+    if match is None:
+        return name
+    return match.group(1) + ("" if match.group(2) == "0" else match.group(2))
 
 
 def _legacy_type_name(dtype):

@@ -155,8 +155,14 @@ def index_put(x, index, value, accumulate=False):
         value = value.to(x.dtype)
     parts, basic = normalize_index(index, x._xp) if not isinstance(index, tuple) or not _normalized(index) \
         else (index, False)
+    if basic:
+        op = _copy_slices
+    else:
+        # PyTorch indexes a view first when basic entries pick part of the tensor: CopySlices again
+        view_parts = tuple(slice(None) if isinstance(p, np.ndarray) else p for p in parts)
+        op = _index_put if _view_op(view_parts, view_parts, x._data.shape) is _alias else _copy_slices
     try:
-        return apply(_copy_slices if basic else _index_put, (x, value), (parts, accumulate))
+        return apply(op, (x, value), (parts, accumulate))
     except IndexError as exc:
         raise _bounds_error(exc, x._data.shape) from None
 
@@ -276,6 +282,8 @@ def gather(x, dim, index, *, sparse_grad=False):
         if bad.size:
             raise RuntimeError(f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {axis} with size "
                                f"{size}")
+    if x._data.ndim == 0:
+        return gather(x.reshape(1), 0, index.reshape(1)).reshape(())
     return apply(_gather, (x, index), (axis,))
 
 
