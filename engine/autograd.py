@@ -332,8 +332,9 @@ def _wrap(value):
 # the backward pass
 def _graph_order(roots):
     """Count, for every node reachable from the roots, how many edges lead into it."""
-    dependencies = {}
-    stack = list(dict.fromkeys(roots))
+    # roots start at 0, so a root that is also reached from another root is expanded only once
+    dependencies = dict.fromkeys(roots, 0)
+    stack = list(dependencies)
     while stack:
         node = stack.pop()
         for child in node._next:
