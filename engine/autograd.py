@@ -518,6 +518,8 @@ def _root_grads(outputs, grad_outputs, create_graph):
 def _root_nodes(outputs):
     nodes = []
     for i, out in enumerate(outputs):
+        if out._base is not None:
+            out._sync_view()
         if not out.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         nodes.append(out.grad_fn if out.grad_fn is not None else out._grad_accumulator())

@@ -204,11 +204,36 @@ class Tensor:
 
     def _edge(self):
         """The node a gradient for this tensor flows into (None when it needs none)."""
+        if self._base is not None:
+            self._sync_view()
         if not self._rg:
             return None
         if self.grad_fn is not None:
             return self.grad_fn
         return self._grad_accumulator()
+
+    def _sync_view(self):
+        """A view whose base was changed in place after the view's node was made (through the base
+        or another view) takes its gradient from the base's current node, as PyTorch's views do:
+        the view ops are replayed on the base to make its new node."""
+        extra = self._extra
+        version = self._version_box[0]
+        if extra is None or extra.get("view_version", version) == version or not _state.grad_enabled:
+            return
+        extra["view_version"] = version
+        base = self._base
+        if not base._rg:
+            return
+        from .ops._core import apply
+        recorder, _state.recorder = _state.recorder, None  # bookkeeping, not a user op
+        try:
+            t = base
+            for op, params in extra["view_ops"]:
+                t = apply(op, (t,), params)
+        finally:
+            _state.recorder = recorder
+        self.grad_fn = t.grad_fn
+        self._rg = t._rg
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from .autograd import backward
@@ -345,6 +370,8 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents=None):
         from ._tensor_str import format_tensor
+        if self._base is not None:
+            self._sync_view()
         dev = None if self.device is CPU else str(self.device)
         grad_fn = self.grad_fn.name() if self.grad_fn is not None else None
         return format_tensor(self._host(), self.dtype, device=dev, requires_grad=self._rg, grad_fn_name=grad_fn)

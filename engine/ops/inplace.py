@@ -41,6 +41,8 @@ def _snapshot(x):
 def run_inplace(x, compute, name):
     """Apply `compute(old_x) -> new tensor` in place on x; returns x."""
     check_writable(x)
+    if x._base is not None:
+        x._sync_view()
     graph = needs_graph(x)
     if not graph:
         result = compute(x)
@@ -119,3 +121,5 @@ def _rebase_view(x, base, result):
     base._rg = True
     x.grad_fn = result.grad_fn
     x._rg = True
+    if x._extra is not None and "view_version" in x._extra:
+        x._extra["view_version"] = x._version_box[0]  # x's own node is current

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .. import _state
 from ._core import OpDef, apply
 from .reduce import normalize_dim
 
@@ -21,6 +22,10 @@ def make_view(op, x, params=()):
         result._view_fn = lambda array: forward(xp, parent_fn(array), *params)
     result._base = base
     result._version_box = x._version_box
+    if _state.grad_enabled:
+        # what Tensor._sync_view needs to remake the node if the base changes in place later
+        chain = x._extra["view_ops"] if x._base is not None and x._extra and "view_ops" in x._extra else ()
+        result._extra = {"view_ops": chain + ((op, params),), "view_version": x._version_box[0]}
     return result
 
 
