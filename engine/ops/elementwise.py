@@ -147,8 +147,11 @@ def _ufunc(name):
 
 
 def _true_div(xp, a, b, dt):
-    # integer division by "/" gives the default float dtype in PyTorch
-    if dt is None and not _is_float(a, b):
+    # integer (and bool) division by "/" gives the default float dtype in PyTorch
+    if dt is None:
+        if not _is_float(a, b):
+            dt = get_default_dtype().np
+    elif dt.kind != "f":
         dt = get_default_dtype().np
     return xp.true_divide(a, b, dtype=dt) if dt is not None else xp.true_divide(a, b)
 
