@@ -1,0 +1,610 @@
+"""Run notebook cells under graph capture; no UI code here.
+
+One `Runner` per browser session. `run(cells, start, settings)` runs `cells[start:]` top to bottom
+in the session's namespace (the cells before `start` ran earlier and their names are still
+there, as in Jupyter), each cell under its own `engine.graph.capture()`, and returns per-cell
+printed output, error and captured graph (a plain dict: summaries, never whole big arrays).
+
+Inside a cell `import torch` gives the engine: the cell namespace carries its own
+`__builtins__` whose `__import__` maps `torch` and `torch.*` to `engine` and `engine.*`. Nothing
+is installed under the name `torch`; a real `import torch` anywhere else in the process is
+untouched.
+
+Two implementations share the interface:
+
+- `InProcessRunner` runs cells in this process (Pyodide, tests). An optional time limit is
+  enforced by a trace function on cell frames (a loop in a cell stops; one long array op does not).
+- `WorkerRunner` runs cells in a child process per session (the server). A run that passes the
+  time limit (default 10 s) has its worker killed; a fresh worker is started and the cells that
+  had run are re-run to rebuild the namespace.
+
+`make_runner()` picks: the worker where processes exist, in-process under Pyodide.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import linecache
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field, asdict
+
+__all__ = ["Settings", "CellResult", "RunResult", "Session", "Runner", "InProcessRunner", "WorkerRunner",
+           "make_runner", "cell_filename", "cell_id_from_filename", "DEFAULT_TIME_LIMIT"]
+
+DEFAULT_TIME_LIMIT = 10.0
+MAX_OUTPUT_CHARS = 20_000
+CELL_PREFIX = "<cell "
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cell_filename(cell_id: str) -> str:
+    """The file name a cell's code is compiled under (what tracebacks and captured nodes show)."""
+    return f"{CELL_PREFIX}{cell_id}>"
+
+
+def cell_id_from_filename(filename: str | None) -> str | None:
+    if filename and filename.startswith(CELL_PREFIX) and filename.endswith(">"):
+        return filename[len(CELL_PREFIX):-1]
+    return None
+
+
+@dataclass
+class Settings:
+    """What the controls choose; applied at the start of every run."""
+    device: str = "cpu"
+    dtype: str = "float32"
+    summary_size: int = 64     # tensors with at most this many elements keep their full values
+    keep_steps: int = 20       # training steps whose graphs are kept
+    seed: int | None = 0       # the random seed set at the start of a run (None: leave it)
+
+
+@dataclass
+class CellResult:
+    cell_id: str
+    output: str = ""
+    error: str | None = None
+    error_kind: str | None = None   # "syntax", "exception", "limit", "crash"
+    error_line: int | None = None   # 1-based line in this cell
+    error_col: int | None = None
+    graph: dict | None = None       # engine.graph capture dict for this cell
+    duration: float = 0.0
+
+
+@dataclass
+class RunResult:
+    start: int
+    results: list[CellResult] = field(default_factory=list)  # cells start, start + 1, ... that ran
+    failed: int | None = None        # index of the cell that failed
+    limit: str | None = None         # which limit was hit, in words
+    restarted: bool = False          # the worker was replaced during this run
+    duration: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return self.failed is None
+
+
+class TimeLimitExceeded(BaseException):
+    """Raised inside a cell when the run's time is up (a BaseException so `except Exception` in user
+    code does not swallow it)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# the namespace: torch -> engine, for this namespace only
+
+def _mapped_name(name: str) -> str | None:
+    if name == "torch":
+        return "engine"
+    if name.startswith("torch."):
+        return "engine" + name[5:]
+    return None
+
+
+def _make_import(real_import=builtins.__import__):
+    def __import__(name, globals=None, locals=None, fromlist=(), level=0):
+        mapped = _mapped_name(name) if level == 0 else None
+        if mapped is None:
+            return real_import(name, globals, locals, fromlist, level)
+        try:
+            return real_import(mapped, globals, locals, fromlist, level)
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or mapped).replace("engine", "torch", 1)
+            raise ModuleNotFoundError(f"No module named '{missing}' (gradview's engine does not provide it)",
+                                      name=missing) from None
+    return __import__
+
+
+def _no_input(*args, **kwargs):
+    raise RuntimeError("input() is not available in a cell: there is no console to type into")
+
+
+def fresh_namespace() -> dict:
+    cell_builtins = dict(vars(builtins))
+    cell_builtins["__import__"] = _make_import()
+    cell_builtins["input"] = _no_input
+    return {"__name__": "__main__", "__doc__": None, "__builtins__": cell_builtins}
+
+
+# ------------------------------------------------------------------------------------------------
+# errors cut down to the user's code
+
+def _cell_label(filename: str, labels: dict) -> str:
+    cid = cell_id_from_filename(filename)
+    return labels.get(cid, f"cell {cid}") if cid is not None else filename
+
+
+def format_syntax_error(exc: SyntaxError, labels: dict) -> str:
+    where = _cell_label(exc.filename or "", labels)
+    text = "".join(traceback.format_exception_only(type(exc), exc))
+    text = text.replace(f'File "{exc.filename}"', where)
+    return text.rstrip("\n")
+
+
+def format_exception(exc: BaseException, labels: dict, cell_id: str | None = None) -> tuple[str, int | None, str | None]:
+    """(traceback text with only the frames from cells, the deepest line in cell `cell_id` (or in any cell
+    when None), that line's cell id)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(CELL_PREFIX)]
+    lines = ["Traceback (most recent call last):"] if frames else []
+    for f in frames:
+        lines.append(f"  {_cell_label(f.filename, labels)}, line {f.lineno}, in {f.name}")
+        if f.line:
+            lines.append(f"    {f.line.strip()}")
+    only = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")
+    lines.append(only)
+    mine = [f for f in frames if cell_id is None or cell_id_from_filename(f.filename) == cell_id]
+    last = mine[-1] if mine else None
+    return "\n".join(lines), (last.lineno if last else None), (cell_id_from_filename(last.filename) if last else None)
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_OUTPUT_CHARS:
+        return text
+    half = MAX_OUTPUT_CHARS // 2
+    skipped = len(text) - 2 * half
+    return f"{text[:half]}\n... ({skipped:,} characters of output left out) ...\n{text[-half:]}"
+
+
+class _Tee(io.StringIO):
+    """The cell's stdout and stderr, together, as one text."""
+
+    def isatty(self):
+        return False
+
+
+# ------------------------------------------------------------------------------------------------
+# one namespace and the way cells run in it
+
+def _capture_cm(settings: Settings):
+    try:
+        from engine import graph as graph_mod
+    except Exception:  # capture layer not available: run without a graph
+        return None
+    return graph_mod.capture(full_values=settings.summary_size, keep_steps=settings.keep_steps)
+
+
+def _apply_settings(settings: Settings, ns: dict):
+    import engine
+    dtype = getattr(engine, settings.dtype, None)
+    if isinstance(dtype, engine.dtype):
+        engine.set_default_dtype(dtype)
+    device = settings.device if settings.device == "cpu" or engine.cuda.is_available() else "cpu"
+    set_default_device = getattr(engine, "set_default_device", None)
+    if set_default_device is not None:
+        set_default_device(device)
+    ns["DEVICE"] = engine.device(device)
+    if settings.seed is not None:
+        engine.manual_seed(settings.seed)
+
+
+class Session:
+    """A cell namespace plus the logic to run cells in it (used directly in-process and inside a worker)."""
+
+    def __init__(self):
+        self.ns = fresh_namespace()
+        self._deadline = None
+        self._cancel = False
+
+    def reset(self):
+        self.ns = fresh_namespace()
+
+    # a trace function that stops cell code past the deadline; engine frames are not traced
+    def _global_trace(self, frame, event, arg):
+        if frame.f_code.co_filename.startswith(CELL_PREFIX):
+            self._check_deadline()
+            return self._local_trace
+        return None
+
+    def _local_trace(self, frame, event, arg):
+        if event == "line":
+            self._check_deadline()
+        return self._local_trace
+
+    def _check_deadline(self):
+        if self._cancel:
+            self._cancel = False
+            raise TimeLimitExceeded("stopped")
+        if self._deadline is not None and time.perf_counter() > self._deadline:
+            raise TimeLimitExceeded("time")
+
+    def cancel(self):
+        self._cancel = True
+
+    def run(self, cells, start=0, settings=None, time_limit=None, capture=True, on_cell=None) -> RunResult:
+        """Run `cells[start:]` (a list of (cell_id, code)). `on_cell(result)` hears of each cell as it ends."""
+        settings = settings or Settings()
+        t_run = time.perf_counter()
+        result = RunResult(start=start)
+        labels = {cid: f"Cell [{i + 1}]" for i, (cid, _) in enumerate(cells)}
+        _apply_settings(settings, self.ns)
+        self._deadline = (t_run + time_limit) if time_limit else None
+        self._limit = time_limit or 0
+        self.last_limit = None
+        self._cancel = False
+        traced = time_limit is not None and time_limit > 0
+        for index in range(start, len(cells)):
+            cid, code = cells[index]
+            cell = self._run_cell(cid, code, labels, settings, capture, traced)
+            result.results.append(cell)
+            if on_cell is not None:
+                on_cell(cell)
+            if cell.error is not None:
+                result.failed = index
+                if cell.error_kind == "limit":
+                    result.limit = self.last_limit
+                break
+        self._deadline = None
+        result.duration = time.perf_counter() - t_run
+        return result
+
+    def _run_cell(self, cid, code, labels, settings, capture, traced) -> CellResult:
+        cell = CellResult(cell_id=cid)
+        filename = cell_filename(cid)
+        t0 = time.perf_counter()
+        try:
+            compiled = compile(code, filename, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            cell.error = format_syntax_error(exc, labels)
+            cell.error_kind = "syntax"
+            cell.error_line = exc.lineno
+            cell.error_col = exc.offset
+            cell.duration = time.perf_counter() - t0
+            return cell
+        except (ValueError, OverflowError, MemoryError, RecursionError) as exc:  # e.g. null bytes in source
+            cell.error = f"{type(exc).__name__}: {exc}"
+            cell.error_kind = "syntax"
+            cell.duration = time.perf_counter() - t0
+            return cell
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        out = _Tee()
+        cm = _capture_cm(settings) if capture else None
+        graph_obj = None
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                if traced:
+                    sys.settrace(self._global_trace)
+                try:
+                    if cm is not None:
+                        with cm as graph_obj:
+                            exec(compiled, self.ns)
+                    else:
+                        exec(compiled, self.ns)
+                finally:
+                    if traced:
+                        sys.settrace(None)
+        except TimeLimitExceeded as exc:
+            cell.error_kind = "limit"
+            text, line, where = format_exception(exc, labels, cid)
+            cell.error_line = line
+            head = text.rsplit("\n", 1)[0] if "\n" in text else ""
+            if str(exc) == "stopped":
+                self.last_limit = "stopped"
+                cell.error = f"Stopped by request.\n{head}".rstrip()
+            else:
+                self.last_limit = f"time limit of {self._limit:g} s"
+                cell.error = (f"Time limit hit: the run took longer than its {self.last_limit} and was "
+                              f"stopped here.\n{head}").rstrip()
+        except SystemExit as exc:
+            cell.error_kind = "exception"
+            cell.error = f"SystemExit: the cell called exit({'' if exc.code is None else exc.code!r}); nothing stopped"
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001  anything a cell raises is its output, never ours
+            cell.error_kind = "exception"
+            cell.error, cell.error_line, _ = format_exception(exc, labels, cid)
+        cell.output = _clip(out.getvalue())
+        if graph_obj is not None:
+            try:
+                cell.graph = graph_obj.to_dict()
+            except Exception as exc:  # noqa: BLE001
+                cell.output += f"\n(graph capture failed: {type(exc).__name__}: {exc})"
+        cell.duration = time.perf_counter() - t0
+        return cell
+
+
+# ------------------------------------------------------------------------------------------------
+# the interface and its two implementations
+
+class Runner:
+    """Runs cells for one session. Subclasses: InProcessRunner, WorkerRunner."""
+
+    time_limit: float | None = None
+
+    def run(self, cells, start=0, settings=None, on_cell=None) -> RunResult:
+        raise NotImplementedError
+
+    def reset(self):
+        """Forget every name: the next run starts from an empty namespace."""
+        raise NotImplementedError
+
+    def interrupt(self):
+        """Stop the run in flight, if any (it ends with a "stopped" error)."""
+
+    def close(self):
+        """Release what the runner holds (a worker process)."""
+
+
+_INPROCESS_LOCK = threading.RLock()  # the capture recorder and default dtype are process-wide
+
+
+class InProcessRunner(Runner):
+    """Cells run in this process, in a namespace of their own."""
+
+    def __init__(self, time_limit: float | None = None):
+        self.time_limit = time_limit
+        self.session = Session()
+
+    def run(self, cells, start=0, settings=None, on_cell=None) -> RunResult:
+        cells = [tuple(c) for c in cells]
+        with _INPROCESS_LOCK:
+            return self.session.run(cells, start, settings, self.time_limit, on_cell=on_cell)
+
+    def reset(self):
+        self.session.reset()
+
+    def interrupt(self):
+        self.session.cancel()
+
+
+def _send(sock_file, obj):
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    sock_file.write(len(data).to_bytes(8, "little") + data)
+    sock_file.flush()
+
+
+def _recv(sock_file):
+    head = sock_file.read(8)
+    if len(head) < 8:
+        raise EOFError("worker pipe closed")
+    size = int.from_bytes(head, "little")
+    data = sock_file.read(size)
+    if len(data) < size:
+        raise EOFError("worker pipe closed")
+    return pickle.loads(data)
+
+
+class WorkerRunner(Runner):
+    """Cells run in a child process of their own, one per session.
+
+    The child speaks a small pickle protocol over a socket pair: ("run", cells, start, settings)
+    is answered by one ("cell", CellResult) per cell as it ends, then ("done", RunResult).
+    """
+
+    def __init__(self, time_limit: float | None = DEFAULT_TIME_LIMIT, memory_limit_mb: int | None = None,
+                 start: bool = True):
+        self.time_limit = time_limit
+        self.memory_limit_mb = memory_limit_mb
+        self._proc = None
+        self._sock = None
+        self._file = None
+        self._lock = threading.Lock()         # one run at a time
+        self._start_thread = None
+        self.restarts = 0
+        if start:
+            # start the child in the background: the page comes up while Python and NumPy load
+            self._start_thread = threading.Thread(target=self._ensure_started, daemon=True)
+            self._start_thread.start()
+
+    # -- process handling ------------------------------------------------------------------------
+    def _spawn(self):
+        parent, child = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env.setdefault("OMP_NUM_THREADS", "1")
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        code = f"from app.runner import _worker_main; _worker_main({child.fileno()}, {self.memory_limit_mb!r})"
+        proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child.fileno(),), cwd=ROOT, env=env,
+                                stdin=subprocess.DEVNULL, close_fds=True)
+        child.close()
+        self._proc, self._sock = proc, parent
+        self._file = parent.makefile("rwb")
+        ready = _recv(self._file)
+        if ready != ("ready",):
+            raise RuntimeError(f"worker failed to start: {ready!r}")
+
+    def _ensure_started(self):
+        with contextlib.suppress(Exception):
+            if self._proc is None or self._proc.poll() is not None:
+                self._kill()
+                self._spawn()
+
+    def _alive(self):
+        return self._proc is not None and self._proc.poll() is None
+
+    def _kill(self):
+        proc, sock, f = self._proc, self._sock, self._file
+        self._proc = self._sock = self._file = None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            with contextlib.suppress(Exception):
+                proc.wait(timeout=5)
+        for thing in (f, sock):
+            if thing is not None:
+                with contextlib.suppress(Exception):
+                    thing.close()
+
+    def _wait_started(self):
+        t = self._start_thread
+        if t is not None:
+            t.join()
+            self._start_thread = None
+        if not self._alive():
+            self._kill()
+            self._spawn()
+
+    @property
+    def pid(self):
+        return self._proc.pid if self._proc is not None else None
+
+    # -- the interface -----------------------------------------------------------------------------
+    def run(self, cells, start=0, settings=None, on_cell=None) -> RunResult:
+        cells = [tuple(c) for c in cells]
+        settings = settings or Settings()
+        with self._lock:
+            self._wait_started()
+            t0 = time.perf_counter()
+            result = self._exchange(cells, start, settings, on_cell, self.time_limit)
+            if result.failed is not None and result.results and result.results[-1].error_kind in ("limit", "crash"):
+                self._restart_and_replay(cells[:result.failed], settings, result)
+            result.duration = time.perf_counter() - t0
+            return result
+
+    def _exchange(self, cells, start, settings, on_cell, limit, capture=True) -> RunResult:
+        """Send one run and collect its answer; on overrun or a dead worker, the result says so."""
+        deadline = (time.perf_counter() + limit) if limit else None
+        results = []
+        try:
+            _send(self._file, ("run", cells, start, asdict(settings), capture))
+            while True:
+                wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
+                self._sock.settimeout(wait)
+                try:
+                    msg = _recv(self._file)
+                finally:
+                    with contextlib.suppress(Exception):
+                        self._sock.settimeout(None)
+                if msg[0] == "cell":
+                    results.append(msg[1])
+                    if on_cell is not None:
+                        on_cell(msg[1])
+                elif msg[0] == "done":
+                    run = msg[1]
+                    run.results = results
+                    return run
+        except (TimeoutError, socket.timeout):
+            return self._overrun(cells, start, results, f"time limit of {limit:g} s", "limit")
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            code = None
+            if self._proc is not None:
+                with contextlib.suppress(Exception):
+                    code = self._proc.wait(timeout=1)
+            if self._interrupted:
+                return self._overrun(cells, start, results, "stopped", "limit")
+            why = f"the worker process stopped (exit code {code})" if code is not None else f"the worker failed ({exc})"
+            return self._overrun(cells, start, results, why, "crash")
+
+    _interrupted = False
+
+    def _overrun(self, cells, start, results, what, kind) -> RunResult:
+        index = start + len(results)
+        cid = cells[index][0] if index < len(cells) else (cells[-1][0] if cells else "?")
+        if what == "stopped":
+            msg = "Stopped: the run was interrupted and the worker process restarted."
+        elif kind == "limit":
+            msg = (f"Time limit hit: the run took longer than its {what} and was stopped in this cell. "
+                   f"Its worker process was restarted.")
+        else:
+            msg = f"The cell's process ended abruptly: {what} (a crash, or memory ran out). It was restarted."
+        cell = CellResult(cell_id=cid, error=msg, error_kind=kind)
+        run = RunResult(start=start, results=list(results) + [cell], failed=index, limit=what)
+        self._kill()
+        return run
+
+    def _restart_and_replay(self, cells, settings, result: RunResult):
+        self._interrupted = False
+        self._kill()
+        self.restarts += 1
+        result.restarted = True
+        self._spawn()
+        if not cells:
+            return
+        replay = self._exchange(cells, 0, settings, None, self.time_limit, capture=False)
+        if replay.failed is not None and replay.results and replay.results[-1].error_kind in ("limit", "crash"):
+            self._kill()
+            self._spawn()
+            result.notes.append("Rebuilding the namespace hit the limit too: it starts empty; run all to rebuild it.")
+        else:
+            result.notes.append(f"Namespace rebuilt by re-running the {len(replay.results)} cell(s) above.")
+
+    def reset(self):
+        with self._lock:
+            self._kill()
+            self._spawn()
+
+    def interrupt(self):
+        if self._lock.locked() and self._proc is not None:
+            self._interrupted = True
+            with contextlib.suppress(Exception):
+                self._proc.kill()
+
+    def close(self):
+        t = self._start_thread
+        if t is not None:
+            t.join(timeout=10)
+        self._kill()
+
+    def __del__(self):
+        with contextlib.suppress(Exception):
+            self._kill()
+
+
+def _worker_main(fd: int, memory_limit_mb=None):
+    """The child process: one Session, answering runs until the pipe closes."""
+    if memory_limit_mb:
+        with contextlib.suppress(Exception):
+            import resource
+            limit = int(memory_limit_mb) * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    sock = socket.socket(fileno=fd)
+    f = sock.makefile("rwb")
+    import engine  # noqa: F401  load the engine before saying ready
+    with contextlib.suppress(Exception):
+        import engine.graph  # noqa: F401
+    session = Session()
+    _send(f, ("ready",))
+    while True:
+        try:
+            msg = _recv(f)
+        except EOFError:
+            return
+        if msg[0] == "run":
+            _, cells, start, settings, capture = msg
+            run = session.run(cells, start, Settings(**settings), None, capture=capture,
+                              on_cell=lambda cell: _send(f, ("cell", cell)))
+            run.results = []  # already sent one by one
+            _send(f, ("done", run))
+        elif msg[0] == "reset":
+            session.reset()
+            _send(f, ("done", RunResult(start=0)))
+        elif msg[0] == "close":
+            return
+
+
+def make_runner(kind: str | None = None, time_limit: float | None = None) -> Runner:
+    """The runner for this platform: `kind` "worker" or "inprocess"; default from GRADVIEW_RUNNER, else
+    the worker where subprocesses exist (not in Pyodide)."""
+    kind = kind or os.environ.get("GRADVIEW_RUNNER") or ("inprocess" if sys.platform == "emscripten" else "worker")
+    if time_limit is None:
+        time_limit = float(os.environ.get("GRADVIEW_TIME_LIMIT", DEFAULT_TIME_LIMIT))
+    if kind == "inprocess":
+        return InProcessRunner(time_limit=time_limit)
+    mem = os.environ.get("GRADVIEW_MEMORY_LIMIT_MB")
+    return WorkerRunner(time_limit=time_limit, memory_limit_mb=int(mem) if mem else None)

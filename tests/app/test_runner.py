@@ -1,0 +1,201 @@
+"""The cell runner: namespace, torch mapping, output, errors, graphs, limits and isolation."""
+import pickle
+import sys
+
+import pytest
+
+from app.runner import InProcessRunner, Settings, WorkerRunner, cell_filename, make_runner
+
+
+def cells(*codes):
+    return [(f"k{i}", code) for i, code in enumerate(codes)]
+
+
+@pytest.fixture(params=["inprocess", "worker"])
+def runner(request):
+    r = InProcessRunner(time_limit=5) if request.param == "inprocess" else WorkerRunner(time_limit=5)
+    yield r
+    r.close()
+
+
+def test_torch_is_the_engine_in_cells_only(runner):
+    before = sys.modules.get("torch")
+    res = runner.run(cells("import torch\nimport torch.nn.functional as F\nfrom torch import tensor\n"
+                           "print(torch.__name__, F.__name__, tensor.__module__)"))
+    assert res.ok, res.results[-1].error
+    assert res.results[0].output.split() == ["engine", "engine.nn.functional", "engine.creation"]
+    assert sys.modules.get("torch") is before  # nothing installed under the name torch here
+    real = pytest.importorskip("torch")
+    assert "engine" not in real.__name__ and hasattr(real, "_C")
+
+
+def test_numpy_and_missing_torch_modules(runner):
+    res = runner.run(cells("import numpy as np\nprint(np.arange(3).sum())"))
+    assert res.results[0].output == "3\n"
+    res = runner.run(cells("import torch.not_a_module"))
+    assert "No module named 'torch.not_a_module'" in res.results[0].error
+
+
+def test_namespace_carries_across_cells_and_runs(runner):
+    res = runner.run(cells("a = 5", "b = a * 2", "print(a + b)"))
+    assert res.ok and res.results[2].output == "15\n"
+    # re-running from cell 2 sees what cell 0 defined earlier
+    res = runner.run(cells("a = 5", "b = a * 3", "print(a + b)"), start=1)
+    assert res.start == 1 and [r.cell_id for r in res.results] == ["k1", "k2"]
+    assert res.results[1].output == "20\n"
+
+
+def test_stdout_and_stderr_per_cell(runner):
+    res = runner.run(cells("print('one')", "import sys\nprint('two', file=sys.stderr)", "x = 1"))
+    assert [r.output for r in res.results] == ["one\n", "two\n", ""]
+
+
+def test_syntax_error_reports_line_and_stops(runner):
+    res = runner.run(cells("x = 1", "y = 2\nz = (\n", "print('never')"))
+    assert res.failed == 1 and len(res.results) == 2
+    err = res.results[1]
+    assert err.error_kind == "syntax" and err.error_line in (2, 3)
+    assert "SyntaxError" in err.error and "Cell [2]" in err.error
+    assert "<cell" not in err.error
+
+
+def test_exception_traceback_is_cut_to_cells(runner):
+    code_a = "def f(v):\n    return v.nonexistent\n"
+    code_b = "import torch\nx = torch.ones(2)\nf(x)\n"
+    res = runner.run(cells(code_a, code_b))
+    err = res.results[1]
+    assert err.error_kind == "exception" and err.error_line == 3
+    lines = err.error.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert "Cell [2], line 3, in <module>" in err.error and "Cell [1], line 2, in f" in err.error
+    assert "AttributeError" in lines[-1]
+    for hidden in ("runner.py", "engine/", "site-packages", "exec("):
+        assert hidden not in err.error
+
+
+def test_graph_is_captured_per_cell(runner):
+    res = runner.run(cells("import torch\nx = torch.tensor(2.0, requires_grad=True)",
+                           "y = x\nfor i in range(3):\n    y = y * x\n"))
+    assert res.ok
+    graph = res.results[1].graph
+    nodes = graph["steps"][-1]["nodes"]
+    assert sorted(n["label"] for n in nodes) == ["mul", "mul", "mul", "x"]
+    assert {n["file"] for n in nodes} == {cell_filename("k1")}
+    assert all(n["line"] in (1, 3) for n in nodes)
+
+
+def test_graph_up_to_failing_op_is_kept(runner):
+    res = runner.run(cells("import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2\nz = y.exp()\n"
+                           "bad = z @ torch.ones(3)\n"))
+    err = res.results[0]
+    assert err.error_kind == "exception" and err.error_line == 5
+    labels = [n["label"] for n in err.graph["steps"][-1]["nodes"]]
+    assert labels[:3] == ["x", "mul", "exp"]
+
+
+def test_training_loop_steps_and_losses(runner):
+    code = ("import torch\nw = torch.ones(3, requires_grad=True)\n"
+            "for i in range(30):\n    loss = (w * w).sum()\n    loss.backward()\n"
+            "    with torch.no_grad():\n        w -= 0.1 * w.grad\n    w.grad = None\n")
+    res = runner.run(cells(code), settings=Settings(summary_size=8))
+    steps = res.results[0].graph["steps"]
+    closed = [s for s in steps if s["closed"]]
+    assert len(closed) == 30
+    losses = [s["loss"] for s in closed]
+    assert losses == sorted(losses, reverse=True)
+    assert sum(1 for s in steps if s["nodes"]) <= 21  # keep_steps=20 detailed, plus the open one
+
+
+def test_settings_dtype_and_device(runner):
+    res = runner.run(cells("import torch\nprint(torch.get_default_dtype(), DEVICE)\nprint(torch.ones(1).dtype)"),
+                     settings=Settings(dtype="float64"))
+    assert res.results[0].output.split() == ["torch.float64", "cpu", "torch.float64"]
+    res = runner.run(cells("import torch\nprint(torch.get_default_dtype())"), settings=Settings(dtype="float32"))
+    assert res.results[0].output.strip() == "torch.float32"
+
+
+def test_same_seed_each_run(runner):
+    code = cells("import torch\nprint(torch.randn(2).tolist())")
+    assert runner.run(code).results[0].output == runner.run(code).results[0].output
+
+
+def test_summaries_not_arrays(runner):
+    res = runner.run(cells("import torch\nx = torch.randn(1000, 1000, requires_grad=True)\ny = (x * 2).sum()\n"
+                           "y.backward()"), settings=Settings(summary_size=64))
+    payload = pickle.dumps(res)
+    assert len(payload) < 200_000
+    x = next(n for n in res.results[0].graph["steps"][0]["nodes"] if n["label"] == "x")
+    assert x["value"]["full"] is False and x["value"]["numel"] == 1_000_000 and "data" not in x["value"]
+
+
+def test_cell_cannot_stop_the_runner(runner):
+    res = runner.run(cells("raise SystemExit(3)", "print('after')"))
+    assert res.results[0].error_kind == "exception" and "exit" in res.results[0].error
+    res = runner.run(cells("x = input('name?')"))
+    assert "input()" in res.results[0].error
+    res = runner.run(cells("print('still here')"))
+    assert res.ok and res.results[0].output == "still here\n"
+
+
+def test_in_process_time_limit_stops_loops():
+    r = InProcessRunner(time_limit=0.5)
+    res = r.run(cells("n = 1", "while True:\n    n += 1\n"))
+    assert res.failed == 1 and res.results[1].error_kind == "limit"
+    assert "time limit" in res.results[1].error and res.limit == "time limit of 0.5 s"
+    assert res.results[1].error_line == 2
+    assert r.run(cells("print(n > 1)")).results[0].output == "True\n"  # namespace survives
+
+
+def test_worker_overrun_is_killed_restarted_and_rebuilt():
+    r = WorkerRunner(time_limit=1.0)
+    try:
+        first = r.run(cells("a = 41", "print('ok')"))
+        pid = r.pid
+        assert first.ok
+        res = r.run(cells("a = 41", "b = a + 1", "while True:\n    pass\n"))
+        assert res.failed == 2 and res.restarted and res.limit == "time limit of 1 s"
+        assert res.results[2].error_kind == "limit" and "Time limit hit" in res.results[2].error
+        assert [x.output for x in res.results[:2]] == ["", ""]
+        assert r.pid != pid and r.restarts == 1
+        assert any("rebuilt" in n for n in res.notes)
+        after = r.run(cells("a = 41", "b = a + 1", "print(a, b)"), start=2)
+        assert after.ok and after.results[0].output == "41 42\n"
+    finally:
+        r.close()
+
+
+def test_worker_crash_is_survived():
+    r = WorkerRunner(time_limit=5)
+    try:
+        r.run(cells("keep = 'kept'"))
+        res = r.run(cells("keep = 'kept'", "import os\nos._exit(7)"))
+        assert res.results[-1].error_kind == "crash" and "exit code 7" in res.results[-1].error
+        assert r.run(cells("keep = 'kept'", "print(keep)"), start=1).results[0].output == "kept\n"
+    finally:
+        r.close()
+
+
+def test_worker_sessions_are_isolated():
+    a, b = WorkerRunner(), WorkerRunner()
+    try:
+        a.run(cells("v = 'from a'"))
+        b.run(cells("v = 'from b'"))
+        assert a.run(cells("print(v)")).results[0].output == "from a\n"
+        assert b.run(cells("print(v)")).results[0].output == "from b\n"
+        b.reset()
+        assert "NameError" in b.run(cells("print(v)")).results[0].error
+    finally:
+        a.close()
+        b.close()
+
+
+def test_make_runner_choice(monkeypatch):
+    monkeypatch.setenv("GRADVIEW_RUNNER", "inprocess")
+    monkeypatch.setenv("GRADVIEW_TIME_LIMIT", "3")
+    r = make_runner()
+    assert isinstance(r, InProcessRunner) and r.time_limit == 3
+    r = make_runner("worker", time_limit=2)
+    try:
+        assert isinstance(r, WorkerRunner) and r.time_limit == 2
+    finally:
+        r.close()
