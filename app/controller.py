@@ -1,0 +1,279 @@
+"""Runs cells when they change and puts the results into the state.
+
+Edits are debounced (`DEBOUNCE_S` after typing pauses, the edited cell and the cells after it run
+again); Shift+Enter and "Run all" run at once. One run is in flight at a time; edits made meanwhile
+coalesce into one follow-up run from the earliest cell touched. Runs happen off the page's event
+loop (a thread on the server) and their results are applied back on it through a `Scheduler`.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+
+from .runner import Runner, RunResult, Settings
+from .state import AppState
+
+__all__ = ["Controller", "Scheduler", "SyncScheduler", "ThreadScheduler", "DocScheduler", "DEBOUNCE_S"]
+
+DEBOUNCE_S = 0.3
+
+
+class Scheduler:
+    """Where timers fire and where background work goes."""
+
+    def call_later(self, delay: float, fn):
+        raise NotImplementedError
+
+    def cancel(self, handle):
+        raise NotImplementedError
+
+    def background(self, work, done):
+        """Run `work()` off the page's loop, then `done(result)` on it."""
+        raise NotImplementedError
+
+
+class SyncScheduler(Scheduler):
+    """Everything at once, in the caller (unit tests). Timers wait until `flush()`."""
+
+    def __init__(self):
+        self.timers = {}
+        self._n = 0
+
+    def call_later(self, delay, fn):
+        self._n += 1
+        self.timers[self._n] = fn
+        return self._n
+
+    def cancel(self, handle):
+        self.timers.pop(handle, None)
+
+    def flush(self):
+        while self.timers:
+            key = min(self.timers)
+            self.timers.pop(key)()
+
+    def background(self, work, done):
+        done(work())
+
+
+class ThreadScheduler(Scheduler):
+    """Timers and work on threads; `done` runs on the worker thread (scripts without a page)."""
+
+    def call_later(self, delay, fn):
+        t = threading.Timer(delay, fn)
+        t.daemon = True
+        t.start()
+        return t
+
+    def cancel(self, handle):
+        handle.cancel()
+
+    def background(self, work, done):
+        threading.Thread(target=lambda: done(work()), daemon=True).start()
+
+
+class DocScheduler(Scheduler):
+    """A Bokeh document's loop: timers via the document, work on a thread, results on the next tick."""
+
+    def __init__(self, doc):
+        self.doc = doc
+
+    def call_later(self, delay, fn):
+        return self.doc.add_timeout_callback(fn, int(delay * 1000))
+
+    def cancel(self, handle):
+        try:
+            self.doc.remove_timeout_callback(handle)
+        except ValueError:  # already fired
+            pass
+
+    def background(self, work, done):
+        def target():
+            result = work()
+            try:
+                self.doc.add_next_tick_callback(lambda: done(result))
+            except Exception:  # the session ended meanwhile
+                pass
+        threading.Thread(target=target, daemon=True).start()
+
+
+class AsyncioScheduler(Scheduler):
+    """The running asyncio loop (Pyodide): work runs on the loop itself, there are no threads."""
+
+    def __init__(self):
+        import asyncio
+        self.loop = asyncio.get_event_loop()
+
+    def call_later(self, delay, fn):
+        return self.loop.call_later(delay, fn)
+
+    def cancel(self, handle):
+        handle.cancel()
+
+    def background(self, work, done):
+        self.loop.call_soon(lambda: done(work()))
+
+
+class Controller:
+    """Connects the state to a runner."""
+
+    def __init__(self, state: AppState, runner: Runner, scheduler: Scheduler | None = None,
+                 debounce: float = DEBOUNCE_S):
+        self.state = state
+        self.runner = runner
+        self.scheduler = scheduler or SyncScheduler()
+        self.debounce = debounce
+        self._timer = None
+        self._pending_start: int | None = None
+        self._in_flight = False
+        self._closed = False
+        self.listeners = []          # fn(run_result) after each applied run (benchmarks, tests)
+        self.last_timing = {}
+        self._t_requested = None
+
+    # -- requests ------------------------------------------------------------------------------------
+    def edit(self, cell_id: str, code: str):
+        """The text of a cell changed: mark it and what follows stale, run after a pause."""
+        state = self.state
+        cell = state.cell(cell_id)
+        if cell.code == code and self._timer is None:
+            return
+        cell.code = code
+        index = state.index(cell_id)
+        self._mark_stale(index)
+        self._pending_start = index if self._pending_start is None else min(self._pending_start, index)
+        state.pending = True
+        if self._timer is not None:
+            self.scheduler.cancel(self._timer)
+        self._timer = self.scheduler.call_later(self.debounce, self._fire)
+
+    def run_from(self, index: int):
+        """Run `cells[index:]` now (Shift+Enter, structural changes)."""
+        if self._timer is not None:
+            self.scheduler.cancel(self._timer)
+            self._timer = None
+        index = max(0, min(index, len(self.state.cells) - 1))
+        self._pending_start = index if self._pending_start is None else min(self._pending_start, index)
+        self._mark_stale(index)
+        self.state.pending = True
+        self._launch()
+
+    def run_cell(self, cell_id: str):
+        self.run_from(self.state.index(cell_id))
+
+    def run_all(self):
+        self.run_from(0)
+
+    def reset_and_run_all(self):
+        """Forget every name and run the notebook top to bottom."""
+        self.runner.reset()
+        self.run_from(0)
+
+    def stop(self):
+        self.runner.interrupt()
+
+    def close(self):
+        self._closed = True
+        if self._timer is not None:
+            self.scheduler.cancel(self._timer)
+            self._timer = None
+        self.runner.close()
+
+    # -- running ---------------------------------------------------------------------------------------
+    def _mark_stale(self, index: int):
+        for c in self.state.cells[index:]:
+            if c.status in ("done", "error", "skipped"):
+                c.status = "stale"
+
+    def _fire(self):
+        self._timer = None
+        self._launch()
+
+    def _settings(self) -> Settings:
+        s = self.state
+        return Settings(device=s.device, dtype=s.dtype, summary_size=s.summary_size)
+
+    def _launch(self):
+        if self._in_flight or self._pending_start is None or self._closed:
+            return
+        state = self.state
+        start = min(self._pending_start, len(state.cells) - 1)
+        self._pending_start = None
+        cells = [(c.id, c.code) for c in state.cells]
+        settings = self._settings()
+        self._in_flight = True
+        state.pending = self._timer is not None
+        state.running = True
+        for c in state.cells[start:]:
+            c.status = "running"
+        t0 = time.perf_counter()
+
+        def work():
+            try:
+                return self.runner.run(cells, start, settings)
+            except Exception as exc:  # noqa: BLE001  the page stays up whatever the runner does
+                result = RunResult(start=start)
+                result.notes.append(f"The runner failed: {type(exc).__name__}: {exc}")
+                result.failed = start
+                result.notes.append(traceback.format_exc(limit=3))
+                return result
+
+        def done(result):
+            try:
+                self._apply(cells, result, time.perf_counter() - t0)
+            finally:
+                self._in_flight = False
+                if self._pending_start is not None and self._timer is None:
+                    self._launch()
+                else:
+                    state.running = False
+
+        self.scheduler.background(work, done)
+
+    def _apply(self, cells, result: RunResult, elapsed: float):
+        state = self.state
+        by_id = {c.id: c for c in state.cells}
+        ran = {r.cell_id: r for r in result.results}
+        failed_id = result.results[-1].cell_id if result.failed is not None and result.results else None
+        syntax_stop = failed_id is not None and result.results[-1].error_kind == "syntax"
+        started = False
+        for i, (cid, code) in enumerate(cells):
+            cell = by_id.get(cid)
+            if i == result.start:
+                started = True
+            if not started or cell is None:
+                continue
+            if cid in ran:
+                r = ran[cid]
+                edited_since = cell.code != code
+                cell.param.update(
+                    output=r.output, error=r.error, error_kind=r.error_kind, error_line=r.error_line,
+                    error_col=r.error_col, ran_code=code, duration=r.duration,
+                    status="stale" if edited_since else ("error" if r.error else "done"))
+                if not (r.error_kind == "syntax"):
+                    cell.graph = r.graph
+            else:
+                # not reached: an earlier cell failed; a syntax error ran nothing, so graphs stay
+                if not syntax_stop:
+                    cell.graph = None
+                cell.status = "skipped" if cell.code == code else "stale"
+        notes = list(result.notes)
+        if result.limit:
+            notes.insert(0, f"Limit hit: {result.limit}.")
+        state.errors = notes
+        state.rebuild_steps()
+        n_nodes = len(state.current_step()["nodes"]) if state.steps else 0
+        if result.failed is not None:
+            state.message = f"Stopped at cell [{result.failed + 1}]" + (f" ({result.limit})" if result.limit else "")
+        else:
+            state.message = (f"Ran {len(result.results)} cell(s) in {result.duration * 1000:.0f} ms; "
+                             f"{n_nodes} nodes, {len(state.steps)} step(s)")
+        state.run_count += 1
+        self.last_timing = {"run_s": result.duration, "round_trip_s": elapsed}
+        for fn in list(self.listeners):
+            try:
+                fn(result)
+            except Exception:  # noqa: BLE001
+                traceback.print_exc(file=sys.stderr)

@@ -1,0 +1,180 @@
+"""The notebook side: code cells with their output and errors."""
+from __future__ import annotations
+
+import html
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from ..state import AppState, Cell
+
+__all__ = ["CellView", "CellsView"]
+
+LINE_PX = 17
+MIN_LINES, MAX_LINES = 3, 40
+
+CELL_CSS = """
+:host(.gv-stale) { opacity: 0.45; }
+pre { margin: 0; white-space: pre-wrap; word-break: break-word; font-size: 12px; line-height: 1.35; }
+"""
+ERROR_CSS = CELL_CSS + """
+:host { background: #fff1f0; border-left: 3px solid #d4380d; padding: 4px 8px; color: #a8071a; }
+"""
+OUTPUT_CSS = CELL_CSS + """
+:host { background: #fafafa; border-left: 3px solid #d9d9d9; padding: 4px 8px; max-height: 220px;
+        overflow: auto; }
+"""
+HEADER_CSS = """
+:host { font-size: 12px; color: #555; }
+.status-running { color: #1677ff; } .status-error { color: #cf1322; } .status-stale { color: #999; }
+.status-done { color: #389e0d; } .status-skipped { color: #999; }
+"""
+EDITOR_CSS = """
+:host { border: 1px solid #d9d9d9; border-radius: 4px; }
+"""
+STATUS_TEXT = {
+    "new": "", "stale": "stale: will re-run", "running": "running…", "done": "✓",
+    "error": "error", "skipped": "not run: a cell above failed",
+}
+
+
+def use_bundled_ace():
+    """Load the Ace editor from the copy Panel ships instead of a CDN, so the page works offline.
+
+    Panel 1.7.5 bundles Ace under `aceplot/ajax/libs/1.40.1/` but asks for it by its CDN path, which
+    does not match the bundle; naming the bundled path makes it serve its own copy.
+    """
+    from panel.config import config
+    from panel.io.resources import BUNDLE_DIR
+    from panel.models.ace import AcePlot
+    folder = "aceplot/ajax/libs/1.40.1"
+    names = ("ace.js", "ext-language_tools.js", "ext-modelist.js")
+    if all((BUNDLE_DIR / folder / n).is_file() for n in names):
+        AcePlot.__javascript_raw__ = [f"{config.npm_cdn}/ajax/libs/1.40.1/{n}" for n in names]
+
+
+def _editor_height(code: str) -> int:
+    lines = min(max(code.count("\n") + 1, MIN_LINES), MAX_LINES)
+    return lines * LINE_PX + 12
+
+
+class CellView(Viewer):
+    """One cell: a header (number, status, buttons), its editor, printed output and error."""
+
+    cell = param.ClassSelector(class_=Cell)
+    number = param.Integer(default=1)
+
+    def __init__(self, cell: Cell, actions, **params):
+        super().__init__(cell=cell, **params)
+        self.actions = actions
+        self.editor = pn.widgets.CodeEditor(
+            value=cell.code, language="python", on_keyup=False, sizing_mode="stretch_width",
+            height=_editor_height(cell.code), css_classes=["gv-cell", f"gv-cell-{cell.id}"],
+            stylesheets=[EDITOR_CSS], margin=(2, 5), print_margin=False, soft_tabs=True)
+        self.editor.param.watch(self._typed, "value_input")
+        self.output = pn.pane.HTML("", css_classes=["gv-output"], stylesheets=[OUTPUT_CSS],
+                                   sizing_mode="stretch_width", visible=False, margin=(2, 5))
+        self.error = pn.pane.HTML("", css_classes=["gv-error"], stylesheets=[ERROR_CSS],
+                                  sizing_mode="stretch_width", visible=False, margin=(2, 5))
+        self.label = pn.pane.HTML("", stylesheets=[HEADER_CSS], margin=(4, 5, 0, 5), sizing_mode="stretch_width")
+
+        def button(text, tip, fn):
+            b = pn.widgets.Button(name=text, description=tip, button_type="light", width=34, height=28,
+                                  margin=(2, 1))
+            b.on_click(lambda event: fn())
+            return b
+
+        self.buttons = pn.Row(
+            button("▶", "Run this cell and the ones below (Shift+Enter)", lambda: actions.run_cell(cell.id)),
+            button("↑", "Move up", lambda: actions.move_cell(cell.id, -1)),
+            button("↓", "Move down", lambda: actions.move_cell(cell.id, +1)),
+            button("+", "Add a cell below", lambda: actions.add_cell(cell.id)),
+            button("✕", "Delete this cell", lambda: actions.delete_cell(cell.id)),
+            margin=0)
+        self._layout = pn.Column(
+            pn.Row(self.label, self.buttons, sizing_mode="stretch_width", margin=0),
+            self.editor, self.output, self.error,
+            sizing_mode="stretch_width", margin=(4, 0, 8, 0), css_classes=["gv-cell-box"])
+        cell.param.watch(self._refresh, ["output", "error", "status", "error_line", "duration", "code"])
+        self.param.watch(self._refresh, "number")
+        self._refresh()
+
+    def __panel__(self):
+        return self._layout
+
+    def _typed(self, event):
+        code = event.new
+        height = _editor_height(code)
+        if height != self.editor.height:
+            self.editor.height = height
+        self.actions.edit(self.cell.id, code)
+
+    def _refresh(self, *events):
+        cell = self.cell
+        if any(e.name == "code" for e in events) and self.editor.value_input != cell.code:
+            self.editor.value = cell.code  # set from outside (a loaded notebook)
+            self.editor.height = _editor_height(cell.code)
+        stale = cell.status in ("stale", "running")
+        status = STATUS_TEXT.get(cell.status, "")
+        if cell.status == "done" and cell.duration:
+            status = f"✓ {cell.duration * 1000:.0f} ms"
+        self.label.object = (f"<b>[{self.number}]</b> &nbsp;<span class='status-{cell.status}'>"
+                             f"{html.escape(status)}</span>")
+        self.output.object = f"<pre>{html.escape(cell.output)}</pre>" if cell.output else ""
+        self.output.visible = bool(cell.output)
+        self.error.object = f"<pre>{html.escape(cell.error)}</pre>" if cell.error else ""
+        self.error.visible = bool(cell.error)
+        for pane in (self.output, self.error):
+            classes = [c for c in pane.css_classes if c != "gv-stale"]
+            if stale:
+                classes.append("gv-stale")
+            if classes != pane.css_classes:
+                pane.css_classes = classes
+        annotations = []
+        if cell.error and cell.error_line and not stale:
+            last = cell.error.strip().splitlines()[-1] if cell.error.strip() else cell.error
+            annotations = [{"row": cell.error_line - 1, "column": max((cell.error_col or 1) - 1, 0),
+                            "text": last, "type": "error"}]
+        if annotations != self.editor.annotations:
+            self.editor.annotations = annotations
+
+
+class CellsView(Viewer):
+    """All cells, top to bottom, with "add cell" and "run all" below them."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, state: AppState, actions, **params):
+        super().__init__(state=state, **params)
+        self.actions = actions
+        self._views: dict[str, CellView] = {}
+        add = pn.widgets.Button(name="+ Add cell", button_type="default", margin=(4, 5))
+        add.on_click(lambda e: actions.add_cell(None))
+        run = pn.widgets.Button(name="▶▶ Run all", button_type="primary", margin=(4, 5))
+        run.on_click(lambda e: actions.run_all())
+        self.column = pn.Column(sizing_mode="stretch_width", margin=0)
+        self._layout = pn.Column(self.column, pn.Row(add, run, margin=0), sizing_mode="stretch_width", margin=0)
+        state.param.watch(self._sync, "cells")
+        self._sync()
+
+    def __panel__(self):
+        return self._layout
+
+    def view(self, cell_id: str) -> CellView:
+        return self._views[cell_id]
+
+    def _sync(self, *events):
+        views = []
+        for i, cell in enumerate(self.state.cells):
+            v = self._views.get(cell.id)
+            if v is None:
+                v = self._views[cell.id] = CellView(cell, self.actions, number=i + 1)
+            else:
+                v.number = i + 1
+            views.append(v)
+        alive = {c.id for c in self.state.cells}
+        for cid in list(self._views):
+            if cid not in alive:
+                del self._views[cid]
+        self.column.objects = views

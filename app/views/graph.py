@@ -1,0 +1,135 @@
+"""The graph side: the captured graph of the chosen step, a step slider and the loss curve."""
+from __future__ import annotations
+
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, Span
+from bokeh.plotting import figure
+from panel.viewable import Viewer
+
+from ..state import AppState, node_cell_line
+
+__all__ = ["GraphPanel", "load_graph_view", "EMPTY_STEP"]
+
+EMPTY_STEP = {"index": 0, "loss": None, "nodes": [], "edges": []}
+MAX_DRAWN_NODES = 4000
+
+
+def load_graph_view():
+    """(GraphView class, inspector_figure) from the viz layer, or the app's plain stand-ins."""
+    try:
+        from engine.viz.bokeh_view import GraphView, inspector_figure
+    except Exception:  # noqa: BLE001  viz layer missing or broken: draw plainly rather than not at all
+        from ._basic_graph import GraphView, inspector_figure
+    return GraphView, inspector_figure
+
+
+class GraphPanel(Viewer):
+    """Draws `state.current_step()`; a tap on a node selects it; a selected line highlights its nodes."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, state: AppState, actions=None, **params):
+        super().__init__(state=state, **params)
+        self.actions = actions
+        GraphView, _ = load_graph_view()
+        self.view = GraphView(step=None, direction="LR")
+        fig = self.view.figure
+        fig.sizing_mode = "stretch_both"
+        self._ignore_selection = False
+        self.view.nodes.selected.on_change("indices", self._tapped)
+        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=260, margin=(0, 5))
+        self.note = pn.pane.HTML("", margin=(0, 10), styles={"color": "#777", "font-size": "12px"},
+                                 sizing_mode="stretch_width")
+        self.empty = pn.pane.HTML(
+            "<div style='color:#777;font-size:13px'>No graph yet: run a cell that computes with tensors "
+            "(for example <code>y = (x * 2).sum()</code> with <code>x = torch.ones(3, requires_grad=True)"
+            "</code>).</div>", margin=(4, 10), sizing_mode="stretch_width")
+
+        self.slider = pn.widgets.IntSlider(name="Training step", start=0, end=1, value=0, visible=False,
+                                           sizing_mode="stretch_width", margin=(0, 10))
+        self.slider.param.watch(self._slid, "value_throttled")
+        self.loss_source = ColumnDataSource(data={"step": [], "loss": []}, name="loss-curve")
+        lf = figure(height=120, sizing_mode="stretch_width", toolbar_location=None, title="loss over steps",
+                    tools="")
+        lf.line("step", "loss", source=self.loss_source, line_width=2, color="#1677ff")
+        lf.scatter("step", "loss", source=self.loss_source, size=4, color="#1677ff")
+        self.loss_marker = Span(location=0, dimension="height", line_color="#d4380d", line_dash="dashed")
+        lf.add_layout(self.loss_marker)
+        lf.title.text_font_size = "11px"
+        lf.xaxis.axis_label = "step"
+        self.loss_pane = pn.Column(pn.pane.Bokeh(lf, sizing_mode="stretch_width", height=120), visible=False,
+                                   sizing_mode="stretch_width", margin=(0, 5))
+        self._layout = pn.Column(self.pane, self.empty, self.note, self.slider, self.loss_pane,
+                                 sizing_mode="stretch_both", margin=0)
+        state.param.watch(self._redraw, ["graph_version", "step"])
+        state.param.watch(self._highlight, ["selected_line"])
+        self._redraw()
+
+    def __panel__(self):
+        return self._layout
+
+    # -- drawing ---------------------------------------------------------------------------------------
+    def _redraw(self, *events):
+        state = self.state
+        step = state.current_step() or EMPTY_STEP
+        note = ""
+        if len(step["nodes"]) > MAX_DRAWN_NODES:
+            note = f"Showing the first {MAX_DRAWN_NODES:,} of {len(step['nodes']):,} nodes."
+            keep = {n["id"] for n in step["nodes"][:MAX_DRAWN_NODES]}
+            step = dict(step, nodes=step["nodes"][:MAX_DRAWN_NODES],
+                        edges=[e for e in step["edges"] if e["source"] in keep and e["target"] in keep])
+        self._ignore_selection = True
+        try:
+            self.view.update(step)
+            self.view.nodes.selected.indices = self._indices_for_line()
+        finally:
+            self._ignore_selection = False
+        self.empty.visible = not step["nodes"] and state.run_count > 0
+        n = len(state.steps)
+        if n > 1:
+            self.slider.param.update(start=0, end=n - 1, value=min(state.step, n - 1), visible=True,
+                                     name=f"Training step (kept {n}, shown: step {step.get('index', state.step)})")
+        else:
+            self.slider.visible = False
+        losses = state.losses
+        if len(losses) > 1:
+            self.loss_source.data = {"step": [s for s, _ in losses], "loss": [v for _, v in losses]}
+            self.loss_marker.location = step.get("index", 0)
+            self.loss_pane.visible = True
+        else:
+            self.loss_pane.visible = False
+        self.note.object = note
+
+    def _slid(self, event):
+        if event.new is not None and event.new != self.state.step:
+            self.state.step = event.new
+
+    # -- selection -------------------------------------------------------------------------------------
+    def _indices_for_line(self):
+        sel = self.state.selected_line
+        if not sel:
+            return []
+        ids = set(self.state.nodes_at_line(*sel))
+        return [i for i, nid in enumerate(self.view.nodes.data.get("id", [])) if nid in ids]
+
+    def _highlight(self, *events):
+        self._ignore_selection = True
+        try:
+            self.view.nodes.selected.indices = self._indices_for_line()
+        finally:
+            self._ignore_selection = False
+
+    def _tapped(self, attr, old, new):
+        if self._ignore_selection or not new:
+            return
+        ids = self.view.nodes.data.get("id", [])
+        if new[0] >= len(ids):
+            return
+        node_id = ids[new[0]]
+        self.state.selected_node = node_id
+        node = self.state.node(node_id)
+        if node is not None and self.actions is not None:
+            cid, line = node_cell_line(node)
+            if cid is not None:
+                self.actions.goto_line(cid, line)

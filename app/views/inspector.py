@@ -1,0 +1,127 @@
+"""The inspector: the chosen node's facts, its value and gradient, and its gradient norm over steps."""
+from __future__ import annotations
+
+import html
+import math
+
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+from panel.viewable import Viewer
+
+from ..state import AppState, node_cell_line
+
+__all__ = ["InspectorPanel", "grad_norm"]
+
+CSS = """
+table { border-collapse: collapse; font-size: 12px; }
+td { padding: 1px 8px 1px 0; vertical-align: top; }
+td.k { color: #777; white-space: nowrap; }
+code { font-size: 12px; }
+"""
+
+
+def _flatten(values):
+    if isinstance(values, (int, float)):
+        yield float(values)
+    elif isinstance(values, (list, tuple)):
+        for v in values:
+            yield from _flatten(v)
+
+
+def grad_norm(summary) -> float | None:
+    """The L2 norm of a gradient from its captured summary (whatever form the summary takes)."""
+    if summary is None:
+        return None
+    if isinstance(summary, (int, float)):
+        return abs(float(summary))
+    if isinstance(summary, dict):
+        for key in ("norm", "l2", "grad_norm"):
+            if isinstance(summary.get(key), (int, float)):
+                return float(summary[key])
+        for key in ("values", "data", "value"):
+            if key in summary and summary[key] is not None:
+                vals = list(_flatten(summary[key]))
+                if vals:
+                    return math.sqrt(sum(v * v for v in vals))
+        stats = summary.get("stats")
+        if isinstance(stats, dict):
+            return grad_norm(stats)
+        return None
+    vals = list(_flatten(summary))
+    return math.sqrt(sum(v * v for v in vals)) if vals else None
+
+
+def _short(value, limit=400) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+class InspectorPanel(Viewer):
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, state: AppState, **params):
+        super().__init__(state=state, **params)
+        from .graph import load_graph_view
+        _, self._inspector_figure = load_graph_view()
+        self.facts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 8))
+        self.figure_view = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=180)
+        self.figure_pane = pn.Column(self.figure_view, visible=False, sizing_mode="stretch_width", margin=0)
+        self.norm_source = ColumnDataSource(data={"step": [], "norm": []}, name="grad-norm")
+        nf = figure(height=130, sizing_mode="stretch_width", toolbar_location=None, tools="",
+                    title="gradient norm over steps")
+        nf.line("step", "norm", source=self.norm_source, line_width=2, color="#d4380d")
+        nf.scatter("step", "norm", source=self.norm_source, size=4, color="#d4380d")
+        nf.title.text_font_size = "11px"
+        self.norm_pane = pn.Column(pn.pane.Bokeh(nf, sizing_mode="stretch_width", height=130), visible=False,
+                                   sizing_mode="stretch_width", margin=0)
+        self._layout = pn.Column(self.facts, self.figure_pane, self.norm_pane, sizing_mode="stretch_width",
+                                 scroll=True, margin=0)
+        state.param.watch(self._refresh, ["selected_node", "step", "graph_version"])
+        self._refresh()
+
+    def __panel__(self):
+        return self._layout
+
+    def _refresh(self, *events):
+        state = self.state
+        node = state.node(state.selected_node)
+        if node is None:
+            self.facts.object = ("<div style='color:#777;font-size:12px'>Click a node in the graph to inspect "
+                                 "its value and gradient; clicking also jumps to the line that made it.</div>")
+            self.figure_pane.visible = False
+            self.norm_pane.visible = False
+            return
+        cid, line = node_cell_line(node)
+        where = ""
+        if cid is not None:
+            try:
+                where = f"cell [{state.index(cid) + 1}], line {line}"
+            except KeyError:
+                where = f"line {line}"
+        rows = [
+            ("node", f"<b>{html.escape(str(node.get('label', '')))}</b> ({html.escape(str(node.get('kind', '')))})"),
+            ("op", node.get("op")), ("shape", node.get("shape")), ("dtype", node.get("dtype")),
+            ("device", node.get("device")), ("from", where or None),
+            ("code", f"<code>{html.escape(str(node.get('code')))}</code>" if node.get("code") else None),
+            ("module", node.get("module")),
+            ("time", f"{node['time_us']:.0f} µs" if isinstance(node.get("time_us"), (int, float)) else None),
+            ("value", html.escape(_short(node.get("value"))) if node.get("value") is not None else None),
+            ("grad", html.escape(_short(node.get("grad"))) if node.get("grad") is not None else "none"),
+        ]
+        body = "".join(f"<tr><td class='k'>{k}</td><td>{v if k in ('node', 'code', 'value', 'grad') else html.escape(str(v))}</td></tr>"
+                       for k, v in rows if v not in (None, ""))
+        self.facts.object = f"<table>{body}</table>"
+        try:
+            fig = self._inspector_figure(node)
+        except Exception:  # noqa: BLE001
+            fig = None
+        if fig is not None:
+            fig.sizing_mode = "stretch_width"
+            self.figure_view.object = fig
+        self.figure_pane.visible = fig is not None
+        history = [(i, grad_norm(n.get("grad"))) for i, n in state.node_history(state.selected_node)]
+        history = [(i, g) for i, g in history if g is not None]
+        self.norm_source.data = {"step": [i for i, _ in history], "norm": [g for _, g in history]}
+        self.norm_pane.visible = len(history) > 1
