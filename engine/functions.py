@@ -37,6 +37,9 @@ def add(input, other, *, alpha=1, out=None):
 
 def sub(input, other, *, alpha=1, out=None):
     other = _as_operand(other)
+    if isinstance(other, Tensor) and other.dtype is bool_ and isinstance(input, Tensor) and input.dtype is bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
     if isinstance(other, Tensor) and other.dtype is bool_ or isinstance(input, Tensor) and input.dtype is bool_:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")

@@ -120,7 +120,8 @@ def write_out(out, result):
     """`out=`: write the result into an existing tensor, as PyTorch does (no autograd through it)."""
     from .. import _state
     if _state.grad_enabled and (result.requires_grad or out.requires_grad):
-        raise RuntimeError(f"{result.grad_fn.name() if result.grad_fn else 'op'}(): functions with out=... "
+        op = getattr(result.grad_fn, "op", None)
+        raise RuntimeError(f"{op.kind if op is not None else 'op'}(): functions with out=... "
                            "arguments don't support automatic differentiation, but one of the arguments "
                            "requires grad.")
     if result.dtype.category > out.dtype.category:
