@@ -1,0 +1,153 @@
+"""Edits to runs to state: debouncing, staleness, errors, merged steps; and the page objects built on it."""
+import pytest
+
+from app.controller import Controller, SyncScheduler
+from app.runner import InProcessRunner
+from app.state import AppState, merge_steps
+
+PROGRAM = "import torch\nx = torch.tensor(2.0, requires_grad=True)\ny = x\nfor i in range({n}):\n    y = y * x\n"
+
+
+@pytest.fixture
+def setup():
+    state = AppState(codes=[""])
+    sched = SyncScheduler()
+    ctl = Controller(state, InProcessRunner(time_limit=5), sched)
+    return state, sched, ctl
+
+
+def ids(state):
+    return [n["id"] for n in state.current_step()["nodes"]] if state.steps else []
+
+
+def test_edit_runs_after_pause(setup):
+    state, sched, ctl = setup
+    cid = state.cells[0].id
+    ctl.edit(cid, PROGRAM.format(n=3))
+    assert state.pending and state.steps == [] and len(sched.timers) == 1
+    ctl.edit(cid, PROGRAM.format(n=3) + "\n")  # typing again restarts the pause
+    assert len(sched.timers) == 1
+    sched.flush()
+    assert not state.pending and not state.running
+    assert [n["label"] for n in state.current_step()["nodes"]] == ["x", "mul", "mul", "mul"]
+    assert state.cells[0].status == "done"
+
+
+def test_more_iterations_add_only_new_nodes(setup):
+    state, sched, ctl = setup
+    cid = state.cells[0].id
+    ctl.edit(cid, PROGRAM.format(n=3))
+    sched.flush()
+    before = ids(state)
+    ctl.edit(cid, PROGRAM.format(n=5))
+    sched.flush()
+    after = ids(state)
+    assert after[:4] == before and len(after) == 6
+
+
+def test_stale_marks_edited_cell_and_below(setup):
+    state, sched, ctl = setup
+    state.cells = [state.cells[0], *AppState(codes=["b = 1", "c = 2"]).cells]
+    ctl.run_all()
+    assert [c.status for c in state.cells] == ["done"] * 3
+    ctl.edit(state.cells[1].id, "b = 3")
+    assert [c.status for c in state.cells] == ["done", "stale", "stale"]
+    sched.flush()
+    assert [c.status for c in state.cells] == ["done", "done", "done"]
+
+
+def test_syntax_error_keeps_graph_then_recovers(setup):
+    state, sched, ctl = setup
+    cid = state.cells[0].id
+    ctl.edit(cid, PROGRAM.format(n=3))
+    sched.flush()
+    good = ids(state)
+    ctl.edit(cid, PROGRAM.format(n=3) + "z = (\n")
+    sched.flush()
+    cell = state.cells[0]
+    assert cell.status == "error" and cell.error_kind == "syntax" and cell.error_line == 6
+    assert ids(state) == good  # nothing ran: the last graph stays
+    ctl.edit(cid, PROGRAM.format(n=2))
+    sched.flush()
+    assert cell.error is None and cell.status == "done" and len(ids(state)) == 3
+
+
+def test_exception_keeps_partial_graph_and_skips_below(setup):
+    state, sched, ctl = setup
+    state.cells = [state.cells[0], *AppState(codes=["w = x * 3"]).cells]
+    ctl.edit(state.cells[0].id, "import torch\nx = torch.ones(2, requires_grad=True)\ny = x.exp()\ny @ torch.ones(5)\n")
+    sched.flush()
+    first, second = state.cells
+    assert first.status == "error" and first.error_line == 4 and "Traceback" in first.error
+    assert second.status == "skipped" and second.graph is None
+    assert [n["label"] for n in state.current_step()["nodes"]] == ["x", "exp"]
+    ctl.edit(first.id, "import torch\nx = torch.ones(2, requires_grad=True)\ny = x.exp()\n")
+    sched.flush()
+    assert first.status == second.status == "done"
+    assert sorted(n["label"] for n in state.current_step()["nodes"]) == ["exp", "mul", "x", "x"]
+
+
+def test_training_steps_and_losses(setup):
+    state, sched, ctl = setup
+    ctl.edit(state.cells[0].id, "import torch\nw = torch.ones(3, requires_grad=True)\n"
+                                "for i in range(40):\n    loss = (w * w).sum()\n    loss.backward()\n"
+                                "    with torch.no_grad():\n        w -= 0.1 * w.grad\n    w.grad = None\n")
+    sched.flush()
+    assert len(state.losses) == 40 and state.losses[0][0] == 0
+    assert len(state.steps) > 1 and state.step == len(state.steps) - 1
+    w = next(n for n in state.current_step()["nodes"] if n["label"] == "w")
+    history = state.node_history(w["id"])
+    assert len(history) == len(state.steps)  # w is in every kept step, under one id
+    state.step = 0
+    assert state.current_step()["index"] == state.steps[0]["index"]
+
+
+def test_merge_prefixes_ids_and_repeats_single_step_cells():
+    single = {"steps": [{"index": 0, "loss": None, "nodes": [{"id": "a", "inputs": []}], "edges": []}]}
+    multi = {"steps": [{"index": i, "loss": 1.0 / (i + 1), "nodes": [{"id": "p", "inputs": []},
+                                                                    {"id": "q", "inputs": ["p"]}],
+                        "edges": [{"source": "p", "target": "q"}]} for i in range(3)]}
+    steps, losses = merge_steps([("c1", single), ("c2", multi), ("c3", None)])
+    assert len(steps) == 3 and [l for _, l in losses] == [1.0, 0.5, 1.0 / 3]
+    assert [n["id"] for n in steps[1]["nodes"]] == ["c1:a", "c2:p", "c2:q"]
+    assert steps[2]["edges"] == [{"source": "c2:p", "target": "c2:q"}]
+    assert steps[2]["nodes"][2]["inputs"] == ["c2:p"]
+
+
+def test_page_objects_follow_the_state():
+    pn = pytest.importorskip("panel")
+    from app.main import GradviewApp
+    app = GradviewApp(codes=[""], runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    cid = app.state.cells[0].id
+    view = app.cells.view(cid)
+    assert "gv-cell" in view.editor.css_classes and view.editor.language == "python"
+    view.editor.value_input = PROGRAM.format(n=3)
+    app.controller.scheduler.flush()
+    assert list(app.graph.view.nodes.data["label"]) == ["x", "mul", "mul", "mul"]
+    assert app.graph.view.nodes.name == "graph-nodes"
+    view.editor.value_input = "y = ("
+    app.controller.scheduler.flush()
+    assert view.error.visible and "gv-error" in view.error.css_classes and view.editor.annotations
+    assert view.editor.annotations[0]["row"] == 0
+    view.editor.value_input = "print('fine')"
+    app.controller.scheduler.flush()
+    assert not view.error.visible and not view.editor.annotations and view.output.visible
+    # structure: add, move, delete
+    app.add_cell(cid)
+    assert len(app.state.cells) == 2 and len(app.cells.column.objects) == 2
+    second = app.state.cells[1].id
+    app.move_cell(second, -1)
+    assert app.state.cells[0].id == second
+    app.delete_cell(second)
+    assert [c.id for c in app.state.cells] == [cid]
+    # clicking a node selects it and asks the editor to go to its line
+    app.edit(cid, PROGRAM.format(n=2))
+    app.controller.scheduler.flush()
+    app.graph.view.nodes.selected.indices = [1]
+    node = app.state.node(app.state.selected_node)
+    assert node["label"] == "mul" and app.bridge.goto.startswith(f"{cid}|5|")
+    # a cursor on line 5 highlights that line's nodes
+    app.bridge.cursor = f"{cid}|5"
+    assert app.state.selected_line == (cid, 5)
+    assert sorted(app.graph.view.nodes.selected.indices) == [0, 1, 2]  # x is first used there too
+    app.close()
