@@ -266,6 +266,10 @@ class OpNode(Node):
             math = _tensor_math()
         elif grad.__class__ is _np.ndarray:
             math = _numpy_math()
+        elif isinstance(grad, _np.generic):
+            # NumPy hands back scalars from ufuncs on 0-d arrays; VJPs that write need an array
+            grad = _np.asarray(grad)
+            math = _numpy_math()
         else:
             math = _array_math(grad)
         grads = op.vjp(math, grad, self, *saved)

@@ -18,16 +18,19 @@ class BinaryOp:
     """One binary op in three OpDefs: tensor-tensor, tensor-scalar and scalar-tensor.
 
     grad_a(m, g, a, b, out) and grad_b(m, g, a, b, out) give the gradient for each side; `save`
-    says which of "a", "b", "out" they read, so that only those are version-checked.
+    says which of "a", "b", "out" they read, so that only those are saved and version-checked.
+    `save_ts` / `save_st` narrow that for a Python scalar on the right / left, where only one
+    side's gradient is taken (x * 2 keeps nothing of x, as in PyTorch).
     """
 
     def __init__(self, name, forward, grad_a, grad_b, save="", kind=None, differentiable=True,
-                 rname=None):
+                 rname=None, save_ts=None, save_st=None):
         self.kind = kind
         self.forward = forward
         self.tt = self._make(name, "tt", grad_a, grad_b, save, differentiable)
-        self.ts = self._make(name, "ts", grad_a, grad_b, save, differentiable)
-        self.st = self._make(rname or name, "st", grad_a, grad_b, save, differentiable)
+        self.ts = self._make(name, "ts", grad_a, grad_b, save if save_ts is None else save_ts, differentiable)
+        self.st = self._make(rname or name, "st", grad_a, grad_b, save if save_st is None else save_st,
+                             differentiable)
 
     def _make(self, name, form, grad_a, grad_b, save, differentiable):
         forward = self.forward
@@ -189,9 +192,9 @@ add = BinaryOp("AddBackward0", _ufunc("add"), lambda m, g, a, b, out: g, lambda 
 sub = BinaryOp("SubBackward0", _ufunc("subtract"), lambda m, g, a, b, out: g, _neg_grad, kind="sub",
                rname="RsubBackward1")
 mul = BinaryOp("MulBackward0", _ufunc("multiply"), lambda m, g, a, b, out: g * b,
-               lambda m, g, a, b, out: g * a, save="ab", kind="mul")
+               lambda m, g, a, b, out: g * a, save="ab", kind="mul", save_ts="", save_st="")
 div = BinaryOp("DivBackward0", _true_div, lambda m, g, a, b, out: g / b,
-               lambda m, g, a, b, out: -g * a / (b * b), save="ab", kind="div")
+               lambda m, g, a, b, out: -g * a / (b * b), save="ab", kind="div", save_ts="", save_st="b")
 
 
 
@@ -244,7 +247,7 @@ def _pow_grad_b(m, g, a, b, out):
 
 
 pow = BinaryOp("PowBackward1", _pow, _pow_grad_a, _pow_grad_b, save="about", kind="pow",
-               rname="PowBackward2")
+               rname="PowBackward2", save_ts="a", save_st="out")
 pow.ts.name = "PowBackward0"
 
 
@@ -277,9 +280,11 @@ def _zero_grad(m, g, a, b, out):
 
 floor_divide = BinaryOp("DivBackward2", _floor_divide, _zero_grad, _zero_grad, kind="floor_divide")
 remainder = BinaryOp("RemainderBackward0", _ufunc("remainder"), lambda m, g, a, b, out: g,
-                     lambda m, g, a, b, out: -g * m.floor(a / b), save="ab", kind="remainder")
+                     lambda m, g, a, b, out: -g * m.floor(a / b), save="ab", kind="remainder",
+                     save_ts="", save_st="b")
 fmod = BinaryOp("FmodBackward0", _ufunc("fmod"), lambda m, g, a, b, out: g,
-                lambda m, g, a, b, out: -g * m.trunc(a / b), save="ab", kind="fmod")
+                lambda m, g, a, b, out: -g * m.trunc(a / b), save="ab", kind="fmod",
+                save_ts="", save_st="b")
 atan2 = BinaryOp("Atan2Backward0", _ufunc("arctan2"), lambda m, g, a, b, out: g * b / (a * a + b * b),
                  lambda m, g, a, b, out: -g * a / (a * a + b * b), save="ab", kind="atan2")
 
