@@ -52,8 +52,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CORE_FILES = ("pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "package.json")
 # Panel's bundled third-party files the app can load (the rest of its 90 MB is never requested):
-# themes (stylesheets set from Python), the Ace editor of CodeEditor, Font Awesome for icons.
-PANEL_BUNDLED = ("theme", "aceplot", "font-awesome")
+# themes (stylesheets set from Python), the Ace editor of CodeEditor, Font Awesome for icons,
+# the ES module shims of ReactiveESM.
+PANEL_BUNDLED = ("theme", "aceplot", "font-awesome", "reactiveesm")
 BOKEH_BUNDLES = ("bokeh", "bokeh-widgets", "bokeh-tables", "bokeh-gl", "bokeh-api", "bokeh-mathjax")
 
 # The marker environment of CPython 3.12.7 on emscripten/wasm32, for dependency markers.
@@ -217,7 +218,7 @@ def _write_wheel(path: Path, files: list[tuple[str, bytes]], dist_info: str):
 
 
 def _dist_info(z: zipfile.ZipFile) -> str:
-    return next(n.split("/")[0] for n in z.namelist() if n.endswith(".dist-info/WHEEL"))
+    return next(n.split("/")[0] for n in z.namelist() if n.endswith(".dist-info/WHEEL") and n.count("/") == 1)
 
 
 def _panel_drop(name: str) -> bool:
@@ -294,8 +295,10 @@ def _lock_entry(path: Path, shipped: set[str]) -> dict:
 
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
-        meta = Parser().parsestr(z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode())
-        top = [n for n in names if n.endswith(".dist-info/top_level.txt")]
+        # the wheel's own .dist-info sits at the top (a vendored package may carry another inside)
+        meta = Parser().parsestr(z.read(next(n for n in names if n.endswith(".dist-info/METADATA")
+                                             and n.count("/") == 1)).decode())
+        top = [n for n in names if n.endswith(".dist-info/top_level.txt") and n.count("/") == 1]
         if top:
             imports = sorted(x.strip() for x in z.read(top[0]).decode().split() if x.strip())
         else:
@@ -427,7 +430,13 @@ def assemble(files: dict, out: Path) -> dict:
             dst = panel_dir / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             dst.write_bytes(z.read(n))
-    manifest["files"]["cdn/"] = "BokehJS and Panel's dist/ from the same wheels"
+    # Ace's language tools ask for snippets of the editor's language; Panel's bundle has none
+    snippets = panel_dir / "bundled/aceplot/ajax/libs/1.40.1/snippets/python.js"
+    if snippets.parent.parent.is_dir() and not snippets.exists():
+        snippets.parent.mkdir(exist_ok=True)
+        snippets.write_text('ace.define("ace/snippets/python",["require","exports","module"],'
+                            'function(r,e,m){e.snippetText="";e.scope="python"});\n')
+    manifest["files"]["cdn/"] = "BokehJS and Panel's dist/ from the same wheels (plus an empty Ace snippets file)"
     manifest["packages"] = {k: p["file_name"] for k, p in sorted(lock["packages"].items())}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return manifest

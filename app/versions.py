@@ -76,6 +76,8 @@ BROWSER_WHEELS: tuple[Wheel, ...] = (
     Wheel("xyzservices", "2024.4.0", "pypi", "b83e48c5b776c9969fffcfff57b03d02b1b1cd6607a9d9c4e7f568b01ef47f4c"),
     Wheel("tqdm", "4.66.2", "pypi", "1ee4f8a893eb9bef51c6e35730cebf234d5d0b6bd112b0271e10ed7c24a02bd9"),
     Wheel("narwhals", "1.41.0", "pypi", "d958336b40952e4c4b7aeef259a7074851da0800cf902186a58f2faeff97be02"),
+    Wheel("bleach", "6.2.0", "pypi", "117d9c6097a7c3d22fd578fcd8d35ff1e125df6736f554da4e432fdd63f31e5e"),
+    Wheel("webencodings", "0.5.1", "pypi", "a0af1213f3c2226497a97e2b3aa01a7e4bee4f403f95be16fc9acd2947514a78"),
     Wheel("pyodide-http", "0.2.1", "pypi", "504f62904536a91049c12d0b9162ebaa187a84a3dd877e17c04fd9bf6ec3b68e"),
     Wheel("markupsafe", "2.1.5", "sdist", "d283d37a890ba4c1ae73ffadf8046435c76e7bc2247bbb63c00bd1a709c6544b",
           ("markupsafe",)),
@@ -92,7 +94,6 @@ LEFT_OUT: dict[str, str] = {
     "pillow": "imported by Bokeh only for image properties and PNG export",
     "contourpy": "imported by Bokeh only by contour plots",
     "requests": "Panel imports it only to fetch remote files",
-    "bleach": "Panel imports it only to sanitize HTML when asked to",
     "tornado": "not a dependency on emscripten",
 }
 

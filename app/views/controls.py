@@ -58,7 +58,8 @@ class ControlsPanel(Viewer):
         self.dtype = pn.widgets.Select.from_param(state.param.dtype, name="", width=90, margin=(8, 5))
         self.summary = pn.widgets.IntInput.from_param(state.param.summary_size, name="", width=80, margin=(8, 5),
                                                       step=16)
-        self.stop = pn.widgets.Button(name="■ Stop", button_type="warning", width=70, margin=(8, 5), visible=False)
+        self.stop = pn.widgets.Button(name="■ Stop", button_type="warning", width=70, margin=(8, 5), visible=False,
+                                      css_classes=["gv-stop"])  # the static site stops runs on its click
         self.stop.on_click(lambda e: actions.stop())
         self.reset = pn.widgets.Button(name="Restart", width=75, margin=(8, 5),
                                        description="Forget every variable and run all cells from the top")

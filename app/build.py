@@ -1,0 +1,295 @@
+"""The static site: `python -m app.build --out DIR [--pyodide-dist DIST]`.
+
+The site runs app/main.py, unchanged, in the browser on Pyodide (the same code `panel serve`
+runs; see app/browser.py for how it starts there). It is a plain folder of files with relative
+addresses only, so it works from any sub-path (GitHub Pages project sites included):
+
+    index.html, gradview.js, worker.js, gradview.css   the page, its loading screen, the worker
+    pyodide/gradview-<v>-py3-none-any.whl              engine/ and app/ from this checkout
+    pyodide/..., cdn/...                               with --pyodide-dist only: every other file
+
+Without `--pyodide-dist`, Pyodide and the packages come from their public CDNs and PyPI (as
+Panel's own `panel convert` does). With it (a folder made by `python -m app.pyodide_dist`),
+everything is copied into the site and no request leaves the site's origin.
+
+`python -m app.build --serve DIR [--port N] [--isolated]` serves a built site on 127.0.0.1;
+`--isolated` sends the cross-origin isolation headers, with which a runaway cell is interrupted in
+place instead of restarting Python.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import csv
+import functools
+import hashlib
+import html
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+from . import versions as V
+
+__all__ = ["build_wheel", "page_resources", "build_site", "serve", "BuildError", "SITE_MARKER"]
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC = ROOT / "static" / "site"
+SITE_MARKER = ".gradview-site"
+# modules of app/ that only build the site: not shipped to the browser
+BUILD_ONLY = {"app/build.py", "app/pyodide_dist.py"}
+PANEL_CDN_PREFIX = "https://cdn.holoviz.org/panel/"
+BOKEH_CDN_PREFIX = "https://cdn.bokeh.org/bokeh/release/"
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+# ------------------------------------------------------------------------------------------------
+# the gradview wheel
+
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _wheel_files() -> list[tuple[str, bytes]]:
+    files = []
+    for pkg in ("engine", "app"):
+        for p in sorted((ROOT / pkg).rglob("*")):
+            rel = p.relative_to(ROOT).as_posix()
+            if not p.is_file() or "__pycache__" in p.parts or p.suffix in (".pyc", ".pyo") or rel in BUILD_ONLY:
+                continue
+            files.append((rel, p.read_bytes()))
+    return files
+
+
+def build_wheel(out_dir: Path) -> Path:
+    """A py3-none-any wheel of engine/ and app/ from this checkout. Its version carries a hash of
+    the contents (`0.1.0+g1a2b3c4d`), so a browser never runs a cached copy of an older build."""
+    proj = _project()
+    files = _wheel_files()
+    digest = hashlib.sha256()
+    for name, data in files:
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    version = f"{proj['version']}+g{digest.hexdigest()[:8]}"
+    name = proj["name"]
+    di = f"{name}-{version}.dist-info"
+    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
+            f"Summary: {proj.get('description', '')}", f"Requires-Python: {proj.get('requires-python', '>=3.11')}"]
+    meta += [f"Requires-Dist: {d}" for d in proj.get("dependencies", [])]
+    files += [(f"{di}/METADATA", ("\n".join(meta) + "\n").encode()),
+              (f"{di}/WHEEL", b"Wheel-Version: 1.0\nGenerator: gradview app.build\nRoot-Is-Purelib: true\n"
+                              b"Tag: py3-none-any\n"),
+              (f"{di}/top_level.txt", b"app\nengine\n")]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}-{version}-py3-none-any.whl"
+    record = []
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for arc, data in files:
+            zi = zipfile.ZipInfo(arc, date_time=(2020, 2, 2, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            z.writestr(zi, data)
+            h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append((arc, f"sha256={h}", str(len(data))))
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerows(record)
+        w.writerow((f"{di}/RECORD", "", ""))
+        z.writestr(zipfile.ZipInfo(f"{di}/RECORD", date_time=(2020, 2, 2, 0, 0, 0)), buf.getvalue())
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# what the page loads
+
+def check_versions():
+    """The page loads BokehJS and Panel's JavaScript of the versions installed here, so they must be
+    the versions the browser's Python runs."""
+    import bokeh
+    import panel
+    if (panel.__version__, bokeh.__version__) != (V.BROWSER_PANEL, V.BROWSER_BOKEH):
+        raise BuildError(f"the site is built with Panel {panel.__version__} / Bokeh {bokeh.__version__} installed, "
+                         f"but the browser runs Panel {V.BROWSER_PANEL} / Bokeh {V.BROWSER_BOKEH} "
+                         f"(app/versions.py): install those to build")
+
+
+def page_resources(app_path: Path) -> tuple[str, str]:
+    """(tags, title): the <script>/<link>/<style> tags the app's document needs, with CDN addresses, found by
+    building the document here in CPython (nothing runs: the cells run only once a page loads)."""
+    os.environ.setdefault("GRADVIEW_RUNNER", "inprocess")
+    from bokeh.document import Document
+    from panel.io.application import build_single_handler_application
+    from panel.io.document import MockSessionContext
+    from panel.io.resources import Resources, bundle_resources
+    from panel.io.state import set_curdoc
+
+    application = build_single_handler_application(str(Path(app_path).resolve()))
+    doc = Document()
+    doc._session_context = lambda: MockSessionContext(document=doc)
+    with set_curdoc(doc):
+        application.initialize_document(doc)
+        if not doc.roots:
+            raise BuildError(f"{app_path} shows nothing: it must call .servable()")
+        js, css = bundle_resources(doc.roots, Resources(mode="cdn"))
+        title = doc.title or "gradview"
+    with contextlib.suppress(Exception):
+        for root in list(doc.roots):
+            doc.remove_root(root)
+    return str(css) + "\n" + str(js), title
+
+
+def _localize(resources: str, site: Path) -> str:
+    """CDN addresses -> the site's relative copies; every file they name must be in the site."""
+    out = resources.replace(PANEL_CDN_PREFIX, "cdn/panel/").replace(BOKEH_CDN_PREFIX, "cdn/bokeh/release/")
+    left = [u for u in re.findall(r"https?://[^\s\"'<>)]+", out) if not u.startswith("http://www.w3.org/")]
+    if left:
+        raise BuildError(f"the page would load files from other sites: {sorted(set(left))}")
+    for ref in re.findall(r"(?:src|href)=\"([^\"]+)\"", out):
+        if not (site / ref.split("?")[0]).is_file():
+            raise BuildError(f"the page loads {ref}, which the Pyodide distribution does not have")
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# the site
+
+def _prepare_out(out: Path):
+    if out.exists():
+        if not (out / SITE_MARKER).exists() and any(out.iterdir()):
+            raise BuildError(f"{out} exists and is not a site built here: refusing to replace it")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / SITE_MARKER).write_text("built by python -m app.build\n")
+    (out / ".nojekyll").write_text("")   # GitHub Pages: serve every file as it is
+
+
+def _copy_dist(dist: Path, out: Path, wheel: Path) -> list[str]:
+    from .pyodide_dist import is_dist
+    if not is_dist(dist):
+        raise BuildError(f"{dist} is not a Pyodide distribution (make one with python -m app.pyodide_dist)")
+    manifest = json.loads((dist / "manifest.json").read_text())
+    if (manifest.get("pyodide"), manifest.get("panel"), manifest.get("bokeh")) != \
+            (V.PYODIDE, V.BROWSER_PANEL, V.BROWSER_BOKEH):
+        raise BuildError(f"{dist} was made for Pyodide {manifest.get('pyodide')}, Panel {manifest.get('panel')}, "
+                         f"Bokeh {manifest.get('bokeh')}; app/versions.py wants {V.PYODIDE}, {V.BROWSER_PANEL}, "
+                         f"{V.BROWSER_BOKEH}: make it again")
+    shutil.copytree(dist / "pyodide", out / "pyodide")
+    shutil.copytree(dist / "cdn", out / "cdn")
+    lock_path = out / "pyodide" / "pyodide-lock.json"
+    lock = json.loads(lock_path.read_text())
+    target = out / "pyodide" / wheel.name
+    shutil.copyfile(wheel, target)
+    lock["packages"]["gradview"] = {
+        "name": "gradview", "version": wheel.name.split("-")[1], "file_name": wheel.name, "install_dir": "site",
+        "sha256": hashlib.sha256(target.read_bytes()).hexdigest(), "package_type": "package",
+        "imports": ["app", "engine"], "depends": ["numpy"], "unvendored_tests": False}
+    lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
+    return sorted(lock["packages"])
+
+
+def build_site(out: Path, dist: Path | None = None, app_path: Path | None = None, quiet: bool = False) -> dict:
+    """Build the site into `out`; returns its config (what the page reads)."""
+    check_versions()
+    out = Path(out).resolve()
+    app_path = Path(app_path or ROOT / "app" / "main.py")
+    resources, title = page_resources(app_path)
+    _prepare_out(out)
+    local = dist is not None
+    wheel_dir = out / "pyodide" if not local else out / ".wheel"
+    wheel = build_wheel(wheel_dir)
+    cfg = {"versions": {"pyodide": V.PYODIDE, "panel": V.BROWSER_PANEL, "bokeh": V.BROWSER_BOKEH,
+                        "gradview": wheel.name.split("-")[1]},
+           "worker": "worker.js", "mode": "local" if local else "cdn"}
+    if local:
+        packages = _copy_dist(Path(dist), out, wheel)
+        shutil.rmtree(wheel_dir)
+        resources = _localize(resources, out)
+        cfg.update(pyodide="pyodide/", packages=packages, panel_cdn_root="cdn/panel/")
+    else:
+        cfg.update(pyodide=V.PYODIDE_CDN, panel_cdn_root=None, requirements=[
+            f"{PANEL_CDN_PREFIX}wheels/bokeh-{V.BROWSER_BOKEH}-py3-none-any.whl",
+            f"{PANEL_CDN_PREFIX}{V.BROWSER_PANEL}/dist/wheels/panel-{V.BROWSER_PANEL}-py3-none-any.whl",
+            "pyodide-http==0.2.1", f"pyodide/{wheel.name}"])
+    cfg["package_label"] = "NumPy, Panel, Bokeh, gradview"
+    version = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()
+                             + (STATIC / "gradview.js").read_bytes() + (STATIC / "worker.js").read_bytes()
+                             + (STATIC / "gradview.css").read_bytes()).hexdigest()[:10]
+    cfg["worker"] = f"worker.js?v={version}"
+    page = (STATIC / "index.html").read_text()
+    page = (page.replace("{{ title }}", html.escape(title)).replace("{{ version }}", version)
+            .replace("{{ resources }}", resources)
+            .replace("{{ config }}", json.dumps(cfg, indent=1).replace("</", "<\\/")))
+    (out / "index.html").write_text(page)
+    for name in ("gradview.js", "worker.js", "gradview.css"):
+        shutil.copyfile(STATIC / name, out / name)
+    if not quiet:
+        size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        print(f"{out}: {cfg['mode']} site, gradview {cfg['versions']['gradview']}, {size / 1e6:.1f} MB on disk")
+    return cfg
+
+
+# ------------------------------------------------------------------------------------------------
+# serving it
+
+def serve(root: Path, port: int = 8000, isolated: bool = False, host: str = "127.0.0.1", log=None):
+    """A static file server for a built site (blocking)."""
+    import http.server
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                          ".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript",
+                          ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip"}
+
+        def end_headers(self):
+            if isolated:
+                self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+                self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+                self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+            super().end_headers()
+
+        def log_message(self, fmt, *args):
+            if log is not None:
+                log(fmt % args)
+
+    srv = http.server.ThreadingHTTPServer((host, port), functools.partial(Handler, directory=str(root)))
+    return srv
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m app.build", description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, help="the folder to write the site to (replaced)")
+    ap.add_argument("--pyodide-dist", type=Path, default=None,
+                    help="a local Pyodide distribution (python -m app.pyodide_dist): no request leaves the site")
+    ap.add_argument("--app", type=Path, default=None, help="the Panel app file (default app/main.py)")
+    ap.add_argument("--serve", type=Path, metavar="SITE", help="serve a built site on 127.0.0.1 instead")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--isolated", action="store_true",
+                    help="with --serve: send cross-origin isolation headers (stopping a cell interrupts it in place)")
+    args = ap.parse_args(argv)
+    if args.serve:
+        srv = serve(args.serve, args.port, args.isolated, log=lambda m: print(m, file=sys.stderr))
+        print(f"serving {args.serve} on http://127.0.0.1:{srv.server_address[1]}/", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            srv.serve_forever()
+        return 0
+    if not args.out:
+        ap.error("--out is required")
+    try:
+        build_site(args.out, args.pyodide_dist, args.app)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
