@@ -531,6 +531,13 @@ def _root_nodes(outputs):
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    recorder = _state.recorder
+    if recorder is not None:  # graph capture: a backward closes a step (the recorder pauses meanwhile)
+        recorder.begin_backward(_as_tuple(tensors))
+        try:
+            return backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+        finally:
+            recorder.end_backward(_as_tuple(tensors))
     outputs = _as_tuple(tensors)
     grad_tensors = _as_tuple(grad_tensors) if grad_tensors is not None else None
     if retain_graph is None:

@@ -1,0 +1,1104 @@
+"""Graph capture: record every op a program runs into plain, JSON-ready step records.
+
+    import engine as torch
+    with torch.graph.capture() as g:
+        loss = model(x).pow(2).mean()
+        loss.backward()
+    g.steps[0].to_dict()       # {"index": 0, "loss": ..., "nodes": [...], "edges": [...]}
+
+While a capture is active, `engine._state.recorder` is set and `ops._core.apply` reports each op
+run to it (op, inputs, output, params); in-place ops report the tensor they overwrote, and
+`autograd.backward` tells it where a backward pass starts and ends. Each backward() closes one
+step; what runs after the last one is a final, open step.
+
+Recording is cheap on purpose: per op it looks up the first stack frame outside the engine
+(`sys._getframe` walk, cached per code object), the input nodes (a dict keyed by tensor id) and
+the module path, and keeps a reference to the output array. Values and gradients are summarised
+only when a step is read (`Step.nodes`, `to_dict()`), never while the program runs. Steps older
+than the last `keep_steps` keep only their loss and node count.
+
+The dictionary shape is versioned and documented in docs/graph-schema.md. Nothing here imports
+Panel or Bokeh.
+"""
+import json
+import linecache
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _state
+
+__all__ = ["capture", "Graph", "Step", "Node", "summarize", "from_tensor", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_STATE = _state.__dict__
+_getframe = sys._getframe
+_perf_ns = time.perf_counter_ns
+
+# One record per node, a tuple built once per op on the hot path: the OpDef (None for a leaf), the
+# output tensor, its autograd node at the time, input record indices, the user's code object and
+# the offset of the instruction running there (line and columns are looked up from it when the
+# step is read), the module path, the forward's time in ns and the tensor's version then.
+R_OP, R_T, R_FN, R_INS, R_CODE, R_LASTI, R_MOD, R_TIME, R_VER = range(9)
+K_LEAF, K_PARAM = 1, 2
+_KIND_NAMES = {K_LEAF: "leaf", K_PARAM: "param"}
+
+# id(code object) -> True when it belongs to the engine package. Keyed by id because hashing a
+# code object hashes its contents; the code objects are kept in _seen_codes so ids stay unique.
+_engine_codes = {}
+_seen_codes = []
+_ENGINE_IDS = set()  # the same, as two sets for the hot path
+_USER_IDS = set()
+
+
+def _is_engine_code(code):
+    name = code.co_filename
+    if not name or name[0] == "<":
+        return False
+    return os.path.abspath(name).startswith(_ENGINE_DIR)
+
+
+def _user_frame(f):
+    """The first frame at or above `f` whose code is not part of the engine (None if all are)."""
+    eng = _engine_codes
+    while f is not None:
+        code = f.f_code
+        e = eng.get(id(code))
+        if e is None:
+            e = _classify(code)
+        if not e:
+            return f
+        f = f.f_back
+    return None
+
+
+def _classify(code):
+    e = _engine_codes[id(code)] = _is_engine_code(code)
+    _seen_codes.append(code)
+    (_ENGINE_IDS if e else _USER_IDS).add(id(code))
+    return e
+
+
+# ---------------------------------------------------------------------------------------------
+# op timing: while a capture is active each op's forward is wrapped to time itself
+_timing = [None]
+_originals = {}  # OpDef -> its own forward
+_active = []     # recorders, innermost last
+
+
+def _timed(forward):
+    def timed_forward(*args):
+        t0 = _perf_ns()
+        out = forward(*args)
+        _timing[0] = _perf_ns() - t0
+        return out
+    timed_forward.__wrapped__ = forward
+    return timed_forward
+
+
+def _wrap_op(op):
+    if op not in _originals:
+        _originals[op] = op.forward
+        op.forward = _timed(op.forward)
+
+
+_known_ops = []
+_scanned = [0, -1]  # number of engine modules scanned, total module count then
+
+
+def _install_timers():
+    """Time every op's forward. The engine's OpDefs are found once by scanning its modules (again
+    only when new engine modules were imported); ops met later are wrapped on first use."""
+    if _scanned[1] != len(sys.modules):
+        names = [n for n in list(sys.modules) if n == "engine" or n.startswith("engine.")]
+        if len(names) != _scanned[0]:
+            _scanned[0] = len(names)
+            _known_ops[:] = _find_ops(names)
+        _scanned[1] = len(sys.modules)
+    for op in _known_ops:
+        _wrap_op(op)
+
+
+def _find_ops(names):
+    from .ops._core import OpDef
+    found = {}
+    for name in names:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, OpDef):
+                found[id(value)] = value
+            elif hasattr(value, "__dict__") and not isinstance(value, type) and \
+                    str(getattr(type(value), "__module__", "")).startswith("engine."):
+                for attr in list(vars(value).values()):
+                    if isinstance(attr, OpDef):
+                        found[id(attr)] = attr
+    return list(found.values())
+
+
+def _remove_timers():
+    for op, forward in _originals.items():
+        op.forward = forward
+    _originals.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# summaries of values and gradients
+def _host(array, device=None):
+    if isinstance(array, np.ndarray):
+        return array
+    get = getattr(array, "get", None)  # CuPy
+    if get is not None:
+        return get()
+    if device is not None and getattr(device, "type", "cpu") != "cpu":
+        try:
+            return device.backend.to_numpy(array)
+        except Exception:  # noqa: BLE001  a summary never fails the program
+            pass
+    return np.asarray(array)
+
+
+def _num(x):
+    """A float for JSON: non-finite values become the strings "nan", "inf", "-inf"."""
+    x = float(x)
+    if math.isfinite(x):
+        return x
+    return "nan" if x != x else ("inf" if x > 0 else "-inf")
+
+
+def _clean_list(values):
+    """Nested lists from tolist() with non-finite floats replaced by strings."""
+    out = []
+    for v in values:
+        if type(v) is list:
+            out.append(_clean_list(v))
+        elif type(v) is float and not math.isfinite(v):
+            out.append(_num(v))
+        else:
+            out.append(v)
+    return out
+
+
+def _round_sig(a, digits=6):
+    """Round to `digits` significant digits (keeps previews and histograms small in JSON)."""
+    a = np.asarray(a, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        mag = np.floor(np.log10(np.abs(a)))
+        mag[~np.isfinite(mag)] = 0
+        scale = 10.0 ** (digits - 1 - mag)
+        out = np.round(a * scale) / scale
+        bad = ~np.isfinite(out)
+        if bad.any():
+            out[bad] = a[bad]
+    return out
+
+
+def _summarize_small(a, s):
+    """Exact values and statistics of a small array, in plain Python (faster than NumPy calls)."""
+    data = a.tolist()
+    flat = a.ravel().tolist() if a.ndim != 1 else data
+    if type(flat) is not list:
+        flat = [flat]
+    if a.dtype.kind == "f":
+        fin = [v for v in flat if math.isfinite(v)]
+        s["nan"] = sum(1 for v in flat if v != v)
+        s["inf"] = len(flat) - len(fin) - s["nan"]
+        if len(fin) != len(flat):
+            data = _clean_list(data) if type(data) is list else _num(data)
+    else:
+        fin = [float(v) for v in flat]
+        s["nan"] = s["inf"] = 0
+    s["data"] = data
+    if fin:
+        n = len(fin)
+        mean = math.fsum(fin) / n
+        s["min"] = float(min(fin))
+        s["max"] = float(max(fin))
+        s["mean"] = mean
+        s["std"] = math.sqrt(math.fsum((v - mean) ** 2 for v in fin) / n)
+        s["norm"] = math.sqrt(math.fsum(v * v for v in fin))
+    else:
+        s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = None
+    return s
+
+
+def summarize(array, full_values=64, bins=20, preview=64, device=None):
+    """A JSON-ready summary of an array (see docs/graph-schema.md, "Value summaries").
+
+    Always: numel, shape, dtype, full, and for non-empty numeric arrays min, max, mean, std,
+    norm (L2), nan and inf counts over the finite/non-finite elements. With numel <= full_values
+    the exact values ("data", nested lists as tolist() gives them); otherwise a histogram of the
+    finite values ("hist": {"counts", "edges"}) and a strided "preview" (at most `preview`
+    values for 1-D, at most 32 x 32 for 2-D and more, the leading dimensions flattened), with
+    "preview_step" the stride used per dimension.
+    """
+    a = _host(array, device)
+    n = int(a.size)
+    s = {"numel": n, "shape": [int(d) for d in a.shape], "dtype": a.dtype.name, "full": n <= full_values}
+    if n == 0:
+        return s
+    kind = a.dtype.kind
+    if kind not in "fbiuc":
+        if s["full"]:
+            s["data"] = a.tolist()
+        return s
+    if s["full"] and kind != "c":
+        return _summarize_small(a, s)
+    if kind == "f":
+        f = a if a.dtype == np.float64 else a.astype(np.float64)
+    elif kind == "c":
+        f = np.abs(a).astype(np.float64)
+    else:
+        f = a.astype(np.float64)
+    fin = np.isfinite(f)
+    all_finite = bool(fin.all())
+    fv = f.ravel() if all_finite else f[fin]
+    s["nan"] = 0 if all_finite else int(np.isnan(f).sum())
+    s["inf"] = 0 if all_finite else int(np.isinf(f).sum())
+    if fv.size:
+        mean = float(fv.sum()) / fv.size
+        d = fv - mean
+        s["min"] = float(fv.min())
+        s["max"] = float(fv.max())
+        s["mean"] = mean
+        s["std"] = math.sqrt(float(np.dot(d, d)) / fv.size)
+        s["norm"] = math.sqrt(float(np.dot(fv, fv)))
+    else:
+        s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = None
+    if s["full"]:
+        data = a.tolist()
+        if all_finite or type(data) is not list:
+            s["data"] = _num(data) if type(data) is float else data
+        else:
+            s["data"] = _clean_list(data)
+        return s
+    if fv.size:
+        lo, hi = s["min"], s["max"]
+        if hi > lo:
+            idx = ((fv - lo) * (bins / (hi - lo))).astype(np.intp)
+            np.minimum(idx, bins - 1, out=idx)
+            counts = np.bincount(idx, minlength=bins)
+            edges = lo + (hi - lo) / bins * np.arange(bins + 1)
+        else:
+            counts = np.zeros(bins, dtype=np.intp)
+            counts[0] = fv.size
+            edges = np.linspace(lo - 0.5, lo + 0.5, bins + 1)
+        s["hist"] = {"counts": counts.tolist(), "edges": _round_sig(edges).tolist()}
+    if a.ndim <= 1:
+        step = max(1, -(-n // preview))
+        p = f.ravel()[::step]
+        s["preview_step"] = [step]
+    else:
+        a2 = f.reshape(-1, a.shape[-1])
+        rs = max(1, -(-a2.shape[0] // 32))
+        cs = max(1, -(-a2.shape[1] // 32))
+        p = a2[::rs, ::cs]
+        s["preview_step"] = [rs, cs]
+    p = _round_sig(p).tolist()
+    s["preview"] = p if all_finite else _clean_list(p)
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+# the records of one step
+@dataclass
+class Node:
+    """One node of a captured step: an op (and the tensor it produced) or a leaf tensor."""
+    id: str
+    label: str
+    kind: str                 # "leaf", "param", "op", "output"
+    op: str | None            # PyTorch node name ("MulBackward0") or function name ("mul"); None for leaves
+    shape: list
+    dtype: str
+    device: str
+    line: int = -1
+    file: str = ""
+    code: str = ""
+    module: str | None = None
+    col: int = -1             # where on the line the call that made it starts and ends (0-based)
+    end_col: int = -1
+    module_type: str | None = None  # class name of the innermost module ("Linear")
+    value: dict | None = None
+    grad: dict | None = None
+    time_us: float | None = None
+    fn: str | None = None     # short op name ("mul"), also for ops that needed no gradient
+    var: str | None = None    # the variable that held this tensor in the user's frame, if seen
+    inputs: list = field(default_factory=list)  # input node ids in argument order (repeats kept)
+    inplace: str | None = None  # "add_" when the op wrote into an existing tensor
+    updates: str | None = None  # a leaf this in-place op changed without making a new node for it
+    requires_grad: bool = False
+    index: int = 0            # position in run order within the step
+
+    def to_dict(self):
+        return {"id": self.id, "label": self.label, "kind": self.kind, "op": self.op, "shape": list(self.shape),
+                "dtype": self.dtype, "device": self.device, "line": self.line, "file": self.file,
+                "code": self.code, "module": self.module, "module_type": self.module_type, "col": self.col,
+                "end_col": self.end_col, "value": self.value, "grad": self.grad,
+                "time_us": self.time_us, "fn": self.fn, "var": self.var, "inputs": list(self.inputs),
+                "inplace": self.inplace, "updates": self.updates, "requires_grad": self.requires_grad,
+                "index": self.index}
+
+
+class Step:
+    """One step: the ops from the previous backward() (or the start) up to and including the
+    tensors a backward() ran from. Summaries are computed on first access and cached."""
+
+    def __init__(self, index, loss=None, closed=True, full_values=64):
+        self.index = index
+        self.loss = loss
+        self.closed = closed            # False for the final step no backward() closed
+        self.full_values = full_values
+        self.truncated = False          # True once only the summary (loss, counts) is kept
+        self._records = None
+        self._grads = None
+        self._extras = None
+        self._nodes = None
+        self._edges = None
+        self._node_count = 0
+        self._edge_count = None
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def _from_records(cls, index, data, grads, loss, closed, full_values):
+        step = cls(index, loss, closed, full_values)
+        step._records = data
+        step._grads = grads
+        step._node_count = len(data.records)
+        return step
+
+    @classmethod
+    def from_nodes(cls, index, nodes, edges, loss=None, closed=True, full_values=64):
+        """A step from ready-made nodes (Node objects or dicts) and edges ((source, target) or dicts)."""
+        step = cls(index, loss, closed, full_values)
+        step._nodes = [n if isinstance(n, Node) else Node(**{k: v for k, v in n.items()
+                                                              if k in Node.__dataclass_fields__})
+                       for n in nodes]
+        step._edges = [(e["source"], e["target"]) if isinstance(e, dict) else tuple(e) for e in edges]
+        step._node_count = len(step._nodes)
+        step._edge_count = len(step._edges)
+        return step
+
+    # -- access -------------------------------------------------------------------------------
+    @property
+    def node_count(self):
+        return self._node_count
+
+    @property
+    def edge_count(self):
+        if self._edge_count is None and not self.truncated:
+            self._build()
+        return self._edge_count or 0
+
+    @property
+    def nodes(self):
+        """The nodes in run order ([] once the step is truncated)."""
+        if self._nodes is None and not self.truncated:
+            self._build()
+        return self._nodes or []
+
+    @property
+    def edges(self):
+        """(source id, target id) pairs in data-flow direction, each pair once."""
+        if self._edges is None and not self.truncated:
+            self._build()
+        return self._edges or []
+
+    def node(self, node_id):
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def to_dict(self):
+        d = {"index": self.index, "loss": self.loss if self.loss is None or math.isfinite(self.loss) else None,
+             "nodes": [n.to_dict() for n in self.nodes],
+             "edges": [{"source": s, "target": t} for s, t in self.edges],
+             "closed": self.closed, "truncated": self.truncated,
+             "node_count": self.node_count, "edge_count": self.edge_count}
+        if self.loss is not None and not math.isfinite(self.loss):
+            d["loss_text"] = _num(self.loss)
+        return d
+
+    def to_json(self, indent=None):
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def __repr__(self):
+        loss = "" if self.loss is None else f", loss={self.loss:.6g}"
+        return f"<Step {self.index}: {self.node_count} nodes{loss}{'' if self.closed else ', open'}>"
+
+    def _repr_html_(self):
+        from .viz import draw
+        return draw(self)._repr_html_()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def _truncate(self):
+        if self._edge_count is None and self._records is not None:
+            self._edge_count = _count_edges(self._records.records)
+        self._records = self._grads = self._extras = None
+        self._nodes = self._edges = None
+        self.truncated = True
+
+    def _build(self):
+        data = self._records
+        if data is None:
+            self._nodes, self._edges = [], []
+            self._edge_count = 0
+            return
+        records = data.records
+        grads = self._grads or {}
+        full = self.full_values
+        leaf_info = data.leaf_info
+        arrays = data.arrays
+        inplace_names = data.inplace
+        updates = data.updates
+        outputs = data.outputs
+        varnames = data.vars
+        sites = _sites(records)
+        ids = _node_ids(records, leaf_info, sites)
+        consumed = set()
+        for r in records:
+            consumed.update(r[R_INS])
+        nodes = []
+        edges = []
+        seen_edges = set()
+        code_cache = {}
+        for i, r in enumerate(records):
+            op = r[R_OP]
+            code_obj = r[R_CODE]
+            fname = code_obj.co_filename if code_obj is not None else ""
+            line, col, end_col = sites[i]
+            key = (fname, line)
+            code = code_cache.get(key)
+            if code is None:
+                code = code_cache[key] = linecache.getline(fname, line).strip() if fname and line > 0 else ""
+            t = r[R_T]
+            dev = t.device
+            arr = arrays[i] if i in arrays else t._data
+            value = summarize(arr, full, device=dev)
+            if i not in arrays and t._version_box[0] != r[R_VER]:
+                value["stale"] = True  # changed in place after this op ran
+            g = grads.get(i)
+            grad = summarize(g, full, device=dev) if g is not None else None
+            if op is not None:
+                if i in outputs or (not outputs and not self.closed and i not in consumed and i not in updates):
+                    kind = "output"
+                else:
+                    kind = "op"
+                label = inplace_names.get(i) or op.kind
+                opname = op.name if r[R_FN] is not None else op.kind
+                fn = op.kind
+                rg = r[R_FN] is not None
+            else:
+                k, label = leaf_info[i][:2]
+                kind = _KIND_NAMES[k]
+                opname = fn = None
+                rg = bool(t._rg)
+            t_ns = r[R_TIME]
+            node = Node(id=ids[i], label=label, kind=kind, op=opname, shape=[int(d) for d in arr.shape],
+                        dtype=arr.dtype.name, device=str(dev), line=line, col=col, end_col=end_col,
+                        file=fname, code=code, module=r[R_MOD], module_type=data.module_types.get(r[R_MOD]),
+                        value=value, grad=grad,
+                        time_us=None if t_ns is None else round(t_ns / 1000.0, 3), fn=fn,
+                        var=varnames.get(i), inputs=[ids[j] for j in r[R_INS]], inplace=inplace_names.get(i),
+                        updates=ids[updates[i]] if i in updates else None, requires_grad=rg, index=i)
+            nodes.append(node)
+            tid = ids[i]
+            for j in r[R_INS]:
+                e = (ids[j], tid)
+                if e not in seen_edges:
+                    seen_edges.add(e)
+                    edges.append(e)
+        self._nodes, self._edges = nodes, edges
+        self._edge_count = len(edges)
+
+
+def _sites(records):
+    """(line, col, end_col) per record from its code object and instruction offset (-1 unknown)."""
+    positions = {}
+    out = []
+    for r in records:
+        code = r[R_CODE]
+        lasti = r[R_LASTI]
+        if code is None or lasti < 0:
+            out.append((-1, -1, -1))
+            continue
+        pos = positions.get(id(code))
+        if pos is None:
+            pos = positions[id(code)] = list(code.co_positions())
+        k = lasti // 2
+        p = pos[k] if k < len(pos) else (None, None, None, None)
+        line = p[0] if p[0] is not None else -1
+        out.append((line, p[2] if p[2] is not None else -1, p[3] if p[3] is not None else -1))
+    return out
+
+
+def _node_ids(records, leaf_info, sites):
+    """Ids from where each node was made: "file:line:op#k", k counting earlier nodes of the same
+    file, line and op in this step ("file:line:name#k" for leaves, "param:<path>" for parameters)."""
+    counts = {}
+    ids = []
+    short_names = {}
+    for i, r in enumerate(records):
+        code = r[R_CODE]
+        short = short_names.get(id(code))
+        if short is None:
+            short = short_names[id(code)] = os.path.basename(code.co_filename) if code is not None else "?"
+        op = r[R_OP]
+        line = sites[i][0]
+        if op is None:
+            info = leaf_info[i]
+            kind = info[0]
+            base = f"param:{info[-1]}" if kind == K_PARAM else f"{short}:{line}:{info[1]}"
+        else:
+            base = f"{short}:{line}:{op.kind}"
+        k = counts.get(base, 0)
+        counts[base] = k + 1
+        ids.append(base if base[:6] == "param:" and not k else f"{base}#{k}")
+    return ids
+
+
+def _count_edges(records):
+    n = 0
+    for r in records:
+        ins = r[R_INS]
+        n += len(ins) if len(ins) < 2 else len(set(ins))
+    return n
+
+
+class _StepData:
+    """What a step keeps until it is truncated: the records (with their tensors) and side tables."""
+    __slots__ = ("records", "leaf_info", "arrays", "inplace", "updates", "outputs", "vars", "module_types")
+
+    def __init__(self, records, leaf_info, arrays, inplace, updates, outputs, vars, module_types=None):
+        self.records = records
+        self.leaf_info = leaf_info
+        self.arrays = arrays        # record index -> array to show instead of the tensor's own
+        self.inplace = inplace
+        self.updates = updates
+        self.outputs = outputs
+        self.vars = vars
+        self.module_types = module_types or {}
+
+
+class Graph:
+    """What a capture recorded: `steps` (closed steps, then the open one if any ops ran after the
+    last backward), `step(i)`, `to_dict()`, `to_json()`."""
+
+    def __init__(self, full_values=64, keep_steps=20):
+        self.full_values = full_values
+        self.keep_steps = keep_steps
+        self._steps = []
+        self._open = None
+        self._recorder = None
+
+    @property
+    def steps(self):
+        steps = list(self._steps)
+        if self._recorder is not None and self._recorder.recs:
+            steps.append(self._recorder._snapshot_step())  # still capturing: the ops so far
+        elif self._open is not None:
+            steps.append(self._open)
+        return steps
+
+    def step(self, i):
+        """Step `i` (negative counts from the end, as for lists)."""
+        return self.steps[i]
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    @property
+    def losses(self):
+        return [s.loss for s in self.steps]
+
+    def to_dict(self):
+        return {"version": SCHEMA_VERSION, "full_values": self.full_values, "keep_steps": self.keep_steps,
+                "steps": [s.to_dict() for s in self.steps]}
+
+    def to_json(self, indent=None):
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def __repr__(self):
+        return f"<Graph: {len(self.steps)} steps>"
+
+    def _repr_html_(self):
+        from .viz import draw
+        return draw(self)._repr_html_()
+
+    def _add_step(self, step):
+        self._steps.append(step)
+        detailed = [s for s in self._steps[-(self.keep_steps + 1):] if not s.truncated]
+        if self.keep_steps >= 0 and len(detailed) > self.keep_steps:
+            for s in self._steps:
+                if not s.truncated:
+                    s._truncate()
+                    break
+
+
+# ---------------------------------------------------------------------------------------------
+# the recorder
+def _var_name(t, f):
+    """The name a frame (or its globals) gives to tensor t, or None."""
+    if f is None:
+        return None
+    try:
+        loc = f.f_locals
+        for k, v in loc.items():
+            if v is t and k != "self":
+                return k
+        g = f.f_globals
+        if g is not loc:
+            for k, v in g.items():
+                if v is t:
+                    return k
+    except Exception:  # noqa: BLE001
+        pass
+    return None
+
+
+class _Recorder:
+    """Set as engine._state.recorder while a capture is active."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.full_values = graph.full_values
+        self.step_index = 0
+        self._root_names = {}
+        self._child_names = {}
+        self._param_names = {}
+        self._mod_paths = {}
+        self.module_types = {}  # module path -> class name of the module there
+        self._keep_modules = []
+        self._hooks = None
+        self._grads = None
+        self._new_step()
+
+    def _new_step(self):
+        self.recs = []
+        self.tmap = {}
+        self.keep = []          # tensors an entry of tmap refers to that no record holds
+        self.leaf_info = {}     # record index -> (K_LEAF or K_PARAM, label)
+        self.arrays = {}        # record index -> the value to show (an in-place op's saved old value)
+        self.inplace_names = {}
+        self.updates = {}
+
+    # -- forward ------------------------------------------------------------------------------
+    def __call__(self, op, inputs, result, params):
+        t_ns = _timing[0]
+        if t_ns is None:
+            if op not in _originals:
+                _wrap_op(op)
+        else:
+            _timing[0] = None
+        # the user's frame: the first one above the engine's (ids of classified code objects are
+        # in two sets; a code seen for the first time takes the slow path once)
+        f = _getframe(2)
+        try:
+            while id(f.f_code) in _ENGINE_IDS:
+                f = f.f_back
+            if id(f.f_code) not in _USER_IDS:
+                f = _user_frame(f)
+            code = f.f_code
+            line = f.f_lasti
+        except AttributeError:  # no frame outside the engine
+            f = code = None
+            line = -1
+        ms = _STATE.get("module_stack")
+        mod = self._module_path(ms, f) if ms else None
+        get = self.tmap.get
+        if len(inputs) == 1:
+            i = get(id(inputs[0]))
+            if i is None:
+                i = self._unknown(inputs[0], f, code, line, ms, mod)
+            ins = (i,)
+        else:
+            ins = []
+            for t in inputs:
+                i = get(id(t))
+                if i is None:
+                    i = self._unknown(t, f, code, line, ms, mod)
+                ins.append(i)
+            ins = tuple(ins)
+        recs = self.recs
+        self.tmap[id(result)] = len(recs)
+        recs.append((op, result, result.grad_fn, ins, code, line, mod, t_ns, result._version_box[0]))
+
+    def _unknown(self, t, f, code, line, ms, mod):
+        fn = t.grad_fn
+        recs = self.recs
+        if fn is not None:
+            # the old value of a tensor an in-place op is about to overwrite: a copy that shares
+            # the tensor's node (see ops/inplace.py); it is the value that node stands for
+            for j in range(len(recs) - 1, -1, -1):
+                if recs[j][R_FN] is fn:
+                    self.tmap[id(t)] = j
+                    self.keep.append(t)
+                    if recs[j][R_T] is not t:
+                        self.arrays[j] = t._data
+                    return j
+        j = len(recs)
+        self.tmap[id(t)] = j
+        # a plain leaf is named at the end of the step, from the variables of the frame it was
+        # first used in (one look at each frame's variables per step, not one per leaf)
+        self.leaf_info[j] = (K_LEAF, f)
+        if type(t).__name__ == "Parameter":
+            name, pmod, full = self._param_name(t, ms, f)
+            if name is not None:
+                self.leaf_info[j] = (K_PARAM, name, full)
+                mod = pmod
+            else:
+                self.leaf_info[j] = (K_PARAM, f)
+        recs.append((None, t, None, (), code, line, mod, None, t._version_box[0]))
+        return j
+
+    def _param_name(self, p, ms, f):
+        if ms:
+            root = ms[0]
+            table = self._param_names.get(id(root))
+            if table is None:
+                table = {}
+                try:
+                    for name, q in root.named_parameters():
+                        table.setdefault(id(q), name)
+                except Exception:  # noqa: BLE001
+                    pass
+                self._param_names[id(root)] = table
+                self._keep_modules.append(root)
+            name = table.get(id(p))
+            if name is not None:
+                root_name = self._root_name(root, f)
+                owner, _, _ = name.rpartition(".")
+                return name, root_name + ("." + owner if owner else ""), f"{root_name}.{name}"
+        return None, None, None
+
+    def _module_path(self, ms, f):
+        key = (id(ms[0]), id(ms[-1]), len(ms))
+        path = self._mod_paths.get(key)
+        if path is None:
+            parts = [self._root_name(ms[0], f)]
+            for parent, child in zip(ms, ms[1:]):
+                table = self._child_names.get(id(parent))
+                if table is None:
+                    table = {}
+                    try:
+                        for name, c in parent.named_children():
+                            table.setdefault(id(c), name)
+                    except Exception:  # noqa: BLE001
+                        pass
+                    self._child_names[id(parent)] = table
+                parts.append(table.get(id(child)) or type(child).__name__)
+            path = ".".join(parts)
+            self._mod_paths[key] = path
+            self.module_types[path] = type(ms[-1]).__name__
+            self._keep_modules.append(list(ms))
+        return path
+
+    def _root_name(self, root, f):
+        name = self._root_names.get(id(root))
+        if name is None:
+            g = f
+            depth = 0
+            while g is not None and depth < 30 and name is None:
+                if not _engine_codes.get(id(g.f_code), False):
+                    name = _var_name(root, g)
+                g = g.f_back
+                depth += 1
+            if name is None:
+                name = type(root).__name__.lower()
+            self._root_names[id(root)] = name
+            self._keep_modules.append(root)
+        return name
+
+    def inplace(self, name, x, result):
+        tmap = self.tmap
+        i = tmap.get(id(result))
+        if i is None:
+            return
+        self.inplace_names[i] = name
+        j = tmap.get(id(x))
+        if j is not None and self.recs[j][R_OP] is None and result.grad_fn is None:
+            # a leaf changed outside autograd (an optimizer step, x[0] = 1 under no_grad): it stays
+            # one node, and this op is marked as updating it
+            self.updates[i] = j
+            return
+        tmap[id(x)] = i
+        self.keep.append(x)
+
+    # -- backward -----------------------------------------------------------------------------
+    def begin_backward(self, outputs):
+        _state.recorder = None  # ops run by the backward pass itself are not part of the program
+        grads = self._grads = {}
+        hooks = self._hooks = []
+        tmap = self.tmap
+        for i, r in enumerate(self.recs):
+            fn = r[R_FN]
+            if fn is None:
+                t = r[R_T]
+                if not t._rg:
+                    continue
+                if r[R_OP] is not None:
+                    if tmap.get(id(t)) != i:
+                        continue
+                    fn = t.grad_fn  # a custom Function's output gets its node after its ops ran
+                else:
+                    fn = t.grad_fn if t.grad_fn is not None else t._grad_accumulator()
+                if fn is None:
+                    continue
+            hooks.append(fn.register_prehook(_grad_hook(grads, i)))
+
+    def end_backward(self, outputs):
+        try:
+            for h in self._hooks or ():
+                h.remove()
+            loss = None
+            if len(outputs) == 1 and outputs[0]._data.size == 1:
+                try:
+                    loss = float(outputs[0].item())
+                except Exception:  # noqa: BLE001
+                    loss = None
+            roots = {self.tmap[id(t)] for t in outputs if id(t) in self.tmap}
+            self._close(loss, roots, self._grads or {}, _user_frame(_getframe(1)), closed=True)
+        finally:
+            self._hooks = self._grads = None
+            _state.recorder = self
+
+    # -- steps --------------------------------------------------------------------------------
+    def _step_data(self, roots, frame):
+        recs = self.recs
+        arrays = dict(self.arrays)
+        # values that a later in-place write could change: leaves (parameters are updated by the
+        # optimizer) and views of them are copied now; everything else is kept by reference
+        if self.leaf_info:
+            boxes = set()
+            for j in self.leaf_info:
+                boxes.add(id(recs[j][R_T]._version_box))
+            for i, r in enumerate(recs):
+                t = r[R_T]
+                vb = t._version_box
+                if id(vb) in boxes and vb[0] == r[R_VER] and i not in arrays:
+                    arrays[i] = t._data.copy()
+        tables = {}  # id(frame) -> {id(value): name}, one look at each frame's variables per step
+        varnames = {}
+        if frame is not None:
+            tmap = self.tmap
+            for tid, name in _frame_names(frame, tables).items():
+                i = tmap.get(tid)
+                if i is not None and recs[i][R_OP] is not None:
+                    varnames[i] = name
+        return _StepData(recs, _name_leaves(self.leaf_info, recs, tables), arrays, self.inplace_names,
+                         self.updates, set(roots), varnames, self.module_types)
+
+    def _close(self, loss, roots, grads, frame, closed):
+        if not self.recs and not closed:
+            return None
+        step = Step._from_records(self.step_index, self._step_data(roots, frame), grads, loss, closed,
+                                  self.full_values)
+        self.step_index += 1
+        self._new_step()
+        if closed:
+            self.graph._add_step(step)
+        return step
+
+    def _snapshot_step(self):
+        data = _StepData(list(self.recs), _name_leaves(self.leaf_info, self.recs, {}), dict(self.arrays),
+                         dict(self.inplace_names),
+                         dict(self.updates), set(), {}, self.module_types)
+        return Step._from_records(self.step_index, data, {}, None, False, self.full_values)
+
+    def finish(self, frame):
+        step = self._close(None, (), {}, frame, closed=False)
+        self.graph._open = step
+        self._keep_modules = []
+        self._root_names.clear()
+        self._child_names.clear()
+        self._param_names.clear()
+        self._mod_paths.clear()
+
+
+def _name_leaves(leaf_info, recs, tables):
+    """(kind, label) per leaf, a frame standing for the label until now: the variable that frame
+    (or else its module) gives the tensor, else "tensor"/"param"."""
+    names = {}
+    for j, info in leaf_info.items():
+        kind, label = info[:2]
+        if isinstance(label, str):
+            names[j] = info
+            continue
+        tid = id(recs[j][R_T])
+        name = _frame_names(label, tables).get(tid)
+        if name is None and label.f_globals is not label.f_locals:
+            name = _frame_names(label, tables, module=True).get(tid)
+        name = name or ("param" if kind == K_PARAM else "tensor")
+        names[j] = (kind, name, name) if kind == K_PARAM else (kind, name)
+    return names
+
+
+def _frame_names(f, tables, module=False):
+    """{id(value): name} for a frame's variables (or its module's), the first name winning."""
+    key = (id(f.f_globals) if module else id(f))
+    table = tables.get(key)
+    if table is not None:
+        return table
+    table = tables[key] = {}
+    try:
+        for k, v in (f.f_globals if module else f.f_locals).items():
+            if k != "self" and k[:1] != "_":
+                table.setdefault(id(v), k)
+    except Exception:  # noqa: BLE001
+        pass
+    return table
+
+
+def _grad_hook(grads, i):
+    def hook(g):
+        grads[i] = g._data
+    return hook
+
+
+class capture:
+    """Record every op run inside the block into a `Graph` (returned by `with ... as g`).
+
+    full_values: tensors with at most this many elements keep their exact values; larger ones keep
+        statistics, a histogram and a strided preview.
+    keep_steps: how many of the most recent steps keep their nodes; older ones keep loss and counts.
+    """
+
+    def __init__(self, full_values=64, keep_steps=20):
+        if full_values < 0 or keep_steps < 0:
+            raise ValueError("full_values and keep_steps must be >= 0")
+        self.graph = Graph(full_values, keep_steps)
+        self._prev = None
+        self._recorder = None
+
+    def __enter__(self):
+        rec = _Recorder(self.graph)
+        self._recorder = rec
+        self.graph._recorder = rec
+        self._prev = _state.recorder
+        if not _active:
+            _install_timers()
+        _active.append(rec)
+        _state.recorder = rec
+        return self.graph
+
+    def __exit__(self, *exc):
+        rec = self._recorder
+        _state.recorder = self._prev
+        if rec in _active:
+            _active.remove(rec)
+        if not _active:
+            _remove_timers()
+        self.graph._recorder = None
+        rec.finish(_user_frame(_getframe(1)))
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# a graph from a tensor's autograd history alone (no capture)
+def from_tensor(tensor, names=None, full_values=64):
+    """A Step built from `tensor.grad_fn` and what it leads to, as torchviz's make_dot sees it.
+
+    Op nodes carry their PyTorch name and the shape flowing out of them; values are known for the
+    output and the leaves (and their `.grad` when set). `names` maps leaf tensors to labels
+    (default: looked up in the caller's variables).
+    """
+    from .autograd import AccumulateGrad
+    caller = _user_frame(_getframe(1))
+    label_of = {}
+    if names:
+        label_of.update({id(v): k for k, v in names.items()})
+    elif caller is not None:
+        try:
+            for k, v in caller.f_locals.items():
+                label_of.setdefault(id(v), k)
+        except Exception:  # noqa: BLE001
+            pass
+    root_fn = tensor.grad_fn if tensor.grad_fn is not None else (
+        tensor._grad_accumulator() if tensor.requires_grad else None)
+    nodes = []
+    edges = []
+    if root_fn is None:
+        nodes.append(_leaf_node("n0", tensor, label_of, "output", full_values))
+        return Step.from_nodes(0, nodes, edges, loss=_scalar(tensor), closed=False, full_values=full_values)
+    ids = {root_fn: "n0"}
+    info = {root_fn: (list(tensor.shape), tensor._data.dtype.name)}
+    order = [root_fn]
+    stack = [root_fn]
+    while stack:
+        node = stack.pop()
+        shapes = getattr(node, "shapes", None)
+        dtypes = getattr(node, "dtypes", None)
+        for k, child in enumerate(_inputs_of(node)):
+            if child is None:
+                continue
+            if child not in ids:
+                ids[child] = f"n{len(ids)}"
+                # shapes/dtypes are left out when every input matches the output
+                shape = list(shapes[k]) if shapes and k < len(shapes) else info[node][0]
+                dt = dtypes[k] if dtypes and k < len(dtypes) else None
+                info[child] = (shape, getattr(dt, "name", str(dt)) if dt is not None else info[node][1])
+                order.append(child)
+                stack.append(child)
+            edges.append((ids[child], ids[node]))
+    for node in order:
+        nid = ids[node]
+        if type(node) is AccumulateGrad:
+            var = node.variable
+            if var is None:
+                nodes.append(Node(id=nid, label="tensor", kind="leaf", op=None, shape=info[node][0],
+                                  dtype=info[node][1], device="cpu"))
+            else:
+                nodes.append(_leaf_node(nid, var, label_of, None, full_values))
+            continue
+        shape, dt = info[node]
+        op = getattr(node, "op", None)
+        fn = op.kind if op is not None else node.name()
+        n = Node(id=nid, label=fn, kind="output" if node is root_fn else "op", op=node.name(), shape=shape,
+                 dtype=dt, device=str(tensor.device), fn=fn, requires_grad=True,
+                 inputs=[ids[c] for c in _inputs_of(node) if c is not None])
+        if node is root_fn:
+            n.value = summarize(tensor._data, full_values, device=tensor.device)
+            n.var = label_of.get(id(tensor))
+        nodes.append(n)
+    nodes.reverse()  # inputs first, as in run order
+    for i, n in enumerate(nodes):
+        n.index = i
+    edges = list(dict.fromkeys(edges))
+    return Step.from_nodes(0, nodes, edges, loss=_scalar(tensor), closed=False, full_values=full_values)
+
+
+def _inputs_of(node):
+    """The input nodes of an autograd node, one per op input (None where none is needed)."""
+    nxt = getattr(node, "_next", None)
+    if nxt is not None:
+        return nxt
+    return [c for c, _ in node.next_functions]
+
+
+def _leaf_node(nid, t, label_of, kind, full_values):
+    is_param = type(t).__name__ == "Parameter"
+    label = label_of.get(id(t)) or ("param" if is_param else "tensor")
+    return Node(id=nid, label=label, kind=kind or ("param" if is_param else "leaf"), op=None,
+                shape=list(t.shape), dtype=t._data.dtype.name, device=str(t.device),
+                value=summarize(t._data, full_values, device=t.device),
+                grad=summarize(t.grad._data, full_values, device=t.device) if t.grad is not None else None,
+                requires_grad=bool(t.requires_grad), var=label_of.get(id(t)))
+
+
+def _scalar(t):
+    if t._data.size == 1 and t.dtype.is_floating_point:
+        try:
+            return float(t.item())
+        except Exception:  # noqa: BLE001
+            return None
+    return None
