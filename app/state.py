@@ -175,6 +175,16 @@ def node_cell_line(node: dict) -> tuple[str | None, int | None]:
     return cid, line
 
 
+def _prefixed(node: dict, prefix: str) -> dict:
+    node = dict(node)
+    node["id"] = prefix + str(node["id"])
+    if node.get("inputs"):
+        node["inputs"] = [prefix + str(j) for j in node["inputs"]]
+    if node.get("updates"):
+        node["updates"] = prefix + str(node["updates"])
+    return node
+
+
 def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
     """One list of steps from each cell's capture dict.
 
@@ -189,6 +199,16 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
             continue
         every = list(graph.get("steps", []))
         steps = [s for s in every if s.get("nodes")]
+        if len(steps) > 1 and steps[-1].get("closed") is False:
+            # what ran after the last backward() (an optimizer update, a print of a norm) is shown
+            # with the last step rather than as a step of its own
+            tail = steps.pop()
+            last = dict(steps[-1])
+            last["nodes"] = list(last["nodes"]) + [_prefixed(n, "after:") for n in tail["nodes"]]
+            last["edges"] = list(last.get("edges", [])) + [
+                {"source": "after:" + str(e["source"]), "target": "after:" + str(e["target"])}
+                for e in tail.get("edges", [])]
+            steps[-1] = last
         if steps:
             per_cell.append((cid, steps, every))
     if not per_cell:
@@ -201,14 +221,7 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
         for cid, steps, _ in per_cell:
             s = steps[min(i, len(steps) - 1)]
             prefix = f"{cid}:"
-            for node in s["nodes"]:
-                node = dict(node)
-                node["id"] = prefix + str(node["id"])
-                if node.get("inputs"):
-                    node["inputs"] = [prefix + str(j) for j in node["inputs"]]
-                if node.get("updates"):
-                    node["updates"] = prefix + str(node["updates"])
-                nodes.append(node)
+            nodes.extend(_prefixed(node, prefix) for node in s["nodes"])
             for e in s.get("edges", []):
                 edges.append({"source": prefix + str(e["source"]), "target": prefix + str(e["target"])})
         merged.append({"index": lead[i].get("index", i), "loss": lead[i].get("loss"), "nodes": nodes, "edges": edges})

@@ -1,14 +1,13 @@
 # %%
-# Welcome to gradview. Each cell runs as you type; the graph on the right is what it computed.
-# Click a node to inspect its value and gradient; put the cursor on a line to light up its nodes.
+# Welcome to gradview. Cells run as you type; the graph on the right shows what they computed.
+# Click a node to inspect its value and gradient. Put the cursor on a line to light up its nodes.
 import torch
-
-x = torch.tensor(2.0, requires_grad=True)
-w = torch.tensor(-3.0, requires_grad=True)
-b = torch.tensor(1.0, requires_grad=True)
 
 # %%
 # Forward: every operation becomes a node. Backward: gradients flow back along the edges.
+x = torch.tensor(2.0, requires_grad=True)
+w = torch.tensor(-3.0, requires_grad=True)
+b = torch.tensor(1.0, requires_grad=True)
 y = w * x + b
 out = torch.tanh(y)
 out.backward()
@@ -16,7 +15,7 @@ print("out =", out)
 print("d out/dx =", x.grad, "  d out/dw =", w.grad)
 
 # %%
-# The graph is built by running Python: change the loop count and watch nodes appear.
+# The graph is built by running Python: change range(3) to range(5) and watch nodes appear.
 h = torch.ones(3, requires_grad=True)
 z = h
 for step in range(3):
@@ -24,3 +23,14 @@ for step in range(3):
 total = z.sum()
 total.backward()
 print("h.grad =", h.grad)
+
+# %%
+# Tensors: a layer by hand. Shapes are shown on the nodes; gradients colour them.
+torch.manual_seed(0)
+W = torch.randn(4, 3, requires_grad=True)
+bias = torch.zeros(4, requires_grad=True)
+inputs = torch.randn(3)
+hidden = torch.relu(W @ inputs + bias)
+loss = (hidden ** 2).mean()
+loss.backward()
+print("loss =", loss.item(), " |dW| =", W.grad.norm().item())

@@ -151,3 +151,15 @@ def test_page_objects_follow_the_state():
     assert app.state.selected_line == (cid, 5)
     assert sorted(app.graph.view.nodes.selected.indices) == [0, 1, 2]  # x is first used there too
     app.close()
+
+
+def test_ops_after_the_last_backward_join_the_last_step():
+    closed = [{"index": i, "loss": 1.0, "closed": True, "nodes": [{"id": "w"}, {"id": "f"}],
+               "edges": [{"source": "w", "target": "f"}]} for i in range(2)]
+    tail = {"index": 2, "loss": None, "closed": False, "nodes": [{"id": "w"}, {"id": "upd", "inputs": ["w"]}],
+            "edges": [{"source": "w", "target": "upd"}]}
+    steps, losses = merge_steps([("c", {"steps": closed + [tail]})])
+    assert len(steps) == 2 and len(losses) == 2
+    assert [n["id"] for n in steps[1]["nodes"]] == ["c:w", "c:f", "c:after:w", "c:after:upd"]
+    assert {"source": "c:after:w", "target": "c:after:upd"} in steps[1]["edges"]
+    assert [n["id"] for n in steps[0]["nodes"]] == ["c:w", "c:f"]
