@@ -366,17 +366,17 @@ def _copy_(self, src, non_blocking=False):
     return run_inplace(self, compute, "copy_")
 
 
-def _fill_(self, value):
+def _fill_(self, value, name="fill_"):
     def compute(old):
         from .creation import full_like
         if isinstance(value, Tensor):
             return sh.expand(value.to(old.dtype), old.shape)
         return full_like(old, value)
-    return run_inplace(self, compute, "fill_")
+    return run_inplace(self, compute, name)
 
 
 def _zero_(self):
-    return _fill_(self, 0)
+    return _fill_(self, 0, "zero_")
 
 
 def _metadata_inplace(view_fn, name):
@@ -387,6 +387,7 @@ def _metadata_inplace(view_fn, name):
         self._data = result._data
         if result._rg and _state.grad_enabled:
             self.grad_fn = result.grad_fn
+        self._version_box[0] += 1
         return self
     method.__name__ = name
     return method
@@ -394,28 +395,30 @@ def _metadata_inplace(view_fn, name):
 
 def _sampler(kind, **defaults):
     def method(self, *args, generator=None, **kwargs):
-        check_writable(self)
-        from .creation import random_array
         params = dict(defaults)
         params.update(zip(defaults.keys(), args))
         params.update(kwargs)
-        data = random_array(kind, self._data.shape, self._data.dtype, generator, **params)
-        if self.device.type != "cpu":
-            data = self.device.backend.from_numpy(data, self.device.index)
-        self._data[...] = data
-        self._version_box[0] += 1
-        return self
+        return _fill_random(self, kind + "_", kind, generator, params)
+    method.__name__ = kind + "_"
     return method
+
+
+def _fill_random(self, name, kind, generator, params):
+    """Overwrite with random values: an in-place op whose result depends on nothing in the graph."""
+    from .creation import random_array
+
+    def compute(old):
+        data = random_array(kind, old._data.shape, old._data.dtype, generator, **params)
+        if old.device.type != "cpu":
+            data = old.device.backend.from_numpy(data, old.device.index)
+        return Tensor._make(data, device=old.device)
+    return run_inplace(self, compute, name)
 
 
 def _random_(self, low=0, high=None, *, generator=None):
     if high is None:
         low, high = 0, low
-    check_writable(self)
-    from .creation import random_array
-    self._data[...] = random_array("integers", self._data.shape, self._data.dtype, generator, low=low, high=high)
-    self._version_box[0] += 1
-    return self
+    return _fill_random(self, "random_", "integers", generator, {"low": low, "high": high})
 
 
 Tensor.copy_ = _copy_

@@ -51,8 +51,10 @@ def run_inplace(x, compute, name):
     snapshot = _snapshot(x)
     result = compute(snapshot)
     if not result._rg:
-        _write(x, result, name)
-        return x
+        # the new value does not depend on anything that needs grad (zero_, fill_, normal_, ...):
+        # the old value's gradient stops at a node of its own, as in PyTorch
+        data = result._data if result.dtype is x.dtype else result._data.astype(x._data.dtype)
+        result = apply(_overwrite_op(name), (snapshot,), (data,))
     _write(x, result, name)
     if result.dtype is not x.dtype:
         result = result.to(x.dtype)
@@ -63,6 +65,28 @@ def run_inplace(x, compute, name):
     else:
         _rebase_view(x, base, result)
     return x
+
+
+def _overwrite_forward(xp, old, value):
+    return value
+
+
+def _overwrite_vjp(m, g, node):
+    return g * 0
+
+
+_overwrite_ops = {}
+_OVERWRITE_NAMES = {"copy_": "torch::autograd::CopyBackwards", "fill_": "FillBackward2",
+                    "bernoulli_": "BernoulliBackward2"}
+
+
+def _overwrite_op(name):
+    """The node for an in-place op that replaced a value by a constant: fill_ -> FillBackward0."""
+    op = _overwrite_ops.get(name)
+    if op is None:
+        node_name = _OVERWRITE_NAMES.get(name) or "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+        op = _overwrite_ops[name] = OpDef(node_name, _overwrite_forward, _overwrite_vjp, kind=name.rstrip("_"))
+    return op
 
 
 def _write(x, result, name):

@@ -622,3 +622,45 @@ def test_backward_from_several_roots_that_depend_on_each_other():
     y = x * 3
     autograd.backward([y, y * 2], [engine.ones(2, dtype=engine.float64)] * 2)
     assert x.grad.tolist() == [9.0, 9.0]
+
+
+OVERWRITES = {
+    "zero_": lambda t, y: y.zero_(),
+    "fill_": lambda t, y: y.fill_(2.0),
+    "copy_": lambda t, y: y.copy_(t.ones(3, dtype=t.float64)),
+    "uniform_": lambda t, y: y.uniform_(),
+    "normal_": lambda t, y: y.normal_(),
+    "random_": lambda t, y: y.random_(0, 5),
+    "eq_": lambda t, y: y.eq_(1.5),
+    "view_zero_": lambda t, y: y[1:].zero_(),
+    "view_fill_": lambda t, y: y[:2].fill_(-1.0),
+}
+
+
+@pytest.mark.parametrize("name", list(OVERWRITES))
+def test_overwriting_a_tensor_in_the_graph_stops_its_gradient(name):
+    """zero_, fill_, copy_ of a constant, random fills: the old value gets no gradient through the
+    overwritten part (the gradient used to flow through as if nothing had changed)."""
+    torch = reference_torch()
+    results = []
+    for lib in (engine, torch):
+        x = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        y = x * 1.5
+        OVERWRITES[name](lib, y)
+        assert y.requires_grad
+        (y * 2).sum().backward()
+        results.append((x.grad.tolist(), y.grad_fn.name()))
+    (ours, our_name), (theirs, their_name) = results
+    assert ours == theirs
+    if name in ("zero_", "uniform_", "normal_", "random_", "eq_"):
+        assert our_name == their_name
+
+
+def test_overwriting_a_leaf_in_place_needs_no_grad():
+    w = engine.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        w.normal_()
+    with engine.no_grad():
+        w.normal_()
+        w.zero_()
+    assert w.is_leaf and w.grad_fn is None and w.tolist() == [0.0, 0.0, 0.0]

@@ -624,3 +624,44 @@ def test_torch_level_predicates():
     assert engine.allclose(engine.ones(2), engine.ones(2) + 1e-9)
     assert isinstance(x, engine.Tensor)
     assert math.isclose(engine.pi, math.pi)
+
+
+# ---------------------------------------------------------------------------------------------
+# in-place methods
+INPLACE = [
+    ("add_", lambda t, y, x: y.add_(x)), ("add_alpha_", lambda t, y, x: y.add_(x, alpha=2)),
+    ("sub_", lambda t, y, x: y.sub_(2.5)), ("mul_", lambda t, y, x: y.mul_(x)), ("div_", lambda t, y, x: y.div_(3)),
+    ("pow_", lambda t, y, x: y.abs_().pow_(1.5)), ("exp_", lambda t, y, x: y.exp_()),
+    ("log_", lambda t, y, x: y.abs_().add_(1).log_()), ("sqrt_", lambda t, y, x: y.abs_().sqrt_()),
+    ("neg_", lambda t, y, x: y.neg_()), ("clamp_", lambda t, y, x: y.clamp_(-0.5, 0.5)),
+    ("clamp_min_", lambda t, y, x: y.clamp_(min=0.1)), ("sigmoid_", lambda t, y, x: y.sigmoid_()),
+    ("tanh_", lambda t, y, x: y.tanh_()), ("relu_", lambda t, y, x: y.relu_()), ("sin_", lambda t, y, x: y.sin_()),
+    ("zero_", lambda t, y, x: y.zero_()), ("fill_", lambda t, y, x: y.fill_(2.0)),
+    ("copy_", lambda t, y, x: y.copy_(x * 3)), ("copy_broadcast", lambda t, y, x: y.copy_(x[0])),
+    ("masked_fill_", lambda t, y, x: y.masked_fill_(x > 0, -1.0)), ("t_", lambda t, y, x: y.t_()),
+    ("transpose_", lambda t, y, x: y.transpose_(0, 1)), ("unsqueeze_", lambda t, y, x: y.unsqueeze_(0)),
+    ("squeeze_", lambda t, y, x: y.unsqueeze_(0).squeeze_()), ("iadd", lambda t, y, x: y.__iadd__(x)),
+    ("isub", lambda t, y, x: y.__isub__(1)), ("imul", lambda t, y, x: y.__imul__(x)),
+    ("itruediv", lambda t, y, x: y.__itruediv__(2)), ("floor_", lambda t, y, x: y.floor_()),
+    ("addcmul_", lambda t, y, x: y.addcmul_(x, x, value=0.5)), ("lerp_", lambda t, y, x: y.lerp_(x, 0.3)),
+]
+
+
+@pytest.mark.parametrize("name,fn", INPLACE, ids=[n for n, _ in INPLACE])
+def test_inplace_methods_return_self_and_match_pytorch(name, fn):
+    def program(t, x):
+        y = x * 1.5
+        version = y._version
+        out = fn(t, y, x)
+        assert out is y and y._version > version
+        return y
+    run_both(program, np.random.default_rng(3).standard_normal((3, 3)), names=False)
+
+
+@pytest.mark.parametrize("name,fn", INPLACE, ids=[n for n, _ in INPLACE])
+def test_inplace_methods_without_autograd(name, fn):
+    def program(t, x):
+        y = x.clone()
+        fn(t, y, x)
+        return y
+    run_both(program, np.random.default_rng(4).standard_normal((3, 3)), grad=False, names=False)
