@@ -25,7 +25,7 @@ def _matmul_vjp(m, g, node, a, b):
         if a_vec:
             ga = m.reshape(ga, tuple(ga.shape[:-2]) + (ga.shape[-1],))
     if (node._next[1] is not None):
-        gb = m.matmul(m.mT(a), g)
+        gb = _mat2_grad(m, a, b, g) if a.ndim == 2 and g.ndim == 2 else m.matmul(m.mT(a), g)
         if b_vec:
             gb = m.reshape(gb, tuple(gb.shape[:-1]))
     return ga, gb
@@ -159,11 +159,20 @@ def _addmm_vjp(m, g, node, a, b):
     beta, alpha = node.params
     gbias = (g * beta if beta != 1 else g) if (node._next[0] is not None) else None
     ga = m.matmul(g, m.mT(b)) if (node._next[1] is not None) else None
-    gb = m.matmul(m.mT(a), g) if (node._next[2] is not None) else None
+    gb = _mat2_grad(m, a, b, g) if (node._next[2] is not None) else None
     if alpha != 1:
         ga = ga * alpha if ga is not None else None
         gb = gb * alpha if gb is not None else None
     return gbias, ga, gb
+
+
+def _mat2_grad(m, a, b, g):
+    """a^T g, laid out like b: when b is a transposed matrix (a weight used as W.t()), computing
+    (g^T a)^T makes the gradient contiguous once transposed back, so it reaches .grad uncopied."""
+    flags = getattr(b, "flags", None)  # arrays only: under create_graph these are tensors
+    if flags is not None and b.ndim == 2 and flags.f_contiguous and not flags.c_contiguous:
+        return m.matmul(m.mT(g), a).T
+    return m.matmul(m.mT(a), g)
 
 
 _addmm = OpDef("AddmmBackward0", _addmm_forward, _addmm_vjp, save_inputs=(1, 2), kind="addmm")

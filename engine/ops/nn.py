@@ -808,6 +808,12 @@ def _windows(xp, xpd, kernel, stride, dilation, out_hw):
     return _as_strided(xp, xpd, (n, ho, wo, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3))
 
 
+def _channels_last(x):
+    """Whether x (N, C, H, W) is laid out channels-last in memory (an NHWC array seen as NCHW)."""
+    s = x.strides
+    return x.shape[1] > 1 and s[1] < s[3]
+
+
 def _conv_forward(xp, x, w, *rest):
     stride, padding, dilation, groups, stash = rest[-5:]
     b = rest[0] if len(rest) == 6 else None
@@ -816,24 +822,45 @@ def _conv_forward(xp, x, w, *rest):
     (pt, pb), (pl, pr) = padding
     ho = _out_size(h, kh, stride[0], dilation[0], pt, pb)
     wo = _out_size(wd, kw, stride[1], dilation[1], pl, pr)
-    xh = x.transpose(0, 2, 3, 1)
-    xpd = _pad_nhwc(xp, xh, padding)
     rows = n * ho * wo
-    if kh == 1 and kw == 1 and stride == (1, 1) and xpd is xh:
-        cols = xh.reshape(rows, c)
+    if _channels_last(x):
+        # columns (rows, kh*kw*C): each window's pixels with their channels contiguous
+        xh = x.transpose(0, 2, 3, 1)
+        xpd = _pad_nhwc(xp, xh, padding)
+        if kh == 1 and kw == 1 and stride == (1, 1) and xpd is xh:
+            cols = xh.reshape(rows, c)
+        else:
+            cols = _windows(xp, xpd, (kh, kw), stride, dilation, (ho, wo)).reshape(rows, kh * kw * c)
+        if groups == 1:
+            wk = w.transpose(2, 3, 1, 0).reshape(kh * kw * c, o)
+            out = cols @ wk
+        else:
+            og = o // groups
+            cols = cols.reshape(rows, kh * kw, groups, cg).transpose(2, 0, 1, 3).reshape(groups, rows, kh * kw * cg)
+            wk = w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, og)
+            out = xp.matmul(cols, wk).transpose(1, 0, 2).reshape(rows, o)
+        layout = "nhwc"
     else:
-        cols = _windows(xp, xpd, (kh, kw), stride, dilation, (ho, wo)).reshape(rows, kh * kw * c)
-    if groups == 1:
-        wk = w.transpose(2, 3, 1, 0).reshape(kh * kw * c, o)
-        out = cols @ wk
-    else:
-        og = o // groups
-        cols = cols.reshape(rows, kh * kw, groups, cg).transpose(2, 0, 1, 3).reshape(groups, rows, kh * kw * cg)
-        wk = w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, og)
-        out = xp.matmul(cols, wk).transpose(1, 0, 2).reshape(rows, o)
+        # channels-first input (images): transposed columns (C*kh*kw, rows), filled one kernel
+        # offset at a time so every copy runs along image rows
+        xpd = _padded_nchw(xp, x, (pt, pb, pl, pr), 0)
+        cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                cols[:, i, j] = xpd[_offset_slices(i, j, stride, dilation, (ho, wo))].transpose(1, 0, 2, 3)
+        cols = cols.reshape(c * kh * kw, rows)
+        if groups == 1:
+            wk = w.reshape(o, c * kh * kw)
+            out = cols.T @ wk.T
+        else:
+            og = o // groups
+            cols = cols.reshape(groups, cg * kh * kw, rows)
+            wk = w.reshape(groups, og, cg * kh * kw)
+            out = xp.matmul(cols.transpose(0, 2, 1), wk.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(rows, o)
+        layout = "nchw"
     if b is not None:
         out += b
-    stash.value = (cols, wk)
+    stash.value = (layout, cols, wk)
     return out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
 
@@ -851,6 +878,20 @@ def _col2im(xp, gcols, shape_nhwc, kernel, stride, dilation, padding, out_hw):
     return gx
 
 
+def _col2im_nchw(xp, gcols, shape, kernel, stride, dilation, padding, out_hw):
+    """Sum (C, kh, kw, N, Ho, Wo) column gradients back onto the (unpadded) NCHW input."""
+    n, c, h, w = shape
+    (pt, pb), (pl, pr) = padding
+    kh, kw = kernel
+    gx = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=gcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gx[_offset_slices(i, j, stride, dilation, out_hw)] += gcols[:, i, j].transpose(1, 0, 2, 3)
+    if pt or pb or pl or pr:
+        gx = gx[:, :, pt:pt + h, pl:pl + w]
+    return gx
+
+
 def _conv_vjp(m, g, node, *saved):
     stride, padding, dilation, groups, stash = node.params
     if _tensor_mode(m):
@@ -861,11 +902,28 @@ def _conv_vjp(m, g, node, *saved):
     o, cg, kh, kw = w_shape
     ho, wo = g.shape[2], g.shape[3]
     rows = n * ho * wo
-    cols, wk = stash.value
+    layout, cols, wk = stash.value
     g2 = g.transpose(0, 2, 3, 1).reshape(rows, o)
     gx = gw = gb = None
     if len(node.shapes) == 3 and node.needs[2]:
-        gb = g2.sum(axis=0)
+        gb = xp.ones(rows, dtype=g2.dtype) @ g2  # a matrix-vector product sums rows fastest
+    if layout == "nchw":
+        if groups == 1:
+            if node.needs[1]:
+                gw = (g2.T @ cols.T).reshape(w_shape)
+            if node.needs[0]:
+                gcols = wk.T @ g2.T
+        else:
+            og = o // groups
+            g3 = g2.reshape(rows, groups, og).transpose(1, 2, 0)  # (G, og, rows)
+            if node.needs[1]:
+                gw = xp.matmul(g3, cols.transpose(0, 2, 1)).reshape(w_shape)
+            if node.needs[0]:
+                gcols = xp.matmul(wk.transpose(0, 2, 1), g3)  # (G, cg*kh*kw, rows)
+        if node.needs[0]:
+            gcols = gcols.reshape(c, kh, kw, n, ho, wo)
+            gx = _col2im_nchw(xp, gcols, x_shape, (kh, kw), stride, dilation, padding, (ho, wo))
+        return (gx, gw, gb) if len(node.shapes) == 3 else (gx, gw)
     if groups == 1:
         if node.needs[1]:
             gw = (cols.T @ g2).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
@@ -1016,8 +1074,13 @@ def _padded_nchw(xp, x, pads, value):
     if not (pt or pb or pl or pr):
         return x
     n, c, h, w = x.shape
-    xh = x.transpose(0, 2, 3, 1)
-    return _pad_nhwc(xp, xh, ((pt, pb), (pl, pr)), value).transpose(0, 3, 1, 2)
+    if _channels_last(x):
+        xh = x.transpose(0, 2, 3, 1)
+        return _pad_nhwc(xp, xh, ((pt, pb), (pl, pr)), value).transpose(0, 3, 1, 2)
+    shape = (n, c, h + pt + pb, w + pl + pr)
+    out = xp.zeros(shape, dtype=x.dtype) if value == 0 else xp.full(shape, value, dtype=x.dtype)
+    out[:, :, pt:pt + h, pl:pl + w] = x
+    return out
 
 
 def _pool_geometry(shape, kernel, stride, padding, dilation, ceil_mode):
@@ -1033,27 +1096,39 @@ def _pool_geometry(shape, kernel, stride, padding, dilation, ceil_mode):
 def _max_pool_forward(xp, x, kernel, stride, padding, dilation, ceil_mode, stash):
     ho, wo, pads = _pool_geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
     xpd = _padded_nchw(xp, x, pads, -xp.inf)
-    best = arg = None
-    k = 0
+    best = None
+    improved = []  # per later kernel offset: where it beat every earlier one (strictly, as PyTorch)
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             s = xpd[_offset_slices(i, j, stride, dilation, (ho, wo))]
             if best is None:
                 best = s.copy(order="K")
-                arg = xp.zeros_like(best, dtype=np.int16 if kernel[0] * kernel[1] < 32767 else np.int64)
             else:
-                better = s > best
-                better |= xp.isnan(s)
-                xp.copyto(best, s, where=better)
-                xp.copyto(arg, k, where=better)
-            k += 1
-    stash.value = (arg, pads, (ho, wo))
+                improved.append(s > best)
+                xp.maximum(best, s, out=best)
+    stash.value = (improved, pads, (ho, wo))
     return best
+
+
+def _max_pool_masks(xp, improved, shape):
+    """One boolean mask per kernel offset: where that offset holds the (first) maximum."""
+    masks = [None] * (len(improved) + 1)
+    later = None
+    for k in range(len(improved), 0, -1):
+        gt = improved[k - 1]
+        masks[k] = gt if later is None else gt & ~later
+        later = gt.copy() if later is None else (later | gt)
+    masks[0] = ~later if later is not None else xp.ones(shape, dtype=bool)
+    return masks
 
 
 def max_pool_indices(stash, shape, kernel, stride, dilation):
     """PyTorch's return_indices: flat positions h * W + w in each (unpadded) input plane."""
-    arg, pads, (ho, wo) = stash.value
+    improved, pads, (ho, wo) = stash.value
+    masks = _max_pool_masks(np, improved, (shape[0], shape[1], ho, wo))
+    arg = np.zeros(masks[0].shape, dtype=np.int64)
+    for k, mask in enumerate(masks):
+        arg[mask] = k
     kw = kernel[1]
     i = arg // kw
     j = arg % kw
@@ -1065,26 +1140,34 @@ def max_pool_indices(stash, shape, kernel, stride, dilation):
 def _max_pool_vjp(m, g, node):
     kernel, stride, padding, dilation, ceil_mode, stash = node.params
     shape = node.shapes[0]
-    arg, pads, out_hw = stash.value
+    improved, pads, out_hw = stash.value
     pt, pb, pl, pr = pads
     h, w = shape[2], shape[3]
-    if _tensor_mode(m):
+    tensor = _tensor_mode(m)
+    masks = _max_pool_masks(np if tensor else m.xp, improved, (shape[0], shape[1]) + tuple(out_hw))
+    if tensor:
         total = None
         padded = (shape[0], shape[1], h + pt + pb, w + pl + pr)
         k = 0
         for i in range(kernel[0]):
             for j in range(kernel[1]):
-                mask = _wrap((arg == k).astype(g._data.dtype))
+                mask = _wrap(masks[k].astype(g._data.dtype))
                 part = m.scatter_into(padded, _offset_slices(i, j, stride, dilation, out_hw), g * mask, True)
                 total = part if total is None else total + part
                 k += 1
         return total[:, :, pt:pt + h, pl:pl + w]
     xp = m.xp
     gx = xp.zeros((shape[0], h + pt + pb, w + pl + pr, shape[1]), dtype=g.dtype).transpose(0, 3, 1, 2)
+    # windows that do not overlap are written directly; overlapping ones accumulate
+    disjoint = all(s >= d * (kk - 1) + 1 for s, d, kk in zip(stride, dilation, kernel))
     k = 0
     for i in range(kernel[0]):
         for j in range(kernel[1]):
-            gx[_offset_slices(i, j, stride, dilation, out_hw)] += xp.where(arg == k, g, 0)
+            target = gx[_offset_slices(i, j, stride, dilation, out_hw)]
+            if disjoint:
+                xp.multiply(masks[k], g, out=target)
+            else:
+                target += masks[k] * g
             k += 1
     if pt or pb or pl or pr:
         gx = gx[:, :, pt:pt + h, pl:pl + w]
@@ -1194,13 +1277,18 @@ def _lstm_forward(xp, x, w_ih, w_hh, *rest):
         h0, c0 = arrays
     steps, batch, _ = x.shape
     hidden = w_hh.shape[1]
+    h3 = 3 * hidden
     order = xp.asarray(_gate_order(hidden))
     wih = w_ih[order]
     whh = w_hh[order]
-    whh_t = whh.T
-    xw = x.reshape(steps * batch, -1) @ wih.T
+    # sigmoid(z) = (1 + tanh(z / 2)) / 2: with the sigmoid gates' rows halved (exact in binary
+    # floating point), one tanh covers all four gates
+    half = xp.ones((4 * hidden, 1), dtype=wih.dtype)
+    half[:h3] = 0.5
+    whh_t = xp.ascontiguousarray((whh * half).T)
+    xw = x.reshape(steps * batch, -1) @ (wih * half).T
     if b_ih is not None:
-        xw += (b_ih + b_hh)[order]
+        xw += (b_ih + b_hh)[order] * half[:, 0]
     xw = xw.reshape(steps, batch, 4 * hidden)
     dtype = xw.dtype
     gates = xp.empty((steps, batch, 4 * hidden), dtype=dtype)
@@ -1209,16 +1297,16 @@ def _lstm_forward(xp, x, w_ih, w_hh, *rest):
     tcs = xp.empty((steps, batch, hidden), dtype=dtype)
     hs[0] = h0
     cs[0] = c0
-    h3 = 3 * hidden
     tmp = xp.empty((batch, hidden), dtype=dtype)
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         a = gates[s]
         xp.matmul(hs[s], whh_t, out=a)
         a += xw[t]
+        xp.tanh(a, out=a)
         sig = a[:, :h3]
-        sigmoid_array(xp, sig, out=sig)
-        xp.tanh(a[:, h3:], out=a[:, h3:])
+        sig *= 0.5
+        sig += 0.5
         c = cs[s + 1]
         xp.multiply(a[:, 2 * hidden:h3], cs[s], out=c)            # f * c_prev
         xp.multiply(a[:, hidden:2 * hidden], a[:, h3:], out=tmp)  # i * g
