@@ -617,13 +617,17 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                                f"{list(target.shape)}")
     t = _target_array(target)
     c = input.shape[0] if nd == 1 else input.shape[1]
-    bad = (t != ignore_index) & ((t < 0) | (t >= c))
-    if bad.any():
-        raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    ignored = ignore_index
+    if t.size and (t.min() < 0 or t.max() >= c):
+        bad = (t != ignore_index) & ((t < 0) | (t >= c))
+        if bad.any():
+            raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    elif not 0 <= ignore_index < c:
+        ignored = None  # every target is a class: nothing to ignore
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
-    return _nn.nll_loss(input, t, _weight_array(weight, input), ignore_index, reduction)
+    return _nn.nll_loss(input, t, _weight_array(weight, input), ignored, reduction)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",

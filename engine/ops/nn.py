@@ -407,7 +407,7 @@ def binary_cross_entropy_with_logits(x, t, weight, pos_weight, reduction):
 
 def _nll_parts(xp, x, target, weight, ignore_index):
     """Picked log-probabilities and per-element weights (zero where ignored)."""
-    valid = target != ignore_index
+    valid = target != (ignore_index if ignore_index is not None else -1)
     safe = xp.where(valid, target, 0)
     picked = xp.take_along_axis(x, safe[:, None], axis=1)[:, 0]
     w = weight[safe] if weight is not None else xp.ones(safe.shape, dtype=x.dtype)
@@ -415,7 +415,19 @@ def _nll_parts(xp, x, target, weight, ignore_index):
     return safe, picked, w.astype(x.dtype, copy=False)
 
 
+def _nll_simple(x, target, weight, ignore_index):
+    """The common case, (N, C) input, no class weights, nothing ignored (ignore_index None): plain
+    row indexing."""
+    return x.ndim == 2 and weight is None and ignore_index is None
+
+
 def _nll_forward(xp, x, target, weight, ignore_index, reduction):
+    if _nll_simple(x, target, weight, ignore_index):
+        picked = x[xp.arange(x.shape[0]), target]
+        if reduction == "none":
+            return -picked
+        total = -picked.sum()
+        return xp.asarray(total if reduction == "sum" else total / x.shape[0])
     unbatched = x.ndim == 1
     if unbatched:
         x, target = x[None], target.reshape(1)
@@ -431,6 +443,11 @@ def _nll_forward(xp, x, target, weight, ignore_index, reduction):
 def _nll_vjp(m, g, node):
     target, weight, ignore_index, reduction = node.params
     shape = node.shapes[0]
+    if not _tensor_mode(m) and len(shape) == 2 and weight is None and ignore_index is None:
+        n = shape[0]
+        gx = m.xp.zeros(shape, dtype=g.dtype)
+        gx[m.xp.arange(n), target] = -g if reduction != "mean" else -g / n
+        return gx
     if len(shape) == 1:  # an unbatched (C,) input: work on (1, C)
         gx = _nll_vjp_batched(m, g.reshape((1,)) if reduction == "none" else g, (1,) + tuple(shape),
                               target.reshape(1), weight, ignore_index, reduction)
@@ -444,7 +461,7 @@ def _nll_vjp_batched(m, g, shape, target, weight, ignore_index, reduction):
     else:
         dtype = g.dtype
     xp = np if _tensor_mode(m) else m.xp
-    valid = target != ignore_index
+    valid = target != (ignore_index if ignore_index is not None else -1)
     safe = xp.where(valid, target, 0)
     w = (weight[safe] if weight is not None else xp.ones(safe.shape, dtype=dtype)) * valid
     w = -w.astype(dtype, copy=False)
