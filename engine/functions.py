@@ -40,7 +40,8 @@ def sub(input, other, *, alpha=1, out=None):
     if isinstance(other, Tensor) and other.dtype is bool_ and isinstance(input, Tensor) and input.dtype is bool_:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
-    if isinstance(other, Tensor) and other.dtype is bool_ or isinstance(input, Tensor) and input.dtype is bool_:
+    if isinstance(other, (Tensor, bool)) and (other is True or other is False or other.dtype is bool_) or \
+            isinstance(input, (Tensor, bool)) and (input is True or input is False or input.dtype is bool_):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1:
@@ -60,14 +61,9 @@ def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode is None:
         return ew.div(input, other, out=out)
     if rounding_mode == "floor":
-        return ew.floor_divide(input, other, out=out)
+        return ew.div_floor(input, other, out=out)
     if rounding_mode == "trunc":
-        result = ew.div(input, other)
-        ref = input if isinstance(input, Tensor) else other
-        result = ew.trunc(result)
-        if not ref.dtype.is_floating_point and not (isinstance(other, float) or isinstance(input, float)):
-            result = result.to(ref.dtype)
-        return ew.write_out(out, result) if out is not None else result
+        return ew.div_trunc(input, other, out=out)
     raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                        f"'{rounding_mode}'")
 
@@ -284,7 +280,15 @@ Tensor.__rmatmul__ = lambda self, other: la.matmul(other, self)
 Tensor.__neg__ = lambda self: neg(self)
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = lambda self: ew.abs(self)
-Tensor.__invert__ = lambda self: ew.logical_not(self) if self.dtype is bool_ else ew.bitwise_not(self)
+def _invert(self):
+    if self.dtype is bool_:
+        return ew.logical_not(self)
+    if self.dtype.is_floating_point:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return ew.bitwise_not(self)
+
+
+Tensor.__invert__ = _invert
 Tensor.__and__ = lambda self, other: ew.bitwise_and(self, _as_operand(other))
 Tensor.__rand__ = _reflect(ew.bitwise_and)
 Tensor.__or__ = lambda self, other: ew.bitwise_or(self, _as_operand(other))

@@ -172,9 +172,18 @@ def _pow(xp, a, b, dt):
     if dt is not None:
         a = a.astype(dt) if hasattr(a, "astype") else a
         b = b.astype(dt) if hasattr(b, "astype") else b
-    if _is_integral(a) and _is_integral(b) and bool(xp.any(xp.asarray(b) < 0)):
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if _is_integral(a) and _is_integral(b):
+        if _is_bool(a) and _is_bool(b):  # bool ** bool: only with a Python bool exponent
+            if not isinstance(b, bool):
+                raise NotImplementedError('"pow" not implemented for \'Bool\'')
+            return xp.asarray(xp.power(a, b)).astype(bool)
+        if bool(xp.any(xp.asarray(b) < 0)):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
     return xp.power(a, b)
+
+
+def _is_bool(v):
+    return isinstance(v, bool) or getattr(getattr(v, "dtype", None), "kind", "") == "b"
 
 
 def _is_integral(v):
@@ -270,19 +279,47 @@ minimum = BinaryOp("MinimumBackward0", _ufunc("minimum"), lambda m, g, a, b, o: 
                    lambda m, g, a, b, o: _min_grad(m, g, a, b, o, False), save="ab", kind="minimum")
 
 
-def _floor_divide(xp, a, b, dt):
-    return xp.floor_divide(a, b, dtype=dt) if dt is not None else xp.floor_divide(a, b)
+def _integer_division(kernel):
+    """Forward of //, %, fmod and rounded div with PyTorch's integer rules: bool operands are not
+    supported and an integer division by zero raises instead of giving 0."""
+    ufunc = {"div_floor": "floor_divide", "remainder": "remainder", "fmod": "fmod", "div_trunc": None}[kernel]
+
+    def forward(xp, a, b, dt):
+        result = np.dtype(dt) if dt is not None else np.result_type(a, b)
+        if result.kind in "biu":
+            if result.kind == "b":
+                raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'Bool\'')
+            if not xp.all(b):
+                raise RuntimeError("ZeroDivisionError")
+        if dt is not None:
+            a = a.astype(dt) if hasattr(a, "astype") else a
+            b = b.astype(dt) if hasattr(b, "astype") else b
+        if ufunc is not None:
+            return getattr(xp, ufunc)(a, b)
+        if result.kind == "f":
+            return xp.trunc(xp.true_divide(a, b))
+        quotient = xp.floor_divide(a, b)  # integers: floor, then one step towards zero where inexact
+        return quotient + ((quotient < 0) & (quotient * b != a))
+    return forward
 
 
 def _zero_grad(m, g, a, b, out):
     return g * 0
 
 
-floor_divide = BinaryOp("DivBackward2", _floor_divide, _zero_grad, _zero_grad, kind="floor_divide")
-remainder = BinaryOp("RemainderBackward0", _ufunc("remainder"), lambda m, g, a, b, out: g,
+def _not_implemented_grad(m, g, a, b, out):
+    raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+# `//` has no derivative in PyTorch; div(..., rounding_mode=) has a zero one
+floor_divide = BinaryOp("torch::autograd::NotImplemented", _integer_division("div_floor"), _not_implemented_grad,
+                        _not_implemented_grad, kind="floor_divide")
+div_floor = BinaryOp("DivBackward2", _integer_division("div_floor"), _zero_grad, _zero_grad, kind="div")
+div_trunc = BinaryOp("DivBackward2", _integer_division("div_trunc"), _zero_grad, _zero_grad, kind="div")
+remainder = BinaryOp("RemainderBackward0", _integer_division("remainder"), lambda m, g, a, b, out: g,
                      lambda m, g, a, b, out: -g * m.floor(a / b), save="ab", kind="remainder",
                      save_ts="", save_st="b")
-fmod = BinaryOp("FmodBackward0", _ufunc("fmod"), lambda m, g, a, b, out: g,
+fmod = BinaryOp("FmodBackward0", _integer_division("fmod"), lambda m, g, a, b, out: g,
                 lambda m, g, a, b, out: -g * m.trunc(a / b), save="ab", kind="fmod",
                 save_ts="", save_st="b")
 atan2 = BinaryOp("Atan2Backward0", _ufunc("arctan2"), lambda m, g, a, b, out: g * b / (a * a + b * b),
@@ -300,6 +337,10 @@ def _compare(ufunc):
 
 def _logical(ufunc):
     def forward(xp, a, b, dt):
+        result = np.dtype(dt) if dt is not None else np.result_type(a, b)
+        if result.kind == "f":
+            from .._dtype import from_numpy_dtype
+            raise NotImplementedError(f'"{ufunc}_cpu" not implemented for \'{_type_title(from_numpy_dtype(result))}\'')
         return getattr(xp, ufunc)(a, b, dtype=dt) if dt is not None else getattr(xp, ufunc)(a, b)
     return forward
 

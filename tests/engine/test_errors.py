@@ -75,6 +75,15 @@ SAME_MESSAGE = {
     "retain_grad_no_grad": lambda t: t.ones(2).retain_grad(),
     "int_negative_power": lambda t: t.tensor([2]) ** -1,
     "alpha_float_int": lambda t: t.add(t.tensor([1]), t.tensor([1]), alpha=0.5),
+    "int_floordiv_zero": lambda t: t.tensor([3, 4]) // t.tensor([1, 0]),
+    "int_remainder_zero": lambda t: t.tensor([3]) % 0,
+    "int_div_trunc_zero": lambda t: t.tensor([3]).div(0, rounding_mode="trunc"),
+    "bool_floordiv": lambda t: t.tensor([True]) // t.tensor([True]),
+    "bool_pow": lambda t: t.tensor([True]) ** t.tensor([True]),
+    "float_bitwise": lambda t: t.tensor([1.0]) & t.tensor([1.0]),
+    "float_invert": lambda t: ~t.tensor([1.0]),
+    "sub_python_bool": lambda t: t.tensor([1.0]) - True,
+    "floordiv_backward": lambda t: (t.tensor([7.0], requires_grad=True) // 2).sum().backward(),
 }
 
 

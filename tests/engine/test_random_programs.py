@@ -263,3 +263,56 @@ def test_random_advanced_indexing(shape, data):
         return out, z, x[mask], x.index_select(dim, t.tensor([p % shape[dim] for p in picks]))
 
     run_both(program, rng.standard_normal(shape), names=False)
+
+
+PROMOTION_OPS = {
+    "add": lambda t, a, b: a + b, "sub": lambda t, a, b: a - b, "mul": lambda t, a, b: a * b,
+    "div": lambda t, a, b: a / b, "floordiv": lambda t, a, b: a // b, "mod": lambda t, a, b: a % b,
+    "pow": lambda t, a, b: a ** b, "lt": lambda t, a, b: a < b, "eq": lambda t, a, b: a == b,
+    "and": lambda t, a, b: a & b, "where": lambda t, a, b: t.where(t.ones((), dtype=t.bool), a, b),
+}
+OPERAND_KINDS = ["float32", "float64", "int64", "int32", "bool", "py_int", "py_float", "py_bool"]
+
+
+def _operand(t, kind, zero_dim, rng):
+    if kind == "py_int":
+        return int(rng.integers(1, 4))
+    if kind == "py_float":
+        return float(rng.uniform(0.5, 2))
+    if kind == "py_bool":
+        return True
+    shape = () if zero_dim else (2, 3)
+    if kind == "bool":
+        data = rng.random(shape) > 0.3
+    elif kind.startswith("int"):
+        data = rng.integers(1, 4, size=shape)
+    else:
+        data = rng.uniform(0.5, 2.0, size=shape)
+    return t.tensor(np.asarray(data).tolist(), dtype=getattr(t, kind))
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(PROMOTION_OPS)), st.sampled_from(OPERAND_KINDS), st.sampled_from(OPERAND_KINDS[:5]),
+       st.booleans(), st.booleans(), st.booleans(), st.integers(0, 2 ** 16))
+def test_type_promotion_and_errors_match_pytorch(op, kind_a, kind_b, zero_a, zero_b, swap, seed):
+    """Any two operands (tensors of any dtype, 0-d or not, or Python scalars on either side): the
+    result has PyTorch's dtype and values, or both libraries raise the same exception type."""
+    import engine
+    torch = reference_torch()
+    results = []
+    for lib in (engine, torch):
+        rng = np.random.default_rng(seed)
+        a, b = _operand(lib, kind_a, zero_a, rng), _operand(lib, kind_b, zero_b, rng)
+        if swap:
+            a, b = b, a
+        try:
+            results.append(PROMOTION_OPS[op](lib, a, b))
+        except Exception as exc:  # noqa: BLE001 - the exception type is what is compared
+            results.append(exc)
+    ours, theirs = results
+    if isinstance(theirs, Exception):
+        assert isinstance(ours, type(theirs)), f"PyTorch raised {theirs!r}, the engine gave {ours!r}"
+        return
+    assert not isinstance(ours, Exception), f"the engine raised {ours!r}, PyTorch gave {theirs}"
+    assert str(ours.dtype) == str(theirs.dtype)
+    np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64), rtol=1e-6)

@@ -261,7 +261,12 @@ def test_negative_operands_of_floor_division_and_remainder():
     both(lambda t, x, y: (x // y, x % y, t.fmod(x, y), t.remainder(x, y), t.div(x, y, rounding_mode="trunc"),
                           t.div(x, y, rounding_mode="floor")), a, b)
     ai, bi = a.astype(np.int64), b.astype(np.int64)
-    both(lambda t, x, y: (x // y, x % y, t.fmod(x, y), t.div(x, y, rounding_mode="trunc")), ai, bi)
+    both(lambda t, x, y: (x // y, x % y, t.fmod(x, y), t.div(x, y, rounding_mode="trunc"),
+                          t.div(x, y, rounding_mode="floor"), t.div(x, 2, rounding_mode="trunc"),
+                          t.div(x.int(), y, rounding_mode="trunc"), t.div(x, 2.5, rounding_mode="trunc")), ai, bi)
+    big = np.array([2 ** 62 + 1, -(2 ** 62) - 1])
+    both(lambda t, x: t.div(x, 3, rounding_mode="trunc"), big)  # exact, not through floats
+    run_both(lambda t, x: (t.div(x, 2, rounding_mode="trunc"), t.div(x, 2, rounding_mode="floor")), a)
 
 
 @pytest.mark.parametrize("dtype", ["bool", "int64", "int32"])
