@@ -39,14 +39,19 @@ def is_available(name):
     return backend is not None and backend.is_available()
 
 
+class CudaUnavailableError(RuntimeError, AssertionError):
+    """No CUDA here. PyTorch raises AssertionError for this; being a RuntimeError too keeps it with
+    the engine's other device errors."""
+
+
 def get(name):
     backend = _load(name)
     if backend is None or not backend.is_available():
         reason = _loaded.get(name + ":error")
         detail = f" ({reason})" if reason else ""
         if name == "cuda":
-            raise RuntimeError("Torch not compiled with CUDA enabled: the cuda device needs CuPy and an "
-                               f"NVIDIA GPU{detail}")
+            raise CudaUnavailableError("Torch not compiled with CUDA enabled: the cuda device needs CuPy and an "
+                                       f"NVIDIA GPU{detail}")
         raise RuntimeError(f"the {name} device is not available here{detail}")
     return backend
 
