@@ -108,21 +108,37 @@ def _write(x, result, name):
         _state.recorder.inplace(name, x, result)
 
 
-def _copy_slices_forward(xp, base, value, view_fn):
+def _copy_slices_forward(xp, base, value, view_fn, view_ops):
     out = base.copy()
     view_fn(out)[...] = value
     return out
 
 
 def _copy_slices_vjp(m, g, node):
-    view_fn = node.params[0]
-    data = g._data if hasattr(g, "_data") else g
-    g_base = data.copy()
+    view_fn, view_ops = node.params
+    if hasattr(g, "_data"):
+        return _copy_slices_vjp_differentiable(g, node, view_fn, view_ops)
+    g_base = g.copy()
     view_fn(g_base)[...] = 0
-    g_value = view_fn(data).copy() if (node._next[1] is not None) else None
-    if hasattr(g, "_data"):  # create_graph: these two are not differentiable again
-        from ..tensor import Tensor
-        return Tensor._make(g_base), None if g_value is None else Tensor._make(g_value)
+    g_value = view_fn(g).copy() if (node._next[1] is not None) else None
+    return g_base, g_value
+
+
+def _copy_slices_vjp_differentiable(g, node, view_fn, view_ops):
+    """create_graph: the same gradients as differentiable functions of g (a mask product, and the
+    view ops replayed on g)."""
+    from ..tensor import Tensor
+    keep = g._xp.ones(g._data.shape, dtype=g._data.dtype)
+    view_fn(keep)[...] = 0
+    g_base = g * Tensor._make(keep, device=g.device)
+    g_value = None
+    if node._next[1] is not None:
+        if view_ops is None:  # a view made without grad mode: its ops were not recorded
+            g_value = Tensor._make(view_fn(g._data).copy(), device=g.device)
+        else:
+            g_value = g
+            for op, params in view_ops:
+                g_value = apply(op, (g_value,), params)
     return g_base, g_value
 
 
@@ -138,7 +154,8 @@ def _rebase_view(x, base, result):
     prev = _state.recorder
     _state.recorder = None  # the copy is bookkeeping, not a user op
     try:
-        new_base = apply(_copy_slices, (old_base, result), (x._view_fn,))
+        view_ops = x._extra.get("view_ops") if x._extra else None
+        new_base = apply(_copy_slices, (old_base, result), (x._view_fn, view_ops))
     finally:
         _state.recorder = prev
     base.grad_fn = new_base.grad_fn
