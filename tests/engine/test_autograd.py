@@ -242,6 +242,27 @@ def test_no_grad_context_and_decorator():
     with engine.no_grad():
         assert triple(x).requires_grad
 
+    @engine.no_grad  # bare, without parentheses
+    def bare(t):
+        return t * 2
+
+    @engine.enable_grad
+    def bare_enable(t):
+        return t * 2
+
+    assert not bare(x).requires_grad and engine.is_grad_enabled()
+    with engine.no_grad():
+        assert bare_enable(x).requires_grad
+    assert bare.__name__ == "bare"
+
+
+def test_inference_mode_and_data():
+    x = leaf(1.0, 2.0)
+    with engine.inference_mode():
+        assert not (x * 2).requires_grad
+    y = x * 2
+    assert not y.data.requires_grad and y.data.tolist() == [2.0, 4.0]
+
 
 def test_set_grad_enabled():
     x = leaf(1.0)
