@@ -439,9 +439,9 @@ tanh = UnaryOp("TanhBackward0", _xp_fn("tanh"), lambda m, g, x, out: g * (-out *
 
 
 def _sigmoid(xp, x):
-    # split by sign so exp never overflows
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    # PyTorch's formula: exp may overflow to inf (the engine silences that warning), giving exactly 0
+    # where PyTorch gives 0, rather than a denormal
+    return 1 / (1 + xp.exp(-x))
 
 
 sigmoid = UnaryOp("SigmoidBackward0", _sigmoid, lambda m, g, x, out: g * out * (-out + 1), save="out",

@@ -76,6 +76,9 @@ def _out(out, result):
 
 
 def _mean_forward(xp, x, axes, keepdim, dt):
+    if x.size == 0:  # nan, as PyTorch gives, without NumPy's "mean of empty slice" warning
+        total = xp.sum(x, axis=axes, keepdims=keepdim, dtype=dt)
+        return total / 0 if total.size else total
     return xp.mean(x, axis=axes, keepdims=keepdim, dtype=dt)
 
 
