@@ -1,6 +1,5 @@
 """Errors: the same exception types as PyTorch and messages with the same substance (here, mostly
 the very same text), for shape mismatches, bad indexing, autograd misuse and conversions."""
-import numpy as np
 import pytest
 
 import engine
