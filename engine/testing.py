@@ -26,7 +26,7 @@ def _float64_inputs(inputs):
     copies = []
     for x in inputs:
         if isinstance(x, Tensor) and x.dtype.is_floating_point:
-            data = np.array(x.detach()._host(), dtype=np.float64, copy=True)
+            data = np.array(x.detach()._host(), dtype=np.float64, copy=True, order="C")  # perturbed through a flat view
             copy = Tensor._make(data)
             copy.requires_grad_(x.requires_grad)
             copies.append(copy)

@@ -245,13 +245,21 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check_conv(input, weight, bias, groups, "conv1d", 1)
     if input.dim() == 2:
         return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
-    if isinstance(padding, str):
-        pads = padding
-    else:
-        pads = (0, _pair(padding, 1)[0])
-    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, _pair(stride, 1)[0]),
-                 pads if isinstance(pads, str) else pads, (1, _pair(dilation, 1)[0]), groups)
-    return out.squeeze(2)
+    stride, dilation = (1, _pair(stride, 1)[0]), (1, _pair(dilation, 1)[0])
+    if stride[1] <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    k = weight.shape[2]
+    pads = ((0, 0),) + _conv_padding(padding, (k,), dilation[1:], stride[1:], 1)
+    n, c, length = input.shape
+    if c != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                           f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got {c} channels "
+                           "instead")
+    padded, span = length + sum(pads[1]), dilation[1] * (k - 1) + 1
+    if padded < span:
+        raise RuntimeError(f"Calculated padded input size per channel: ({padded}). Kernel size: ({span}). Kernel "
+                           "size can't be greater than actual input size")
+    return _nn.conv2d(input, weight, bias, stride, pads, dilation, groups)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
@@ -289,20 +297,18 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
                                f"kernel_size={k} and dilation={d}")
     unbatched = input.dim() == 3
-    x = input.unsqueeze(0) if unbatched else input
-    _check_pool_output(x, kernel, stride, padding, dilation, ceil_mode)
-    out, stash = _nn.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
-    if unbatched:
-        out = out.squeeze(0)
+    shape4 = (1,) + tuple(input.shape) if unbatched else tuple(input.shape)
+    _check_pool_output(shape4, kernel, stride, padding, dilation, ceil_mode)
+    out, stash = _nn.max_pool2d(input, kernel, stride, padding, dilation, ceil_mode)
     if return_indices:
-        idx = _nn.max_pool_indices(stash, x.shape, kernel, stride, dilation)
+        idx = _nn.max_pool_indices(stash, shape4, kernel, stride, dilation)
         indices = Tensor._make(idx[0] if unbatched else idx)
         return out, indices
     return out
 
 
-def _check_pool_output(x, kernel, stride, padding, dilation, ceil_mode):
-    c, h, w = x.shape[1], x.shape[2], x.shape[3]
+def _check_pool_output(shape, kernel, stride, padding, dilation, ceil_mode):
+    c, h, w = shape[1], shape[2], shape[3]
     ho = _nn.pool_out_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
     wo = _nn.pool_out_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
     if ho < 1 or wo < 1:
@@ -329,11 +335,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                                f"padH = {p}, kW = {k}, kH = {k}")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    unbatched = input.dim() == 3
-    x = input.unsqueeze(0) if unbatched else input
-    _check_pool_output(x, kernel, stride, padding, (1, 1), ceil_mode)
-    out = _nn.avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
-    return out.squeeze(0) if unbatched else out
+    shape4 = (1,) + tuple(input.shape) if input.dim() == 3 else tuple(input.shape)
+    _check_pool_output(shape4, kernel, stride, padding, (1, 1), ceil_mode)
+    return _nn.avg_pool2d(input, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -347,6 +351,8 @@ def adaptive_avg_pool2d(input, output_size):
     h, w = input.shape[-2], input.shape[-1]
     oh, ow = _pair(output_size) if not isinstance(output_size, (tuple, list)) else \
         tuple(h if o is None else o for o in output_size) if len(output_size) == 2 else _pair(output_size)
+    if oh == 1 and ow == 1:
+        return input.mean((-2, -1), keepdim=True)
     if h % oh == 0 and w % ow == 0:
         return avg_pool2d(input, (h // oh, w // ow), (h // oh, w // ow))
     from ..ops.shape import stack

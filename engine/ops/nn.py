@@ -488,7 +488,7 @@ _nll2d = OpDef("NllLoss2DBackward0", _nll_forward, _nll_vjp, kind="nll_loss")
 
 def nll_loss(x, target, weight, ignore_index, reduction):
     """x: (N, C, *d) log-probabilities, target: (N, *d) class indices (arrays checked by the caller)."""
-    op = _nll2d if x._data.ndim == 4 else _nll
+    op = _nll2d if x._data.ndim >= 3 else _nll
     return apply(op, (x,), (target, weight, ignore_index, reduction))
 
 
@@ -832,6 +832,8 @@ def _channels_last(x):
 
 
 def _conv_forward(xp, x, w, *rest):
+    if x.ndim == 3:  # conv1d: a height-1 image
+        return _conv_forward(xp, x[:, :, None, :], w[:, :, None, :], *rest)[:, :, 0, :]
     stride, padding, dilation, groups, stash = rest[-5:]
     b = rest[0] if len(rest) == 6 else None
     n, c, h, wd = x.shape
@@ -915,6 +917,15 @@ def _conv_vjp(m, g, node, *saved):
         return _composite_vjp(_conv_composite, saved, node, g)
     xp = m.xp
     x_shape, w_shape = node.shapes[0], node.shapes[1]
+    if len(x_shape) == 3:  # conv1d: the gradients of the height-1 image, squeezed back
+        g4 = g[:, :, None, :]
+        grads = _conv_vjp_2d(xp, g4, node, x_shape[:2] + (1,) + x_shape[2:], w_shape[:2] + (1,) + w_shape[2:])
+        return tuple(None if gr is None else (gr[:, :, 0] if i < 2 else gr) for i, gr in enumerate(grads))
+    return _conv_vjp_2d(xp, g, node, x_shape, w_shape)
+
+
+def _conv_vjp_2d(xp, g, node, x_shape, w_shape):
+    stride, padding, dilation, groups, stash = node.params
     n, c, h, wd = x_shape
     o, cg, kh, kw = w_shape
     ho, wo = g.shape[2], g.shape[3]
@@ -974,7 +985,8 @@ _conv_ops = {n: OpDef("ConvolutionBackward0", _conv_forward, _conv_vjp, save_inp
 
 
 def conv2d(x, w, b, stride, padding, dilation, groups):
-    """x: (N, C, H, W); padding: ((top, bottom), (left, right)), all checked by the caller."""
+    """x: (N, C, H, W), or (N, C, L) with a (O, C, k) weight for a 1-d convolution (its stride,
+    padding and dilation then have a leading 1 / (0, 0) for the height); all checked by the caller."""
     inputs = (x, w) if b is None else (x, w, b)
     return apply(_conv_ops[len(inputs)], inputs, (stride, padding, dilation, groups, Stash()))
 
@@ -982,6 +994,8 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
 def _conv_composite(x, w, b=None, *, params):
     """The same convolution from unfold + matmul, for differentiating a backward."""
     stride, padding, dilation, groups, _ = params
+    if x.dim() == 3:
+        return _conv_composite(x.unsqueeze(2), w.unsqueeze(2), b, params=params).squeeze(2)
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     (pt, pb), (pl, pr) = padding
@@ -1111,6 +1125,8 @@ def _pool_geometry(shape, kernel, stride, padding, dilation, ceil_mode):
 
 
 def _max_pool_forward(xp, x, kernel, stride, padding, dilation, ceil_mode, stash):
+    if x.ndim == 3:  # unbatched
+        return _max_pool_forward(xp, x[None], kernel, stride, padding, dilation, ceil_mode, stash)[0]
     ho, wo, pads = _pool_geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
     xpd = _padded_nchw(xp, x, pads, -xp.inf)
     best = None
@@ -1155,8 +1171,18 @@ def max_pool_indices(stash, shape, kernel, stride, dilation):
 
 
 def _max_pool_vjp(m, g, node):
-    kernel, stride, padding, dilation, ceil_mode, stash = node.params
+    return _unbatched_pool_vjp(_max_pool_vjp_4d, m, g, node)
+
+
+def _unbatched_pool_vjp(vjp, m, g, node):
     shape = node.shapes[0]
+    if len(shape) == 3:
+        return vjp(m, g[None], node, (1,) + tuple(shape))[0]
+    return vjp(m, g, node, shape)
+
+
+def _max_pool_vjp_4d(m, g, node, shape):
+    kernel, stride, padding, dilation, ceil_mode, stash = node.params
     improved, pads, out_hw = stash.value
     pt, pb, pl, pr = pads
     h, w = shape[2], shape[3]
@@ -1221,6 +1247,9 @@ def _avg_divisor(xp, shape, kernel, stride, padding, ceil_mode, count_include_pa
 
 
 def _avg_pool_forward(xp, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    if x.ndim == 3:  # unbatched
+        return _avg_pool_forward(xp, x[None], kernel, stride, padding, ceil_mode, count_include_pad,
+                                 divisor_override)[0]
     ho, wo, div = _avg_divisor(xp, x.shape, kernel, stride, padding, ceil_mode, count_include_pad,
                                divisor_override, x.dtype)
     _, _, pads = _pool_geometry(x.shape, kernel, stride, padding, (1, 1), ceil_mode)
@@ -1238,8 +1267,11 @@ def _avg_pool_forward(xp, x, kernel, stride, padding, ceil_mode, count_include_p
 
 
 def _avg_pool_vjp(m, g, node):
+    return _unbatched_pool_vjp(_avg_pool_vjp_4d, m, g, node)
+
+
+def _avg_pool_vjp_4d(m, g, node, shape):
     kernel, stride, padding, ceil_mode, count_include_pad, divisor_override = node.params
-    shape = node.shapes[0]
     h, w = shape[2], shape[3]
     tensor = _tensor_mode(m)
     dtype = g._data.dtype if tensor else g.dtype

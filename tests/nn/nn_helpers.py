@@ -1,0 +1,83 @@
+"""Helpers for the nn tests: run one function on the engine and on PyTorch with the same float64
+inputs and compare outputs and input gradients; copy a PyTorch module's weights into an engine
+module through NumPy."""
+import numpy as np
+import pytest
+
+import engine
+
+
+def reference_torch():
+    """Real PyTorch, or skip the calling test when it is not installed."""
+    return pytest.importorskip("torch", reason="PyTorch is the reference implementation")
+
+
+def _flatten(out):
+    if isinstance(out, (tuple, list)):
+        items = []
+        for o in out:
+            items.extend(_flatten(o))
+        return items
+    return [out]
+
+
+def _array(t):
+    return np.asarray(t.detach().cpu().numpy() if hasattr(t, "cpu") else t.detach().numpy())
+
+
+def _make(lib, value, grad):
+    if isinstance(value, np.ndarray):
+        t = lib.tensor(value.copy())
+        if grad and value.dtype.kind == "f":
+            t.requires_grad_(True)
+        return t
+    return value
+
+
+def compare_with_torch(engine_fn, torch_fn, inputs, *, grad=True, rtol=1e-7, atol=1e-10, seed=0, names=True):
+    """Run `engine_fn` and `torch_fn` on the same inputs (NumPy arrays become tensors, float ones
+    requiring grad when `grad`), compare every floating output, then backpropagate the same random
+    cotangent through both and compare the gradients of the inputs. With `names`, the first
+    output's graph node name must match too. Returns the engine outputs."""
+    torch = reference_torch()
+    ours_in = [_make(engine, v, grad) for v in inputs]
+    theirs_in = [_make(torch, v, grad) for v in inputs]
+    ours = _flatten(engine_fn(*ours_in))
+    theirs = _flatten(torch_fn(*theirs_in))
+    assert len(ours) == len(theirs)
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert tuple(a.shape) == tuple(b.shape), f"output {i}: shape {tuple(a.shape)} != {tuple(b.shape)}"
+        assert str(a.dtype).replace("engine", "torch") == str(b.dtype), f"output {i}: dtype {a.dtype} != {b.dtype}"
+        np.testing.assert_allclose(_array(a), _array(b), rtol=rtol, atol=atol, err_msg=f"output {i}")
+    if names and ours and theirs[0].grad_fn is not None:
+        assert ours[0].grad_fn is not None and ours[0].grad_fn.name() == theirs[0].grad_fn.name()
+    if not grad:
+        return ours
+    rng = np.random.default_rng(seed)
+    pairs = [(a, b) for a, b in zip(ours, theirs) if b.requires_grad]
+    if not pairs:
+        return ours
+    cotangents = [rng.standard_normal(tuple(b.shape)) for _, b in pairs]
+    our_total = sum((a * engine.tensor(c, dtype=a.dtype)).sum() for (a, _), c in zip(pairs, cotangents))
+    their_total = sum((b * torch.tensor(c, dtype=b.dtype)).sum() for (_, b), c in zip(pairs, cotangents))
+    our_total.backward()
+    their_total.backward()
+    for i, (a, b) in enumerate(zip(ours_in, theirs_in)):
+        if hasattr(b, "requires_grad") and b.requires_grad:
+            if b.grad is None:
+                assert a.grad is None or not np.any(_array(a.grad)), f"input {i}: unexpected gradient"
+                continue
+            assert a.grad is not None, f"input {i}: no gradient"
+            np.testing.assert_allclose(_array(a.grad), _array(b.grad), rtol=rtol, atol=atol,
+                                       err_msg=f"gradient of input {i}")
+    return ours
+
+
+def copy_weights(theirs, ours):
+    """Load a PyTorch module's state_dict into the engine twin through NumPy."""
+    ours.load_state_dict({k: v.detach().cpu().numpy().copy() for k, v in theirs.state_dict().items()})
+
+
+def channels_last(array):
+    """The same NCHW values laid out NHWC in memory (what convolutions hand to the next layer)."""
+    return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
