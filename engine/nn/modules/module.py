@@ -255,7 +255,7 @@ class Module:
         if not isinstance(name, str):
             raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
         if "." in name:
-            raise KeyError(f"{kind} name can't contain \".\", got: {name}")
+            raise KeyError(f"{kind} name can't contain \".\"")
         if name == "":
             raise KeyError(f"{kind} name can't be empty string \"\"")
 
@@ -551,8 +551,7 @@ class Module:
         for name, param in local_state.items():
             key = prefix + name
             if key not in state_dict:
-                if strict:
-                    missing_keys.append(key)
+                missing_keys.append(key)
                 continue
             value = _as_engine_tensor(state_dict[key])
             if tuple(value.shape) != tuple(param.shape):
@@ -566,12 +565,12 @@ class Module:
                 error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
                                   f"{param.shape} and whose dimensions in the checkpoint are {value.shape}, an "
                                   f"exception occurred : {exc.args}.")
-        if strict:
-            for key in state_dict.keys():
-                if key.startswith(prefix):
-                    input_name = key[len(prefix):].split(".", 1)
-                    if input_name[0] not in self._modules and input_name[0] not in local_state:
-                        unexpected_keys.append(key)
+        # unexpected keys are reported whether or not loading is strict
+        for key in state_dict.keys():
+            if key.startswith(prefix):
+                input_name = key[len(prefix):].split(".", 1)
+                if input_name[0] not in self._modules and input_name[0] not in local_state:
+                    unexpected_keys.append(key)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         if not isinstance(state_dict, collections.abc.Mapping):
