@@ -58,7 +58,8 @@ class Adam(Optimizer):
                     else:
                         grad = grad + weight_decay * param
                 # exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                tmp = grad - exp_avg
+                tmp = np.empty_like(param)
+                np.subtract(grad, exp_avg, out=tmp)
                 tmp *= 1 - beta1
                 exp_avg += tmp
                 exp_avg_sq *= beta2
@@ -69,11 +70,12 @@ class Adam(Optimizer):
                 bias_correction2 = 1 - beta2 ** step
                 step_size = lr / bias_correction1
                 bias_correction2_sqrt = bias_correction2 ** 0.5
+                denom = np.empty_like(param)
                 if amsgrad:
                     np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-                    denom = np.sqrt(max_exp_avg_sq)
+                    np.sqrt(max_exp_avg_sq, out=denom)
                 else:
-                    denom = np.sqrt(exp_avg_sq)
+                    np.sqrt(exp_avg_sq, out=denom)
                 denom /= bias_correction2_sqrt
                 denom += eps
                 np.divide(exp_avg, denom, out=tmp)

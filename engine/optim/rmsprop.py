@@ -45,21 +45,25 @@ class RMSprop(Optimizer):
                 if weight_decay != 0:
                     grad = grad + weight_decay * param
                 square_avg *= alpha
-                tmp = grad * grad
+                tmp = np.empty_like(param)
+                np.multiply(grad, grad, out=tmp)
                 tmp *= 1 - alpha
                 square_avg += tmp
+                avg = np.empty_like(param)
                 if centered:
                     np.subtract(grad, grad_avg, out=tmp)
                     tmp *= 1 - alpha
                     grad_avg += tmp
-                    avg = square_avg - grad_avg * grad_avg
+                    np.multiply(grad_avg, grad_avg, out=avg)
+                    np.subtract(square_avg, avg, out=avg)
                     np.sqrt(avg, out=avg)
                 else:
-                    avg = np.sqrt(square_avg)
+                    np.sqrt(square_avg, out=avg)
                 avg += eps
                 if momentum > 0:
                     buf *= momentum
-                    buf += grad / avg
+                    np.divide(grad, avg, out=tmp)
+                    buf += tmp
                     param -= lr * buf
                 else:
                     np.divide(grad, avg, out=tmp)
@@ -100,7 +104,8 @@ class Adagrad(Optimizer):
                 clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
                 acc = state["sum"]._data
                 acc += grad * grad
-                std = np.sqrt(acc)
+                std = np.empty_like(acc)
+                np.sqrt(acc, out=std)
                 std += group["eps"]
                 p._data -= clr * (grad / std)
                 p._version_box[0] += 1

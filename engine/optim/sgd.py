@@ -1,4 +1,6 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov momentum, weight decay and maximize."""
+import numpy as np
+
 from .optimizer import Optimizer, required, _state_tensor
 
 
@@ -45,7 +47,7 @@ class SGD(Optimizer):
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = _state_tensor(grad.copy())
+                        buf = state["momentum_buffer"] = _state_tensor(np.array(grad, copy=True))
                         b = buf._data
                     else:
                         b = buf._data
