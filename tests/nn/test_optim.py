@@ -170,7 +170,7 @@ def test_errors_match_pytorch():
         with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
             lib.optim.SGD([lib.ones(1, requires_grad=True) * 2], lr=0.1)
         with pytest.raises(TypeError, match="optimizer parameters need to be organized in ordered collections"):
-            lib.optim.SGD({lib.nn.Parameter(lib.ones(1))}, lr=0.1)
+            lib.optim.SGD([{"params": {lib.nn.Parameter(lib.ones(1))}}], lr=0.1)
 
 
 # ---------------------------------------------------------------------------------------------
