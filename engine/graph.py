@@ -363,6 +363,7 @@ class Step:
         self._edges = None
         self._node_count = 0
         self._edge_count = None
+        self._modules = None
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -410,6 +411,22 @@ class Step:
             self._build()
         return self._edges or []
 
+    @property
+    def modules(self):
+        """{module path: class name} of the modules whose ops ran in this step."""
+        if self._records is None:
+            return dict(self._modules) if self._modules else {}
+        used = {n.module for n in self.nodes if n.module}
+        types = self._records.module_types
+        out = {}
+        for path in used:
+            parts = path.split(".")
+            for k in range(1, len(parts) + 1):
+                p = ".".join(parts[:k])
+                if p in types:
+                    out[p] = types[p]
+        return dict(sorted(out.items()))
+
     def node(self, node_id):
         for n in self.nodes:
             if n.id == node_id:
@@ -421,7 +438,7 @@ class Step:
              "nodes": [n.to_dict() for n in self.nodes],
              "edges": [{"source": s, "target": t} for s, t in self.edges],
              "closed": self.closed, "truncated": self.truncated,
-             "node_count": self.node_count, "edge_count": self.edge_count}
+             "node_count": self.node_count, "edge_count": self.edge_count, "modules": self.modules}
         if self.loss is not None and not math.isfinite(self.loss):
             d["loss_text"] = _num(self.loss)
         return d
@@ -439,6 +456,7 @@ class Step:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _truncate(self):
+        self._modules = {}
         if self._edge_count is None and self._records is not None:
             self._edge_count = _count_edges(self._records.records)
         self._records = self._grads = self._extras = None
@@ -748,16 +766,22 @@ class _Recorder:
                     return j
         j = len(recs)
         self.tmap[id(t)] = j
-        # a plain leaf is named at the end of the step, from the variables of the frame it was
-        # first used in (one look at each frame's variables per step, not one per leaf)
-        self.leaf_info[j] = (K_LEAF, f)
+        # a plain leaf is named after the variable the line that used it reads it from; failing
+        # that, at the end of the step, from the variables of its frame
+        kind = K_LEAF
+        name = None
         if type(t).__name__ == "Parameter":
+            kind = K_PARAM
             name, pmod, full = self._param_name(t, ms, f)
             if name is not None:
                 self.leaf_info[j] = (K_PARAM, name, full)
                 mod = pmod
+        if name is None:
+            name = _name_on_line(t, f, code, line) if f is not None else None
+            if name is None:
+                self.leaf_info[j] = (kind, f)
             else:
-                self.leaf_info[j] = (K_PARAM, f)
+                self.leaf_info[j] = (kind, name, name) if kind == K_PARAM else (kind, name)
         recs.append((None, t, None, (), code, line, mod, None, t._version_box[0]))
         return j
 
@@ -786,6 +810,7 @@ class _Recorder:
         path = self._mod_paths.get(key)
         if path is None:
             parts = [self._root_name(ms[0], f)]
+            self.module_types.setdefault(parts[0], type(ms[0]).__name__)
             for parent, child in zip(ms, ms[1:]):
                 table = self._child_names.get(id(parent))
                 if table is None:
@@ -797,6 +822,7 @@ class _Recorder:
                         pass
                     self._child_names[id(parent)] = table
                 parts.append(table.get(id(child)) or type(child).__name__)
+                self.module_types.setdefault(".".join(parts), type(child).__name__)
             path = ".".join(parts)
             self._mod_paths[key] = path
             self.module_types[path] = type(ms[-1]).__name__
@@ -830,6 +856,11 @@ class _Recorder:
             # a leaf changed outside autograd (an optimizer step, x[0] = 1 under no_grad): it stays
             # one node, and this op is marked as updating it
             self.updates[i] = j
+            g = x.grad
+            if g is not None:  # an update reading x.grad: call that leaf "<x>.grad"
+                k = tmap.get(id(g))
+                if k is not None and self.recs[k][R_OP] is None and self.leaf_info[k][0] == K_LEAF:
+                    self.leaf_info[k] = (K_LEAF, ("grad", j))
             return
         tmap[id(x)] = i
         self.keep.append(x)
@@ -925,14 +956,68 @@ class _Recorder:
         self._mod_paths.clear()
 
 
+_line_names_cache = {}  # id(code) -> (code, {line: [names and (name, attribute) pairs read there]})
+_LOADS = {"LOAD_NAME", "LOAD_FAST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_CLASSDEREF", "LOAD_FAST_CHECK"}
+
+
+def _names_by_line(code):
+    entry = _line_names_cache.get(id(code))
+    if entry is not None and entry[0] is code:
+        return entry[1]
+    import dis
+    table = {}
+    prev = None
+    try:
+        for ins in dis.get_instructions(code):
+            line = ins.positions.lineno if ins.positions is not None else None
+            if ins.opname in _LOADS and isinstance(ins.argval, str):
+                table.setdefault(line, []).append(ins.argval)
+                prev = ins.argval
+                continue
+            if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and prev is not None:
+                table.setdefault(line, []).append((prev, ins.argval))
+            prev = None
+    except Exception:  # noqa: BLE001
+        pass
+    _line_names_cache[id(code)] = (code, table)
+    return table
+
+
+def _name_on_line(t, f, code, lasti):
+    """The variable (or `obj.attr`) the running line reads tensor t from, if any."""
+    try:
+        pos = list(code.co_positions())
+        k = lasti // 2
+        line = pos[k][0] if k < len(pos) else None
+        names = _names_by_line(code).get(line)
+        if not names:
+            return None
+        loc = f.f_locals
+        glo = f.f_globals
+        for n in names:
+            if type(n) is tuple:
+                base = loc.get(n[0], glo.get(n[0]))
+                if base is not None and getattr(base, n[1], None) is t:
+                    return n[1] if n[0] == "self" else f"{n[0]}.{n[1]}"
+            elif loc.get(n, glo.get(n)) is t:
+                return n
+    except Exception:  # noqa: BLE001
+        pass
+    return None
+
+
 def _name_leaves(leaf_info, recs, tables):
     """(kind, label) per leaf, a frame standing for the label until now: the variable that frame
     (or else its module) gives the tensor, else "tensor"/"param"."""
     names = {}
+    grads = []
     for j, info in leaf_info.items():
         kind, label = info[:2]
         if isinstance(label, str):
             names[j] = info
+            continue
+        if isinstance(label, tuple):  # ("grad", k): the .grad of leaf k
+            grads.append((j, label[1]))
             continue
         tid = id(recs[j][R_T])
         name = _frame_names(label, tables).get(tid)
@@ -940,6 +1025,8 @@ def _name_leaves(leaf_info, recs, tables):
             name = _frame_names(label, tables, module=True).get(tid)
         name = name or ("param" if kind == K_PARAM else "tensor")
         names[j] = (kind, name, name) if kind == K_PARAM else (kind, name)
+    for j, k in grads:
+        names[j] = (K_LEAF, f"{names[k][1]}.grad" if k in names else "grad")
     return names
 
 

@@ -140,13 +140,13 @@ def test_training_loop_splits_into_steps():
     forward = ["x", "mv", "t", "sub", "pow", "mean"]
     assert [n.label for n in steps[0].nodes] == ["x", "w", "mv", "t", "sub", "pow", "mean"]
     for s in steps[1:4]:
-        assert [n.label for n in s.nodes] == ["tensor", "mul", "w", "sub_"] + forward
+        assert [n.label for n in s.nodes] == ["w.grad", "mul", "w", "sub_"] + forward
         assert s.nodes[-1].kind == "output" and s.nodes[-1].op == "MeanBackward0"
         w_node = s.nodes[2]
         assert s.node(s.nodes[5].id).inputs == [s.nodes[4].id, w_node.id]  # mv reads w's node
     last = steps[-1].to_dict()
     # the final open step holds the optimizer's update: a no-grad op that updates w in place
-    assert [n["label"] for n in last["nodes"]] == ["tensor", "mul", "w", "sub_"]
+    assert [n["label"] for n in last["nodes"]] == ["w.grad", "mul", "w", "sub_"]
     sub = last["nodes"][-1]
     assert sub["op"] == "sub" and sub["inplace"] == "sub_" and sub["updates"] == last["nodes"][2]["id"]
     assert sub["requires_grad"] is False
