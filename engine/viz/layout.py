@@ -88,6 +88,10 @@ class Layout:
     # shifted along with their ends, not re-routed.
     routes: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=dict)
     bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x0, y0, x1, y1
+    # With ``compact_routes``: edges whose route is only the part not already drawn by
+    # another edge of the same bus, and which end of it joins that bus instead of
+    # the edge's own node: "start" (the source side) or "end" (the target side).
+    joined: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def layout(
@@ -98,8 +102,15 @@ def layout(
     previous: dict[str, tuple[float, float]] | None = None,
     node_sep: float = 0.4,
     layer_sep: float = 1.0,
+    compact_routes: bool = False,
 ) -> Layout:
     """Lay out a DAG in layers; see the module docstring for the rules.
+
+    ``compact_routes``: edges that share a bus (say a weight used by every step
+    of a long loop) get one full route between them; the others get only their
+    branch off it, a single point where they join the bus (listed in
+    ``Layout.joined``). Drawing those is linear in the graph's size, where full
+    routes grow with fan-out times length.
 
     ``edges`` go in data-flow direction (input -> op -> output). Self-loops and
     repeated edges are ignored; an edge naming an unknown node raises ValueError.
@@ -152,10 +163,14 @@ def layout(
     routes_idx: list[tuple[int, list[tuple[float, float]]]] = []
     # Bends smaller than this are convergence noise, not worth a route point.
     tol = 0.02 * node_sep + 1e-9
-    for e, pts in g.bus_routes(lambda v: world(s_layer[g.layer[v]], t[v]), tol):
+    joined_idx: dict[int, str] = {}
+    for e, pts, join in g.bus_routes(lambda v: world(s_layer[g.layer[v]], t[v]), tol, compact_routes):
         if flipped[e]:
             pts.reverse()
+            join = {"start": "end", "end": "start"}.get(join)
         routes_idx.append((e, pts))
+        if join:
+            joined_idx[e] = join
 
     widths = [float(nd.width) for nd in nodes]
     heights = [float(nd.height) for nd in nodes]
@@ -203,6 +218,7 @@ def layout(
         height=y1 - y0,
         routes=routes,
         bounds=(x0, y0, x1, y1),
+        joined={(ids[pairs[e][0]], ids[pairs[e][1]]): j for e, j in joined_idx.items()},
     )
 
 
@@ -538,12 +554,24 @@ class _Proper:
             self.pred[bus[lo]].append(a)
             self.edge_route[e] = (len(self.buses) - 1, lo, len(bus))
 
-    def bus_routes(self, point, tol):
-        """Yield (edge, bend points) for every routed edge. Each bus is turned
+    def bus_routes(self, point, tol, compact=False):
+        """Yield (edge, bend points, join) for every routed edge. Each bus is turned
         into a polyline once, keeping only its corners, so an edge's route costs
         the corners it passes rather than the layers it spans. A point within
-        ``tol`` of the line through its neighbours is not a corner."""
+        ``tol`` of the line through its neighbours is not a corner.
+
+        With ``compact``, the edge of a bus reaching farthest gets the full route
+        and the others a single point where they leave (join "start") or enter
+        (join "end") it; otherwise join is None."""
         shapes: dict[int, tuple[list, list[int]]] = {}
+        longest: dict[int, int] = {}
+        if compact:
+            # out-buses: every route starts at the bus's start (lo == 0), the longest
+            # ends last; in-buses: every route ends at its end, the longest starts first
+            for e, (bus_id, lo, hi) in self.edge_route.items():
+                best = longest.get(bus_id)
+                if best is None or (hi - lo) > (self.edge_route[best][2] - self.edge_route[best][1]):
+                    longest[bus_id] = e
         for e, (bus_id, lo, hi) in self.edge_route.items():
             shape = shapes.get(bus_id)
             if shape is None:
@@ -556,6 +584,12 @@ class _Proper:
                         last = pts[k]
                 shape = shapes[bus_id] = (pts, corners)
             pts, corners = shape
+            if compact and longest.get(bus_id, e) != e:
+                if lo == 0:
+                    yield e, [pts[hi - 1]], "start"
+                else:
+                    yield e, [pts[lo]], "end"
+                continue
             route = [pts[lo]]
             i = bisect_right(corners, lo)
             while i < len(corners) and corners[i] < hi - 1:
@@ -563,7 +597,7 @@ class _Proper:
                 i += 1
             if hi - 1 > lo:
                 route.append(pts[hi - 1])
-            yield e, route
+            yield e, route, None
 
     def initial_order(self) -> list[list[int]]:
         """Layers ordered by a depth-first visit from the sources in input order,

@@ -1,0 +1,226 @@
+"""The browser side of the graph view: CustomJS bodies (plain strings, no Python dependencies).
+
+They only read the `graph-nodes` / `graph-edges` columns, so they work the same in an exported
+page, in Jupyter and inside the Panel app.
+"""
+
+# Labels are drawn only when a node is wide enough on screen to hold them (big graphs stay fast
+# and readable when zoomed out). args: xr, fig, labels (text renderers), subs, ppu_label, ppu_sub
+LABEL_LOD = """
+const span = Math.abs(xr.end - xr.start) || 1;
+let px = 0;
+try { px = fig.inner_width; } catch (e) { px = 0; }
+if (!px) px = fig.width || 800;
+const ppu = px / span;
+for (const r of labels) { const v = ppu >= ppu_label; if (r.visible !== v) r.visible = v; }
+for (const r of subs) { const v = ppu >= ppu_sub; if (r.visible !== v) r.visible = v; }
+"""
+
+# Highlight everything downstream of the tapped node (the path its value takes to the output).
+# args: nodes, edges, path, path_nodes
+PATH_HIGHLIGHT = """
+const sel = nodes.selected.indices;
+const nd = nodes.data, ed = edges.data;
+if (sel.length !== 1) {
+  path.data = {xs: [], ys: []};
+  path_nodes.data = {x: [], y: [], w: [], h: []};
+  return;
+}
+const start = nd.id[sel[0]];
+const out = new Map();
+for (let i = 0; i < ed.source.length; i++) {
+  const s = ed.source[i];
+  let l = out.get(s);
+  if (l === undefined) { l = []; out.set(s, l); }
+  l.push(i);
+}
+const seen = new Set([start]);
+const stack = [start];
+const eidx = [];
+while (stack.length) {
+  const v = stack.pop();
+  for (const i of (out.get(v) || [])) {
+    eidx.push(i);
+    const t = ed.target[i];
+    if (!seen.has(t)) { seen.add(t); stack.push(t); }
+  }
+}
+const index = new Map();
+for (let i = 0; i < nd.id.length; i++) index.set(nd.id[i], i);
+const px = [], py = [], pw = [], ph = [];
+for (const id of seen) {
+  const i = index.get(id);
+  if (i === undefined) continue;
+  px.push(nd.x[i]); py.push(nd.y[i]); pw.push(nd.w[i]); ph.push(nd.h[i]);
+}
+path.data = {xs: eidx.map(i => ed.xs[i]), ys: eidx.map(i => ed.ys[i])};
+path_nodes.data = {x: px, y: py, w: pw, h: ph};
+"""
+
+# Search by name, op, code or line number; selects the matches and centres the first one.
+# args: nodes, xr, yr, status
+SEARCH = """
+const q = String(cb_obj.value_input !== undefined ? cb_obj.value_input : cb_obj.value).trim().toLowerCase();
+const nd = nodes.data;
+if (!q) { nodes.selected.indices = []; status.text = ""; return; }
+const line = /^\\d+$/.test(q) ? parseInt(q, 10) : null;
+const hits = [];
+const has = (col, i) => col !== undefined && col[i] !== null && String(col[i]).toLowerCase().includes(q);
+for (let i = 0; i < nd.id.length; i++) {
+  if (line !== null ? nd.line[i] === line :
+      (has(nd.label, i) || has(nd.op, i) || has(nd.var, i) || has(nd.code, i) || has(nd.module, i))) hits.push(i);
+}
+nodes.selected.indices = hits;
+if (hits.length) {
+  const i = hits[0];
+  const wx = (xr.end - xr.start) / 2, wy = (yr.end - yr.start) / 2;
+  xr.start = nd.x[i] - wx; xr.end = nd.x[i] + wx;
+  yr.start = nd.y[i] - wy; yr.end = nd.y[i] + wy;
+}
+status.text = hits.length === 0 ? "no match" : hits.length === 1 ? "1 match" : hits.length + " matches";
+"""
+
+# The inspector panel of an exported page: value and gradient of the tapped node, side by side.
+# args: nodes, div
+INSPECT = r"""
+const sel = nodes.selected.indices;
+const nd = nodes.data;
+const esc = (s) => String(s === null || s === undefined ? "" : s).replace(/[&<>"]/g,
+  (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})[c]);
+if (sel.length === 0) {
+  div.text = "<div class='gv-hint'>Click a node to see its value and gradient. Scroll to zoom, drag to pan; " +
+             "labels appear as you zoom in.</div>";
+  return;
+}
+const i = sel[0];
+const fmt = (v) => {
+  if (v === null || v === undefined) return "–";
+  if (typeof v === "string") return v;
+  if (typeof v === "boolean") return v ? "True" : "False";
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  return (a !== 0 && (a < 1e-3 || a >= 1e5)) ? v.toExponential(3) : String(+v.toPrecision(5));
+};
+const parse = (s) => { if (!s) return null; try { return JSON.parse(s); } catch (e) { return null; } };
+const num = (v) => typeof v === "number" ? v : (v === "inf" ? Infinity : v === "-inf" ? -Infinity : NaN);
+function colour(v, m) {
+  if (!isFinite(v)) return "#999";
+  const t = m > 0 ? Math.max(-1, Math.min(1, v / m)) : 0;
+  const r = t > 0 ? 255 : Math.round(255 + t * 200), g = Math.round(255 - Math.abs(t) * 190),
+        b = t < 0 ? 255 : Math.round(255 - t * 200);
+  return `rgb(${r},${g},${b})`;
+}
+function flat(d) { return Array.isArray(d) ? d.flat(Infinity) : [d]; }
+function grid(d, shape) {
+  if (!Array.isArray(d)) return null;
+  if (shape.length === 1) return [d];
+  const cols = shape[shape.length - 1];
+  const f = flat(d);
+  const rows = [];
+  for (let r = 0; r * cols < f.length; r++) rows.push(f.slice(r * cols, (r + 1) * cols));
+  return rows;
+}
+function heat(rows, numbers) {
+  const nr = rows.length, nc = rows[0].length;
+  const cell = Math.max(4, Math.min(18, Math.floor(300 / Math.max(nr, nc))));
+  const cw = numbers ? 54 : cell, ch = numbers ? 20 : cell;
+  let m = 0;
+  for (const row of rows) for (const v of row) { const x = Math.abs(num(v)); if (isFinite(x)) m = Math.max(m, x); }
+  let s = `<svg width="${nc * cw}" height="${nr * ch}" class="gv-heat">`;
+  rows.forEach((row, r) => row.forEach((v, c) => {
+    s += `<rect x="${c * cw}" y="${r * ch}" width="${cw}" height="${ch}" fill="${colour(num(v), m)}" stroke="#fff"><title>[${r}, ${c}] ${fmt(v)}</title></rect>`;
+    if (numbers) s += `<text x="${c * cw + cw / 2}" y="${r * ch + ch / 2 + 3}" text-anchor="middle">${esc(fmt(v))}</text>`;
+  }));
+  return s + "</svg>";
+}
+function bars(vals, edges) {
+  const n = vals.length, w = Math.max(4, Math.min(30, Math.floor(300 / n))), h = 80;
+  let lo = 0, hi = 0;
+  for (const v of vals) { const x = num(v); if (isFinite(x)) { lo = Math.min(lo, x); hi = Math.max(hi, x); } }
+  const span = hi - lo || 1, zero = h * hi / span;
+  let s = `<svg width="${n * w}" height="${h + 2}" class="gv-bars">`;
+  vals.forEach((v, k) => {
+    const x = num(v), y = isFinite(x) ? h * (hi - Math.max(x, 0)) / span : 0;
+    const bh = isFinite(x) ? Math.max(1, h * Math.abs(x) / span) : 0;
+    const tip = edges ? `${fmt(edges[k])} … ${fmt(edges[k + 1])}: ${fmt(v)}` : `[${k}] ${fmt(v)}`;
+    s += `<rect x="${k * w + 1}" y="${edges ? h - bh : y}" width="${w - 2}" height="${bh}" fill="${edges ? '#7a8ca8' : (x < 0 ? '#4393c3' : '#d6604d')}"><title>${esc(tip)}</title></rect>`;
+  });
+  if (!edges) s += `<line x1="0" x2="${n * w}" y1="${zero}" y2="${zero}" stroke="#999"/>`;
+  return s + "</svg>";
+}
+function render(sm, what) {
+  if (!sm) return `<div class="gv-none">no ${what}</div>`;
+  const shape = sm.shape || [];
+  let chart = "";
+  if (sm.data !== undefined) {
+    if (!Array.isArray(sm.data)) chart = `<div class="gv-big">${esc(fmt(sm.data))}</div>`;
+    else {
+      const rows = grid(sm.data, shape);
+      const small = sm.numel <= 36;
+      chart = shape.length === 1 && !small ? bars(sm.data) : heat(rows, small);
+    }
+  } else {
+    if (sm.hist) chart += `<div class="gv-cap">histogram of ${esc(sm.numel)} values</div>` + bars(sm.hist.counts, sm.hist.edges);
+    if (sm.preview && Array.isArray(sm.preview[0]))
+      chart += `<div class="gv-cap">preview (every ${sm.preview_step.join(" × ")})</div>` + heat(sm.preview, false);
+  }
+  const stats = ["min", "max", "mean", "std", "norm"].filter((k) => sm[k] !== undefined)
+    .map((k) => `<span><b>${k}</b> ${esc(fmt(sm[k]))}</span>`).join(" ");
+  const bad = (sm.nan ? ` <span class="gv-bad">${sm.nan} NaN</span>` : "") + (sm.inf ? ` <span class="gv-bad">${sm.inf} inf</span>` : "");
+  return `<div class="gv-side"><div class="gv-what">${what}</div>${chart}<div class="gv-stats">${stats}${bad}</div></div>`;
+}
+const val = parse(nd.value_json[i]), grad = parse(nd.grad_json[i]);
+const rows = [["op", nd.op[i]], ["shape", nd.shape[i]], ["dtype", nd.dtype[i]], ["device", nd.device[i]],
+              ["where", nd.where[i]], ["module", nd.module[i]], ["time", nd.time_text[i]]]
+  .filter(([k, v]) => v !== null && v !== undefined && v !== "")
+  .map(([k, v]) => `<tr><td>${k}</td><td>${esc(v)}</td></tr>`).join("");
+const code = nd.code[i] ? `<pre class="gv-code">${esc(nd.code[i])}</pre>` : "";
+const group = nd.is_group[i] ? `<div class="gv-hint">A folded group of ${nd.count[i]} nodes.</div>` : "";
+div.text = `<div class="gv-insp"><div class="gv-title">${esc(nd.label[i])} <span class="gv-kind">${esc(nd.kind[i])}</span></div>` +
+  `${group}<table class="gv-facts">${rows}</table>${code}<div class="gv-pair">${render(val, "value")}${render(grad, "gradient")}</div></div>`;
+"""
+
+# Switching the drawn step of an exported training run. args: steps (list of {nodes, edges, groups}),
+# nodes, edges, groups, title, losses
+STEP_SLIDER = """
+const s = steps[cb_obj.value];
+if (!s) return;
+nodes.selected.indices = [];
+nodes.data = s.nodes;
+edges.data = s.edges;
+groups.data = s.groups;
+title.text = s.title;
+"""
+
+# Start a graph too big to read at once zoomed in on its output, at a readable scale, once the
+# figure has its size. focus.data: {x, y, ppu} (centre here; pixels per layout unit) or {fit: [1]}.
+# args: focus, xr, yr, fig
+FOCUS = """
+const d = focus.data;
+if (focus._applied === d) return;
+if (d.fit && d.fit.length && d.fit[0]) { focus._applied = d; xr.reset(); yr.reset(); return; }
+if (!d.x || d.x.length === 0) return;
+let w = 0, h = 0;
+try { w = fig.inner_width; h = fig.inner_height; } catch (e) { return; }
+if (!w || !h) return;
+const ppu = d.ppu[0], sx = w / ppu, sy = h / ppu;
+const ax = d.ax ? d.ax[0] : 0.5, ay = d.ay ? d.ay[0] : 0.5;
+xr.setv({start: d.x[0] - ax * sx, end: d.x[0] + (1 - ax) * sx});
+yr.setv({start: d.y[0] - ay * sy, end: d.y[0] + (1 - ay) * sy});
+xr.have_updated_interactively = true;
+yr.have_updated_interactively = true;
+focus._applied = d;
+"""
+
+# The overview strip: a box showing what the main view shows; a click there moves the main view.
+# VIEWPORT args: xr, yr, box.  RECENTRE (a tap on the overview) args: xr, yr
+VIEWPORT = """
+box.data = {left: [xr.start], right: [xr.end], bottom: [yr.start], top: [yr.end]};
+"""
+RECENTRE = """
+const sx = xr.end - xr.start, sy = yr.end - yr.start;
+xr.setv({start: cb_obj.x - sx / 2, end: cb_obj.x + sx / 2});
+yr.setv({start: cb_obj.y - sy / 2, end: cb_obj.y + sy / 2});
+xr.have_updated_interactively = true;
+yr.have_updated_interactively = true;
+"""

@@ -1,0 +1,837 @@
+"""Bokeh drawing of a captured step: `GraphView` (the interactive graph) and `inspector_figure`.
+
+    view = GraphView(step)            # a Step, a step dict, a Graph, a graph dict or a Tensor
+    view.figure                       # a bokeh figure; view.nodes / view.edges are its sources
+    view.update(next_step)            # redraw in place; nodes that keep their id keep their place
+    view.toggle_group("model.fc1")    # fold or unfold a module or loop group
+
+Everything drawn lives in a handful of ColumnDataSources, one row per node or edge
+(`graph-nodes`, `graph-edges`, `graph-groups`), with plain glyphs (rects, ellipses, one
+multi_line for all edges, triangles for arrow heads), so a 20,000-node graph is a few arrays in the
+document rather than 20,000 models. Bokeh is imported when a view is made, not before.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+from .folding import auto_collapse, group_nodes
+from .layout import LayoutNode, fold_groups, layout
+
+__all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NODE_COLUMNS", "EDGE_COLUMNS"]
+
+# fills for nodes without a gradient, by kind
+KIND_FILL = {"leaf": "#dcebfa", "param": "#fdebc8", "op": "#eef0f3", "output": "#d8f0dd", "group": "#ece6f8"}
+KIND_LINE = {"leaf": "#4a7bb0", "param": "#b7791f", "op": "#6b7280", "output": "#1f7a3a", "group": "#6d4fb3"}
+KIND_TITLE = {"leaf": "input tensor", "param": "parameter", "op": "operation", "output": "output / loss",
+              "group": "folded module or loop"}
+# |gradient| from small to large, light to dark (log scale)
+GRAD_ANCHORS = ["#fff5c2", "#fed976", "#fd8d3c", "#e8452c", "#b10026", "#5c0015"]
+NO_GRAD_EDGE = "#a3a9b3"
+
+NODE_COLUMNS = ("id", "label", "kind", "glyph", "shape", "line", "has_grad", "x", "y", "w", "h", "colour",
+                "line_colour", "text_colour", "grad_norm", "op", "dtype", "device", "file", "code", "module",
+                "var", "where", "value_text", "grad_text", "time_text", "value_json", "grad_json", "sub",
+                "group", "is_group", "count")
+EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle")
+
+LABEL_PPU = 48     # pixels per layout unit from which node labels are drawn
+SUB_PPU = 70       # ... and the second line (shape)
+
+
+def _palette(n=64):
+    """GRAD_ANCHORS interpolated to n colours."""
+    def rgb(h):
+        return tuple(int(h[i:i + 2], 16) for i in (1, 3, 5))
+    stops = [rgb(c) for c in GRAD_ANCHORS]
+    out = []
+    for k in range(n):
+        t = k / (n - 1) * (len(stops) - 1)
+        i = min(int(t), len(stops) - 2)
+        f = t - i
+        c = [round(a + (b - a) * f) for a, b in zip(stops[i], stops[i + 1])]
+        out.append("#%02x%02x%02x" % tuple(c))
+    return out
+
+
+PALETTE = _palette()
+
+
+# ---------------------------------------------------------------------------------------------
+# input conversion and text
+def as_step_dict(obj, step=None):
+    """A step dict from a Step, a step dict, a Graph or graph dict (step `step`, default: the last
+    step a backward closed, else the last one) or a Tensor (its autograd graph)."""
+    from .. import graph as graph_mod
+    from ..tensor import Tensor
+    if isinstance(obj, Tensor):
+        return graph_mod.from_tensor(obj).to_dict()
+    if isinstance(obj, graph_mod.Step):
+        return obj.to_dict()
+    if isinstance(obj, graph_mod.Graph):
+        steps = obj.steps
+        if not steps:
+            return {"index": 0, "loss": None, "nodes": [], "edges": []}
+        if step is not None:
+            return obj.step(step).to_dict()
+        return _pick(steps, lambda s: s.closed and not s.truncated).to_dict()
+    if isinstance(obj, dict):
+        if "steps" in obj:
+            steps = obj["steps"]
+            if not steps:
+                return {"index": 0, "loss": None, "nodes": [], "edges": []}
+            if step is not None:
+                return steps[step]
+            return _pick(steps, lambda s: s.get("closed", True) and s.get("nodes"))
+        return obj
+    raise TypeError(f"cannot draw a {type(obj).__name__}: give a Step, Graph, their dicts or a Tensor")
+
+
+def _pick(steps, good):
+    for s in reversed(steps):
+        if good(s):
+            return s
+    return steps[-1]
+
+
+def _shape_text(shape):
+    if shape is None:
+        return ""
+    return "×".join(str(d) for d in shape) if len(shape) else "scalar"
+
+
+def _fmt(v):
+    if v is None:
+        return "–"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    a = abs(v)
+    if a != 0 and (a < 1e-3 or a >= 1e5):
+        return f"{v:.3e}"
+    return f"{v:.5g}"
+
+
+def _flat(data, limit):
+    out = []
+    stack = [data]
+    while stack and len(out) < limit:
+        x = stack.pop()
+        if isinstance(x, list):
+            stack.extend(reversed(x))
+        else:
+            out.append(x)
+    return out
+
+
+def summary_text(s, limit=8):
+    """One line for a hover: the numbers of a small tensor, or its statistics."""
+    if not s:
+        return "none"
+    if "data" in s:
+        d = s["data"]
+        if not isinstance(d, list):
+            return _fmt(d)
+        vals = _flat(d, limit + 1)
+        more = s.get("numel", 0) > limit
+        return "[" + ", ".join(_fmt(v) for v in vals[:limit]) + (", …]" if more else "]")
+    parts = [f"{k} {_fmt(s[k])}" for k in ("min", "max", "mean", "std") if s.get(k) is not None]
+    text = " · ".join(parts)
+    if s.get("nan"):
+        text += f" · {s['nan']} NaN"
+    if s.get("inf"):
+        text += f" · {s['inf']} inf"
+    return text or f"{s.get('numel', 0)} values"
+
+
+def _trim_summary(s, big):
+    """The summary as the page keeps it: big graphs drop previews and long value lists."""
+    if not s:
+        return ""
+    if big:
+        s = {k: v for k, v in s.items() if k not in ("preview",)}
+        if "data" in s and s.get("numel", 0) > 16:
+            s.pop("data")
+    return json.dumps(s, separators=(",", ":"), allow_nan=False)
+
+
+def _grad_norm(node):
+    g = node.get("grad")
+    if not g:
+        return None
+    n = g.get("norm")
+    if isinstance(n, (int, float)) and math.isfinite(n):
+        return float(n)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# sizes, layout and columns
+def _node_size(text, sub, direction):
+    n = max(len(text), int(len(sub) * 0.8), 3)
+    w = min(max(1.0, 0.42 + 0.125 * n), 3.6)
+    return (w, 0.7) if direction == "LR" else (w, 0.7)
+
+
+class _Drawn:
+    """What one layout pass produced (kept to answer node_dict and to place the next update)."""
+
+    def __init__(self, step, grouping, collapsed, members, lay, rows):
+        self.step = step
+        self.grouping = grouping
+        self.collapsed = collapsed
+        self.members = members
+        self.layout = lay
+        self.rows = rows
+
+
+def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None):
+    """Lay out a step dict and return (node columns, edge columns, group columns, info).
+
+    info: {"grouping", "collapsed", "members", "layout", "lo", "hi"} (lo/hi: the |grad| range)."""
+    nodes = step.get("nodes") or []
+    edges = [(e["source"], e["target"]) if isinstance(e, dict) else tuple(e) for e in step.get("edges") or []]
+    by_id = {n["id"]: n for n in nodes}
+    edges = [e for e in edges if e[0] in by_id and e[1] in by_id]
+    if grouping is None:
+        grouping = group_nodes(nodes, edges, module_types=step.get("modules"))
+    if collapsed is None:
+        collapsed = auto_collapse(grouping, len(nodes), max_nodes) if max_nodes else set()
+    else:
+        collapsed = {c for c in collapsed if c in grouping.groups}
+    texts = {}
+    lnodes = []
+    for n in nodes:
+        label = str(n.get("label") or n.get("op") or "?")
+        sub = _sub_text(n)
+        texts[n["id"]] = (label, sub)
+        w, h = _node_size(label, sub, direction)
+        lnodes.append(LayoutNode(n["id"], w, h, grouping.node_group.get(n["id"])))
+    if collapsed:
+        lnodes, ledges, members = fold_groups(lnodes, edges, collapsed)
+    else:
+        ledges, members = edges, {}
+    for ln in lnodes:
+        if ln.id in members:
+            g = grouping.groups[ln.id]
+            label, sub = g.label, f"{len(members[ln.id])} nodes"
+            texts[ln.id] = (label, sub)
+            ln.width, ln.height = _node_size(label, sub, direction)
+            ln.height = 0.8
+    prev = previous if previous else None
+    lay = layout(lnodes, ledges, direction=direction, previous=prev, compact_routes=True)
+
+    norms = {}
+    for n in nodes:
+        g = _grad_norm(n)
+        if g is not None:
+            norms[n["id"]] = g
+    for gname, ids in members.items():
+        vals = [norms[i] for i in ids if i in norms]
+        if vals:
+            norms[gname] = max(vals)
+    positive = [v for v in norms.values() if v > 0]
+    lo, hi = (min(positive), max(positive)) if positive else (1e-3, 1.0)
+    if hi <= lo:
+        lo, hi = lo / 10, hi * 10
+    llo, lhi = math.log10(lo), math.log10(hi)
+
+    big = len(nodes) > 3000
+    cols = {k: [] for k in NODE_COLUMNS}
+    for ln in lnodes:
+        nid = ln.id
+        x, y = lay.positions[nid]
+        label, sub = texts[nid]
+        is_group = nid in members
+        gnorm = norms.get(nid)
+        if gnorm is not None:
+            t = 0.0 if gnorm <= 0 else (math.log10(gnorm) - llo) / (lhi - llo) if lhi > llo else 1.0
+            t = min(max(t, 0.0), 1.0)
+            fill = PALETTE[round(t * (len(PALETTE) - 1))]
+            text_colour = "#ffffff" if t > 0.62 else "#1f2328"
+        else:
+            fill = None
+            text_colour = "#1f2328"
+        if is_group:
+            g = grouping.groups[nid]
+            kind, glyph = "op", "group"
+            ids = members[nid]
+            first = by_id[ids[0]]
+            has_grad = any(by_id[i].get("grad") for i in ids)
+            row = {"id": nid, "label": label, "kind": kind, "glyph": glyph, "shape": "", "line": g.line,
+                   "has_grad": has_grad, "op": g.kind, "dtype": "", "device": first.get("device") or "",
+                   "file": first.get("file") or "", "code": "", "module": nid if g.kind == "module" else "",
+                   "var": "", "where": f"{g.kind} group, {len(ids)} nodes", "value_text": f"{len(ids)} nodes inside",
+                   "grad_text": f"largest |grad| {_fmt(gnorm)}" if gnorm is not None else "none",
+                   "time_text": _time_text(sum(by_id[i].get("time_us") or 0 for i in ids)),
+                   "value_json": "", "grad_json": "", "sub": sub, "group": g.name.rpartition(".")[0],
+                   "is_group": True, "count": len(ids)}
+        else:
+            n = by_id[nid]
+            kind = n.get("kind") or "op"
+            glyph = kind if kind in KIND_FILL else "op"
+            row = {"id": nid, "label": label, "kind": kind, "glyph": glyph, "shape": _shape_text(n.get("shape")),
+                   "line": int(n.get("line") if n.get("line") is not None else -1),
+                   "has_grad": bool(n.get("grad")), "op": n.get("op") or "", "dtype": n.get("dtype") or "",
+                   "device": n.get("device") or "", "file": n.get("file") or "", "code": n.get("code") or "",
+                   "module": n.get("module") or "", "var": n.get("var") or "", "where": _where(n),
+                   "value_text": summary_text(n.get("value")), "grad_text": summary_text(n.get("grad")),
+                   "time_text": _time_text(n.get("time_us")),
+                   "value_json": _trim_summary(n.get("value"), big), "grad_json": _trim_summary(n.get("grad"), big),
+                   "sub": sub, "group": grouping.node_group.get(nid) or "", "is_group": False, "count": 1}
+        row.update(x=x, y=y, w=ln.width, h=ln.height, colour=fill or KIND_FILL[glyph],
+                   line_colour=KIND_LINE[glyph], text_colour=text_colour,
+                   grad_norm=gnorm if gnorm is not None else float("nan"))
+        for k in NODE_COLUMNS:
+            cols[k].append(row[k])
+
+    # edges: from the side of the source facing the data flow to the facing side of the target
+    sizes = {ln.id: (ln.width, ln.height) for ln in lnodes}
+    ecols = {k: [] for k in EDGE_COLUMNS}
+    lr = direction == "LR"
+    for s, t in ledges:
+        (sx, sy), (tx, ty) = lay.positions[s], lay.positions[t]
+        (sw, sh), (tw, th) = sizes[s], sizes[t]
+        start = (sx + sw / 2, sy) if lr else (sx, sy - sh / 2)
+        end = (tx - tw / 2, ty) if lr else (tx, ty + th / 2)
+        route = list(lay.routes.get((s, t), ()))
+        join = lay.joined.get((s, t))
+        # an edge sharing a bus with a longer one is drawn from (or to) where it joins that bus
+        pts = (route if join == "start" else [start] + route) + ([] if join == "end" else [end])
+        if len(pts) < 2:
+            pts = [start, end]
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        (ax, ay), (bx, by) = pts[-2], pts[-1]
+        angle = math.atan2(by - ay, bx - ax) - math.pi / 2
+        gnorm = norms.get(s)
+        if gnorm is not None:
+            t_ = 0.0 if gnorm <= 0 else (math.log10(gnorm) - llo) / (lhi - llo) if lhi > llo else 1.0
+            colour = PALETTE[round(min(max(t_, 0.0), 1.0) * (len(PALETTE) - 1))]
+            width = 1.6
+        else:
+            colour, width = NO_GRAD_EDGE, 1.2
+        for k, v in (("source", s), ("target", t), ("xs", xs), ("ys", ys), ("colour", colour), ("width", width),
+                     ("ax", bx), ("ay", by), ("angle", angle)):
+            ecols[k].append(v)
+
+    gcols = {"name": [], "label": [], "kind": [], "left": [], "right": [], "bottom": [], "top": [], "tx": [],
+             "ty": [], "fill": [], "line": []}
+    for name, (x0, y0, x1, y1) in lay.groups.items():
+        g = grouping.groups.get(name)
+        if g is None:
+            continue
+        gcols["name"].append(name)
+        gcols["label"].append(g.label)
+        gcols["kind"].append(g.kind)
+        gcols["left"].append(x0)
+        gcols["right"].append(x1)
+        gcols["bottom"].append(y0)
+        gcols["top"].append(y1)
+        gcols["tx"].append(x0)
+        gcols["ty"].append(y1)
+        gcols["fill"].append("#f59e0b" if g.kind == "loop" else "#6d8fd1")
+        gcols["line"].append("#c77c02" if g.kind == "loop" else "#5b7ec4")
+    info = {"grouping": grouping, "collapsed": collapsed, "members": members, "layout": lay, "lo": lo, "hi": hi,
+            "has_grad": bool(positive)}
+    return cols, ecols, gcols, info
+
+
+def _sub_text(n):
+    shape = _shape_text(n.get("shape"))
+    var = n.get("var")
+    if var and n.get("kind") in ("op", "output"):
+        return f"{shape} → {var}"
+    return shape
+
+
+def _where(n):
+    line = n.get("line")
+    f = os.path.basename(n.get("file") or "")
+    loc = f"{f}:{line}" if f and line is not None and line >= 0 else ""
+    mod = n.get("module")
+    return " · ".join(p for p in (loc, mod) if p)
+
+
+def _time_text(us):
+    if not us:
+        return ""
+    return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.1f} µs"
+
+
+def _empty(columns):
+    return {k: [] for k in columns}
+
+
+# ---------------------------------------------------------------------------------------------
+TOOLTIP = """
+<div style="max-width:380px;font:12px/1.35 system-ui,sans-serif;color:#1f2328">
+  <div><b style="font-size:13px">@label</b> <span style="color:#6b7280">@kind · @op</span></div>
+  <div>shape <b>@shape</b> · @dtype · @device</div>
+  <div>value: <span style="font-family:monospace">@value_text</span></div>
+  <div>grad: <span style="font-family:monospace">@grad_text</span></div>
+  <div style="color:#6b7280">@where @time_text</div>
+  <div style="font-family:monospace;color:#374151;white-space:pre-wrap">@code</div>
+</div>
+"""
+
+
+class GraphView:
+    """An interactive Bokeh drawing of one captured step (see the module docstring).
+
+    step: a Step, step dict, Graph, graph dict or Tensor (None: empty until `update`).
+    direction: "LR" (data flows left to right) or "TB" (top to bottom).
+    collapsed: groups to draw folded; None folds automatically when the step has more than
+        `max_nodes` nodes (loops first, then modules); `max_nodes=None` never folds automatically.
+    toggle_on_tap: in a live document (Panel, bokeh serve) a tap on a folded node unfolds it.
+    """
+
+    def __init__(self, step=None, *, direction="LR", collapsed=None, max_nodes=2000, width=900, height=560,
+                 title=None, toggle_on_tap=True, sizing_mode=None):
+        from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, DataRange1d, GroupFilter, CDSView,
+                                  HoverTool, Legend, LegendItem, LogColorMapper, TapTool, BoxZoomTool, PanTool,
+                                  ResetTool, SaveTool, WheelZoomTool)
+        from bokeh.plotting import figure
+        from . import _js
+        if direction not in ("LR", "TB"):
+            raise ValueError(f"direction must be 'LR' or 'TB', not {direction!r}")
+        self.direction = direction
+        self.max_nodes = max_nodes
+        self.collapsed = set(collapsed) if collapsed is not None else set()
+        self._auto = collapsed is None
+        self._drawn = None
+        self._step = None
+        self.positions = {}
+        self.nodes = ColumnDataSource(data=_empty(NODE_COLUMNS), name="graph-nodes")
+        self.edges = ColumnDataSource(data=_empty(EDGE_COLUMNS), name="graph-edges")
+        self.groups = ColumnDataSource(data={"name": [], "label": [], "kind": [], "left": [], "right": [],
+                                             "bottom": [], "top": [], "tx": [], "ty": [], "fill": [], "line": []},
+                                       name="graph-groups")
+        self.path = ColumnDataSource(data={"xs": [], "ys": []}, name="graph-path")
+        self.path_nodes = ColumnDataSource(data={"x": [], "y": [], "w": [], "h": []}, name="graph-path-nodes")
+        self.focus = ColumnDataSource(data={"x": [], "y": [], "ppu": [], "ax": [], "ay": [], "fit": []},
+                                      name="graph-focus")
+        self.zoomed = False  # True when the graph starts zoomed in on its output (too big to read whole)
+
+        xr = DataRange1d(range_padding=0.04)
+        yr = DataRange1d(range_padding=0.08)
+        fig = figure(width=width, height=height, x_range=xr, y_range=yr, match_aspect=True, tools=[],
+                     toolbar_location="right", title=title, sizing_mode=sizing_mode,
+                     background_fill_color="#ffffff", border_fill_color="#ffffff", output_backend="canvas")
+        fig.axis.visible = False
+        fig.grid.visible = False
+        fig.outline_line_color = "#e5e7eb"
+        fig.min_border = 8
+        self.figure = fig
+
+        self._group_boxes = fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.groups,
+                                     fill_color="fill", fill_alpha=0.07, line_color="line", line_alpha=0.55,
+                                     line_dash="dashed", line_width=1, level="underlay")
+        self._group_text = fig.text(x="tx", y="ty", text="label", source=self.groups, text_font_size="10px",
+                                    text_color="line", text_baseline="bottom", x_offset=2, y_offset=-1,
+                                    level="underlay")
+        fig.multi_line(xs="xs", ys="ys", source=self.edges, line_color="colour", line_width="width",
+                       line_alpha=0.85)
+        fig.scatter(x="ax", y="ay", angle="angle", source=self.edges, marker="triangle", size=8,
+                    fill_color="colour", line_color="colour", line_alpha=0.9)
+        fig.multi_line(xs="xs", ys="ys", source=self.path, line_color="#1677ff", line_width=3.5, line_alpha=0.8)
+
+        node_renderers = {}
+        common = dict(source=self.nodes, fill_color="colour", line_color="line_colour")
+        for glyph in ("group", "op", "output", "param", "leaf"):
+            view = CDSView(filter=GroupFilter(column_name="glyph", group=glyph))
+            if glyph == "leaf":
+                r = fig.ellipse(x="x", y="y", width="w", height="h", view=view, line_width=1.3, **common)
+            else:
+                extra = {}
+                if glyph == "param":
+                    extra = dict(hatch_pattern="right_diagonal_line", hatch_color="#b7791f", hatch_alpha=0.22,
+                                 hatch_scale=8)
+                if glyph == "group":
+                    extra = dict(line_dash="dashed")
+                r = fig.rect(x="x", y="y", width="w", height="h", view=view, border_radius=7,
+                             line_width={"output": 2.6, "group": 1.8}.get(glyph, 1.2), **common, **extra)
+            r.selection_glyph = r.glyph.clone(line_color="#1677ff", line_width=3)
+            r.nonselection_glyph = r.glyph.clone()
+            node_renderers[glyph] = r
+        self._node_renderers = node_renderers
+        fig.rect(x="x", y="y", width="w", height="h", source=self.path_nodes, fill_alpha=0, line_color="#1677ff",
+                 line_width=2.5, border_radius=7)
+        self._labels = fig.text(x="x", y="y", text="label", source=self.nodes, text_align="center",
+                                text_baseline="middle", text_font_size="11px", text_color="text_colour",
+                                text_font_style="bold", y_offset=-5)
+        self._subs = fig.text(x="x", y="y", text="sub", source=self.nodes, text_align="center",
+                              text_baseline="middle", text_font_size="9px", text_color="text_colour",
+                              text_alpha=0.8, y_offset=8)
+        for r in (self._labels, self._subs):
+            r.nonselection_glyph = r.glyph.clone()
+            r.selection_glyph = r.glyph.clone()
+
+        renderers = list(node_renderers.values())
+        hover = HoverTool(renderers=renderers, tooltips=TOOLTIP, point_policy="follow_mouse", attachment="right")
+        tap = TapTool(renderers=renderers)
+        wheel = WheelZoomTool()
+        fig.add_tools(PanTool(), wheel, BoxZoomTool(match_aspect=True), ResetTool(), tap, hover, SaveTool())
+        fig.toolbar.active_scroll = wheel
+        fig.toolbar.logo = None
+        xr.renderers = renderers + [self._group_boxes]
+        yr.renderers = renderers + [self._group_boxes]
+
+        # legend: one sample per kind (stand-in glyphs at a point no range includes)
+        items = []
+        nan = [float("nan")]
+        for glyph in ("leaf", "param", "op", "output", "group"):
+            style = dict(fill_color=KIND_FILL[glyph], line_color=KIND_LINE[glyph],
+                         line_width={"output": 2.6, "group": 1.8}.get(glyph, 1.2))
+            if glyph == "leaf":
+                dummy = fig.scatter(x=nan, y=nan, marker="circle", size=12, **style)
+            else:
+                extra = {}
+                if glyph == "param":
+                    extra = dict(hatch_pattern="right_diagonal_line", hatch_color="#b7791f", hatch_alpha=0.3,
+                                 hatch_scale=6)
+                if glyph == "group":
+                    extra = dict(line_dash="dashed")
+                dummy = fig.rect(x=nan, y=nan, width=1, height=1, **style, **extra)
+            items.append(LegendItem(label=KIND_TITLE[glyph], renderers=[dummy]))
+        legend = Legend(items=items, location="top_left", orientation="horizontal", label_text_font_size="10px",
+                        glyph_height=12, glyph_width=20, padding=4, spacing=10, margin=2,
+                        background_fill_alpha=0.85, border_line_alpha=0, label_standoff=4)
+        fig.add_layout(legend, "above")
+
+        self._mapper = LogColorMapper(palette=PALETTE, low=1e-3, high=1.0)
+        self._colorbar = ColorBar(color_mapper=self._mapper, title="|gradient|", title_text_font_size="10px",
+                                  major_label_text_font_size="9px", width=10, padding=4, visible=False,
+                                  title_standoff=4, label_standoff=4)
+        fig.add_layout(self._colorbar, "right")
+
+        lod = CustomJS(args=dict(xr=xr, fig=fig, labels=[self._labels, self._group_text], subs=[self._subs],
+                                 ppu_label=LABEL_PPU, ppu_sub=SUB_PPU), code=_js.LABEL_LOD)
+        xr.js_on_change("start", lod)
+        xr.js_on_change("end", lod)
+        fig.js_on_change("inner_width", lod)
+        focus = CustomJS(args=dict(focus=self.focus, xr=xr, yr=yr, fig=fig), code=_js.FOCUS)
+        self.focus.js_on_change("data", focus)
+        fig.js_on_change("inner_width", focus)
+        fig.js_on_change("inner_height", focus)
+        self.nodes.selected.js_on_change("indices", CustomJS(
+            args=dict(nodes=self.nodes, edges=self.edges, path=self.path, path_nodes=self.path_nodes),
+            code=_js.PATH_HIGHLIGHT))
+        if toggle_on_tap:
+            self.nodes.selected.on_change("indices", self._on_tap)
+        self._root = None
+        if step is not None:
+            self.update(step)
+
+    # -- drawing ----------------------------------------------------------------------------------
+    def update(self, step, *, keep_positions=True):
+        """Redraw with another step (anything GraphView accepts). Nodes whose id was drawn before
+        keep their position; new ones are placed next to what feeds them."""
+        if step is None:
+            step = {"index": 0, "loss": None, "nodes": [], "edges": []}
+        step = as_step_dict(step)
+        grouping = None
+        if self._step is not None and step is self._step and self._drawn is not None:
+            grouping = self._drawn.grouping
+        collapsed = None if self._auto else self.collapsed
+        previous = self.positions if keep_positions and self.positions else None
+        cols, ecols, gcols, info = node_columns(step, direction=self.direction, collapsed=collapsed,
+                                                max_nodes=self.max_nodes, previous=previous, grouping=grouping)
+        self._step = step
+        self._drawn = _Drawn(step, info["grouping"], info["collapsed"], info["members"], info["layout"], None)
+        if self._auto:
+            self.collapsed = set(info["collapsed"])
+        self.positions = dict(info["layout"].positions)
+        self.path.data = {"xs": [], "ys": []}
+        self.path_nodes.data = {"x": [], "y": [], "w": [], "h": []}
+        self.nodes.selected.indices = []
+        self.nodes.data = cols
+        self.edges.data = ecols
+        self.groups.data = gcols
+        self._mapper.low, self._mapper.high = info["lo"], info["hi"]
+        self._colorbar.visible = info["has_grad"]
+        self._set_focus(cols, info["layout"])
+        return self
+
+    def _set_focus(self, cols, lay):
+        """Fit the whole graph if its labels are readable that way; else start zoomed in on the output."""
+        fig = self.figure
+        w = (fig.width or 900) - 120
+        h = (fig.height or 560) - 60
+        gw = max(lay.width, 1e-9)
+        gh = max(lay.height, 1e-9)
+        fit_ppu = min(w / gw, h / gh)
+        n = len(cols["id"])
+        if fit_ppu >= LABEL_PPU * 0.85 or n < 12:
+            self.zoomed = False
+            self.focus.data = {"x": [0.0], "y": [0.0], "ppu": [0.0], "ax": [0.5], "ay": [0.5], "fit": [1]}
+            return
+        # the output (else the last node) near the far end of the data flow
+        kinds = cols["kind"]
+        k = max((i for i, kd in enumerate(kinds) if kd == "output"), default=n - 1)
+        lr = self.direction == "LR"
+        self.zoomed = True
+        self.focus.data = {"x": [cols["x"][k]], "y": [cols["y"][k]], "ppu": [LABEL_PPU * 1.3],
+                           "ax": [0.85 if lr else 0.5], "ay": [0.5 if lr else 0.15], "fit": [0]}
+
+    def overview_figure(self, height=110, width=None):
+        """A small figure of the whole graph with a box where the main view is; a click moves it."""
+        from bokeh.models import ColumnDataSource, CustomJS, DataRange1d
+        from bokeh.plotting import figure
+        from . import _js
+        fig = figure(height=height, width=width or self.figure.width, tools="", toolbar_location=None,
+                     x_range=DataRange1d(range_padding=0.02), y_range=DataRange1d(range_padding=0.1),
+                     match_aspect=False, title="whole graph (click to move the view there)")
+        fig.title.text_font_size = "10px"
+        fig.title.text_color = "#6b7280"
+        fig.axis.visible = False
+        fig.grid.visible = False
+        fig.outline_line_color = "#e5e7eb"
+        fig.multi_line(xs="xs", ys="ys", source=self.edges, line_color="#c7ccd4", line_width=0.8)
+        fig.rect(x="x", y="y", width="w", height="h", source=self.nodes, fill_color="colour",
+                 line_color="line_colour", line_width=0.5)
+        box = ColumnDataSource(data={"left": [], "right": [], "bottom": [], "top": []})
+        fig.quad(left="left", right="right", bottom="bottom", top="top", source=box, fill_color="#1677ff",
+                 fill_alpha=0.08, line_color="#1677ff", line_width=1.5)
+        xr, yr = self.figure.x_range, self.figure.y_range
+        vp = CustomJS(args=dict(xr=xr, yr=yr, box=box), code=_js.VIEWPORT)
+        for r in (xr, yr):
+            r.js_on_change("start", vp)
+            r.js_on_change("end", vp)
+        fig.js_on_event("tap", CustomJS(args=dict(xr=xr, yr=yr), code=_js.RECENTRE))
+        return fig
+
+    @property
+    def step(self):
+        """The step dict drawn now."""
+        return self._step
+
+    @property
+    def layout(self):
+        """The engine.viz.layout.Layout of the current drawing."""
+        return self._drawn.layout if self._drawn else None
+
+    @property
+    def grouping(self):
+        """Module and loop groups of the current step (engine.viz.folding.Grouping)."""
+        return self._drawn.grouping if self._drawn else None
+
+    @property
+    def group_names(self):
+        return list(self._drawn.grouping.groups) if self._drawn else []
+
+    def toggle_group(self, name):
+        """Fold the group `name` if it is drawn unfolded, unfold it if it is folded; redraw."""
+        if self._drawn is None or name not in self._drawn.grouping.groups:
+            raise KeyError(f"no group {name!r} in this step")
+        self._auto = False
+        collapsed = set(self.collapsed)
+        if name in collapsed:
+            collapsed.discard(name)
+        else:
+            # folding a group drops the folds inside it (they come back unfolded)
+            collapsed = {c for c in collapsed if not c.startswith(name + ".")}
+            collapsed.add(name)
+        self.collapsed = collapsed
+        self.update(self._step)
+        return name in self.collapsed
+
+    def expand(self, name):
+        if name in self.collapsed:
+            self.toggle_group(name)
+
+    def collapse(self, name):
+        if name not in self.collapsed:
+            self.toggle_group(name)
+
+    def expand_all(self):
+        self._auto = False
+        self.collapsed = set()
+        self.update(self._step)
+
+    def node_dict(self, key):
+        """The node dict (as in the step) for a row index or id; a folded group gives
+        {"id", "label", "kind": "group", "group_kind", "members": [ids], "count"}."""
+        data = self.nodes.data
+        if isinstance(key, int):
+            if key < 0 or key >= len(data["id"]):
+                return None
+            key = data["id"][key]
+        if self._drawn is None:
+            return None
+        if key in self._drawn.members:
+            g = self._drawn.grouping.groups[key]
+            return {"id": key, "label": g.label, "kind": "group", "group_kind": g.kind, "count": g.count,
+                    "members": list(self._drawn.members[key]), "line": g.line}
+        for n in self._step.get("nodes", ()):
+            if n["id"] == key:
+                return n
+        return None
+
+    def _on_tap(self, attr, old, new):
+        if len(new) != 1 or self._drawn is None:
+            return
+        data = self.nodes.data
+        i = new[0]
+        if i >= len(data["id"]) or not data["is_group"][i]:
+            return
+        name = data["id"][i]
+        doc = self.figure.document
+        if doc is not None:
+            doc.add_next_tick_callback(lambda: self.toggle_group(name) if name in self.collapsed else None)
+        else:
+            self.toggle_group(name)
+
+    # -- pages --------------------------------------------------------------------------------------
+    @property
+    def root(self):
+        """The figure with a search box and an inspector panel: what an exported page shows."""
+        if self._root is None:
+            from .export import page_layout
+            self._root = page_layout(self)
+        return self._root
+
+    def _repr_html_(self):
+        from .export import iframe_html
+        return iframe_html(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# the inspector
+def inspector_figure(node, *, width=560, height=190):
+    """Value and gradient of one node (a dict as in Step.to_dict()) side by side, as a Bokeh row:
+    a heatmap for 2-D, bars for 1-D, a histogram for large tensors, the numbers for small ones."""
+    from bokeh.layouts import row
+    if node is None:
+        node = {}
+    if node.get("kind") == "group":
+        from bokeh.models import Div
+        return row(Div(text=f"<b>{node.get('label')}</b>: a folded group of {len(node.get('members', []))} nodes; "
+                            "tap it in the graph to unfold it."), sizing_mode="stretch_width")
+    w = max(200, width // 2)
+    left = _tensor_panel(node.get("value"), f"value of {node.get('label', '')}", w, height)
+    right = _tensor_panel(node.get("grad"), "gradient", w, height)
+    return row(left, right, sizing_mode="stretch_width")
+
+
+def _as_grid(data, shape):
+    """Rows of numbers: 1-D data is one row; N-D data has its leading dimensions flattened."""
+    flat = _flat(data, 10 ** 7) if isinstance(data, list) else [data]
+    if len(shape) <= 1:
+        return [flat]
+    cols = shape[-1] or 1
+    return [flat[i:i + cols] for i in range(0, len(flat), cols)]
+
+
+def _num(v):
+    if isinstance(v, (int, float)):
+        return float(v)
+    return {"inf": math.inf, "-inf": -math.inf}.get(v, math.nan)
+
+
+def _tensor_panel(s, title, width, height):
+    from bokeh.models import ColumnDataSource, Div, HoverTool
+    from bokeh.plotting import figure
+    from bokeh.palettes import RdBu11
+    if not s:
+        return Div(text=f"<div style='color:#6b7280;font:12px sans-serif;padding:8px'>{title}: none "
+                        "(no gradient reached this node)</div>", width=width)
+    stats = " · ".join(f"{k} {_fmt(s[k])}" for k in ("min", "max", "mean", "std") if s.get(k) is not None)
+    shape = s.get("shape") or []
+    full_title = f"{title} [{_shape_text(shape)}]"
+    if "data" in s and not isinstance(s["data"], list):
+        return Div(text=f"<div style='font:12px sans-serif;padding:6px'><div style='color:#6b7280'>{full_title}</div>"
+                        f"<div style='font-size:26px;font-family:monospace'>{_fmt(s['data'])}</div></div>",
+                   width=width)
+    diverging = list(reversed(RdBu11))
+    if "data" in s:
+        grid = _as_grid(s["data"], shape)
+        if len(shape) <= 1:
+            vals = [_num(v) for v in grid[0]]
+            n = len(vals)
+            src = ColumnDataSource(data={"i": list(range(n)), "v": [v if math.isfinite(v) else 0.0 for v in vals],
+                                         "text": [_fmt(v) for v in grid[0]],
+                                         "colour": ["#d6604d" if v >= 0 else "#4393c3" for v in vals]})
+            fig = figure(width=width, height=height, title=full_title, tools="hover", toolbar_location=None,
+                         tooltips=[("index", "@i"), ("value", "@text")])
+            fig.vbar(x="i", top="v", width=0.8, source=src, fill_color="colour", line_color=None)
+            if n <= 16:
+                fig.text(x="i", y="v", text="text", source=src, text_align="center", text_font_size="9px",
+                         text_baseline="bottom", y_offset=-2)
+            fig.xaxis.axis_label = "index"
+            _style(fig, stats)
+            return fig
+        rows = len(grid)
+        cols = len(grid[0]) if grid else 0
+        return _heatmap(grid, full_title, width, height, stats, numbers=rows * cols <= 64, palette=diverging)
+    # a large tensor: histogram, and a strided preview for 2-D and more
+    figs = []
+    hist = s.get("hist")
+    if hist:
+        edges = hist["edges"]
+        src = ColumnDataSource(data={"left": edges[:-1], "right": edges[1:], "top": hist["counts"]})
+        fig = figure(width=width, height=height, title=f"{full_title}: histogram of {s.get('numel'):,} values",
+                     tools="", toolbar_location=None)
+        fig.quad(left="left", right="right", bottom=0, top="top", source=src, fill_color="#7a8ca8",
+                 line_color="#ffffff")
+        fig.add_tools(HoverTool(tooltips=[("from", "@left"), ("to", "@right"), ("count", "@top")]))
+        _style(fig, stats)
+        figs.append(fig)
+    preview = s.get("preview")
+    if preview and isinstance(preview[0], list):
+        step = "×".join(str(k) for k in s.get("preview_step", []))
+        figs.append(_heatmap(preview, f"{title}: every {step} (rows × columns)", width, height, "", numbers=False,
+                             palette=diverging))
+    if not figs:
+        return Div(text=f"{full_title}: {stats}")
+    if len(figs) == 1:
+        return figs[0]
+    from bokeh.layouts import column
+    return column(*figs)
+
+
+def _heatmap(grid, title, width, height, stats, numbers, palette):
+    from bokeh.models import ColumnDataSource, LinearColorMapper, ColorBar
+    from bokeh.plotting import figure
+    rows = len(grid)
+    cols = max(len(r) for r in grid) if grid else 0
+    xs, ys, vs, texts = [], [], [], []
+    m = 0.0
+    for r, line in enumerate(grid):
+        for c, v in enumerate(line):
+            x = _num(v)
+            xs.append(c)
+            ys.append(r)
+            vs.append(x if math.isfinite(x) else float("nan"))
+            texts.append(_fmt(v))
+            if math.isfinite(x):
+                m = max(m, abs(x))
+    m = m or 1.0
+    mapper = LinearColorMapper(palette=palette, low=-m, high=m, nan_color="#bbbbbb")
+    src = ColumnDataSource(data={"x": xs, "y": ys, "v": vs, "text": texts})
+    fig = figure(width=width, height=height, title=title, tools="hover", toolbar_location=None,
+                 tooltips=[("row", "@y"), ("col", "@x"), ("value", "@text")],
+                 x_range=(-0.5, cols - 0.5), y_range=(rows - 0.5, -0.5))
+    fig.rect(x="x", y="y", width=1, height=1, source=src, fill_color={"field": "v", "transform": mapper},
+             line_color="#ffffff" if numbers else None)
+    if numbers:
+        fig.text(x="x", y="y", text="text", source=src, text_align="center", text_baseline="middle",
+                 text_font_size="9px")
+    fig.add_layout(ColorBar(color_mapper=mapper, width=8, major_label_text_font_size="8px", padding=2), "right")
+    _style(fig, stats)
+    fig.grid.visible = False
+    return fig
+
+
+def _style(fig, stats):
+    fig.title.text_font_size = "11px"
+    fig.min_border = 4
+    fig.axis.major_label_text_font_size = "9px"
+    if stats:
+        from bokeh.models import Title
+        fig.add_layout(Title(text=stats, text_font_size="9px", text_color="#6b7280", text_font_style="normal"),
+                       "below")

@@ -1,0 +1,384 @@
+"""Pages and files from a graph: one self-contained HTML file, Jupyter display, PNG and SVG.
+
+    engine.viz.draw(loss)                      # displays inline in Jupyter
+    engine.viz.save_html(g, "graph.html")      # a Graph, Step, their dicts or a Tensor
+    engine.viz.export_png(g, "graph.png")
+
+The HTML page carries BokehJS inline (bokeh.resources.INLINE) and makes no network request. It
+keeps hover, zoom, search, tap-to-inspect (the value and gradient of the tapped node, drawn in the
+page by JavaScript from the node's summary) and, for a captured training run, a slider over the
+kept steps with the loss curve.
+"""
+from __future__ import annotations
+
+import html
+import importlib.util
+import os
+import shutil
+
+from .bokeh_view import GraphView, as_step_dict, node_columns
+from . import _js
+
+__all__ = ["Drawing", "draw", "page", "page_layout", "to_html", "save_html", "iframe_html", "export_png",
+           "export_svg"]
+
+INSPECTOR_CSS = """
+:host { font: 12px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; }
+.gv-hint { color: #6b7280; padding: 6px 2px; }
+.gv-title { font-size: 15px; font-weight: 600; margin: 2px 0 6px; }
+.gv-kind { font-size: 11px; font-weight: 400; color: #6b7280; background: #f3f4f6; border-radius: 8px; padding: 1px 7px; }
+table.gv-facts { border-collapse: collapse; margin-bottom: 6px; }
+table.gv-facts td { padding: 1px 8px 1px 0; vertical-align: top; }
+table.gv-facts td:first-child { color: #6b7280; }
+pre.gv-code { background: #f6f8fa; border-radius: 4px; padding: 4px 6px; margin: 4px 0 8px; white-space: pre-wrap;
+  font-size: 11px; }
+.gv-pair { display: flex; gap: 14px; flex-wrap: wrap; }
+.gv-side { min-width: 150px; }
+.gv-what { font-weight: 600; margin-bottom: 3px; }
+.gv-big { font: 22px monospace; padding: 4px 0; }
+.gv-stats { color: #374151; font-size: 11px; margin-top: 3px; }
+.gv-stats span { margin-right: 6px; white-space: nowrap; }
+.gv-bad { color: #b91c1c; font-weight: 600; }
+.gv-none { color: #9ca3af; }
+.gv-cap { color: #6b7280; font-size: 11px; margin-top: 4px; }
+svg.gv-heat text { font: 9px monospace; fill: #111; }
+svg { display: block; }
+"""
+
+HEADER_CSS = """
+:host { font: 13px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; }
+.gv-head b { font-size: 15px; }
+.gv-head span { color: #6b7280; margin-left: 8px; }
+.gv-keys { color: #6b7280; font-size: 12px; }
+"""
+
+
+def _summary_line(step, view):
+    nodes = step.get("nodes") or []
+    parts = [f"{len(nodes):,} nodes", f"{len(step.get('edges') or []):,} edges"]
+    if step.get("loss") is not None:
+        parts.append(f"loss {step['loss']:.6g}")
+    drawn = len(view.nodes.data["id"])
+    if drawn != len(nodes):
+        parts.append(f"{drawn:,} drawn (loops and modules folded)")
+    return " · ".join(parts)
+
+
+def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspector_width=380):
+    """The page around a GraphView: title line, search box, the graph, an inspector panel and, with
+    `steps` (a list of precomputed step drawings), a step slider and the loss curve."""
+    from bokeh.layouts import column, row
+    from bokeh.models import CustomJS, Div, InlineStyleSheet, Slider, TextInput
+    from bokeh.plotting import figure
+    step = view.step or {"nodes": [], "edges": []}
+    head = Div(text=f"<div class='gv-head'><b>{html.escape(title or 'Computation graph')}</b>"
+                    f"<span>{html.escape(_summary_line(step, view))}</span></div>",
+               stylesheets=[InlineStyleSheet(css=HEADER_CSS)], sizing_mode="stretch_width")
+    status = Div(text="", stylesheets=[InlineStyleSheet(css=HEADER_CSS)], width=120)
+    search = TextInput(placeholder="find a node: name, op, code or line number", width=360, name="graph-search")
+    search.js_on_change("value_input", CustomJS(args=dict(nodes=view.nodes, xr=view.figure.x_range,
+                                                          yr=view.figure.y_range, status=status), code=_js.SEARCH))
+    keys = Div(text="<div class='gv-keys'>scroll: zoom · drag: pan · click a node: its value and gradient, and the "
+                    "path it takes to the output · colour: size of the gradient</div>",
+               stylesheets=[InlineStyleSheet(css=HEADER_CSS)], sizing_mode="stretch_width")
+    inspector = Div(text="", width=inspector_width, name="graph-inspector",
+                    stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS)], styles={"overflow": "auto"})
+    inspect = CustomJS(args=dict(nodes=view.nodes, div=inspector), code=_js.INSPECT)
+    view.nodes.selected.js_on_change("indices", inspect)
+    inspector.text = ("<div class='gv-hint'>Click a node to see its value and gradient. Scroll to zoom, drag to "
+                      "pan; labels appear as you zoom in.</div>")
+    parts = [head, row(search, status), keys, row(view.figure, inspector)]
+    if view.zoomed:
+        parts.append(view.overview_figure())
+    if steps and len(steps) > 1:
+        title_div = Div(text=steps[start]["title"] if start is not None else "",
+                        stylesheets=[InlineStyleSheet(css=HEADER_CSS)])
+        slider = Slider(start=0, end=len(steps) - 1, value=start if start is not None else len(steps) - 1, step=1,
+                        title="kept step", width=420, name="graph-step")
+        slider.js_on_change("value", CustomJS(args=dict(steps=steps, nodes=view.nodes, edges=view.edges,
+                                                        groups=view.groups, title=title_div),
+                                              code=_js.STEP_SLIDER))
+        parts.append(row(slider, title_div))
+    if losses and len(losses) > 1:
+        lf = figure(height=130, width=view.figure.width, title="loss per step", tools="hover",
+                    tooltips=[("step", "@x"), ("loss", "@y")], toolbar_location=None)
+        xs = [i for i, v in losses if v is not None]
+        ys = [v for i, v in losses if v is not None]
+        lf.line(xs, ys, line_width=2, color="#1677ff")
+        lf.scatter(xs, ys, size=4, color="#1677ff")
+        lf.title.text_font_size = "11px"
+        from bokeh.models import BasicTicker
+        lf.xaxis.ticker = BasicTicker(desired_num_ticks=8, min_interval=1)
+        lf.yaxis.ticker = BasicTicker(desired_num_ticks=3)
+        lf.axis.major_label_text_font_size = "9px"
+        lf.xaxis.axis_label = "step"
+        lf.xaxis.axis_label_text_font_size = "10px"
+        parts.append(lf)
+    return column(*parts)
+
+
+def _steps_of(obj):
+    """(detailed step dicts, [(index, loss)] for all steps) of a Graph or graph dict, else None."""
+    from .. import graph as graph_mod
+    if isinstance(obj, graph_mod.Graph):
+        all_steps = [s.to_dict() for s in obj.steps]
+    elif isinstance(obj, dict) and "steps" in obj:
+        all_steps = obj["steps"]
+    else:
+        return None
+    detailed = [s for s in all_steps if s.get("nodes")]
+    losses = [(s.get("index", i), s.get("loss")) for i, s in enumerate(all_steps)]
+    return detailed, losses
+
+
+def page(obj, *, step=None, title=None, **view_kw):
+    """The Bokeh layout of an exported page for `obj` (a Graph, Step, their dicts, a Tensor, or a
+    GraphView). For a Graph with several kept steps the page can switch between them."""
+    if isinstance(obj, GraphView):
+        return page_layout(obj, title=title)
+    if isinstance(obj, Drawing):
+        return page_layout(obj.view, title=title)
+    view_kw.setdefault("toggle_on_tap", False)  # a static page has no Python to unfold groups
+    run = _steps_of(obj)
+    if run is None or len(run[0]) <= 1:
+        view = GraphView(as_step_dict(obj, step), **view_kw)
+        return page_layout(view, title=title, losses=run[1] if run else None)
+    detailed, losses = run
+    chosen = as_step_dict(obj, step)
+    start = next((k for k, s in enumerate(detailed) if s is chosen or s.get("index") == chosen.get("index")),
+                 len(detailed) - 1)
+    # lay the steps out in order, each placed from the previous one, so that nodes stay put
+    drawings = []
+    previous = None
+    direction = view_kw.get("direction", "LR")
+    max_nodes = view_kw.get("max_nodes", 2000)
+    for s in detailed:
+        cols, ecols, gcols, info = node_columns(s, direction=direction, collapsed=view_kw.get("collapsed"),
+                                                max_nodes=max_nodes, previous=previous)
+        previous = info["layout"].positions
+        loss = s.get("loss")
+        drawings.append({"nodes": cols, "edges": ecols, "groups": gcols,
+                         "title": f"step {s.get('index')}" + (f" · loss {loss:.6g}" if loss is not None else "")
+                                  + f" · {len(s.get('nodes') or [])} nodes"})
+    view = GraphView(None, **view_kw)
+    view.update(detailed[start], keep_positions=False)
+    view.nodes.data = drawings[start]["nodes"]
+    view.edges.data = drawings[start]["edges"]
+    view.groups.data = drawings[start]["groups"]
+    return page_layout(view, title=title, steps=drawings, losses=losses, start=start)
+
+
+def to_html(obj, *, title=None, **kw):
+    """One self-contained HTML page (BokehJS inline, no network access) showing `obj`."""
+    from bokeh.embed import file_html
+    from bokeh.resources import INLINE
+    root = page(obj, title=title, **kw)
+    return file_html(root, resources=INLINE, title=title or "Computation graph")
+
+
+def save_html(obj, path, *, title=None, **kw):
+    """Write `to_html(obj)` to `path`; returns the path."""
+    text = to_html(obj, title=title, **kw)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def iframe_html(obj, height=None, title=None):
+    """An <iframe srcdoc=...> holding the whole page: displays in Jupyter (classic, Lab, VS Code)
+    without any notebook extension or network access."""
+    if isinstance(obj, GraphView):
+        obj = obj.step or {"nodes": [], "edges": []}
+    return _iframe(to_html(obj, title=title), height)
+
+
+def _iframe(doc, height=None):
+    h = height or 780
+    return (f'<iframe srcdoc="{html.escape(doc, quote=True)}" style="width:100%;height:{h}px;border:0" '
+            f'sandbox="allow-scripts allow-same-origin"></iframe>')
+
+
+class Drawing:
+    """What engine.viz.draw returns: shows itself inline in Jupyter, saves as HTML/PNG/SVG/JSON.
+
+    Each display or save builds its own page from the step (a Bokeh model lives in one document);
+    `.view` is a GraphView of it to use or embed directly."""
+
+    def __init__(self, obj, title=None, **view_kw):
+        view_kw.setdefault("toggle_on_tap", False)
+        self.source = obj
+        self.title = title
+        self._kw = view_kw
+        self._step = obj.step if isinstance(obj, GraphView) else as_step_dict(obj)
+        self._view = obj if isinstance(obj, GraphView) else None
+
+    @property
+    def view(self):
+        if self._view is None:
+            self._view = GraphView(self._step, **self._kw)
+        return self._view
+
+    @property
+    def figure(self):
+        return self.view.figure
+
+    @property
+    def nodes(self):
+        return self.view.nodes
+
+    @property
+    def edges(self):
+        return self.view.edges
+
+    @property
+    def step(self):
+        return self._step
+
+    def to_html(self):
+        return to_html(self._step, title=self.title, **self._kw)
+
+    def save(self, path):
+        """Save by extension: .html (a page), .png, .svg, .json (the step dict)."""
+        ext = os.path.splitext(str(path))[1].lower()
+        if ext in (".html", ".htm"):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(self.to_html())
+        elif ext == ".png":
+            export_png(GraphView(self._step, **self._kw), path)
+        elif ext == ".svg":
+            export_svg(GraphView(self._step, **self._kw), path)
+        elif ext == ".json":
+            import json
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(self._step, f, allow_nan=False)
+        else:
+            raise ValueError(f"don't know how to save {path!r}: use .html, .png, .svg or .json")
+        return path
+
+    def _repr_html_(self):
+        return _iframe(self.to_html())
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_()}
+
+    def show(self):
+        """Open the page in a web browser (a temporary file)."""
+        import tempfile
+        import webbrowser
+        fd, path = tempfile.mkstemp(suffix=".html", prefix="graph-")
+        os.close(fd)
+        self.save(path)
+        webbrowser.open("file://" + path)
+        return path
+
+    def __repr__(self):
+        return f"<Drawing: {len(self._step.get('nodes') or [])} nodes>"
+
+
+def draw(obj, *, title=None, **view_kw):
+    """Draw a tensor's autograd graph (no capture needed, like torchviz's make_dot), or a captured
+    Graph/Step. Returns a Drawing: inline in Jupyter, `.save("graph.html")`, `.view` for the
+    GraphView (direction=, collapsed=, max_nodes= go to it)."""
+    return Drawing(obj, title=title, **view_kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# PNG and SVG
+def _webdriver_problem():
+    if importlib.util.find_spec("selenium") is None:
+        return "the 'selenium' package is not installed"
+    if not (shutil.which("chromedriver") or shutil.which("geckodriver")):
+        return "no chromedriver (or geckodriver) on PATH"
+    return None
+
+
+def _playwright_browser():
+    if importlib.util.find_spec("playwright") is None:
+        return None
+    for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome",
+                 shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
+        if path and os.path.exists(path):
+            return path
+    return None
+
+
+def _figure_of(obj):
+    if isinstance(obj, GraphView):
+        return obj.figure
+    if isinstance(obj, Drawing):
+        return obj.figure
+    return GraphView(as_step_dict(obj), toggle_on_tap=False).figure
+
+
+def export_png(obj, path, *, width=None, height=None, scale_factor=1):
+    """Save the graph figure as a PNG with bokeh.io.export_png (needs selenium and a Chromium or
+    Firefox driver). Without them, a local Chromium driven by Playwright is used if there is one;
+    otherwise a RuntimeError says what is missing."""
+    fig = _figure_of(obj)
+    problem = _webdriver_problem()
+    if problem is None:
+        from bokeh.io import export_png as bokeh_export_png
+        bokeh_export_png(fig, filename=path, width=width, height=height, scale_factor=scale_factor)
+        return path
+    browser = _playwright_browser()
+    if browser is None:
+        raise RuntimeError(f"PNG export needs a headless browser: {problem}. Install selenium and chromedriver "
+                           "(e.g. `pip install selenium` and your system's chromium-driver package), or save the "
+                           "graph as HTML with engine.viz.save_html instead.")
+    _playwright_capture(fig, path, "png", browser, scale_factor)
+    return path
+
+
+def export_svg(obj, path, *, width=None, height=None):
+    """Save the graph figure as SVG with bokeh.io.export_svg (needs selenium and a browser driver;
+    falls back to a local Chromium through Playwright, else raises RuntimeError saying what is
+    missing)."""
+    fig = _figure_of(obj)
+    problem = _webdriver_problem()
+    if problem is None:
+        from bokeh.io import export_svg as bokeh_export_svg
+        bokeh_export_svg(fig, filename=path, width=width, height=height)
+        return path
+    browser = _playwright_browser()
+    if browser is None:
+        raise RuntimeError(f"SVG export needs a headless browser: {problem}. Install selenium and chromedriver "
+                           "(e.g. `pip install selenium` and your system's chromium-driver package), or save the "
+                           "graph as HTML with engine.viz.save_html instead.")
+    _playwright_capture(fig, path, "svg", browser, 1)
+    return path
+
+
+def _playwright_capture(fig, path, kind, browser_path, scale):
+    import tempfile
+    from bokeh.embed import file_html
+    from bokeh.resources import INLINE
+    from playwright.sync_api import sync_playwright
+    doc = file_html(fig, resources=INLINE, title="graph")
+    with tempfile.TemporaryDirectory() as tmp:
+        page_path = os.path.join(tmp, "graph.html")
+        with open(page_path, "w", encoding="utf-8") as f:
+            f.write(doc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=browser_path, args=[
+                "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run"])
+            try:
+                page = browser.new_page(device_scale_factor=scale,
+                                        viewport={"width": (fig.width or 900) + 40, "height": (fig.height or 600) + 40})
+                page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                           else route.abort())
+                page.goto("file://" + page_path)
+                page.wait_for_function("() => window.Bokeh && Bokeh.index && Object.keys(Bokeh.index).length > 0")
+                page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+                if kind == "png":
+                    el = page.query_selector(".bk-Figure") or page.query_selector("div")
+                    el.screenshot(path=path)
+                else:
+                    from bokeh.io.export import _SVG_SCRIPT
+                    svgs = page.evaluate("() => { " + _SVG_SCRIPT + " }")
+                    if not svgs:
+                        raise RuntimeError("the browser produced no SVG")
+                    with open(path, "w", encoding="utf-8") as f:
+                        f.write(svgs[0])
+            finally:
+                browser.close()

@@ -1,0 +1,249 @@
+"""The Bokeh graph view, the inspector and exports (engine.viz.bokeh_view / export, app.export)."""
+import json
+import linecache
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+pytest.importorskip("bokeh")
+
+import engine as torch  # noqa: E402
+from engine import graph, nn, viz  # noqa: E402
+from engine.viz.bokeh_view import GraphView, inspector_figure  # noqa: E402
+
+EPS = 1e-7
+
+
+def capture(source, filename="<prog>", ns=None):
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    ns = {"torch": torch, "nn": nn} if ns is None else ns
+    with graph.capture() as g:
+        exec(compile(source, filename, "exec"), ns)
+    return g
+
+
+WALK = """\
+x = torch.ones(2, 2, requires_grad=True)
+y = x + 1
+z = y * y * 2
+out = z.mean()
+out.backward()
+"""
+
+LOOP = """\
+w = torch.randn(3, 3, requires_grad=True)
+h = torch.ones(1, 3)
+for t in range({n}):
+    h = torch.tanh(h @ w)
+loss = h.sum()
+loss.backward()
+"""
+
+
+def overlapping(view):
+    d = view.nodes.data
+    boxes = sorted((x - w / 2, y - h / 2, x + w / 2, y + h / 2, i)
+                   for i, (x, y, w, h) in enumerate(zip(d["x"], d["y"], d["w"], d["h"])))
+    bad, active = [], []
+    for b in boxes:
+        active = [a for a in active if a[2] > b[0] + EPS]
+        bad += [(a[4], b[4]) for a in active if a[1] < b[3] - EPS and b[1] < a[3] - EPS]
+        active.append(b)
+    return bad
+
+
+def test_sources_and_columns():
+    g = capture(WALK)
+    view = GraphView(g.steps[0])
+    assert view.nodes.name == "graph-nodes" and view.edges.name == "graph-edges"
+    d = view.nodes.data
+    for col in ("id", "label", "kind", "shape", "line", "has_grad", "x", "y", "colour", "grad_norm", "value_text",
+                "grad_text", "op", "dtype", "device", "code"):
+        assert col in d, col
+    step = g.steps[0].to_dict()
+    assert d["id"] == [n["id"] for n in step["nodes"]]
+    assert d["label"] == ["x", "add", "mul", "mul", "mean"]
+    assert d["kind"] == ["leaf", "op", "op", "op", "output"]
+    assert d["shape"] == ["2×2", "2×2", "2×2", "2×2", "scalar"]
+    assert d["line"] == [2, 2, 3, 3, 4] and all(type(v) is int for v in d["line"])
+    assert d["has_grad"] == [True] * 5 and all(type(v) is bool for v in d["has_grad"])
+    assert d["value_text"][0] == "[1, 1, 1, 1]" and d["grad_text"][4] == "1"
+    e = view.edges.data
+    assert list(zip(e["source"], e["target"])) == [(s["source"], s["target"]) for s in step["edges"]]
+    # edges run in data-flow direction: left to right
+    assert all(xs[0] < xs[-1] for xs in e["xs"])
+    assert overlapping(view) == []
+
+
+def test_gradient_colour_scale():
+    g = capture(WALK)
+    d = GraphView(g.steps[0]).nodes.data
+    norms = d["grad_norm"]
+    assert norms[4] == pytest.approx(1.0) and norms[0] == pytest.approx(4.0)
+    # larger gradients are darker
+    def lum(c):
+        r, g_, b = (int(c[k:k + 2], 16) for k in (1, 3, 5))
+        return 0.3 * r + 0.59 * g_ + 0.11 * b
+    assert lum(d["colour"][0]) < lum(d["colour"][4])
+
+
+def test_update_keeps_positions_of_kept_nodes():
+    a = capture(LOOP.format(n=3), "<loop-prog>")
+    view = GraphView(a.steps[0])
+    before = dict(zip(view.nodes.data["id"], zip(view.nodes.data["x"], view.nodes.data["y"])))
+    b = capture(LOOP.format(n=4), "<loop-prog>")  # one more iteration: the old nodes are all there
+    view.update(b.steps[0])
+    after = dict(zip(view.nodes.data["id"], zip(view.nodes.data["x"], view.nodes.data["y"])))
+    kept = set(before) & set(after)
+    assert len(kept) == len(before)
+    moved = [k for k in kept if max(abs(before[k][0] - after[k][0]), abs(before[k][1] - after[k][1])) > 1e-9]
+    assert moved == []
+    assert overlapping(view) == []
+
+
+def test_collapse_expand_round_trip():
+    g = capture(LOOP.format(n=6), "<fold-prog>")
+    step = g.steps[0]
+    view = GraphView(step)
+    ids = list(view.nodes.data["id"])
+    assert view.collapsed == set()
+    loop = next(k for k, v in view.grouping.groups.items() if v.kind == "loop")
+    assert view.toggle_group(loop) is True
+    d = view.nodes.data
+    assert loop in d["id"] and len(d["id"]) < len(ids)
+    i = d["id"].index(loop)
+    assert d["is_group"][i] and d["label"][i] == "loop ×6 · line 4" and d["count"][i] == 12
+    assert view.node_dict(i)["kind"] == "group" and len(view.node_dict(loop)["members"]) == 12
+    # the folded loop's edges: w and h in, sum out
+    e = view.edges.data
+    into = sorted(s for s, t in zip(e["source"], e["target"]) if t == loop)
+    assert len(into) == 2
+    assert view.toggle_group(loop) is False
+    assert sorted(view.nodes.data["id"]) == sorted(ids)
+    assert overlapping(view) == []
+
+
+def synthetic(n_blocks):
+    nodes = [{"id": "x", "label": "x", "kind": "leaf", "shape": [4], "line": 1}]
+    edges = []
+    prev = "x"
+    for k in range(n_blocks):
+        w = {"id": f"w{k}", "label": "weight", "kind": "param", "shape": [4, 4], "line": 5, "module": f"m.l{k}",
+             "module_type": "Linear"}
+        mm = {"id": f"mm{k}", "label": "mm", "kind": "op", "op": "MmBackward0", "shape": [4], "line": 5,
+              "module": f"m.l{k}", "inputs": [prev, f"w{k}"], "fn": "mm", "file": "f.py", "col": 4, "end_col": 9}
+        r = {"id": f"r{k}", "label": "relu", "kind": "op", "op": "ReluBackward0", "shape": [4], "line": 6,
+             "module": "m", "inputs": [f"mm{k}"], "fn": "relu", "file": "f.py", "col": 4, "end_col": 9}
+        nodes += [w, mm, r]
+        edges += [(prev, f"mm{k}"), (f"w{k}", f"mm{k}"), (f"mm{k}", f"r{k}")]
+        prev = f"r{k}"
+    return {"index": 0, "loss": None, "nodes": nodes, "edges": [{"source": s, "target": t} for s, t in edges]}
+
+
+def test_big_graphs_start_folded_and_expand_on_demand():
+    step = synthetic(800)  # 2,401 nodes
+    view = GraphView(step)
+    drawn = len(view.nodes.data["id"])
+    assert view.collapsed and drawn < 2000
+    assert any(view.nodes.data["is_group"])
+    full = GraphView(step, max_nodes=None)
+    assert len(full.nodes.data["id"]) == 2401 and not any(full.nodes.data["is_group"])
+    view.expand_all()
+    assert len(view.nodes.data["id"]) == 2401
+
+
+def test_tensor_without_capture_and_jupyter_display(tmp_path):
+    x = torch.ones(2, 2, requires_grad=True)
+    z = (x + 1) * 3
+    drawing = viz.draw(z)
+    assert drawing.nodes.data["label"] == ["x", "add", "mul"]
+    html = drawing._repr_html_()
+    assert html.startswith("<iframe srcdoc=") and "graph-nodes" in html
+    bundle = drawing._repr_mimebundle_()
+    assert "text/html" in bundle
+    out = drawing.save(tmp_path / "t.html")
+    assert "graph-nodes" in Path(out).read_text()
+    drawing.save(tmp_path / "t.json")
+    assert json.loads((tmp_path / "t.json").read_text())["nodes"][0]["label"] == "x"
+    with pytest.raises(ValueError):
+        drawing.save(tmp_path / "t.gif")
+
+
+def test_save_html_is_self_contained(tmp_path):
+    g = capture(LOOP.format(n=3), "<page>")
+    path = viz.save_html(g, tmp_path / "g.html", title="a loop")
+    text = Path(path).read_text()
+    import re
+    assert re.findall(r"<script[^>]*\ssrc=", text) == []   # BokehJS is inline
+    assert re.findall(r"<link[^>]*href=", text) == []
+    assert "graph-nodes" in text and "graph-search" in text and "a loop" in text
+
+
+def test_inspector_figures():
+    from bokeh.models import LayoutDOM
+    g = capture("a = torch.tensor(3.0, requires_grad=True)\nv = torch.arange(6.) * a\n"
+                "m = v.reshape(2, 3)\nbig = torch.randn(50, 40) * a\n(m.sum() + big.sum()).backward()\n",
+                "<insp>")
+    nodes = {n["label"]: n for n in g.steps[0].to_dict()["nodes"]}
+    for label in ("a", "mul", "reshape", "randn" if "randn" in nodes else "big"):
+        if label in nodes:
+            fig = inspector_figure(nodes[label])
+            assert isinstance(fig, LayoutDOM)
+            assert len(fig.children) == 2  # value and gradient side by side
+    fig = inspector_figure({"label": "t", "value": None, "grad": None})
+    assert len(fig.children) == 2
+
+
+def test_png_export_explains_what_is_missing(tmp_path, monkeypatch):
+    from engine.viz import export
+    monkeypatch.setattr(export, "_webdriver_problem", lambda: "the 'selenium' package is not installed")
+    monkeypatch.setattr(export, "_playwright_browser", lambda: None)
+    x = torch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="selenium"):
+        viz.export_png(x * 2, tmp_path / "g.png")
+    with pytest.raises(RuntimeError, match="chromedriver"):
+        viz.export_svg(x * 2, tmp_path / "g.svg")
+
+
+def test_engine_imports_without_bokeh():
+    code = ("import sys, engine, engine.graph, engine.viz.layout, engine.viz.folding\n"
+            "assert 'bokeh' not in sys.modules and 'panel' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_app_export_runs_a_torch_script(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("import torch\nimport torch.nn as nn\n"
+                      "model = nn.Linear(3, 1)\n"
+                      "loss = model(torch.ones(2, 3)).pow(2).mean()\n"
+                      "loss.backward()\n")
+    out = tmp_path / "train.html"
+    res = subprocess.run([sys.executable, "-m", "app.export", str(script), "-o", str(out), "--json",
+                          str(tmp_path / "g.json")], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert out.exists() and "graph-nodes" in out.read_text()
+    d = json.loads((tmp_path / "g.json").read_text())
+    labels = [n["label"] for n in d["steps"][0]["nodes"]]
+    assert "weight" in labels and d["steps"][0]["nodes"][-1]["kind"] == "output"
+    assert d["steps"][0]["nodes"][-1]["file"] == str(script)
+
+
+def test_app_export_alias_is_only_for_the_run(tmp_path):
+    from app.export import run_captured
+    script = tmp_path / "boom.py"
+    script.write_text("import torch\nassert torch.__name__ == 'engine'\nimport torch.nn\n"
+                      "x = torch.ones(2) * 3\nraise ValueError('boom')\n")
+    before = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
+    g, error = run_captured(str(script))
+    assert "ValueError: boom" in error
+    assert [n.label for n in g.steps[-1].nodes][-1] == "mul"
+    after = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
+    assert after == before  # nothing left behind: `torch` is whatever it was before the run
+    assert all(v is not torch for v in after.values())
