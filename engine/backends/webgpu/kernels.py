@@ -1,0 +1,734 @@
+"""WGSL sources of the kernels, generated per variant and compiled once (runtime.Runtime.pipeline).
+
+Every kernel reads its parameters from a uniform block of 128 words (binding 0) through
+`pu(i)` / `pi(i)` / `pf(i)` (as u32, i32, f32), so one pipeline serves every shape; what changes
+the code (the op, the storage types, which operands are strided) is part of the pipeline key.
+
+Storage types: float32 is `f32`; the integer dtypes are held as `i32` (an int64 tensor's values
+must fit in 32 bits); bool is `u32` (0 or 1). Arrays are strided: an element's place is
+offset + sum(index[d] * stride[d]), in elements.
+
+Parameter layouts (word indices) are documented by each kernel family below.
+"""
+from __future__ import annotations
+
+WG = 256
+MAX_DIMS = 8
+
+HEADER = """
+@group(0) @binding(0) var<uniform> P: array<vec4<u32>, 32>;
+fn pu(i: u32) -> u32 { return P[i >> 2u][i & 3u]; }
+fn pi(i: u32) -> i32 { return bitcast<i32>(P[i >> 2u][i & 3u]); }
+fn pf(i: u32) -> f32 { return bitcast<f32>(P[i >> 2u][i & 3u]); }
+// NaN and infinity from a runtime value (word 127 is always 0): WGSL rejects them as constants
+fn nan_f() -> f32 { return bitcast<f32>(0x7fc00000u | P[31].w); }
+fn inf_f() -> f32 { return bitcast<f32>(0x7f800000u | P[31].w); }
+fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isinf_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn isfinite_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+"""
+
+# helpers some ops need (added to a kernel only when its expression names them)
+HELPERS = {
+    "fmax_": """
+fn fmax_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_f(); } return max(a, b); }""",
+    "fmin_": """
+fn fmin_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_f(); } return min(a, b); }""",
+    "sign_": """
+fn sign_(a: f32) -> f32 { if (isnan_(a)) { return a; } return sign(a); }""",
+    "log_": """
+fn log_(a: f32) -> f32 {
+  if (isnan_(a) || a < 0.0) { return nan_f(); }
+  if (a == 0.0) { return -inf_f(); }
+  if (isinf_(a)) { return a; }
+  return log(a);
+}""",
+    "log2_": """
+fn log2_(a: f32) -> f32 {
+  if (isnan_(a) || a < 0.0) { return nan_f(); }
+  if (a == 0.0) { return -inf_f(); }
+  if (isinf_(a)) { return a; }
+  return log2(a);
+}""",
+    "sqrt_": """
+fn sqrt_(a: f32) -> f32 { if (isnan_(a) || a < 0.0) { return nan_f(); } if (isinf_(a)) { return a; } return sqrt(a); }""",
+    "exp_": """
+fn exp_(a: f32) -> f32 {
+  if (isnan_(a)) { return a; }
+  if (a > 88.72284) { return inf_f(); }
+  if (a < -103.97208) { return 0.0; }
+  return exp(a);
+}""",
+    "exp2_": """
+fn exp2_(a: f32) -> f32 {
+  if (isnan_(a)) { return a; }
+  if (a >= 128.0) { return inf_f(); }
+  if (a < -150.0) { return 0.0; }
+  return exp2(a);
+}""",
+    "expm1_": """
+fn expm1_(a: f32) -> f32 {
+  if (isnan_(a)) { return a; }
+  if (abs(a) < 1e-5) { return a + 0.5 * a * a; }
+  if (a > 88.72284) { return inf_f(); }
+  let u = exp(a);
+  if (u == 1.0) { return a; }
+  let um1 = u - 1.0;
+  if (um1 == -1.0) { return -1.0; }
+  return um1 * a / log(u);
+}""",
+    "log1p_": """
+fn log1p_(a: f32) -> f32 {
+  if (isnan_(a) || a < -1.0) { return nan_f(); }
+  if (a == -1.0) { return -inf_f(); }
+  if (isinf_(a)) { return a; }
+  let u = 1.0 + a;
+  if (u == 1.0) { return a; }
+  return log(u) * a / (u - 1.0);
+}""",
+    "tanh_": """
+fn tanh_(a: f32) -> f32 {
+  if (isnan_(a)) { return a; }
+  if (abs(a) < 0.0004) { return a * (1.0 - a * a / 3.0); }
+  if (abs(a) < 0.55) {
+    let e = expm1_(2.0 * a);
+    return e / (e + 2.0);
+  }
+  let x = clamp(a, -20.0, 20.0);
+  let e = exp(-2.0 * abs(x));
+  return sign(x) * (1.0 - e) / (1.0 + e);
+}""",
+    "sinh_": """
+fn sinh_(a: f32) -> f32 {
+  if (abs(a) < 0.5) { let e = expm1_(a); return 0.5 * (e + e / (e + 1.0)); }
+  let e = exp_(abs(a));
+  return sign(a) * (0.5 * e - 0.5 / e);
+}""",
+    "cosh_": """
+fn cosh_(a: f32) -> f32 { let e = exp_(abs(a)); return 0.5 * e + 0.5 / e; }""",
+    "erf_": """
+fn erf_(a: f32) -> f32 {
+  if (isnan_(a)) { return a; }
+  let x = abs(a);
+  if (x < 0.5) {
+    // Taylor series: enough terms for float32 below 0.5
+    let x2 = x * x;
+    let s = x * (1.1283791671 + x2 * (-0.3761263890 + x2 * (0.1128379167 + x2 * (-0.0268661706 + x2 * (0.0052239776 + x2 * -0.0008548327)))));
+    return sign(a) * s;
+  }
+  if (x > 4.0) { return sign(a); }
+  // erfc(x) = exp(-x^2) * R(x): Numerical Recipes' erfcc Chebyshev fit (relative error < 1.2e-7)
+  let t = 1.0 / (1.0 + 0.5 * x);
+  let y = t * exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+          t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return sign(a) * (1.0 - y);
+}""",
+    "pow_": """
+fn ipow_(a: f32, n: i32) -> f32 {
+  var e = abs(n);
+  var base = a;
+  var r = 1.0;
+  loop {
+    if ((e & 1) == 1) { r = r * base; }
+    e = e >> 1u;
+    if (e == 0) { break; }
+    base = base * base;
+  }
+  if (n < 0) { return 1.0 / r; }
+  return r;
+}
+fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a == 1.0) { return 1.0; }
+  if (isnan_(a) || isnan_(b)) { return nan_f(); }
+  let bi = trunc(b);
+  if (bi == b && abs(b) <= 64.0) { return ipow_(a, i32(b)); }
+  if (b == 0.5) { return sqrt_(a); }
+  if (a < 0.0) {
+    if (bi != b) { return nan_f(); }
+    let r = exp2_(b * log2_(-a));
+    if (trunc(b * 0.5) != b * 0.5) { return -r; }
+    return r;
+  }
+  if (a == 0.0) { if (b > 0.0) { return 0.0; } return inf_f(); }
+  if (isinf_(a)) { if (b > 0.0) { return inf_f(); } return 0.0; }
+  if (isinf_(b)) {
+    if ((a < 1.0) == (b > 0.0)) { return 0.0; }
+    return inf_f();
+  }
+  return exp2_(b * log2_(a));
+}""",
+    "atan2_": """
+fn atan2_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_f(); } return atan2(a, b); }""",
+}
+HELPER_DEPS = {"tanh_": ("expm1_",), "sinh_": ("expm1_", "exp_"), "cosh_": ("exp_",),
+               "pow_": ("sqrt_", "exp2_", "log2_")}
+
+
+def helpers_for(*texts):
+    """The helper functions the given WGSL texts call (with what they need), in a fixed order."""
+    need = set()
+    for name in HELPERS:
+        if any(name + "(" in t for t in texts):
+            need.add(name)
+    changed = True
+    while changed:
+        changed = False
+        for name in list(need):
+            for dep in HELPER_DEPS.get(name, ()):
+                if dep not in need:
+                    need.add(dep)
+                    changed = True
+    return "".join(HELPERS[name] for name in HELPERS if name in need)
+
+
+def convert(expr, src, dst):
+    """WGSL converting `expr` of type src to dst (types: f32, i32, u32 for bool, and 'bool')."""
+    if src == dst:
+        return expr
+    if dst == "bool":
+        return f"({expr} != {_zero(src)})"
+    if src == "bool":
+        return f"select({_zero(dst)}, {_one(dst)}, {expr})"
+    if dst == "u32":  # to a bool stored as u32
+        return f"select(0u, 1u, {expr} != {_zero(src)})"
+    return f"{dst}({expr})"
+
+
+def _zero(t):
+    return {"f32": "0.0", "i32": "0", "u32": "0u"}[t]
+
+
+def _one(t):
+    return {"f32": "1.0", "i32": "1", "u32": "1u"}[t]
+
+
+def narrow(expr, wrap):
+    """Wrap an i32 to a narrower integer dtype as NumPy's casts do."""
+    if wrap == "u8":
+        return f"({expr} & 255)"
+    if wrap == "i8":
+        return f"(({expr} << 24u) >> 24u)"
+    if wrap == "i16":
+        return f"(({expr} << 16u) >> 16u)"
+    return expr
+
+
+# ---------------------------------------------------------------------------------------------
+# elementwise: out[i] = f(a, b, c) over an output shape, operands broadcast through strides.
+# Params: 0 n, 1 ndim, 2 out offset, 3..5 operand offsets, 6..8 constant operands (bits),
+#         9..10 float constants of the op, 16..23 shape, 24..31 out strides, 32.. operand strides (8 each)
+# Operand modes: 'c' contiguous like the output, 'g' strided, 'z' one element, 'k' a constant.
+def elementwise(expr, operands, out_store, out_mode, rtype, wrap=None):
+    """operands: [(mode, store, ctype)]: how operand k is read ('c' contiguous like the output,
+    'g' strided, 'z' one element, 'o' the output's own element, 'k' a constant), its storage type
+    and the type it is converted to; rtype: the expression's type; out_store: the output's storage
+    type; out_mode 'c' or 'g'; wrap: a narrow integer dtype to wrap the result to."""
+    names = "abc"
+    decl = []
+    binding = 1
+    for k, (mode, store, _) in enumerate(operands):
+        if mode not in ("k", "o"):
+            decl.append(f"@group(0) @binding({binding}) var<storage, read> in{k}: array<{store}>;")
+            binding += 1
+    decl.append(f"@group(0) @binding({binding}) var<storage, read_write> out: array<{out_store}>;")
+    general = out_mode == "g" or any(mode == "g" for mode, _, _ in operands)
+    target = "u32(oo)" if out_mode == "g" else "u32(pi(2u)) + i"
+    body = []
+    if general:
+        body.append("    var rem = i;")
+        if out_mode == "g":
+            body.append("    var oo = pi(2u);")
+        for k, (mode, _, _) in enumerate(operands):
+            if mode == "g":
+                body.append(f"    var o{k} = pi({3 + k}u);")
+        body.append("    for (var d = pu(1u); d > 0u; d = d - 1u) {")
+        body.append("      let s = pu(15u + d);")
+        body.append("      let q = rem / s;")
+        body.append("      let r = i32(rem - q * s);")
+        body.append("      rem = q;")
+        if out_mode == "g":
+            body.append("      oo = oo + r * pi(23u + d);")
+        for k, (mode, _, _) in enumerate(operands):
+            if mode == "g":
+                body.append(f"      o{k} = o{k} + r * pi({31 + 8 * k}u + d);")
+        body.append("    }")
+    for k, (mode, store, ctype) in enumerate(operands):
+        if mode == "k":
+            raw = {"f32": f"pf({6 + k}u)", "i32": f"pi({6 + k}u)", "u32": f"pu({6 + k}u)",
+                   "bool": f"pu({6 + k}u)"}[store]
+            if store == "bool":
+                store = "u32"
+        elif mode == "c":
+            raw = f"in{k}[u32(pi({3 + k}u)) + i]"
+        elif mode == "z":
+            raw = f"in{k}[u32(pi({3 + k}u))]"
+        elif mode == "o":
+            raw = f"out[{target}]"
+        else:
+            raw = f"in{k}[u32(o{k})]"
+        body.append(f"    let {names[k]} = {convert(raw, store, ctype)};")
+    value = convert(f"({expr})", rtype, "i32" if wrap else out_store)
+    if wrap:
+        value = convert(narrow(value, wrap), "i32", out_store)
+    body.append(f"    out[{target}] = {value};")
+    return (HEADER + helpers_for(expr) + "\n" + "\n".join(decl) + f"""
+@compute @workgroup_size({WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
+  let n = pu(0u);
+  let step = nw.x * {WG}u;
+  for (var i = gid.x; i < n; i = i + step) {{
+{chr(10).join(body)}
+  }}
+}}
+""")
+
+
+# ---------------------------------------------------------------------------------------------
+# reductions: out[out_offset + row] = reduce over r of in[offset(row, r)], rows = M * chunks
+# Params: 0 rows, 1 R, 2 kept ndim, 3 reduced ndim, 4 chunks, 5 chunk length, 6 in offset,
+#         7 scale (f32, mean), 8 out offset, 16..23 kept shape, 24..31 kept strides,
+#         32..39 reduced shape, 40..47 reduced strides
+REDUCERS = {
+    # name: (accumulator type by input type, identity, combine(acc, v), finish(acc))
+    "sum": "sum", "prod": "prod", "max": "max", "min": "min", "any": "any", "all": "all",
+    "argmax": "argmax", "argmin": "argmin",
+}
+
+
+def _red_parts(op, ctype):
+    """identity, update statement (acc, v, idx r), merge statement (acc <- other), result expression."""
+    if op == "sum":
+        if ctype == "f32":  # Kahan summation per thread
+            return ("0.0", "let y = v - comp; let t = acc + y; comp = (t - acc) - y; acc = t;",
+                    "acc = acc + other;", "acc")
+        return ("0", "acc = acc + v;", "acc = acc + other;", "acc")
+    if op == "prod":
+        return (_one(ctype), "acc = acc * v;", "acc = acc * other;", "acc")
+    if op in ("max", "min"):
+        if ctype == "f32":
+            f = "fmax_" if op == "max" else "fmin_"
+            ident = "-inf_f()" if op == "max" else "inf_f()"
+            return (ident, f"acc = {f}(acc, v);", f"acc = {f}(acc, other);", "acc")
+        ident = "-2147483647 - 1" if op == "max" else "2147483647"
+        return (ident, f"acc = {op}(acc, v);", f"acc = {op}(acc, other);", "acc")
+    if op == "any":
+        return ("0u", "acc = acc | v;", "acc = acc | other;", "acc")
+    if op == "all":
+        return ("1u", "acc = acc & v;", "acc = acc & other;", "acc")
+    raise ValueError(op)
+
+
+def reduction(op, in_store, ctype, out_store, per_thread, simple_red):
+    """per_thread: one thread per row (short rows); else a workgroup per row. simple_red: the
+    reduced dims are one (a stride)."""
+    arg = op in ("argmax", "argmin")
+    if arg:
+        cmp = ">" if op == "argmax" else "<"
+        if ctype == "f32":
+            better = f"""
+fn better(va: f32, ia: u32, vb: f32, ib: u32) -> bool {{
+  if (isnan_(va)) {{ return isnan_(vb) && ib < ia; }}
+  if (isnan_(vb)) {{ return true; }}
+  return vb {cmp} va || (vb == va && ib < ia);
+}}"""
+        else:
+            better = f"""
+fn better(va: {ctype}, ia: u32, vb: {ctype}, ib: u32) -> bool {{ return vb {cmp} va || (vb == va && ib < ia); }}"""
+        ident = ("-inf_f()" if op == "argmax" else "inf_f()") if ctype == "f32" else \
+            ("-2147483647 - 1" if op == "argmax" else "2147483647")
+        init = f"var acc: {ctype} = {ident}; var ai = 0xffffffffu;"
+        update = "if (better(acc, ai, v, r)) { acc = v; ai = r; }"
+        result = "i32(ai)"
+        extra = better
+    else:
+        ident, update, merge, result = _red_parts(op, ctype)
+        init = f"var acc: {ctype} = {ident};" + (" var comp = 0.0;" if op == "sum" and ctype == "f32" else "")
+        extra = ""
+    if simple_red:
+        offset = "let off = base + i32(r) * pi(40u);"
+    else:
+        offset = """var off = base;
+      var rr = r;
+      for (var d = nr; d > 0u; d = d - 1u) {
+        let s = pu(31u + d);
+        let q = rr / s;
+        off = off + i32(rr - q * s) * pi(39u + d);
+        rr = q;
+      }"""
+    load = convert(f"inp[u32(off)]", in_store, ctype)
+    if op in ("any", "all"):
+        load = convert(f"inp[u32(off)]", in_store, "u32") if in_store != "u32" else "inp[u32(off)]"
+    finish = "acc * pf(7u)" if (op == "sum" and ctype == "f32") else ("ai" if arg else "acc")
+    store = convert(f"({finish})", "i32" if arg else ctype, out_store) if not arg else "i32(ai)"
+    row_base = """let m = row / chunks;
+    let p = row - m * chunks;
+    var base = pi(6u);
+    var rem = m;
+    for (var d = nk; d > 0u; d = d - 1u) {
+      let s = pu(15u + d);
+      let q = rem / s;
+      base = base + i32(rem - q * s) * pi(23u + d);
+      rem = q;
+    }
+    let r0 = p * pu(5u);
+    let r1 = min(R, r0 + pu(5u));"""
+    decl = f"""
+@group(0) @binding(1) var<storage, read> inp: array<{in_store}>;
+@group(0) @binding(2) var<storage, read_write> out: array<{out_store}>;"""
+    head = f"""
+  let rows = pu(0u);
+  let R = pu(1u);
+  let nk = pu(2u);
+  let nr = pu(3u);
+  let chunks = pu(4u);
+  let o_out = pu(8u);"""
+    if per_thread:
+        return HEADER + helpers_for(update, extra) + extra + decl + f"""
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{{head}
+  for (var row = gid.x + gid.y * nw.x * 64u; row < rows; row = row + nw.x * nw.y * 64u) {{
+    {row_base}
+    {init}
+    for (var r = r0; r < r1; r = r + 1u) {{
+      {offset}
+      let v = {load};
+      {update}
+    }}
+    out[o_out + row] = {store};
+  }}
+}}
+"""
+    # a workgroup per row: each thread reduces a strided part, then a tree in workgroup memory
+    if arg:
+        shared = f"var<workgroup> sv: array<{ctype}, {WG}>;\nvar<workgroup> si: array<u32, {WG}>;"
+        publish = "sv[lid.x] = acc; si[lid.x] = ai;"
+        tree = ("if (better(sv[lid.x], si[lid.x], sv[lid.x + s], si[lid.x + s])) "
+                "{ sv[lid.x] = sv[lid.x + s]; si[lid.x] = si[lid.x + s]; }")
+        final = "let ai = si[0];"
+    else:
+        shared = f"var<workgroup> sv: array<{ctype}, {WG}>;"
+        publish = "sv[lid.x] = acc;"
+        tree = "var acc = sv[lid.x]; let other = sv[lid.x + s]; " + merge + " sv[lid.x] = acc;"
+        final = "let acc = sv[0];"
+    return HEADER + helpers_for(update, extra, tree) + extra + decl + f"""
+{shared}
+@compute @workgroup_size({WG})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nw: vec3<u32>) {{{head}
+  for (var row = wid.x + wid.y * nw.x; row < rows; row = row + nw.x * nw.y) {{
+    {row_base}
+    {init}
+    for (var r = r0 + lid.x; r < r1; r = r + {WG}u) {{
+      {offset}
+      let v = {load};
+      {update}
+    }}
+    {publish}
+    workgroupBarrier();
+    for (var s = {WG // 2}u; s > 0u; s = s >> 1u) {{
+      if (lid.x < s) {{ {tree} }}
+      workgroupBarrier();
+    }}
+    if (lid.x == 0u) {{
+      {final}
+      out[o_out + row] = {store};
+    }}
+    workgroupBarrier();
+  }}
+}}
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax, log_softmax and logsumexp along one (strided) dim, a row at a time.
+# Params: 0 rows, 1 R, 2 kept ndim, 3 row stride, 4 in offset, 6 out offset,
+#         16..23 kept shape, 24..31 kept strides
+def rowwise(kind, per_thread):
+    decl = """
+@group(0) @binding(1) var<storage, read> inp: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;"""
+    row_base = """var base = pi(4u);
+    var rem = row;
+    for (var d = nk; d > 0u; d = d - 1u) {
+      let s = pu(15u + d);
+      let q = rem / s;
+      base = base + i32(rem - q * s) * pi(23u + d);
+      rem = q;
+    }
+    let rs = pi(3u);
+    let ob = pu(6u) + row * R;"""
+    if kind == "logsumexp":
+        write = """
+      out[pu(6u) + row] = log_(total) + shift;"""
+        second = "exp_(inp[u32(base + i32(r) * rs)] - shift)"
+        pre2 = "var shift = mx; if (!isfinite_(mx)) { shift = 0.0; }"
+    else:
+        second = "exp_(inp[u32(base + i32(r) * rs)] - mx)"
+        pre2 = ""
+        if kind == "softmax":
+            each = "out[ob + r] = exp_(inp[u32(base + i32(r) * rs)] - mx) / total;"
+        else:
+            each = "out[ob + r] = (inp[u32(base + i32(r) * rs)] - mx) - log_(total);"
+    if per_thread:
+        if kind == "logsumexp":
+            tail = write
+        else:
+            tail = f"""
+      for (var r = 0u; r < R; r = r + 1u) {{ {each} }}"""
+        return HEADER + helpers_for(second, "log_(", "exp_(", "fmax_(") + decl + f"""
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
+  let rows = pu(0u);
+  let R = pu(1u);
+  let nk = pu(2u);
+  for (var row = gid.x + gid.y * nw.x * 64u; row < rows; row = row + nw.x * nw.y * 64u) {{
+    {row_base}
+    var mx = -inf_f();
+    for (var r = 0u; r < R; r = r + 1u) {{ mx = fmax_(mx, inp[u32(base + i32(r) * rs)]); }}
+    {pre2}
+    var total = 0.0;
+    for (var r = 0u; r < R; r = r + 1u) {{ total = total + {second}; }}
+    {tail}
+  }}
+}}
+"""
+    if kind == "logsumexp":
+        tail = """
+    if (lid.x == 0u) {""" + write + """
+    }"""
+    else:
+        tail = f"""
+    for (var r = lid.x; r < R; r = r + {WG}u) {{ {each} }}"""
+    return HEADER + helpers_for(second, "log_(", "exp_(", "fmax_(") + decl + f"""
+var<workgroup> sv: array<f32, {WG}>;
+@compute @workgroup_size({WG})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nw: vec3<u32>) {{
+  let rows = pu(0u);
+  let R = pu(1u);
+  let nk = pu(2u);
+  for (var row = wid.x + wid.y * nw.x; row < rows; row = row + nw.x * nw.y) {{
+    {row_base}
+    var m = -inf_f();
+    for (var r = lid.x; r < R; r = r + {WG}u) {{ m = fmax_(m, inp[u32(base + i32(r) * rs)]); }}
+    sv[lid.x] = m;
+    workgroupBarrier();
+    for (var s = {WG // 2}u; s > 0u; s = s >> 1u) {{
+      if (lid.x < s) {{ sv[lid.x] = fmax_(sv[lid.x], sv[lid.x + s]); }}
+      workgroupBarrier();
+    }}
+    let mx = sv[0];
+    workgroupBarrier();
+    {pre2}
+    var t = 0.0;
+    for (var r = lid.x; r < R; r = r + {WG}u) {{ t = t + {second}; }}
+    sv[lid.x] = t;
+    workgroupBarrier();
+    for (var s = {WG // 2}u; s > 0u; s = s >> 1u) {{
+      if (lid.x < s) {{ sv[lid.x] = sv[lid.x] + sv[lid.x + s]; }}
+      workgroupBarrier();
+    }}
+    let total = sv[0];
+    workgroupBarrier();
+    {tail}
+  }}
+}}
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# matmul: out[b, i, j] = sum_k A[b, i, k] B[b, k, j], A and B strided, out contiguous.
+# Params: 0 M, 1 N, 2 K, 3 batches, 4 A offset, 5 B offset, 6 A row stride, 7 A k stride,
+#         8 B k stride, 9 B col stride, 10 out offset, 11 batch ndim,
+#         16..19 batch shape, 20..23 A batch strides, 24..27 B batch strides
+_BATCH = """
+    var ao = pi(4u);
+    var bo = pi(5u);
+    var rem = bz;
+    for (var d = pu(11u); d > 0u; d = d - 1u) {
+      let s = pu(15u + d);
+      let q = rem / s;
+      let r = i32(rem - q * s);
+      ao = ao + r * pi(19u + d);
+      bo = bo + r * pi(23u + d);
+      rem = q;
+    }"""
+
+MM_TILE = 64
+MM_KT = 16
+
+
+def matmul_tiled():
+    """64 x 64 output tiles, a 16 x 16 workgroup, 4 x 4 outputs per thread, K in steps of 16."""
+    return HEADER + f"""
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+var<workgroup> As: array<vec4<f32>, 256>;
+var<workgroup> Bs: array<vec4<f32>, 256>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nw: vec3<u32>) {{
+  let M = pu(0u);
+  let N = pu(1u);
+  let K = pu(2u);
+  let batches = pu(3u);
+  let ars = pi(6u);
+  let aks = pi(7u);
+  let bks = pi(8u);
+  let bcs = pi(9u);
+  let t = lid.y * 16u + lid.x;
+  let row0 = wid.y * 64u;
+  let col0 = wid.x * 64u;
+  for (var bz = wid.z; bz < batches; bz = bz + nw.z) {{{_BATCH}
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var k0 = 0u; k0 < K; k0 = k0 + 16u) {{
+      for (var q = 0u; q < 4u; q = q + 1u) {{
+        let e = t + q * 256u;
+        // A tile: 64 rows x 16 k, read along k
+        let am = e >> 4u;
+        let ak = e & 15u;
+        var av = 0.0;
+        if (row0 + am < M && k0 + ak < K) {{ av = A[u32(ao + i32(row0 + am) * ars + i32(k0 + ak) * aks)]; }}
+        As[ak * 16u + (am >> 2u)][am & 3u] = av;
+        // B tile: 16 k x 64 cols, read along the columns
+        let bk = e >> 6u;
+        let bn = e & 63u;
+        var bv = 0.0;
+        if (k0 + bk < K && col0 + bn < N) {{ bv = B[u32(bo + i32(k0 + bk) * bks + i32(col0 + bn) * bcs)]; }}
+        Bs[bk * 16u + (bn >> 2u)][bn & 3u] = bv;
+      }}
+      workgroupBarrier();
+      for (var kk = 0u; kk < 16u; kk = kk + 1u) {{
+        let a = As[kk * 16u + lid.y];
+        let b = Bs[kk * 16u + lid.x];
+        acc0 = acc0 + a.x * b;
+        acc1 = acc1 + a.y * b;
+        acc2 = acc2 + a.z * b;
+        acc3 = acc3 + a.w * b;
+      }}
+      workgroupBarrier();
+    }}
+    let ob = pu(10u) + bz * M * N;
+    let r = row0 + lid.y * 4u;
+    let c = col0 + lid.x * 4u;
+    for (var j = 0u; j < 4u; j = j + 1u) {{
+      if (c + j < N) {{
+        if (r < M) {{ C[ob + r * N + c + j] = acc0[j]; }}
+        if (r + 1u < M) {{ C[ob + (r + 1u) * N + c + j] = acc1[j]; }}
+        if (r + 2u < M) {{ C[ob + (r + 2u) * N + c + j] = acc2[j]; }}
+        if (r + 3u < M) {{ C[ob + (r + 3u) * N + c + j] = acc3[j]; }}
+      }}
+    }}
+  }}
+}}
+"""
+
+
+def matmul_simple():
+    """One output element per thread: small or thin products (matrix-vector)."""
+    return HEADER + f"""
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
+  let M = pu(0u);
+  let N = pu(1u);
+  let K = pu(2u);
+  let total = M * N * pu(3u);
+  let ars = pi(6u);
+  let aks = pi(7u);
+  let bks = pi(8u);
+  let bcs = pi(9u);
+  for (var e = gid.x + gid.y * nw.x * 64u; e < total; e = e + nw.x * nw.y * 64u) {{
+    let col = e % N;
+    let t = e / N;
+    let row = t % M;
+    let bz = t / M;{_BATCH}
+    var acc = 0.0;
+    var pa = ao + i32(row) * ars;
+    var pb = bo + i32(col) * bcs;
+    for (var k = 0u; k < K; k = k + 1u) {{
+      acc = acc + A[u32(pa)] * B[u32(pb)];
+      pa = pa + aks;
+      pb = pb + bks;
+    }}
+    C[pu(10u) + e] = acc;
+  }}
+}}
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# indexed gather / scatter with up to 4 index arrays.
+# The place in the indexed array of element j (a multi-index over the result shape S) is
+#   base + sum_d j[d] * sst[d] + sum_t wrap_t(idx_t[ioff_t + sum_d j[d] * ist_t[d]]) * dstride_t
+# Params: 0 n, 1 ndim, 2 base, 3 other offset (gather: out, scatter: values), 4..7 index offsets,
+#         8..11 indexed dim sizes, 12..15 indexed dim strides, 16..23 S, 24..31 sst,
+#         32..39 value strides (scatter), 40.. index strides (8 per index array)
+def indexed(mode, k, data_store, idx_store="i32", val_store=None):
+    """mode: 'gather' (out[j] = data[place]), 'put' (data[place] = values[j]) or 'add'
+    (data[place] += values[j], atomically)."""
+    lines = [f"@group(0) @binding(1) var<storage, read> {'src' if mode == 'gather' else 'vals'}: "
+             f"array<{data_store if mode == 'gather' else val_store}>;"]
+    for t in range(k):
+        lines.append(f"@group(0) @binding({2 + t}) var<storage, read> idx{t}: array<{idx_store}>;")
+    if mode == "gather":
+        lines.append(f"@group(0) @binding({2 + k}) var<storage, read_write> out: array<{data_store}>;")
+    elif mode == "add":
+        atom = "u32" if data_store == "f32" else data_store
+        lines.append(f"@group(0) @binding({2 + k}) var<storage, read_write> dst: array<atomic<{atom}>>;")
+    else:
+        lines.append(f"@group(0) @binding({2 + k}) var<storage, read_write> dst: array<{data_store}>;")
+    lines.append(f"@group(0) @binding({3 + k}) var<storage, read_write> status: atomic<u32>;")
+    body = ["    var rem = i;", "    var place = pi(2u);", "    var vo = pi(3u);"]
+    for t in range(k):
+        body.append(f"    var io{t} = pi({4 + t}u);")
+    body.append("    for (var d = pu(1u); d > 0u; d = d - 1u) {")
+    body.append("      let s = pu(15u + d);")
+    body.append("      let q = rem / s;")
+    body.append("      let r = i32(rem - q * s);")
+    body.append("      rem = q;")
+    body.append("      place = place + r * pi(23u + d);")
+    if mode != "gather":
+        body.append("      vo = vo + r * pi(31u + d);")
+    for t in range(k):
+        body.append(f"      io{t} = io{t} + r * pi({39 + 8 * t}u + d);")
+    body.append("    }")
+    for t in range(k):
+        body.append(f"    var v{t} = i32(idx{t}[u32(io{t})]);")
+        body.append(f"    let n{t} = pi({8 + t}u);")
+        body.append(f"    if (v{t} < 0) {{ v{t} = v{t} + n{t}; }}")
+        body.append(f"    if (v{t} < 0 || v{t} >= n{t}) {{ atomicStore(&status, 1u); v{t} = 0; }}")
+        body.append(f"    place = place + v{t} * pi({12 + t}u);")
+    if mode == "gather":
+        body.append("    out[u32(vo) + i] = src[u32(place)];")
+    else:
+        value = convert(f"vals[u32(vo)]", val_store, data_store)
+        if mode == "put":
+            body.append(f"    dst[u32(place)] = {value};")
+        elif data_store == "f32":
+            body.append(f"""    let v = {value};
+    var old = atomicLoad(&dst[u32(place)]);
+    loop {{
+      let res = atomicCompareExchangeWeak(&dst[u32(place)], old, bitcast<u32>(bitcast<f32>(old) + v));
+      if (res.exchanged) {{ break; }}
+      old = res.old_value;
+    }}""")
+        else:
+            body.append(f"    atomicAdd(&dst[u32(place)], {value});")
+    return HEADER + "\n".join(lines) + f"""
+@compute @workgroup_size({WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
+  let n = pu(0u);
+  let step = nw.x * {WG}u;
+  for (var i = gid.x; i < n; i = i + step) {{
+{chr(10).join(body)}
+  }}
+}}
+"""
