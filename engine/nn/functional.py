@@ -160,8 +160,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 # linear
 def linear(input, weight, bias=None):
     if input.dtype is not weight.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_SCALAR_NAMES.get(input.dtype.name)}"
-                           f" != {_SCALAR_NAMES.get(weight.dtype.name)}")
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_title(input.dtype)} and "
+                           f"{_title(weight.dtype)}")
     nd = input.dim()
     if bias is None:
         return input.matmul(weight.t())
