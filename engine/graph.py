@@ -20,6 +20,7 @@ than the last `keep_steps` keep only their loss and node count.
 The dictionary shape is versioned and documented in docs/graph-schema.md. Nothing here imports
 Panel or Bokeh.
 """
+import gc
 import json
 import linecache
 import math
@@ -106,6 +107,28 @@ def _wrap_op(op):
     if op not in _originals:
         _originals[op] = op.forward
         op.forward = _timed(op.forward)
+        if op.vjp is not None:
+            _vjps[op] = op.vjp
+            op.vjp = _watched(op.vjp)
+
+
+# gradients: while a captured backward runs, each op's VJP hands the gradient it receives (the
+# gradient w.r.t. the op's output) to the recorder first; one dict lookup per node, where a
+# hook per node would cost a registration and a tensor per call. Leaves use node prehooks.
+_vjps = {}             # OpDef -> its own VJP
+_grad_sink = [None]    # ({id(autograd node): record index}, {record index: gradient}) during backward
+
+
+def _watched(vjp):
+    def watched_vjp(m, g, node, *saved):
+        sink = _grad_sink[0]
+        if sink is not None:
+            i = sink[0].get(id(node))
+            if i is not None:
+                sink[1][i] = g
+        return vjp(m, g, node, *saved)
+    watched_vjp.__wrapped__ = vjp
+    return watched_vjp
 
 
 _known_ops = []
@@ -146,7 +169,10 @@ def _find_ops(names):
 def _remove_timers():
     for op, forward in _originals.items():
         op.forward = forward
+    for op, vjp in _vjps.items():
+        op.vjp = vjp
     _originals.clear()
+    _vjps.clear()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -503,6 +529,8 @@ class Step:
             if i not in arrays and t._version_box[0] != r[R_VER]:
                 value["stale"] = True  # changed in place after this op ran
             g = grads.get(i)
+            if g is not None and hasattr(g, "_data"):
+                g = g._data  # a backward with create_graph=True passes tensors
             grad = summarize(g, full, device=dev) if g is not None else None
             if op is not None:
                 if i in outputs or (not outputs and not self.closed and i not in consumed and i not in updates):
@@ -709,6 +737,7 @@ class _Recorder:
         self.arrays = {}        # record index -> the value to show (an in-place op's saved old value)
         self.inplace_names = {}
         self.updates = {}
+        self.updated = set()    # leaves an in-place op changed in this step
 
     # -- forward ------------------------------------------------------------------------------
     def __call__(self, op, inputs, result, params):
@@ -856,6 +885,7 @@ class _Recorder:
             # a leaf changed outside autograd (an optimizer step, x[0] = 1 under no_grad): it stays
             # one node, and this op is marked as updating it
             self.updates[i] = j
+            self.updated.add(j)
             g = x.grad
             if g is not None:  # an update reading x.grad: call that leaf "<x>.grad"
                 k = tmap.get(id(g))
@@ -868,9 +898,12 @@ class _Recorder:
     # -- backward -----------------------------------------------------------------------------
     def begin_backward(self, outputs):
         _state.recorder = None  # ops run by the backward pass itself are not part of the program
+        from .autograd import OpNode
         grads = self._grads = {}
         hooks = self._hooks = []
+        watched = {}
         tmap = self.tmap
+        vjps = _vjps
         for i, r in enumerate(self.recs):
             fn = r[R_FN]
             if fn is None:
@@ -885,9 +918,14 @@ class _Recorder:
                     fn = t.grad_fn if t.grad_fn is not None else t._grad_accumulator()
                 if fn is None:
                     continue
-            hooks.append(fn.register_prehook(_grad_hook(grads, i)))
+            if type(fn) is OpNode and fn.op in vjps:
+                watched[id(fn)] = i
+            else:
+                hooks.append(fn.register_prehook(_grad_hook(grads, i)))
+        _grad_sink[0] = (watched, grads)
 
     def end_backward(self, outputs):
+        _grad_sink[0] = None
         try:
             for h in self._hooks or ():
                 h.remove()
@@ -911,8 +949,10 @@ class _Recorder:
         # optimizer) and views of them are copied now; everything else is kept by reference
         if self.leaf_info:
             boxes = set()
-            for j in self.leaf_info:
-                boxes.add(id(recs[j][R_T]._version_box))
+            for j, info in self.leaf_info.items():
+                t = recs[j][R_T]
+                if t._rg or info[0] == K_PARAM or j in self.updated:
+                    boxes.add(id(t._version_box))
             for i, r in enumerate(recs):
                 t = r[R_T]
                 vb = t._version_box
@@ -983,12 +1023,22 @@ def _names_by_line(code):
     return table
 
 
+_positions_cache = {}  # id(code) -> (code, list(code.co_positions()))
+
+
+def _line_of(code, lasti):
+    entry = _positions_cache.get(id(code))
+    if entry is None or entry[0] is not code:
+        entry = _positions_cache[id(code)] = (code, list(code.co_positions()))
+    pos = entry[1]
+    k = lasti // 2
+    return pos[k][0] if 0 <= k < len(pos) else None
+
+
 def _name_on_line(t, f, code, lasti):
     """The variable (or `obj.attr`) the running line reads tensor t from, if any."""
     try:
-        pos = list(code.co_positions())
-        k = lasti // 2
-        line = pos[k][0] if k < len(pos) else None
+        line = _line_of(code, lasti)
         names = _names_by_line(code).get(line)
         if not names:
             return None
@@ -1066,6 +1116,7 @@ class capture:
         self.graph = Graph(full_values, keep_steps)
         self._prev = None
         self._recorder = None
+        self._gc = (0, 0, 0)
 
     def __enter__(self):
         rec = _Recorder(self.graph)
@@ -1075,12 +1126,18 @@ class capture:
         if not _active:
             _install_timers()
         _active.append(rec)
+        # the records keep every step's tensors alive: collect young objects less often meanwhile
+        self._gc = gc.get_threshold()
+        if self._gc[0] and self._gc[0] < 10000:
+            gc.set_threshold(10000, *self._gc[1:])
         _state.recorder = rec
         return self.graph
 
     def __exit__(self, *exc):
         rec = self._recorder
         _state.recorder = self._prev
+        if self._gc[0] and gc.get_threshold()[0] == 10000:
+            gc.set_threshold(*self._gc)
         if rec in _active:
             _active.remove(rec)
         if not _active:

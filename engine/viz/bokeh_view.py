@@ -36,8 +36,8 @@ NODE_COLUMNS = ("id", "label", "kind", "glyph", "shape", "line", "has_grad", "x"
                 "group", "is_group", "count")
 EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle")
 
-LABEL_PPU = 48     # pixels per layout unit from which node labels are drawn
-SUB_PPU = 70       # ... and the second line (shape)
+LABEL_PPU = 40     # pixels per layout unit from which node labels are drawn
+SUB_PPU = 62       # ... and the second line (shape)
 
 
 def _palette(n=64):
@@ -311,7 +311,9 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
         gnorm = norms.get(s)
         if gnorm is not None:
             t_ = 0.0 if gnorm <= 0 else (math.log10(gnorm) - llo) / (lhi - llo) if lhi > llo else 1.0
-            colour = PALETTE[round(min(max(t_, 0.0), 1.0) * (len(PALETTE) - 1))]
+            # edges start at the palette's middle: its lightest colours vanish on a white page
+            t_ = 0.35 + 0.65 * min(max(t_, 0.0), 1.0)
+            colour = PALETTE[round(t_ * (len(PALETTE) - 1))]
             width = 1.6
         else:
             colour, width = NO_GRAD_EDGE, 1.2
@@ -338,7 +340,24 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
         gcols["line"].append("#c77c02" if g.kind == "loop" else "#5b7ec4")
     info = {"grouping": grouping, "collapsed": collapsed, "members": members, "layout": lay, "lo": lo, "hi": hi,
             "has_grad": bool(positive)}
-    return cols, ecols, gcols, info
+    return _packed(cols, _NUMERIC_NODE), _packed(ecols, _NUMERIC_EDGE, ragged=("xs", "ys")), gcols, info
+
+
+_NUMERIC_NODE = ("x", "y", "w", "h", "grad_norm")
+_NUMERIC_EDGE = ("width", "ax", "ay", "angle")
+
+
+def _packed(cols, numeric, ragged=()):
+    """Numbers as NumPy arrays (Bokeh sends those as binary, not one JSON number at a time)."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - the engine needs NumPy anyway
+        return cols
+    for k in numeric:
+        cols[k] = np.asarray(cols[k], dtype=np.float64)
+    for k in ragged:
+        cols[k] = [np.asarray(v, dtype=np.float64) for v in cols[k]]
+    return cols
 
 
 def _sub_text(n):
@@ -394,7 +413,8 @@ class GraphView:
                  title=None, toggle_on_tap=True, sizing_mode=None):
         from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, DataRange1d, GroupFilter, CDSView,
                                   HoverTool, Legend, LegendItem, LogColorMapper, TapTool, BoxZoomTool, PanTool,
-                                  ResetTool, SaveTool, WheelZoomTool)
+                                  ResetTool, SaveTool, WheelZoomTool, Quad, Text, MultiLine, Scatter, Ellipse,
+                                  Rect)
         from bokeh.plotting import figure
         from . import _js
         if direction not in ("LR", "TB"):
@@ -428,24 +448,34 @@ class GraphView:
         fig.min_border = 8
         self.figure = fig
 
-        self._group_boxes = fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.groups,
-                                     fill_color="fill", fill_alpha=0.07, line_color="line", line_alpha=0.55,
-                                     line_dash="dashed", line_width=1, level="underlay")
-        self._group_text = fig.text(x="tx", y="ty", text="label", source=self.groups, text_font_size="10px",
-                                    text_color="line", text_baseline="bottom", x_offset=2, y_offset=-1,
-                                    level="underlay")
-        fig.multi_line(xs="xs", ys="ys", source=self.edges, line_color="colour", line_width="width",
-                       line_alpha=0.85)
-        fig.scatter(x="ax", y="ay", angle="angle", source=self.edges, marker="triangle", size=8,
-                    fill_color="colour", line_color="colour", line_alpha=0.9)
-        fig.multi_line(xs="xs", ys="ys", source=self.path, line_color="#1677ff", line_width=3.5, line_alpha=0.8)
+        # glyph renderers made directly (figure.rect and friends add four glyph copies each, and every
+        # model costs time to build and to send); a node that is not selected keeps its look
+        def add(source, glyph, selection=None, view=None, level="glyph"):
+            kw = dict(selection_glyph=selection or glyph, nonselection_glyph=glyph, hover_glyph=None,
+                      muted_glyph=None, level=level)
+            if view is not None:
+                kw["view"] = view
+            return fig.add_glyph(source, glyph, **kw)
+
+        self._group_boxes = add(self.groups, Quad(left="left", right="right", bottom="bottom", top="top",
+                                                  fill_color="fill", fill_alpha=0.07, line_color="line",
+                                                  line_alpha=0.55, line_dash="dashed", line_width=1),
+                                level="underlay")
+        self._group_text = add(self.groups, Text(x="tx", y="ty", text="label", text_font_size="10px",
+                                                 text_color="line", text_baseline="bottom", x_offset=2,
+                                                 y_offset=-1), level="underlay")
+        add(self.edges, MultiLine(xs="xs", ys="ys", line_color="colour", line_width="width", line_alpha=0.85))
+        add(self.edges, Scatter(x="ax", y="ay", angle="angle", marker="triangle", size=8, fill_color="colour",
+                                line_color="colour", line_alpha=0.9))
+        add(self.path, MultiLine(xs="xs", ys="ys", line_color="#1677ff", line_width=3.5, line_alpha=0.8))
 
         node_renderers = {}
-        common = dict(source=self.nodes, fill_color="colour", line_color="line_colour")
         for glyph in ("group", "op", "output", "param", "leaf"):
             view = CDSView(filter=GroupFilter(column_name="glyph", group=glyph))
+            style = dict(x="x", y="y", width="w", height="h", fill_color="colour", line_color="line_colour")
             if glyph == "leaf":
-                r = fig.ellipse(x="x", y="y", width="w", height="h", view=view, line_width=1.3, **common)
+                g = Ellipse(line_width=1.3, **style)
+                sel = Ellipse(line_width=3, **dict(style, line_color="#1677ff"))
             else:
                 extra = {}
                 if glyph == "param":
@@ -453,23 +483,19 @@ class GraphView:
                                  hatch_scale=8)
                 if glyph == "group":
                     extra = dict(line_dash="dashed")
-                r = fig.rect(x="x", y="y", width="w", height="h", view=view, border_radius=7,
-                             line_width={"output": 2.6, "group": 1.8}.get(glyph, 1.2), **common, **extra)
-            r.selection_glyph = r.glyph.clone(line_color="#1677ff", line_width=3)
-            r.nonselection_glyph = r.glyph.clone()
-            node_renderers[glyph] = r
+                lw = {"output": 2.6, "group": 1.8}.get(glyph, 1.2)
+                g = Rect(border_radius=7, line_width=lw, **style, **extra)
+                sel = Rect(border_radius=7, line_width=3, **dict(style, line_color="#1677ff"), **extra)
+            node_renderers[glyph] = add(self.nodes, g, selection=sel, view=view)
         self._node_renderers = node_renderers
-        fig.rect(x="x", y="y", width="w", height="h", source=self.path_nodes, fill_alpha=0, line_color="#1677ff",
-                 line_width=2.5, border_radius=7)
-        self._labels = fig.text(x="x", y="y", text="label", source=self.nodes, text_align="center",
-                                text_baseline="middle", text_font_size="11px", text_color="text_colour",
-                                text_font_style="bold", y_offset=-5)
-        self._subs = fig.text(x="x", y="y", text="sub", source=self.nodes, text_align="center",
-                              text_baseline="middle", text_font_size="9px", text_color="text_colour",
-                              text_alpha=0.8, y_offset=8)
-        for r in (self._labels, self._subs):
-            r.nonselection_glyph = r.glyph.clone()
-            r.selection_glyph = r.glyph.clone()
+        add(self.path_nodes, Rect(x="x", y="y", width="w", height="h", fill_alpha=0, line_color="#1677ff",
+                                  line_width=2.5, border_radius=7))
+        self._labels = add(self.nodes, Text(x="x", y="y", text="label", text_align="center", text_baseline="middle",
+                                            text_font_size="11px", text_color="text_colour", text_font_style="bold",
+                                            y_offset=-5))
+        self._subs = add(self.nodes, Text(x="x", y="y", text="sub", text_align="center", text_baseline="middle",
+                                          text_font_size="9px", text_color="text_colour", text_alpha=0.8,
+                                          y_offset=8))
 
         renderers = list(node_renderers.values())
         hover = HoverTool(renderers=renderers, tooltips=TOOLTIP, point_policy="follow_mouse", attachment="right")
@@ -481,25 +507,20 @@ class GraphView:
         xr.renderers = renderers + [self._group_boxes]
         yr.renderers = renderers + [self._group_boxes]
 
-        # legend: one sample per kind (stand-in glyphs at a point no range includes)
-        items = []
-        nan = [float("nan")]
-        for glyph in ("leaf", "param", "op", "output", "group"):
-            style = dict(fill_color=KIND_FILL[glyph], line_color=KIND_LINE[glyph],
-                         line_width={"output": 2.6, "group": 1.8}.get(glyph, 1.2))
-            if glyph == "leaf":
-                dummy = fig.scatter(x=nan, y=nan, marker="circle", size=12, **style)
-            else:
-                extra = {}
-                if glyph == "param":
-                    extra = dict(hatch_pattern="right_diagonal_line", hatch_color="#b7791f", hatch_alpha=0.3,
-                                 hatch_scale=6)
-                if glyph == "group":
-                    extra = dict(line_dash="dashed")
-                dummy = fig.rect(x=nan, y=nan, width=1, height=1, **style, **extra)
-            items.append(LegendItem(label=KIND_TITLE[glyph], renderers=[dummy]))
+        # legend: one sample per kind, all from one stand-in renderer at a point no range includes
+        kinds = ("leaf", "param", "op", "output", "group")
+        sample = ColumnDataSource(data={
+            "x": [float("nan")] * 5, "y": [float("nan")] * 5,
+            "marker": ["circle" if k == "leaf" else "square" for k in kinds],
+            "fill": [KIND_FILL[k] for k in kinds], "line": [KIND_LINE[k] for k in kinds],
+            "lw": [{"output": 2.6, "group": 1.8}.get(k, 1.2) for k in kinds],
+            "hatch": ["right_diagonal_line" if k == "param" else " " for k in kinds]})
+        dummy = add(sample, Scatter(x="x", y="y", marker="marker", size=12, fill_color="fill", line_color="line",
+                                    line_width="lw", hatch_pattern="hatch", hatch_color="#b7791f",
+                                    hatch_alpha=0.35, hatch_scale=5))
+        items = [LegendItem(label=KIND_TITLE[k], renderers=[dummy], index=i) for i, k in enumerate(kinds)]
         legend = Legend(items=items, location="top_left", orientation="horizontal", label_text_font_size="10px",
-                        glyph_height=12, glyph_width=20, padding=4, spacing=10, margin=2,
+                        glyph_height=12, glyph_width=16, padding=4, spacing=10, margin=2,
                         background_fill_alpha=0.85, border_line_alpha=0, label_standoff=4)
         fig.add_layout(legend, "above")
 
@@ -566,7 +587,7 @@ class GraphView:
         gh = max(lay.height, 1e-9)
         fit_ppu = min(w / gw, h / gh)
         n = len(cols["id"])
-        if fit_ppu >= LABEL_PPU * 0.85 or n < 12:
+        if fit_ppu >= LABEL_PPU or n < 12:
             self.zoomed = False
             self.focus.data = {"x": [0.0], "y": [0.0], "ppu": [0.0], "ax": [0.5], "ay": [0.5], "fit": [1]}
             return
@@ -575,7 +596,7 @@ class GraphView:
         k = max((i for i, kd in enumerate(kinds) if kd == "output"), default=n - 1)
         lr = self.direction == "LR"
         self.zoomed = True
-        self.focus.data = {"x": [cols["x"][k]], "y": [cols["y"][k]], "ppu": [LABEL_PPU * 1.3],
+        self.focus.data = {"x": [cols["x"][k]], "y": [cols["y"][k]], "ppu": [SUB_PPU * 1.05],
                            "ax": [0.85 if lr else 0.5], "ay": [0.5 if lr else 0.15], "fit": [0]}
 
     def overview_figure(self, height=110, width=None):
