@@ -58,7 +58,7 @@ class Adam(Optimizer):
                     else:
                         grad = grad + weight_decay * param
                 # exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                tmp = np.empty_like(param)
+                tmp = self._scratch(p)
                 np.subtract(grad, exp_avg, out=tmp)
                 tmp *= 1 - beta1
                 exp_avg += tmp
@@ -70,7 +70,7 @@ class Adam(Optimizer):
                 bias_correction2 = 1 - beta2 ** step
                 step_size = lr / bias_correction1
                 bias_correction2_sqrt = bias_correction2 ** 0.5
-                denom = np.empty_like(param)
+                denom = self._scratch(p, 1)
                 if amsgrad:
                     np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
                     np.sqrt(max_exp_avg_sq, out=denom)

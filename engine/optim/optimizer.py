@@ -197,6 +197,17 @@ class Optimizer:
         self.__setstate__({"state": state, "param_groups": new_groups})
 
     # helpers for the update rules
+    def _scratch(self, p, slot=0):
+        """A reusable work array shaped like p (not part of the state dict): large temporaries
+        allocated afresh on every step would cost more than the arithmetic."""
+        buffers = self.__dict__.setdefault("_scratch_buffers", {})
+        key = (id(p), slot)
+        buf = buffers.get(key)
+        data = p._data
+        if buf is None or buf.shape != data.shape or buf.dtype != data.dtype:
+            buf = buffers[key] = np.empty_like(data)
+        return buf
+
     def _lazy_state(self, p, key, fill=0.0):
         state = self.state[p]
         t = state.get(key)

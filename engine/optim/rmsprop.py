@@ -45,11 +45,11 @@ class RMSprop(Optimizer):
                 if weight_decay != 0:
                     grad = grad + weight_decay * param
                 square_avg *= alpha
-                tmp = np.empty_like(param)
+                tmp = self._scratch(p)
                 np.multiply(grad, grad, out=tmp)
                 tmp *= 1 - alpha
                 square_avg += tmp
-                avg = np.empty_like(param)
+                avg = self._scratch(p, 1)
                 if centered:
                     np.subtract(grad, grad_avg, out=tmp)
                     tmp *= 1 - alpha

@@ -39,10 +39,11 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 grad = p.grad._data
+                param = p._data
                 if maximize:
                     grad = -grad
                 if weight_decay != 0:
-                    grad = grad + weight_decay * p._data
+                    grad = grad + weight_decay * param
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
@@ -57,6 +58,9 @@ class SGD(Optimizer):
                         else:
                             b += grad
                     grad = grad + momentum * b if nesterov else b
-                p._data -= lr * grad
+                # param.add_(grad, alpha=-lr), without a fresh temporary
+                tmp = self._scratch(p)
+                np.multiply(grad, -lr, out=tmp)
+                param += tmp
                 p._version_box[0] += 1
         return loss
