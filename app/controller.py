@@ -7,6 +7,7 @@ loop (a thread on the server) and their results are applied back on it through a
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -22,6 +23,10 @@ DEBOUNCE_S = 0.3
 
 class Scheduler:
     """Where timers fire and where background work goes."""
+
+    def batch(self):
+        """A context in which state changes reach the page as one message."""
+        return contextlib.nullcontext()
 
     def call_later(self, delay: float, fn):
         raise NotImplementedError
@@ -75,10 +80,38 @@ class ThreadScheduler(Scheduler):
 
 
 class DocScheduler(Scheduler):
-    """A Bokeh document's loop: timers via the document, work on a thread, results on the next tick."""
+    """A Bokeh document's loop: timers via the document, work on a thread, results on the next tick.
 
-    def __init__(self, doc):
+    Work may start while the session is still being set up (the first run starts with the page):
+    then it is waited for up to `first_wait` seconds so its results go out with the page itself;
+    results that come later wait for `ready()`.
+    """
+
+    def __init__(self, doc, ready: bool = True, first_wait: float = 2.0):
         self.doc = doc
+        self._ready = ready
+        self._waiting = []
+        self._lock = threading.Lock()
+        self.first_wait = first_wait
+
+    @contextlib.contextmanager
+    def batch(self):
+        if not self._ready:  # the page is being built: nothing is sent yet
+            yield
+            return
+        from panel.io.document import hold
+        from panel.io.state import set_curdoc
+        with set_curdoc(self.doc), hold(self.doc):
+            yield
+
+    def ready(self):
+        """The session is up: deliver what waited for it."""
+        with self._lock:
+            self._ready = True
+            waiting, self._waiting = self._waiting, []
+        for fn in waiting:
+            # on the next tick: while the page's onload callbacks run, held changes would not be sent
+            self.doc.add_next_tick_callback(fn)
 
     def call_later(self, delay, fn):
         return self.doc.add_timeout_callback(fn, int(delay * 1000))
@@ -90,12 +123,31 @@ class DocScheduler(Scheduler):
             pass
 
     def background(self, work, done):
-        def target():
-            result = work()
+        box = []
+
+        def deliver():
+            with self._lock:
+                if not self._ready:
+                    self._waiting.append(lambda: done(box[0]))
+                    return
             try:
-                self.doc.add_next_tick_callback(lambda: done(result))
+                self.doc.add_next_tick_callback(lambda: done(box[0]))
             except Exception:  # the session ended meanwhile
                 pass
+
+        if not self._ready:
+            worker = threading.Thread(target=lambda: box.append(work()), daemon=True)
+            worker.start()
+            worker.join(self.first_wait)
+            if box:
+                done(box[0])  # in time: the page is built with the results
+            else:
+                threading.Thread(target=lambda: (worker.join(), deliver()), daemon=True).start()
+            return
+
+        def target():
+            box.append(work())
+            deliver()
         threading.Thread(target=target, daemon=True).start()
 
 
@@ -140,11 +192,12 @@ class Controller:
         cell = state.cell(cell_id)
         if cell.code == code and self._timer is None:
             return
-        cell.code = code
         index = state.index(cell_id)
-        self._mark_stale(index)
+        with self.scheduler.batch():
+            cell.code = code
+            self._mark_stale(index)
+            state.pending = True
         self._pending_start = index if self._pending_start is None else min(self._pending_start, index)
-        state.pending = True
         if self._timer is not None:
             self.scheduler.cancel(self._timer)
         self._timer = self.scheduler.call_later(self.debounce, self._fire)
@@ -156,9 +209,10 @@ class Controller:
             self._timer = None
         index = max(0, min(index, len(self.state.cells) - 1))
         self._pending_start = index if self._pending_start is None else min(self._pending_start, index)
-        self._mark_stale(index)
-        self.state.pending = True
-        self._launch()
+        with self.scheduler.batch():
+            self._mark_stale(index)
+            self.state.pending = True
+            self._launch()
 
     def run_cell(self, cell_id: str):
         self.run_from(self.state.index(cell_id))
@@ -189,7 +243,8 @@ class Controller:
 
     def _fire(self):
         self._timer = None
-        self._launch()
+        with self.scheduler.batch():
+            self._launch()
 
     def _settings(self) -> Settings:
         s = self.state
@@ -221,14 +276,15 @@ class Controller:
                 return result
 
         def done(result):
-            try:
-                self._apply(cells, result, time.perf_counter() - t0)
-            finally:
-                self._in_flight = False
-                if self._pending_start is not None and self._timer is None:
-                    self._launch()
-                else:
-                    state.running = False
+            with self.scheduler.batch():
+                try:
+                    self._apply(cells, result, time.perf_counter() - t0)
+                finally:
+                    self._in_flight = False
+                    if self._pending_start is not None and self._timer is None:
+                        self._launch()
+                    else:
+                        state.running = False
 
         self.scheduler.background(work, done)
 

@@ -64,7 +64,7 @@ class GradviewApp(param.Parameterized):
     def __init__(self, codes=None, runner: Runner | None = None, scheduler=None, **params):
         super().__init__(**params)
         self.state = AppState(codes=codes or list(STARTER))
-        self.runner = runner or make_runner()
+        self.runner = runner or make_runner(spare=True)
         self.state.time_limit = self.runner.time_limit or self.state.time_limit
         self.controller = Controller(self.state, self.runner, scheduler or SyncScheduler())
         self.bridge = EditorBridge(margin=0, height=0, width=0)
@@ -167,14 +167,17 @@ def build_app():
         query = dict(pn.state.location.query_params)
     codes, note = initial_cells(query)
     doc = pn.state.curdoc
-    scheduler = DocScheduler(doc) if doc is not None and sys.platform != "emscripten" else None
+    scheduler = DocScheduler(doc, ready=False) if doc is not None and sys.platform != "emscripten" else None
     if scheduler is None and sys.platform == "emscripten":
         from app.controller import AsyncioScheduler
         scheduler = AsyncioScheduler()
     app = GradviewApp(codes=codes, scheduler=scheduler)
     if note:
         app.state.errors = [note]
-    pn.state.onload(app.controller.run_all)
+    # run at once: the results are usually in before the browser has loaded the page's scripts
+    app.controller.run_all()
+    if isinstance(scheduler, DocScheduler):
+        pn.state.onload(scheduler.ready)
     pn.state.on_session_destroyed(lambda ctx: app.close())
     return app
 

@@ -598,13 +598,34 @@ def _worker_main(fd: int, memory_limit_mb=None):
             return
 
 
-def make_runner(kind: str | None = None, time_limit: float | None = None) -> Runner:
+_spare: list = []          # one started, unused worker kept ready for the next session
+_spare_lock = threading.Lock()
+
+
+def _take_spare(memory_limit_mb):
+    """A worker started earlier (its start off the page's critical path), and start the next one."""
+    with _spare_lock:
+        runner = _spare.pop() if _spare else None
+        if runner is not None and runner.memory_limit_mb != memory_limit_mb:
+            runner.close()
+            runner = None
+        _spare.append(WorkerRunner(memory_limit_mb=memory_limit_mb))
+    return runner
+
+
+def make_runner(kind: str | None = None, time_limit: float | None = None, spare: bool = False) -> Runner:
     """The runner for this platform: `kind` "worker" or "inprocess"; default from GRADVIEW_RUNNER, else
-    the worker where subprocesses exist (not in Pyodide)."""
+    the worker where subprocesses exist (not in Pyodide). `spare=True` (the server) hands out a worker
+    started in advance and starts another for the next caller."""
     kind = kind or os.environ.get("GRADVIEW_RUNNER") or ("inprocess" if sys.platform == "emscripten" else "worker")
     if time_limit is None:
         time_limit = float(os.environ.get("GRADVIEW_TIME_LIMIT", DEFAULT_TIME_LIMIT))
     if kind == "inprocess":
         return InProcessRunner(time_limit=time_limit)
     mem = os.environ.get("GRADVIEW_MEMORY_LIMIT_MB")
-    return WorkerRunner(time_limit=time_limit, memory_limit_mb=int(mem) if mem else None)
+    mem = int(mem) if mem else None
+    runner = _take_spare(mem) if spare else None
+    if runner is None:
+        runner = WorkerRunner(time_limit=time_limit, memory_limit_mb=mem)
+    runner.time_limit = time_limit
+    return runner

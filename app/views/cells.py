@@ -15,7 +15,7 @@ LINE_PX = 17
 MIN_LINES, MAX_LINES = 3, 40
 
 CELL_CSS = """
-:host(.gv-stale) { opacity: 0.45; }
+.stale { opacity: 0.45; }
 pre { margin: 0; white-space: pre-wrap; word-break: break-word; font-size: 12px; line-height: 1.35; }
 """
 ERROR_CSS = CELL_CSS + """
@@ -119,18 +119,21 @@ class CellView(Viewer):
         status = STATUS_TEXT.get(cell.status, "")
         if cell.status == "done" and cell.duration:
             status = f"✓ {cell.duration * 1000:.0f} ms"
-        self.label.object = (f"<b>[{self.number}]</b> &nbsp;<span class='status-{cell.status}'>"
-                             f"{html.escape(status)}</span>")
-        self.output.object = f"<pre>{html.escape(cell.output)}</pre>" if cell.output else ""
-        self.output.visible = bool(cell.output)
-        self.error.object = f"<pre>{html.escape(cell.error)}</pre>" if cell.error else ""
-        self.error.visible = bool(cell.error)
-        for pane in (self.output, self.error):
-            classes = [c for c in pane.css_classes if c != "gv-stale"]
-            if stale:
-                classes.append("gv-stale")
-            if classes != pane.css_classes:
-                pane.css_classes = classes
+        label = f"<b>[{self.number}]</b> &nbsp;<span class='status-{cell.status}'>{html.escape(status)}</span>"
+        if label != self.label.object:
+            self.label.object = label
+        # stale output is dimmed inside the pane (a class on the pane itself would re-lay out the page)
+        pre = "<pre class='stale'>" if stale else "<pre>"
+        output = f"{pre}{html.escape(cell.output)}</pre>" if cell.output else ""
+        error = f"{pre}{html.escape(cell.error)}</pre>" if cell.error else ""
+        if output != self.output.object:
+            self.output.object = output
+        if bool(output) != self.output.visible:
+            self.output.visible = bool(output)
+        if error != self.error.object:
+            self.error.object = error
+        if bool(error) != self.error.visible:
+            self.error.visible = bool(error)
         annotations = []
         if cell.error and cell.error_line and not stale:
             last = cell.error.strip().splitlines()[-1] if cell.error.strip() else cell.error

@@ -91,7 +91,7 @@ class ControlsPanel(Viewer):
     def _status(self, *events):
         s = self.state
         self.spinner.value = s.running
-        self.stop.visible = s.running
+        self.stop.disabled = not s.running
         text = "running…" if s.running else ("waiting for typing to pause…" if s.pending else s.message)
         extra = " ".join(s.errors[:2])
         self.status.object = text + (f" <span style='color:#d4380d'>{extra}</span>" if extra else "")

@@ -29,7 +29,9 @@ def test_edit_runs_after_pause(setup):
     assert len(sched.timers) == 1
     sched.flush()
     assert not state.pending and not state.running
-    assert [n["label"] for n in state.current_step()["nodes"]] == ["x", "mul", "mul", "mul"]
+    nodes = state.current_step()["nodes"]
+    assert [n["kind"] for n in nodes] == ["leaf", "op", "op", "output"]
+    assert [n["label"] for n in nodes[1:]] == ["mul", "mul", "mul"]
     assert state.cells[0].status == "done"
 
 
@@ -123,7 +125,8 @@ def test_page_objects_follow_the_state():
     assert "gv-cell" in view.editor.css_classes and view.editor.language == "python"
     view.editor.value_input = PROGRAM.format(n=3)
     app.controller.scheduler.flush()
-    assert list(app.graph.view.nodes.data["label"]) == ["x", "mul", "mul", "mul"]
+    assert list(app.graph.view.nodes.data["label"])[1:] == ["mul", "mul", "mul"]
+    assert list(app.graph.view.nodes.data["kind"]) == ["leaf", "op", "op", "output"]
     assert app.graph.view.nodes.name == "graph-nodes"
     view.editor.value_input = "y = ("
     app.controller.scheduler.flush()

@@ -79,7 +79,8 @@ def test_graph_is_captured_per_cell(runner):
     assert res.ok
     graph = res.results[1].graph
     nodes = graph["steps"][-1]["nodes"]
-    assert sorted(n["label"] for n in nodes) == ["mul", "mul", "mul", "x"]
+    assert [n["kind"] for n in nodes] == ["leaf", "op", "op", "output"]
+    assert [n["label"] for n in nodes[1:]] == ["mul", "mul", "mul"]
     assert {n["file"] for n in nodes} == {cell_filename("k1")}
     assert all(n["line"] in (1, 3) for n in nodes)
 
