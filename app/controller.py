@@ -197,6 +197,7 @@ class Controller:
             cell.code = code
             self._mark_stale(index)
             state.pending = True
+            state.focus(cell_id)
         self._pending_start = index if self._pending_start is None else min(self._pending_start, index)
         if self._timer is not None:
             self.scheduler.cancel(self._timer)

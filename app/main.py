@@ -75,6 +75,7 @@ class GradviewApp(param.Parameterized):
         self.graph = GraphPanel(self.state, self)
         self.inspector = InspectorPanel(self.state)
         self.state.param.watch(lambda e: self.controller.run_all(), ["device", "dtype", "summary_size"])
+        self.state.param.watch(lambda e: self.state.rebuild_steps(), ["graph_scope"])
         self.state.param.watch(lambda e: setattr(self.bridge, "rescan", self.bridge.rescan + 1), "cells")
 
     # -- actions the views call --------------------------------------------------------------------------
@@ -137,6 +138,7 @@ class GradviewApp(param.Parameterized):
         cell_id, _, line = (event.new or "").partition("|")
         try:
             self.state.index(cell_id)
+            self.state.focus(cell_id)
             self.state.selected_line = (cell_id, int(line))
         except (KeyError, ValueError):
             pass

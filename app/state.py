@@ -52,7 +52,11 @@ class AppState(param.Parameterized):
                                  doc="Tensors with at most this many elements keep all their values.")
     time_limit = param.Number(default=10.0, bounds=(0.1, None), doc="Seconds one run may take.")
 
-    steps = param.List(default=[], doc="The captured steps of the notebook (merged over cells).")
+    graph_scope = param.Selector(default="cell", objects=["cell", "all"],
+                                 doc="Draw the graph of the focused cell only, or of all cells together.")
+    focus_cell = param.String(default=None, allow_None=True,
+                              doc="The cell whose graph is drawn in 'cell' scope (where the cursor is).")
+    steps = param.List(default=[], doc="The captured steps shown (of the focused cell, or merged over cells).")
     step = param.Integer(default=0, bounds=(0, None), doc="Index into `steps` of the step shown.")
     losses = param.List(default=[], doc="(step index, loss) pairs for the loss curve.")
     selected_node = param.String(default=None, allow_None=True, doc="Id of the node shown in the inspector.")
@@ -118,13 +122,34 @@ class AppState(param.Parameterized):
         self.steps, self.losses, self.step = [], [], 0
         self.selected_node = None
         self.selected_line = None
+        self.focus_cell = None
         self.errors = []
 
     # -- results ---------------------------------------------------------------------------------------
+    def shown_cells(self) -> list[Cell]:
+        """The cells whose graphs are drawn: all, or the focused one (the first with a graph when none is)."""
+        if self.graph_scope == "all":
+            return list(self.cells)
+        ids = {c.id for c in self.cells}
+        if self.focus_cell not in ids:
+            first = next((c for c in self.cells if c.graph and any(s.get("nodes") for s in c.graph.get("steps", []))),
+                         None)
+            if first is None:
+                return []
+            self.focus_cell = first.id
+        return [self.cell(self.focus_cell)]
+
+    def focus(self, cell_id: str):
+        """Show `cell_id`'s graph (in 'cell' scope)."""
+        if cell_id != self.focus_cell:
+            self.focus_cell = cell_id
+            if self.graph_scope == "cell":
+                self.rebuild_steps()
+
     def rebuild_steps(self):
-        """Merge the cells' graphs into the steps shown; keep showing the last step if it was shown."""
+        """Merge the shown cells' graphs into the steps shown; keep showing the last step if it was shown."""
         at_end = self.step >= len(self.steps) - 1
-        steps, losses = merge_steps([(c.id, c.graph) for c in self.cells])
+        steps, losses = merge_steps([(c.id, c.graph) for c in self.shown_cells()])
         with param.parameterized.batch_call_watchers(self):
             self.steps = steps
             self.losses = losses

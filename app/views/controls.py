@@ -48,7 +48,7 @@ class ControlsPanel(Viewer):
         self.example.param.watch(self._pick_example, "value")
         self.save = pn.widgets.FileDownload(callback=self._save_file, filename="notebook.py", label="Save .py",
                                             button_type="default", width=90, margin=(8, 5), embed=False)
-        self.load = pn.widgets.FileInput(accept=".py", width=180, margin=(8, 5), description="Load a .py notebook (cells split on # %% lines)")
+        self.load = pn.widgets.FileInput(accept=".py", width=96, margin=(8, 5), description="Load a .py notebook (cells split on # %% lines)")
         self.load.param.watch(self._load_file, "value")
         self.share = pn.widgets.Button(name="Share link", width=95, margin=(8, 5))
         self.share.on_click(lambda e: actions.share())
@@ -72,7 +72,8 @@ class ControlsPanel(Viewer):
         self.status.margin = (2, 5)
         self.header = pn.Row(
             pn.pane.HTML("<b style='font-size:18px'>gradview</b>", margin=(10, 8, 0, 10), width=92),
-            self.example, self.save, self.load, self.share, self.link,
+            self.example, self.save, pn.pane.HTML("open", styles=label, margin=(14, 0, 0, 6)), self.load,
+            self.share, self.link,
             pn.HSpacer(),
             pn.pane.HTML("device", styles=label, margin=(14, 0, 0, 6)), self.device,
             pn.pane.HTML("dtype", styles=label, margin=(14, 0, 0, 4)), self.dtype,

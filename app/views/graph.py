@@ -47,6 +47,13 @@ class GraphPanel(Viewer):
             "(for example <code>y = (x * 2).sum()</code> with <code>x = torch.ones(3, requires_grad=True)"
             "</code>).</div>", margin=(4, 10), sizing_mode="stretch_width")
 
+        self.title = pn.pane.HTML("", margin=(6, 10, 0, 10), sizing_mode="stretch_width",
+                                  styles={"font-size": "13px", "color": "#333"})
+        self.scope = pn.widgets.RadioButtonGroup(
+            options={"this cell": "cell", "all cells": "all"}, value=state.graph_scope, button_type="light",
+            button_style="outline", margin=(2, 10), width=170, height=28,
+            description="Draw the graph of the cell with the cursor, or of every cell")
+        self.scope.link(state, value="graph_scope")
         self.slider = pn.widgets.IntSlider(name="Training step", start=0, end=1, value=0, visible=False,
                                            sizing_mode="stretch_width", margin=(0, 10))
         self.slider.param.watch(self._slid, "value_throttled")
@@ -61,7 +68,8 @@ class GraphPanel(Viewer):
         lf.xaxis.axis_label = "step"
         self.loss_pane = pn.Column(pn.pane.Bokeh(lf, sizing_mode="stretch_width", height=120), visible=False,
                                    sizing_mode="stretch_width", margin=(0, 5))
-        self._layout = pn.Column(self.pane, self.empty, self.note, self.slider, self.loss_pane,
+        header = pn.Row(self.title, self.scope, sizing_mode="stretch_width", margin=0, height=34)
+        self._layout = pn.Column(header, self.pane, self.empty, self.note, self.slider, self.loss_pane,
                                  sizing_mode="stretch_both", margin=0)
         state.param.watch(self._redraw, ["graph_version", "step"])
         state.param.watch(self._highlight, ["selected_line"])
@@ -88,6 +96,7 @@ class GraphPanel(Viewer):
         finally:
             self._ignore_selection = False
         self.empty.visible = not step["nodes"] and state.run_count > 0
+        self.title.object = self._title(step)
         n = len(state.steps)
         if n > 1:
             self.slider.param.update(start=0, end=n - 1, value=min(state.step, n - 1), visible=True,
@@ -102,6 +111,21 @@ class GraphPanel(Viewer):
         else:
             self.loss_pane.visible = False
         self.note.object = note
+
+    def _title(self, step):
+        state = self.state
+        n = len(step["nodes"])
+        if state.graph_scope == "all":
+            where = "all cells"
+        elif state.focus_cell is not None:
+            try:
+                where = f"cell [{state.index(state.focus_cell) + 1}]"
+            except KeyError:
+                where = "—"
+        else:
+            where = "—"
+        what = f"{n} node{'s' if n != 1 else ''}" if n else "no tensor operations"
+        return f"<b>Graph of {where}</b> <span style='color:#888'>· {what}</span>"
 
     def _slid(self, event):
         if event.new is not None and event.new != self.state.step:

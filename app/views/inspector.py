@@ -53,9 +53,51 @@ def grad_norm(summary) -> float | None:
     return math.sqrt(sum(v * v for v in vals)) if vals else None
 
 
-def _short(value, limit=400) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[:limit] + " …"
+def _num(v) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    a = abs(v)
+    return f"{v:.3e}" if a != 0 and (a < 1e-3 or a >= 1e5) else f"{v:.5g}"
+
+
+def _flatten_some(values, limit):
+    out = []
+    stack = [values]
+    while stack and len(out) < limit:
+        x = stack.pop()
+        if isinstance(x, list):
+            stack.extend(reversed(x))
+        else:
+            out.append(x)
+    return out
+
+
+def summary_line(s, limit=12) -> str:
+    """A value or gradient summary as one line: its numbers when few, else its statistics."""
+    if not s:
+        return "none"
+    if isinstance(s, dict) and "data" in s:
+        data = s["data"]
+        if not isinstance(data, list):
+            return _num(data)
+        vals = _flatten_some(data, limit + 1)
+        more = s.get("numel", 0) > limit
+        return "[" + ", ".join(_num(v) for v in vals[:limit]) + (", …]" if more else "]")
+    if isinstance(s, dict):
+        parts = [f"{k} {_num(s[k])}" for k in ("min", "max", "mean", "std", "norm") if s.get(k) is not None]
+        for k in ("nan", "inf"):
+            if s.get(k):
+                parts.append(f"{s[k]} {k.upper() if k == 'nan' else k}")
+        return " · ".join(parts) or f"{s.get('numel', 0)} values"
+    return str(s)
+
+
+def shape_text(shape) -> str:
+    if shape is None:
+        return ""
+    return " × ".join(str(d) for d in shape) if len(shape) else "scalar"
 
 
 class InspectorPanel(Viewer):
@@ -102,13 +144,13 @@ class InspectorPanel(Viewer):
                 where = f"line {line}"
         rows = [
             ("node", f"<b>{html.escape(str(node.get('label', '')))}</b> ({html.escape(str(node.get('kind', '')))})"),
-            ("op", node.get("op")), ("shape", node.get("shape")), ("dtype", node.get("dtype")),
+            ("op", node.get("op")), ("shape", shape_text(node.get("shape"))), ("dtype", node.get("dtype")),
             ("device", node.get("device")), ("from", where or None),
             ("code", f"<code>{html.escape(str(node.get('code')))}</code>" if node.get("code") else None),
             ("module", node.get("module")),
             ("time", f"{node['time_us']:.0f} µs" if isinstance(node.get("time_us"), (int, float)) else None),
-            ("value", html.escape(_short(node.get("value"))) if node.get("value") is not None else None),
-            ("grad", html.escape(_short(node.get("grad"))) if node.get("grad") is not None else "none"),
+            ("value", f"<code>{html.escape(summary_line(node.get('value')))}</code>" if node.get("value") else None),
+            ("grad", f"<code>{html.escape(summary_line(node.get('grad')))}</code>"),
         ]
         body = "".join(f"<tr><td class='k'>{k}</td><td>{v if k in ('node', 'code', 'value', 'grad') else html.escape(str(v))}</td></tr>"
                        for k, v in rows if v not in (None, ""))

@@ -77,6 +77,7 @@ def test_syntax_error_keeps_graph_then_recovers(setup):
 def test_exception_keeps_partial_graph_and_skips_below(setup):
     state, sched, ctl = setup
     state.cells = [state.cells[0], *AppState(codes=["w = x * 3"]).cells]
+    state.graph_scope = "all"
     ctl.edit(state.cells[0].id, "import torch\nx = torch.ones(2, requires_grad=True)\ny = x.exp()\ny @ torch.ones(5)\n")
     sched.flush()
     first, second = state.cells
@@ -166,3 +167,25 @@ def test_ops_after_the_last_backward_join_the_last_step():
     assert [n["id"] for n in steps[1]["nodes"]] == ["c:w", "c:f", "c:after:w", "c:after:upd"]
     assert {"source": "c:after:w", "target": "c:after:upd"} in steps[1]["edges"]
     assert [n["id"] for n in steps[0]["nodes"]] == ["c:w", "c:f"]
+
+
+def test_graph_of_the_focused_cell_or_all(setup):
+    state, sched, ctl = setup
+    state.cells = [*AppState(codes=["import torch\na = torch.ones(2, requires_grad=True)\nb = a.exp()",
+                                    "print('no tensors here')",
+                                    "c = (a * 2).sum()"]).cells]
+    ctl.run_all()
+    first, second, third = state.cells
+    assert state.focus_cell == first.id  # nothing focused: the first cell with a graph
+    assert [n["label"] for n in state.current_step()["nodes"]][1:] == ["exp"]
+    state.focus(third.id)
+    assert [n["label"] for n in state.current_step()["nodes"]][1:] == ["mul", "sum"]
+    state.focus(second.id)
+    assert state.steps == []
+    state.graph_scope = "all"
+    state.rebuild_steps()
+    assert len(state.current_step()["nodes"]) == 5
+    ctl.edit(first.id, "import torch\na = torch.ones(2, requires_grad=True)\nb = a.exp().sin()")
+    state.graph_scope = "cell"
+    state.rebuild_steps()
+    assert state.focus_cell == first.id  # editing a cell focuses it
