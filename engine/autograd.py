@@ -255,6 +255,9 @@ class OpNode(Node):
         n_inputs = len(self.op.save_inputs)
         for i in range(n_inputs):
             t = saved[i]
+            if t is None:  # not kept: no gradient that reads it is taken
+                values.append(None)
+                continue
             current = t._version_box[0]
             if current != versions[i]:
                 raise _version_error(t._data, current, versions[i], t.grad_fn)

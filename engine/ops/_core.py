@@ -16,7 +16,7 @@ from ..autograd import OpNode
 
 class OpDef:
     __slots__ = ("name", "forward", "vjp", "save_inputs", "save_output", "saves", "kind", "result_device",
-                 "elementwise", "shown_edges")
+                 "elementwise", "shown_edges", "save_for")
 
     def __init__(self, name, forward, vjp=None, save_inputs=(), save_output=False, kind=None):
         self.name = name              # PyTorch's node name, e.g. "MulBackward0"
@@ -31,6 +31,9 @@ class OpDef:
         # how next_functions presents the input nodes, where PyTorch's edges differ from the inputs
         # (a Python scalar operand shows as a None edge; a where() condition or an index as none)
         self.shown_edges = None
+        # for each saved input, the inputs whose gradients read it: it is kept only when one of
+        # them requires grad, as PyTorch does (None: always kept)
+        self.save_for = None
 
     def __repr__(self):
         return f"OpDef({self.name})"
@@ -162,8 +165,14 @@ def _attach_node(op, inputs, params, result, out_np_dtype):
     node.dtypes = dtypes
     node._freed = False
     if op.saves:
-        saved = [inputs[i] for i in op.save_inputs]
-        versions = [t._version_box[0] for t in saved]
+        save_for = op.save_for
+        if save_for is None:
+            saved = [inputs[i] for i in op.save_inputs]
+            versions = [t._version_box[0] for t in saved]
+        else:
+            saved = [inputs[i] if any([inputs[j]._rg for j in users]) else None
+                     for i, users in zip(op.save_inputs, save_for)]
+            versions = [0 if t is None else t._version_box[0] for t in saved]
         if op.save_output:
             saved.append(result._data)
             versions.append(0)

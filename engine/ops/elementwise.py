@@ -20,14 +20,18 @@ class BinaryOp:
     grad_a(m, g, a, b, out) and grad_b(m, g, a, b, out) give the gradient for each side; `save`
     says which of "a", "b", "out" they read, so that only those are saved and version-checked.
     `save_ts` / `save_st` narrow that for a Python scalar on the right / left, where only one
-    side's gradient is taken (x * 2 keeps nothing of x, as in PyTorch).
+    side's gradient is taken (x * 2 keeps nothing of x, as in PyTorch); `reads` says which saved
+    inputs each side's gradient reads, so a * b keeps a only when b requires grad.
     """
 
     def __init__(self, name, forward, grad_a, grad_b, save="", kind=None, differentiable=True,
-                 rname=None, save_ts=None, save_st=None):
+                 rname=None, save_ts=None, save_st=None, reads=None):
         self.kind = kind
         self.forward = forward
         self.tt = self._make(name, "tt", grad_a, grad_b, save, differentiable)
+        if reads is not None:
+            # reads = (what grad_a reads, what grad_b reads): keep a saved input only when needed
+            self.tt.save_for = tuple(tuple(j for j in (0, 1) if k in reads[j]) for k in "ab" if k in save)
         self.ts = self._make(name, "ts", grad_a, grad_b, save if save_ts is None else save_ts, differentiable)
         self.st = self._make(rname or name, "st", grad_a, grad_b, save if save_st is None else save_st,
                              differentiable)
@@ -201,9 +205,11 @@ add = BinaryOp("AddBackward0", _ufunc("add"), lambda m, g, a, b, out: g, lambda 
 sub = BinaryOp("SubBackward0", _ufunc("subtract"), lambda m, g, a, b, out: g, _neg_grad, kind="sub",
                rname="RsubBackward1")
 mul = BinaryOp("MulBackward0", _ufunc("multiply"), lambda m, g, a, b, out: g * b,
-               lambda m, g, a, b, out: g * a, save="ab", kind="mul", save_ts="", save_st="")
+               lambda m, g, a, b, out: g * a, save="ab", kind="mul", save_ts="", save_st="",
+               reads=("b", "a"))
 div = BinaryOp("DivBackward0", _true_div, lambda m, g, a, b, out: g / b,
-               lambda m, g, a, b, out: -g * a / (b * b), save="ab", kind="div", save_ts="", save_st="b")
+               lambda m, g, a, b, out: -g * a / (b * b), save="ab", kind="div", save_ts="", save_st="b",
+               reads=("b", "ab"))
 
 
 
@@ -256,7 +262,7 @@ def _pow_grad_b(m, g, a, b, out):
 
 
 pow = BinaryOp("PowBackward1", _pow, _pow_grad_a, _pow_grad_b, save="about", kind="pow",
-               rname="PowBackward2", save_ts="a", save_st="out")
+               rname="PowBackward2", save_ts="a", save_st="out", reads=("ab", "a"))
 pow.ts.name = "PowBackward0"
 
 
@@ -318,10 +324,10 @@ div_floor = BinaryOp("DivBackward2", _integer_division("div_floor"), _zero_grad,
 div_trunc = BinaryOp("DivBackward2", _integer_division("div_trunc"), _zero_grad, _zero_grad, kind="div")
 remainder = BinaryOp("RemainderBackward0", _integer_division("remainder"), lambda m, g, a, b, out: g,
                      lambda m, g, a, b, out: -g * m.floor(a / b), save="ab", kind="remainder",
-                     save_ts="", save_st="b")
+                     save_ts="", save_st="b", reads=("", "ab"))
 fmod = BinaryOp("FmodBackward0", _integer_division("fmod"), lambda m, g, a, b, out: g,
                 lambda m, g, a, b, out: -g * m.trunc(a / b), save="ab", kind="fmod",
-                save_ts="", save_st="b")
+                save_ts="", save_st="b", reads=("", "ab"))
 atan2 = BinaryOp("Atan2Backward0", _ufunc("arctan2"), lambda m, g, a, b, out: g * b / (a * a + b * b),
                  lambda m, g, a, b, out: -g * a / (a * a + b * b), save="ab", kind="atan2")
 

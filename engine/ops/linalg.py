@@ -9,22 +9,25 @@ def _matmul_forward(xp, a, b):
 
 
 def _matmul_vjp(m, g, node, a, b):
-    a_vec, b_vec = a.ndim == 1, b.ndim == 1
+    # a is kept only when b's gradient is taken, b only when a's is (see save_for below)
+    need_a, need_b = node._next[0] is not None, node._next[1] is not None
+    shape_a, shape_b = node.shapes
+    a_vec, b_vec = len(shape_a) == 1, len(shape_b) == 1
     if a_vec and b_vec:  # dot: the gradient is a scalar
-        return (g * b if (node._next[0] is not None) else None), (g * a if (node._next[1] is not None) else None)
+        return (g * b if need_a else None), (g * a if need_b else None)
     # treat vectors as matrices with a unit dim, then drop it again
     if a_vec:
-        a = m.reshape(a, (1,) + tuple(a.shape))
+        a = m.reshape(a, (1,) + tuple(shape_a)) if need_b else None
         g = m.expand_dims(g, -2)
     if b_vec:
-        b = m.reshape(b, tuple(b.shape) + (1,))
+        b = m.reshape(b, tuple(shape_b) + (1,)) if need_a else None
         g = m.expand_dims(g, -1)
     ga = gb = None
-    if (node._next[0] is not None):
+    if need_a:
         ga = m.matmul(g, m.mT(b))
         if a_vec:
             ga = m.reshape(ga, tuple(ga.shape[:-2]) + (ga.shape[-1],))
-    if (node._next[1] is not None):
+    if need_b:
         gb = _mat2_grad(m, a, b, g) if a.ndim == 2 and g.ndim == 2 else m.matmul(m.mT(a), g)
         if b_vec:
             gb = m.reshape(gb, tuple(gb.shape[:-1]))
@@ -37,6 +40,8 @@ _mv = OpDef("MvBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kin
 _dot = OpDef("DotBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="dot")
 _vm = OpDef("SqueezeBackward4", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="matmul")
 _matmul = OpDef("UnsafeViewBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="matmul")
+for _op in (_mm, _bmm, _mv, _dot, _vm, _matmul):
+    _op.save_for = ((1,), (0,))  # a is read by b's gradient, b by a's
 
 
 def _shape_text(shape):
@@ -176,6 +181,7 @@ def _mat2_grad(m, a, b, g):
 
 
 _addmm = OpDef("AddmmBackward0", _addmm_forward, _addmm_vjp, save_inputs=(1, 2), kind="addmm")
+_addmm.save_for = ((2,), (1,))
 
 
 def addmm(bias, a, b, *, beta=1, alpha=1):

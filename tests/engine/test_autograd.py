@@ -685,3 +685,38 @@ def test_overwriting_a_leaf_in_place_needs_no_grad():
         w.normal_()
         w.zero_()
     assert w.is_leaf and w.grad_fn is None and w.tolist() == [0.0, 0.0, 0.0]
+
+
+SAVED_ONLY_WHEN_NEEDED = {
+    # (program, whether PyTorch raises the in-place error at backward)
+    "mul_by_constant": (lambda t, h, c: (h * c, h.relu_()), False),
+    "mul_constant_first": (lambda t, h, c: (c * h, h.mul_(2)), False),
+    "div_by_constant": (lambda t, h, c: (h / (c + 2), h.add_(1)), False),
+    "matmul_constant_right": (lambda t, h, c: (h @ c.t(), h.sin_()), False),
+    "matmul_constant_left": (lambda t, h, c: (c.t() @ h, h.exp_()), False),
+    "mul_both_need": (lambda t, h, c: (h * h.detach().requires_grad_(), h.add_(1)), True),
+    "constant_modified": (lambda t, h, c: (h * c, c.add_(1)), True),
+    "div_constant_numerator": (lambda t, h, c: (c / h, h.add_(1)), True),
+}
+
+
+@pytest.mark.parametrize("name", list(SAVED_ONLY_WHEN_NEEDED))
+def test_inputs_are_saved_only_for_gradients_that_are_taken(name):
+    """y = h * c with c constant keeps c but not h, so changing h in place afterwards is fine, as in
+    PyTorch; where PyTorch keeps the changed tensor, both raise."""
+    program, raises = SAVED_ONLY_WHEN_NEEDED[name]
+    torch = reference_torch()
+    grads = []
+    for lib in (engine, torch):
+        x = lib.tensor(np.linspace(0.5, 2.0, 9).reshape(3, 3), requires_grad=True)
+        c = lib.tensor(np.linspace(-1.0, 1.0, 9).reshape(3, 3))
+        h = x * 1
+        y, _ = program(lib, h, c)
+        if raises:
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                y.sum().backward()
+            continue
+        y.sum().backward()
+        grads.append(x.grad.numpy().copy())
+    if not raises:
+        np.testing.assert_allclose(grads[0], grads[1])
