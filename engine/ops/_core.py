@@ -170,9 +170,18 @@ def _attach_node(op, inputs, params, result, out_np_dtype):
             saved = [inputs[i] for i in op.save_inputs]
             versions = [t._version_box[0] for t in saved]
         else:
-            saved = [inputs[i] if any([inputs[j]._rg for j in users]) else None
-                     for i, users in zip(op.save_inputs, save_for)]
-            versions = [0 if t is None else t._version_box[0] for t in saved]
+            saved = []
+            versions = []
+            for i, users in zip(op.save_inputs, save_for):
+                for j in users:
+                    if inputs[j]._rg:
+                        t = inputs[i]
+                        saved.append(t)
+                        versions.append(t._version_box[0])
+                        break
+                else:
+                    saved.append(None)
+                    versions.append(0)
         if op.save_output:
             saved.append(result._data)
             versions.append(0)
