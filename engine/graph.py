@@ -27,6 +27,7 @@ import math
 import os
 import sys
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,12 +41,12 @@ SCHEMA_VERSION = 1
 _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _STATE = _state.__dict__
 _getframe = sys._getframe
-_perf_ns = time.perf_counter_ns
+_clock = time.perf_counter  # (perf_counter_ns is several times slower to call on some systems)
 
 # One record per node, a tuple built once per op on the hot path: the OpDef (None for a leaf), the
 # output tensor, its autograd node at the time, input record indices, the user's code object and
 # the offset of the instruction running there (line and columns are looked up from it when the
-# step is read), the module path, the forward's time in ns and the tensor's version then.
+# step is read), the module path, the forward's time in seconds and the tensor's version then.
 R_OP, R_T, R_FN, R_INS, R_CODE, R_LASTI, R_MOD, R_TIME, R_VER = range(9)
 K_LEAF, K_PARAM = 1, 2
 _KIND_NAMES = {K_LEAF: "leaf", K_PARAM: "param"}
@@ -95,21 +96,29 @@ _active = []     # recorders, innermost last
 
 def _timed(forward):
     def timed_forward(*args):
-        t0 = _perf_ns()
+        t0 = _clock()
         out = forward(*args)
-        _timing[0] = _perf_ns() - t0
+        _timing[0] = _clock() - t0
         return out
     timed_forward.__wrapped__ = forward
     return timed_forward
 
 
+_wrappers = {}  # OpDef -> (forward, its timed wrapper, vjp, its watched wrapper), made once
+
+
 def _wrap_op(op):
-    if op not in _originals:
-        _originals[op] = op.forward
-        op.forward = _timed(op.forward)
-        if op.vjp is not None:
-            _vjps[op] = op.vjp
-            op.vjp = _watched(op.vjp)
+    if op in _originals:
+        return
+    w = _wrappers.get(op)
+    if w is None or w[0] is not op.forward or w[2] is not op.vjp:
+        w = _wrappers[op] = (op.forward, _timed(op.forward), op.vjp,
+                             _watched(op.vjp) if op.vjp is not None else None)
+    _originals[op] = w[0]
+    op.forward = w[1]
+    if w[2] is not None:
+        _vjps[op] = w[2]
+        op.vjp = w[3]
 
 
 # gradients: while a captured backward runs, each op's VJP hands the gradient it receives (the
@@ -546,12 +555,12 @@ class Step:
                 kind = _KIND_NAMES[k]
                 opname = fn = None
                 rg = bool(t._rg)
-            t_ns = r[R_TIME]
+            t_s = r[R_TIME]
             node = Node(id=ids[i], label=label, kind=kind, op=opname, shape=[int(d) for d in arr.shape],
                         dtype=arr.dtype.name, device=str(dev), line=line, col=col, end_col=end_col,
                         file=fname, code=code, module=r[R_MOD], module_type=data.module_types.get(r[R_MOD]),
                         value=value, grad=grad,
-                        time_us=None if t_ns is None else round(t_ns / 1000.0, 3), fn=fn,
+                        time_us=None if t_s is None else round(t_s * 1e6, 3), fn=fn,
                         var=varnames.get(i), inputs=[ids[j] for j in r[R_INS]], inplace=inplace_names.get(i),
                         updates=ids[updates[i]] if i in updates else None, requires_grad=rg, index=i)
             nodes.append(node)
@@ -641,6 +650,7 @@ class Graph:
         self.full_values = full_values
         self.keep_steps = keep_steps
         self._steps = []
+        self._first_detailed = 0  # steps before this one are truncated
         self._open = None
         self._recorder = None
 
@@ -682,13 +692,12 @@ class Graph:
         return draw(self)._repr_html_()
 
     def _add_step(self, step):
+        """Append a closed step; the oldest detailed step beyond keep_steps keeps only its summary."""
         self._steps.append(step)
-        detailed = [s for s in self._steps[-(self.keep_steps + 1):] if not s.truncated]
-        if self.keep_steps >= 0 and len(detailed) > self.keep_steps:
-            for s in self._steps:
-                if not s.truncated:
-                    s._truncate()
-                    break
+        steps = self._steps
+        while len(steps) - self._first_detailed > self.keep_steps:
+            steps[self._first_detailed]._truncate()
+            self._first_detailed += 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -727,6 +736,8 @@ class _Recorder:
         self._keep_modules = []
         self._hooks = None
         self._grads = None
+        self._leaf_grads = None
+        self._names = {}  # id(tensor) -> (weak reference, variable name) of named leaves
         self._new_step()
 
     def _new_step(self):
@@ -741,8 +752,8 @@ class _Recorder:
 
     # -- forward ------------------------------------------------------------------------------
     def __call__(self, op, inputs, result, params):
-        t_ns = _timing[0]
-        if t_ns is None:
+        t_s = _timing[0]
+        if t_s is None:
             if op not in _originals:
                 _wrap_op(op)
         else:
@@ -778,7 +789,7 @@ class _Recorder:
             ins = tuple(ins)
         recs = self.recs
         self.tmap[id(result)] = len(recs)
-        recs.append((op, result, result.grad_fn, ins, code, line, mod, t_ns, result._version_box[0]))
+        recs.append((op, result, result.grad_fn, ins, code, line, mod, t_s, result._version_box[0]))
 
     def _unknown(self, t, f, code, line, ms, mod):
         fn = t.grad_fn
@@ -806,7 +817,16 @@ class _Recorder:
                 self.leaf_info[j] = (K_PARAM, name, full)
                 mod = pmod
         if name is None:
-            name = _name_on_line(t, f, code, line) if f is not None else None
+            # a tensor seen in an earlier step keeps the name it had (inputs and weights come back)
+            known = self._names.get(id(t))
+            if known is not None and known[0]() is t:
+                name = known[1]
+            elif f is not None:
+                name = _name_on_line(t, f, code, line)
+                if name is not None:
+                    if len(self._names) > 4096:
+                        self._names.clear()
+                    self._names[id(t)] = (weakref.ref(t), name)
             if name is None:
                 self.leaf_info[j] = (kind, f)
             else:
@@ -901,6 +921,7 @@ class _Recorder:
         from .autograd import OpNode
         grads = self._grads = {}
         hooks = self._hooks = []
+        leaves = self._leaf_grads = []
         watched = {}
         tmap = self.tmap
         vjps = _vjps
@@ -914,8 +935,14 @@ class _Recorder:
                     if tmap.get(id(t)) != i:
                         continue
                     fn = t.grad_fn  # a custom Function's output gets its node after its ops ran
+                elif t.grad_fn is None:
+                    # a leaf: what this backward adds to an empty .grad is read from .grad after it
+                    if t.grad is None:
+                        leaves.append(i)
+                        continue
+                    fn = t._grad_accumulator()
                 else:
-                    fn = t.grad_fn if t.grad_fn is not None else t._grad_accumulator()
+                    fn = t.grad_fn
                 if fn is None:
                     continue
             if type(fn) is OpNode and fn.op in vjps:
@@ -929,6 +956,12 @@ class _Recorder:
         try:
             for h in self._hooks or ():
                 h.remove()
+            grads = self._grads or {}
+            recs = self.recs
+            for i in self._leaf_grads or ():
+                g = recs[i][R_T].grad
+                if g is not None:
+                    grads[i] = g._data.copy()  # a copy: the next backward or zero_grad writes into .grad
             loss = None
             if len(outputs) == 1 and outputs[0]._data.size == 1:
                 try:
@@ -936,9 +969,9 @@ class _Recorder:
                 except Exception:  # noqa: BLE001
                     loss = None
             roots = {self.tmap[id(t)] for t in outputs if id(t) in self.tmap}
-            self._close(loss, roots, self._grads or {}, _user_frame(_getframe(1)), closed=True)
+            self._close(loss, roots, grads, _user_frame(_getframe(1)), closed=True)
         finally:
-            self._hooks = self._grads = None
+            self._hooks = self._grads = self._leaf_grads = None
             _state.recorder = self
 
     # -- steps --------------------------------------------------------------------------------
