@@ -21,9 +21,9 @@ def random_array(shape, rng, domain="real"):
     """Float64 test data for one input. Domains keep values where the op is smooth:
     `positive` (log, sqrt, ...), `unit` (asin, acos), `real` (away from 0, for abs/relu kinks)."""
     if domain == "positive":
-        return rng.uniform(0.5, 2.0, size=shape)
+        return np.asarray(rng.uniform(0.5, 2.0, size=shape))
     if domain == "unit":
-        return rng.uniform(-0.8, 0.8, size=shape)
+        return np.asarray(rng.uniform(-0.8, 0.8, size=shape))
     values = rng.standard_normal(size=shape)
     # keep away from 0 (kinks of abs, relu, sign, clamp bounds) by more than any finite-difference step
     values = np.where(np.abs(values) < 0.05, values + np.sign(values + 1e-12) * 0.1, values)
