@@ -321,12 +321,10 @@ class Controller:
             notes.insert(0, f"Limit hit: {result.limit}.")
         state.errors = notes
         state.rebuild_steps()
-        n_nodes = len(state.current_step()["nodes"]) if state.steps else 0
         if result.failed is not None:
             state.message = f"Stopped at cell [{result.failed + 1}]" + (f" ({result.limit})" if result.limit else "")
         else:
-            state.message = (f"Ran {len(result.results)} cell(s) in {result.duration * 1000:.0f} ms; "
-                             f"{n_nodes} nodes, {len(state.steps)} step(s)")
+            state.message = f"Ran {len(result.results)} cell(s) in {result.duration * 1000:.0f} ms."
         state.run_count += 1
         self.last_timing = {"run_s": result.duration, "round_trip_s": elapsed}
         for fn in list(self.listeners):

@@ -147,9 +147,11 @@ class GradviewApp(param.Parameterized):
     def layout(self):
         left = pn.Column(self.cells, sizing_mode="stretch_both", scroll=True, margin=(0, 5),
                          styles={"flex": "0 0 42%", "max-width": "42%"})
-        right = pn.Column(self.graph, pn.Column(self.inspector, height=230, sizing_mode="stretch_width",
-                                                 scroll=True, margin=(5, 5)),
-                          sizing_mode="stretch_both", margin=0)
+        bottom = pn.Row(
+            pn.Column(self.inspector, sizing_mode="stretch_both", scroll=True, margin=(0, 5)),
+            pn.Column(self.graph.charts, self.inspector.norm_pane, width=320, margin=(0, 5)),
+            height=240, sizing_mode="stretch_width", margin=0, styles={"border-top": "1px solid #eee"})
+        right = pn.Column(self.graph, bottom, sizing_mode="stretch_both", margin=0)
         return pn.Column(self.controls, pn.Row(left, right, sizing_mode="stretch_both", margin=0), self.bridge,
                          sizing_mode="stretch_both", margin=0)
 

@@ -39,14 +39,8 @@ class GraphPanel(Viewer):
         fig.sizing_mode = "stretch_both"
         self._ignore_selection = False
         self.view.nodes.selected.on_change("indices", self._tapped)
-        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=260, margin=(0, 5))
-        self.note = pn.pane.HTML("", margin=(0, 10), styles={"color": "#777", "font-size": "12px"},
-                                 sizing_mode="stretch_width")
-        self.empty = pn.pane.HTML(
-            "<div style='color:#777;font-size:13px'>No graph yet: run a cell that computes with tensors "
-            "(for example <code>y = (x * 2).sum()</code> with <code>x = torch.ones(3, requires_grad=True)"
-            "</code>).</div>", margin=(4, 10), sizing_mode="stretch_width")
-
+        self._hidden = 0
+        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=220, margin=(0, 5))
         self.title = pn.pane.HTML("", margin=(6, 10, 0, 10), sizing_mode="stretch_width",
                                   styles={"font-size": "13px", "color": "#333"})
         self.scope = pn.widgets.RadioButtonGroup(
@@ -54,23 +48,30 @@ class GraphPanel(Viewer):
             button_style="outline", margin=(2, 10), width=170, height=28,
             description="Draw the graph of the cell with the cursor, or of every cell")
         self.scope.link(state, value="graph_scope")
-        self.slider = pn.widgets.IntSlider(name="Training step", start=0, end=1, value=0, visible=False,
-                                           sizing_mode="stretch_width", margin=(0, 10))
+        # the step bar is always there (disabled without a training loop) so the graph never resizes
+        self.slider = pn.widgets.IntSlider(name="", start=0, end=1, value=0, disabled=True,
+                                           sizing_mode="stretch_width", margin=(4, 10), show_value=False)
         self.slider.param.watch(self._slid, "value_throttled")
+        self.step_label = pn.pane.HTML("", width=260, margin=(8, 10, 0, 10),
+                                       styles={"font-size": "12px", "color": "#555"})
         self.loss_source = ColumnDataSource(data={"step": [], "loss": []}, name="loss-curve")
-        lf = figure(height=120, sizing_mode="stretch_width", toolbar_location=None, title="loss over steps",
+        lf = figure(height=110, sizing_mode="stretch_width", toolbar_location=None, title="loss over steps",
                     tools="")
         lf.line("step", "loss", source=self.loss_source, line_width=2, color="#1677ff")
         lf.scatter("step", "loss", source=self.loss_source, size=4, color="#1677ff")
         self.loss_marker = Span(location=0, dimension="height", line_color="#d4380d", line_dash="dashed")
         lf.add_layout(self.loss_marker)
         lf.title.text_font_size = "11px"
-        lf.xaxis.axis_label = "step"
-        self.loss_pane = pn.Column(pn.pane.Bokeh(lf, sizing_mode="stretch_width", height=120), visible=False,
-                                   sizing_mode="stretch_width", margin=(0, 5))
+        lf.min_border_left = 30
+        self.loss_plot = pn.pane.Bokeh(lf, sizing_mode="stretch_width", height=110, visible=False, margin=0)
+        self.loss_hint = pn.pane.HTML(
+            "<div style='color:#888;font-size:12px'>Training loops: each <code>backward()</code> closes a "
+            "step. With several steps, their loss is drawn here and the slider above picks the step shown."
+            "</div>", sizing_mode="stretch_width", margin=(4, 8))
         header = pn.Row(self.title, self.scope, sizing_mode="stretch_width", margin=0, height=34)
-        self._layout = pn.Column(header, self.pane, self.empty, self.note, self.slider, self.loss_pane,
-                                 sizing_mode="stretch_both", margin=0)
+        self.step_bar = pn.Row(self.step_label, self.slider, sizing_mode="stretch_width", height=34, margin=0)
+        self.charts = pn.Column(self.loss_plot, self.loss_hint, sizing_mode="stretch_width", margin=0)
+        self._layout = pn.Column(header, self.pane, self.step_bar, sizing_mode="stretch_both", margin=0)
         state.param.watch(self._redraw, ["graph_version", "step"])
         state.param.watch(self._highlight, ["selected_line"])
         self._redraw()
@@ -82,9 +83,9 @@ class GraphPanel(Viewer):
     def _redraw(self, *events):
         state = self.state
         step = state.current_step() or EMPTY_STEP
-        note = ""
+        self._hidden = 0
         if len(step["nodes"]) > MAX_DRAWN_NODES:
-            note = f"Showing the first {MAX_DRAWN_NODES:,} of {len(step['nodes']):,} nodes."
+            self._hidden = len(step["nodes"]) - MAX_DRAWN_NODES
             keep = {n["id"] for n in step["nodes"][:MAX_DRAWN_NODES]}
             step = dict(step, nodes=step["nodes"][:MAX_DRAWN_NODES],
                         edges=[e for e in step["edges"] if e["source"] in keep and e["target"] in keep])
@@ -95,22 +96,23 @@ class GraphPanel(Viewer):
             self.view.nodes.selected.indices = self._indices_for_line()
         finally:
             self._ignore_selection = False
-        self.empty.visible = not step["nodes"] and state.run_count > 0
         self.title.object = self._title(step)
         n = len(state.steps)
         if n > 1:
-            self.slider.param.update(start=0, end=n - 1, value=min(state.step, n - 1), visible=True,
-                                     name=f"Training step (kept {n}, shown: step {step.get('index', state.step)})")
+            self.slider.param.update(start=0, end=n - 1, value=min(state.step, n - 1), disabled=False)
+            first, last = state.steps[0]["index"], state.steps[-1]["index"]
+            self.step_label.object = (f"training step <b>{step.get('index', state.step)}</b> "
+                                      f"<span style='color:#999'>(steps {first}–{last} kept)</span>")
         else:
-            self.slider.visible = False
+            self.slider.param.update(start=0, end=1, value=0, disabled=True)
+            self.step_label.object = "<span style='color:#999'>one step (no training loop)</span>"
         losses = state.losses
         if len(losses) > 1:
             self.loss_source.data = {"step": [s for s, _ in losses], "loss": [v for _, v in losses]}
             self.loss_marker.location = step.get("index", 0)
-            self.loss_pane.visible = True
-        else:
-            self.loss_pane.visible = False
-        self.note.object = note
+        if self.loss_plot.visible != (len(losses) > 1):
+            self.loss_plot.visible = len(losses) > 1
+            self.loss_hint.visible = not self.loss_plot.visible
 
     def _title(self, step):
         state = self.state
@@ -124,7 +126,14 @@ class GraphPanel(Viewer):
                 where = "—"
         else:
             where = "—"
-        what = f"{n} node{'s' if n != 1 else ''}" if n else "no tensor operations"
+        if n:
+            what = f"{n} node{'s' if n != 1 else ''}"
+            if self._hidden:
+                what += f" drawn, {self._hidden:,} more left out"
+        elif state.run_count:
+            what = "no tensor operations in it: run code that computes with tensors"
+        else:
+            what = "not run yet"
         return f"<b>Graph of {where}</b> <span style='color:#888'>· {what}</span>"
 
     def _slid(self, event):

@@ -111,15 +111,14 @@ class InspectorPanel(Viewer):
         self.figure_view = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=180)
         self.figure_pane = pn.Column(self.figure_view, visible=False, sizing_mode="stretch_width", margin=0)
         self.norm_source = ColumnDataSource(data={"step": [], "norm": []}, name="grad-norm")
-        nf = figure(height=130, sizing_mode="stretch_width", toolbar_location=None, tools="",
+        nf = figure(height=110, sizing_mode="stretch_width", toolbar_location=None, tools="",
                     title="gradient norm over steps")
         nf.line("step", "norm", source=self.norm_source, line_width=2, color="#d4380d")
         nf.scatter("step", "norm", source=self.norm_source, size=4, color="#d4380d")
         nf.title.text_font_size = "11px"
-        self.norm_pane = pn.Column(pn.pane.Bokeh(nf, sizing_mode="stretch_width", height=130), visible=False,
-                                   sizing_mode="stretch_width", margin=0)
-        self._layout = pn.Column(self.facts, self.figure_pane, self.norm_pane, sizing_mode="stretch_width",
-                                 scroll=True, margin=0)
+        nf.min_border_left = 30
+        self.norm_pane = pn.pane.Bokeh(nf, sizing_mode="stretch_width", height=110, visible=False, margin=0)
+        self._layout = pn.Column(self.facts, self.figure_pane, sizing_mode="stretch_width", margin=0)
         state.param.watch(self._refresh, ["selected_node", "step", "graph_version"])
         self._refresh()
 
