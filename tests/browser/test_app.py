@@ -288,3 +288,25 @@ def test_screenshots(browser, server, tmp_path):
         pg.screenshot(path=path)
         assert os.path.getsize(path) > 10_000
         context.close()
+
+
+def test_share_link_reopens_the_notebook(browser, page, server):
+    cells = ["import torch\nshared = torch.arange(4.0, requires_grad=True)", "print((shared * 2).sum().item())"]
+    open_notebook(page, server, cells)
+    page.get_by_role("button", name="Share link").click()
+    page.wait_for_function("() => window.location.search.includes('nb=')")
+    link = page.url
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        other = context.new_page()
+        other.goto(link)
+        other.locator(".gv-cell").first.wait_for()
+        deadline = time.time() + 10
+        while time.time() < deadline and other.evaluate(JS_EDITOR_TEXT) != cells:
+            time.sleep(0.05)
+        assert other.evaluate(JS_EDITOR_TEXT) == cells
+        out = other.locator(".gv-output").nth(1)
+        out.wait_for(state="visible")
+        assert text_of(out).strip() == "12.0"
+    finally:
+        context.close()

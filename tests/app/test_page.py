@@ -1,0 +1,67 @@
+"""The page's controls without a browser: save, load, examples, share, settings, structure."""
+import pytest
+
+pytest.importorskip("panel")
+
+from app.controller import SyncScheduler  # noqa: E402
+from app.main import GradviewApp  # noqa: E402
+from app.notebook import decode_share, parse_percent  # noqa: E402
+from app.runner import InProcessRunner  # noqa: E402
+from app.views.controls import list_examples  # noqa: E402
+
+
+@pytest.fixture
+def app():
+    a = GradviewApp(codes=["import torch\nx = torch.ones(2, requires_grad=True)", "y = (x * 3).sum()"],
+                    runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    a.controller.run_all()
+    yield a
+    a.close()
+
+
+def test_save_writes_percent_file(app):
+    text = app.controls._save_file().read()
+    assert text.count("# %%") == 2
+    assert parse_percent(text) == app.state.codes()
+
+
+def test_load_replaces_cells_and_runs(app):
+    app.controls.load.filename = "mine.py"
+    app.controls.load.value = b"# %%\nimport torch\na = torch.zeros(3, requires_grad=True)\n# %%\nprint(a.shape)\n"
+    assert app.state.codes() == ["import torch\na = torch.zeros(3, requires_grad=True)", "print(a.shape)"]
+    assert app.state.cells[1].output == "torch.Size([3])\n"
+    assert app.controls.save.filename == "mine.py"
+
+
+def test_examples_menu_loads_each_example(app):
+    for title, path in list_examples().items():
+        app.controls.example.value = title
+        with open(path, encoding="utf-8") as f:
+            assert app.state.codes() == parse_percent(f.read())
+
+
+def test_share_link_holds_the_cells(app):
+    app.share()
+    link = app.controls.link.value
+    assert app.controls.link.visible and "?nb=" in link
+    assert decode_share(link.split("?nb=", 1)[1]) == app.state.codes()
+
+
+def test_dtype_change_reruns_everything(app):
+    app.state.cells[1].code = "y = (x * 3).sum()\nprint(y.dtype)"
+    app.state.dtype = "float64"
+    assert app.state.cells[1].output == "torch.float64\n"
+
+
+def test_devices_offered(app):
+    import engine
+    expected = ["cpu", "cuda"] if engine.cuda.is_available() else ["cpu"]
+    assert app.state.param.device.objects == expected
+
+
+def test_run_button_and_status(app):
+    first = app.state.cells[0].id
+    view = app.cells.view(first)
+    view.buttons[0].clicks += 1  # ▶
+    assert not app.state.running and app.state.message.startswith("Ran 2 cell(s)")
+    assert app.controls.stop.disabled
