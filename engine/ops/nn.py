@@ -6,8 +6,8 @@ views: a convolution is one im2col copy plus one matrix product, and its backwar
 over kernel offsets, never over pixels. Activations of convolutions are kept channels-last in
 memory (an NCHW-shaped view of NHWC data), which makes the window copies contiguous.
 
-What a forward computes and its backward reuses (im2col columns, pooling argmax, LSTM gates) is
-kept in a `Stash` passed among the op's params. VJPs take the usual math namespace `m`: on a
+What a forward computes and its backward reuses (im2col columns, which pooling offset won, LSTM
+gates) is kept in a `Stash` passed among the op's params; it lives as long as the graph node. VJPs take the usual math namespace `m`: on a
 plain backward they use NumPy directly; under create_graph (`m is TENSOR_MATH`) they are written
 with differentiable tensor ops, and the bigger kernels differentiate a composite twin built from
 other primitives.
@@ -670,10 +670,6 @@ def _layer_norm_vjp(m, g, node, x, *affine):
     return tuple(grads)
 
 
-def _layer_norm_vjp_entry(m, g, node, *saved):
-    return _layer_norm_vjp(m, g, node, *saved)
-
-
 def layer_norm(x, k, weight, bias, eps):
     inputs = [x]
     if weight is not None:
@@ -687,7 +683,7 @@ def layer_norm(x, k, weight, bias, eps):
     return apply(op, tuple(inputs), (k, eps, Stash()))
 
 
-_layer_norm_ops = {n: OpDef("NativeLayerNormBackward0", _layer_norm_forward, _layer_norm_vjp_entry,
+_layer_norm_ops = {n: OpDef("NativeLayerNormBackward0", _layer_norm_forward, _layer_norm_vjp,
                             save_inputs=tuple(range(min(n, 2))), kind="layer_norm") for n in (1, 2, 3)}
 
 

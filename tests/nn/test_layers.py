@@ -158,12 +158,22 @@ def test_layer_matches_pytorch(name):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)
 
 
+# small versions of the recurrent layers keep the finite differences quick
+GRADCHECK_LAYERS = dict(LAYERS, **{
+    "LSTM_deep_bidirectional_batch_first": (lambda nn: nn.LSTM(2, 3, num_layers=2, batch_first=True,
+                                                               bidirectional=True), [data(2, 3, 2)]),
+    "LSTM_state_nobias": (lambda nn: nn.LSTM(2, 3, bias=False), [data(3, 2, 2), (data(1, 2, 3), data(1, 2, 3))]),
+    "GRU": (lambda nn: nn.GRU(2, 3, num_layers=2), [data(3, 2, 2), data(2, 2, 3)]),
+    "RNN": (lambda nn: nn.RNN(2, 3, num_layers=2, bidirectional=True), [data(3, 2, 2), data(4, 2, 3)]),
+})
+
+
 @pytest.mark.parametrize("name", ["LSTM_deep_bidirectional_batch_first", "LSTM_state_nobias", "GRU", "RNN", "Conv2d",
                                   "Conv1d", "BatchNorm2d", "LayerNorm", "Embedding_plain", "Bilinear",
                                   "LSTMCell"])
 def test_layer_gradcheck(name):
     """Finite differences with respect to the inputs and every parameter."""
-    make, inputs = LAYERS[name]
+    make, inputs = GRADCHECK_LAYERS[name]
     engine.manual_seed(0)
     module = make(engine.nn).double()
     names = [n for n, _ in module.named_parameters()]
@@ -311,3 +321,18 @@ def test_layers_keep_dtype(dtype):
     assert out.dtype is dt
     out.sum().backward()
     assert all(p.grad.dtype is dt for p in model.parameters())
+
+
+def test_lstm_second_derivatives():
+    """create_graph through the fused LSTM layer differentiates its step-by-step twin."""
+    from engine.testing import gradgradcheck
+    engine.manual_seed(0)
+    lstm = engine.nn.LSTM(2, 2, bidirectional=True).double()
+    names = [n for n, _ in lstm.named_parameters()]
+
+    def fn(x, *params):
+        return tuple(_flat(_functional_call(lstm, dict(zip(names, params)), [x])))
+
+    x = engine.randn(2, 1, 2, dtype=engine.float64, requires_grad=True)
+    params = [p.detach().clone().requires_grad_() for p in lstm.parameters()]
+    assert gradgradcheck(fn, (x, *params[:4]), atol=1e-5, rtol=1e-3)

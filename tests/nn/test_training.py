@@ -100,7 +100,7 @@ def test_cnn_digits_follows_pytorch(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_char_rnn_follows_pytorch(dtype):
     ex = load_example("char_rnn")
-    batches = ex.make_batches(STEPS, batch_size=8, seed=3)
+    batches = ex.make_batches(STEPS, batch_size=8, min_len=4, max_len=16, seed=3)
     assert len({b[0].shape[1] for b in batches}) > 10  # the sequence length changes from step to step
 
     def loss_of(lib, model, batch):
@@ -136,6 +136,6 @@ def test_examples_learn():
     w = model.weight.detach().numpy()[0]
     assert abs(w[0] - 3) < 0.05 and abs(w[1] + 2) < 0.05 and history[-1] < 0.012
     char = load_example("char_rnn")
-    model, history = char.train(steps=40, verbose=False)
-    assert np.mean(history[-10:]) < 2.0 < np.mean(history[:3])
-    assert len(char.sample(model, length=20)) == len("the ") + 20
+    model, history = char.train(steps=15, verbose=False)
+    assert np.mean(history[-5:]) < np.mean(history[:3]) - 0.5
+    assert len(char.sample(model, length=10)) == len("the ") + 10
