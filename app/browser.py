@@ -28,7 +28,7 @@ import time
 import types
 from urllib.parse import parse_qs
 
-from .runner import CellResult, Runner, RunResult
+from .runner import CellResult, Runner, RunResult, TimeLimitExceeded
 
 __all__ = ["BrowserRunner", "boot", "install_pandas_placeholder", "restored_result", "session_arguments"]
 
@@ -112,9 +112,11 @@ class BrowserRunner(Runner):
         self.post = post or (lambda msg: None)
         self.stopped = stopped          # index of the cell that was stopped before a restart
         self.time_limit = inner.time_limit
+        self.running = False
 
     def run(self, cells, start=0, settings=None, on_cell=None) -> RunResult:
         cells = [tuple(c) for c in cells]
+        self.running = True
         self.post({"type": "run-start", "ids": [c[0] for c in cells], "codes": [c[1] for c in cells],
                    "start": start})
 
@@ -130,6 +132,7 @@ class BrowserRunner(Runner):
                 return restored_result(cells, start, stopped, inner)
             return self.inner.run(cells, start, settings, on_cell=cell_done)
         finally:
+            self.running = False
             self.post({"type": "run-end"})
 
     def reset(self):
@@ -160,6 +163,7 @@ def _main_path() -> str:
 
 
 def _hook(app, post, stopped):
+    """Put a `BrowserRunner` between the app and its runner, and stop runs on SIGINT."""
     import signal
 
     inner = app.runner
@@ -167,8 +171,12 @@ def _hook(app, post, stopped):
     app.runner = runner
     app.controller.runner = runner
 
-    def on_sigint(signum, frame):  # the page wrote SIGINT into the interrupt buffer
-        inner.interrupt()
+    def on_sigint(signum, frame):
+        # the page wrote SIGINT into the interrupt buffer: stop the run where it is (even in a loop
+        # that never starts a new line); between runs there is nothing to stop
+        if runner.running:
+            inner.interrupt()
+            raise TimeLimitExceeded("stopped")
     signal.signal(signal.SIGINT, on_sigint)
     return runner
 

@@ -172,7 +172,7 @@ def type_at_end(page, index, text):
 def start_runaway(page):
     """Add a cell-ending infinite loop to the last cell and wait until it is running."""
     last = page.locator(".gv-cell").count() - 1
-    type_at_end(page, last, "\nwhile True:\npass")
+    type_at_end(page, last, "\nwhile True: pass")
     page.wait_for_function("() => gradview.run != null && performance.now() - gradview.run.t0 > 300",
                            timeout=20_000)
     return last
