@@ -64,6 +64,7 @@ class Settings:
     summary_size: int = 64     # tensors with at most this many elements keep their full values
     keep_steps: int = 20       # training steps whose graphs are kept
     seed: int | None = 0       # the random seed set at the start of a run (None: leave it)
+    max_nodes: int = 20_000    # nodes kept per step in what a run sends back (the rest are counted)
 
 
 @dataclass
@@ -165,19 +166,51 @@ def format_exception(exc: BaseException, labels: dict, cell_id: str | None = Non
     return "\n".join(lines), (last.lineno if last else None), (cell_id_from_filename(last.filename) if last else None)
 
 
-def _clip(text: str) -> str:
-    if len(text) <= MAX_OUTPUT_CHARS:
-        return text
-    half = MAX_OUTPUT_CHARS // 2
-    skipped = len(text) - 2 * half
-    return f"{text[:half]}\n... ({skipped:,} characters of output left out) ...\n{text[-half:]}"
+class _Tee(io.TextIOBase):
+    """The cell's stdout and stderr, together, as one text: the first and the last part of it when a
+    cell prints more than MAX_OUTPUT_CHARS (a print loop cannot fill memory)."""
 
+    def __init__(self, limit=MAX_OUTPUT_CHARS):
+        self._half = limit // 2
+        self._head = []
+        self._head_n = 0
+        self._tail = []
+        self._tail_n = 0
+        self._total = 0
 
-class _Tee(io.StringIO):
-    """The cell's stdout and stderr, together, as one text."""
+    def writable(self):
+        return True
 
     def isatty(self):
         return False
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        n = len(text)
+        self._total += n
+        if self._head_n < self._half:
+            take = text[:self._half - self._head_n]
+            self._head.append(take)
+            self._head_n += len(take)
+            text = text[len(take):]
+        if text:
+            self._tail.append(text)
+            self._tail_n += len(text)
+            if self._tail_n > 2 * self._half:
+                joined = "".join(self._tail)[-self._half:]
+                self._tail, self._tail_n = [joined], len(joined)
+        return n
+
+    def getvalue(self):
+        head = "".join(self._head)
+        tail = "".join(self._tail)
+        kept = len(head) + len(tail)
+        if self._total <= kept:
+            return head + tail
+        tail = tail[-self._half:]
+        skipped = self._total - len(head) - len(tail)
+        return f"{head}\n... ({skipped:,} characters of output left out) ...\n{tail}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -203,6 +236,29 @@ def _apply_settings(settings: Settings, ns: dict):
     ns["DEVICE"] = engine.device(device)
     if settings.seed is not None:
         engine.manual_seed(settings.seed)
+
+
+def _trim_graph(graph_obj, max_nodes: int) -> dict:
+    """The capture as a dict, with at most `max_nodes` nodes per step (the first ones run)."""
+    big = [s for s in graph_obj.steps if getattr(s, "node_count", 0) > max_nodes]
+    d = graph_obj.to_dict() if not big else None
+    if d is None:
+        from engine import graph as graph_mod
+        steps = []
+        for s in graph_obj.steps:
+            if s.node_count > max_nodes:
+                nodes = s.nodes[:max_nodes]
+                keep = {n.id for n in nodes}
+                edges = [e for e in s.edges if e[0] in keep and e[1] in keep]
+                small = graph_mod.Step.from_nodes(s.index, nodes, edges, loss=s.loss, closed=s.closed,
+                                                  full_values=s.full_values)
+                sd = small.to_dict()
+                sd["nodes_left_out"] = s.node_count - len(nodes)
+                steps.append(sd)
+            else:
+                steps.append(s.to_dict())
+        d = {"version": getattr(graph_mod, "SCHEMA_VERSION", 1), "steps": steps}
+    return d
 
 
 class Session:
@@ -320,10 +376,10 @@ class Session:
         except BaseException as exc:  # noqa: BLE001  anything a cell raises is its output, never ours
             cell.error_kind = "exception"
             cell.error, cell.error_line, _ = format_exception(exc, labels, cid)
-        cell.output = _clip(out.getvalue())
+        cell.output = out.getvalue()
         if graph_obj is not None:
             try:
-                cell.graph = graph_obj.to_dict()
+                cell.graph = _trim_graph(graph_obj, settings.max_nodes)
             except Exception as exc:  # noqa: BLE001
                 cell.output += f"\n(graph capture failed: {type(exc).__name__}: {exc})"
         cell.duration = time.perf_counter() - t0

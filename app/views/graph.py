@@ -83,9 +83,9 @@ class GraphPanel(Viewer):
     def _redraw(self, *events):
         state = self.state
         step = state.current_step() or EMPTY_STEP
-        self._hidden = 0
+        self._hidden = int(step.get("nodes_left_out") or 0)
         if len(step["nodes"]) > MAX_DRAWN_NODES:
-            self._hidden = len(step["nodes"]) - MAX_DRAWN_NODES
+            self._hidden += len(step["nodes"]) - MAX_DRAWN_NODES
             keep = {n["id"] for n in step["nodes"][:MAX_DRAWN_NODES]}
             step = dict(step, nodes=step["nodes"][:MAX_DRAWN_NODES],
                         edges=[e for e in step["edges"] if e["source"] in keep and e["target"] in keep])

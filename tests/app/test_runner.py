@@ -200,3 +200,19 @@ def test_make_runner_choice(monkeypatch):
         assert isinstance(r, WorkerRunner) and r.time_limit == 2
     finally:
         r.close()
+
+
+def test_long_output_keeps_head_and_tail(runner):
+    res = runner.run(cells("for i in range(200000):\n    print(i)"))
+    out = res.results[0].output
+    assert len(out) < 25_000 and out.startswith("0\n1\n") and out.endswith("199999\n")
+    assert "characters of output left out" in out
+
+
+def test_huge_graphs_are_cut_to_a_node_budget(runner):
+    res = runner.run(cells("import torch\nx = torch.ones(2, requires_grad=True)\ny = x\n"
+                           "for i in range(300):\n    y = y * 1.1\n"), settings=Settings(max_nodes=100))
+    step = res.results[0].graph["steps"][-1]
+    assert len(step["nodes"]) == 100 and step["nodes_left_out"] == 201
+    ids = {n["id"] for n in step["nodes"]}
+    assert all(e["source"] in ids and e["target"] in ids for e in step["edges"])
