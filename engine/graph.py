@@ -303,8 +303,10 @@ def summarize(array, full_values=64, bins=20, preview=64, device=None):
         s["min"] = float(fv.min())
         s["max"] = float(fv.max())
         s["mean"] = mean
-        s["std"] = math.sqrt(float(np.dot(d, d)) / fv.size)
-        s["norm"] = math.sqrt(float(np.dot(fv, fv)))
+        # (elementwise products, not np.dot: BLAS may wake its threads for a dot product, which on a
+        # busy machine can cost milliseconds)
+        s["std"] = math.sqrt(float(np.multiply(d, d, out=d).sum()) / fv.size)
+        s["norm"] = math.sqrt(float((fv * fv).sum()))
     else:
         s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = None
     if s["full"]:
@@ -918,37 +920,34 @@ class _Recorder:
     # -- backward -----------------------------------------------------------------------------
     def begin_backward(self, outputs):
         _state.recorder = None  # ops run by the backward pass itself are not part of the program
-        from .autograd import OpNode
         grads = self._grads = {}
         hooks = self._hooks = []
         leaves = self._leaf_grads = []
-        watched = {}
+        recs = self.recs
+        # op outputs: their node's VJP reports the gradient (every recorded op's VJP is watched)
+        watched = {id(r[R_FN]): i for i, r in enumerate(recs) if r[R_FN] is not None}
+        # a custom Function's outputs get their node after the ops inside it ran
         tmap = self.tmap
-        vjps = _vjps
-        for i, r in enumerate(self.recs):
-            fn = r[R_FN]
-            if fn is None:
-                t = r[R_T]
-                if not t._rg:
-                    continue
-                if r[R_OP] is not None:
-                    if tmap.get(id(t)) != i:
-                        continue
-                    fn = t.grad_fn  # a custom Function's output gets its node after its ops ran
-                elif t.grad_fn is None:
-                    # a leaf: what this backward adds to an empty .grad is read from .grad after it
-                    if t.grad is None:
-                        leaves.append(i)
-                        continue
-                    fn = t._grad_accumulator()
-                else:
-                    fn = t.grad_fn
-                if fn is None:
-                    continue
-            if type(fn) is OpNode and fn.op in vjps:
-                watched[id(fn)] = i
-            else:
+        late = [i for i, r in enumerate(recs) if r[R_FN] is None and r[R_OP] is not None and r[R_T]._rg
+                and tmap.get(id(r[R_T])) == i]
+        for i in late:
+            fn = recs[i][R_T].grad_fn
+            if fn is not None:
                 hooks.append(fn.register_prehook(_grad_hook(grads, i)))
+        for i in self.leaf_info:
+            t = recs[i][R_T]
+            if not t._rg:
+                continue
+            fn = t.grad_fn
+            if fn is not None:  # a result from an earlier step, entering this one as an input
+                if type(fn).__name__ == "OpNode" and fn.op in _vjps:
+                    watched[id(fn)] = i
+                else:
+                    hooks.append(fn.register_prehook(_grad_hook(grads, i)))
+            elif t.grad is None:
+                leaves.append(i)  # what this backward puts into the empty .grad is read from it after
+            else:
+                hooks.append(t._grad_accumulator().register_prehook(_grad_hook(grads, i)))
         _grad_sink[0] = (watched, grads)
 
     def end_backward(self, outputs):
@@ -986,10 +985,10 @@ class _Recorder:
                 t = recs[j][R_T]
                 if t._rg or info[0] == K_PARAM or j in self.updated:
                     boxes.add(id(t._version_box))
-            for i, r in enumerate(recs):
+            for i in [i for i, r in enumerate(recs) if id(r[R_T]._version_box) in boxes]:
+                r = recs[i]
                 t = r[R_T]
-                vb = t._version_box
-                if id(vb) in boxes and vb[0] == r[R_VER] and i not in arrays:
+                if t._version_box[0] == r[R_VER] and i not in arrays:
                     arrays[i] = t._data.copy()
         tables = {}  # id(frame) -> {id(value): name}, one look at each frame's variables per step
         varnames = {}
