@@ -240,11 +240,27 @@ def build_site(out: Path, dist: Path | None = None, app_path: Path | None = None
 # ------------------------------------------------------------------------------------------------
 # serving it
 
-def serve(root: Path, port: int = 8000, isolated: bool = False, host: str = "127.0.0.1", log=None):
-    """A static file server for a built site (blocking)."""
+def serve(root: Path, port: int = 8000, isolated: bool = False, host: str = "127.0.0.1", log=None,
+          stats: dict | None = None):
+    """A static file server for a built site; call `serve_forever()` on it. `stats`, when given,
+    counts requests and the body bytes sent (`requests`, `bytes`)."""
     import http.server
 
     class Handler(http.server.SimpleHTTPRequestHandler):
+        def send_response(self, code, message=None):
+            self._code = code
+            super().send_response(code, message)
+
+        def send_header(self, keyword, value):
+            if stats is not None and keyword.lower() == "content-length" and getattr(self, "_code", 0) == 200:
+                stats["bytes"] = stats.get("bytes", 0) + int(value)
+            super().send_header(keyword, value)
+
+        def log_request(self, code="-", size="-"):
+            if stats is not None:
+                stats["requests"] = stats.get("requests", 0) + 1
+            super().log_request(code, size)
+
         extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                           ".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript",
                           ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip"}
