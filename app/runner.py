@@ -377,6 +377,9 @@ class Session:
             cell.error_kind = "exception"
             cell.error, cell.error_line, _ = format_exception(exc, labels, cid)
         cell.output = out.getvalue()
+        if cell.error is not None and len(cell.error) > MAX_OUTPUT_CHARS:
+            half = MAX_OUTPUT_CHARS // 2
+            cell.error = f"{cell.error[:half]}\n... (error text cut) ...\n{cell.error[-half:]}"
         if graph_obj is not None:
             try:
                 cell.graph = _trim_graph(graph_obj, settings.max_nodes)
@@ -643,8 +646,12 @@ def _worker_main(fd: int, memory_limit_mb=None):
             return
         if msg[0] == "run":
             _, cells, start, settings, capture = msg
-            run = session.run(cells, start, Settings(**settings), None, capture=capture,
-                              on_cell=lambda cell: _send(f, ("cell", cell)))
+            try:
+                run = session.run(cells, start, Settings(**settings), None, capture=capture,
+                                  on_cell=lambda cell: _send(f, ("cell", cell)))
+            except Exception as exc:  # noqa: BLE001  e.g. a cell broke the engine module itself
+                run = RunResult(start=start, failed=start)
+                run.notes.append(f"The run could not start: {type(exc).__name__}: {exc}. Restart to begin afresh.")
             run.results = []  # already sent one by one
             _send(f, ("done", run))
         elif msg[0] == "reset":
