@@ -1,5 +1,6 @@
 # %%
-# The graph is dynamic: it records what Python actually ran, branches and loops included.
+# The graph is dynamic: it records what Python actually ran,
+# branches and loops included.
 import torch
 
 torch.manual_seed(0)

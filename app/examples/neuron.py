@@ -10,7 +10,8 @@ b = torch.tensor(6.8813735870195432, requires_grad=True)
 n = x1 * w1 + x2 * w2 + b
 o = torch.tanh(n)
 o.backward()
-print("o =", round(o.item(), 4), " do/dw1 =", round(w1.grad.item(), 4), " do/dw2 =", round(w2.grad.item(), 4))
+print("o =", round(o.item(), 4))
+print("do/dw1 =", round(w1.grad.item(), 4), " do/dw2 =", round(w2.grad.item(), 4))
 
 # %%
 # Teach it: four points, squared error, plain gradient descent.

@@ -1,10 +1,12 @@
 # %%
-# Welcome to gradview. Cells run as you type; the graph on the right shows what they computed.
-# Click a node to inspect its value and gradient. Put the cursor on a line to light up its nodes.
+# Welcome to gradview. Cells run as you type (Shift+Enter runs at once);
+# the graph on the right shows what the cell with the cursor computed.
+# Click a node to inspect it; put the cursor on a line to light up its nodes.
 import torch
 
 # %%
-# Forward: every operation becomes a node. Backward: gradients flow back along the edges.
+# Forward: every operation becomes a node.
+# Backward: gradients flow back along the edges and colour the nodes.
 x = torch.tensor(2.0, requires_grad=True)
 w = torch.tensor(-3.0, requires_grad=True)
 b = torch.tensor(1.0, requires_grad=True)
@@ -15,7 +17,8 @@ print("out =", out)
 print("d out/dx =", x.grad, "  d out/dw =", w.grad)
 
 # %%
-# The graph is built by running Python: change range(3) to range(5) and watch nodes appear.
+# The graph is built by running Python:
+# change range(3) to range(5) and watch two more steps appear.
 h = torch.ones(3, requires_grad=True)
 z = h
 for step in range(3):
@@ -25,7 +28,7 @@ total.backward()
 print("h.grad =", h.grad)
 
 # %%
-# Tensors: a layer by hand. Shapes are shown on the nodes; gradients colour them.
+# Tensors: a layer by hand. Each node shows the shape it produced.
 torch.manual_seed(0)
 W = torch.randn(4, 3, requires_grad=True)
 bias = torch.zeros(4, requires_grad=True)

@@ -44,7 +44,8 @@ class ControlsPanel(Viewer):
         state.param.device.objects = available_devices()
         self.examples = list_examples()
         self.example = pn.widgets.Select(name="", options=["Examples…"] + list(self.examples), value="Examples…",
-                                         width=170, margin=(8, 5))
+                                         width=170, margin=(8, 5),
+                                         description="Load an example notebook (replaces the cells)")
         self.example.param.watch(self._pick_example, "value")
         self.save = pn.widgets.FileDownload(callback=self._save_file, filename="notebook.py", label="Save .py",
                                             button_type="default", width=90, margin=(8, 5), embed=False)
@@ -54,10 +55,16 @@ class ControlsPanel(Viewer):
         self.share.on_click(lambda e: actions.share())
         self.link = pn.widgets.TextInput(value="", placeholder="the share link appears here", width=240,
                                          margin=(8, 5), visible=False)
-        self.device = pn.widgets.Select.from_param(state.param.device, name="", width=75, margin=(8, 5))
-        self.dtype = pn.widgets.Select.from_param(state.param.dtype, name="", width=90, margin=(8, 5))
-        self.summary = pn.widgets.IntInput.from_param(state.param.summary_size, name="", width=80, margin=(8, 5),
-                                                      step=16)
+        self.device = pn.widgets.Select.from_param(
+            state.param.device, name="", width=75, margin=(8, 5),
+            description="Where new tensors go: cells get it as DEVICE (cuda needs a GPU and CuPy)")
+        self.dtype = pn.widgets.Select.from_param(
+            state.param.dtype, name="", width=90, margin=(8, 5),
+            description="torch.get_default_dtype() in the cells")
+        self.summary = pn.widgets.IntInput.from_param(
+            state.param.summary_size, name="", width=80, margin=(8, 5), step=16,
+            description="Tensors with at most this many elements keep every value for the inspector; "
+                        "bigger ones keep statistics, a histogram and a preview")
         self.stop = pn.widgets.Button(name="■ Stop", button_type="warning", width=70, margin=(8, 5), visible=False,
                                       css_classes=["gv-stop"])  # the static site stops runs on its click
         self.stop.on_click(lambda e: actions.stop())

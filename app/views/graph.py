@@ -63,7 +63,9 @@ class GraphPanel(Viewer):
         lf.add_layout(self.loss_marker)
         lf.title.text_font_size = "11px"
         lf.min_border_left = 30
-        self.loss_plot = pn.pane.Bokeh(lf, sizing_mode="stretch_width", height=110, visible=False, margin=0)
+        # (a Bokeh pane ignores visible=False until shown once: hide a column around it instead)
+        self.loss_plot = pn.Column(pn.pane.Bokeh(lf, sizing_mode="stretch_width", height=110, margin=0),
+                                   visible=False, sizing_mode="stretch_width", margin=0)
         self.loss_hint = pn.pane.HTML(
             "<div style='color:#888;font-size:12px'>Training loops: each <code>backward()</code> closes a "
             "step. With several steps, their loss is drawn here and the slider above picks the step shown."

@@ -117,7 +117,8 @@ class InspectorPanel(Viewer):
         nf.scatter("step", "norm", source=self.norm_source, size=4, color="#d4380d")
         nf.title.text_font_size = "11px"
         nf.min_border_left = 30
-        self.norm_pane = pn.pane.Bokeh(nf, sizing_mode="stretch_width", height=110, visible=False, margin=0)
+        self.norm_pane = pn.Column(pn.pane.Bokeh(nf, sizing_mode="stretch_width", height=110, margin=0),
+                                   visible=False, sizing_mode="stretch_width", margin=0)
         self._layout = pn.Column(self.facts, self.figure_pane, sizing_mode="stretch_width", margin=0)
         state.param.watch(self._refresh, ["selected_node", "step", "graph_version"])
         self._refresh()
