@@ -16,7 +16,8 @@ print("do/dw1 =", round(w1.grad.item(), 4), " do/dw2 =", round(w2.grad.item(), 4
 # %%
 # Teach it: four points, squared error, plain gradient descent.
 # Each backward() closes a step: use the step slider and watch the loss curve.
-xs = torch.tensor([[2.0, 3.0], [3.0, -1.0], [0.5, 1.0], [1.0, 1.0]])
+xs = torch.tensor([[2.0, 3.0], [3.0, -1.0],
+                   [0.5, 1.0], [1.0, 1.0]])
 ys = torch.tensor([1.0, -1.0, -1.0, 1.0])
 w = torch.tensor([0.1, -0.2], requires_grad=True)
 bias = torch.tensor(0.0, requires_grad=True)

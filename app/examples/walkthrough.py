@@ -18,7 +18,7 @@ print("d out/dx =", x.grad, "  d out/dw =", w.grad)
 
 # %%
 # The graph is built by running Python:
-# change range(3) to range(5) and watch two more steps appear.
+# change range(3) to range(5) and watch two more sin → mul pairs appear.
 h = torch.ones(3, requires_grad=True)
 z = h
 for step in range(3):
