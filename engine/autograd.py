@@ -467,6 +467,14 @@ def _run_pre_hooks(node, grad, create_graph):
 _OWNED_REFCOUNT = 3
 
 
+def _whole_view_of_unshared(grad):
+    """A contiguous view covering all of a base array that nothing else refers to (a gradient
+    reshaped or transposed back on its way to a leaf): as good as owning the base."""
+    base = grad.base
+    return (base.base is None and grad.flags.c_contiguous and grad.size == base.size
+            and _sys.getrefcount(base) <= 3)  # the view's reference, `base` and getrefcount's argument
+
+
 def _accumulate(node, grad, create_graph, _owned=False):
     variable = node.variable
     if variable is None:
@@ -482,7 +490,7 @@ def _accumulate(node, grad, create_graph, _owned=False):
         # Keep the array only when nothing else refers to it (as PyTorch steals a buffer whose
         # use count is 1); otherwise copy: x + y passes one gradient array to both leaves.
         if not (_owned and _sys.getrefcount(grad) <= _OWNED_REFCOUNT and isinstance(grad, _np.ndarray)
-                and grad.base is None and grad.flags.writeable):
+                and (grad.base is None or _whole_view_of_unshared(grad)) and grad.flags.writeable):
             grad = grad.copy()
         variable.grad = Tensor._make(grad)
     elif variable.grad.requires_grad:

@@ -1,6 +1,6 @@
 """Matrix products: matmul (1-D, 2-D and batched, with broadcasting), mm, bmm, mv, dot, outer,
 addmm and linear."""
-from ._core import OpDef, apply
+from ._core import OpDef, apply, TENSOR_MATH
 from .elementwise import _type_title
 
 
@@ -28,7 +28,7 @@ def _matmul_vjp(m, g, node, a, b):
         if a_vec:
             ga = m.reshape(ga, tuple(ga.shape[:-2]) + (ga.shape[-1],))
     if need_b:
-        gb = _mat2_grad(m, a, b, g) if a.ndim == 2 and g.ndim == 2 else m.matmul(m.mT(a), g)
+        gb = _mat2_grad(m, a, b, g, node) if a.ndim == 2 and g.ndim == 2 else m.matmul(m.mT(a), g)
         if b_vec:
             gb = m.reshape(gb, tuple(gb.shape[:-1]))
     return ga, gb
@@ -164,18 +164,23 @@ def _addmm_vjp(m, g, node, a, b):
     beta, alpha = node.params
     gbias = (g * beta if beta != 1 else g) if (node._next[0] is not None) else None
     ga = m.matmul(g, m.mT(b)) if (node._next[1] is not None) else None
-    gb = _mat2_grad(m, a, b, g) if (node._next[2] is not None) else None
+    gb = _mat2_grad(m, a, b, g, node) if (node._next[2] is not None) else None
     if alpha != 1:
         ga = ga * alpha if ga is not None else None
         gb = gb * alpha if gb is not None else None
     return gbias, ga, gb
 
 
-def _mat2_grad(m, a, b, g):
+def _mat2_grad(m, a, b, g, node):
     """a^T g, laid out like b: when b is a transposed matrix (a weight used as W.t()), computing
     (g^T a)^T makes the gradient contiguous once transposed back, so it reaches .grad uncopied."""
     flags = getattr(b, "flags", None)  # arrays only: under create_graph these are tensors
-    if flags is not None and b.ndim == 2 and flags.f_contiguous and not flags.c_contiguous:
+    if flags is not None:
+        transposed = b.ndim == 2 and flags.f_contiguous and not flags.c_contiguous
+    else:  # b was not saved (its own gradient is not needed): look at the node it came from
+        source = node._next[1] if len(node._next) == 2 else node._next[2]
+        transposed = m is not TENSOR_MATH and source is not None and source.name() == "TBackward0"
+    if transposed:
         return m.matmul(m.mT(g), a).T
     return m.matmul(m.mT(a), g)
 
