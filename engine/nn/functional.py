@@ -1,14 +1,12 @@
 """`torch.nn.functional`: activations, linear and convolution, pooling, normalisation,
 dropout, embedding, padding and the losses, with PyTorch's signatures, graph node names and
 errors. Single-node ops live in engine/ops/nn.py; the rest are compositions of primitives."""
-import math
 import numbers
 import warnings
 
 import numpy as np
 
-from .. import _state
-from .._dtype import int64, float32
+from .._dtype import int64
 from ..ops import nn as _nn
 from ..ops import elementwise as _ew
 from ..ops import linalg as _la
@@ -207,7 +205,7 @@ def _check_conv(input, weight, bias, groups, name, spatial):
         raise RuntimeError(f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to {name}, but "
                            f"got input of size: {list(input.shape)}")
     if weight.dim() != spatial + 2:
-        raise RuntimeError(f"weight should have at least three dimensions")
+        raise RuntimeError("weight should have at least three dimensions")
     if input.dtype is not weight.dtype:
         raise RuntimeError(f"expected scalar type {_title(input.dtype)} but found {_title(weight.dtype)}")
     if bias is not None:

@@ -7,10 +7,10 @@ over kernel offsets, never over pixels. Activations of convolutions are kept cha
 memory (an NCHW-shaped view of NHWC data), which makes the window copies contiguous.
 
 What a forward computes and its backward reuses (im2col columns, which pooling offset won, LSTM
-gates) is kept in a `Stash` passed among the op's params; it lives as long as the graph node. VJPs take the usual math namespace `m`: on a
-plain backward they use NumPy directly; under create_graph (`m is TENSOR_MATH`) they are written
-with differentiable tensor ops, and the bigger kernels differentiate a composite twin built from
-other primitives.
+gates) is kept in a `Stash` passed among the op's params; it lives as long as the graph node.
+VJPs take the usual math namespace `m`: on a plain backward they use NumPy directly; under
+create_graph (`m is TENSOR_MATH`) they are written with differentiable tensor ops, and the bigger
+kernels differentiate a composite twin built from other primitives.
 """
 import math
 
@@ -181,7 +181,7 @@ _gelu = OpDef("GeluBackward0", _gelu_forward, _gelu_vjp, save_inputs=(0,), kind=
 
 def gelu(x, approximate="none"):
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh.")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     return apply(_gelu, (x,), (approximate,))
 
 
@@ -887,7 +887,9 @@ def _col2im(xp, gcols, shape_nhwc, kernel, stride, dilation, padding, out_hw):
     gx = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=gcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            gx[:, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw, :] += gcols[:, :, :, i, j, :]
+            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
+            gx[:, rows, cols, :] += gcols[:, :, :, i, j, :]
     if pt or pb or pl or pr:
         gx = gx[:, pt:pt + h, pl:pl + w, :]
     return gx

@@ -51,7 +51,7 @@ def test_shuffle_with_generator_is_reproducible_and_a_permutation():
 
 
 def test_default_collate_matches_pytorch():
-    torch = reference_torch()
+    reference_torch()
     from torch.utils.data import default_collate as torch_collate
     Point = collections.namedtuple("Point", "a b")
     samples = [
