@@ -17,14 +17,22 @@ EXAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 FIRST = ("walkthrough", "neuron", "dynamic_graph")
 
 
-def list_examples(folder: str = EXAMPLES_DIR) -> dict[str, str]:
-    """{title: path} of the example notebooks, the introductory ones first."""
+def _py_stems(folder: str) -> list[str]:
     try:
-        names = [n for n in os.listdir(folder) if n.endswith(".py") and not n.startswith("_")]
+        return sorted(n[:-3] for n in os.listdir(folder) if n.endswith(".py") and not n.startswith("_"))
     except OSError:
-        return {}
-    stems = sorted((n[:-3] for n in names), key=lambda s: (FIRST.index(s) if s in FIRST else len(FIRST), s))
-    return {s.replace("_", " ").capitalize(): os.path.join(folder, s + ".py") for s in stems}
+        return []
+
+
+def list_examples(folder: str = EXAMPLES_DIR) -> dict[str, str]:
+    """{title: path} of the example notebooks (the introductory ones first), then the training
+    examples of the `training/` folder."""
+    stems = sorted(_py_stems(folder), key=lambda s: (FIRST.index(s) if s in FIRST else len(FIRST), s))
+    out = {s.replace("_", " ").capitalize(): os.path.join(folder, s + ".py") for s in stems}
+    training = os.path.join(folder, "training")
+    for s in _py_stems(training):
+        out[f"Training: {s.replace('_', ' ')}"] = os.path.join(training, s + ".py")
+    return out
 
 
 def available_devices() -> list[str]:
@@ -44,7 +52,7 @@ class ControlsPanel(Viewer):
         state.param.device.objects = available_devices()
         self.examples = list_examples()
         self.example = pn.widgets.Select(name="", options=["Examples…"] + list(self.examples), value="Examples…",
-                                         width=170, margin=(8, 5),
+                                         width=210, margin=(8, 5),
                                          description="Load an example notebook (replaces the cells)")
         self.example.param.watch(self._pick_example, "value")
         self.save = pn.widgets.FileDownload(callback=self._save_file, filename="notebook.py", label="Save .py",

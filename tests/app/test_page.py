@@ -6,7 +6,7 @@ pytest.importorskip("panel")
 from app.controller import SyncScheduler  # noqa: E402
 from app.main import GradviewApp  # noqa: E402
 from app.notebook import decode_share, parse_percent  # noqa: E402
-from app.runner import InProcessRunner  # noqa: E402
+from app.runner import InProcessRunner, RunResult  # noqa: E402
 from app.views.controls import list_examples  # noqa: E402
 
 
@@ -33,7 +33,16 @@ def test_load_replaces_cells_and_runs(app):
     assert app.controls.save.filename == "mine.py"
 
 
+class _NoRun(InProcessRunner):
+    def run(self, cells, start=0, settings=None, on_cell=None):
+        return RunResult(start=start)
+
+
 def test_examples_menu_loads_each_example(app):
+    app.controller.runner = _NoRun()  # loading is what is tested here; running them is the browser test's
+    titles = list(list_examples())
+    assert titles[:3] == ["Walkthrough", "Neuron", "Dynamic graph"]
+    assert any(t.startswith("Training: ") for t in titles)
     for title, path in list_examples().items():
         app.controls.example.value = title
         with open(path, encoding="utf-8") as f:
