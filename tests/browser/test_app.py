@@ -328,3 +328,30 @@ def test_share_link_reopens_the_notebook(browser, page, server):
         assert text_of(out).strip() == "12.0"
     finally:
         context.close()
+
+
+JS_NODE_XY = """(index) => {
+  const m = Bokeh.documents[0].get_model_by_name('graph-nodes');
+  const pv = [...Bokeh.index.query((v) => v.model.renderers != null && v.frame != null
+                                   && v.model.renderers.some((r) => r.data_source === m))][0];
+  const box = pv.canvas_view.el.getBoundingClientRect();
+  return [box.left + pv.frame.x_scale.compute(m.data.x[index]), box.top + pv.frame.y_scale.compute(m.data.y[index])];
+}"""
+
+JS_CURSOR_ROW = """() => [...Bokeh.index.query((v) => v._editor != null && v.model.css_classes.includes('gv-cell'))][0]
+  ._editor.getCursorPosition().row"""
+
+
+def test_node_click_goes_to_its_line_and_a_line_lights_its_nodes(page, server):
+    open_notebook(page, server, ["import torch\na = torch.ones(3, requires_grad=True)\n\nb = a * 2\nc = b.exp().sum()\n"])
+    data = wait_nodes(page, lambda d: "exp" in d["label"])
+    target = data["label"].index("exp")
+    x, y = page.evaluate(JS_NODE_XY, target)
+    page.mouse.click(x, y)
+    page.wait_for_function(f"() => ({JS_CURSOR_ROW})() === 4")  # line 5, where exp ran
+    # the cursor on line 4 lights up the nodes made there (a and its mul)
+    page.evaluate("""() => { const ed = [...Bokeh.index.query((v) => v._editor != null)][0]._editor;
+                             ed.focus(); ed.gotoLine(4, 0, false); }""")
+    page.wait_for_function("""() => { const m = Bokeh.documents[0].get_model_by_name('graph-nodes');
+        const sel = m.selected.indices.map((i) => m.data.label[i]);
+        return sel.length === 2 && sel.includes('mul'); }""")
