@@ -216,3 +216,26 @@ def test_huge_graphs_are_cut_to_a_node_budget(runner):
     assert len(step["nodes"]) == 100 and step["nodes_left_out"] == 201
     ids = {n["id"] for n in step["nodes"]}
     assert all(e["source"] in ids and e["target"] in ids for e in step["edges"])
+
+
+@pytest.mark.parametrize("kind", ["inprocess", "worker"])
+def test_interrupt_stops_a_run(kind):
+    import threading
+    import time
+    r = InProcessRunner(time_limit=30) if kind == "inprocess" else WorkerRunner(time_limit=30)
+    try:
+        r.run(cells("kept = 7"))
+        box = []
+        t = threading.Thread(target=lambda: box.append(r.run(cells("kept = 7", "while True:\n    pass"), start=1)))
+        t.start()
+        time.sleep(0.8)
+        t0 = time.perf_counter()
+        r.interrupt()
+        t.join(10)
+        assert box and time.perf_counter() - t0 < 5
+        res = box[0]
+        assert res.failed == 1 and res.results[-1].error_kind == "limit" and res.limit == "stopped"
+        assert "Stopped" in res.results[-1].error
+        assert r.run(cells("kept = 7", "print(kept)"), start=1).results[0].output == "7\n"
+    finally:
+        r.close()
