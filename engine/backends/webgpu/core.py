@@ -37,6 +37,11 @@ STORE = {F32: "f32", I32: "i32", I64: "i32", np.dtype(np.int16): "i32", np.dtype
 WRAP = {np.dtype(np.uint8): "u8", np.dtype(np.int8): "i8", np.dtype(np.int16): "i16"}
 HOST = {"f32": np.dtype(np.float32), "i32": np.dtype(np.int32), "u32": np.dtype(np.uint32)}
 INT32_RANGE = (-2 ** 31, 2 ** 31 - 1)
+# NumPy's platform integers (int32 in 32-bit Pyodide, int64 elsewhere): argmax gives INTP, a sum
+# of bools SUM_INT, arange of ints ARANGE_INT
+INTP = np.dtype(np.intp)
+SUM_INT = np.zeros(1, bool).sum().dtype
+ARANGE_INT = np.arange(1).dtype
 MAX_GROUPS = 65535
 
 
@@ -224,6 +229,36 @@ class WebGPUArray:
     @property
     def device(self):
         return "webgpu:0"
+
+    # NumPy called directly on WebGPU arrays (np.exp(x), np_array * x, np.empty_like(x)) runs here
+    # as through xp, as CuPy arrays do; a NumPy array given as out= gets the values on the host.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from . import fallback, xp
+        out = kwargs.get("out")
+        outs = out if isinstance(out, tuple) else ((out,) if out is not None else ())
+        if any(isinstance(o, np.ndarray) for o in outs):
+            host = fallback.to_host(inputs)
+            return getattr(ufunc, method)(*host, **kwargs)
+        if len(outs) == 1:
+            kwargs["out"] = outs[0]
+        if method == "__call__":
+            return getattr(xp, ufunc.__name__)(*inputs, **kwargs)
+        if method == "at" and ufunc.__name__ == "add":
+            return xp.add.at(*inputs)
+        return fallback.call(f"{ufunc.__name__}.{method}", getattr(ufunc, method), inputs, kwargs,
+                             mutates_first=method == "at")
+
+    def __array_function__(self, func, types, args, kwargs):
+        from . import fallback, xp
+        impl = getattr(xp, func.__name__, None) if func.__module__ in ("numpy", "numpy.core.fromnumeric") or \
+            getattr(np, func.__name__, None) is func else None
+        if impl is None or impl is func:
+            return fallback.call(func.__name__, func, args, kwargs)
+        return impl(*args, **kwargs)
+
+    def __array_namespace__(self, api_version=None):
+        from . import xp
+        return xp
 
     @property
     def store(self):
@@ -519,9 +554,8 @@ UNARY_F32 = {
     "sign": "sign_(a)", "exp": "exp_(a)", "exp2": "exp2_(a)", "expm1": "expm1_(a)", "log": "log_(a)",
     "log2": "log2_(a)", "log10": "(log_(a) * 0.4342944819032518)", "log1p": "log1p_(a)", "sqrt": "sqrt_(a)",
     "square": "a * a", "reciprocal": "1.0 / a",
-    "sin": "select(sin(a), nan_f(), !isfinite_(a))", "cos": "select(cos(a), nan_f(), !isfinite_(a))",
-    "tan": "select(tan(a), nan_f(), !isfinite_(a))",
-    "arcsin": "select(asin(a), nan_f(), !(abs(a) <= 1.0))", "arccos": "select(acos(a), nan_f(), !(abs(a) <= 1.0))",
+    "sin": "sin_(a)", "cos": "cos_(a)", "tan": "tan_(a)",
+    "arcsin": "asin_(a)", "arccos": "acos_(a)",
     "arctan": "select(atan(a), a, isnan_(a))",
     "sinh": "sinh_(a)", "cosh": "cosh_(a)", "tanh": "tanh_(a)",
     "floor": "floor(a)", "ceil": "ceil(a)", "trunc": "trunc(a)", "rint": "round(a)", "fix": "trunc(a)",
@@ -698,10 +732,13 @@ def _bstrides(a, shape):
 
 
 def _result_dtype(*args):
+    """NumPy's result type, except that float64 (which only Python floats can bring in: a float64
+    array cannot be on the GPU) is float32, WebGPU's float: bool_mask * 1.0 is float32 here."""
     try:
-        return np.result_type(*[_operand_dtype(a) for a in args])
+        dt = np.result_type(*[_operand_dtype(a) for a in args])
     except TypeError as exc:
         raise Unsupported(str(exc)) from None
+    return F32 if dt == F64 else dt
 
 
 def unary(name, x, out=None, dtype=None):
@@ -718,6 +755,10 @@ def unary(name, x, out=None, dtype=None):
     if dt == F32 and x.dtype in (F32, BOOL, I32, I64) and name in UNARY_F32 and \
             (x.dtype == F32 or dtype is not None):
         return ewise(UNARY_F32[name], [x], ["f32"], "f32", F32, out)
+    if dtype is None and x.dtype.kind in "biu" and name in UNARY_F32 and name not in UNARY_I32 and \
+            name not in ("floor", "ceil", "trunc", "rint", "fix"):
+        # NumPy gives float64 for exp(int): float32 here, WebGPU's float
+        return ewise(UNARY_F32[name], [x], ["f32"], "f32", F32, out)
     if name == "invert" and x.dtype in STORE and x.dtype.kind in "iu" and x.dtype not in WRAP:
         return ewise("~a", [x], ["i32"], "i32", x.dtype, out)
     if dt in INT_EXACT and x.dtype == dt and name in UNARY_I32:
@@ -730,7 +771,9 @@ def binary(name, a, b, out=None, dtype=None):
         ct = STORE.get(_result_dtype(a, b))
         if ct is None:
             raise Unsupported(f"{name} of {_result_dtype(a, b)}")
-        return ewise(f"a {COMPARE[name]} b", [a, b], [ct, ct], "bool", BOOL, out)
+        # not_equal as !(a == b): true where either side is nan, as in NumPy
+        expr = "!(a == b)" if name == "not_equal" else f"a {COMPARE[name]} b"
+        return ewise(expr, [a, b], [ct, ct], "bool", BOOL, out)
     if name in LOGICAL:
         return ewise(LOGICAL[name], [a, b], ["bool", "bool"], "bool", BOOL, out)
     if name in BITWISE:
@@ -843,7 +886,7 @@ def arange(start, stop=None, step=1, dtype=None):
     if stop is None:
         start, stop = 0, start
     if dtype is None:
-        dtype = I64 if all(isinstance(v, (int, np.integer)) for v in (start, stop, step)) else F32
+        dtype = ARANGE_INT if all(isinstance(v, (int, np.integer)) for v in (start, stop, step)) else F32
     dtype = check_dtype(dtype)
     n = max(0, math.ceil((stop - start) / step))
     result = empty((n,), dtype)
@@ -1426,7 +1469,7 @@ def reduce(op, x, axis=None, keepdims=False, dtype=None):
     if op in ("any", "all"):
         ctype, out_dt = "u32", BOOL
     elif op == "sum" and dt == BOOL and (dtype is None or np.dtype(dtype) in (I64, I32)):
-        ctype, out_dt = "i32", np.dtype(dtype) if dtype is not None else I64
+        ctype, out_dt = "i32", np.dtype(dtype) if dtype is not None else SUM_INT
     elif op in ("sum", "prod") and (dtype is not None and np.dtype(dtype) == F32 or dtype is None and dt == F32):
         ctype, out_dt = "f32", F32
     elif op in ("max", "min") and dt == F32:
@@ -1486,13 +1529,13 @@ def argreduce(op, x, axis=None, keepdims=False):
         raise Unsupported("empty argmax")
     if axis is None:
         flat = x if x.ndim == 1 else reshape(x, (-1,))
-        out = empty((1,) * x.ndim if keepdims else (), I64)
+        out = empty((1,) * x.ndim if keepdims else (), INTP)
         _reduce_kernel(op, flat, (0,), out, ctype, 1.0)
         return out
     a = _axis(axis, x.ndim)
     shape = tuple(1 if d == a else n for d, n in enumerate(x.shape)) if keepdims else \
         tuple(n for d, n in enumerate(x.shape) if d != a)
-    out = empty(shape, I64)
+    out = empty(shape, INTP)
     _reduce_kernel(op, x, (a,), out, ctype, 1.0)
     return out
 

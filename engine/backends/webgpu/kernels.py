@@ -34,6 +34,37 @@ HELPERS = {
 fn fmax_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_f(); } return max(a, b); }""",
     "fmin_": """
 fn fmin_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_f(); } return min(a, b); }""",
+    "sincos_": """
+// sin and cos after Cephes' sinf/cosf: the argument reduced by pi/4 in three parts (exact for
+// |x| <= 8192), then a polynomial on [-pi/4, pi/4]
+fn sin_poly(x: f32, z: f32) -> f32 { return ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * x + x; }
+fn cos_poly(z: f32) -> f32 {
+  return ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+}
+fn trig_(a: f32, want_cos: bool) -> f32 {
+  if (!isfinite_(a)) { return nan_f(); }
+  var x = abs(a);
+  var j = u32(x * 1.27323954473516);
+  var y = f32(j);
+  if ((j & 1u) == 1u) { j = j + 1u; y = y + 1.0; }
+  j = j & 7u;
+  var sgn = 1.0;
+  if (!want_cos && a < 0.0) { sgn = -1.0; }
+  if (j > 3u) { sgn = -sgn; j = j - 4u; }
+  if (want_cos && j > 1u) { sgn = -sgn; }
+  let r = ((x - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8;
+  let z = r * r;
+  let use_cos = (j == 1u || j == 2u) != want_cos;
+  if (use_cos) { return sgn * cos_poly(z); }
+  return sgn * sin_poly(r, z);
+}
+fn sin_(a: f32) -> f32 { return trig_(a, false); }
+fn cos_(a: f32) -> f32 { return trig_(a, true); }
+fn tan_(a: f32) -> f32 { return trig_(a, false) / trig_(a, true); }""",
+    "asin_": """
+fn asin_(a: f32) -> f32 { if (!(abs(a) <= 1.0)) { return nan_f(); } return atan2_(a, sqrt((1.0 - a) * (1.0 + a))); }""",
+    "acos_": """
+fn acos_(a: f32) -> f32 { if (!(abs(a) <= 1.0)) { return nan_f(); } return atan2_(sqrt((1.0 - a) * (1.0 + a)), a); }""",
     "sign_": """
 fn sign_(a: f32) -> f32 { if (isnan_(a)) { return a; } return sign(a); }""",
     "log_": """
@@ -53,29 +84,50 @@ fn log2_(a: f32) -> f32 {
     "sqrt_": """
 fn sqrt_(a: f32) -> f32 { if (isnan_(a) || a < 0.0) { return nan_f(); } if (isinf_(a)) { return a; } return sqrt(a); }""",
     "exp_": """
+// e^r on |r| <= ln(2)/2 (Cephes' expf polynomial), then scaled by 2^n in two steps
+fn exp_poly(r: f32) -> f32 {
+  let z = r * r;
+  let p = ((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r + 4.1665795894e-2) * r
+           + 1.6666665459e-1) * r + 5.0000001201e-1;
+  return p * z + r + 1.0;
+}
+fn scale2_(v: f32, n: i32) -> f32 {
+  let h = n / 2;
+  return ldexp(ldexp(v, h), n - h);
+}
 fn exp_(a: f32) -> f32 {
   if (isnan_(a)) { return a; }
   if (a > 88.72284) { return inf_f(); }
   if (a < -103.97208) { return 0.0; }
-  return exp(a);
+  let n = round(a * 1.44269504088896341);
+  let r = (a - n * 0.693359375) - n * -2.12194440e-4;
+  return scale2_(exp_poly(r), i32(n));
+}
+// e^a / 2 for a > 0, without overflowing where e^a alone would
+fn exph_(a: f32) -> f32 {
+  if (isnan_(a)) { return a; }
+  if (a > 89.41599) { return inf_f(); }
+  let n = round(a * 1.44269504088896341);
+  let r = (a - n * 0.693359375) - n * -2.12194440e-4;
+  return scale2_(exp_poly(r), i32(n) - 1);
 }""",
     "exp2_": """
 fn exp2_(a: f32) -> f32 {
   if (isnan_(a)) { return a; }
   if (a >= 128.0) { return inf_f(); }
   if (a < -150.0) { return 0.0; }
-  return exp2(a);
+  let n = round(a);
+  return scale2_(exp_poly((a - n) * 0.693147180559945309), i32(n));
 }""",
     "expm1_": """
 fn expm1_(a: f32) -> f32 {
   if (isnan_(a)) { return a; }
-  if (abs(a) < 1e-5) { return a + 0.5 * a * a; }
-  if (a > 88.72284) { return inf_f(); }
-  let u = exp(a);
-  if (u == 1.0) { return a; }
-  let um1 = u - 1.0;
-  if (um1 == -1.0) { return -1.0; }
-  return um1 * a / log(u);
+  if (abs(a) < 0.5) {
+    // Taylor series to a^9/9! (relative error below float32's)
+    return a * (1.0 + a * (0.5 + a * (1.6666667e-1 + a * (4.1666668e-2 + a * (8.3333338e-3 + a * (1.3888889e-3
+           + a * (1.9841270e-4 + a * (2.4801587e-5 + a * 2.7557319e-6))))))));
+  }
+  return exp_(a) - 1.0;
 }""",
     "log1p_": """
 fn log1p_(a: f32) -> f32 {
@@ -95,17 +147,22 @@ fn tanh_(a: f32) -> f32 {
     return e / (e + 2.0);
   }
   let x = clamp(a, -20.0, 20.0);
-  let e = exp(-2.0 * abs(x));
+  let e = exp_(-2.0 * abs(x));
   return sign(x) * (1.0 - e) / (1.0 + e);
 }""",
     "sinh_": """
 fn sinh_(a: f32) -> f32 {
   if (abs(a) < 0.5) { let e = expm1_(a); return 0.5 * (e + e / (e + 1.0)); }
+  if (abs(a) > 9.0) { return sign(a) * exph_(abs(a)); }
   let e = exp_(abs(a));
   return sign(a) * (0.5 * e - 0.5 / e);
 }""",
     "cosh_": """
-fn cosh_(a: f32) -> f32 { let e = exp_(abs(a)); return 0.5 * e + 0.5 / e; }""",
+fn cosh_(a: f32) -> f32 {
+  if (abs(a) > 9.0) { return exph_(abs(a)); }
+  let e = exp_(abs(a));
+  return 0.5 * e + 0.5 / e;
+}""",
     "erf_": """
 fn erf_(a: f32) -> f32 {
   if (isnan_(a)) { return a; }
@@ -144,6 +201,18 @@ fn pow_(a: f32, b: f32) -> f32 {
   let bi = trunc(b);
   if (bi == b && abs(b) <= 64.0) { return ipow_(a, i32(b)); }
   if (b == 0.5) { return sqrt_(a); }
+  if (isinf_(b)) {
+    let m = abs(a);
+    if (m == 1.0) { return 1.0; }
+    if ((m < 1.0) == (b > 0.0)) { return 0.0; }
+    return inf_f();
+  }
+  let odd = bi == b && trunc(b * 0.5) != b * 0.5;
+  if (isinf_(a)) {
+    if (b > 0.0) { if (a < 0.0 && odd) { return -inf_f(); } return inf_f(); }
+    if (a < 0.0 && odd) { return -0.0; }
+    return 0.0;
+  }
   if (a < 0.0) {
     if (bi != b) { return nan_f(); }
     let r = exp2_(b * log2_(-a));
@@ -151,24 +220,46 @@ fn pow_(a: f32, b: f32) -> f32 {
     return r;
   }
   if (a == 0.0) { if (b > 0.0) { return 0.0; } return inf_f(); }
-  if (isinf_(a)) { if (b > 0.0) { return inf_f(); } return 0.0; }
-  if (isinf_(b)) {
-    if ((a < 1.0) == (b > 0.0)) { return 0.0; }
-    return inf_f();
-  }
   return exp2_(b * log2_(a));
 }""",
     "atan2_": """
-fn atan2_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_f(); } return atan2(a, b); }""",
+fn signbit_(v: f32) -> bool { return (bitcast<u32>(v) >> 31u) == 1u; }
+fn copysign_(m: f32, s: f32) -> f32 { return bitcast<f32>((bitcast<u32>(m) & 0x7fffffffu) | (bitcast<u32>(s) & 0x80000000u)); }
+// atan2 with IEEE's signed zeros and infinities
+fn atan2_(y: f32, x: f32) -> f32 {
+  if (isnan_(y) || isnan_(x)) { return nan_f(); }
+  let pi = 3.14159265358979;
+  if (y == 0.0) {
+    if (signbit_(x)) { return copysign_(pi, y); }
+    return y;
+  }
+  if (isinf_(y)) {
+    if (isinf_(x)) {
+      if (x > 0.0) { return copysign_(0.785398163397448, y); }
+      return copysign_(2.35619449019234, y);
+    }
+    return copysign_(1.5707963267949, y);
+  }
+  if (isinf_(x)) {
+    if (x > 0.0) { return copysign_(0.0, y); }
+    return copysign_(pi, y);
+  }
+  if (x == 0.0) { return copysign_(1.5707963267949, y); }
+  let t = atan(y / x);
+  if (x > 0.0) { return t; }
+  return t + copysign_(pi, y);
+}""",
 }
-HELPER_DEPS = {"tanh_": ("expm1_",), "sinh_": ("expm1_", "exp_"), "cosh_": ("exp_",),
-               "pow_": ("sqrt_", "exp2_", "log2_")}
+HELPER_DEPS = {"tanh_": ("expm1_", "exp_"), "sinh_": ("expm1_", "exp_"), "cosh_": ("exp_",),
+               "pow_": ("sqrt_", "exp2_", "log2_", "exp_"), "expm1_": ("exp_",), "exp2_": ("exp_",),
+               "sin_": ("sincos_",), "cos_": ("sincos_",), "tan_": ("sincos_",),
+               "asin_": ("atan2_",), "acos_": ("atan2_",)}
 
 
 def helpers_for(*texts):
     """The helper functions the given WGSL texts call (with what they need), in a fixed order."""
     need = set()
-    for name in HELPERS:
+    for name in list(HELPERS) + [n for n in HELPER_DEPS if n not in HELPERS]:
         if any(name + "(" in t for t in texts):
             need.add(name)
     changed = True
@@ -186,6 +277,10 @@ def convert(expr, src, dst):
     """WGSL converting `expr` of type src to dst (types: f32, i32, u32 for bool, and 'bool')."""
     if src == dst:
         return expr
+    if src == "f32" and dst in ("bool", "u32"):
+        # nonzero, nan included, by the bits (a float compare may treat nan as equal to anything)
+        test = f"((bitcast<u32>({expr}) & 0x7fffffffu) != 0u)"
+        return test if dst == "bool" else f"select(0u, 1u, {test})"
     if dst == "bool":
         return f"({expr} != {_zero(src)})"
     if src == "bool":

@@ -194,7 +194,7 @@ argmin = _guarded("argmin", _arg("argmin"))
 
 def _count_nonzero(a, axis=None, *, keepdims=False):
     a = core.as_operand(a)
-    return core.reduce("sum", core.binary("not_equal", a, 0), axis, keepdims, I64)
+    return core.reduce("sum", core.binary("not_equal", a, 0), axis, keepdims, core.INTP)
 
 
 count_nonzero = _guarded("count_nonzero", _count_nonzero)
@@ -384,6 +384,12 @@ def indices(dimensions, dtype=int, sparse=False):
     if sparse:
         return tuple(grids)
     return core.stack(grids, 0) if grids else core.empty((0,) + dims, dtype)
+
+
+def broadcast_arrays(*args, subok=False):
+    arrays = [core.as_operand(a) if not core._is_scalar(a) else core.to_array(a) for a in args]
+    shape = np.broadcast_shapes(*[a.shape for a in arrays])
+    return tuple(core.broadcast_to(a, shape) for a in arrays)
 
 
 def isscalar(x):
