@@ -9,12 +9,17 @@ weights back out of the model.
 weights come out within 0.01 of (3, -2) and the bias within 0.01 of 0.5; the mean squared error
 settles at about 0.01, the variance of the noise, in under a second.
 """
-import numpy as np
+import os
+
+# small matrices multiply fastest on one BLAS thread (set before NumPy loads)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 try:
     import engine as torch
 except ImportError:  # run from a source checkout: the engine package sits at the repository root
-    import os
     import sys
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
     import engine as torch
