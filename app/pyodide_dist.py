@@ -289,6 +289,77 @@ def _sdist_to_wheel(sdist: Path, out_dir: Path, wheel: V.Wheel) -> Path:
     return dst
 
 
+# Compiles the modules that starting the app imports to CPython 3.12 bytecode, with Pyodide's own
+# interpreter run by Node.js: the browser then loads them without compiling (about 40% less import
+# time). Only those, and only in Panel, Bokeh and param: bytecode is about twice the size of source.
+STARTUP_IMPORTS = ("panel", "panel.io.pyodide", "panel.widgets", "panel.pane", "panel.layout", "panel.reactive",
+                   "panel.models", "bokeh.models", "bokeh.plotting", "bokeh.document", "bokeh.embed",
+                   "narwhals.stable.v1", "markdown", "jinja2", "yaml", "param", "pyviz_comms", "bleach",
+                   "markdown_it", "mdit_py_plugins", "linkify_it")
+# where bytecode pays for its bytes: the three packages that take most of the import time
+BYTECODE_PACKAGES = ("panel", "bokeh", "param")
+_COMPILE_JS = r"""
+const [indexURL, root, lockFileURL, dirs] = process.argv.slice(2);
+const { loadPyodide } = require(indexURL + 'pyodide.js');
+globalThis.XMLHttpRequest = class {};   // Panel imports it from js at import time
+(async () => {
+  const py = await loadPyodide({ indexURL, lockFileURL });
+  await py.loadPackage(['numpy', 'packaging'], { messageCallback: () => {} });
+  py.FS.mkdir('/work');
+  py.FS.mount(py.FS.filesystems.NODEFS, { root }, '/work');
+  py.globals.set('dirs', dirs);
+  py.runPython(`
+import importlib, py_compile, sys
+sys.path[:0] = ['/work/' + d for d in dirs.split(',')]
+for name in IMPORTS:
+    importlib.import_module(name)
+for m in list(sys.modules.values()):
+    f = getattr(m, '__file__', None) or ''
+    if f.startswith('/work/') and f.endswith('.py') and f.split('/')[3] in PACKAGES:
+        py_compile.compile(f, cfile=f[:-3] + '.pyc', doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+`.replace('IMPORTS', JSON.stringify(IMPORTS)).replace('PACKAGES', JSON.stringify(PACKAGES)));
+})().catch((e) => { console.error(String(e)); process.exit(1); });
+"""
+
+
+def _compile_wheels(wheels: list[Path], pyodide_dir: Path, lock: dict) -> int:
+    """Replace the start-up modules of the wheels by bytecode (`module.pyc` in place of `module.py`)
+    compiled by the distribution's own Python. Returns how many modules were compiled; 0 when
+    Node.js is not there (the wheels keep their sources: slower start, same behaviour)."""
+    node = shutil.which("node")
+    if node is None or not wheels:
+        return 0
+    compiled = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for i, whl in enumerate(wheels):
+            with zipfile.ZipFile(whl) as z:
+                z.extractall(tmp / str(i))
+        script = tmp / "compile.js"
+        script.write_text(_COMPILE_JS)
+        (tmp / "lock.json").write_text(json.dumps(lock))
+        script.write_text(_COMPILE_JS.replace("IMPORTS)", json.dumps(list(STARTUP_IMPORTS)) + ")", 1)
+                          .replace("PACKAGES)", json.dumps(list(BYTECODE_PACKAGES)) + ")", 1))
+        _run([node, str(script), str(pyodide_dir.resolve()) + "/", str(tmp), str(tmp / "lock.json"),
+              ",".join(str(i) for i in range(len(wheels)))], "compiling wheels to bytecode")
+        for i, whl in enumerate(wheels):
+            base = tmp / str(i)
+            with zipfile.ZipFile(whl) as z:
+                dist_info = _dist_info(z)
+                names = [n.filename for n in z.infolist() if not n.is_dir() and not n.filename.endswith("/RECORD")]
+            files = []
+            for n in names:
+                pyc = base / (n[:-3] + ".pyc")
+                if n.endswith(".py") and pyc.exists() and not n.startswith(dist_info):
+                    files.append((n[:-3] + ".pyc", pyc.read_bytes()))
+                    compiled += 1
+                else:
+                    files.append((n, (base / n).read_bytes()))
+            _write_wheel(whl, files, dist_info)
+    return compiled
+
+
 def _lock_entry(path: Path, shipped: set[str]) -> dict:
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
@@ -337,7 +408,7 @@ def is_dist(path: Path) -> bool:
     return (path / "pyodide" / "pyodide-lock.json").exists() and (path / "manifest.json").exists()
 
 
-def assemble(files: dict, out: Path) -> dict:
+def assemble(files: dict, out: Path, compile_bytecode: bool = True) -> dict:
     """Write the distribution to `out` from the cached downloads `files` (see `fetch`)."""
     from packaging.utils import canonicalize_name
 
@@ -379,7 +450,8 @@ def assemble(files: dict, out: Path) -> dict:
             manifest["files"][f"pyodide/{entry['file_name']}"] = \
                 f"{V.OFFICIAL_CARRIER}, sha256 == official pyodide-lock.json"
 
-    # 3. PyPI wheels (Panel and Bokeh slimmed) and wheels built from sdists
+    # 3. PyPI wheels (Panel and Bokeh slimmed) and wheels built from sdists, compiled to bytecode
+    built = []
     for w in V.BROWSER_WHEELS:
         if w.source == "official":
             continue
@@ -399,9 +471,13 @@ def assemble(files: dict, out: Path) -> dict:
             else:
                 shutil.copyfile(src, dst)
                 how = "sha256 pinned"
+        built.append((dst, how))
+    n_compiled = _compile_wheels([d for d, _ in built], py, official) if compile_bytecode else 0
+    manifest["bytecode_modules"] = n_compiled
+    for dst, how in built:
         entry = _lock_entry(dst, shipped)
         lock["packages"][entry["name"]] = entry
-        manifest["files"][f"pyodide/{dst.name}"] = how
+        manifest["files"][f"pyodide/{dst.name}"] = how + ("; modules as CPython 3.12 bytecode" if n_compiled else "")
 
     missing = sorted({(k, d) for k, p in lock["packages"].items() for d in p["depends"] if d not in lock["packages"]})
     if missing:
@@ -442,12 +518,12 @@ def assemble(files: dict, out: Path) -> dict:
     return manifest
 
 
-def build_dist(out: Path, cache: Path | None = None, offline: bool = False) -> dict:
+def build_dist(out: Path, cache: Path | None = None, offline: bool = False, compile_bytecode: bool = True) -> dict:
     cache = Path(cache) if cache else default_cache()
     t0 = time.perf_counter()
     files = fetch(cache, offline=offline)
     t1 = time.perf_counter()
-    manifest = assemble(files, Path(out))
+    manifest = assemble(files, Path(out), compile_bytecode)
     t2 = time.perf_counter()
     manifest["timing_s"] = {"download": round(t1 - t0, 2), "assemble": round(t2 - t1, 2)}
     return manifest
@@ -463,9 +539,11 @@ def main(argv=None):
     ap.add_argument("--cache", type=Path, default=None,
                     help="download cache (default: $GRADVIEW_CACHE/pyodide or .cache/pyodide)")
     ap.add_argument("--offline", action="store_true", help="use the cache only; fail if something is missing")
+    ap.add_argument("--no-bytecode", action="store_true",
+                    help="ship Python sources instead of bytecode compiled with Node.js (slower start)")
     args = ap.parse_args(argv)
     try:
-        m = build_dist(args.out, args.cache, args.offline)
+        m = build_dist(args.out, args.cache, args.offline, not args.no_bytecode)
     except DistError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -474,6 +552,7 @@ def main(argv=None):
           f"assembly {m['timing_s']['assemble']} s)")
     for k, f in m["packages"].items():
         print(f"  {k:20} {f}")
+    print(f"modules compiled to bytecode: {m['bytecode_modules']}")
     print("left out: " + ", ".join(m["left_out"]))
     return 0
 

@@ -126,6 +126,7 @@
     const [views] = await Bokeh.embed.embed_items(docsJson, renderItems);
     const jsdoc = [...views.roots.values()][0].model.document;
     gv.jsdoc = jsdoc;
+    shownStops = [];
     busy = false;
     queue = [];
     jsdoc.on_change(sendChange.bind(null, jsdoc), false);
@@ -183,6 +184,29 @@
     return codes;
   }
 
+  // While Python is busy it cannot show the app's own Stop button: the page shows it (without
+  // telling Python, which hides it again when the run ends).
+  let showStopTimer = null, shownStops = [];
+
+  function setLocally(model, attr, value) {
+    try { patching += 1; model[attr] = value; } finally { patching -= 1; }
+  }
+
+  function showAppStop() {
+    if (!gv.run || !gv.jsdoc) return;
+    for (const m of gv.jsdoc.all_models) {
+      if (m.css_classes && m.css_classes.includes('gv-stop') && !m.visible) {
+        setLocally(m, 'visible', true);
+        shownStops.push(m);
+      }
+    }
+  }
+
+  function hideAppStop() {
+    for (const m of shownStops) setLocally(m, 'visible', false);
+    shownStops = [];
+  }
+
   function stop() {
     const run = gv.run;
     if (!run || run.stopping) return;
@@ -204,6 +228,7 @@
     gv.run = null;
     gv.restarts += 1;
     clearInterval(runTicker);
+    clearTimeout(showStopTimer);
     $('gv-runbar').hidden = true;
     gv.timings = {};
     showLoading('Stopping the cell: restarting Python');
@@ -235,12 +260,16 @@
         gv.run = {ids: msg.ids, codes: msg.codes, start: msg.start, done: 0, t0: performance.now()};
         clearInterval(runTicker);
         runTicker = setInterval(drawRunBar, 200);
+        clearTimeout(showStopTimer);
+        showStopTimer = setTimeout(showAppStop, 1000);
         break;
       case 'cell-done':
         if (gv.run) gv.run.done += 1;
         break;
       case 'run-end':
         gv.run = null;
+        clearTimeout(showStopTimer);
+        hideAppStop();
         clearTimeout(stopTimer);
         clearInterval(runTicker);
         $('gv-runbar').hidden = true;
