@@ -151,7 +151,7 @@ def programs(draw):
                 target = tuple(3 if s == 1 else s for s in shape)
                 fn = lambda t, x, target=target: x.expand(*target) * 1  # noqa: E731
         elif kind == "index":
-            if not shape:
+            if not shape or shape[0] == 0:  # an earlier all-False mask can leave nothing to index
                 continue
             choice = draw(st.sampled_from(["int", "slice", "step", "mask", "list", "ellipsis_none"]))
             n = shape[0]
