@@ -4,28 +4,77 @@ They only read the `graph-nodes` / `graph-edges` columns, so they work the same 
 page, in Jupyter and inside the Panel app.
 """
 
-# Labels are drawn only when a node is wide enough on screen to hold them (big graphs stay fast
-# and readable when zoomed out). args: xr, fig, labels (text renderers), subs, ppu_label, ppu_sub
+# Labels: only for nodes in view, and only when a node is wide enough on screen to hold one (a
+# canvas measures and draws every text it is given, so 20,000 labels would make every pan slow).
+# Zoomed far out on a big graph, plain boxes stand in for the node glyphs (args detailed, coarse).
+# args: xr, yr, fig, nodes, groups, labels, group_labels, ppu_label, ppu_sub, max_labels, detailed,
+# coarse, ppu_coarse, many, edges, cull_nodes, cull_edges, cull_groups, cull_min
 LABEL_LOD = """
 const span = Math.abs(xr.end - xr.start) || 1;
 let px = 0;
 try { px = fig.inner_width; } catch (e) { px = 0; }
 if (!px) px = fig.width || 800;
 const ppu = px / span;
-for (const r of labels) { const v = ppu >= ppu_label; if (r.visible !== v) r.visible = v; }
-for (const r of subs) { const v = ppu >= ppu_sub; if (r.visible !== v) r.visible = v; }
+const rough = ppu < ppu_coarse && nodes.data.x.length > many;
+// what is in view (with a margin, so a short pan needs no new filter) for big graphs
+const cx0 = Math.min(xr.start, xr.end), cx1 = Math.max(xr.start, xr.end);
+const cy0 = Math.min(yr.start, yr.end), cy1 = Math.max(yr.start, yr.end);
+const mx = (cx1 - cx0) * 0.25 + 2, my = (cy1 - cy0) * 0.25 + 2;
+const vx0 = cx0 - mx, vx1 = cx1 + mx, vy0 = cy0 - my, vy1 = cy1 + my;
+const nx = nodes.data.x, ny = nodes.data.y, nw = nodes.data.w;
+if (nx.length < cull_min) {
+  if (cull_nodes.indices !== null) { cull_nodes.indices = null; cull_edges.indices = null; cull_groups.indices = null; }
+} else {
+  const keep = [];
+  for (let i = 0; i < nx.length; i++) {
+    const hw = nw[i];
+    if (nx[i] + hw >= vx0 && nx[i] - hw <= vx1 && ny[i] + 1 >= vy0 && ny[i] - 1 <= vy1) keep.push(i);
+  }
+  cull_nodes.indices = keep;
+  const ed = edges.data, ek = [];
+  for (let i = 0; i < ed.x0.length; i++) {
+    if (ed.x1[i] >= vx0 && ed.x0[i] <= vx1 && ed.y1[i] >= vy0 && ed.y0[i] <= vy1) ek.push(i);
+  }
+  cull_edges.indices = ek;
+  const gd = groups.data, gk = [];
+  for (let i = 0; i < gd.left.length; i++) {
+    if (gd.right[i] >= vx0 && gd.left[i] <= vx1 && gd.top[i] >= vy0 && gd.bottom[i] <= vy1) gk.push(i);
+  }
+  cull_groups.indices = gk;
+}
+for (const r of detailed) { if (r.visible === rough) r.visible = !rough; }
+for (const r of coarse) { if (r.visible !== rough) r.visible = rough; }
+const empty = {x: [], y: [], label: [], sub: [], text_colour: []};
+if (ppu < ppu_label) {
+  if (labels.data.x.length) labels.data = empty;
+  if (group_labels.data.tx.length) group_labels.data = {tx: [], ty: [], label: [], line: []};
+  return;
+}
+const x0 = Math.min(xr.start, xr.end) - 3, x1 = Math.max(xr.start, xr.end) + 3;
+const y0 = Math.min(yr.start, yr.end) - 3, y1 = Math.max(yr.start, yr.end) + 3;
+const nd = nodes.data, sub = ppu >= ppu_sub;
+const out = {x: [], y: [], label: [], sub: [], text_colour: []};
+for (let i = 0; i < nd.x.length && out.x.length < max_labels; i++) {
+  const x = nd.x[i], y = nd.y[i];
+  if (x < x0 || x > x1 || y < y0 || y > y1) continue;
+  out.x.push(x); out.y.push(y); out.label.push(nd.label[i]);
+  out.sub.push(sub ? nd.sub[i] : ""); out.text_colour.push(nd.text_colour[i]);
+}
+labels.data = out;
+const gd = groups.data, g = {tx: [], ty: [], label: [], line: []};
+for (let i = 0; i < gd.tx.length && g.tx.length < max_labels; i++) {
+  if (gd.right[i] < x0 || gd.left[i] > x1 || gd.top[i] < y0 || gd.bottom[i] > y1) continue;
+  g.tx.push(gd.tx[i]); g.ty.push(gd.ty[i]); g.label.push(gd.label[i]); g.line.push(gd.line[i]);
+}
+group_labels.data = g;
 """
 
 # Highlight everything downstream of the tapped node (the path its value takes to the output).
-# args: nodes, edges, path, path_nodes
+# args: nodes, edges, path, path_nodes (index filters on the edge and node sources)
 PATH_HIGHLIGHT = """
 const sel = nodes.selected.indices;
 const nd = nodes.data, ed = edges.data;
-if (sel.length !== 1) {
-  path.data = {xs: [], ys: []};
-  path_nodes.data = {x: [], y: [], w: [], h: []};
-  return;
-}
+if (sel.length !== 1) { path.indices = []; path_nodes.indices = []; return; }
 const start = nd.id[sel[0]];
 const out = new Map();
 for (let i = 0; i < ed.source.length; i++) {
@@ -45,16 +94,10 @@ while (stack.length) {
     if (!seen.has(t)) { seen.add(t); stack.push(t); }
   }
 }
-const index = new Map();
-for (let i = 0; i < nd.id.length; i++) index.set(nd.id[i], i);
-const px = [], py = [], pw = [], ph = [];
-for (const id of seen) {
-  const i = index.get(id);
-  if (i === undefined) continue;
-  px.push(nd.x[i]); py.push(nd.y[i]); pw.push(nd.w[i]); ph.push(nd.h[i]);
-}
-path.data = {xs: eidx.map(i => ed.xs[i]), ys: eidx.map(i => ed.ys[i])};
-path_nodes.data = {x: px, y: py, w: pw, h: ph};
+const nidx = [];
+for (let i = 0; i < nd.id.length; i++) if (seen.has(nd.id[i])) nidx.push(i);
+path.indices = eidx;
+path_nodes.indices = nidx;
 """
 
 # Search by name, op, code or line number; selects the matches and centres the first one.
@@ -186,9 +229,9 @@ STEP_SLIDER = """
 const s = steps[cb_obj.value];
 if (!s) return;
 nodes.selected.indices = [];
-nodes.data = s.nodes;
-edges.data = s.edges;
 groups.data = s.groups;
+edges.data = s.edges;
+nodes.data = s.nodes;
 title.text = s.title;
 """
 
@@ -215,7 +258,7 @@ focus._applied = d;
 # The overview strip: a box showing what the main view shows; a click there moves the main view.
 # VIEWPORT args: xr, yr, box.  RECENTRE (a tap on the overview) args: xr, yr
 VIEWPORT = """
-box.data = {left: [xr.start], right: [xr.end], bottom: [yr.start], top: [yr.end]};
+box.setv({left: xr.start, right: xr.end, bottom: Math.min(yr.start, yr.end), top: Math.max(yr.start, yr.end)});
 """
 RECENTRE = """
 const sx = xr.end - xr.start, sy = yr.end - yr.start;

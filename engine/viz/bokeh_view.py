@@ -34,10 +34,14 @@ NODE_COLUMNS = ("id", "label", "kind", "glyph", "shape", "line", "has_grad", "x"
                 "line_colour", "text_colour", "grad_norm", "op", "dtype", "device", "file", "code", "module",
                 "var", "where", "value_text", "grad_text", "time_text", "value_json", "grad_json", "sub",
                 "group", "is_group", "count")
-EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle")
+EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
 
 LABEL_PPU = 40     # pixels per layout unit from which node labels are drawn
 SUB_PPU = 62       # ... and the second line (shape)
+MAX_LABELS = 2500  # labels drawn at once at most (the ones in view)
+COARSE_PPU = 12    # below this many pixels per layout unit, graphs of more than COARSE_NODES nodes
+COARSE_NODES = 1500  # are drawn as plain boxes
+CULL_NODES = 1000  # from this many nodes on, only what is in view is handed to the glyphs
 
 
 def _palette(n=64):
@@ -318,7 +322,8 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
         else:
             colour, width = NO_GRAD_EDGE, 1.2
         for k, v in (("source", s), ("target", t), ("xs", xs), ("ys", ys), ("colour", colour), ("width", width),
-                     ("ax", bx), ("ay", by), ("angle", angle)):
+                     ("ax", bx), ("ay", by), ("angle", angle), ("x0", min(xs)), ("x1", max(xs)), ("y0", min(ys)),
+                     ("y1", max(ys))):
             ecols[k].append(v)
 
     gcols = {"name": [], "label": [], "kind": [], "left": [], "right": [], "bottom": [], "top": [], "tx": [],
@@ -344,7 +349,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
 
 
 _NUMERIC_NODE = ("x", "y", "w", "h", "grad_norm")
-_NUMERIC_EDGE = ("width", "ax", "ay", "angle")
+_NUMERIC_EDGE = ("width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
 
 
 def _packed(cols, numeric, ragged=()):
@@ -414,7 +419,7 @@ class GraphView:
         from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, DataRange1d, GroupFilter, CDSView,
                                   HoverTool, Legend, LegendItem, LogColorMapper, TapTool, BoxZoomTool, PanTool,
                                   ResetTool, SaveTool, WheelZoomTool, Quad, Text, MultiLine, Scatter, Ellipse,
-                                  Rect)
+                                  Rect, IndexFilter)
         from bokeh.plotting import figure
         from . import _js
         if direction not in ("LR", "TB"):
@@ -431,8 +436,9 @@ class GraphView:
         self.groups = ColumnDataSource(data={"name": [], "label": [], "kind": [], "left": [], "right": [],
                                              "bottom": [], "top": [], "tx": [], "ty": [], "fill": [], "line": []},
                                        name="graph-groups")
-        self.path = ColumnDataSource(data={"xs": [], "ys": []}, name="graph-path")
-        self.path_nodes = ColumnDataSource(data={"x": [], "y": [], "w": [], "h": []}, name="graph-path-nodes")
+        # the highlighted path: which edges and nodes (filters on the graph's own sources, no copies)
+        self.path = IndexFilter(indices=[], name="graph-path")
+        self.path_nodes = IndexFilter(indices=[], name="graph-path-nodes")
         self.focus = ColumnDataSource(data={"x": [], "y": [], "ppu": [], "ax": [], "ay": [], "fit": []},
                                       name="graph-focus")
         self.zoomed = False  # True when the graph starts zoomed in on its output (too big to read whole)
@@ -450,6 +456,12 @@ class GraphView:
 
         # glyph renderers made directly (figure.rect and friends add four glyph copies each, and every
         # model costs time to build and to send); a node that is not selected keeps its look
+        # Bokeh draws every rect, quad, line and text it is given, in view or not: for big graphs,
+        # LABEL_LOD narrows these filters to what is in view
+        self._cull_nodes = IndexFilter(indices=None)
+        self._cull_edges = IndexFilter(indices=None)
+        self._cull_groups = IndexFilter(indices=None)
+
         def add(source, glyph, selection=None, view=None, level="glyph"):
             kw = dict(selection_glyph=selection or glyph, nonselection_glyph=glyph, hover_glyph=None,
                       muted_glyph=None, level=level)
@@ -460,19 +472,27 @@ class GraphView:
         self._group_boxes = add(self.groups, Quad(left="left", right="right", bottom="bottom", top="top",
                                                   fill_color="fill", fill_alpha=0.07, line_color="line",
                                                   line_alpha=0.55, line_dash="dashed", line_width=1),
-                                level="underlay")
-        self._group_text = add(self.groups, Text(x="tx", y="ty", text="label", text_font_size="10px",
+                                view=CDSView(filter=self._cull_groups), level="underlay")
+        # labels are drawn from small sources that hold only what is on screen (filled by LABEL_LOD):
+        # a canvas measures and draws every text it is given, on screen or not
+        self.labels = ColumnDataSource(data={"x": [], "y": [], "label": [], "sub": [], "text_colour": []},
+                                       name="graph-labels", syncable=False)
+        self.group_labels = ColumnDataSource(data={"tx": [], "ty": [], "label": [], "line": []},
+                                             name="graph-group-labels", syncable=False)
+        self._group_text = add(self.group_labels, Text(x="tx", y="ty", text="label", text_font_size="10px",
                                                  text_color="line", text_baseline="bottom", x_offset=2,
                                                  y_offset=-1), level="underlay")
-        add(self.edges, MultiLine(xs="xs", ys="ys", line_color="colour", line_width="width", line_alpha=0.85))
-        add(self.edges, Scatter(x="ax", y="ay", angle="angle", marker="triangle", size=8, fill_color="colour",
-                                line_color="colour", line_alpha=0.9))
-        add(self.path, MultiLine(xs="xs", ys="ys", line_color="#1677ff", line_width=3.5, line_alpha=0.8))
+        add(self.edges, MultiLine(xs="xs", ys="ys", line_color="colour", line_width="width", line_alpha=0.85),
+            view=CDSView(filter=self._cull_edges))
+        self._arrows = add(self.edges, Scatter(x="ax", y="ay", angle="angle", marker="triangle", size=8,
+                                               fill_color="colour", line_color="colour", line_alpha=0.9))
+        add(self.edges, MultiLine(xs="xs", ys="ys", line_color="#1677ff", line_width=3.5, line_alpha=0.8),
+            view=CDSView(filter=self.path & self._cull_edges))
 
         node_renderers = {}
         for glyph in ("group", "op", "output", "param", "leaf"):
-            view = CDSView(filter=GroupFilter(column_name="glyph", group=glyph))
-            style = dict(x="x", y="y", width="w", height="h", fill_color="colour", line_color="line_colour")
+            view = CDSView(filter=GroupFilter(column_name="glyph", group=glyph) & self._cull_nodes)
+            style = dict(x="x", y="y", width="w", height="h", fill_color="colour", line_color=KIND_LINE[glyph])
             if glyph == "leaf":
                 g = Ellipse(line_width=1.3, **style)
                 sel = Ellipse(line_width=3, **dict(style, line_color="#1677ff"))
@@ -488,18 +508,26 @@ class GraphView:
                 sel = Rect(border_radius=7, line_width=3, **dict(style, line_color="#1677ff"), **extra)
             node_renderers[glyph] = add(self.nodes, g, selection=sel, view=view)
         self._node_renderers = node_renderers
-        add(self.path_nodes, Rect(x="x", y="y", width="w", height="h", fill_alpha=0, line_color="#1677ff",
-                                  line_width=2.5, border_radius=7))
-        self._labels = add(self.nodes, Text(x="x", y="y", text="label", text_align="center", text_baseline="middle",
+        # zoomed far out, many nodes are a few pixels wide: plain boxes instead (no corners, borders or
+        # hatching to draw), swapped in by LABEL_LOD
+        coarse = add(self.nodes, Rect(x="x", y="y", width="w", height="h", fill_color="colour", line_color=None),
+                     selection=Rect(x="x", y="y", width="w", height="h", fill_color="#1677ff", line_color=None),
+                     view=CDSView(filter=self._cull_nodes))
+        coarse.visible = False
+        self._coarse = coarse
+        add(self.nodes, Rect(x="x", y="y", width="w", height="h", fill_alpha=0, line_color="#1677ff",
+                             line_width=2.5, border_radius=7), view=CDSView(filter=self.path_nodes & self._cull_nodes))
+        self._labels = add(self.labels, Text(x="x", y="y", text="label", text_align="center", text_baseline="middle",
                                             text_font_size="11px", text_color="text_colour", text_font_style="bold",
                                             y_offset=-5))
-        self._subs = add(self.nodes, Text(x="x", y="y", text="sub", text_align="center", text_baseline="middle",
+        self._subs = add(self.labels, Text(x="x", y="y", text="sub", text_align="center", text_baseline="middle",
                                           text_font_size="9px", text_color="text_colour", text_alpha=0.8,
                                           y_offset=8))
 
         renderers = list(node_renderers.values())
-        hover = HoverTool(renderers=renderers, tooltips=TOOLTIP, point_policy="follow_mouse", attachment="right")
-        tap = TapTool(renderers=renderers)
+        hover = HoverTool(renderers=renderers + [coarse], tooltips=TOOLTIP, point_policy="follow_mouse",
+                          attachment="right")
+        tap = TapTool(renderers=renderers + [coarse])
         wheel = WheelZoomTool()
         fig.add_tools(PanTool(), wheel, BoxZoomTool(match_aspect=True), ResetTool(), tap, hover, SaveTool())
         fig.toolbar.active_scroll = wheel
@@ -530,11 +558,18 @@ class GraphView:
                                   title_standoff=4, label_standoff=4)
         fig.add_layout(self._colorbar, "right")
 
-        lod = CustomJS(args=dict(xr=xr, fig=fig, labels=[self._labels, self._group_text], subs=[self._subs],
-                                 ppu_label=LABEL_PPU, ppu_sub=SUB_PPU), code=_js.LABEL_LOD)
-        xr.js_on_change("start", lod)
-        xr.js_on_change("end", lod)
+        lod = CustomJS(args=dict(xr=xr, yr=yr, fig=fig, nodes=self.nodes, groups=self.groups, labels=self.labels,
+                                 group_labels=self.group_labels, ppu_label=LABEL_PPU, ppu_sub=SUB_PPU,
+                                 max_labels=MAX_LABELS, detailed=renderers + [self._arrows], coarse=[coarse],
+                                 ppu_coarse=COARSE_PPU, many=COARSE_NODES, edges=self.edges,
+                                 cull_nodes=self._cull_nodes, cull_edges=self._cull_edges,
+                                 cull_groups=self._cull_groups, cull_min=CULL_NODES), code=_js.LABEL_LOD)
+        for r in (xr, yr):
+            r.js_on_change("start", lod)
+            r.js_on_change("end", lod)
         fig.js_on_change("inner_width", lod)
+        self.nodes.js_on_change("data", lod)
+        self.edges.js_on_change("data", lod)
         focus = CustomJS(args=dict(focus=self.focus, xr=xr, yr=yr, fig=fig), code=_js.FOCUS)
         self.focus.js_on_change("data", focus)
         fig.js_on_change("inner_width", focus)
@@ -567,8 +602,8 @@ class GraphView:
         if self._auto:
             self.collapsed = set(info["collapsed"])
         self.positions = dict(info["layout"].positions)
-        self.path.data = {"xs": [], "ys": []}
-        self.path_nodes.data = {"x": [], "y": [], "w": [], "h": []}
+        self.path.indices = []
+        self.path_nodes.indices = []
         self.nodes.selected.indices = []
         self.nodes.data = cols
         self.edges.data = ecols
@@ -601,7 +636,7 @@ class GraphView:
 
     def overview_figure(self, height=110, width=None):
         """A small figure of the whole graph with a box where the main view is; a click moves it."""
-        from bokeh.models import ColumnDataSource, CustomJS, DataRange1d
+        from bokeh.models import BoxAnnotation, CustomJS, DataRange1d, MultiLine, Rect
         from bokeh.plotting import figure
         from . import _js
         fig = figure(height=height, width=width or self.figure.width, tools="", toolbar_location=None,
@@ -612,12 +647,15 @@ class GraphView:
         fig.axis.visible = False
         fig.grid.visible = False
         fig.outline_line_color = "#e5e7eb"
-        fig.multi_line(xs="xs", ys="ys", source=self.edges, line_color="#c7ccd4", line_width=0.8)
-        fig.rect(x="x", y="y", width="w", height="h", source=self.nodes, fill_color="colour",
-                 line_color="line_colour", line_width=0.5)
-        box = ColumnDataSource(data={"left": [], "right": [], "bottom": [], "top": []})
-        fig.quad(left="left", right="right", bottom="bottom", top="top", source=box, fill_color="#1677ff",
-                 fill_alpha=0.08, line_color="#1677ff", line_width=1.5)
+        fig.add_glyph(self.edges, MultiLine(xs="xs", ys="ys", line_color="#c7ccd4", line_width=0.8),
+                      nonselection_glyph=None, selection_glyph=None, hover_glyph=None, muted_glyph=None)
+        node_glyph = Rect(x="x", y="y", width="w", height="h", fill_color="colour", line_color=None)
+        fig.add_glyph(self.nodes, node_glyph, nonselection_glyph=node_glyph, selection_glyph=node_glyph,
+                      hover_glyph=None, muted_glyph=None)
+        # an annotation, not a glyph: moving it repaints only the overlay, not the whole graph
+        box = BoxAnnotation(left=0, right=0, bottom=0, top=0, fill_color="#1677ff", fill_alpha=0.08,
+                            line_color="#1677ff", line_width=1.5, level="overlay", editable=False)
+        fig.add_layout(box)
         xr, yr = self.figure.x_range, self.figure.y_range
         vp = CustomJS(args=dict(xr=xr, yr=yr, box=box), code=_js.VIEWPORT)
         for r in (xr, yr):

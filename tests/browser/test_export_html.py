@@ -121,7 +121,7 @@ def test_tap_search_and_step_slider(browser, tmp_path):
         page.wait_for_timeout(200)
         text = page.evaluate("() => Bokeh.documents[0].get_model_by_name('graph-inspector').text")
         assert "0.weight" in text and "value" in text and "gradient" in text and "<svg" in text
-        path_edges = page.evaluate("() => Bokeh.documents[0].get_model_by_name('graph-path').data.xs.length")
+        path_edges = page.evaluate("() => Bokeh.documents[0].get_model_by_name('graph-path').indices.length")
         assert path_edges >= 4  # weight -> addmm -> tanh -> addmm -> sub -> pow -> mean
         # search by op name selects the matches
         page.fill("input[placeholder^='find a node']", "tanh")
