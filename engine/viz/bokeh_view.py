@@ -437,8 +437,8 @@ class GraphView:
                                              "bottom": [], "top": [], "tx": [], "ty": [], "fill": [], "line": []},
                                        name="graph-groups")
         # the highlighted path: which edges and nodes (filters on the graph's own sources, no copies)
-        self.path = IndexFilter(indices=[], name="graph-path")
-        self.path_nodes = IndexFilter(indices=[], name="graph-path-nodes")
+        self.path = IndexFilter(indices=[], name="graph-path", syncable=False)
+        self.path_nodes = IndexFilter(indices=[], name="graph-path-nodes", syncable=False)
         self.focus = ColumnDataSource(data={"x": [], "y": [], "ppu": [], "ax": [], "ay": [], "fit": []},
                                       name="graph-focus")
         self.zoomed = False  # True when the graph starts zoomed in on its output (too big to read whole)
@@ -458,9 +458,9 @@ class GraphView:
         # model costs time to build and to send); a node that is not selected keeps its look
         # Bokeh draws every rect, quad, line and text it is given, in view or not: for big graphs,
         # LABEL_LOD narrows these filters to what is in view
-        self._cull_nodes = IndexFilter(indices=None)
-        self._cull_edges = IndexFilter(indices=None)
-        self._cull_groups = IndexFilter(indices=None)
+        self._cull_nodes = IndexFilter(indices=None, syncable=False)  # (browser-side state: never sent back)
+        self._cull_edges = IndexFilter(indices=None, syncable=False)
+        self._cull_groups = IndexFilter(indices=None, syncable=False)
 
         def add(source, glyph, selection=None, view=None, level="glyph"):
             kw = dict(selection_glyph=selection or glyph, nonselection_glyph=glyph, hover_glyph=None,
