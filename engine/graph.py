@@ -470,12 +470,15 @@ class Step:
                 return n
         raise KeyError(node_id)
 
-    def to_dict(self):
+    def to_dict(self, nodes=True):
+        """The step as documented in docs/graph-schema.md; nodes=False leaves out nodes and edges
+        (and computes no summaries), as for a truncated step."""
         d = {"index": self.index, "loss": self.loss if self.loss is None or math.isfinite(self.loss) else None,
-             "nodes": [n.to_dict() for n in self.nodes],
-             "edges": [{"source": s, "target": t} for s, t in self.edges],
-             "closed": self.closed, "truncated": self.truncated,
-             "node_count": self.node_count, "edge_count": self.edge_count, "modules": self.modules}
+             "nodes": [n.to_dict() for n in self.nodes] if nodes else [],
+             "edges": [{"source": s, "target": t} for s, t in self.edges] if nodes else [],
+             "closed": self.closed, "truncated": self.truncated or not nodes,
+             "node_count": self.node_count, "edge_count": self.edge_count,
+             "modules": self.modules if nodes else {}}
         if self.loss is not None and not math.isfinite(self.loss):
             d["loss_text"] = _num(self.loss)
         return d
@@ -679,12 +682,16 @@ class Graph:
     def losses(self):
         return [s.loss for s in self.steps]
 
-    def to_dict(self):
+    def to_dict(self, detail=None):
+        """Everything, as documented in docs/graph-schema.md. Summaries are computed here, for every
+        kept step; `detail=n` gives nodes only for the last n steps (the others as truncated)."""
+        steps = self.steps
+        cut = 0 if detail is None else max(0, len(steps) - detail)
         return {"version": SCHEMA_VERSION, "full_values": self.full_values, "keep_steps": self.keep_steps,
-                "steps": [s.to_dict() for s in self.steps]}
+                "steps": [s.to_dict(nodes=k >= cut) for k, s in enumerate(steps)]}
 
-    def to_json(self, indent=None):
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+    def to_json(self, indent=None, detail=None):
+        return json.dumps(self.to_dict(detail), indent=indent, allow_nan=False)
 
     def __repr__(self):
         return f"<Graph: {len(self.steps)} steps>"

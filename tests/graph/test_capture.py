@@ -186,6 +186,9 @@ def test_keep_steps_bounds_detail():
     d = g.to_dict()
     assert d["steps"][0]["nodes"] == [] and d["steps"][0]["truncated"] is True
     assert d["steps"][0]["node_count"] == 3 and len(d["steps"][-1]["nodes"]) == 3
+    light = g.to_dict(detail=1)
+    assert [len(s["nodes"]) for s in light["steps"]] == [0, 0, 0, 0, 0, 3]
+    assert [s["loss"] for s in light["steps"]] == [s["loss"] for s in d["steps"]]
 
 
 def test_ops_without_gradients_are_recorded_by_function_name():
