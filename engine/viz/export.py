@@ -168,12 +168,31 @@ def page(obj, *, step=None, title=None, **view_kw):
     return page_layout(view, title=title, steps=drawings, losses=losses, start=start)
 
 
+def inline_resources():
+    """BokehJS inline, without the scripts other libraries register for their own models.
+
+    Bokeh adds the `__javascript__` of every imported model class to a page's resources; with
+    Panel imported (the app) that means script tags pointing at Panel's server, which a saved
+    page cannot reach. The graph page uses Bokeh's own models only.
+    """
+    from bokeh.resources import Resources
+
+    class SelfContained(Resources):
+        def _collect_external_resources(self, resource_attr):
+            return []
+
+        def clone(self, *, components=None):
+            copy = super().clone(components=components)
+            copy.__class__ = SelfContained
+            return copy
+    return SelfContained(mode="inline")
+
+
 def to_html(obj, *, title=None, **kw):
     """One self-contained HTML page (BokehJS inline, no network access) showing `obj`."""
     from bokeh.embed import file_html
-    from bokeh.resources import INLINE
     root = page(obj, title=title, **kw)
-    return file_html(root, resources=INLINE, title=title or "Computation graph")
+    return file_html(root, resources=inline_resources(), title=title or "Computation graph")
 
 
 def save_html(obj, path, *, title=None, **kw):
@@ -351,9 +370,8 @@ def export_svg(obj, path, *, width=None, height=None):
 def _playwright_capture(fig, path, kind, browser_path, scale):
     import tempfile
     from bokeh.embed import file_html
-    from bokeh.resources import INLINE
     from playwright.sync_api import sync_playwright
-    doc = file_html(fig, resources=INLINE, title="graph")
+    doc = file_html(fig, resources=inline_resources(), title="graph")
     with tempfile.TemporaryDirectory() as tmp:
         page_path = os.path.join(tmp, "graph.html")
         with open(page_path, "w", encoding="utf-8") as f:
