@@ -563,7 +563,7 @@ UNARY_F32 = {
 }
 UNARY_I32 = {"negative": "-a", "positive": "a", "absolute": "abs(a)", "abs": "abs(a)", "sign": "sign(a)",
              "square": "a * a", "invert": "~a"}
-PREDICATES = {"isnan": "isnan_(a)", "isinf": "isinf_(a)", "isfinite": "isfinite_(a)", "signbit": "a < 0.0"}
+PREDICATES = {"isnan": "isnan_(a)", "isinf": "isinf_(a)", "isfinite": "isfinite_(a)"}
 BINARY = {
     "add": {"f32": "a + b", "i32": "a + b"},
     "subtract": {"f32": "a - b", "i32": "a - b"},
@@ -577,7 +577,7 @@ BINARY = {
 }
 COMPARE = {"equal": "==", "not_equal": "!=", "less": "<", "less_equal": "<=", "greater": ">",
            "greater_equal": ">="}
-LOGICAL = {"logical_and": "a && b", "logical_or": "a || b", "logical_xor": "a != b"}
+LOGICAL = {"logical_and": "a & b", "logical_or": "a | b", "logical_xor": "a != b"}
 BITWISE = {"bitwise_and": "&", "bitwise_or": "|", "bitwise_xor": "^"}
 INT_EXACT = (I32,)  # integer dtypes whose arithmetic the GPU does exactly as NumPy (wrapping int32)
 
@@ -616,52 +616,89 @@ def _const_bits(value, ctype):
     raise ValueError(ctype)
 
 
+_PLANS = {}
+
+
 def ewise(expr, args, ctypes, rtype, out_dtype, out=None, consts=(), shape=None):
     """Run `expr` elementwise over broadcast args (arrays or scalars), converting operand k to
-    ctypes[k]; the result (of WGSL type rtype) is stored as out_dtype, into `out` if given."""
+    ctypes[k]; the result (of WGSL type rtype) is stored as out_dtype, into `out` if given.
+
+    What depends only on the operands' layouts (the kernel, the merged dims and strides, the
+    parameter words) is planned once per layout and reused: a call then fills in offsets and
+    constants and queues the kernel."""
     arrays = []
-    modes = []
-    for x in args:
-        if _is_scalar(x):
-            arrays.append(x)
-        else:
-            arrays.append(as_operand(x))
+    key = [expr, rtype, out_dtype, shape]
+    for x, ct in zip(args, ctypes):
+        if x.__class__ is not WebGPUArray:
+            if _is_scalar(x):
+                arrays.append(x)
+                key.append(ct)
+                continue
+            x = as_operand(x)
+        arrays.append(x)
+        key.append((x.shape, x.st, x.dtype, ct))
+    if out is not None:
+        same = []
+        for k, a in enumerate(arrays):
+            if a.__class__ is WebGPUArray and a.buf is out.buf:
+                if not _same_view(a, out):
+                    # another view of the output's memory: compute apart, then copy in
+                    tmp = ewise(expr, arrays, ctypes, rtype, out_dtype, None, consts, shape)
+                    assign(out, tmp)
+                    return out
+                same.append(k)
+        key.append((out.shape, out.st, out.dtype, tuple(same)))
+    key = tuple(key)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _plan(expr, arrays, ctypes, rtype, out_dtype, out, shape)
+        if len(_PLANS) > 4096:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    pid, template, off_slots, const_slots, rshape, rst, n, rdtype, groups, bound = plan
+    if out is None:
+        result = WebGPUArray(RT.alloc(4 * n), rshape, rst, 0, rdtype)
+    else:
+        result = out
+    if n == 0:
+        return result
+    words = template.copy()
+    words[2] = result.off
+    for k, slot in off_slots:
+        words[slot] = arrays[k].off
+    for k, slot, ct in const_slots:
+        words[slot] = _const_bits(arrays[k], ct)
+    for j, c in enumerate(consts):
+        words[9 + j] = c
+    ids = [arrays[k].buf.id for k in bound]
+    ids.append(result.buf.id)
+    RT.dispatch(pid, ids, words, groups)
+    return result
+
+
+def _plan(expr, arrays, ctypes, rtype, out_dtype, out, shape):
     shapes = [a.shape for a in arrays if a.__class__ is WebGPUArray]
     if shape is None:
-        shape = np.broadcast_shapes(*shapes) if shapes else ()
+        shape = broadcast_shapes(*shapes) if shapes else ()
     else:
         shape = tuple(shape)
         if shapes:
-            np.broadcast_shapes(shape, *shapes)
+            broadcast_shapes(shape, *shapes)
     if out is not None:
         if out.shape != shape:
-            np.broadcast_shapes(out.shape, shape)
-            if np.broadcast_shapes(out.shape, shape) != out.shape:
+            if broadcast_shapes(out.shape, shape) != out.shape:
                 raise ValueError(f"non-broadcastable output operand with shape {out.shape} doesn't match the "
                                  f"broadcast shape {shape}")
             shape = out.shape
         out_dtype = out.dtype
-        aliased = False
-        for a in arrays:
-            if a.__class__ is WebGPUArray and a.buf is out.buf and not _same_view(a, out):
-                aliased = True
-        if aliased:
-            tmp = ewise(expr, arrays, ctypes, rtype, out_dtype, None, consts, shape)
-            assign(out, tmp)
-            return out
-        result = out
-    else:
-        result = empty(shape, out_dtype)
     n = prod(shape)
+    rst = cstrides(shape)
     if n == 0:
-        return result
-    nd = len(shape)
-    st_list = [cstrides(shape) if result is not out else _bstrides(out, shape)]
-    idx = []
-    for k, a in enumerate(arrays):
+        return (None, None, (), (), shape, rst, 0, out_dtype, None, ())
+    st_list = [rst if out is None else _bstrides(out, shape)]
+    for a in arrays:
         if a.__class__ is WebGPUArray:
             st_list.append(_bstrides(a, shape))
-            idx.append(k)
     cshape, cst = coalesce(shape, st_list)
     if len(cshape) > K.MAX_DIMS:
         raise Unsupported("more than 8 dims after merging")
@@ -671,8 +708,10 @@ def ewise(expr, args, ctypes, rtype, out_dtype, out=None, consts=(), shape=None)
     words = [0] * (32 + 8 * len(arrays))
     words[0] = n
     words[1] = len(cshape)
-    words[2] = result.off
     ops = []
+    off_slots = []
+    const_slots = []
+    bound = []
     pos = 1
     for k, a in enumerate(arrays):
         ct = ctypes[k]
@@ -689,29 +728,55 @@ def ewise(expr, args, ctypes, rtype, out_dtype, out=None, consts=(), shape=None)
                 mode = "g"
                 for d, s in enumerate(st):
                     words[32 + 8 * k + d] = s & 0xFFFFFFFF
-            words[3 + k] = a.off
+            if mode != "o":
+                off_slots.append((k, 3 + k))
+                bound.append(k)
             ops.append((mode, a.store, ct))
         else:
-            words[6 + k] = _const_bits(a, ct)
+            const_slots.append((k, 6 + k, ct))
             ops.append(("k", ct, ct))
-    for j, c in enumerate(consts):
-        words[9 + j] = c
     for d, s in enumerate(cshape):
         words[16 + d] = s
     if out_mode == "g":
         for d, s in enumerate(out_st):
             words[24 + d] = s & 0xFFFFFFFF
-    out_store = STORE[result.dtype]
-    wrap = WRAP.get(result.dtype)
-    key = ("ew", expr, rtype, tuple(ops), out_store, out_mode, wrap)
-    rt = RT
-    pid = rt.pipelines.get(key)
-    if pid is None:
-        pid = rt.pipeline(key, _sig(ops), lambda: K.elementwise(expr, ops, out_store, out_mode, rtype, wrap))
-    ids = [a.buf.id for a in arrays if a.__class__ is WebGPUArray and a.buf is not result.buf]
-    ids.append(result.buf.id)
-    rt.dispatch(pid, ids, words, groups_1d(n, K.WG, 1024))
-    return result
+    out_store = STORE[out_dtype]
+    wrap = WRAP.get(out_dtype)
+    ops = tuple(ops)
+    vector = (out_mode == "c" and n >= 16 and len(ops) > 0 and all(m in "czok" for m, _, _ in ops)
+              and K.vectorizable(expr))
+    if vector:
+        key = ("ew4", expr, rtype, ops, out_store, wrap)
+        pid = RT.pipelines.get(key)
+        if pid is None:
+            pid = RT.pipeline(key, _sig(ops), lambda: K.elementwise4(expr, ops, out_store, rtype, wrap))
+        groups = groups_1d(-(-n // 4), K.EW4_WG, 512)
+    else:
+        key = ("ew", expr, rtype, ops, out_store, out_mode, wrap)
+        pid = RT.pipelines.get(key)
+        if pid is None:
+            pid = RT.pipeline(key, _sig(ops), lambda: K.elementwise(expr, ops, out_store, out_mode, rtype, wrap))
+        groups = groups_1d(n, K.WG, 1024)
+    return (pid, words, tuple(off_slots), tuple(const_slots), shape, rst, n, out_dtype, groups, tuple(bound))
+
+
+def broadcast_shapes(*shapes):
+    """NumPy's broadcast_shapes, without making arrays (ValueError when they do not broadcast)."""
+    if len(shapes) == 1:
+        return tuple(shapes[0])
+    nd = max(len(s) for s in shapes)
+    out = [1] * nd
+    for s in shapes:
+        lead = nd - len(s)
+        for i, m in enumerate(s):
+            j = lead + i
+            if m != 1:
+                if out[j] == 1:
+                    out[j] = m
+                elif out[j] != m:
+                    raise ValueError("shape mismatch: objects cannot be broadcast to a single shape.  Mismatch is "
+                                     f"between shapes {tuple(shapes[0])} and {tuple(s)}")
+    return tuple(out)
 
 
 def _sig(ops):
@@ -731,14 +796,24 @@ def _bstrides(a, shape):
     return st
 
 
+_RESULT_TYPES = {}
+
+
 def _result_dtype(*args):
     """NumPy's result type, except that float64 (which only Python floats can bring in: a float64
     array cannot be on the GPU) is float32, WebGPU's float: bool_mask * 1.0 is float32 here."""
+    key = tuple(a.dtype if a.__class__ is WebGPUArray else type(a) for a in args)
+    dt = _RESULT_TYPES.get(key)
+    if dt is not None:
+        return dt
     try:
         dt = np.result_type(*[_operand_dtype(a) for a in args])
     except TypeError as exc:
         raise Unsupported(str(exc)) from None
-    return F32 if dt == F64 else dt
+    dt = F32 if dt == F64 else dt
+    if all(k.__class__ is not type or k in (bool, int, float) for k in key):
+        _RESULT_TYPES[key] = dt
+    return dt
 
 
 def unary(name, x, out=None, dtype=None):
@@ -747,7 +822,7 @@ def unary(name, x, out=None, dtype=None):
     if name == "logical_not":
         return ewise("!a", [x], ["bool"], "bool", BOOL, out)
     if name == "invert" and x.dtype == BOOL:
-        return ewise("a ^ 1u", [x], ["u32"], "u32", BOOL, out)
+        return ewise("1u - a", [x], ["u32"], "u32", BOOL, out)
     if name in PREDICATES:
         if x.dtype != F32:
             raise Unsupported(f"{name} of {x.dtype}")
@@ -859,7 +934,7 @@ def assign(dst, value):
         return dst
     value = as_operand(value)
     try:
-        shape = np.broadcast_shapes(dst.shape, value.shape)
+        shape = broadcast_shapes(dst.shape, value.shape)
     except ValueError:
         shape = None
     if shape != dst.shape:
@@ -994,7 +1069,7 @@ def squeeze(x, axis=None):
 def broadcast_to(x, shape):
     x = as_operand(x) if not _is_scalar(x) else to_array(x)
     shape = tuple(int(s) for s in shape) if not isinstance(shape, int) else (shape,)
-    if len(shape) < x.ndim or np.broadcast_shapes(x.shape, shape) != shape:
+    if len(shape) < x.ndim or broadcast_shapes(x.shape, shape) != shape:
         raise ValueError(f"operands could not be broadcast together with remapped shapes [original->remapped]: "
                          f"{x.shape} and requested shape {shape}")
     return WebGPUArray(x.buf, shape, tuple(_bstrides(x, shape)), x.off, x.dtype)
@@ -1219,7 +1294,7 @@ def _advanced(x, parts):
 
 def _index_geometry(v, positions, index_arrays):
     """Result shape, per result dim the view stride, per index array its strides over the result."""
-    b = np.broadcast_shapes(*[a.shape for a in index_arrays])
+    b = broadcast_shapes(*[a.shape for a in index_arrays])
     consecutive = positions == list(range(positions[0], positions[0] + len(positions)))
     others = [d for d in range(v.ndim) if d not in positions]
     if consecutive:
@@ -1286,7 +1361,7 @@ def scatter(v, positions, index_arrays, values, accumulate):
     if _is_scalar(values):
         values = to_array(np.asarray(values, dtype=v.dtype))
     values = as_operand(values)
-    if np.broadcast_shapes(values.shape, shape) != shape:
+    if broadcast_shapes(values.shape, shape) != shape:
         raise ValueError(f"shape mismatch: value array of shape {values.shape} could not be broadcast to indexing "
                          f"result of shape {shape}")
     if values.buf is v.buf or any(a.buf is v.buf for a in index_arrays):
@@ -1357,7 +1432,7 @@ def _along_axis(arr, indices, axis):
         if d == axis:
             shape.append(idx.shape[d])
         else:
-            shape.append(np.broadcast_shapes((arr.shape[d],), (idx.shape[d],))[0])
+            shape.append(broadcast_shapes((arr.shape[d],), (idx.shape[d],))[0])
     shape = tuple(shape)
     view = WebGPUArray(arr.buf, shape, tuple(0 if d == axis else (arr.st[d] if arr.shape[d] == shape[d] else 0)
                                              for d in range(arr.ndim)), arr.off, arr.dtype)
@@ -1421,18 +1496,22 @@ def _reduce_kernel(op, x, axes, out, ctype, scale, chunked=True):
         raise Unsupported("more than 8 dims")
     M = prod(kshape)
     R = prod(rshape)
-    per_thread = R <= 32 or (M >= 4096 and R <= 256)
-    chunks = 1
-    if chunked and not per_thread and op not in ("argmax", "argmin") and M < 64 and R >= 16384:
-        chunks = min(-(-R // 4096), max(1, 256 // M))
-    L = -(-R // chunks)
-    if chunks > 1:
+    # One thread per output row where there are rows enough (or the rows are short); a long
+    # reduction into few rows is split into chunks (a thread each), then the chunks are reduced.
+    # Only argmax/argmin of a few long rows use a workgroup per row (a tree in workgroup memory).
+    if op in ("argmax", "argmin"):
+        _reduce_dispatch(op, x, kshape, kst, rshape, rst, M, R, 1, R, out, ctype, scale, M >= 128 or R <= 64)
+        return
+    if chunked and M < 128 and R > 1024:
+        chunks = min(-(-R // 512), max(1, 1024 // M))
+        L = -(-R // chunks)
+        chunks = -(-R // L)
         partial = empty((M * chunks,), F32 if ctype == "f32" else (I32 if ctype == "i32" else BOOL))
-        _reduce_dispatch(op, x, kshape, kst, rshape, rst, M * chunks, R, chunks, L, partial, ctype, 1.0, False)
+        _reduce_dispatch(op, x, kshape, kst, rshape, rst, M * chunks, R, chunks, L, partial, ctype, 1.0, True)
         part2 = WebGPUArray(partial.buf, (M, chunks), (chunks, 1), 0, partial.dtype)
         _reduce_kernel(op, part2, (1,), out, ctype, scale, chunked=False)
         return
-    _reduce_dispatch(op, x, kshape, kst, rshape, rst, M, R, 1, L, out, ctype, scale, per_thread)
+    _reduce_dispatch(op, x, kshape, kst, rshape, rst, M, R, 1, R, out, ctype, scale, True)
 
 
 def _reduce_dispatch(op, x, kshape, kst, rshape, rst, rows, R, chunks, L, out, ctype, scale, per_thread):
@@ -1572,7 +1651,7 @@ def rowwise(kind, x, axis, keepdims=False):
     for d, (n, s) in enumerate(zip(kshape, kst)):
         words[16 + d] = n
         words[24 + d] = s & 0xFFFFFFFF
-    per_thread = R <= 32
+    per_thread = R <= 64 or rows >= 64
     key = ("row", kind, per_thread)
     pid = RT.pipelines.get(key) or RT.pipeline(key, "rw", lambda: K.rowwise(kind, per_thread))
     RT.dispatch(pid, [x.buf.id, out.buf.id], words, groups_2d(rows, 64) if per_thread else groups_2d(rows, 1))
@@ -1603,7 +1682,7 @@ def matmul(a, b, out=None):
     if Ka != Kb:
         raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
                          f"(n?,k),(k,m?)->(n?,m?) (size {Kb} is different from {Ka})")
-    batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    batch = broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
     shape = batch + (M, N)
     nb = prod(batch)
     result = empty(shape, F32)

@@ -23,17 +23,122 @@ fn pf(i: u32) -> f32 { return bitcast<f32>(P[i >> 2u][i & 3u]); }
 // NaN and infinity from a runtime value (word 127 is always 0): WGSL rejects them as constants
 fn nan_f() -> f32 { return bitcast<f32>(0x7fc00000u | P[31].w); }
 fn inf_f() -> f32 { return bitcast<f32>(0x7f800000u | P[31].w); }
-fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
-fn isinf_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
-fn isfinite_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 """
 
-# helpers some ops need (added to a kernel only when its expression names them)
-HELPERS = {
-    "fmax_": """
-fn fmax_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_f(); } return max(a, b); }""",
-    "fmin_": """
-fn fmin_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_f(); } return min(a, b); }""",
+# Helpers written once for a scalar or a 4-vector: T is f32 or vec4<f32> (I, U, B the matching
+# i32, u32, bool types). They are branch-free (select) so that a kernel can run them on 4 elements
+# at once; NaN and infinity tests go by the bits, as a float compare may assume neither exists.
+TYPED = {
+    "isnan_": "fn isnan_(x: T) -> B { return (bitcast<U>(x) & U(0x7fffffffu)) > U(0x7f800000u); }",
+    "isinf_": "fn isinf_(x: T) -> B { return (bitcast<U>(x) & U(0x7fffffffu)) == U(0x7f800000u); }",
+    "isfinite_": "fn isfinite_(x: T) -> B { return (bitcast<U>(x) & U(0x7f800000u)) != U(0x7f800000u); }",
+    "nonzero_": "fn nonzero_(x: T) -> B { return (bitcast<U>(x) & U(0x7fffffffu)) != U(0u); }",
+    "fmax_": "fn fmax_(a: T, b: T) -> T { return select(max(a, b), T(nan_f()), isnan_(a) | isnan_(b)); }",
+    "fmin_": "fn fmin_(a: T, b: T) -> T { return select(min(a, b), T(nan_f()), isnan_(a) | isnan_(b)); }",
+    "sign_": "fn sign_(a: T) -> T { return select(sign(a), a, isnan_(a)); }",
+    "exp_": """
+// e^r on |r| <= ln(2)/2 (Cephes' expf polynomial), scaled by 2^n in two steps (no overflow on the way)
+fn exp_poly(r: T) -> T {
+  let p = ((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r + 4.1665795894e-2) * r
+           + 1.6666665459e-1) * r + 5.0000001201e-1;
+  return p * (r * r) + r + 1.0;
+}
+fn scale2_(v: T, n: I) -> T {
+  let h = n / I(2);
+  return ldexp(ldexp(v, h), n - h);
+}
+fn exp_(a: T) -> T {
+  let x = clamp(a, T(-104.0), T(89.0));
+  let n = round(x * 1.44269504088896341);
+  let r = (x - n * 0.693359375) - n * -2.12194440e-4;
+  var y = scale2_(exp_poly(r), I(n));
+  y = select(y, T(inf_f()), a > T(88.72284));
+  y = select(y, T(0.0), a < T(-103.97208));
+  return select(y, a, isnan_(a));
+}
+// e^a / 2 for a > 0, finite where e^a alone overflows
+fn exph_(a: T) -> T {
+  let x = clamp(a, T(-104.0), T(90.0));
+  let n = round(x * 1.44269504088896341);
+  let r = (x - n * 0.693359375) - n * -2.12194440e-4;
+  let y = select(scale2_(exp_poly(r), I(n) - I(1)), T(inf_f()), a > T(89.41599));
+  return select(y, a, isnan_(a));
+}""",
+    "exp2_": """
+fn exp2_(a: T) -> T {
+  let x = clamp(a, T(-151.0), T(129.0));
+  let n = round(x);
+  var y = scale2_(exp_poly((x - n) * 0.693147180559945309), I(n));
+  y = select(y, T(inf_f()), a >= T(128.0));
+  y = select(y, T(0.0), a < T(-150.0));
+  return select(y, a, isnan_(a));
+}""",
+    "expm1_": """
+fn expm1_(a: T) -> T {
+  // Taylor series to a^9/9! below 1/2 (relative error below float32's), e^a - 1 above
+  let s = a * (1.0 + a * (0.5 + a * (1.6666667e-1 + a * (4.1666668e-2 + a * (8.3333338e-3 + a * (1.3888889e-3
+          + a * (1.9841270e-4 + a * (2.4801587e-5 + a * 2.7557319e-6))))))));
+  return select(exp_(a) - 1.0, s, abs(a) < T(0.5));
+}""",
+    "log_": """
+fn log_(a: T) -> T {
+  var y = select(log(a), a, isinf_(a));
+  y = select(y, T(-inf_f()), a == T(0.0));
+  return select(y, T(nan_f()), isnan_(a) | (a < T(0.0)));
+}""",
+    "log2_": """
+fn log2_(a: T) -> T {
+  var y = select(log2(a), a, isinf_(a));
+  y = select(y, T(-inf_f()), a == T(0.0));
+  return select(y, T(nan_f()), isnan_(a) | (a < T(0.0)));
+}""",
+    "sqrt_": """
+fn sqrt_(a: T) -> T {
+  let y = select(sqrt(a), a, isinf_(a));
+  return select(y, T(nan_f()), isnan_(a) | (a < T(0.0)));
+}""",
+    "log1p_": """
+fn log1p_(a: T) -> T {
+  let u = 1.0 + a;
+  var y = select(log(u) * a / (u - 1.0), a, u == T(1.0));
+  y = select(y, a, isinf_(a));
+  y = select(y, T(-inf_f()), a == T(-1.0));
+  return select(y, T(nan_f()), isnan_(a) | (a < T(-1.0)));
+}""",
+    "tanh_": """
+fn tanh_(a: T) -> T {
+  let small = a * (1.0 - a * a / 3.0);
+  let e1 = expm1_(2.0 * a);
+  let mid = e1 / (e1 + 2.0);
+  let x = clamp(a, T(-20.0), T(20.0));
+  let e2 = exp_(-2.0 * abs(x));
+  let big = sign(x) * (1.0 - e2) / (1.0 + e2);
+  var y = select(big, mid, abs(a) < T(0.55));
+  y = select(y, small, abs(a) < T(0.0004));
+  return select(y, a, isnan_(a));
+}""",
+    "erf_": """
+fn erf_(a: T) -> T {
+  let x = abs(a);
+  // Taylor series below 0.5; above, erfc(x) = t exp(-x^2 + P(t)) (Numerical Recipes' erfcc, relative error < 1.2e-7)
+  let x2 = x * x;
+  let small = x * (1.1283791671 + x2 * (-0.3761263890 + x2 * (0.1128379167 + x2 * (-0.0268661706 + x2 * (0.0052239776
+              + x2 * -0.0008548327)))));
+  let t = 1.0 / (1.0 + 0.5 * x);
+  let c = t * exp_(-x2 - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+          t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  var y = select(1.0 - c, small, x < T(0.5));
+  y = select(y, T(1.0), x > T(4.0));
+  return select(sign(a) * y, a, isnan_(a));
+}""",
+}
+TYPED_DEPS = {"fmax_": ("isnan_",), "fmin_": ("isnan_",), "sign_": ("isnan_",), "exp_": ("isnan_",),
+              "exp2_": ("exp_",), "expm1_": ("exp_",), "log_": ("isinf_", "isnan_"), "log2_": ("isinf_", "isnan_"),
+              "sqrt_": ("isinf_", "isnan_"), "log1p_": ("isinf_", "isnan_"), "tanh_": ("expm1_", "exp_"),
+              "erf_": ("exp_",)}
+
+# scalar-only helpers (branches): ops that use them run one element per invocation
+SCALAR = {
     "sincos_": """
 // sin and cos after Cephes' sinf/cosf: the argument reduced by pi/4 in three parts (exact for
 // |x| <= 8192), then a polynomial on [-pi/4, pi/4]
@@ -61,95 +166,37 @@ fn trig_(a: f32, want_cos: bool) -> f32 {
 fn sin_(a: f32) -> f32 { return trig_(a, false); }
 fn cos_(a: f32) -> f32 { return trig_(a, true); }
 fn tan_(a: f32) -> f32 { return trig_(a, false) / trig_(a, true); }""",
+    "atan2_": """
+fn signbit_(v: f32) -> bool { return (bitcast<u32>(v) >> 31u) == 1u; }
+fn copysign_(m: f32, s: f32) -> f32 { return bitcast<f32>((bitcast<u32>(m) & 0x7fffffffu) | (bitcast<u32>(s) & 0x80000000u)); }
+// atan2 with IEEE's signed zeros and infinities
+fn atan2_(y: f32, x: f32) -> f32 {
+  if (isnan_(y) || isnan_(x)) { return nan_f(); }
+  let pi = 3.14159265358979;
+  if (y == 0.0) {
+    if (signbit_(x)) { return copysign_(pi, y); }
+    return y;
+  }
+  if (isinf_(y)) {
+    if (isinf_(x)) {
+      if (x > 0.0) { return copysign_(0.785398163397448, y); }
+      return copysign_(2.35619449019234, y);
+    }
+    return copysign_(1.5707963267949, y);
+  }
+  if (isinf_(x)) {
+    if (x > 0.0) { return copysign_(0.0, y); }
+    return copysign_(pi, y);
+  }
+  if (x == 0.0) { return copysign_(1.5707963267949, y); }
+  let t = atan(y / x);
+  if (x > 0.0) { return t; }
+  return t + copysign_(pi, y);
+}""",
     "asin_": """
 fn asin_(a: f32) -> f32 { if (!(abs(a) <= 1.0)) { return nan_f(); } return atan2_(a, sqrt((1.0 - a) * (1.0 + a))); }""",
     "acos_": """
 fn acos_(a: f32) -> f32 { if (!(abs(a) <= 1.0)) { return nan_f(); } return atan2_(sqrt((1.0 - a) * (1.0 + a)), a); }""",
-    "sign_": """
-fn sign_(a: f32) -> f32 { if (isnan_(a)) { return a; } return sign(a); }""",
-    "log_": """
-fn log_(a: f32) -> f32 {
-  if (isnan_(a) || a < 0.0) { return nan_f(); }
-  if (a == 0.0) { return -inf_f(); }
-  if (isinf_(a)) { return a; }
-  return log(a);
-}""",
-    "log2_": """
-fn log2_(a: f32) -> f32 {
-  if (isnan_(a) || a < 0.0) { return nan_f(); }
-  if (a == 0.0) { return -inf_f(); }
-  if (isinf_(a)) { return a; }
-  return log2(a);
-}""",
-    "sqrt_": """
-fn sqrt_(a: f32) -> f32 { if (isnan_(a) || a < 0.0) { return nan_f(); } if (isinf_(a)) { return a; } return sqrt(a); }""",
-    "exp_": """
-// e^r on |r| <= ln(2)/2 (Cephes' expf polynomial), then scaled by 2^n in two steps
-fn exp_poly(r: f32) -> f32 {
-  let z = r * r;
-  let p = ((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r + 4.1665795894e-2) * r
-           + 1.6666665459e-1) * r + 5.0000001201e-1;
-  return p * z + r + 1.0;
-}
-fn scale2_(v: f32, n: i32) -> f32 {
-  let h = n / 2;
-  return ldexp(ldexp(v, h), n - h);
-}
-fn exp_(a: f32) -> f32 {
-  if (isnan_(a)) { return a; }
-  if (a > 88.72284) { return inf_f(); }
-  if (a < -103.97208) { return 0.0; }
-  let n = round(a * 1.44269504088896341);
-  let r = (a - n * 0.693359375) - n * -2.12194440e-4;
-  return scale2_(exp_poly(r), i32(n));
-}
-// e^a / 2 for a > 0, without overflowing where e^a alone would
-fn exph_(a: f32) -> f32 {
-  if (isnan_(a)) { return a; }
-  if (a > 89.41599) { return inf_f(); }
-  let n = round(a * 1.44269504088896341);
-  let r = (a - n * 0.693359375) - n * -2.12194440e-4;
-  return scale2_(exp_poly(r), i32(n) - 1);
-}""",
-    "exp2_": """
-fn exp2_(a: f32) -> f32 {
-  if (isnan_(a)) { return a; }
-  if (a >= 128.0) { return inf_f(); }
-  if (a < -150.0) { return 0.0; }
-  let n = round(a);
-  return scale2_(exp_poly((a - n) * 0.693147180559945309), i32(n));
-}""",
-    "expm1_": """
-fn expm1_(a: f32) -> f32 {
-  if (isnan_(a)) { return a; }
-  if (abs(a) < 0.5) {
-    // Taylor series to a^9/9! (relative error below float32's)
-    return a * (1.0 + a * (0.5 + a * (1.6666667e-1 + a * (4.1666668e-2 + a * (8.3333338e-3 + a * (1.3888889e-3
-           + a * (1.9841270e-4 + a * (2.4801587e-5 + a * 2.7557319e-6))))))));
-  }
-  return exp_(a) - 1.0;
-}""",
-    "log1p_": """
-fn log1p_(a: f32) -> f32 {
-  if (isnan_(a) || a < -1.0) { return nan_f(); }
-  if (a == -1.0) { return -inf_f(); }
-  if (isinf_(a)) { return a; }
-  let u = 1.0 + a;
-  if (u == 1.0) { return a; }
-  return log(u) * a / (u - 1.0);
-}""",
-    "tanh_": """
-fn tanh_(a: f32) -> f32 {
-  if (isnan_(a)) { return a; }
-  if (abs(a) < 0.0004) { return a * (1.0 - a * a / 3.0); }
-  if (abs(a) < 0.55) {
-    let e = expm1_(2.0 * a);
-    return e / (e + 2.0);
-  }
-  let x = clamp(a, -20.0, 20.0);
-  let e = exp_(-2.0 * abs(x));
-  return sign(x) * (1.0 - e) / (1.0 + e);
-}""",
     "sinh_": """
 fn sinh_(a: f32) -> f32 {
   if (abs(a) < 0.5) { let e = expm1_(a); return 0.5 * (e + e / (e + 1.0)); }
@@ -162,23 +209,6 @@ fn cosh_(a: f32) -> f32 {
   if (abs(a) > 9.0) { return exph_(abs(a)); }
   let e = exp_(abs(a));
   return 0.5 * e + 0.5 / e;
-}""",
-    "erf_": """
-fn erf_(a: f32) -> f32 {
-  if (isnan_(a)) { return a; }
-  let x = abs(a);
-  if (x < 0.5) {
-    // Taylor series: enough terms for float32 below 0.5
-    let x2 = x * x;
-    let s = x * (1.1283791671 + x2 * (-0.3761263890 + x2 * (0.1128379167 + x2 * (-0.0268661706 + x2 * (0.0052239776 + x2 * -0.0008548327)))));
-    return sign(a) * s;
-  }
-  if (x > 4.0) { return sign(a); }
-  // erfc(x) = exp(-x^2) * R(x): Numerical Recipes' erfcc Chebyshev fit (relative error < 1.2e-7)
-  let t = 1.0 / (1.0 + 0.5 * x);
-  let y = t * exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-          t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-  return sign(a) * (1.0 - y);
 }""",
     "pow_": """
 fn ipow_(a: f32, n: i32) -> f32 {
@@ -216,96 +246,98 @@ fn pow_(a: f32, b: f32) -> f32 {
   if (a < 0.0) {
     if (bi != b) { return nan_f(); }
     let r = exp2_(b * log2_(-a));
-    if (trunc(b * 0.5) != b * 0.5) { return -r; }
+    if (odd) { return -r; }
     return r;
   }
   if (a == 0.0) { if (b > 0.0) { return 0.0; } return inf_f(); }
   return exp2_(b * log2_(a));
 }""",
-    "atan2_": """
-fn signbit_(v: f32) -> bool { return (bitcast<u32>(v) >> 31u) == 1u; }
-fn copysign_(m: f32, s: f32) -> f32 { return bitcast<f32>((bitcast<u32>(m) & 0x7fffffffu) | (bitcast<u32>(s) & 0x80000000u)); }
-// atan2 with IEEE's signed zeros and infinities
-fn atan2_(y: f32, x: f32) -> f32 {
-  if (isnan_(y) || isnan_(x)) { return nan_f(); }
-  let pi = 3.14159265358979;
-  if (y == 0.0) {
-    if (signbit_(x)) { return copysign_(pi, y); }
-    return y;
-  }
-  if (isinf_(y)) {
-    if (isinf_(x)) {
-      if (x > 0.0) { return copysign_(0.785398163397448, y); }
-      return copysign_(2.35619449019234, y);
-    }
-    return copysign_(1.5707963267949, y);
-  }
-  if (isinf_(x)) {
-    if (x > 0.0) { return copysign_(0.0, y); }
-    return copysign_(pi, y);
-  }
-  if (x == 0.0) { return copysign_(1.5707963267949, y); }
-  let t = atan(y / x);
-  if (x > 0.0) { return t; }
-  return t + copysign_(pi, y);
-}""",
 }
-HELPER_DEPS = {"tanh_": ("expm1_", "exp_"), "sinh_": ("expm1_", "exp_"), "cosh_": ("exp_",),
-               "pow_": ("sqrt_", "exp2_", "log2_", "exp_"), "expm1_": ("exp_",), "exp2_": ("exp_",),
-               "sin_": ("sincos_",), "cos_": ("sincos_",), "tan_": ("sincos_",),
-               "asin_": ("atan2_",), "acos_": ("atan2_",)}
+SCALAR_DEPS = {"sincos_": ("isfinite_",), "atan2_": ("isnan_", "isinf_"), "asin_": ("atan2_",),
+               "acos_": ("atan2_",), "sinh_": ("expm1_", "exp_"), "cosh_": ("exp_",),
+               "pow_": ("sqrt_", "exp2_", "log2_", "isnan_", "isinf_")}
+ALIASES = {"sin_": "sincos_", "cos_": "sincos_", "tan_": "sincos_", "exph_": "exp_", "exp_poly": "exp_"}
 
 
-def helpers_for(*texts):
-    """The helper functions the given WGSL texts call (with what they need), in a fixed order."""
+def _types(width):
+    if width == 1:
+        return {"T": "f32", "I": "i32", "U": "u32", "B": "bool"}
+    return {"T": f"vec{width}<f32>", "I": f"vec{width}<i32>", "U": f"vec{width}<u32>", "B": f"vec{width}<bool>"}
+
+
+def _typed(text, width):
+    t = _types(width)
+    out = []
+    for tok in _TOKEN.split(text):
+        out.append(t.get(tok, tok))
+    return "".join(out)
+
+
+import re  # noqa: E402
+
+_TOKEN = re.compile(r"(\b[TIUB]\b)")
+
+
+def vectorizable(expr):
+    """Whether an elementwise expression can run on 4-vectors (it calls no scalar-only helper)."""
+    return not any(name + "(" in expr for name in list(SCALAR) + ["sin_", "cos_", "tan_"])
+
+
+def helpers_for(*texts, width=1):
+    """The helper functions the WGSL texts call (with what those need), for scalars or vectors."""
+    text = " ".join(texts)
     need = set()
-    for name in list(HELPERS) + [n for n in HELPER_DEPS if n not in HELPERS]:
-        if any(name + "(" in t for t in texts):
-            need.add(name)
+    for name in list(TYPED) + list(SCALAR) + list(ALIASES):
+        if name + "(" in text:
+            need.add(ALIASES.get(name, name))
     changed = True
     while changed:
         changed = False
         for name in list(need):
-            for dep in HELPER_DEPS.get(name, ()):
+            for dep in TYPED_DEPS.get(name, ()) + SCALAR_DEPS.get(name, ()):
                 if dep not in need:
                     need.add(dep)
                     changed = True
-    return "".join(HELPERS[name] for name in HELPERS if name in need)
+    typed = "\n".join(_typed(TYPED[name], width) for name in TYPED if name in need)
+    if width != 1 and any(name in need for name in SCALAR):
+        raise ValueError("scalar-only helpers in a vector kernel")
+    scalar = "\n".join(SCALAR[name] for name in SCALAR if name in need)
+    return "\n" + typed + "\n" + scalar + "\n"
 
 
-def convert(expr, src, dst):
-    """WGSL converting `expr` of type src to dst (types: f32, i32, u32 for bool, and 'bool')."""
+def vtype(t, width=1):
+    """A WGSL type name for `width` lanes ('bool' for the logical type)."""
+    return t if width == 1 else f"vec{width}<{t}>"
+
+
+def convert(expr, src, dst, width=1):
+    """WGSL converting `expr` of type src to dst (f32, i32, u32 for a stored bool, or 'bool')."""
     if src == dst:
         return expr
+    z = {"f32": "0.0", "i32": "0", "u32": "0u"}
+    o = {"f32": "1.0", "i32": "1", "u32": "1u"}
     if src == "f32" and dst in ("bool", "u32"):
         # nonzero, nan included, by the bits (a float compare may treat nan as equal to anything)
-        test = f"((bitcast<u32>({expr}) & 0x7fffffffu) != 0u)"
-        return test if dst == "bool" else f"select(0u, 1u, {test})"
+        test = f"((bitcast<{vtype('u32', width)}>({expr}) & {vtype('u32', width)}(0x7fffffffu)) != {vtype('u32', width)}(0u))"
+        return test if dst == "bool" else f"select({vtype('u32', width)}(0u), {vtype('u32', width)}(1u), {test})"
     if dst == "bool":
-        return f"({expr} != {_zero(src)})"
+        return f"({expr} != {vtype(src, width)}({z[src]}))"
     if src == "bool":
-        return f"select({_zero(dst)}, {_one(dst)}, {expr})"
+        return f"select({vtype(dst, width)}({z[dst]}), {vtype(dst, width)}({o[dst]}), {expr})"
     if dst == "u32":  # to a bool stored as u32
-        return f"select(0u, 1u, {expr} != {_zero(src)})"
-    return f"{dst}({expr})"
+        return f"select({vtype('u32', width)}(0u), {vtype('u32', width)}(1u), {expr} != {vtype(src, width)}({z[src]}))"
+    return f"{vtype(dst, width)}({expr})"
 
 
-def _zero(t):
-    return {"f32": "0.0", "i32": "0", "u32": "0u"}[t]
-
-
-def _one(t):
-    return {"f32": "1.0", "i32": "1", "u32": "1u"}[t]
-
-
-def narrow(expr, wrap):
+def narrow(expr, wrap, width=1):
     """Wrap an i32 to a narrower integer dtype as NumPy's casts do."""
+    i, u = vtype("i32", width), vtype("u32", width)
     if wrap == "u8":
-        return f"({expr} & 255)"
+        return f"({expr} & {i}(255))"
     if wrap == "i8":
-        return f"(({expr} << 24u) >> 24u)"
+        return f"(({expr} << {u}(24u)) >> {u}(24u))"
     if wrap == "i16":
-        return f"(({expr} << 16u) >> 16u)"
+        return f"(({expr} << {u}(16u)) >> {u}(16u))"
     return expr
 
 
@@ -313,7 +345,6 @@ def narrow(expr, wrap):
 # elementwise: out[i] = f(a, b, c) over an output shape, operands broadcast through strides.
 # Params: 0 n, 1 ndim, 2 out offset, 3..5 operand offsets, 6..8 constant operands (bits),
 #         9..10 float constants of the op, 16..23 shape, 24..31 out strides, 32.. operand strides (8 each)
-# Operand modes: 'c' contiguous like the output, 'g' strided, 'z' one element, 'k' a constant.
 def elementwise(expr, operands, out_store, out_mode, rtype, wrap=None):
     """operands: [(mode, store, ctype)]: how operand k is read ('c' contiguous like the output,
     'g' strided, 'z' one element, 'o' the output's own element, 'k' a constant), its storage type
@@ -367,12 +398,60 @@ def elementwise(expr, operands, out_store, out_mode, rtype, wrap=None):
     if wrap:
         value = convert(narrow(value, wrap), "i32", out_store)
     body.append(f"    out[{target}] = {value};")
-    return (HEADER + helpers_for(expr) + "\n" + "\n".join(decl) + f"""
+    return (HEADER + helpers_for(expr) + "\n".join(decl) + f"""
 @compute @workgroup_size({WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
   let n = pu(0u);
   let step = nw.x * {WG}u;
   for (var i = gid.x; i < n; i = i + step) {{
+{chr(10).join(body)}
+  }}
+}}
+""")
+
+
+EW4_WG = 64
+
+
+def elementwise4(expr, operands, out_store, rtype, wrap=None):
+    """The contiguous case of `elementwise` (operand modes 'c', 'z', 'o', 'k'; the output
+    contiguous) four elements per invocation, on 4-vectors; lanes past n are not stored."""
+    names = "abc"
+    decl = []
+    binding = 1
+    for k, (mode, store, _) in enumerate(operands):
+        if mode not in ("k", "o"):
+            decl.append(f"@group(0) @binding({binding}) var<storage, read> in{k}: array<{store}>;")
+            binding += 1
+    decl.append(f"@group(0) @binding({binding}) var<storage, read_write> out: array<{out_store}>;")
+    body = ["    let ob = pu(2u) + i;"]
+    for k, (mode, store, ctype) in enumerate(operands):
+        if mode == "k":
+            store = "u32" if store == "bool" else store
+            raw = {"f32": f"pf({6 + k}u)", "i32": f"pi({6 + k}u)", "u32": f"pu({6 + k}u)"}[store]
+            raw = f"{vtype(store, 4)}({raw})"
+        elif mode == "z":
+            raw = f"{vtype(store, 4)}(in{k}[u32(pi({3 + k}u))])"
+        elif mode == "o":
+            raw = f"{vtype(store, 4)}(out[ob], out[ob + 1u], out[ob + 2u], out[ob + 3u])"
+        else:
+            body.append(f"    let p{k} = u32(pi({3 + k}u)) + i;")
+            raw = f"{vtype(store, 4)}(in{k}[p{k}], in{k}[p{k} + 1u], in{k}[p{k} + 2u], in{k}[p{k} + 3u])"
+        body.append(f"    let {names[k]} = {convert(raw, store, ctype, 4)};")
+    value = convert(f"({expr})", rtype, "i32" if wrap else out_store, 4)
+    if wrap:
+        value = convert(narrow(value, wrap, 4), "i32", out_store, 4)
+    body.append(f"    let v = {value};")
+    body.append("    out[ob] = v.x;")
+    body.append("    if (i + 1u < n) { out[ob + 1u] = v.y; }")
+    body.append("    if (i + 2u < n) { out[ob + 2u] = v.z; }")
+    body.append("    if (i + 3u < n) { out[ob + 3u] = v.w; }")
+    return (HEADER + helpers_for(expr, width=4) + "\n".join(decl) + f"""
+@compute @workgroup_size({EW4_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
+  let n = pu(0u);
+  let step = nw.x * {EW4_WG * 4}u;
+  for (var i = gid.x * 4u; i < n; i = i + step) {{
 {chr(10).join(body)}
   }}
 }}
@@ -399,7 +478,7 @@ def _red_parts(op, ctype):
                     "acc = acc + other;", "acc")
         return ("0", "acc = acc + v;", "acc = acc + other;", "acc")
     if op == "prod":
-        return (_one(ctype), "acc = acc * v;", "acc = acc * other;", "acc")
+        return ({"f32": "1.0", "i32": "1", "u32": "1u"}[ctype], "acc = acc * v;", "acc = acc * other;", "acc")
     if op in ("max", "min"):
         if ctype == "f32":
             f = "fmax_" if op == "max" else "fmin_"
@@ -571,7 +650,7 @@ def rowwise(kind, per_thread):
         else:
             tail = f"""
       for (var r = 0u; r < R; r = r + 1u) {{ {each} }}"""
-        return HEADER + helpers_for(second, "log_(", "exp_(", "fmax_(") + decl + f"""
+        return HEADER + helpers_for(second, "log_(", "exp_(", "fmax_(", "isfinite_(") + decl + f"""
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
   let rows = pu(0u);
@@ -595,7 +674,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     else:
         tail = f"""
     for (var r = lid.x; r < R; r = r + {WG}u) {{ {each} }}"""
-    return HEADER + helpers_for(second, "log_(", "exp_(", "fmax_(") + decl + f"""
+    return HEADER + helpers_for(second, "log_(", "exp_(", "fmax_(", "isfinite_(") + decl + f"""
 var<workgroup> sv: array<f32, {WG}>;
 @compute @workgroup_size({WG})
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,

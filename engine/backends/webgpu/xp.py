@@ -77,7 +77,7 @@ def _binary(name):
     def impl(a, b, out=None, *, dtype=None, **kwargs):
         if kwargs or isinstance(out, tuple):
             raise Unsupported(f"{name} with {sorted(kwargs)}")
-        if a.__class__ is not WebGPUArray and b.__class__ is not WebGPUArray:
+        if a.__class__ is not WebGPUArray and b.__class__ is not WebGPUArray and out.__class__ is not WebGPUArray:
             raise Unsupported(f"{name} of host values")
         return core.binary(name, a, b, out=out, dtype=dtype)
     return UFunc(name, impl, at=core.add_at if name == "add" else None)
