@@ -19,6 +19,7 @@ from .state import AppState
 __all__ = ["Controller", "Scheduler", "SyncScheduler", "ThreadScheduler", "DocScheduler", "DEBOUNCE_S"]
 
 DEBOUNCE_S = 0.3
+SHOW_RUNNING_AFTER_S = 0.15  # a run shows "running" only once it has taken this long
 
 
 class Scheduler:
@@ -183,7 +184,8 @@ class Controller:
         self._closed = False
         self.listeners = []          # fn(run_result) after each applied run (benchmarks, tests)
         self.last_timing = {}
-        self._t_requested = None
+        self._run_id = 0
+        self._running_timer = None
 
     # -- requests ------------------------------------------------------------------------------------
     def edit(self, cell_id: str, code: str):
@@ -193,15 +195,16 @@ class Controller:
         if cell.code == code and self._timer is None:
             return
         index = state.index(cell_id)
+        # the pause is timed from now, before the page is told what went stale
+        if self._timer is not None:
+            self.scheduler.cancel(self._timer)
+        self._timer = self.scheduler.call_later(self.debounce, self._fire)
+        self._pending_start = index if self._pending_start is None else min(self._pending_start, index)
         with self.scheduler.batch():
             cell.code = code
             self._mark_stale(index)
             state.pending = True
             state.focus(cell_id)
-        self._pending_start = index if self._pending_start is None else min(self._pending_start, index)
-        if self._timer is not None:
-            self.scheduler.cancel(self._timer)
-        self._timer = self.scheduler.call_later(self.debounce, self._fire)
 
     def run_from(self, index: int):
         """Run `cells[index:]` now (Shift+Enter, structural changes)."""
@@ -231,9 +234,10 @@ class Controller:
 
     def close(self):
         self._closed = True
-        if self._timer is not None:
-            self.scheduler.cancel(self._timer)
-            self._timer = None
+        for handle in (self._timer, self._running_timer):
+            if handle is not None:
+                self.scheduler.cancel(handle)
+        self._timer = self._running_timer = None
         self.runner.close()
 
     # -- running ---------------------------------------------------------------------------------------
@@ -260,11 +264,21 @@ class Controller:
         cells = [(c.id, c.code) for c in state.cells]
         settings = self._settings()
         self._in_flight = True
-        state.pending = self._timer is not None
-        state.running = True
-        for c in state.cells[start:]:
-            c.status = "running"
+        self._run_id += 1
+        run_id = self._run_id
         t0 = time.perf_counter()
+
+        def show_running():
+            # only runs that take a while say so: a quick run's results are the only message it sends
+            self._running_timer = None
+            if self._in_flight and self._run_id == run_id:
+                with self.scheduler.batch():
+                    state.pending = self._timer is not None
+                    state.running = True
+                    for c in state.cells[start:]:
+                        c.status = "running"
+
+        self._running_timer = self.scheduler.call_later(SHOW_RUNNING_AFTER_S, show_running)
 
         def work():
             try:
@@ -277,6 +291,9 @@ class Controller:
                 return result
 
         def done(result):
+            if self._running_timer is not None:
+                self.scheduler.cancel(self._running_timer)
+                self._running_timer = None
             with self.scheduler.batch():
                 try:
                     self._apply(cells, result, time.perf_counter() - t0)
@@ -285,6 +302,7 @@ class Controller:
                     if self._pending_start is not None and self._timer is None:
                         self._launch()
                     else:
+                        state.pending = self._timer is not None
                         state.running = False
 
         self.scheduler.background(work, done)

@@ -4,8 +4,8 @@
 
 1. Keystroke pause to updated graph: one character of a cell is changed (the loop count, so the
    graph changes), and the time from that key press to the moment the page's `graph-nodes` source
-   holds the new graph is taken in the page (performance.now() in a keydown listener and in a
-   listener on the source's data). Reported as measured (this includes the ~300 ms pause the app
+   holds the new graph is taken in the page (performance.now() in a keydown listener, and at the
+   first animation frame at which the source holds the new graph's nodes). Reported as measured (this includes the ~300 ms pause the app
    waits for before it runs) and with the pause taken off ("after the pause"), for a cell of about
    100 nodes (goal: p95 within 250 ms after the pause) and about 1,000 nodes (goal: 1 s).
 2. Page load to usable: from navigation start to the first cell's editor on screen and the first
@@ -38,12 +38,8 @@ PROGRAM = ("import torch\nx = torch.ones(4, requires_grad=True)\ny = x\nfor i in
            "    y = torch.sin(y) * 1.01\nloss = y.sum()\n")
 
 HOOK = """() => {
-  window.__gv = {key: null, changes: []};
+  window.__gv = {key: null};
   document.addEventListener('keydown', () => { window.__gv.key = performance.now(); }, true);
-  const m = Bokeh.documents[0].get_model_by_name('graph-nodes');
-  m.properties.data.change.connect(() => {
-    window.__gv.changes.push([performance.now(), m.data.id.length]);
-  });
 }"""
 
 LOAD_PROBE = """() => new Promise((resolve) => {
@@ -70,12 +66,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+LOG = open(os.environ.get("GRADVIEW_BENCH_LOG", os.devnull), "w")
+
+
 def start_server():
     port = free_port()
     proc = subprocess.Popen(["panel", "serve", "app/main.py", "--port", str(port), "--address", "127.0.0.1",
                              f"--allow-websocket-origin=127.0.0.1:{port}"], cwd=ROOT,
-                            env=dict(os.environ, PYTHONPATH=ROOT), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            env=dict(os.environ, PYTHONPATH=ROOT), stdout=LOG, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/main"
     for _ in range(200):
         try:
@@ -115,11 +113,21 @@ def typing_latency(browser, url, n, repeats):
           const col = ed.session.getLine(row).indexOf('range(' + old + ')') + 6;
           ed.selection.setSelectionRange({start: {row, column: col}, end: {row, column: col + String(old).length}});
         }""", [current])
-        page.evaluate("() => { window.__gv.changes = []; }")
         page.keyboard.type(str(target))
         expected = 2 * target + 2
-        page.wait_for_function(f"() => window.__gv.changes.some((c) => c[1] === {expected})")
-        got = page.evaluate(f"() => window.__gv.changes.find((c) => c[1] === {expected})[0] - window.__gv.key")
+        # the first animation frame at which the page holds the new graph
+        got = page.evaluate("""(expected) => new Promise((resolve) => {
+          const m = Bokeh.documents[0].get_model_by_name('graph-nodes');
+          const t0 = performance.now();
+          const tick = () => {
+            if (m.data.id.length === expected) resolve(performance.now() - window.__gv.key);
+            else if (performance.now() - t0 > 60000) resolve(null);
+            else requestAnimationFrame(tick);
+          };
+          tick();
+        })""", expected)
+        if got is None:
+            raise RuntimeError(f"the graph never showed {expected} nodes")
         current = target
         if i >= 2:  # the first two are warm-up
             samples.append(got)

@@ -14,6 +14,43 @@ __all__ = ["GraphPanel", "load_graph_view", "EMPTY_STEP"]
 
 EMPTY_STEP = {"index": 0, "loss": None, "nodes": [], "edges": []}
 MAX_DRAWN_NODES = 4000
+_DRAWN_KEYS = ("numel", "shape", "dtype", "full", "min", "max", "mean", "std", "norm", "nan", "inf", "stale")
+
+
+def _light(summary):
+    """What the drawing needs of a value or gradient summary (hover text and colour): statistics and
+    the numbers of tiny tensors. Histograms and previews stay with the inspector, off the wire."""
+    if not summary:
+        return summary
+    out = {k: summary[k] for k in _DRAWN_KEYS if k in summary}
+    if "data" in summary and (summary.get("numel") or 0) <= 8:
+        out["data"] = summary["data"]
+    return out
+
+
+def inline_small_arrays(source, columns=("xs", "ys")):
+    """Make per-row arrays of a source plain lists. Bokeh sends every NumPy array as a binary buffer of
+    its own: for a multi_line column of 1,000 two-point edges that is 2,000 extra websocket frames,
+    which cost the browser far more than the same numbers inline in the JSON."""
+    data = source.data
+    changed = {}
+    for c in columns:
+        col = data.get(c)
+        if col is not None and len(col) and hasattr(col[0], "tolist"):
+            changed[c] = [a.tolist() for a in col]
+    if changed:
+        source.data = {**dict(data), **changed}
+
+
+def drawn_step(step):
+    """`step` with light summaries (see `_light`), for the graph view."""
+    nodes = []
+    for n in step["nodes"]:
+        n = dict(n)
+        n["value"] = _light(n.get("value"))
+        n["grad"] = _light(n.get("grad"))
+        nodes.append(n)
+    return dict(step, nodes=nodes)
 
 
 def load_graph_view():
@@ -94,7 +131,8 @@ class GraphPanel(Viewer):
         self._ignore_selection = True
         try:
             with validate(False):  # the columns are built by the view itself; checking them costs more than drawing
-                self.view.update(step)
+                self.view.update(drawn_step(step))
+                inline_small_arrays(self.view.edges)
             self.view.nodes.selected.indices = self._indices_for_line()
         finally:
             self._ignore_selection = False
