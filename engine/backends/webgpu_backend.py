@@ -89,5 +89,6 @@ def load():
     from .webgpu import core
     from .webgpu.runtime import Runtime
     runtime = Runtime(bridge, run_sync, to_js, can_run_sync)
+    runtime.cpu_like = bool(info.get("fallback")) or info.get("architecture") == "swiftshader"
     core.RT = runtime
     return WebGPUBackend(runtime, info)

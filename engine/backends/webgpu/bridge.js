@@ -68,8 +68,9 @@
       'maxComputeInvocationsPerWorkgroup', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupsPerDimension']) {
       limits[k] = device.limits[k];
     }
+    const fallback = !!(info.isFallbackAdapter || adapter.isFallbackAdapter);
     return JSON.stringify({vendor: info.vendor || '', architecture: info.architecture || '',
-      device: info.device || '', description: info.description || '', limits});
+      device: info.device || '', description: info.description || '', fallback, limits});
   };
 
   function layout(sig) {

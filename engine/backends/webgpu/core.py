@@ -743,14 +743,19 @@ def _plan(expr, arrays, ctypes, rtype, out_dtype, out, shape):
     out_store = STORE[out_dtype]
     wrap = WRAP.get(out_dtype)
     ops = tuple(ops)
-    vector = (out_mode == "c" and n >= 16 and len(ops) > 0 and all(m in "czok" for m, _, _ in ops)
-              and K.vectorizable(expr))
-    if vector:
+    vector = n >= 16 and len(ops) > 0 and K.vectorizable(expr)
+    if vector and out_mode == "c" and all(m in "czok" for m, _, _ in ops):
         key = ("ew4", expr, rtype, ops, out_store, wrap)
         pid = RT.pipelines.get(key)
         if pid is None:
             pid = RT.pipeline(key, _sig(ops), lambda: K.elementwise4(expr, ops, out_store, rtype, wrap))
         groups = groups_1d(-(-n // 4), K.EW4_WG, 512)
+    elif vector and cshape[-1] >= 4:
+        key = ("ew4g", expr, rtype, ops, out_store, out_mode, wrap)
+        pid = RT.pipelines.get(key)
+        if pid is None:
+            pid = RT.pipeline(key, _sig(ops), lambda: K.elementwise4g(expr, ops, out_store, out_mode, rtype, wrap))
+        groups = groups_1d(n // cshape[-1] * -(-cshape[-1] // 4), K.EW4_WG, 512)
     else:
         key = ("ew", expr, rtype, ops, out_store, out_mode, wrap)
         pid = RT.pipelines.get(key)
@@ -1312,7 +1317,14 @@ def _index_geometry(v, positions, index_arrays):
     return tuple(shape), sst, ists
 
 
+def _indexed_groups(shape):
+    inner = shape[-1] if shape else 1
+    return groups_1d(prod(shape[:-1]) * -(-inner // 4), K.EW4_WG, 1024)
+
+
 def _indexed_words(n, shape, base, other_off, index_arrays, dims, dstrides, sst, vst, ists):
+    if not shape:  # a single element: as a 1-d result of one
+        shape, sst, vst, ists = (1,), [0], [0] if vst is not None else None, [[0] for _ in ists]
     words = [0] * (40 + 8 * len(index_arrays))
     words[0] = n
     words[1] = len(shape)
@@ -1347,7 +1359,7 @@ def gather(v, positions, index_arrays):
     key = ("gather", k, v.store)
     pid = RT.pipelines.get(key) or RT.pipeline(key, "r" * (1 + k) + "ww", lambda: K.indexed("gather", k, v.store))
     RT.dispatch(pid, [v.buf.id] + [a.buf.id for a in index_arrays] + [result.buf.id, 0], words,
-                groups_1d(n, K.WG, 1024))
+                _indexed_groups(shape))
     return result
 
 
@@ -1378,7 +1390,7 @@ def scatter(v, positions, index_arrays, values, accumulate):
     pid = RT.pipelines.get(key) or RT.pipeline(key, "r" * (1 + k) + "ww",
                                                lambda: K.indexed(mode, k, v.store, val_store=values.store))
     RT.dispatch(pid, [values.buf.id] + [a.buf.id for a in index_arrays] + [v.buf.id, 0], words,
-                groups_1d(n, K.WG, 1024))
+                _indexed_groups(shape))
 
 
 def getitem(x, key):
@@ -1451,7 +1463,7 @@ def take_along_axis(arr, indices, axis):
                            list(view.st), None, [_bstrides(idx, shape)])
     key = ("gather", 1, arr.store)
     pid = RT.pipelines.get(key) or RT.pipeline(key, "rrww", lambda: K.indexed("gather", 1, arr.store))
-    RT.dispatch(pid, [arr.buf.id, idx.buf.id, result.buf.id, 0], words, groups_1d(n, K.WG, 1024))
+    RT.dispatch(pid, [arr.buf.id, idx.buf.id, result.buf.id, 0], words, _indexed_groups(shape))
     return result
 
 
@@ -1471,7 +1483,7 @@ def put_along_axis(arr, indices, values, axis):
     key = ("put", 1, arr.store, values.store)
     pid = RT.pipelines.get(key) or RT.pipeline(key, "rrww", lambda: K.indexed("put", 1, arr.store,
                                                                              val_store=values.store))
-    RT.dispatch(pid, [values.buf.id, idx.buf.id, arr.buf.id, 0], words, groups_1d(n, K.WG, 1024))
+    RT.dispatch(pid, [values.buf.id, idx.buf.id, arr.buf.id, 0], words, _indexed_groups(shape))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1730,7 +1742,13 @@ def _matmul_dispatch(a2, b2, batch, M, N, Kd, result):
         words[20 + d] = sa & 0xFFFFFFFF
         words[24 + d] = sb & 0xFFFFFFFF
     ids = [a2.buf.id, b2.buf.id, result.buf.id]
-    if M >= 32 and N >= 32 and M * N * Kd >= 1 << 16:
+    if M >= 16 and N >= 16 and M * N * Kd >= 1 << 15 and (RT.cpu_like and M * N <= 320 * 320):
+        # on a CPU-emulated adapter barriers are costly: 4 x 4 blocks straight from memory
+        pid = RT.pipelines.get("mm_blocked") or RT.pipeline("mm_blocked", "rrw", K.matmul_blocked)
+        groups = (-(-N // 32), -(-M // 32), min(nb, MAX_GROUPS))
+        if groups[0] > MAX_GROUPS or groups[1] > MAX_GROUPS:
+            raise Unsupported("matrix too large")
+    elif M >= 32 and N >= 32 and M * N * Kd >= 1 << 16:
         pid = RT.pipelines.get("mm_tiled") or RT.pipeline("mm_tiled", "rrw", K.matmul_tiled)
         groups = (-(-N // K.MM_TILE), -(-M // K.MM_TILE), min(nb, MAX_GROUPS))
         if groups[0] > MAX_GROUPS or groups[1] > MAX_GROUPS:

@@ -458,6 +458,82 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 """)
 
 
+def elementwise4g(expr, operands, out_store, out_mode, rtype, wrap=None):
+    """The strided case of `elementwise` on 4-vectors: an invocation takes four consecutive
+    elements along the innermost dim (its place found once: one division per outer dim for four
+    elements), reads them through the strides, computes on 4-vectors and stores the lanes that
+    exist. Same parameters as `elementwise`."""
+    names = "abc"
+    decl = []
+    binding = 1
+    for k, (mode, store, _) in enumerate(operands):
+        if mode not in ("k", "o"):
+            decl.append(f"@group(0) @binding({binding}) var<storage, read> in{k}: array<{store}>;")
+            binding += 1
+    decl.append(f"@group(0) @binding({binding}) var<storage, read_write> out: array<{out_store}>;")
+    strided = [k for k, (mode, _, _) in enumerate(operands) if mode == "g"]
+    head = ["    let row = q / qrow;", "    let col = (q - row * qrow) * 4u;", "    var rem = row;",
+            "    var oo = pi(2u);"]
+    for k in strided:
+        head.append(f"    var o{k} = pi({3 + k}u);")
+    head.append("    for (var d = nd - 1u; d > 0u; d = d - 1u) {")
+    head.append("      let s = pu(15u + d);")
+    head.append("      let qq = rem / s;")
+    head.append("      let r = i32(rem - qq * s);")
+    head.append("      rem = qq;")
+    if out_mode == "g":
+        head.append("      oo = oo + r * pi(23u + d);")
+    for k in strided:
+        head.append(f"      o{k} = o{k} + r * pi({31 + 8 * k}u + d);")
+    head.append("    }")
+    if out_mode == "g":
+        head.append("    let os = pi(23u + nd);")
+        head.append("    let ob = oo + i32(col) * os;")
+        out_at = ["u32(ob)", "u32(ob + os)", "u32(ob + 2 * os)", "u32(ob + 3 * os)"]
+    else:
+        head.append("    let ob = u32(pi(2u)) + row * inner + col;")
+        out_at = ["ob", "ob + 1u", "ob + 2u", "ob + 3u"]
+    for k, (mode, store, ctype) in enumerate(operands):
+        if mode == "k":
+            store = "u32" if store == "bool" else store
+            raw = {"f32": f"pf({6 + k}u)", "i32": f"pi({6 + k}u)", "u32": f"pu({6 + k}u)"}[store]
+            raw = f"{vtype(store, 4)}({raw})"
+        elif mode == "z":
+            raw = f"{vtype(store, 4)}(in{k}[u32(pi({3 + k}u))])"
+        elif mode == "o":
+            raw = f"{vtype(store, 4)}(out[{out_at[0]}], out[{out_at[1]}], out[{out_at[2]}], out[{out_at[3]}])"
+        elif mode == "c":
+            head.append(f"    let p{k} = u32(pi({3 + k}u)) + row * inner + col;")
+            raw = f"{vtype(store, 4)}(in{k}[p{k}], in{k}[p{k} + 1u], in{k}[p{k} + 2u], in{k}[p{k} + 3u])"
+        else:
+            head.append(f"    let s{k} = pi({31 + 8 * k}u + nd);")
+            head.append(f"    let p{k} = o{k} + i32(col) * s{k};")
+            raw = (f"{vtype(store, 4)}(in{k}[u32(p{k})], in{k}[u32(p{k} + s{k})], in{k}[u32(p{k} + 2 * s{k})], "
+                   f"in{k}[u32(p{k} + 3 * s{k})])")
+        head.append(f"    let {names[k]} = {convert(raw, store, ctype, 4)};")
+    value = convert(f"({expr})", rtype, "i32" if wrap else out_store, 4)
+    if wrap:
+        value = convert(narrow(value, wrap, 4), "i32", out_store, 4)
+    head.append(f"    let v = {value};")
+    head.append(f"    out[{out_at[0]}] = v.x;")
+    head.append(f"    if (col + 1u < inner) {{ out[{out_at[1]}] = v.y; }}")
+    head.append(f"    if (col + 2u < inner) {{ out[{out_at[2]}] = v.z; }}")
+    head.append(f"    if (col + 3u < inner) {{ out[{out_at[3]}] = v.w; }}")
+    return (HEADER + helpers_for(expr, width=4) + "\n".join(decl) + f"""
+@compute @workgroup_size({EW4_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
+  let nd = pu(1u);
+  let inner = pu(15u + nd);
+  let qrow = (inner + 3u) / 4u;
+  let total = (pu(0u) / inner) * qrow;
+  let step = nw.x * {EW4_WG}u;
+  for (var q = gid.x; q < total; q = q + step) {{
+{chr(10).join(head)}
+  }}
+}}
+""")
+
+
 # ---------------------------------------------------------------------------------------------
 # reductions: out[out_offset + row] = reduce over r of in[offset(row, r)], rows = M * chunks
 # Params: 0 rows, 1 R, 2 kept ndim, 3 reduced ndim, 4 chunks, 5 chunk length, 6 in offset,
@@ -803,6 +879,74 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 """
 
 
+def matmul_blocked():
+    """4 x 4 outputs per invocation straight from memory (no workgroup memory, no barriers):
+    the better kernel where a barrier is costly (CPU-emulated adapters such as SwiftShader).
+    A workgroup of 8 x 8 invocations covers a 32 x 32 tile."""
+    return HEADER + f"""
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nw: vec3<u32>) {{
+  let M = pu(0u);
+  let N = pu(1u);
+  let K = pu(2u);
+  let batches = pu(3u);
+  let ars = pi(6u);
+  let aks = pi(7u);
+  let bks = pi(8u);
+  let bcs = pi(9u);
+  let r = gid.y * 4u;
+  let c = gid.x * 4u;
+  if (r >= M || c >= N) {{ return; }}
+  // rows and columns past the matrix read row / column 0 and are not stored
+  let r1 = select(0u, r + 1u, r + 1u < M);
+  let r2 = select(0u, r + 2u, r + 2u < M);
+  let r3 = select(0u, r + 3u, r + 3u < M);
+  let c1 = select(0u, c + 1u, c + 1u < N);
+  let c2 = select(0u, c + 2u, c + 2u < N);
+  let c3 = select(0u, c + 3u, c + 3u < N);
+  for (var bz = wid.z; bz < batches; bz = bz + nw.z) {{{_BATCH}
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var pa0 = ao + i32(r) * ars;
+    var pa1 = ao + i32(r1) * ars;
+    var pa2 = ao + i32(r2) * ars;
+    var pa3 = ao + i32(r3) * ars;
+    var pb0 = bo + i32(c) * bcs;
+    let d1 = i32(c1 - c) * bcs;
+    let d2 = i32(c2 - c) * bcs;
+    let d3 = i32(c3 - c) * bcs;
+    for (var k = 0u; k < K; k = k + 1u) {{
+      let b = vec4<f32>(B[u32(pb0)], B[u32(pb0 + d1)], B[u32(pb0 + d2)], B[u32(pb0 + d3)]);
+      acc0 = acc0 + A[u32(pa0)] * b;
+      acc1 = acc1 + A[u32(pa1)] * b;
+      acc2 = acc2 + A[u32(pa2)] * b;
+      acc3 = acc3 + A[u32(pa3)] * b;
+      pa0 = pa0 + aks;
+      pa1 = pa1 + aks;
+      pa2 = pa2 + aks;
+      pa3 = pa3 + aks;
+      pb0 = pb0 + bks;
+    }}
+    let ob = pu(10u) + bz * M * N;
+    for (var j = 0u; j < 4u; j = j + 1u) {{
+      if (c + j < N) {{
+        C[ob + r * N + c + j] = acc0[j];
+        if (r + 1u < M) {{ C[ob + (r + 1u) * N + c + j] = acc1[j]; }}
+        if (r + 2u < M) {{ C[ob + (r + 2u) * N + c + j] = acc2[j]; }}
+        if (r + 3u < M) {{ C[ob + (r + 3u) * N + c + j] = acc3[j]; }}
+      }}
+    }}
+  }}
+}}
+"""
+
+
 def matmul_simple():
     """One output element per thread: small or thin products (matrix-vector)."""
     return HEADER + f"""
@@ -847,7 +991,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #         32..39 value strides (scatter), 40.. index strides (8 per index array)
 def indexed(mode, k, data_store, idx_store="i32", val_store=None):
     """mode: 'gather' (out[j] = data[place]), 'put' (data[place] = values[j]) or 'add'
-    (data[place] += values[j], atomically)."""
+    (data[place] += values[j], atomically). An invocation takes four consecutive elements along
+    the innermost result dim (the outer dims' part of their places found once)."""
     lines = [f"@group(0) @binding(1) var<storage, read> {'src' if mode == 'gather' else 'vals'}: "
              f"array<{data_store if mode == 'gather' else val_store}>;"]
     for t in range(k):
@@ -860,48 +1005,57 @@ def indexed(mode, k, data_store, idx_store="i32", val_store=None):
     else:
         lines.append(f"@group(0) @binding({2 + k}) var<storage, read_write> dst: array<{data_store}>;")
     lines.append(f"@group(0) @binding({3 + k}) var<storage, read_write> status: atomic<u32>;")
-    body = ["    var rem = i;", "    var place = pi(2u);", "    var vo = pi(3u);"]
+    body = ["    let row = q / qrow;", "    let col = (q - row * qrow) * 4u;", "    var rem = row;",
+            "    var place = pi(2u);", "    var vo = pi(3u);"]
     for t in range(k):
         body.append(f"    var io{t} = pi({4 + t}u);")
-    body.append("    for (var d = pu(1u); d > 0u; d = d - 1u) {")
+    body.append("    for (var d = nd - 1u; d > 0u; d = d - 1u) {")
     body.append("      let s = pu(15u + d);")
-    body.append("      let q = rem / s;")
-    body.append("      let r = i32(rem - q * s);")
-    body.append("      rem = q;")
+    body.append("      let qq = rem / s;")
+    body.append("      let r = i32(rem - qq * s);")
+    body.append("      rem = qq;")
     body.append("      place = place + r * pi(23u + d);")
     if mode != "gather":
         body.append("      vo = vo + r * pi(31u + d);")
     for t in range(k):
         body.append(f"      io{t} = io{t} + r * pi({39 + 8 * t}u + d);")
     body.append("    }")
+    body.append("    for (var j = 0u; j < 4u; j = j + 1u) {")
+    body.append("      let cj = col + j;")
+    body.append("      if (cj >= inner) { break; }")
+    body.append("      var pl = place + i32(cj) * pi(23u + nd);")
     for t in range(k):
-        body.append(f"    var v{t} = i32(idx{t}[u32(io{t})]);")
-        body.append(f"    let n{t} = pi({8 + t}u);")
-        body.append(f"    if (v{t} < 0) {{ v{t} = v{t} + n{t}; }}")
-        body.append(f"    if (v{t} < 0 || v{t} >= n{t}) {{ atomicStore(&status, 1u); v{t} = 0; }}")
-        body.append(f"    place = place + v{t} * pi({12 + t}u);")
+        body.append(f"      var v{t} = i32(idx{t}[u32(io{t} + i32(cj) * pi({39 + 8 * t}u + nd))]);")
+        body.append(f"      let n{t} = pi({8 + t}u);")
+        body.append(f"      if (v{t} < 0) {{ v{t} = v{t} + n{t}; }}")
+        body.append(f"      if (v{t} < 0 || v{t} >= n{t}) {{ atomicStore(&status, 1u); v{t} = 0; }}")
+        body.append(f"      pl = pl + v{t} * pi({12 + t}u);")
     if mode == "gather":
-        body.append("    out[u32(vo) + i] = src[u32(place)];")
+        body.append("      out[u32(vo) + row * inner + cj] = src[u32(pl)];")
     else:
-        value = convert(f"vals[u32(vo)]", val_store, data_store)
+        value = convert("vals[u32(vo + i32(cj) * pi(31u + nd))]", val_store, data_store)
         if mode == "put":
-            body.append(f"    dst[u32(place)] = {value};")
+            body.append(f"      dst[u32(pl)] = {value};")
         elif data_store == "f32":
-            body.append(f"""    let v = {value};
-    var old = atomicLoad(&dst[u32(place)]);
-    loop {{
-      let res = atomicCompareExchangeWeak(&dst[u32(place)], old, bitcast<u32>(bitcast<f32>(old) + v));
-      if (res.exchanged) {{ break; }}
-      old = res.old_value;
-    }}""")
+            body.append(f"""      let v = {value};
+      var old = atomicLoad(&dst[u32(pl)]);
+      loop {{
+        let res = atomicCompareExchangeWeak(&dst[u32(pl)], old, bitcast<u32>(bitcast<f32>(old) + v));
+        if (res.exchanged) {{ break; }}
+        old = res.old_value;
+      }}""")
         else:
-            body.append(f"    atomicAdd(&dst[u32(place)], {value});")
+            body.append(f"      atomicAdd(&dst[u32(pl)], {value});")
+    body.append("    }")
     return HEADER + "\n".join(lines) + f"""
-@compute @workgroup_size({WG})
+@compute @workgroup_size({EW4_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
-  let n = pu(0u);
-  let step = nw.x * {WG}u;
-  for (var i = gid.x; i < n; i = i + step) {{
+  let nd = pu(1u);
+  let inner = pu(15u + nd);
+  let qrow = (inner + 3u) / 4u;
+  let total = (pu(0u) / inner) * qrow;
+  let step = nw.x * {EW4_WG}u;
+  for (var q = gid.x; q < total; q = q + step) {{
 {chr(10).join(body)}
   }}
 }}

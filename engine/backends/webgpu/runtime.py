@@ -34,9 +34,9 @@ class WebGPUError(RuntimeError):
 
 
 def size_class(nbytes):
-    """Capacities are 16 bytes or more, rounded up to 2**k or 1.5 * 2**k (a third wasted at most)."""
-    if nbytes <= 16:
-        return 16
+    """Capacities are multiples of 16 bytes, rounded up to 2**k or 1.5 * 2**k (a third wasted at most)."""
+    if nbytes <= 32:
+        return 16 if nbytes <= 16 else 32
     k = (nbytes - 1).bit_length()
     half = 3 << (k - 2)
     return half if nbytes <= half else 1 << k
@@ -76,6 +76,7 @@ class Runtime:
         self.doomed = []
         self.pipelines = {}
         self.next_pipeline = 0
+        self.cpu_like = False     # a CPU-emulated adapter (SwiftShader): kernels without barriers win
         self.stats = {"dispatches": 0, "batches": 0, "reads": 0, "read_bytes": 0, "writes": 0, "write_bytes": 0,
                       "buffers": 0, "pipelines": 0}
 
