@@ -69,6 +69,8 @@ def erf_array(xp, x):
         if _special is not None:
             return _special.erf(x)
         return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+    if hasattr(xp, "erf"):  # a backend's own kernel (WebGPU)
+        return xp.erf(x)
     try:
         from cupyx.scipy import special
         return special.erf(x)
@@ -79,6 +81,9 @@ def erf_array(xp, x):
 # ---------------------------------------------------------------------------------------------
 # softmax and log_softmax
 def _softmax_forward(xp, x, axis):
+    fused = getattr(xp, "fused_softmax", None)  # one kernel, where a backend has it (WebGPU)
+    if fused is not None and (out := fused(x, axis)) is not None:
+        return out
     e = x - x.max(axis=axis, keepdims=True)
     xp.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
@@ -96,6 +101,9 @@ def _softmax_vjp(m, g, node, out):
 
 
 def _log_softmax_forward(xp, x, axis):
+    fused = getattr(xp, "fused_log_softmax", None)
+    if fused is not None and (out := fused(x, axis)) is not None:
+        return out
     s = x - x.max(axis=axis, keepdims=True)
     s -= xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
     return s

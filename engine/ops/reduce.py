@@ -352,6 +352,9 @@ def _need_float(x, name):
 
 
 def _logsumexp_forward(xp, x, axes, keepdim):
+    fused = getattr(xp, "fused_logsumexp", None)  # one kernel, where a backend has it (WebGPU)
+    if fused is not None and (out := fused(x, axes, keepdim)) is not None:
+        return out
     if x.size == 0:
         return xp.log(xp.sum(xp.exp(x), axis=axes, keepdims=keepdim))
     top = xp.amax(x, axis=axes, keepdims=True)

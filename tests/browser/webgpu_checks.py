@@ -590,6 +590,18 @@ def check_engine():
         return ok and ok2 and ok3 and ok4, "; ".join((d, d2, d3, d4))
     record("engine reshape of a transposed tensor and embedding (against NumPy)", reshape_and_embedding)
 
+    def fused_kernels():
+        stats = engine.backends.get("webgpu").runtime.stats
+        x = engine.randn(64, 10, device="webgpu")
+        counts = {}
+        for name, fn in (("softmax", lambda: F.softmax(x, dim=1)), ("log_softmax", lambda: F.log_softmax(x, dim=0)),
+                         ("logsumexp", lambda: x.logsumexp(dim=1)), ("erf (gelu)", lambda: engine.erf(x))):
+            before = stats["dispatches"]
+            fn()
+            counts[name] = stats["dispatches"] - before
+        return all(v == 1 for v in counts.values()), counts
+    record("softmax, log_softmax, logsumexp and erf are one kernel each", fused_kernels)
+
     def device_api():
         dev = engine.device("webgpu")
         t = engine.ones(3, device=dev)
