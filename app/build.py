@@ -19,23 +19,20 @@ place instead of restarting Python.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import csv
 import functools
 import hashlib
 import html
-import io
 import json
 import os
 import re
 import shutil
 import sys
 import tomllib
-import zipfile
 from pathlib import Path
 
 from . import versions as V
+from .pyodide_dist import write_wheel
 
 __all__ = ["build_wheel", "page_resources", "build_site", "serve", "BuildError", "SITE_MARKER"]
 
@@ -81,7 +78,7 @@ def build_wheel(out_dir: Path) -> Path:
     version = f"{proj['version']}+g{digest.hexdigest()[:8]}"
     name = proj["name"]
     di = f"{name}-{version}.dist-info"
-    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
+    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
             f"Summary: {proj.get('description', '')}", f"Requires-Python: {proj.get('requires-python', '>=3.11')}"]
     meta += [f"Requires-Dist: {d}" for d in proj.get("dependencies", [])]
     files += [(f"{di}/METADATA", ("\n".join(meta) + "\n").encode()),
@@ -91,20 +88,7 @@ def build_wheel(out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}-{version}-py3-none-any.whl"
-    record = []
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        for arc, data in files:
-            zi = zipfile.ZipInfo(arc, date_time=(2020, 2, 2, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            z.writestr(zi, data)
-            h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            record.append((arc, f"sha256={h}", str(len(data))))
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerows(record)
-        w.writerow((f"{di}/RECORD", "", ""))
-        z.writestr(zipfile.ZipInfo(f"{di}/RECORD", date_time=(2020, 2, 2, 0, 0, 0)), buf.getvalue())
+    write_wheel(path, files, di)
     return path
 
 

@@ -196,7 +196,7 @@ def fetch(cache: Path, offline: bool = False) -> dict:
 # ------------------------------------------------------------------------------------------------
 # wheels
 
-def _write_wheel(path: Path, files: list[tuple[str, bytes]], dist_info: str):
+def write_wheel(path: Path, files: list[tuple[str, bytes]], dist_info: str):
     """A wheel of `files` with a fresh RECORD (fixed timestamps: the same input gives the same bytes)."""
     record = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
@@ -246,7 +246,7 @@ def _slim(src: Path, dst: Path, drop, patch=None) -> dict:
             if patch is not None:
                 data = patch(info.filename, data)
             files.append((info.filename, data))
-    _write_wheel(dst, files, dist_info)
+    write_wheel(dst, files, dist_info)
     return {"dropped_files": dropped}
 
 
@@ -285,7 +285,7 @@ def _sdist_to_wheel(sdist: Path, out_dir: Path, wheel: V.Wheel) -> Path:
         if lic:
             meta.append((f"{di}/{os.path.basename(lic[0])}", t.extractfile(lic[0]).read()))
     dst = out_dir / f"{wheel.name}-{wheel.version}-py3-none-any.whl"
-    _write_wheel(dst, files + meta, di)
+    write_wheel(dst, files + meta, di)
     return dst
 
 
@@ -356,7 +356,7 @@ def _compile_wheels(wheels: list[Path], pyodide_dir: Path, lock: dict) -> int:
                     compiled += 1
                 else:
                     files.append((n, (base / n).read_bytes()))
-            _write_wheel(whl, files, dist_info)
+            write_wheel(whl, files, dist_info)
     return compiled
 
 
