@@ -16,7 +16,8 @@ Two implementations share the interface:
   enforced by a trace function on cell frames (a loop in a cell stops; one long array op does not).
 - `WorkerRunner` runs cells in a child process per session (the server). A run that passes the
   time limit (default 10 s) has its worker killed; a fresh worker is started and the cells that
-  had run are re-run to rebuild the namespace.
+  had run are re-run to rebuild the namespace. The worker's address space is capped (RLIMIT_AS,
+  default 4 GiB): a failed allocation is reported as the memory limit and the worker replaced too.
 
 `make_runner()` picks: the worker where processes exist, in-process under Pyodide.
 """
@@ -37,9 +38,11 @@ import traceback
 from dataclasses import dataclass, field, asdict
 
 __all__ = ["Settings", "CellResult", "RunResult", "Session", "Runner", "InProcessRunner", "WorkerRunner",
-           "make_runner", "cell_filename", "cell_id_from_filename", "DEFAULT_TIME_LIMIT"]
+           "make_runner", "cell_filename", "cell_id_from_filename", "DEFAULT_TIME_LIMIT",
+           "DEFAULT_MEMORY_LIMIT_MB"]
 
 DEFAULT_TIME_LIMIT = 10.0
+DEFAULT_MEMORY_LIMIT_MB = 4096   # a worker's address space (RLIMIT_AS); 0 or None: no limit
 MAX_OUTPUT_CHARS = 20_000
 CELL_PREFIX = "<cell "
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -155,12 +158,26 @@ def format_exception(exc: BaseException, labels: dict, cell_id: str | None = Non
     when None), that line's cell id)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(CELL_PREFIX)]
     lines = ["Traceback (most recent call last):"] if frames else []
-    for f in frames:
+    previous, repeated = None, 0
+    for f in frames + [None]:
+        here = (f.filename, f.lineno, f.name) if f is not None else None
+        if here is not None and here == previous:
+            repeated += 1
+            continue
+        if repeated:  # deep recursion: one line for the repeats, as Python's own tracebacks do
+            lines.append(f"  [Previous line repeated {repeated:,} more time{'s' if repeated != 1 else ''}]")
+            repeated = 0
+        if f is None:
+            break
+        previous = here
         lines.append(f"  {_cell_label(f.filename, labels)}, line {f.lineno}, in {f.name}")
         if f.line:
             lines.append(f"    {f.line.strip()}")
     only = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")
     lines.append(only)
+    if isinstance(exc, RecursionError):
+        lines.append(f"Recursion limit hit: calls nested deeper than {sys.getrecursionlimit():,} levels "
+                     f"(a function that calls itself without reaching its base case?).")
     mine = [f for f in frames if cell_id is None or cell_id_from_filename(f.filename) == cell_id]
     last = mine[-1] if mine else None
     return "\n".join(lines), (last.lineno if last else None), (cell_id_from_filename(last.filename) if last else None)
@@ -264,10 +281,11 @@ def _trim_graph(graph_obj, max_nodes: int) -> dict:
 class Session:
     """A cell namespace plus the logic to run cells in it (used directly in-process and inside a worker)."""
 
-    def __init__(self):
+    def __init__(self, memory_limit_mb=None):
         self.ns = fresh_namespace()
         self._deadline = None
         self._cancel = False
+        self.memory_limit_mb = memory_limit_mb   # what the process is limited to (for messages only)
 
     def reset(self):
         self.ns = fresh_namespace()
@@ -368,6 +386,13 @@ class Session:
                 self.last_limit = f"time limit of {self._limit:g} s"
                 cell.error = (f"Time limit hit: the run took longer than its {self.last_limit} and was "
                               f"stopped here.\n{head}").rstrip()
+        except MemoryError as exc:
+            cell.error_kind = "limit"
+            text, line, _ = format_exception(exc, labels, cid)
+            cell.error_line = line
+            self.last_limit = (f"memory limit of {self.memory_limit_mb:,} MiB" if self.memory_limit_mb
+                               else "memory limit (an allocation failed)")
+            cell.error = f"Memory limit hit: the cell asked for more memory than it may use ({self.last_limit}).\n{text}"
         except SystemExit as exc:
             cell.error_kind = "exception"
             cell.error = f"SystemExit: the cell called exit({'' if exc.code is None else exc.code!r}); nothing stopped"
@@ -457,8 +482,8 @@ class WorkerRunner(Runner):
     is answered by one ("cell", CellResult) per cell as it ends, then ("done", RunResult).
     """
 
-    def __init__(self, time_limit: float | None = DEFAULT_TIME_LIMIT, memory_limit_mb: int | None = None,
-                 start: bool = True):
+    def __init__(self, time_limit: float | None = DEFAULT_TIME_LIMIT,
+                 memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB, start: bool = True):
         self.time_limit = time_limit
         self.memory_limit_mb = memory_limit_mb
         self._proc = None
@@ -567,7 +592,14 @@ class WorkerRunner(Runner):
                     code = self._proc.wait(timeout=1)
             if self._interrupted:
                 return self._overrun(cells, start, results, "stopped", "limit")
-            why = f"the worker process stopped (exit code {code})" if code is not None else f"the worker failed ({exc})"
+            if code is not None and code < 0 and -code == getattr(__import__("signal"), "SIGKILL", 9):
+                # killed from outside while running: the kernel's out-of-memory killer, as a rule
+                why = "memory limit (the worker process was killed, most likely for running out of memory)"
+            elif code is not None and code < 0:
+                why = f"the worker process died from signal {-code}" + (
+                    " (a stack overflow? deep recursion past sys.setrecursionlimit)" if -code == 11 else "")
+            else:
+                why = f"the worker process stopped (exit code {code})" if code is not None else f"the worker failed ({exc})"
             return self._overrun(cells, start, results, why, "crash")
 
     _interrupted = False
@@ -580,6 +612,8 @@ class WorkerRunner(Runner):
         elif kind == "limit":
             msg = (f"Time limit hit: the run took longer than its {what} and was stopped in this cell. "
                    f"Its worker process was restarted.")
+        elif what.startswith("memory limit"):
+            msg = f"Memory limit hit: {what}. Its worker process was restarted."
         else:
             msg = f"The cell's process ended abruptly: {what} (a crash, or memory ran out). It was restarted."
         cell = CellResult(cell_id=cid, error=msg, error_kind=kind)
@@ -637,7 +671,7 @@ def _worker_main(fd: int, memory_limit_mb=None):
     import engine  # noqa: F401  load the engine before saying ready
     with contextlib.suppress(Exception):
         import engine.graph  # noqa: F401
-    session = Session()
+    session = Session(memory_limit_mb=int(memory_limit_mb) if memory_limit_mb else None)
     _send(f, ("ready",))
     while True:
         try:
@@ -686,7 +720,7 @@ def make_runner(kind: str | None = None, time_limit: float | None = None, spare:
     if kind == "inprocess":
         return InProcessRunner(time_limit=time_limit)
     mem = os.environ.get("GRADVIEW_MEMORY_LIMIT_MB")
-    mem = int(mem) if mem else None
+    mem = (int(mem) or None) if mem else DEFAULT_MEMORY_LIMIT_MB
     runner = _take_spare(mem) if spare else None
     if runner is None:
         runner = WorkerRunner(time_limit=time_limit, memory_limit_mb=mem)

@@ -239,3 +239,22 @@ def test_interrupt_stops_a_run(kind):
         assert r.run(cells("kept = 7", "print(kept)"), start=1).results[0].output == "7\n"
     finally:
         r.close()
+
+
+def test_memory_limit_is_reported_and_the_worker_replaced():
+    r = WorkerRunner(time_limit=5, memory_limit_mb=1024)
+    try:
+        for bomb in ("import torch\nx = torch.zeros(10**6, 10**6)", "x = [0] * 10**9"):
+            res = r.run(cells("kept = 3", bomb))
+            assert res.failed == 1 and res.results[-1].error_kind == "limit" and res.restarted
+            assert res.limit == "memory limit of 1,024 MiB" and "Memory limit hit" in res.results[-1].error
+        assert r.run(cells("kept = 3", "print(kept)"), start=1).results[0].output == "3\n"
+    finally:
+        r.close()
+
+
+def test_deep_recursion_is_one_clear_error(runner):
+    res = runner.run(cells("def f(n):\n    return f(n + 1)\nf(0)"))
+    err = res.results[0].error
+    assert "RecursionError" in err and "Recursion limit hit" in err and "Previous line repeated" in err
+    assert len(err) < 2_000
