@@ -24,11 +24,11 @@ def _matmul_vjp(m, g, node, a, b):
         g = m.expand_dims(g, -1)
     ga = gb = None
     if need_a:
-        ga = m.matmul(g, m.mT(b))
+        ga = _product(m, g, m.mT(b))
         if a_vec:
             ga = m.reshape(ga, tuple(ga.shape[:-2]) + (ga.shape[-1],))
     if need_b:
-        gb = _mat2_grad(m, a, b, g, node) if a.ndim == 2 and g.ndim == 2 else m.matmul(m.mT(a), g)
+        gb = _mat2_grad(m, a, b, g, node) if a.ndim == 2 and g.ndim == 2 else _product(m, m.mT(a), g)
         if b_vec:
             gb = m.reshape(gb, tuple(gb.shape[:-1]))
     return ga, gb
@@ -171,6 +171,13 @@ def _addmm_vjp(m, g, node, a, b):
     return gbias, ga, gb
 
 
+def _product(m, x, y):
+    """x @ y; an outer product (contracted size 1) as a broadcast multiply, which BLAS does slowly."""
+    if x.shape[-1] == 1:
+        return x * y
+    return m.matmul(x, y)
+
+
 def _mat2_grad(m, a, b, g, node):
     """a^T g, laid out like b: when b is a transposed matrix (a weight used as W.t()), computing
     (g^T a)^T makes the gradient contiguous once transposed back, so it reaches .grad uncopied."""
@@ -181,8 +188,8 @@ def _mat2_grad(m, a, b, g, node):
         source = node._next[1] if len(node._next) == 2 else node._next[2]
         transposed = m is not TENSOR_MATH and source is not None and source.name() == "TBackward0"
     if transposed:
-        return m.matmul(m.mT(g), a).T
-    return m.matmul(m.mT(a), g)
+        return _product(m, m.mT(g), a).T
+    return _product(m, m.mT(a), g)
 
 
 _addmm = OpDef("AddmmBackward0", _addmm_forward, _addmm_vjp, save_inputs=(1, 2), kind="addmm")
