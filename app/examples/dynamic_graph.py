@@ -7,7 +7,8 @@ torch.manual_seed(0)
 x = torch.randn(3, requires_grad=True)
 
 # %%
-# A data-dependent loop: how many doublings depends on x's values.
+# A data-dependent loop: the number of doublings
+# depends on x's values.
 x.grad = None
 y = x * 2
 doublings = 0

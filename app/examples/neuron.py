@@ -14,8 +14,9 @@ print("o =", round(o.item(), 4))
 print("do/dw1 =", round(w1.grad.item(), 4), " do/dw2 =", round(w2.grad.item(), 4))
 
 # %%
-# Teach it: four points, squared error, plain gradient descent.
-# Each backward() closes a step: use the step slider and watch the loss curve.
+# Teach it: four points, squared error, gradient descent.
+# Each backward() closes a step: move the step slider
+# and watch the loss curve.
 xs = torch.tensor([[2.0, 3.0], [3.0, -1.0],
                    [0.5, 1.0], [1.0, 1.0]])
 ys = torch.tensor([1.0, -1.0, -1.0, 1.0])

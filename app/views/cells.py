@@ -5,6 +5,7 @@ import html
 
 import panel as pn
 import param
+from panel.reactive import ReactiveHTML
 from panel.viewable import Viewer
 
 from ..state import AppState, Cell
@@ -24,11 +25,6 @@ ERROR_CSS = CELL_CSS + """
 OUTPUT_CSS = CELL_CSS + """
 :host { background: #fafafa; border-left: 3px solid #d9d9d9; padding: 4px 8px; max-height: 220px;
         overflow: auto; }
-"""
-HEADER_CSS = """
-:host { font-size: 12px; color: #555; }
-.status-running { color: #1677ff; } .status-error { color: #cf1322; } .status-stale { color: #999; }
-.status-done { color: #389e0d; } .status-skipped { color: #999; }
 """
 EDITOR_CSS = """
 :host { border: 1px solid #d9d9d9; border-radius: 4px; }
@@ -59,6 +55,61 @@ def _editor_height(code: str) -> int:
     return lines * LINE_PX + 12
 
 
+class CellHeader(ReactiveHTML):
+    """A cell's number, status and buttons, as one element (five widgets would be five models to lay out)."""
+
+    number = param.Integer(default=1)
+    status_text = param.String(default="", doc="The cell's status as HTML (a span classed by status).")
+
+    _template = """
+<div id="head" class="gv-head">
+  <span class="num">[${number}]</span>
+  <span id="st" class="st">${status_text}</span>
+  <span class="tools">
+    <button id="run" title="Run this cell and the ones below (Shift+Enter)" onclick="${_run}">▶</button>
+    <button id="up" title="Move up" onclick="${_up}">↑</button>
+    <button id="down" title="Move down" onclick="${_down}">↓</button>
+    <button id="add" title="Add a cell below" onclick="${_add}">+</button>
+    <button id="del" title="Delete this cell" onclick="${_delete}">✕</button>
+  </span>
+</div>"""
+
+    _stylesheets = ["""
+.gv-head { display: flex; align-items: center; gap: 8px; font: 12px system-ui, sans-serif; color: #555;
+           height: 28px; }
+.num { font-weight: bold; color: #333; }
+.st { flex: 1; }
+.st-running { color: #1677ff; } .st-error { color: #cf1322; } .st-stale, .st-skipped { color: #999; }
+.st-done { color: #389e0d; }
+.tools button { border: 1px solid transparent; background: none; border-radius: 4px; width: 28px; height: 24px;
+                cursor: pointer; color: #555; font-size: 13px; }
+.tools button:hover { background: #f0f0f0; border-color: #d9d9d9; }
+"""]
+
+    def __init__(self, on_action=None, **params):
+        super().__init__(**params)
+        self.on_action = on_action
+
+    def _act(self, what):
+        if self.on_action is not None:
+            self.on_action(what)
+
+    def _run(self, event=None):
+        self._act("run")
+
+    def _up(self, event=None):
+        self._act("up")
+
+    def _down(self, event=None):
+        self._act("down")
+
+    def _add(self, event=None):
+        self._act("add")
+
+    def _delete(self, event=None):
+        self._act("delete")
+
+
 class CellView(Viewer):
     """One cell: a header (number, status, buttons), its editor, printed output and error."""
 
@@ -77,24 +128,14 @@ class CellView(Viewer):
                                    sizing_mode="stretch_width", visible=False, margin=(2, 5))
         self.error = pn.pane.HTML("", css_classes=["gv-error"], stylesheets=[ERROR_CSS],
                                   sizing_mode="stretch_width", visible=False, margin=(2, 5))
-        self.label = pn.pane.HTML("", stylesheets=[HEADER_CSS], margin=(4, 5, 0, 5), sizing_mode="stretch_width")
-
-        def button(text, tip, fn):
-            b = pn.widgets.Button(name=text, description=tip, button_type="light", width=34, height=28,
-                                  margin=(2, 1))
-            b.on_click(lambda event: fn())
-            return b
-
-        self.buttons = pn.Row(
-            button("▶", "Run this cell and the ones below (Shift+Enter)", lambda: actions.run_cell(cell.id)),
-            button("↑", "Move up", lambda: actions.move_cell(cell.id, -1)),
-            button("↓", "Move down", lambda: actions.move_cell(cell.id, +1)),
-            button("+", "Add a cell below", lambda: actions.add_cell(cell.id)),
-            button("✕", "Delete this cell", lambda: actions.delete_cell(cell.id)),
-            margin=0)
+        handlers = {
+            "run": lambda: actions.run_cell(cell.id), "up": lambda: actions.move_cell(cell.id, -1),
+            "down": lambda: actions.move_cell(cell.id, +1), "add": lambda: actions.add_cell(cell.id),
+            "delete": lambda: actions.delete_cell(cell.id)}
+        self.header = CellHeader(on_action=lambda what: handlers[what](), number=self.number,
+                                 sizing_mode="stretch_width", height=28, margin=(4, 5, 0, 5))
         self._layout = pn.Column(
-            pn.Row(self.label, self.buttons, sizing_mode="stretch_width", margin=0),
-            self.editor, self.output, self.error,
+            self.header, self.editor, self.output, self.error,
             sizing_mode="stretch_width", margin=(4, 0, 8, 0), css_classes=["gv-cell-box"])
         cell.param.watch(self._refresh, ["output", "error", "status", "error_line", "duration", "code"])
         self.param.watch(self._refresh, "number")
@@ -119,9 +160,8 @@ class CellView(Viewer):
         status = STATUS_TEXT.get(cell.status, "")
         if cell.status == "done" and cell.duration:
             status = f"✓ {cell.duration * 1000:.0f} ms"
-        label = f"<b>[{self.number}]</b> &nbsp;<span class='status-{cell.status}'>{html.escape(status)}</span>"
-        if label != self.label.object:
-            self.label.object = label
+        self.header.param.update(
+            number=self.number, status_text=f"<span class='st-{cell.status}'>{html.escape(status)}</span>")
         # stale output is dimmed inside the pane (a class on the pane itself would re-lay out the page)
         pre = "<pre class='stale'>" if stale else "<pre>"
         output = f"{pre}{html.escape(cell.output)}</pre>" if cell.output else ""

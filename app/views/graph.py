@@ -163,9 +163,9 @@ class GraphPanel(Viewer):
             try:
                 where = f"cell [{state.index(state.focus_cell) + 1}]"
             except KeyError:
-                where = "—"
+                where = None
         else:
-            where = "—"
+            where = None
         if n:
             what = f"{n} node{'s' if n != 1 else ''}"
             if self._hidden:
@@ -174,7 +174,8 @@ class GraphPanel(Viewer):
             what = "no tensor operations in it: run code that computes with tensors"
         else:
             what = "not run yet"
-        return f"<b>Graph of {where}</b> <span style='color:#888'>· {what}</span>"
+        head = f"Graph of {where}" if where else "Graph"
+        return f"<b>{head}</b> <span style='color:#888'>· {what}</span>"
 
     def _slid(self, event):
         if event.new is not None and event.new != self.state.step:

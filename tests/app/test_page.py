@@ -71,6 +71,6 @@ def test_devices_offered(app):
 def test_run_button_and_status(app):
     first = app.state.cells[0].id
     view = app.cells.view(first)
-    view.buttons[0].clicks += 1  # ▶
+    view.header._run()  # ▶
     assert not app.state.running and app.state.message.startswith("Ran 2 cell(s)")
     assert app.controls.stop.disabled
