@@ -187,5 +187,8 @@ def build_app():
 
 
 if __name__.startswith("bokeh_app") or __name__ == "__main__":
+    if sys.platform != "emscripten":
+        from app.__main__ import warn_if_exposed
+        warn_if_exposed()  # once per server: cells run arbitrary Python, say so when others can reach it
     _app = build_app()
     _app.layout().servable(title="gradview")
