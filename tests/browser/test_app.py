@@ -355,3 +355,15 @@ def test_node_click_goes_to_its_line_and_a_line_lights_its_nodes(page, server):
     page.wait_for_function("""() => { const m = Bokeh.documents[0].get_model_by_name('graph-nodes');
         const sel = m.selected.indices.map((i) => m.data.label[i]);
         return sel.length === 2 && sel.includes('mul'); }""")
+
+
+def test_cell_buttons_add_move_delete(page, server):
+    open_notebook(page, server, ["a = 1", "print(a)"])
+    page.locator('button[title="Add a cell below"]').first.click()
+    page.wait_for_function(f"() => ({JS_EDITOR_TEXT})().length === 3")
+    assert page.evaluate(JS_EDITOR_TEXT) == ["a = 1", "", "print(a)"]
+    page.locator('button[title="Move down"]').first.click()
+    page.wait_for_function(f"() => ({JS_EDITOR_TEXT})()[1] === 'a = 1'")
+    page.locator('button[title="Delete this cell"]').first.click()
+    page.wait_for_function(f"() => ({JS_EDITOR_TEXT})().length === 2")
+    assert page.evaluate(JS_EDITOR_TEXT) == ["a = 1", "print(a)"]
