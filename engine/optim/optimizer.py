@@ -212,7 +212,7 @@ class Optimizer:
         state = self.state[p]
         t = state.get(key)
         if t is None:
-            t = state[key] = _state_tensor(np.full(p._data.shape, fill, dtype=p._data.dtype))
+            t = state[key] = _state_tensor(p._xp.full(p._data.shape, fill, dtype=p._data.dtype))
         return t._data
 
 

@@ -48,7 +48,7 @@ class SGD(Optimizer):
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = _state_tensor(np.array(grad, copy=True))
+                        buf = state["momentum_buffer"] = _state_tensor(grad.copy())  # on grad's device
                         b = buf._data
                     else:
                         b = buf._data
