@@ -246,7 +246,7 @@ def _apply_settings(settings: Settings, ns: dict):
     dtype = getattr(engine, settings.dtype, None)
     if isinstance(dtype, engine.dtype):
         engine.set_default_dtype(dtype)
-    device = settings.device if settings.device == "cpu" or engine.cuda.is_available() else "cpu"
+    device = settings.device if settings.device == "cpu" or engine.backends.is_available(settings.device) else "cpu"
     set_default_device = getattr(engine, "set_default_device", None)
     if set_default_device is not None:
         set_default_device(device)
@@ -375,6 +375,10 @@ class Session:
             cell.duration = time.perf_counter() - t0
             return cell
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        if not isinstance(self.ns.get("__builtins__"), dict) or self.ns["__builtins__"] is vars(builtins):
+            # a cell deleted or replaced its builtins: without them exec would hand the next cell the
+            # process's own, and an edit there would reach every session in this process
+            self.ns["__builtins__"] = fresh_namespace()["__builtins__"]
         out = _Tee()
         cm = _capture_cm(settings) if capture else None
         graph_obj = None
@@ -413,9 +417,7 @@ class Session:
         except SystemExit as exc:
             cell.error_kind = "exception"
             cell.error = f"SystemExit: the cell called exit({'' if exc.code is None else exc.code!r}); nothing stopped"
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:  # noqa: BLE001  anything a cell raises is its output, never ours
+        except BaseException as exc:  # noqa: BLE001  anything a cell raises (KeyboardInterrupt too) is its output
             cell.error_kind = "exception"
             cell.error, cell.error_line, _ = format_exception(exc, labels, cid)
         cell.output = out.getvalue()
