@@ -678,6 +678,19 @@ class WorkerRunner(Runner):
             self._kill()
 
 
+def _watch_parent(every: float = 1.0):
+    """End this worker when the server that started it is gone, even while a cell loops (a closed pipe
+    is only noticed between runs)."""
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(0)
+    threading.Thread(target=watch, daemon=True, name="gradview-parent-watch").start()
+
+
 def _worker_main(fd: int, memory_limit_mb=None):
     """The child process: one Session, answering runs until the pipe closes."""
     if memory_limit_mb:
@@ -685,6 +698,7 @@ def _worker_main(fd: int, memory_limit_mb=None):
             import resource
             limit = int(memory_limit_mb) * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _watch_parent()
     sock = socket.socket(fileno=fd)
     f = sock.makefile("rwb")
     import engine  # noqa: F401  load the engine before saying ready

@@ -258,3 +258,24 @@ def test_deep_recursion_is_one_clear_error(runner):
     err = res.results[0].error
     assert "RecursionError" in err and "Recursion limit hit" in err and "Previous line repeated" in err
     assert len(err) < 2_000
+
+
+def test_a_spinning_worker_ends_with_its_server():
+    import os
+    import subprocess
+    import time
+    code = ("import sys, threading, time, os\nsys.path.insert(0, %r)\nfrom app.runner import WorkerRunner\n"
+            "r = WorkerRunner(time_limit=60)\nr._wait_started()\nprint(r.pid, flush=True)\n"
+            "threading.Thread(target=lambda: r.run([('a', 'while True:\\n    pass')]), daemon=True).start()\n"
+            "time.sleep(1)\nos._exit(0)\n") % os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    pid = int(out.stdout.split()[0])
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    pytest.fail("the worker outlived the process that started it")
