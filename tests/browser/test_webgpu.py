@@ -162,3 +162,37 @@ def test_browser_without_webgpu_gets_cpu_and_a_clear_message(playwright, site):
     assert "webgpu device is not available" in out["error"], out
     assert "WebGPU" in out["error"] or "navigator.gpu" in out["error"], out
     assert out["cpu_grad"] == [2.0, 4.0]
+
+
+def test_app_lists_webgpu_and_its_graph_shows_the_device(gpu_browser, site, tmp_path):
+    """The static app in the WebGPU browser: the device control offers webgpu, and a cell on
+    webgpu draws a graph whose nodes carry device webgpu:0 (values and gradients read back)."""
+    pytest.importorskip("panel", reason="panel is not installed")
+    from app.build import build_site
+    from app.notebook import encode_share
+
+    build_site(tmp_path / "site", cache_dir() / "pyodide-dist", quiet=True)
+    srv, base = harness.start_server(tmp_path)
+    cells = ["import torch",
+             "x = torch.randn(4, 3, device='webgpu', requires_grad=True)\n"
+             "w = torch.randn(3, 2, device='webgpu', requires_grad=True)\n"
+             "loss = (x @ w).relu().sum()\nloss.backward()\nprint(loss.device, w.grad.device)"]
+    context = gpu_browser.new_context(viewport={"width": 1280, "height": 860})
+    left = []
+    harness.offline_route(context, left)
+    try:
+        page = context.new_page()
+        page.goto(f"{base}site/?nb={encode_share(cells)}")
+        page.wait_for_function("() => ['ready', 'failed'].includes(document.body.dataset.gvState)", timeout=180_000)
+        assert page.evaluate("() => gradview.state") == "ready", page.evaluate("() => gradview.error")
+        page.wait_for_function("() => { const m = gradview.jsdoc.get_model_by_name('graph-nodes');"
+                               " return m && [...m.data.device].length > 0; }", timeout=60_000)
+        options = page.evaluate("() => [...gradview.jsdoc.all_models].filter(m => m.options !== undefined)"
+                                ".map(m => JSON.stringify(m.options))")
+        assert any('"webgpu"' in o and '"cpu"' in o for o in options), options
+        devices = page.evaluate("() => [...gradview.jsdoc.get_model_by_name('graph-nodes').data.device]")
+        assert devices and set(devices) == {"webgpu:0"}, devices
+        assert left == []
+    finally:
+        context.close()
+        srv.shutdown()
