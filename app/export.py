@@ -10,57 +10,14 @@ If the script raises, what ran until then is still exported and the exit status 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.abc
-import importlib.util
 import os
 import runpy
 import sys
 import traceback
 
+from engine.run import torch_alias
+
 __all__ = ["torch_alias", "run_captured", "main"]
-
-
-class _TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds `torch` and `torch.<name>` as the engine's modules `engine` and `engine.<name>`."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != "torch" and not fullname.startswith("torch."):
-            return None
-        real = "engine" + fullname[len("torch"):]
-        try:
-            found = importlib.util.find_spec(real)
-        except (ImportError, ValueError):
-            found = None
-        if found is None:
-            return None
-        return importlib.util.spec_from_loader(fullname, self, is_package=found.submodule_search_locations is not None)
-
-    def create_module(self, spec):
-        return importlib.import_module("engine" + spec.name[len("torch"):])
-
-    def exec_module(self, module):
-        pass  # the engine module is already loaded
-
-
-class torch_alias:
-    """Context manager: `import torch` gives the engine inside the block, and only there."""
-
-    def __enter__(self):
-        self._finder = _TorchAlias()
-        self._saved = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
-        for k in self._saved:
-            del sys.modules[k]
-        sys.meta_path.insert(0, self._finder)
-        return self
-
-    def __exit__(self, *exc):
-        if self._finder in sys.meta_path:
-            sys.meta_path.remove(self._finder)
-        for k in [k for k in sys.modules if k == "torch" or k.startswith("torch.")]:
-            del sys.modules[k]
-        sys.modules.update(self._saved)
-        return False
 
 
 def run_captured(script, args=(), *, full_values=64, keep_steps=20):

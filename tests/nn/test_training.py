@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine.run import torch_alias
 
 from nn_helpers import copy_weights, reference_torch
 
@@ -16,9 +17,11 @@ STEPS = 50
 
 
 def load_example(name):
+    """The example module, its `import torch` resolved to the engine (as in the app)."""
     spec = importlib.util.spec_from_file_location(f"example_{name}", os.path.join(EXAMPLES, name + ".py"))
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with torch_alias():
+        spec.loader.exec_module(module)
     return module
 
 

@@ -4,28 +4,17 @@ Shows: Embedding, LSTM (batch_first) and Linear; a graph whose shape changes fro
 because every batch has its own sequence length (drawn at random), as define-by-run autograd
 allows; gradient clipping with nn.utils.clip_grad_norm_; sampling from the trained model.
 
-    python app/examples/training/char_rnn.py [--seed N]
+    python -m engine.run app/examples/training/char_rnn.py [--seed N]   (or plain python, with PyTorch)
 
 250 Adam steps on batches of 32 sequences of 8 to 40 characters: the loss falls from about 3.4
 (a uniform guess over the 30 characters) to about 0.3 nats per character in a few
 seconds, and the samples reproduce phrases of the text.
 """
-import os
+import argparse
 
-# small matrices multiply fastest on one BLAS thread (set before NumPy loads)
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
 
-import argparse  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-try:
-    import engine as torch
-except ImportError:  # run from a source checkout: the engine package sits at the repository root
-    import sys
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-    import engine as torch
+import torch
 
 TEXT = (
     "the gradient of a sum is the sum of the gradients. the gradient flows backward through every "

@@ -3,26 +3,15 @@
 Shows: nn.Linear, MSELoss, SGD, mini-batches from a DataLoader and reading the learned
 weights back out of the model.
 
-    python app/examples/training/linear_regression.py
+    python -m engine.run app/examples/training/linear_regression.py   (or plain python, with PyTorch)
 
 1000 samples with noise of standard deviation 0.1, batches of 50, SGD (lr 0.1) for 20 epochs: the
 weights come out within 0.01 of (3, -2) and the bias within 0.01 of 0.5; the mean squared error
 settles at about 0.01, the variance of the noise, in under a second.
 """
-import os
+import numpy as np
 
-# small matrices multiply fastest on one BLAS thread (set before NumPy loads)
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import numpy as np  # noqa: E402
-
-try:
-    import engine as torch
-except ImportError:  # run from a source checkout: the engine package sits at the repository root
-    import sys
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-    import engine as torch
+import torch
 
 TRUE_WEIGHT = (3.0, -2.0)
 TRUE_BIAS = 0.5

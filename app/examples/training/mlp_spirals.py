@@ -3,28 +3,17 @@
 Shows: nn.Sequential of Linear and ReLU layers, CrossEntropyLoss, the Adam optimizer and a
 DataLoader over a TensorDataset that reshuffles every epoch.
 
-    python app/examples/training/mlp_spirals.py
+    python -m engine.run app/examples/training/mlp_spirals.py   (or plain python, with PyTorch)
 
 600 points in 3 classes, an MLP 2-64-64-3, Adam (lr 0.01), batches of 64 for 40 epochs: the
 training accuracy reaches 100% and the loss falls from about 1.1 to about 0.002, in about a
 second.
 """
-import os
+import math
 
-# small matrices multiply fastest on one BLAS thread (set before NumPy loads)
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
 
-import math  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-try:
-    import engine as torch
-except ImportError:  # run from a source checkout: the engine package sits at the repository root
-    import sys
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-    import engine as torch
+import torch
 
 CLASSES = 3
 

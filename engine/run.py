@@ -1,0 +1,80 @@
+"""Run a PyTorch script on the engine: `import torch` inside it gives the engine.
+
+    python -m engine.run SCRIPT.py [ARGS...]
+
+The alias is in place only while the script runs; nothing is installed as `torch`, so a real
+PyTorch elsewhere in the process stays real.
+"""
+import importlib
+import importlib.abc
+import importlib.util
+import runpy
+import sys
+
+__all__ = ["torch_alias", "run_script", "main"]
+
+
+class _TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds `torch` and `torch.<name>` as the engine's modules `engine` and `engine.<name>`."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "torch" and not fullname.startswith("torch."):
+            return None
+        real = "engine" + fullname[len("torch"):]
+        try:
+            found = importlib.util.find_spec(real)
+        except (ImportError, ValueError):
+            found = None
+        if found is None:
+            return None
+        return importlib.util.spec_from_loader(fullname, self, is_package=found.submodule_search_locations is not None)
+
+    def create_module(self, spec):
+        return importlib.import_module("engine" + spec.name[len("torch"):])
+
+    def exec_module(self, module):
+        pass  # the engine module is already loaded
+
+
+class torch_alias:
+    """Context manager: `import torch` gives the engine inside the block, and only there."""
+
+    def __enter__(self):
+        self._finder = _TorchAlias()
+        self._saved = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
+        for k in self._saved:
+            del sys.modules[k]
+        sys.meta_path.insert(0, self._finder)
+        return self
+
+    def __exit__(self, *exc):
+        if self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+        for k in [k for k in sys.modules if k == "torch" or k.startswith("torch.")]:
+            del sys.modules[k]
+        sys.modules.update(self._saved)
+        return False
+
+
+def run_script(path, args=()):
+    """Run `path` as __main__ with `torch` mapped to the engine and `sys.argv` set to its args."""
+    saved_argv = sys.argv
+    sys.argv = [path, *args]
+    try:
+        with torch_alias():
+            runpy.run_path(path, run_name="__main__")
+    finally:
+        sys.argv = saved_argv
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if argv else 2
+    run_script(argv[0], argv[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
