@@ -474,6 +474,7 @@ def check_dtypes_and_fallback():
     record("int64 beyond 32 bits: clear error", lambda: _raises(RuntimeError, lambda: core.upload(np.array([2 ** 40]))))
     big = np.array([2 ** 31 - 10, 5], np.int64)
     record("int64 arithmetic runs exactly (through NumPy)", lambda: close(core.upload(big) + 3, big + 3))
+    record("a kernel that does not compile is reported at the next read", _broken_kernel)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         h = rand((6, 5))
@@ -487,6 +488,20 @@ def check_dtypes_and_fallback():
     record("fallback in place (sort)", lambda: close(srt, np.sort(h, axis=1)))
     record("fallback notice once per op", lambda: (sum("'cumsum'" in n for n in notices) == 1, notices))
     record("fallback result stays on the GPU", lambda: first.__class__ is core.WebGPUArray)
+
+
+def _broken_kernel():
+    """A kernel that does not compile is reported, with its name, at the next read."""
+    rt = core.RT
+    rt.flush()
+    out = core.empty((4,), np.float32)
+    pid = rt.pipeline(("broken kernel",), "w", lambda: core.K.HEADER + "fn main() { this is not WGSL }")
+    rt.dispatch(pid, [out.buf.id], [4], (1, 1, 1))
+    rt.flush()
+    msg = _msg(lambda: out.get())
+    fine = core.upload(np.arange(3, dtype=np.float32))
+    return "broken kernel" in msg and "does not compile" in msg and (fine + 1).get().tolist() == [1.0, 2.0, 3.0], \
+        msg[:300]
 
 
 def _msg(fn):

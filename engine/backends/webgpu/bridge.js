@@ -89,18 +89,34 @@
     return entry;
   }
 
-  // compile(id, sig, code) -> Promise of '' or the compiler's messages
-  G.compile = function (id, sig, code) {
+  // compile(id, sig, code, label): the pipeline is usable at once (the GPU process compiles it
+  // meanwhile); the compiler's verdict arrives later: compileErrors() lists the failures so far
+  const compileFailures = [];
+  G.compile = function (id, sig, code, label) {
     device.pushErrorScope('validation');
-    const module = device.createShaderModule({code});
-    const pipeline = device.createComputePipeline({layout: layout(sig).pl, compute: {module, entryPoint: 'main'}});
+    const module = device.createShaderModule({code, label});
+    const pipeline = device.createComputePipeline({layout: layout(sig).pl, compute: {module, entryPoint: 'main'},
+      label});
     pipelines[id] = {pipeline, sig};
-    return Promise.all([module.getCompilationInfo(), device.popErrorScope()]).then(([info, err]) => {
+    const verdict = Promise.all([module.getCompilationInfo(), device.popErrorScope()]).then(([info, err]) => {
       const msgs = info.messages.filter((m) => m.type === 'error')
         .map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}`);
       if (err) msgs.push(err.message);
-      return msgs.join('\n');
+      const text = msgs.join('\n');
+      if (text) compileFailures.push([id, text]);
+      compiling.delete(verdict);
+      return text;
     });
+    compiling.add(verdict);
+    return verdict;
+  };
+  const compiling = new Set();
+  // a promise settled once every compile so far has its verdict
+  G.compiled = function () { return Promise.all([...compiling]); };
+  G.compileErrors = function () {
+    const out = JSON.stringify(compileFailures);
+    compileFailures.length = 0;
+    return out;
   };
 
   function ensureParams(bytes) {

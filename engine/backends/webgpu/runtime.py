@@ -77,6 +77,8 @@ class Runtime:
         self.pipelines = {}
         self.next_pipeline = 0
         self.cpu_like = False     # a CPU-emulated adapter (SwiftShader): kernels without barriers win
+        self.sources = {}
+        self.check_compiles = False
         self.stats = {"dispatches": 0, "batches": 0, "reads": 0, "read_bytes": 0, "writes": 0, "write_bytes": 0,
                       "buffers": 0, "pipelines": 0}
 
@@ -113,20 +115,32 @@ class Runtime:
 
     # -- kernels ---------------------------------------------------------------------------
     def pipeline(self, key, sig, make_source):
-        """The pipeline for `key` (compiled on first use from make_source())."""
+        """The pipeline for `key`, made on first use from make_source(). It is not waited for: the
+        browser compiles it while Python goes on, and a kernel that fails to compile is reported
+        (with its source) at the next read. `check_compiles = True` waits for each instead."""
         pid = self.pipelines.get(key)
         if pid is None:
             source = make_source()
             pid = self.next_pipeline
             self.next_pipeline += 1
-            pending = self.bridge.compile(pid, sig, source)
-            if self._can_run_sync():
-                problems = self._run_sync(pending)
-                if problems:
-                    raise WebGPUError(f"WGSL kernel {key!r} does not compile:\n{problems}\n--- source ---\n{source}")
+            pending = self.bridge.compile(pid, sig, source, str(key)[:200])
+            self.sources[pid] = (key, source)
+            if self.check_compiles and self._can_run_sync():
+                self._run_sync(pending)
+                self._compile_errors()
             self.pipelines[key] = pid
             self.stats["pipelines"] += 1
         return pid
+
+    def _compile_errors(self):
+        import json
+        failures = json.loads(self.bridge.compileErrors())
+        if failures:
+            pid, problems = failures[0]
+            key, source = self.sources.get(pid, ("?", ""))
+            for k in [k for k, v in self.pipelines.items() if v in {f[0] for f in failures}]:
+                del self.pipelines[k]  # made again (and reported again) if used again
+            raise WebGPUError(f"WGSL kernel {key!r} does not compile:\n{problems}\n--- source ---\n{source}")
 
     def dispatch(self, pid, ids, words, groups):
         """Queue one kernel: buffers `ids` (bindings 1..n), parameter words, workgroup counts."""
@@ -179,9 +193,7 @@ class Runtime:
         raw = self._run_sync(self.bridge.read(bid, offset, nbytes)).to_bytes()
         self.stats["reads"] += 1
         self.stats["read_bytes"] += nbytes
-        errors = self.bridge.takeErrors()
-        if errors:
-            raise WebGPUError(f"the GPU reported: {errors}")
+        self._check_errors()
         status = raw[nbytes:nbytes + 4]
         if status != b"\0\0\0\0":
             self.bridge.clearStatus()
@@ -193,6 +205,12 @@ class Runtime:
         self.flush()
         if self._can_run_sync():
             self._run_sync(self.bridge.done())
+        self._check_errors()
+
+    def _check_errors(self):
         errors = self.bridge.takeErrors()
+        if errors and self._can_run_sync():
+            self._run_sync(self.bridge.compiled())  # a kernel that failed to compile explains it best
+        self._compile_errors()
         if errors:
             raise WebGPUError(f"the GPU reported: {errors}")
