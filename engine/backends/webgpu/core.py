@@ -751,16 +751,19 @@ def _plan(expr, arrays, ctypes, rtype, out_dtype, out, shape):
             pid = RT.pipeline(key, _sig(ops), lambda: K.elementwise4(expr, ops, out_store, rtype, wrap))
         groups = groups_1d(-(-n // 4), K.EW4_WG, 512)
     elif vector and cshape[-1] >= 4:
-        key = ("ew4g", expr, rtype, ops, out_store, out_mode, wrap)
+        nd = len(cshape)
+        key = ("ew4g", expr, rtype, ops, out_store, out_mode, wrap, nd)
         pid = RT.pipelines.get(key)
         if pid is None:
-            pid = RT.pipeline(key, _sig(ops), lambda: K.elementwise4g(expr, ops, out_store, out_mode, rtype, wrap))
+            pid = RT.pipeline(key, _sig(ops), lambda: K.elementwise4g(expr, ops, out_store, out_mode, rtype, wrap,
+                                                                      nd))
         groups = groups_1d(n // cshape[-1] * -(-cshape[-1] // 4), K.EW4_WG, 512)
     else:
-        key = ("ew", expr, rtype, ops, out_store, out_mode, wrap)
+        nd = len(cshape)
+        key = ("ew", expr, rtype, ops, out_store, out_mode, wrap, nd)
         pid = RT.pipelines.get(key)
         if pid is None:
-            pid = RT.pipeline(key, _sig(ops), lambda: K.elementwise(expr, ops, out_store, out_mode, rtype, wrap))
+            pid = RT.pipeline(key, _sig(ops), lambda: K.elementwise(expr, ops, out_store, out_mode, rtype, wrap, nd))
         groups = groups_1d(n, K.WG, 1024)
     return (pid, words, tuple(off_slots), tuple(const_slots), shape, rst, n, out_dtype, groups, tuple(bound))
 
@@ -1356,8 +1359,10 @@ def gather(v, positions, index_arrays):
     dims = [v.shape[d] for d in positions]
     dstrides = [v.st[d] for d in positions]
     words = _indexed_words(n, shape, v.off, result.off, index_arrays, dims, dstrides, sst, None, ists)
-    key = ("gather", k, v.store)
-    pid = RT.pipelines.get(key) or RT.pipeline(key, "r" * (1 + k) + "ww", lambda: K.indexed("gather", k, v.store))
+    nd = max(1, len(shape))
+    key = ("gather", k, v.store, nd)
+    pid = RT.pipelines.get(key) or RT.pipeline(key, "r" * (1 + k) + "ww", lambda: K.indexed("gather", k, v.store,
+                                                                                            nd=nd))
     RT.dispatch(pid, [v.buf.id] + [a.buf.id for a in index_arrays] + [result.buf.id, 0], words,
                 _indexed_groups(shape))
     return result
@@ -1386,9 +1391,10 @@ def scatter(v, positions, index_arrays, values, accumulate):
     dstrides = [v.st[d] for d in positions]
     words = _indexed_words(n, shape, v.off, values.off, index_arrays, dims, dstrides, sst, _bstrides(values, shape),
                            ists)
-    key = (mode, k, v.store, values.store)
+    nd = max(1, len(shape))
+    key = (mode, k, v.store, values.store, nd)
     pid = RT.pipelines.get(key) or RT.pipeline(key, "r" * (1 + k) + "ww",
-                                               lambda: K.indexed(mode, k, v.store, val_store=values.store))
+                                               lambda: K.indexed(mode, k, v.store, val_store=values.store, nd=nd))
     RT.dispatch(pid, [values.buf.id] + [a.buf.id for a in index_arrays] + [v.buf.id, 0], words,
                 _indexed_groups(shape))
 
@@ -1461,8 +1467,9 @@ def take_along_axis(arr, indices, axis):
         return result
     words = _indexed_words(n, shape, view.off, result.off, [idx], [arr.shape[axis]], [arr.st[axis]],
                            list(view.st), None, [_bstrides(idx, shape)])
-    key = ("gather", 1, arr.store)
-    pid = RT.pipelines.get(key) or RT.pipeline(key, "rrww", lambda: K.indexed("gather", 1, arr.store))
+    nd = max(1, len(shape))
+    key = ("gather", 1, arr.store, nd)
+    pid = RT.pipelines.get(key) or RT.pipeline(key, "rrww", lambda: K.indexed("gather", 1, arr.store, nd=nd))
     RT.dispatch(pid, [arr.buf.id, idx.buf.id, result.buf.id, 0], words, _indexed_groups(shape))
     return result
 
@@ -1480,9 +1487,10 @@ def put_along_axis(arr, indices, values, axis):
     vst = _bstrides(values, shape)
     words = _indexed_words(n, shape, view.off, values.off, [idx], [arr.shape[axis]], [arr.st[axis]],
                            list(view.st), vst, [_bstrides(idx, shape)])
-    key = ("put", 1, arr.store, values.store)
+    nd = max(1, len(shape))
+    key = ("put", 1, arr.store, values.store, nd)
     pid = RT.pipelines.get(key) or RT.pipeline(key, "rrww", lambda: K.indexed("put", 1, arr.store,
-                                                                             val_store=values.store))
+                                                                             val_store=values.store, nd=nd))
     RT.dispatch(pid, [values.buf.id, idx.buf.id, arr.buf.id, 0], words, _indexed_groups(shape))
 
 

@@ -345,7 +345,32 @@ def narrow(expr, wrap, width=1):
 # elementwise: out[i] = f(a, b, c) over an output shape, operands broadcast through strides.
 # Params: 0 n, 1 ndim, 2 out offset, 3..5 operand offsets, 6..8 constant operands (bits),
 #         9..10 float constants of the op, 16..23 shape, 24..31 out strides, 32.. operand strides (8 each)
-def elementwise(expr, operands, out_store, out_mode, rtype, wrap=None):
+def _unrolled_walk(nd, first, out_strided, strided, extra=()):
+    """WGSL stepping `rem` (a linear index over dims first..nd-1, C order) through the dims from
+    the last to `first`, adding each dim's index times its strides to oo (the output, when
+    strided), o<k> (strided operands) and the (variable, stride word base) pairs of `extra`.
+    nd is known when the kernel is made, so every parameter word is a constant."""
+    lines = []
+    for d in range(nd - 1, first - 1, -1):
+        last = d == first
+        lines.append(f"    {{ let s = pu({16 + d}u);")
+        if last:
+            lines.append("      let r = i32(rem);")
+        else:
+            lines.append("      let qq = rem / s;")
+            lines.append("      let r = i32(rem - qq * s);")
+            lines.append("      rem = qq;")
+        if out_strided:
+            lines.append(f"      oo = oo + r * pi({24 + d}u);")
+        for k in strided:
+            lines.append(f"      o{k} = o{k} + r * pi({32 + 8 * k + d}u);")
+        for var, base in extra:
+            lines.append(f"      {var} = {var} + r * pi({base + d}u);")
+        lines.append("    }")
+    return lines
+
+
+def elementwise(expr, operands, out_store, out_mode, rtype, wrap=None, nd=None):
     """operands: [(mode, store, ctype)]: how operand k is read ('c' contiguous like the output,
     'g' strided, 'z' one element, 'o' the output's own element, 'k' a constant), its storage type
     and the type it is converted to; rtype: the expression's type; out_store: the output's storage
@@ -365,20 +390,10 @@ def elementwise(expr, operands, out_store, out_mode, rtype, wrap=None):
         body.append("    var rem = i;")
         if out_mode == "g":
             body.append("    var oo = pi(2u);")
-        for k, (mode, _, _) in enumerate(operands):
-            if mode == "g":
-                body.append(f"    var o{k} = pi({3 + k}u);")
-        body.append("    for (var d = pu(1u); d > 0u; d = d - 1u) {")
-        body.append("      let s = pu(15u + d);")
-        body.append("      let q = rem / s;")
-        body.append("      let r = i32(rem - q * s);")
-        body.append("      rem = q;")
-        if out_mode == "g":
-            body.append("      oo = oo + r * pi(23u + d);")
-        for k, (mode, _, _) in enumerate(operands):
-            if mode == "g":
-                body.append(f"      o{k} = o{k} + r * pi({31 + 8 * k}u + d);")
-        body.append("    }")
+        strided = [k for k, (mode, _, _) in enumerate(operands) if mode == "g"]
+        for k in strided:
+            body.append(f"    var o{k} = pi({3 + k}u);")
+        body += _unrolled_walk(nd, 0, out_mode == "g", strided)
     for k, (mode, store, ctype) in enumerate(operands):
         if mode == "k":
             raw = {"f32": f"pf({6 + k}u)", "i32": f"pi({6 + k}u)", "u32": f"pu({6 + k}u)",
@@ -458,7 +473,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 """)
 
 
-def elementwise4g(expr, operands, out_store, out_mode, rtype, wrap=None):
+def elementwise4g(expr, operands, out_store, out_mode, rtype, wrap=None, nd=2):
     """The strided case of `elementwise` on 4-vectors: an invocation takes four consecutive
     elements along the innermost dim (its place found once: one division per outer dim for four
     elements), reads them through the strides, computes on 4-vectors and stores the lanes that
@@ -476,18 +491,10 @@ def elementwise4g(expr, operands, out_store, out_mode, rtype, wrap=None):
             "    var oo = pi(2u);"]
     for k in strided:
         head.append(f"    var o{k} = pi({3 + k}u);")
-    head.append("    for (var d = nd - 1u; d > 0u; d = d - 1u) {")
-    head.append("      let s = pu(15u + d);")
-    head.append("      let qq = rem / s;")
-    head.append("      let r = i32(rem - qq * s);")
-    head.append("      rem = qq;")
+    # the outer dims 0..nd-2 (the innermost is walked four at a time)
+    head += _unrolled_walk(nd - 1, 0, out_mode == "g", strided)
     if out_mode == "g":
-        head.append("      oo = oo + r * pi(23u + d);")
-    for k in strided:
-        head.append(f"      o{k} = o{k} + r * pi({31 + 8 * k}u + d);")
-    head.append("    }")
-    if out_mode == "g":
-        head.append("    let os = pi(23u + nd);")
+        head.append(f"    let os = pi({23 + nd}u);")
         head.append("    let ob = oo + i32(col) * os;")
         out_at = ["u32(ob)", "u32(ob + os)", "u32(ob + 2 * os)", "u32(ob + 3 * os)"]
     else:
@@ -506,7 +513,7 @@ def elementwise4g(expr, operands, out_store, out_mode, rtype, wrap=None):
             head.append(f"    let p{k} = u32(pi({3 + k}u)) + row * inner + col;")
             raw = f"{vtype(store, 4)}(in{k}[p{k}], in{k}[p{k} + 1u], in{k}[p{k} + 2u], in{k}[p{k} + 3u])"
         else:
-            head.append(f"    let s{k} = pi({31 + 8 * k}u + nd);")
+            head.append(f"    let s{k} = pi({31 + 8 * k + nd}u);")
             head.append(f"    let p{k} = o{k} + i32(col) * s{k};")
             raw = (f"{vtype(store, 4)}(in{k}[u32(p{k})], in{k}[u32(p{k} + s{k})], in{k}[u32(p{k} + 2 * s{k})], "
                    f"in{k}[u32(p{k} + 3 * s{k})])")
@@ -522,8 +529,7 @@ def elementwise4g(expr, operands, out_store, out_mode, rtype, wrap=None):
     return (HEADER + helpers_for(expr, width=4) + "\n".join(decl) + f"""
 @compute @workgroup_size({EW4_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
-  let nd = pu(1u);
-  let inner = pu(15u + nd);
+  let inner = pu({15 + nd}u);
   let qrow = (inner + 3u) / 4u;
   let total = (pu(0u) / inner) * qrow;
   let step = nw.x * {EW4_WG}u;
@@ -989,7 +995,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 # Params: 0 n, 1 ndim, 2 base, 3 other offset (gather: out, scatter: values), 4..7 index offsets,
 #         8..11 indexed dim sizes, 12..15 indexed dim strides, 16..23 S, 24..31 sst,
 #         32..39 value strides (scatter), 40.. index strides (8 per index array)
-def indexed(mode, k, data_store, idx_store="i32", val_store=None):
+def indexed(mode, k, data_store, idx_store="i32", val_store=None, nd=1):
     """mode: 'gather' (out[j] = data[place]), 'put' (data[place] = values[j]) or 'add'
     (data[place] += values[j], atomically). An invocation takes four consecutive elements along
     the innermost result dim (the outer dims' part of their places found once)."""
@@ -1009,49 +1015,47 @@ def indexed(mode, k, data_store, idx_store="i32", val_store=None):
             "    var place = pi(2u);", "    var vo = pi(3u);"]
     for t in range(k):
         body.append(f"    var io{t} = pi({4 + t}u);")
-    body.append("    for (var d = nd - 1u; d > 0u; d = d - 1u) {")
-    body.append("      let s = pu(15u + d);")
-    body.append("      let qq = rem / s;")
-    body.append("      let r = i32(rem - qq * s);")
-    body.append("      rem = qq;")
-    body.append("      place = place + r * pi(23u + d);")
+    extra = [("place", 24)] + ([("vo", 32)] if mode != "gather" else []) + [(f"io{t}", 40 + 8 * t) for t in range(k)]
+    body += _unrolled_walk(nd - 1, 0, False, [], extra)
+    body.append(f"    let sl = pi({23 + nd}u);")
     if mode != "gather":
-        body.append("      vo = vo + r * pi(31u + d);")
+        body.append(f"    let vs = pi({31 + nd}u);")
     for t in range(k):
-        body.append(f"      io{t} = io{t} + r * pi({39 + 8 * t}u + d);")
-    body.append("    }")
-    body.append("    for (var j = 0u; j < 4u; j = j + 1u) {")
-    body.append("      let cj = col + j;")
-    body.append("      if (cj >= inner) { break; }")
-    body.append("      var pl = place + i32(cj) * pi(23u + nd);")
-    for t in range(k):
-        body.append(f"      var v{t} = i32(idx{t}[u32(io{t} + i32(cj) * pi({39 + 8 * t}u + nd))]);")
-        body.append(f"      let n{t} = pi({8 + t}u);")
-        body.append(f"      if (v{t} < 0) {{ v{t} = v{t} + n{t}; }}")
-        body.append(f"      if (v{t} < 0 || v{t} >= n{t}) {{ atomicStore(&status, 1u); v{t} = 0; }}")
-        body.append(f"      pl = pl + v{t} * pi({12 + t}u);")
-    if mode == "gather":
-        body.append("      out[u32(vo) + row * inner + cj] = src[u32(pl)];")
-    else:
-        value = convert("vals[u32(vo + i32(cj) * pi(31u + nd))]", val_store, data_store)
-        if mode == "put":
-            body.append(f"      dst[u32(pl)] = {value};")
-        elif data_store == "f32":
-            body.append(f"""      let v = {value};
+        body.append(f"    let is{t} = pi({39 + 8 * t + nd}u);")
+    body.append("    var bad = false;")
+    for j in range(4):
+        body.append(f"    if (col + {j}u < inner) {{")
+        body.append(f"      let cj = col + {j}u;")
+        body.append("      var pl = place + i32(cj) * sl;")
+        for t in range(k):
+            body.append(f"      var v{t} = i32(idx{t}[u32(io{t} + i32(cj) * is{t})]);")
+            body.append(f"      let n{t} = pi({8 + t}u);")
+            body.append(f"      v{t} = select(v{t}, v{t} + n{t}, v{t} < 0);")
+            body.append(f"      let out{t} = v{t} < 0 || v{t} >= n{t};")
+            body.append(f"      bad = bad || out{t};")
+            body.append(f"      pl = pl + select(v{t}, 0, out{t}) * pi({12 + t}u);")
+        if mode == "gather":
+            body.append("      out[u32(vo) + row * inner + cj] = src[u32(pl)];")
+        else:
+            value = convert("vals[u32(vo + i32(cj) * vs)]", val_store, data_store)
+            if mode == "put":
+                body.append(f"      dst[u32(pl)] = {value};")
+            elif data_store == "f32":
+                body.append(f"""      let v = {value};
       var old = atomicLoad(&dst[u32(pl)]);
       loop {{
         let res = atomicCompareExchangeWeak(&dst[u32(pl)], old, bitcast<u32>(bitcast<f32>(old) + v));
         if (res.exchanged) {{ break; }}
         old = res.old_value;
       }}""")
-        else:
-            body.append(f"      atomicAdd(&dst[u32(pl)], {value});")
-    body.append("    }")
+            else:
+                body.append(f"      atomicAdd(&dst[u32(pl)], {value});")
+        body.append("    }")
+    body.append("    if (bad) { atomicStore(&status, 1u); }")
     return HEADER + "\n".join(lines) + f"""
 @compute @workgroup_size({EW4_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
-  let nd = pu(1u);
-  let inner = pu(15u + nd);
+  let inner = pu({15 + nd}u);
   let qrow = (inner + 3u) / 4u;
   let total = (pu(0u) / inner) * qrow;
   let step = nw.x * {EW4_WG}u;
