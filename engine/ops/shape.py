@@ -591,12 +591,13 @@ def _diagonal_forward(xp, x, offset, a, b):
 def _diagonal_vjp(m, g, node):
     offset, a, b = node.params
     shape = node.shapes[0]
-    if not isinstance(g, np.ndarray):
+    if hasattr(g, "grad_fn"):  # a tensor: a backward with create_graph
         raise NotImplementedError("double backward through diagonal is not supported")
-    out = np.zeros(shape, dtype=g.dtype)
-    idx = np.arange(g.shape[-1])
+    xp = m.xp  # the gradient's own array namespace (NumPy, CuPy, WebGPU)
+    out = xp.zeros(shape, dtype=g.dtype)
+    idx = xp.arange(g.shape[-1])
     rows, cols = (idx, idx + offset) if offset >= 0 else (idx - offset, idx)
-    moved = np.moveaxis(out, (a, b), (-2, -1))
+    moved = xp.moveaxis(out, (a, b), (-2, -1))
     moved[..., rows, cols] = g
     return out
 
