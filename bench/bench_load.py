@@ -34,6 +34,7 @@ for i in range({n} + 100 * len(seen)):
     y = y * x
 """
 EDIT_TIMEOUT = 20.0
+STAGGER = 1.0
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -93,8 +94,9 @@ class Client:
         context = await browser.new_context(viewport={"width": 1000, "height": 700})
         try:
             page = await context.new_page()
-            page.set_default_timeout(60_000)
-            await page.goto(f"{self.url}?nb={encode_share([CODE.format(k=self.k, n=n)])}")
+            page.set_default_timeout(120_000)
+            await page.goto(f"{self.url}?nb={encode_share([CODE.format(k=self.k, n=n)])}",
+                            wait_until="domcontentloaded")
             await page.wait_for_function(f"() => ({JS_COUNT})() === 2")
             end = time.perf_counter() + self.seconds
             while time.perf_counter() < end:
@@ -128,7 +130,7 @@ async def drive(url, sessions, seconds):
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             async def staggered(c):
-                await asyncio.sleep(0.2 * c.k)
+                await asyncio.sleep(STAGGER * c.k)  # tabs opened one after another, as people arrive
                 await c.run(browser)
             await asyncio.wait_for(asyncio.gather(*(staggered(c) for c in clients)), seconds + 180)
         finally:
