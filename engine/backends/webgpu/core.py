@@ -1687,6 +1687,66 @@ def rowwise(kind, x, axis, keepdims=False):
 
 
 # ---------------------------------------------------------------------------------------------
+# cumulative sums and products, tril / triu
+def scan(op, x, axis=None, dtype=None):
+    x = as_operand(x)
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    axis = _axis(axis, x.ndim)
+    dt = np.dtype(dtype) if dtype is not None else x.dtype
+    if x.dtype == F32 and dt == F32:
+        ctype = "f32"
+    elif op == "sum" and x.dtype == BOOL and dt.kind in "iu" and dt in STORE:
+        ctype = "i32"  # counts: no overflow within a GPU buffer
+    else:
+        raise Unsupported(f"cum{op} of {x.dtype}")
+    R = x.shape[axis]
+    kept = [d for d in range(x.ndim) if d != axis]
+    kshape, (kst,) = coalesce([x.shape[d] for d in kept], [[x.st[d] for d in kept]])
+    if len(kshape) > K.MAX_DIMS:
+        raise Unsupported("more than 8 dims")
+    rows = prod(kshape)
+    perm_shape = tuple(x.shape[d] for d in kept) + (R,)
+    out = empty(perm_shape, dt)
+    if rows and R:
+        words = [0] * 32
+        words[0] = rows
+        words[1] = R
+        words[2] = len(kshape)
+        words[3] = x.st[axis] & 0xFFFFFFFF
+        words[4] = x.off
+        for d, (n, s) in enumerate(zip(kshape, kst)):
+            words[16 + d] = n
+            words[24 + d] = s & 0xFFFFFFFF
+        key = ("scan", op, x.store, ctype, out.store)
+        pid = RT.pipelines.get(key) or RT.pipeline(key, "rw", lambda: K.scan(op, x.store, ctype, out.store))
+        RT.dispatch(pid, [x.buf.id, out.buf.id], words, groups_2d(rows, 64))
+    if axis == x.ndim - 1:
+        return out
+    pst = cstrides(perm_shape)
+    st = [0] * x.ndim
+    for j, d in enumerate(kept):
+        st[d] = pst[j]
+    st[axis] = pst[-1]
+    return WebGPUArray(out.buf, x.shape, tuple(st), 0, dt)
+
+
+def tri(x, k, upper):
+    """tril / triu: the elements on and below (above) diagonal k of the last two dims, zeros elsewhere."""
+    x = as_operand(x)
+    if x.ndim < 2:
+        raise Unsupported("tri of fewer than 2 dims")
+    n, m = x.shape[-2:]
+    rows = reshape(arange(0, n, 1, I32), (n, 1))
+    cols = arange(0, m, 1, I32)
+    offset = binary("subtract", cols, rows)  # j - i
+    keep = binary("greater_equal" if upper else "less_equal", offset, int(k))
+    zero = False if x.dtype == BOOL else 0
+    return where(keep, x, zero)
+
+
+# ---------------------------------------------------------------------------------------------
 # matmul
 def matmul(a, b, out=None):
     a = as_operand(a)

@@ -793,6 +793,43 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 """
 
 
+def scan(op, in_store, ctype, out_store):
+    """Cumulative sum / product along one (strided) dim, a thread per row, in order (as NumPy).
+    Params as `rowwise`: 0 rows, 1 R, 2 kept ndim, 3 row stride, 4 in offset, 6 out offset,
+    16..23 kept shape, 24..31 kept strides; the output is contiguous with the scanned dim last."""
+    combine = "acc + v" if op == "sum" else "acc * v"
+    ident = {"f32": ("0.0", "1.0"), "i32": ("0", "1")}[ctype][0 if op == "sum" else 1]
+    load = convert("inp[u32(base + i32(r) * rs)]", in_store, ctype)
+    return HEADER + f"""
+@group(0) @binding(1) var<storage, read> inp: array<{in_store}>;
+@group(0) @binding(2) var<storage, read_write> out: array<{out_store}>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {{
+  let rows = pu(0u);
+  let R = pu(1u);
+  let nk = pu(2u);
+  let rs = pi(3u);
+  for (var row = gid.x + gid.y * nw.x * 64u; row < rows; row = row + nw.x * nw.y * 64u) {{
+    var base = pi(4u);
+    var rem = row;
+    for (var d = nk; d > 0u; d = d - 1u) {{
+      let s = pu(15u + d);
+      let q = rem / s;
+      base = base + i32(rem - q * s) * pi(23u + d);
+      rem = q;
+    }}
+    let ob = pu(6u) + row * R;
+    var acc: {ctype} = {ident};
+    for (var r = 0u; r < R; r = r + 1u) {{
+      let v = {load};
+      acc = {combine};
+      out[ob + r] = {convert("acc", ctype, out_store)};
+    }}
+  }}
+}}
+"""
+
+
 # ---------------------------------------------------------------------------------------------
 # matmul: out[b, i, j] = sum_k A[b, i, k] B[b, k, j], A and B strided, out contiguous.
 # Params: 0 M, 1 N, 2 K, 3 batches, 4 A offset, 5 B offset, 6 A row stride, 7 A k stride,

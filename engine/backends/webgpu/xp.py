@@ -200,6 +200,18 @@ def _count_nonzero(a, axis=None, *, keepdims=False):
 count_nonzero = _guarded("count_nonzero", _count_nonzero)
 
 
+def _cum(op):
+    def impl(a, axis=None, dtype=None, out=None):
+        return core._with_out(core.scan(op, a, axis, dtype), out)
+    return impl
+
+
+cumsum = _guarded("cumsum", _cum("sum"))
+cumprod = _guarded("cumprod", _cum("prod"))
+tril = _guarded("tril", lambda m, k=0: core.tri(m, k, False))
+triu = _guarded("triu", lambda m, k=0: core.tri(m, k, True))
+
+
 # ---------------------------------------------------------------------------------------------
 # fused kernels the engine's softmax, log_softmax and logsumexp use when the namespace has them
 def fused_softmax(x, axis):
