@@ -369,6 +369,12 @@ def check_matmul():
         record(f"matmul {m}x{k} @ {k}x{n}", lambda: _mm_close(core.upload(a) @ core.upload(b), a, b))
     a, b = rand((3, 1, 33, 17)), rand((4, 17, 65))
     record("matmul batched with broadcasting", lambda: _mm_close(xp.matmul(core.upload(a), core.upload(b)), a, b))
+    w = rand((36, 64))
+    x = rand((40, 64))
+    record("matmul x @ W.t() (4-aligned: vector loads along K)", lambda: _mm_close(core.upload(x) @ core.upload(w).T,
+                                                                                  x, w.T))
+    a, b = rand((2, 64, 40)), rand((40, 128))
+    record("matmul batched 4-aligned", lambda: _mm_close(core.upload(a) @ core.upload(b), a, b))
     a, b = rand((2, 330, 40)), rand((40, 333))
     record("matmul batched, large tiles", lambda: _mm_close(core.upload(a) @ core.upload(b), a, b))
     a, b = rand((5, 70, 40)), rand((40, 66))

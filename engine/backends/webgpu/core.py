@@ -1810,7 +1810,19 @@ def _matmul_dispatch(a2, b2, batch, M, N, Kd, result):
         words[20 + d] = sa & 0xFFFFFFFF
         words[24 + d] = sb & 0xFFFFFFFF
     ids = [a2.buf.id, b2.buf.id, result.buf.id]
-    if M >= 16 and N >= 16 and M * N * Kd >= 1 << 15 and (RT.cpu_like and M * N <= 320 * 320):
+    big = M >= 16 and N >= 16 and M * N * Kd >= 1 << 15
+    a_ok = a2.st[-1] == 1 and Kd % 4 == 0 and a2.st[-2] % 4 == 0 and a2.off % 4 == 0 and all(s % 4 == 0 for s in ast)
+    b_rows = b2.st[-1] == 1 and b2.st[-2] % 4 == 0        # B read along its rows (x @ W)
+    b_cols = b2.st[-2] == 1 and b2.st[-1] % 4 == 0        # B read along its columns (x @ W.t())
+    b_ok = (b_rows or b_cols) and b2.off % 4 == 0 and all(s % 4 == 0 for s in bst)
+    if big and RT.cpu_like and a_ok and b_ok:
+        # on a CPU-emulated adapter: 4 x 4 blocks with 4-vector loads, no barriers
+        key = ("mm_vec4", b_cols and not b_rows)
+        pid = RT.pipelines.get(key) or RT.pipeline(key, "rrw", lambda: K.matmul_vec4(key[1]))
+        groups = (-(-N // 32), -(-M // 32), min(nb, MAX_GROUPS))
+        if groups[0] > MAX_GROUPS or groups[1] > MAX_GROUPS:
+            raise Unsupported("matrix too large")
+    elif big and (RT.cpu_like and M * N <= 320 * 320):
         # on a CPU-emulated adapter barriers are costly: 4 x 4 blocks straight from memory
         pid = RT.pipelines.get("mm_blocked") or RT.pipeline("mm_blocked", "rrw", K.matmul_blocked)
         groups = (-(-N // 32), -(-M // 32), min(nb, MAX_GROUPS))

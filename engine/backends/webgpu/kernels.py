@@ -990,6 +990,94 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 """
 
 
+def matmul_vec4(b_transposed):
+    """4 x 4 outputs per invocation with 4-vector loads: A's rows along K, and B's rows along N
+    (or, b_transposed, B's columns along K: x @ W.t()). Needs K (and N) multiples of 4 and the
+    operands' offsets and strides multiples of 4 (in vec4 units below); no barriers."""
+    if b_transposed:
+        loads_b = """
+      let w0 = B[pb0 + k4];
+      let w1 = B[pb1 + k4];
+      let w2 = B[pb2 + k4];
+      let w3 = B[pb3 + k4];
+      acc0 = acc0 + vec4<f32>(dot(a0, w0), dot(a0, w1), dot(a0, w2), dot(a0, w3));
+      acc1 = acc1 + vec4<f32>(dot(a1, w0), dot(a1, w1), dot(a1, w2), dot(a1, w3));
+      acc2 = acc2 + vec4<f32>(dot(a2, w0), dot(a2, w1), dot(a2, w2), dot(a2, w3));
+      acc3 = acc3 + vec4<f32>(dot(a3, w0), dot(a3, w1), dot(a3, w2), dot(a3, w3));"""
+        setup_b = """
+    let pb0 = (bo + i32(c) * bcs) / 4;
+    let pb1 = (bo + i32(c1) * bcs) / 4;
+    let pb2 = (bo + i32(c2) * bcs) / 4;
+    let pb3 = (bo + i32(c3) * bcs) / 4;"""
+        index_b = ""
+    else:
+        loads_b = """
+      let kb = pb + k4 * 4 * bk4;
+      let b0 = B[kb];
+      let b1 = B[kb + bk4];
+      let b2 = B[kb + 2 * bk4];
+      let b3 = B[kb + 3 * bk4];
+      acc0 = acc0 + a0.x * b0 + a0.y * b1 + a0.z * b2 + a0.w * b3;
+      acc1 = acc1 + a1.x * b0 + a1.y * b1 + a1.z * b2 + a1.w * b3;
+      acc2 = acc2 + a2.x * b0 + a2.y * b1 + a2.z * b2 + a2.w * b3;
+      acc3 = acc3 + a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;"""
+        setup_b = """
+    let bk4 = bks / 4;
+    let pb = (bo + i32(c) * bcs) / 4;"""
+        index_b = ""
+    return HEADER + f"""
+@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nw: vec3<u32>) {{
+  let M = pu(0u);
+  let N = pu(1u);
+  let K = pu(2u);
+  let batches = pu(3u);
+  let ars = pi(6u);
+  let bks = pi(8u);
+  let bcs = pi(9u);
+  let r = gid.y * 4u;
+  let c = gid.x * 4u;
+  if (r >= M || c >= N) {{ return; }}
+  let r1 = select(r, r + 1u, r + 1u < M);
+  let r2 = select(r, r + 2u, r + 2u < M);
+  let r3 = select(r, r + 3u, r + 3u < M);
+  let c1 = select(c, c + 1u, c + 1u < N);
+  let c2 = select(c, c + 2u, c + 2u < N);
+  let c3 = select(c, c + 3u, c + 3u < N);
+  let K4 = i32(K / 4u);
+  for (var bz = wid.z; bz < batches; bz = bz + nw.z) {{{_BATCH}
+    let pa0 = (ao + i32(r) * ars) / 4;
+    let pa1 = (ao + i32(r1) * ars) / 4;
+    let pa2 = (ao + i32(r2) * ars) / 4;
+    let pa3 = (ao + i32(r3) * ars) / 4;{setup_b}
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var k4 = 0; k4 < K4; k4 = k4 + 1) {{
+      let a0 = A[pa0 + k4];
+      let a1 = A[pa1 + k4];
+      let a2 = A[pa2 + k4];
+      let a3 = A[pa3 + k4];{loads_b}
+    }}
+    let ob = pu(10u) + bz * M * N;
+    for (var j = 0u; j < 4u; j = j + 1u) {{
+      if (c + j < N) {{
+        C[ob + r * N + c + j] = acc0[j];
+        if (r + 1u < M) {{ C[ob + (r + 1u) * N + c + j] = acc1[j]; }}
+        if (r + 2u < M) {{ C[ob + (r + 2u) * N + c + j] = acc2[j]; }}
+        if (r + 3u < M) {{ C[ob + (r + 3u) * N + c + j] = acc3[j]; }}
+      }}
+    }}
+  }}
+}}
+"""
+
+
 def matmul_simple():
     """One output element per thread: small or thin products (matrix-vector)."""
     return HEADER + f"""
