@@ -178,7 +178,8 @@ def format_tables(result):
     lines.append("per-op latency, no readback (chain of ops, then one synchronize)")
     lines.append(f"{'op':44s} {'webgpu us':>10s} {'numpy us':>10s} {'webgpu/numpy':>13s}")
     for r in result["ops"]:
-        lines.append(f"{r['op']:44s} {r['webgpu_us']:10.1f} {r['numpy_us']:10.1f} {r['webgpu_us'] / r['numpy_us']:13.2f}")
+        ratio = r["webgpu_us"] / r["numpy_us"]
+        lines.append(f"{r['op']:44s} {r['webgpu_us']:10.1f} {r['numpy_us']:10.1f} {ratio:13.2f}")
     lines.append("")
     lines.append("readback (array.get())")
     lines.append(f"{'elements':>10s} {'ms':>9s} {'MB/s':>9s}")
@@ -194,6 +195,6 @@ def format_tables(result):
     lines.append("")
     lines.append("training")
     for r in result["training"]:
-        lines.append(f"{r['model']:40s} cpu {r['cpu_ms_per_step']:8.2f} ms/step   webgpu {r['webgpu_ms_per_step']:8.2f} "
-                     f"ms/step")
+        lines.append(f"{r['model']:40s} cpu {r['cpu_ms_per_step']:8.2f} ms/step   "
+                     f"webgpu {r['webgpu_ms_per_step']:8.2f} ms/step")
     return "\n".join(lines)

@@ -53,7 +53,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, no 2048 matmul")
     ap.add_argument("--serve", action="store_true", help="serve the page for a browser instead of running it here")
     ap.add_argument("--port", type=int, default=8000, help="with --serve (default 8000)")
-    ap.add_argument("--dist", default=None, help="a Pyodide distribution (default: .cache/pyodide-dist, made if missing)")
+    ap.add_argument("--dist", default=None,
+                    help="a Pyodide distribution (default: .cache/pyodide-dist, made if missing)")
     ap.add_argument("--json", default=None, help="also write the raw results to this file")
     args = ap.parse_args(argv)
 

@@ -138,10 +138,6 @@ def view_strides(old_shape, old_st, new_shape):
     return tuple(new_st)
 
 
-def _words(n):
-    return [0] * n
-
-
 def _int_word(v):
     return int(v) & 0xFFFFFFFF
 

@@ -142,7 +142,9 @@ SCALAR = {
     "sincos_": """
 // sin and cos after Cephes' sinf/cosf: the argument reduced by pi/4 in three parts (exact for
 // |x| <= 8192), then a polynomial on [-pi/4, pi/4]
-fn sin_poly(x: f32, z: f32) -> f32 { return ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * x + x; }
+fn sin_poly(x: f32, z: f32) -> f32 {
+  return ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * x + x;
+}
 fn cos_poly(z: f32) -> f32 {
   return ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
 }
@@ -168,7 +170,9 @@ fn cos_(a: f32) -> f32 { return trig_(a, true); }
 fn tan_(a: f32) -> f32 { return trig_(a, false) / trig_(a, true); }""",
     "atan2_": """
 fn signbit_(v: f32) -> bool { return (bitcast<u32>(v) >> 31u) == 1u; }
-fn copysign_(m: f32, s: f32) -> f32 { return bitcast<f32>((bitcast<u32>(m) & 0x7fffffffu) | (bitcast<u32>(s) & 0x80000000u)); }
+fn copysign_(m: f32, s: f32) -> f32 {
+  return bitcast<f32>((bitcast<u32>(m) & 0x7fffffffu) | (bitcast<u32>(s) & 0x80000000u));
+}
 // atan2 with IEEE's signed zeros and infinities
 fn atan2_(y: f32, x: f32) -> f32 {
   if (isnan_(y) || isnan_(x)) { return nan_f(); }
@@ -318,8 +322,9 @@ def convert(expr, src, dst, width=1):
     o = {"f32": "1.0", "i32": "1", "u32": "1u"}
     if src == "f32" and dst in ("bool", "u32"):
         # nonzero, nan included, by the bits (a float compare may treat nan as equal to anything)
-        test = f"((bitcast<{vtype('u32', width)}>({expr}) & {vtype('u32', width)}(0x7fffffffu)) != {vtype('u32', width)}(0u))"
-        return test if dst == "bool" else f"select({vtype('u32', width)}(0u), {vtype('u32', width)}(1u), {test})"
+        u = vtype("u32", width)
+        test = f"((bitcast<{u}>({expr}) & {u}(0x7fffffffu)) != {u}(0u))"
+        return test if dst == "bool" else f"select({u}(0u), {u}(1u), {test})"
     if dst == "bool":
         return f"({expr} != {vtype(src, width)}({z[src]}))"
     if src == "bool":
@@ -545,13 +550,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 # Params: 0 rows, 1 R, 2 kept ndim, 3 reduced ndim, 4 chunks, 5 chunk length, 6 in offset,
 #         7 scale (f32, mean), 8 out offset, 16..23 kept shape, 24..31 kept strides,
 #         32..39 reduced shape, 40..47 reduced strides
-REDUCERS = {
-    # name: (accumulator type by input type, identity, combine(acc, v), finish(acc))
-    "sum": "sum", "prod": "prod", "max": "max", "min": "min", "any": "any", "all": "all",
-    "argmax": "argmax", "argmin": "argmin",
-}
-
-
 def _red_parts(op, ctype):
     """identity, update statement (acc, v, idx r), merge statement (acc <- other), result expression."""
     if op == "sum":
@@ -612,9 +610,9 @@ fn better(va: {ctype}, ia: u32, vb: {ctype}, ib: u32) -> bool {{ return vb {cmp}
         off = off + i32(rr - q * s) * pi(39u + d);
         rr = q;
       }"""
-    load = convert(f"inp[u32(off)]", in_store, ctype)
+    load = convert("inp[u32(off)]", in_store, ctype)
     if op in ("any", "all"):
-        load = convert(f"inp[u32(off)]", in_store, "u32") if in_store != "u32" else "inp[u32(off)]"
+        load = convert("inp[u32(off)]", in_store, "u32")
     finish = "acc * pf(7u)" if (op == "sum" and ctype == "f32") else ("ai" if arg else "acc")
     store = convert(f"({finish})", "i32" if arg else ctype, out_store) if not arg else "i32(ai)"
     row_base = """let m = row / chunks;
@@ -632,7 +630,7 @@ fn better(va: {ctype}, ia: u32, vb: {ctype}, ib: u32) -> bool {{ return vb {cmp}
     decl = f"""
 @group(0) @binding(1) var<storage, read> inp: array<{in_store}>;
 @group(0) @binding(2) var<storage, read_write> out: array<{out_store}>;"""
-    head = f"""
+    head = """
   let rows = pu(0u);
   let R = pu(1u);
   let nk = pu(2u);
@@ -1009,7 +1007,6 @@ def matmul_vec4(b_transposed):
     let pb1 = (bo + i32(c1) * bcs) / 4;
     let pb2 = (bo + i32(c2) * bcs) / 4;
     let pb3 = (bo + i32(c3) * bcs) / 4;"""
-        index_b = ""
     else:
         loads_b = """
       let kb = pb + k4 * 4 * bk4;
@@ -1024,7 +1021,6 @@ def matmul_vec4(b_transposed):
         setup_b = """
     let bk4 = bks / 4;
     let pb = (bo + i32(c) * bcs) / 4;"""
-        index_b = ""
     return HEADER + f"""
 @group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;

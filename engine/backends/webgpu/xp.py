@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import core, fallback
-from .core import Unsupported, WebGPUArray, F32, I64
+from .core import Unsupported, WebGPUArray, F32
 
 ndarray = WebGPUArray
 newaxis = None
