@@ -15,6 +15,16 @@ Where no kernel covers a case, NumPy runs on the values with a one-time WebGPUFa
 Values stay on the GPU: kernels are queued and sent in batches, and only printing, .item(),
 .cpu(), .tolist() or the graph inspector read them back, waiting with `pyodide.ffi.run_sync`
 (JSPI; Chromium, Python started with runPythonAsync as in a Web Worker).
+
+What differs from the cpu device:
+- float64 and float16 tensors raise a TypeError that suggests float32; int64 values are held in
+  32 bits (a RuntimeError names values beyond); where NumPy would promote to float64 inside an op
+  (a bool mask times 1.0), the GPU computes in float32.
+- An index out of range in a gather or scatter is found on the GPU and raised (IndexError) at the
+  next read, as CUDA reports device-side errors late.
+- sin, cos and tan reduce their argument exactly up to |x| = 8192 (float32 accuracy there).
+- Without a kernel (floor division and remainder, sorting, boolean-mask indexing, nonzero, ...)
+  NumPy runs on the values: the same result, read back and uploaded, one notice per op.
 """
 import json
 import sys
