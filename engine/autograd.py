@@ -287,7 +287,7 @@ class OpNode(Node):
         grads = op.vjp(math, grad, self, *saved)
         if type(grads) is not tuple:
             grads = (grads,)
-        return _fit_grads(math, grads, self.shapes, self.dtypes)
+        return _fit_grads(math, grads, self.shapes, self.dtypes, grad.dtype)
 
     def release(self):
         if self.op.saves:
@@ -295,17 +295,24 @@ class OpNode(Node):
         self._freed = True
 
 
-def _fit_grads(math, grads, shapes, dtypes):
-    """Undo broadcasting and type promotion once, centrally, for every op."""
+def _fit_grads(math, grads, shapes, dtypes, grad_dtype):
+    """Undo broadcasting and type promotion once, centrally, for every op. Where the inputs share
+    the output's dtype (`dtypes` None) a gradient still comes back in the incoming gradient's dtype,
+    whatever constants a VJP's arithmetic promoted it to."""
     if shapes is None and dtypes is None:
-        return grads
+        for g in grads:
+            if g is not None and g.dtype != grad_dtype:
+                break
+        else:
+            return grads
     fitted = []
     for i, g in enumerate(grads):
         if g is not None:
             if shapes is not None and g.shape != shapes[i]:
                 g = math.sum_to(g, shapes[i])
-            if dtypes is not None and g.dtype != dtypes[i]:
-                g = math.astype(g, dtypes[i])
+            want = dtypes[i] if dtypes is not None else grad_dtype
+            if g.dtype != want:
+                g = math.astype(g, want)
         fitted.append(g)
     return fitted
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _state
 from .._device import CPU
-from .._dtype import from_numpy_dtype, _BY_NUMPY
+from .._dtype import as_dtype, _BY_NUMPY
 from ..autograd import OpNode
 
 
@@ -297,8 +297,8 @@ class TensorMath:
     def sum_to(self, g, shape):
         return g.sum_to_size(shape)
 
-    def astype(self, g, np_dtype):
-        return g.to(from_numpy_dtype(np_dtype))
+    def astype(self, g, dtype):
+        return g.to(as_dtype(dtype))
 
     def sum(self, g, axis=None, keepdims=False):
         if axis is None:

@@ -209,8 +209,16 @@ def _skip_index(nodes):
     return nodes[:1] + nodes[2:]
 
 
+def platform_indices(index):
+    """NumPy's take casts indices 'safely' to the platform's intp, so int64 indices fail on 32-bit
+    platforms (Pyodide): hand NumPy intp indices. Other backends take theirs as they are."""
+    if isinstance(index, np.ndarray) and index.dtype != np.intp:
+        return index.astype(np.intp)
+    return index
+
+
 def _index_select_forward(xp, x, index, axis):
-    return xp.take(x, index, axis=axis)
+    return xp.take(x, platform_indices(index), axis=axis)
 
 
 def _index_select_vjp(m, g, node, index):

@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from ._core import OpDef, apply, TENSOR_MATH
+from .indexing import platform_indices
 
 try:  # SciPy's ufuncs are faster and exact; NumPy-only fallbacks keep the engine dependency-free
     from scipy import special as _special
@@ -503,7 +504,7 @@ def nll_loss(x, target, weight, ignore_index, reduction):
 # ---------------------------------------------------------------------------------------------
 # embedding
 def _embedding_forward(xp, weight, indices, padding_idx, scale_grad):
-    return xp.take(weight, indices, axis=0)
+    return xp.take(weight, platform_indices(indices), axis=0)
 
 
 def _embedding_vjp(m, g, node):

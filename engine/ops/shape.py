@@ -74,11 +74,21 @@ _reshape_copy = OpDef("UnsafeViewBackward0", _reshape_forward, _reshape_vjp, kin
 
 
 def _can_view(data, shape):
+    """Whether `data` can take `shape` without a copy (as PyTorch's view requires)."""
+    if not isinstance(data, np.ndarray):
+        return True
     try:
-        np.reshape(data, shape, copy=False) if isinstance(data, np.ndarray) else None
+        np.reshape(data, shape, copy=False)
         return True
     except ValueError:
         return False
+    except TypeError:  # NumPy before 2.1 (Pyodide's 2.0) has no copy= here: setting the shape tells
+        probe = data.view()
+        try:
+            probe.shape = shape
+        except AttributeError:
+            return False
+        return True
 
 
 def view(x, *shape):
