@@ -173,8 +173,9 @@ def start_runaway(page):
     """Add a cell-ending infinite loop to the last cell and wait until it is running."""
     last = page.locator(".gv-cell").count() - 1
     type_at_end(page, last, "\nwhile True: pass")
-    page.wait_for_function("() => gradview.run != null && performance.now() - gradview.run.t0 > 300",
-                           timeout=20_000)
+    # the run of the whole loop, not of a half-typed line that ends by itself
+    page.wait_for_function("() => gradview.run != null && performance.now() - gradview.run.t0 > 300 && "
+                           "gradview.run.codes.some((c) => c.includes('while True: pass'))", timeout=20_000)
     return last
 
 
@@ -205,9 +206,10 @@ def test_static_site_offline_end_to_end(offline, site_url):
         time.sleep(0.05)
     assert not visible_errors(page)
 
-    # a runaway loop is stopped from the page (the app's Stop button): Python restarts, the cells stay
+    # a runaway loop is stopped from the page (the Stop bar it shows while Python is busy): Python
+    # restarts, the cells stay
     last = start_runaway(page)
-    page.locator(".gv-stop").first.click()
+    page.locator("#gv-runbar-stop").click()
     page.wait_for_function("() => gradview.restarts === 1 && gradview.state === 'ready'", timeout=BOOT_TIMEOUT_MS)
     texts = page.evaluate(JS_EDITOR_TEXT)
     assert "while True:" in texts[last] and "r = (q * 3).sum()" in texts[last] and "z = 1 + 2" in texts[0]
