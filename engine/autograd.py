@@ -398,8 +398,6 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                     _accumulate(node, grad, create_graph, _owned=True)
                 grad = None
                 continue
-            if capture is not None and not _leads_to(node, capture):
-                continue
             input_grads = node._apply(grad, create_graph)
             executed.append(node)
             if node._hooks is not None and node._post_hooks:
@@ -443,12 +441,6 @@ def _skip(node, dependencies, buffers, ready):
                     ready.append(child)
                 else:
                     stack.append(child)
-
-
-def _leads_to(node, capture):
-    # autograd.grad only needs the part of the graph above the requested inputs; walking it all
-    # is correct too, so this stays a cheap yes.
-    return True
 
 
 def _add(acc, g):
@@ -596,7 +588,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """Gradients of `outputs` with respect to `inputs`, without touching any `.grad`."""
     from .tensor import Tensor
     outputs = _as_tuple(outputs)
-    single = isinstance(inputs, Tensor)
     inputs = _as_tuple(inputs)
     grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else None
     if retain_graph is None:

@@ -32,10 +32,7 @@ def check_writable(x):
 def _snapshot(x):
     """The old value of x as its own tensor with x's place in the graph (a copy: x is overwritten)."""
     from ..tensor import Tensor
-    snap = Tensor._make(x._data.copy(), grad_fn=x.grad_fn, requires_grad=x._rg)
-    if x._rg and x.grad_fn is None:  # a leaf under no_grad never gets here; keep its accumulator
-        snap._accumulator = x._grad_accumulator()
-    return snap
+    return Tensor._make(x._data.copy(), grad_fn=x.grad_fn, requires_grad=x._rg)
 
 
 def run_inplace(x, compute, name):
