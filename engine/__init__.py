@@ -9,7 +9,7 @@ _np.seterr(divide="ignore", invalid="ignore", over="ignore", under="ignore")
 
 from ._dtype import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64,  # noqa: E402
                      get_default_dtype, set_default_dtype)
-from ._device import device  # noqa: E402
+from ._device import device, set_default_device, get_default_device  # noqa: E402
 from .tensor import Tensor, Size  # noqa: E402
 from . import functions as _functions  # noqa: E402  (binds the Tensor methods)
 from .creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, arange, linspace, logspace,  # noqa

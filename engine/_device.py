@@ -55,14 +55,37 @@ class device:
     def backend(self):
         return backends.get(self.type)
 
+    # `with torch.device("cuda"):` makes it the default device of factory functions inside
+    def __enter__(self):
+        _default_stack.append(get_default_device())
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        set_default_device(_default_stack.pop())
+        return False
+
 
 CPU = device("cpu")
+_default = None  # the device factory functions use when given none (None: the cpu)
+_default_stack = []
+
+
+def set_default_device(dev):
+    """`torch.set_default_device`: where tensor(), zeros(), randn(), ... put tensors given no device."""
+    global _default
+    _default = None if dev is None or device(dev) == CPU else canonical(dev)
+
+
+def get_default_device():
+    return CPU if _default is None else _default
 
 
 def canonical(dev):
-    """The concrete device a tensor lives on: cuda means cuda:0, and the backend must be available."""
+    """The concrete device a tensor lives on: cuda means cuda:0, and the backend must be available.
+    None means the default device."""
     if dev is None:
-        return CPU
+        return CPU if _default is None else _default
     dev = device(dev)
     if dev.type == "cpu":
         return CPU

@@ -152,7 +152,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
 def scalar_tensor(value, *, dtype=None, device=None, requires_grad=False):
     dt = _resolve(dtype)
     array = np.asarray(value, dtype=dt.np)
-    dev = canonical(device) if device is not None else CPU
+    dev = canonical(device)
     if dev is not CPU:
         array = dev.backend.from_numpy(array, dev.index)
     return Tensor._make(array, device=dev)

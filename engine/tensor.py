@@ -147,7 +147,7 @@ class Tensor:
         return strides if dim is None else strides[dim]
 
     def is_contiguous(self, memory_format=None):
-        return bool(self._data.flags["C_CONTIGUOUS"]) if hasattr(self._data, "flags") else True
+        return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self):
         return self._data.__array_interface__["data"][0] if isinstance(self._data, np.ndarray) \

@@ -27,12 +27,19 @@ def _float64_inputs(inputs):
     for x in inputs:
         if isinstance(x, Tensor) and x.dtype.is_floating_point:
             data = np.array(x.detach()._host(), dtype=np.float64, copy=True, order="C")  # perturbed through a flat view
-            copy = Tensor._make(data)
+            copy = _on_device(data, x.device)
             copy.requires_grad_(x.requires_grad)
             copies.append(copy)
         else:
             copies.append(x)
     return tuple(copies)
+
+
+def _on_device(array, device):
+    """A tensor of a host array, on `device` (where the checked function runs)."""
+    if device.type != "cpu":
+        array = device.backend.from_numpy(array, device.index)
+    return Tensor._make(array, device=device)
 
 
 def _differentiable_outputs(outputs):
@@ -75,7 +82,7 @@ def _analytical_jacobians(outputs, inputs, wrt):
         for k in range(n_out):
             seed = np.zeros(n_out, dtype=out._data.dtype)
             seed[k] = 1
-            seed = Tensor._make(seed.reshape(out._data.shape))
+            seed = _on_device(seed.reshape(out._data.shape), out.device)
             grads = grad(out, targets, grad_outputs=seed, retain_graph=True, allow_unused=True)
             for j, g in zip(wrt, grads):
                 if g is not None:
@@ -122,7 +129,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     outputs = _differentiable_outputs(_as_tuple(func(*inputs)))
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        grad_outputs = tuple(Tensor._make(rng.standard_normal(o._data.shape)).requires_grad_() for _, o in outputs)
+        grad_outputs = tuple(_on_device(rng.standard_normal(o._data.shape), o.device).requires_grad_()
+                             for _, o in outputs)
     grad_outputs = _float64_inputs(_as_tuple(grad_outputs))
     wrt = [j for j, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
 

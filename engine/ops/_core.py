@@ -276,15 +276,18 @@ def array_math_for(array):
     return m
 
 
+def is_raw_array(value):
+    """A backend array (NumPy, CuPy, WebGPU), as opposed to a Tensor or a Python value."""
+    return isinstance(value, np.ndarray) or (hasattr(value, "shape") and hasattr(value, "dtype")
+                                             and not hasattr(value, "grad_fn") and not isinstance(value, np.generic))
+
+
 def _xp_of(array):
+    """The array namespace of a backend array: NumPy's, or that of the loaded backend owning it."""
     if isinstance(array, np.ndarray):
         return np
-    module = type(array).__module__.split(".")[0]
-    if module == "cupy":
-        import cupy
-        return cupy
     from .. import backends
-    for name in ("webgpu",):
+    for name in ("cuda", "webgpu"):
         backend = backends._loaded.get(name)
         if backend is not None and isinstance(array, backend.ndarray):
             return backend.xp

@@ -2,7 +2,7 @@
 and lists), index_select, gather, scatter, masked_fill, nonzero."""
 import numpy as np
 
-from ._core import OpDef, apply
+from ._core import OpDef, apply, is_raw_array
 from .reduce import normalize_dim
 from .shape import make_view, _size_list
 
@@ -21,7 +21,7 @@ def _to_index_part(part, xp):
     if isinstance(part, (list, tuple)):
         converted = [_to_index_part(p, xp) for p in part]
         return xp.asarray(converted)
-    if isinstance(part, np.ndarray):
+    if is_raw_array(part):
         return part
     if isinstance(part, (bool, np.bool_)):
         return bool(part)
@@ -159,7 +159,7 @@ def index_put(x, index, value, accumulate=False):
         op = _copy_slices
     else:
         # PyTorch indexes a view first when basic entries pick part of the tensor: CopySlices again
-        view_parts = tuple(slice(None) if isinstance(p, np.ndarray) else p for p in parts)
+        view_parts = tuple(slice(None) if is_raw_array(p) else p for p in parts)
         op = _index_put if _view_op(view_parts, view_parts, x._data.shape) is _alias else _copy_slices
     try:
         return apply(op, (x, value), (parts, accumulate))
@@ -168,7 +168,7 @@ def index_put(x, index, value, accumulate=False):
 
 
 def _normalized(index):
-    return all(p is None or p is Ellipsis or isinstance(p, (int, slice, np.ndarray)) for p in index)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) or is_raw_array(p) for p in index)
 
 
 def setitem(x, index, value):
@@ -260,8 +260,7 @@ def _gather_forward(xp, x, index, axis):
 def _gather_vjp(m, g, node, index):
     axis = node.params[0]
     idx = _raw(index)
-    return m.scatter_into(node.shapes[0], _along_axis_index(idx, axis, np if isinstance(idx, np.ndarray) else
-                                                            _xp_of(idx)), g, True)
+    return m.scatter_into(node.shapes[0], _along_axis_index(idx, axis, _xp_of(idx)), g, True)
 
 
 def _xp_of(a):

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .._dtype import get_default_dtype, int64, bool_
-from ._core import OpDef, apply
+from ._core import OpDef, apply, is_raw_array, _xp_of
 
 
 def normalize_dim(dim, ndim):
@@ -121,16 +121,16 @@ def _prod_vjp(m, g, node, x, out):
     shape = node.shapes[0]
     g_full = _restore(m, g, shape, axes, keepdim)
     out_full = _restore(m, out, shape, axes, keepdim)
-    if isinstance(x, np.ndarray) and not np.all(x):
+    if is_raw_array(x) and not bool(_xp_of(x).all(x)):
         # with zeros, out / x is wrong: take the product of the other elements directly
-        others = np.empty_like(x)
-        moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim))) if axes else x
+        xp = _xp_of(x)
+        moved = xp.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim))) if axes else x
         flat = moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
-        left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], axis=-1), axis=-1)
-        right = np.flip(np.cumprod(np.flip(np.concatenate([flat[..., 1:], np.ones_like(flat[..., :1])], axis=-1),
+        left = xp.cumprod(xp.concatenate([xp.ones_like(flat[..., :1]), flat[..., :-1]], axis=-1), axis=-1)
+        right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], xp.ones_like(flat[..., :1])], axis=-1),
                                            axis=-1), axis=-1), axis=-1)
         prod_others = (left * right).reshape(moved.shape)
-        others = np.moveaxis(prod_others, tuple(range(x.ndim - len(axes), x.ndim)), axes) if axes else prod_others
+        others = xp.moveaxis(prod_others, tuple(range(x.ndim - len(axes), x.ndim)), axes) if axes else prod_others
         return g_full * others
     return g_full * out_full / x
 
@@ -209,7 +209,7 @@ def _select_vjp(m, g, node):
 
 
 def _scatter_along(m, shape, index, axis, g):
-    if isinstance(g, np.ndarray) or hasattr(g, "__array_namespace__") and not hasattr(g, "grad_fn"):
+    if is_raw_array(g):
         out = m.zeros(shape, g)
         m.put_along_axis(out, index, g, axis=axis)
         return out

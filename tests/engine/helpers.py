@@ -30,9 +30,9 @@ def random_array(shape, rng, domain="real"):
     return np.asarray(values, dtype=np.float64)
 
 
-def _to_lib(lib, value, grad):
+def _to_lib(lib, value, grad, device="cpu"):
     if isinstance(value, np.ndarray):
-        t = lib.tensor(value.copy())
+        t = lib.tensor(value.copy(), device=device)
         if grad and value.dtype.kind == "f":
             t.requires_grad_(True)
         return t
@@ -60,7 +60,7 @@ def assert_same_value(ours, theirs, atol=1e-7, rtol=1e-6, what="output"):
         assert isinstance(ours, engine.Tensor), f"{what}: expected a Tensor, got {type(ours).__name__}"
         assert tuple(ours.shape) == tuple(theirs.shape), f"{what}: shape {tuple(ours.shape)} != {tuple(theirs.shape)}"
         assert str(ours.dtype) == str(theirs.dtype), f"{what}: dtype {ours.dtype} != {theirs.dtype}"
-        a = ours.detach().numpy()
+        a = ours.detach().cpu().numpy()
         b = theirs.detach().numpy()
         if a.dtype.kind in "biu":
             np.testing.assert_array_equal(a, b, err_msg=what)
@@ -77,23 +77,27 @@ def assert_same_value(ours, theirs, atol=1e-7, rtol=1e-6, what="output"):
         assert type(ours) is type(theirs) and ours == theirs, f"{what}: {ours!r} != {theirs!r}"
 
 
-def run_both(fn, *inputs, grad=True, names=True, atol=1e-7, rtol=1e-6, seed=0, check_grad_dtype=True):
+def run_both(fn, *inputs, grad=True, names=True, atol=1e-7, rtol=1e-6, seed=0, check_grad_dtype=True, device="cpu"):
     """Run fn(lib, *tensors) with lib = engine and lib = torch on the same inputs and compare.
 
     `inputs` are NumPy arrays (float ones become tensors that require grad when `grad`) or plain
     Python values passed through unchanged. Every floating output that requires grad is
     back-propagated with the same random upstream gradient on both sides, and the gradients of the
-    inputs are compared. Returns (engine result, torch result).
+    inputs are compared. The engine side runs on `device` (its default device inside fn, so tensors
+    fn makes land there too) and its outputs and gradients must stay there; PyTorch runs on the cpu.
+    Returns (engine result, torch result).
     """
     torch = reference_torch()
-    ours_in = [_to_lib(engine, v, grad) for v in inputs]
+    ours_in = [_to_lib(engine, v, grad, device) for v in inputs]
     theirs_in = [_to_lib(torch, v, grad) for v in inputs]
-    ours = fn(engine, *ours_in)
+    with engine.device(device):
+        ours = fn(engine, *ours_in)
     theirs = fn(torch, *theirs_in)
     assert_same_value(ours, theirs, atol, rtol)
     ours_flat, theirs_flat = _flatten(ours), _flatten(theirs)
     for i, (o, t) in enumerate(zip(ours_flat, theirs_flat)):
         if _is_tensor(t):
+            assert o.device.type == device, f"output {i}: on {o.device}, expected {device}"
             assert o.requires_grad == t.requires_grad, f"output {i}: requires_grad {o.requires_grad} != {t.requires_grad}"
             if names and t.grad_fn is not None:
                 assert o.grad_fn is not None and o.grad_fn.name() == t.grad_fn.name(), \
@@ -106,7 +110,7 @@ def run_both(fn, *inputs, grad=True, names=True, atol=1e-7, rtol=1e-6, seed=0, c
         return ours, theirs
     upstream = [rng.standard_normal(size=tuple(t.shape)) for _, t in pairs]
     engine.autograd.backward([o for o, _ in pairs],
-                             [engine.tensor(u, dtype=o.dtype) for (o, _), u in zip(pairs, upstream)])
+                             [engine.tensor(u, dtype=o.dtype, device=o.device) for (o, _), u in zip(pairs, upstream)])
     torch.autograd.backward([t for _, t in pairs],
                             [torch.tensor(u, dtype=t.dtype) for (_, t), u in zip(pairs, upstream)])
     for i, (o, t) in enumerate(zip(ours_in, theirs_in)):
@@ -116,6 +120,7 @@ def run_both(fn, *inputs, grad=True, names=True, atol=1e-7, rtol=1e-6, seed=0, c
             assert o.grad is None, f"input {i}: engine has a gradient where PyTorch has none"
             continue
         assert o.grad is not None, f"input {i}: no gradient (PyTorch has one)"
+        assert o.grad.device == o.device, f"input {i}: gradient on {o.grad.device}, input on {o.device}"
         if not check_grad_dtype:
             o_grad = o.grad.double()
             t_grad = t.grad.double()

@@ -1,5 +1,5 @@
 """Every differentiable op passes a finite-difference gradient check (float64), over 0-d, vector,
-matrix and broadcast shapes; second derivatives of a representative set pass gradgradcheck."""
+matrix and broadcast shapes; second derivatives pass gradgradcheck, on every device (see tests/conftest.py)."""
 import pytest
 
 import engine
@@ -8,16 +8,18 @@ from tests.engine.helpers import op_cases
 
 
 @pytest.mark.parametrize("op,shapes", op_cases())
-def test_gradcheck(op, shapes):
-    inputs = [engine.tensor(a, requires_grad=True) for a in op.arrays(shapes)]
-    assert gradcheck(lambda *xs: op.fn(engine, *xs), inputs)
+def test_gradcheck(op, shapes, device):
+    inputs = [engine.tensor(a, requires_grad=True, device=device) for a in op.arrays(shapes)]
+    with engine.device(device):
+        assert gradcheck(lambda *xs: op.fn(engine, *xs), inputs)
 
 
 @pytest.mark.parametrize("op,shapes", op_cases())
-def test_gradgradcheck(op, shapes):
+def test_gradgradcheck(op, shapes, device):
     """Second derivatives through backward(create_graph=True), for every op as well."""
-    inputs = [engine.tensor(a, requires_grad=True) for a in op.arrays(shapes)]
-    assert gradgradcheck(lambda *xs: op.fn(engine, *xs), inputs)
+    inputs = [engine.tensor(a, requires_grad=True, device=device) for a in op.arrays(shapes)]
+    with engine.device(device):
+        assert gradgradcheck(lambda *xs: op.fn(engine, *xs), inputs)
 
 
 def test_gradcheck_reports_wrong_gradient():
