@@ -247,9 +247,7 @@ def _apply_settings(settings: Settings, ns: dict):
     if isinstance(dtype, engine.dtype):
         engine.set_default_dtype(dtype)
     device = settings.device if settings.device == "cpu" or engine.backends.is_available(settings.device) else "cpu"
-    set_default_device = getattr(engine, "set_default_device", None)
-    if set_default_device is not None:
-        set_default_device(device)
+    engine.set_default_device(device)  # torch.randn(...) in a cell lands on the chosen device
     ns["DEVICE"] = engine.device(device)
     if settings.seed is not None:
         engine.manual_seed(settings.seed)

@@ -125,17 +125,33 @@ def _var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None)
     return red.var(input, dim, unbiased, keepdim, correction=correction), red.mean(input, dim, keepdim)
 
 
+def _pair_data(input, other):
+    """Both operands' arrays on input's device (comparisons never copy to the host)."""
+    if isinstance(other, Tensor):
+        _check_same_device(input, other)
+        return input._data, other._data
+    return input._data, other
+
+
+def _check_same_device(a, b):
+    if a.device != b.device:
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{a.device} and {b.device}!")
+
+
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return bool(np.allclose(input._host(), other._host(), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    a, b = _pair_data(input, other)
+    return bool(input._xp.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return Tensor._make(np.isclose(input._host(), other._host() if isinstance(other, Tensor) else other,
-                                   rtol=rtol, atol=atol, equal_nan=equal_nan))
+    a, b = _pair_data(input, other)
+    return Tensor._make(input._xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan), device=input.device)
 
 
 def equal(input, other):
-    return input.shape == other.shape and bool(np.array_equal(input._host(), other._host()))
+    a, b = _pair_data(input, other)
+    return input.shape == other.shape and bool(input._xp.array_equal(a, b))
 
 
 def numel(input):

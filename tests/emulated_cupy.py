@@ -176,7 +176,10 @@ class ndarray(NDArrayOperatorsMixin):
         return repr(self._a)
 
     def __getattr__(self, name):
-        # methods (sum, reshape, astype, copy, ...): NumPy's, on device data, with CuPy's rules
+        # methods (sum, reshape, astype, copy, ...): NumPy's, on device data, with CuPy's rules;
+        # never NumPy's protocols (__array_interface__ would hand the data to the host)
+        if name.startswith("__"):
+            raise AttributeError(name)
         attr = getattr(self._a, name)
         if not callable(attr):
             return _to_device(attr)

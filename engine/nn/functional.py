@@ -523,11 +523,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 
 
 def _embedding_renorm(weight, idx, max_norm, norm_type):
-    rows = np.unique(idx.reshape(-1))
+    xp = weight._xp
+    rows = xp.unique(idx.reshape(-1))
     data = weight._data
-    norms = np.linalg.norm(data[rows], ord=norm_type, axis=1) if norm_type != 2 else \
-        np.sqrt((data[rows] ** 2).sum(axis=1))
-    scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+    norms = xp.linalg.norm(data[rows], ord=norm_type, axis=1) if norm_type != 2 else \
+        xp.sqrt((data[rows] ** 2).sum(axis=1))
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
     data[rows] *= scale[:, None].astype(data.dtype)
     weight._version_box[0] += 1
 
@@ -678,7 +679,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         smooth = smooth.masked_fill(Tensor._make(ignore), 0.0)
     if reduction == "mean":
         if weight is not None:
-            denom = float(weight._host()[t[~ignore]].sum())
+            denom = float(weight._data[t[~ignore]].sum())
         else:
             denom = float((~ignore).sum())
         ret = smooth.sum() / denom

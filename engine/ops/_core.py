@@ -56,17 +56,23 @@ class _OpBuilder:
 
 
 def _check_devices(inputs):
+    """The device an op on `inputs` runs on. PyTorch lets a zero-dim cpu tensor join an op on
+    another device, as a scalar would: then (device, inputs with those tensors copied there)."""
     dev = inputs[0].device
+    scalars = False
     for t in inputs[1:]:
         if t.device is not dev and t.device != dev:
-            # PyTorch lets a zero-dim cpu tensor join an op on another device, as it does a scalar
             if t.device.type == "cpu" and t._data.ndim == 0:
+                scalars = True
                 continue
             if dev.type == "cpu" and inputs[0]._data.ndim == 0:
                 dev = t.device
+                scalars = True
                 continue
             raise RuntimeError("Expected all tensors to be on the same device, but found at least two "
                                f"devices, {_dev_name(dev)} and {_dev_name(t.device)}!")
+    if scalars:  # a differentiable copy, so a cpu scalar's gradient comes back to the cpu
+        return dev, tuple(t if t.device == dev else t.to(dev) for t in inputs)
     return dev
 
 
@@ -101,7 +107,13 @@ def apply(op, inputs, params=()):
     """
     first = inputs[0]
     n = len(inputs)
-    dev = first.device if n == 1 else _check_devices(inputs)
+    if n == 1:
+        dev = first.device
+    else:
+        dev = _check_devices(inputs)
+        if dev.__class__ is tuple:
+            dev, inputs = dev
+            first = inputs[0]
     xp = np if dev is CPU else dev.backend.xp
     try:
         if n == 1:

@@ -16,13 +16,10 @@ import math
 
 import numpy as np
 
-from ._core import OpDef, apply, TENSOR_MATH
+from ._core import OpDef, apply, TENSOR_MATH, _xp_of
 from .indexing import platform_indices
 
-try:  # SciPy's ufuncs are faster and exact; NumPy-only fallbacks keep the engine dependency-free
-    from scipy import special as _special
-except Exception:  # pragma: no cover - depends on the environment
-    _special = None
+from .elementwise import erf_array, scipy_special as _special
 
 
 class Stash:
@@ -63,20 +60,6 @@ def sigmoid_array(xp, x, out=None):
     out *= 0.5
     out += 0.5
     return out
-
-
-def erf_array(xp, x):
-    if xp is np:
-        if _special is not None:
-            return _special.erf(x)
-        return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
-    if hasattr(xp, "erf"):  # a backend's own kernel (WebGPU)
-        return xp.erf(x)
-    try:
-        from cupyx.scipy import special
-        return special.erf(x)
-    except Exception:  # pragma: no cover
-        return xp.asarray(erf_array(np, xp.asnumpy(x)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -469,7 +452,7 @@ def _nll_vjp_batched(m, g, shape, target, weight, ignore_index, reduction):
         dtype = g._data.dtype
     else:
         dtype = g.dtype
-    xp = np if _tensor_mode(m) else m.xp
+    xp = _xp_of(target)
     valid = target != (ignore_index if ignore_index is not None else -1)
     safe = xp.where(valid, target, 0)
     w = (weight[safe] if weight is not None else xp.ones(safe.shape, dtype=dtype)) * valid
@@ -477,8 +460,8 @@ def _nll_vjp_batched(m, g, shape, target, weight, ignore_index, reduction):
     if reduction == "mean":
         w = w / -w.sum()
     if _tensor_mode(m):
-        coef = np.zeros(shape, dtype=dtype)
-        np.put_along_axis(coef, safe[:, None], w[:, None], axis=1)
+        coef = xp.zeros(shape, dtype=dtype)
+        xp.put_along_axis(coef, safe[:, None], w[:, None], axis=1)
         if reduction == "none":
             return g.unsqueeze(1) * _wrap(coef)
         return g * _wrap(coef)
@@ -513,11 +496,12 @@ def _embedding_vjp(m, g, node):
     flat = indices.reshape(-1)
     if _tensor_mode(m):
         g2 = g.reshape(flat.shape[0], shape[1])
-        keep = np.ones((flat.shape[0], 1), dtype=g._data.dtype)
+        xp = _xp_of(flat)
+        keep = xp.ones((flat.shape[0], 1), dtype=g._data.dtype)
         if padding_idx is not None:
             keep[flat == padding_idx] = 0
         if scale_grad:
-            counts = np.bincount(flat, minlength=shape[0])
+            counts = xp.bincount(flat, minlength=shape[0])
             keep = keep / counts[flat][:, None]
         return m.scatter_into(shape, (flat,), g2 * _wrap(keep))
     xp = m.xp
@@ -621,7 +605,7 @@ def index_pad(x, pads, mode):
     for j, (dim, pos) in enumerate(sorted(grids)):
         view = [1] * shape_count
         view[j] = pos.size
-        index[dim] = pos.reshape(view)
+        index[dim] = x._xp.asarray(pos.reshape(view))  # the gather's indices live with the data
     key = (mode, k)
     op = _gather_pads.get(key)
     if op is None:
@@ -801,7 +785,9 @@ def batch_norm(x, running_mean, running_var, weight, bias, training, momentum, e
 # ---------------------------------------------------------------------------------------------
 # convolution: windows of a channels-last view, one matrix product
 def _as_strided(xp, a, shape, strides):
-    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
+    if xp is np:  # read-only, so nothing writes through the overlapping windows (CuPy has no such flag)
+        return np.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
 
 
 def _out_size(n, k, s, d, lo, hi):
@@ -1282,7 +1268,7 @@ def _avg_pool_vjp_4d(m, g, node, shape):
     h, w = shape[2], shape[3]
     tensor = _tensor_mode(m)
     dtype = g._data.dtype if tensor else g.dtype
-    ho, wo, div = _avg_divisor(np if tensor else m.xp, shape, kernel, stride, padding, ceil_mode,
+    ho, wo, div = _avg_divisor(g._xp if tensor else m.xp, shape, kernel, stride, padding, ceil_mode,
                                count_include_pad, divisor_override, dtype)
     _, _, pads = _pool_geometry(shape, kernel, stride, padding, (1, 1), ceil_mode)
     pt, pb, pl, pr = pads

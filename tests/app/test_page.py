@@ -68,6 +68,22 @@ def test_devices_offered(app):
     assert app.state.param.device.objects == expected
 
 
+def test_cuda_offered_when_present():
+    from tests.conftest import emulated_cuda
+    with emulated_cuda():
+        a = GradviewApp(codes=["import torch\nx = torch.ones(2, device=DEVICE)\nprint(x.device)"],
+                        runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+        try:
+            assert a.state.param.device.objects == ["cpu", "cuda"]
+            a.state.device = "cuda"
+            a.controller.run_all()
+            assert a.state.cells[0].output == "cuda:0\n"
+        finally:
+            a.close()
+            import engine
+            engine.set_default_device(None)
+
+
 def test_run_button_and_status(app):
     first = app.state.cells[0].id
     view = app.cells.view(first)

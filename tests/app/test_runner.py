@@ -115,6 +115,28 @@ def test_settings_dtype_and_device(runner):
     assert res.results[0].output.strip() == "torch.float32"
 
 
+def test_cuda_setting_puts_new_tensors_and_graph_on_the_gpu():
+    """With a cuda device (here the CuPy look-alike), the device control makes it the default device:
+    plain `torch.randn(...)` lands there, gradients stay there and the graph shows it."""
+    import engine
+    from tests.conftest import emulated_cuda
+    runner = InProcessRunner(time_limit=5)
+    code = cells("import torch\nx = torch.randn(3, requires_grad=True)\ny = (x.tanh() * 2).sum()\ny.backward()\n"
+                 "print(x.device, x.grad.device, DEVICE, torch.zeros(1, device='cpu').device)")
+    try:
+        with emulated_cuda():
+            res = runner.run(code, settings=Settings(device="cuda"))
+            assert res.ok, res.results[0].error
+            assert res.results[0].output.split() == ["cuda:0", "cuda:0", "cuda", "cpu"]
+            nodes = res.results[0].graph["steps"][0]["nodes"]
+            assert {n["device"] for n in nodes if n["op"] != "backward"} == {"cuda:0"}
+            res = runner.run(code, settings=Settings(device="cpu"))
+            assert res.results[0].output.split()[:2] == ["cpu", "cpu"]
+    finally:
+        runner.close()
+        engine.set_default_device(None)
+
+
 def test_same_seed_each_run(runner):
     code = cells("import torch\nprint(torch.randn(2).tolist())")
     assert runner.run(code).results[0].output == runner.run(code).results[0].output

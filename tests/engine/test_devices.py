@@ -1,57 +1,24 @@
 """Devices: the cpu device everywhere, and the device plumbing (moves, errors, printing, autograd
-across devices) exercised on a stand-in "cuda" backend made of NumPy arrays, so it runs without a
-GPU. The real CuPy backend runs the same engine code paths on a machine with one."""
+across devices, the default device, torch.cuda) on the cuda device. Without a GPU, cuda is the CuPy
+backend over the look-alike in tests/emulated_cupy.py (see tests/conftest.py), which keeps CuPy's
+rules; the op, layer and optimizer suites run on every device through the `device` fixture."""
 import numpy as np
 import pytest
 
 import engine as torch
 from engine import backends
-from engine.backends.numpy_backend import NumpyRandom
-
-
-class StandInGpuArray(np.ndarray):
-    """NumPy data marked as living on the stand-in device (ufuncs keep the subclass)."""
-
-
-class StandInCuda:
-    name = "cuda"
-    xp = np
-    ndarray = StandInGpuArray
-
-    def __init__(self):
-        self.random = NumpyRandom()
-
-    def is_available(self):
-        return True
-
-    def device_count(self):
-        return 1
-
-    def device_name(self, index=0):
-        return "stand-in GPU"
-
-    def device_of(self, array):
-        return "cuda:0"
-
-    def from_numpy(self, array, index=None):
-        return np.array(array, copy=True).view(StandInGpuArray)
-
-    def to_numpy(self, array):
-        return np.array(array).view(np.ndarray)
-
-    def synchronize(self, index=None):
-        pass
+from tests import emulated_cupy
+from tests.conftest import emulated_cuda
 
 
 @pytest.fixture
 def cuda():
-    saved = dict(backends._loaded)
-    backends._loaded["cuda"] = StandInCuda()
-    try:
+    """The real cuda device where there is one, else the emulated one."""
+    if backends.is_available("cuda"):
         yield torch.device("cuda")
-    finally:
-        backends._loaded.clear()
-        backends._loaded.update(saved)
+        return
+    with emulated_cuda():
+        yield torch.device("cuda")
 
 
 @pytest.fixture
@@ -118,6 +85,9 @@ def test_ops_stay_on_device_and_mixing_raises(cuda):
         a + torch.randn(3)
     # a zero-dim cpu tensor joins like a scalar, as in PyTorch
     assert (a + torch.tensor(2.0)).device.type == "cuda"
+    s = torch.tensor(2.0, requires_grad=True)
+    (a * s).sum().backward()
+    assert s.grad.device.type == "cpu" and s.grad.item() == pytest.approx(a.sum().item())
 
 
 def test_walkthrough_device_block(cuda, capsys):
@@ -158,3 +128,96 @@ def test_manual_seed_repeats_on_device(cuda):
     torch.manual_seed(3)
     b = torch.randn(4, device="cuda").cpu()
     assert torch.equal(a, b)
+
+
+def test_default_device_context_and_setting(cuda):
+    assert torch.get_default_device() == torch.device("cpu")
+    with torch.device("cuda"):
+        assert torch.get_default_device() == torch.device("cuda:0")
+        assert torch.randn(2).device.type == "cuda" and torch.tensor([1, 2]).is_cuda
+        assert torch.zeros(2, device="cpu").device.type == "cpu"
+        assert torch.from_numpy(np.ones(2)).device.type == "cpu"  # from_numpy always shares host memory
+        with torch.device("cpu"):
+            assert torch.ones(1).device.type == "cpu"
+        x = torch.arange(3)
+        assert x.device.type == "cuda" and torch.zeros_like(x.cpu()).device.type == "cpu"
+    assert torch.ones(1).device.type == "cpu"
+    torch.set_default_device("cuda")
+    try:
+        lin = torch.nn.Linear(3, 2)
+        assert lin.weight.device.type == "cuda"
+        assert lin(torch.randn(4, 3)).device.type == "cuda"
+    finally:
+        torch.set_default_device(None)
+    assert torch.ones(1).device.type == "cpu"
+
+
+def test_cuda_namespace(cuda):
+    assert torch.cuda.is_available() and torch.cuda.device_count() >= 1
+    assert isinstance(torch.cuda.get_device_name(0), str) and torch.cuda.get_device_name()
+    assert torch.cuda.current_device() == 0
+    torch.cuda.synchronize()
+    torch.cuda.manual_seed(5)
+    with pytest.raises(RuntimeError, match="Invalid device"):
+        torch.zeros(1, device=f"cuda:{torch.cuda.device_count()}")
+    assert torch.ones(1).cuda().device == torch.device("cuda:0")
+    assert torch.ones(1).cuda(0).device == torch.device("cuda", 0)
+
+
+def test_data_loader_batches_and_optimizer_on_device(cuda):
+    from engine.utils.data import DataLoader, TensorDataset
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 3), torch.randn(32, 1)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1)).to(cuda)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    losses = []
+    for _ in range(5):
+        for xb, yb in DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True):
+            xb, yb = xb.to(cuda), yb.to(cuda)
+            loss = torch.nn.functional.mse_loss(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    for p in model.parameters():
+        assert p.device.type == "cuda" and p.grad.device.type == "cuda"
+        state = opt.state[p]
+        assert state["exp_avg"].device.type == "cuda" and state["step"].device.type == "cpu"
+
+
+def test_module_to_and_state_dict_round_trip(cuda):
+    model = torch.nn.Linear(3, 2).to(cuda)
+    state = model.state_dict()
+    assert all(v.device.type == "cuda" for v in state.values())
+    cpu_model = torch.nn.Linear(3, 2)
+    cpu_model.load_state_dict(state)
+    assert cpu_model.weight.device.type == "cpu"
+    assert torch.equal(cpu_model.weight, model.weight.cpu())
+
+
+def test_the_emulation_keeps_cupys_rules():
+    """What makes a pass on the emulated device mean something: CuPy's refusals are kept."""
+    cp = emulated_cupy.make_module()
+    a = cp.asarray(np.arange(6.0).reshape(2, 3))
+    assert not isinstance(a, np.ndarray) and isinstance(a, cp.ndarray)
+    with pytest.raises(TypeError, match="Implicit conversion"):
+        np.asarray(a)
+    with pytest.raises(TypeError, match="Unsupported type"):
+        a + np.ones(3)
+    with pytest.raises(TypeError, match="Unsupported type"):
+        np.ones(3) * a
+    with pytest.raises(TypeError, match="Unsupported type"):
+        cp.concatenate([a, np.ones((1, 3))])
+    with pytest.raises(TypeError, match="Unsupported type"):
+        a[0] = np.zeros(3)
+    with pytest.raises(AttributeError):
+        cp.errstate  # NumPy has it, CuPy does not
+    with pytest.raises(TypeError):
+        cp.lib.stride_tricks.as_strided(a, shape=(2, 2), strides=(8, 8), writeable=False)
+    s = (a * 2).sum()
+    assert isinstance(s, cp.ndarray) and s.shape == () and float(s) == 30.0  # 0-d results stay on the device
+    assert cp.asnumpy(cp.maximum(a, 2.0)).tolist() == [[2.0, 2.0, 2.0], [3.0, 4.0, 5.0]]
+    b = cp.zeros(3)
+    cp.add.at(b, cp.asarray(np.array([0, 0, 2])), 1.0)
+    assert b.tolist() == [2.0, 0.0, 1.0]

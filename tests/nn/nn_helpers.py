@@ -25,27 +25,31 @@ def _array(t):
     return np.asarray(t.detach().cpu().numpy() if hasattr(t, "cpu") else t.detach().numpy())
 
 
-def _make(lib, value, grad):
+def _make(lib, value, grad, device="cpu"):
     if isinstance(value, np.ndarray):
-        t = lib.tensor(value.copy())
+        t = lib.tensor(value.copy(), device=device)
         if grad and value.dtype.kind == "f":
             t.requires_grad_(True)
         return t
     return value
 
 
-def compare_with_torch(engine_fn, torch_fn, inputs, *, grad=True, rtol=1e-7, atol=1e-10, seed=0, names=True):
+def compare_with_torch(engine_fn, torch_fn, inputs, *, grad=True, rtol=1e-7, atol=1e-10, seed=0, names=True,
+                       device="cpu"):
     """Run `engine_fn` and `torch_fn` on the same inputs (NumPy arrays become tensors, float ones
     requiring grad when `grad`), compare every floating output, then backpropagate the same random
     cotangent through both and compare the gradients of the inputs. With `names`, the first
-    output's graph node name must match too. Returns the engine outputs."""
+    output's graph node name must match too. The engine runs on `device` (also its default device
+    inside engine_fn) and its outputs and gradients must stay there. Returns the engine outputs."""
     torch = reference_torch()
-    ours_in = [_make(engine, v, grad) for v in inputs]
+    ours_in = [_make(engine, v, grad, device) for v in inputs]
     theirs_in = [_make(torch, v, grad) for v in inputs]
-    ours = _flatten(engine_fn(*ours_in))
+    with engine.device(device):
+        ours = _flatten(engine_fn(*ours_in))
     theirs = _flatten(torch_fn(*theirs_in))
     assert len(ours) == len(theirs)
     for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert a.device.type == device, f"output {i}: on {a.device}, expected {device}"
         assert tuple(a.shape) == tuple(b.shape), f"output {i}: shape {tuple(a.shape)} != {tuple(b.shape)}"
         assert str(a.dtype).replace("engine", "torch") == str(b.dtype), f"output {i}: dtype {a.dtype} != {b.dtype}"
         np.testing.assert_allclose(_array(a), _array(b), rtol=rtol, atol=atol, err_msg=f"output {i}")
@@ -58,7 +62,7 @@ def compare_with_torch(engine_fn, torch_fn, inputs, *, grad=True, rtol=1e-7, ato
     if not pairs:
         return ours
     cotangents = [rng.standard_normal(tuple(b.shape)) for _, b in pairs]
-    our_total = sum((a * engine.tensor(c, dtype=a.dtype)).sum() for (a, _), c in zip(pairs, cotangents))
+    our_total = sum((a * engine.tensor(c, dtype=a.dtype, device=a.device)).sum() for (a, _), c in zip(pairs, cotangents))
     their_total = sum((b * torch.tensor(c, dtype=b.dtype)).sum() for (_, b), c in zip(pairs, cotangents))
     our_total.backward()
     their_total.backward()
@@ -68,6 +72,7 @@ def compare_with_torch(engine_fn, torch_fn, inputs, *, grad=True, rtol=1e-7, ato
                 assert a.grad is None or not np.any(_array(a.grad)), f"input {i}: unexpected gradient"
                 continue
             assert a.grad is not None, f"input {i}: no gradient"
+            assert a.grad.device == a.device, f"input {i}: gradient on {a.grad.device}, input on {a.device}"
             np.testing.assert_allclose(_array(a.grad), _array(b.grad), rtol=rtol, atol=atol,
                                        err_msg=f"gradient of input {i}")
     return ours

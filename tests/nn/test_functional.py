@@ -199,7 +199,7 @@ def _inputs(name):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_matches_pytorch(name):
+def test_matches_pytorch(name, device):
     torch = reference_torch()
     ours, theirs, inputs = CASES[name]
     skip = NO_GRAD_INPUTS.get(name, set())
@@ -212,7 +212,7 @@ def test_matches_pytorch(name):
         return run
 
     compare_with_torch(call(engine, ours), call(torch, theirs(torch)), _inputs(name),
-                       names=name not in NAME_DIFFERENCES)
+                       names=name not in NAME_DIFFERENCES, device=device)
 
 
 # ops whose every input is smooth where the test data sits (max and kinks are kept away from ties)
@@ -222,16 +222,17 @@ GRADCHECK = sorted(set(CASES) - {"relu", "hardtanh", "l1_loss", "l1_loss_sum", "
 
 
 @pytest.mark.parametrize("name", GRADCHECK)
-def test_gradcheck(name):
+def test_gradcheck(name, device):
     fn = CASES[name][0]
     skip = NO_GRAD_INPUTS.get(name, set())
     inputs = []
     for i, a in enumerate(_inputs(name)):
-        t = engine.tensor(a)
+        t = engine.tensor(a, device=device)
         if a.dtype.kind == "f" and i not in skip:
             t.requires_grad_(True)
         inputs.append(t)
-    assert gradcheck(fn, tuple(inputs), eps=1e-6, atol=1e-6, rtol=1e-4)
+    with engine.device(device):
+        assert gradcheck(fn, tuple(inputs), eps=1e-6, atol=1e-6, rtol=1e-4)
 
 
 GRADGRAD = ["gelu", "gelu_tanh", "leaky_relu", "elu", "silu", "softplus", "softmax", "log_softmax", "layer_norm",
@@ -241,7 +242,7 @@ GRADGRAD = ["gelu", "gelu_tanh", "leaky_relu", "elu", "silu", "softplus", "softm
 
 
 @pytest.mark.parametrize("name", GRADGRAD)
-def test_gradgradcheck(name):
+def test_gradgradcheck(name, device):
     """create_graph backward through these ops is itself differentiable."""
     fn = CASES[name][0]
     skip = NO_GRAD_INPUTS.get(name, set())
@@ -251,11 +252,12 @@ def test_gradgradcheck(name):
             a = a[:1, :, :5, :5]  # second derivatives on one small sample keep the check quick
         elif i == 0 and name == "fold":
             a = a[:1]
-        t = engine.tensor(a)
+        t = engine.tensor(a, device=device)
         if a.dtype.kind == "f" and i not in skip:
             t.requires_grad_(True)
         inputs.append(t)
-    assert gradgradcheck(fn, tuple(inputs), eps=1e-6, atol=1e-5, rtol=1e-3)
+    with engine.device(device):
+        assert gradgradcheck(fn, tuple(inputs), eps=1e-6, atol=1e-5, rtol=1e-3)
 
 
 def test_max_pool_return_indices_and_ties_match_pytorch():

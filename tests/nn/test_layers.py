@@ -117,23 +117,25 @@ def _flat(out):
     return [out]
 
 
-def _build(lib, make, inputs):
-    module = make(lib.nn).double()
+def _build(lib, make, inputs, device="cpu"):
+    with lib.device(device):
+        module = make(lib.nn).double()
 
     def tensors(v):
         if isinstance(v, tuple):
             return tuple(tensors(x) for x in v)
-        t = lib.tensor(v.copy())
+        t = lib.tensor(v.copy(), device=device)
         return t.requires_grad_(True) if v.dtype.kind == "f" else t
     return module, [tensors(v) for v in inputs]
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
-def test_layer_matches_pytorch(name):
+def test_layer_matches_pytorch(name, device):
     torch = reference_torch()
     make, inputs = LAYERS[name]
     theirs, t_in = _build(torch, make, inputs)
-    ours, e_in = _build(engine, make, inputs)
+    ours, e_in = _build(engine, make, inputs, device)
+    assert all(t.device.type == device for t in list(ours.parameters()) + list(ours.buffers()))
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert repr(ours) == repr(theirs)
@@ -141,21 +143,23 @@ def test_layer_matches_pytorch(name):
     out_t, out_e = _flat(theirs(*t_in)), _flat(ours(*e_in))
     assert len(out_t) == len(out_e)
     for a, b in zip(out_e, out_t):
-        assert tuple(a.shape) == tuple(b.shape)
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-7, atol=1e-10)
+        assert tuple(a.shape) == tuple(b.shape) and a.device.type == device
+        np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().numpy(), rtol=1e-7, atol=1e-10)
     cotangents = [rng.standard_normal(tuple(b.shape)) for b in out_t]
     sum((b * torch.tensor(c)).sum() for b, c in zip(out_t, cotangents) if b.requires_grad).backward()
-    sum((a * engine.tensor(c)).sum() for a, c in zip(out_e, cotangents) if a.requires_grad).backward()
+    sum((a * engine.tensor(c, device=device)).sum() for a, c in zip(out_e, cotangents) if a.requires_grad).backward()
     for a, b in zip(_flat(e_in), _flat(t_in)):
         if b.grad is not None:
-            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-10)
+            assert a.grad.device.type == device
+            np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-10)
     for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
         if q.grad is None:
             assert p.grad is None, n
         else:
-            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-7, atol=1e-10, err_msg=n)
+            assert p.grad.device.type == device, n
+            np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.numpy(), rtol=1e-7, atol=1e-10, err_msg=n)
     for (n, a), (_, b) in zip(ours.named_buffers(), theirs.named_buffers()):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)
+        np.testing.assert_allclose(a.cpu().numpy(), b.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)
 
 
 # small versions of the recurrent layers keep the finite differences quick
@@ -171,11 +175,11 @@ GRADCHECK_LAYERS = dict(LAYERS, **{
 @pytest.mark.parametrize("name", ["LSTM_deep_bidirectional_batch_first", "LSTM_state_nobias", "GRU", "RNN", "Conv2d",
                                   "Conv1d", "BatchNorm2d", "LayerNorm", "Embedding_plain", "Bilinear",
                                   "LSTMCell"])
-def test_layer_gradcheck(name):
+def test_layer_gradcheck(name, device):
     """Finite differences with respect to the inputs and every parameter."""
     make, inputs = GRADCHECK_LAYERS[name]
     engine.manual_seed(0)
-    module = make(engine.nn).double()
+    module = make(engine.nn).double().to(device)
     names = [n for n, _ in module.named_parameters()]
     flat_inputs = _flat(list(inputs))
     n_inputs = len(flat_inputs)
@@ -186,7 +190,7 @@ def test_layer_gradcheck(name):
             xs = [xs[0], (xs[1], xs[2])]
         return tuple(_flat(_functional_call(module, dict(zip(names, args[n_inputs:])), xs)))
 
-    args = [engine.tensor(v).requires_grad_(v.dtype.kind == "f") for v in flat_inputs]
+    args = [engine.tensor(v, device=device).requires_grad_(v.dtype.kind == "f") for v in flat_inputs]
     args += [p.detach().clone().requires_grad_() for p in module.parameters()]
     assert gradcheck(fn, tuple(args), eps=1e-6, atol=1e-6, rtol=1e-4)
 

@@ -29,21 +29,21 @@ CONFIGS = [
 ]
 
 
-def _params(lib, arrays):
-    return [lib.nn.Parameter(lib.tensor(a.copy())) for a in arrays]
+def _params(lib, arrays, device="cpu"):
+    return [lib.nn.Parameter(lib.tensor(a.copy(), device=device)) for a in arrays]
 
 
 @pytest.mark.parametrize("name,kwargs", CONFIGS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CONFIGS)])
-def test_steps_match_pytorch(name, kwargs):
+def test_steps_match_pytorch(name, kwargs, device):
     torch = reference_torch()
     arrays = [rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal(())]
-    ours, theirs = _params(engine, arrays), _params(torch, arrays)
+    ours, theirs = _params(engine, arrays, device), _params(torch, arrays)
     opt_e = getattr(engine.optim, name)(ours, **kwargs)
     opt_t = getattr(torch.optim, name)(theirs, **kwargs)
     for step in range(12):
         grads = [rng.standard_normal(a.shape) for a in arrays]
         for p, q, g in zip(ours, theirs, grads):
-            p.grad = engine.tensor(g)
+            p.grad = engine.tensor(g, device=device)
             q.grad = torch.tensor(g)
         if step == 5:  # a parameter without a gradient is skipped
             ours[1].grad = None
@@ -51,7 +51,8 @@ def test_steps_match_pytorch(name, kwargs):
         opt_e.step()
         opt_t.step()
         for p, q in zip(ours, theirs):
-            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-14)
+            assert p.device.type == device
+            np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-14)
     assert repr(opt_e) == repr(opt_t)
     sd_e, sd_t = opt_e.state_dict(), opt_t.state_dict()
     assert sd_e["param_groups"] == sd_t["param_groups"]
@@ -60,7 +61,9 @@ def test_steps_match_pytorch(name, kwargs):
         assert sd_e["state"][k].keys() == sd_t["state"][k].keys()
         for key, value in sd_t["state"][k].items():
             assert sd_e["state"][k][key].dtype.name == str(value.dtype).split(".")[-1], key
-            np.testing.assert_allclose(sd_e["state"][k][key].numpy(), value.numpy(), rtol=1e-12, atol=1e-14)
+            # like PyTorch's: the step count stays on the cpu, the moments live with the parameter
+            assert sd_e["state"][k][key].device.type == ("cpu" if key == "step" else device), key
+            np.testing.assert_allclose(sd_e["state"][k][key].cpu().numpy(), value.numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_float32_updates_stay_float32():
@@ -216,3 +219,27 @@ def test_scheduler_state_dict_and_plateau():
     for metric in (1.0, 1.0, 1.0, 1.0):
         plateau.step(metric)
     assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, float("inf")])
+def test_clip_grad_norm_and_value_match_pytorch(norm_type, device):
+    torch = reference_torch()
+    arrays = [rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal(())]
+    grads = [rng.standard_normal(a.shape) * 3 for a in arrays]
+    ours, theirs = _params(engine, arrays, device), _params(torch, arrays)
+    for p, q, g in zip(ours, theirs, grads):
+        p.grad, q.grad = engine.tensor(g, device=device), torch.tensor(g)
+    total_e = engine.nn.utils.clip_grad_norm_(ours, 1.5, norm_type=norm_type)
+    total_t = torch.nn.utils.clip_grad_norm_(theirs, 1.5, norm_type=norm_type)
+    assert total_e.device.type == device and total_e.dtype == engine.float64
+    assert total_e.item() == pytest.approx(total_t.item(), rel=1e-12)
+    for p, q in zip(ours, theirs):
+        assert p.grad.device.type == device
+        np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.numpy(), rtol=1e-12)
+    engine.nn.utils.clip_grad_value_(ours, 0.1)
+    torch.nn.utils.clip_grad_value_(theirs, 0.1)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.numpy(), rtol=1e-12)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        ours[0].grad[0, 0] = float("nan")
+        engine.nn.utils.clip_grad_norm_(ours, 1.0, error_if_nonfinite=True)

@@ -1,8 +1,6 @@
 """Gradient clipping, with PyTorch's formulas (total norm over all gradients, clip_coef clamped to 1)."""
 import math
 
-import numpy as np
-
 from ...tensor import Tensor
 
 
@@ -13,23 +11,26 @@ def _grads(parameters):
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The norm of all the tensors' norms, computed where they live (no copy to the host)."""
     norm_type = float(norm_type)
-    arrays = [t._host() for t in tensors]
-    if not arrays:
+    tensors = list(tensors)
+    if not tensors:
         from ...creation import tensor
         return tensor(0.0)
+    xp = tensors[0]._xp
+    arrays = [t._data.reshape(-1) for t in tensors]
     dtype = arrays[0].dtype
     if norm_type == math.inf:
-        total = max(float(np.abs(a).max()) if a.size else 0.0 for a in arrays)
+        total = xp.stack([xp.abs(a).max() if a.size else xp.zeros((), dtype=dtype) for a in arrays]).max()
     else:
-        norms = np.array([np.linalg.norm(a.reshape(-1), norm_type) for a in arrays], dtype=dtype)
-        total = np.linalg.norm(norms, norm_type)
-    total = np.asarray(total, dtype=dtype)
-    if error_if_nonfinite and not np.isfinite(total):
+        norms = xp.stack([xp.linalg.norm(a, norm_type).astype(dtype) for a in arrays])
+        total = xp.linalg.norm(norms, norm_type)
+    total = xp.asarray(total).astype(dtype)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so "
                            "it cannot be clipped. To disable this error and scale the gradients by the non-finite "
                            "norm anyway, set `error_if_nonfinite=False`")
-    return Tensor._make(total)
+    return Tensor._make(total, device=tensors[0].device)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -51,5 +52,5 @@ clip_grad_norm = clip_grad_norm_
 def clip_grad_value_(parameters, clip_value, foreach=None):
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        np.clip(g._data, -clip_value, clip_value, out=g._data)
+        g._xp.clip(g._data, -clip_value, clip_value, out=g._data)
         g._version_box[0] += 1
