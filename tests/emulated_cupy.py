@@ -137,6 +137,7 @@ class ndarray(NDArrayOperatorsMixin):
     T = property(lambda self: ndarray(self._a.T))
     mT = property(lambda self: ndarray(self._a.mT))
     device = property(lambda self: _Device(0))
+    data = property(lambda self: types.SimpleNamespace(ptr=self._a.__array_interface__["data"][0]))  # MemoryPointer
 
     @property
     def base(self):

@@ -10,7 +10,9 @@ from tests.engine.helpers import reference_torch, run_both
 
 reference_torch()
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# the `device` fixture holds for all of a test's examples (it only picks where the engine runs)
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 UNARY = {
     "neg": lambda t, x: -x,
@@ -193,11 +195,11 @@ def interpret(t, inputs, steps):
 
 @SETTINGS
 @given(programs(), st.integers(0, 2 ** 16))
-def test_random_program_matches_pytorch(program, seed):
+def test_random_program_matches_pytorch(device, program, seed):
     shapes, steps = program
     rng = np.random.default_rng(seed)
     inputs = [rng.standard_normal(s) for s in shapes]
-    run_both(lambda t, *xs: interpret(t, xs, steps), *inputs, atol=1e-6, rtol=1e-6, seed=seed)
+    run_both(lambda t, *xs: interpret(t, xs, steps), *inputs, atol=1e-6, rtol=1e-6, seed=seed, device=device)
 
 
 BROADCAST_OPS = [
@@ -210,10 +212,10 @@ BROADCAST_OPS = [
 @SETTINGS
 @given(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=0, max_side=4),
        st.sampled_from(range(len(BROADCAST_OPS))), st.integers(0, 2 ** 16))
-def test_broadcasting_binary_ops_match_pytorch(shapes, op_index, seed):
+def test_broadcasting_binary_ops_match_pytorch(device, shapes, op_index, seed):
     (sa, sb), _ = shapes
     rng = np.random.default_rng(seed)
-    run_both(BROADCAST_OPS[op_index], rng.standard_normal(sa), rng.standard_normal(sb), seed=seed)
+    run_both(BROADCAST_OPS[op_index], rng.standard_normal(sa), rng.standard_normal(sb), seed=seed, device=device)
 
 
 @st.composite
@@ -225,7 +227,7 @@ def basic_indexes(draw):
 
 @SETTINGS
 @given(basic_indexes(), st.integers(0, 2 ** 16))
-def test_random_basic_indexing_reads_and_writes(case, seed):
+def test_random_basic_indexing_reads_and_writes(device, case, seed):
     shape, index = case
     if isinstance(index, tuple) and any(isinstance(p, slice) and p.step is not None and p.step < 0 for p in index):
         return  # negative steps are not supported by PyTorch
@@ -239,12 +241,12 @@ def test_random_basic_indexing_reads_and_writes(case, seed):
         y[index] = v.sum()
         return read, y
 
-    run_both(program, rng.standard_normal(shape), rng.standard_normal(3), names=False, seed=seed)
+    run_both(program, rng.standard_normal(shape), rng.standard_normal(3), names=False, seed=seed, device=device)
 
 
 @SETTINGS
 @given(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), st.data())
-def test_random_advanced_indexing(shape, data):
+def test_random_advanced_indexing(device, shape, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
     dim = data.draw(st.integers(0, len(shape) - 1))
     picks = data.draw(st.lists(st.integers(-shape[dim], shape[dim] - 1), min_size=1, max_size=5))
@@ -258,7 +260,7 @@ def test_random_advanced_indexing(shape, data):
         mask = x > 0
         return out, z, x[mask], x.index_select(dim, t.tensor([p % shape[dim] for p in picks]))
 
-    run_both(program, rng.standard_normal(shape), names=False)
+    run_both(program, rng.standard_normal(shape), names=False, device=device)
 
 
 PROMOTION_OPS = {
@@ -290,25 +292,27 @@ def _operand(t, kind, zero_dim, rng):
 @SETTINGS
 @given(st.sampled_from(sorted(PROMOTION_OPS)), st.sampled_from(OPERAND_KINDS), st.sampled_from(OPERAND_KINDS[:5]),
        st.booleans(), st.booleans(), st.booleans(), st.integers(0, 2 ** 16))
-def test_type_promotion_and_errors_match_pytorch(op, kind_a, kind_b, zero_a, zero_b, swap, seed):
+def test_type_promotion_and_errors_match_pytorch(device, op, kind_a, kind_b, zero_a, zero_b, swap, seed):
     """Any two operands (tensors of any dtype, 0-d or not, or Python scalars on either side): the
     result has PyTorch's dtype and values, or both libraries raise the same exception type."""
     import engine
     torch = reference_torch()
     results = []
-    for lib in (engine, torch):
+    for lib, dev in ((engine, device), (torch, "cpu")):
         rng = np.random.default_rng(seed)
-        a, b = _operand(lib, kind_a, zero_a, rng), _operand(lib, kind_b, zero_b, rng)
-        if swap:
-            a, b = b, a
-        try:
-            results.append(PROMOTION_OPS[op](lib, a, b))
-        except Exception as exc:  # noqa: BLE001 - the exception type is what is compared
-            results.append(exc)
+        with lib.device(dev):
+            a, b = _operand(lib, kind_a, zero_a, rng), _operand(lib, kind_b, zero_b, rng)
+            if swap:
+                a, b = b, a
+            try:
+                results.append(PROMOTION_OPS[op](lib, a, b))
+            except Exception as exc:  # noqa: BLE001 - the exception type is what is compared
+                results.append(exc)
     ours, theirs = results
     if isinstance(theirs, Exception):
         assert isinstance(ours, type(theirs)), f"PyTorch raised {theirs!r}, the engine gave {ours!r}"
         return
     assert not isinstance(ours, Exception), f"the engine raised {ours!r}, PyTorch gave {theirs}"
     assert str(ours.dtype) == str(theirs.dtype)
-    np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64), rtol=1e-6)
+    assert ours.device.type == device
+    np.testing.assert_allclose(ours.cpu().numpy().astype(np.float64), theirs.numpy().astype(np.float64), rtol=1e-6)
