@@ -258,6 +258,38 @@ class _Generator:
         return draw
 
 
+class ElementwiseKernel:
+    """cupy.ElementwiseKernel for bodies in the part of CUDA C that is also Python (what
+    engine/optim/_fused.py writes): each statement runs on NumPy arrays, outputs written in place."""
+
+    def __init__(self, in_params, out_params, operation, name="kernel"):
+        self.inputs = [p.split()[-1] for p in in_params.split(",")]
+        self.outputs = [p.split()[-1] for p in out_params.split(",")]
+        self.statements = [s.strip() for s in operation.split(";") if s.strip()]
+        self.name = name
+
+    def __call__(self, *args):
+        if len(args) != len(self.inputs) + len(self.outputs):
+            raise TypeError(f"Wrong number of arguments for {self.name!r}")
+        arrays = [a for a in args if isinstance(a, (ndarray, np.ndarray))]
+        if any(isinstance(a, np.ndarray) for a in arrays):
+            raise TypeError("Unsupported type <class 'numpy.ndarray'>")
+        dtype = arrays[0].dtype  # T: every parameter shares the first array's type
+        env = {"sqrt": np.sqrt, "max": np.maximum, "min": np.minimum, "exp": np.exp, "log": np.log}
+        for name, value in zip(self.inputs + self.outputs, args):
+            env[name] = value._a if isinstance(value, ndarray) else dtype.type(value)
+        for statement in self.statements:
+            target, _, expr = statement.partition("=")
+            words = target.split()
+            if len(words) == 2:  # "T name = ...": a temporary
+                env[words[1]] = np.asarray(eval(expr, env), dtype=dtype)
+            elif words[0] in self.outputs:
+                env[words[0]][...] = eval(expr, env)
+            else:
+                env[words[0]] = np.asarray(eval(expr, env), dtype=dtype)
+        return tuple(a for a in args[len(self.inputs):])
+
+
 def _as_strided(x, shape=None, strides=None):  # CuPy's signature: no subok, no writeable
     return ndarray(np.lib.stride_tricks.as_strided(x._a, shape=shape, strides=strides))
 
@@ -278,6 +310,7 @@ def make_module(device_count=1):
         random=types.SimpleNamespace(default_rng=_Generator),
         linalg=_Namespace(np.linalg, allowed=CUPY_LINALG_NAMES),
         lib=types.SimpleNamespace(stride_tricks=types.SimpleNamespace(as_strided=_as_strided)),
+        ElementwiseKernel=ElementwiseKernel,
     )
 
 

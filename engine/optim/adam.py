@@ -1,6 +1,7 @@
 """Adam and AdamW (decoupled weight decay), with amsgrad and maximize, PyTorch's single-tensor formulas."""
 import numpy as np
 
+from . import _fused
 from .optimizer import Optimizer, _step_tensor
 
 
@@ -42,16 +43,27 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = p.grad._data
-                if maximize:
-                    grad = -grad
                 state = self.state[p]
                 exp_avg = self._lazy_state(p, "exp_avg")
                 exp_avg_sq = self._lazy_state(p, "exp_avg_sq")
-                if amsgrad:
-                    max_exp_avg_sq = self._lazy_state(p, "max_exp_avg_sq")
+                max_exp_avg_sq = self._lazy_state(p, "max_exp_avg_sq") if amsgrad else None
                 step = _step_tensor(state)
+                bias_correction1 = 1 - beta1 ** step
+                bias_correction2 = 1 - beta2 ** step
+                step_size = lr / bias_correction1
+                bias_correction2_sqrt = bias_correction2 ** 0.5
                 param = p._data
+                fused = _fused.adam(p._xp, maximize, weight_decay != 0 and not decoupled,
+                                    weight_decay != 0 and decoupled, amsgrad)
+                if fused is not None:
+                    outputs = (param, exp_avg, exp_avg_sq) + ((max_exp_avg_sq,) if amsgrad else ())
+                    fused(p.grad._data, weight_decay, 1 - lr * weight_decay, 1 - beta1, beta2, 1 - beta2,
+                          bias_correction2_sqrt, eps, -step_size, *outputs)
+                    p._version_box[0] += 1
+                    continue
+                grad = p.grad._data
+                if maximize:
+                    grad = -grad
                 if weight_decay != 0:
                     if decoupled:
                         param *= 1 - lr * weight_decay
@@ -66,10 +78,6 @@ class Adam(Optimizer):
                 np.multiply(grad, grad, out=tmp)
                 tmp *= 1 - beta2
                 exp_avg_sq += tmp
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2 = 1 - beta2 ** step
-                step_size = lr / bias_correction1
-                bias_correction2_sqrt = bias_correction2 ** 0.5
                 denom = self._scratch(p, 1)
                 if amsgrad:
                     np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)

@@ -1,6 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov momentum, weight decay and maximize."""
 import numpy as np
 
+from . import _fused
 from .optimizer import Optimizer, required, _state_tensor
 
 
@@ -40,6 +41,13 @@ class SGD(Optimizer):
                     continue
                 grad = p.grad._data
                 param = p._data
+                buf = self.state[p].get("momentum_buffer") if momentum != 0 else None
+                fused = None if buf is None else _fused.sgd_momentum(p._xp, maximize, weight_decay != 0, dampening,
+                                                                      nesterov)
+                if fused is not None:
+                    fused(grad, weight_decay, momentum, 1 - dampening, -lr, param, buf._data)
+                    p._version_box[0] += 1
+                    continue
                 if maximize:
                     grad = -grad
                 if weight_decay != 0:

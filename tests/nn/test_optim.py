@@ -243,3 +243,29 @@ def test_clip_grad_norm_and_value_match_pytorch(norm_type, device):
     with pytest.raises(RuntimeError, match="non-finite"):
         ours[0].grad[0, 0] = float("nan")
         engine.nn.utils.clip_grad_norm_(ours, 1.0, error_if_nonfinite=True)
+
+
+def test_cuda_updates_are_one_fused_kernel_per_parameter(device, monkeypatch):
+    """On the cuda device Adam and SGD with momentum update each parameter with one kernel launch
+    (engine/optim/_fused.py); the step tests above check its numbers against PyTorch."""
+    if device != "cuda":
+        pytest.skip("kernels are compiled on the cuda device only")
+    from engine.optim import _fused
+    launches = []
+    compile_kernel = _fused.kernel
+
+    def counting(*args):
+        k = compile_kernel(*args)
+        return lambda *a: (launches.append(args[1]), k(*a))[1]
+    monkeypatch.setattr(_fused, "kernel", counting)
+    arrays = [rng.standard_normal((4, 3)), rng.standard_normal(3)]
+    for name, kwargs, expected in [("Adam", dict(lr=0.01, amsgrad=True), ["adam"] * 4),
+                                   ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True), ["sgd"] * 2)]:
+        launches.clear()
+        params = _params(engine, arrays, device)
+        opt = getattr(engine.optim, name)(params, **kwargs)
+        for _ in range(2):
+            for p in params:
+                p.grad = engine.ones_like(p)
+            opt.step()
+        assert launches == expected  # SGD's first step creates the momentum buffer unfused

@@ -1,0 +1,65 @@
+"""Optimizer updates as one elementwise kernel per parameter, on backends that compile kernels.
+
+On the cuda device every array op is a kernel launch costing ~10-20 µs, and Adam's update is a dozen
+of them per parameter. Here each update is one `ElementwiseKernel` launch that reads the gradient
+and rewrites the parameter and its state in place. The other backends keep the optimizers' own
+array code.
+
+A kernel body is a list of statements in the part of CUDA C that is also Python: assignments to an
+output or to a temporary declared `T name = ...`, + - * /, parentheses, sqrt and max. Scalars are
+computed in Python and passed in, in the same order of operations as the array code, so both give
+the same numbers. `xp.ElementwiseKernel` compiles it on CuPy; the CuPy look-alike the tests use
+runs the same statements on NumPy arrays.
+"""
+
+_kernels = {}
+
+
+def kernel(xp, name, scalars, inputs, outputs, statements):
+    """The compiled update `name` for backend namespace `xp`, or None where xp compiles no kernels.
+
+    It is called as kernel(*inputs, *scalars, *outputs): `inputs` are read-only arrays, `scalars`
+    read-only numbers, `outputs` arrays updated in place; all share the parameter's element type T."""
+    make = getattr(xp, "ElementwiseKernel", None)
+    if make is None:
+        return None
+    body = ";\n".join(statements) + ";"
+    key = (id(xp), name, body)
+    k = _kernels.get(key)
+    if k is None:
+        in_params = ", ".join(f"T {n}" for n in (*inputs, *scalars))
+        out_params = ", ".join(f"T {n}" for n in outputs)
+        k = _kernels[key] = make(in_params, out_params, body, f"gradview_{name}")
+    return k
+
+
+def adam(xp, maximize, l2_decay, decoupled_decay, amsgrad):
+    """Adam/AdamW: kernel(grad, scalars..., param, exp_avg, exp_avg_sq[, max_exp_avg_sq])."""
+    body = ["T g = -grad" if maximize else "T g = grad"]
+    if l2_decay:
+        body.append("g = g + weight_decay * param")
+    if decoupled_decay:
+        body.append("param = param * decay")
+    body += ["exp_avg = exp_avg + (g - exp_avg) * one_minus_beta1",
+             "exp_avg_sq = exp_avg_sq * beta2 + g * g * one_minus_beta2"]
+    second = "exp_avg_sq"
+    if amsgrad:
+        body.append("max_exp_avg_sq = max(max_exp_avg_sq, exp_avg_sq)")
+        second = "max_exp_avg_sq"
+    body.append(f"param = param + exp_avg / (sqrt({second}) / bias_correction2_sqrt + eps) * neg_step_size")
+    outputs = ("param", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+    return kernel(xp, "adam", ("weight_decay", "decay", "one_minus_beta1", "beta2", "one_minus_beta2",
+                               "bias_correction2_sqrt", "eps", "neg_step_size"), ("grad",), outputs, body)
+
+
+def sgd_momentum(xp, maximize, l2_decay, dampening, nesterov):
+    """SGD with a momentum buffer already there: kernel(grad, scalars..., param, momentum_buffer)."""
+    body = ["T g = -grad" if maximize else "T g = grad"]
+    if l2_decay:
+        body.append("g = g + weight_decay * param")
+    body.append("momentum_buffer = momentum_buffer * momentum + " +
+                ("g * one_minus_dampening" if dampening else "g"))
+    body.append("g = g + momentum * momentum_buffer" if nesterov else "g = momentum_buffer")
+    body.append("param = param + g * neg_lr")
+    return kernel(xp, "sgd", ("weight_decay", "momentum", "one_minus_dampening", "neg_lr"), ("grad",),
+                  ("param", "momentum_buffer"), body)
