@@ -741,6 +741,19 @@ def _take_spare(memory_limit_mb):
     return runner
 
 
+def default_memory_limit_mb() -> int | None:
+    """The workers' address-space cap unless GRADVIEW_MEMORY_LIMIT_MB says otherwise: none where the
+    cuda device is available, since CUDA reserves far more address space than it uses and would
+    fail to start under the cap (time and output limits still apply)."""
+    try:
+        import engine
+        if engine.cuda.is_available():
+            return None
+    except Exception:  # noqa: BLE001
+        pass
+    return DEFAULT_MEMORY_LIMIT_MB
+
+
 def make_runner(kind: str | None = None, time_limit: float | None = None, spare: bool = False) -> Runner:
     """The runner for this platform: `kind` "worker" or "inprocess"; default from GRADVIEW_RUNNER, else
     the worker where subprocesses exist (not in Pyodide). `spare=True` (the server) hands out a worker
@@ -751,7 +764,7 @@ def make_runner(kind: str | None = None, time_limit: float | None = None, spare:
     if kind == "inprocess":
         return InProcessRunner(time_limit=time_limit)
     mem = os.environ.get("GRADVIEW_MEMORY_LIMIT_MB")
-    mem = (int(mem) or None) if mem else DEFAULT_MEMORY_LIMIT_MB
+    mem = (int(mem) or None) if mem else default_memory_limit_mb()
     runner = _take_spare(mem) if spare else None
     if runner is None:
         runner = WorkerRunner(time_limit=time_limit, memory_limit_mb=mem)

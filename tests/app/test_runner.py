@@ -224,6 +224,28 @@ def test_make_runner_choice(monkeypatch):
         r.close()
 
 
+def test_workers_have_no_address_space_cap_where_cuda_is(monkeypatch):
+    """CUDA reserves more address space than any sane cap: with a GPU the default cap is off."""
+    from app.runner import DEFAULT_MEMORY_LIMIT_MB, default_memory_limit_mb
+    from tests.conftest import emulated_cuda
+    monkeypatch.delenv("GRADVIEW_MEMORY_LIMIT_MB", raising=False)
+    with emulated_cuda():
+        assert default_memory_limit_mb() is None
+        r = make_runner("worker", time_limit=2)
+        try:
+            assert r.memory_limit_mb is None
+        finally:
+            r.close()
+        monkeypatch.setenv("GRADVIEW_MEMORY_LIMIT_MB", "2048")
+        r = make_runner("worker", time_limit=2)
+        try:
+            assert r.memory_limit_mb == 2048  # an explicit setting still wins
+        finally:
+            r.close()
+    import engine
+    assert default_memory_limit_mb() == (None if engine.cuda.is_available() else DEFAULT_MEMORY_LIMIT_MB)
+
+
 def test_long_output_keeps_head_and_tail(runner):
     res = runner.run(cells("for i in range(200000):\n    print(i)"))
     out = res.results[0].output
