@@ -24,6 +24,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from engine.viz.headless import CHROMIUM_ARGS, find_chromium  # noqa: E402
 
 CODE = """import torch
 secret_{k} = {k}
@@ -35,9 +36,6 @@ for i in range({n} + 100 * len(seen)):
 """
 EDIT_TIMEOUT = 20.0
 STAGGER = 1.0
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 def start_server(port, time_limit="10"):
@@ -127,7 +125,7 @@ async def drive(url, sessions, seconds):
     from playwright.async_api import async_playwright
     clients = [Client(k, url, seconds) for k in range(sessions)]
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
         try:
             async def staggered(c):
                 await asyncio.sleep(STAGGER * c.k)  # tabs opened one after another, as people arrive

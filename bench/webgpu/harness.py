@@ -15,10 +15,11 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-WEBGPU_ARGS = ["--enable-unsafe-webgpu"]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from engine.viz.headless import CHROMIUM_ARGS, WEBGPU_ARGS, find_chromium  # noqa: E402,F401
+
+CHROMIUM = find_chromium() or "/usr/bin/chromium"
 
 
 def make_root(dist: Path, www: Path) -> tuple[Path, str]:

@@ -314,11 +314,8 @@ def _webdriver_problem():
 def _playwright_browser():
     if importlib.util.find_spec("playwright") is None:
         return None
-    for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome",
-                 shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
-        if path and os.path.exists(path):
-            return path
-    return None
+    from .headless import find_chromium
+    return find_chromium()
 
 
 def _figure_of(obj):
@@ -377,9 +374,8 @@ def _playwright_capture(fig, path, kind, browser_path, scale):
         with open(page_path, "w", encoding="utf-8") as f:
             f.write(doc)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=browser_path, args=[
-                "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run"])
+            from .headless import CHROMIUM_ARGS
+            browser = p.chromium.launch(executable_path=browser_path, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(device_scale_factor=scale,
                                         viewport={"width": (fig.width or 900) + 40, "height": (fig.height or 600) + 40})

@@ -17,14 +17,9 @@ import urllib.request
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 pytest.importorskip("panel", reason="panel is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
 if shutil.which("panel") is None:
     pytest.skip("the panel command is not on PATH", allow_module_level=True)
 
@@ -75,13 +70,6 @@ def server():
     except subprocess.TimeoutExpired:
         proc.kill()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, url, cells, wait_graph=True):

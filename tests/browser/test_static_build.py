@@ -20,15 +20,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 BOOT_TIMEOUT_MS = 180_000
 
 pytest.importorskip("panel", reason="panel is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
 
 sys.path.insert(0, str(ROOT))
 from app.build import build_site, serve  # noqa: E402
@@ -91,13 +86,6 @@ def isolated_url(www):
     yield f"http://127.0.0.1:{srv.server_address[1]}/projects/gradview/", log
     srv.shutdown()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Offline:
