@@ -195,15 +195,20 @@
   function showAppStop() {
     if (!gv.run || !gv.jsdoc) return;
     for (const m of gv.jsdoc.all_models) {
-      if (m.css_classes && m.css_classes.includes('gv-stop') && !m.visible) {
+      if (m.css_classes && m.css_classes.includes('gv-stop') && (!m.visible || m.disabled)) {
+        // Python would enable it too when the run starts, but it is busy running the cell
         setLocally(m, 'visible', true);
+        setLocally(m, 'disabled', false);
         shownStops.push(m);
       }
     }
   }
 
   function hideAppStop() {
-    for (const m of shownStops) setLocally(m, 'visible', false);
+    for (const m of shownStops) {
+      setLocally(m, 'visible', false);
+      setLocally(m, 'disabled', true);
+    }
     shownStops = [];
   }
 

@@ -194,10 +194,10 @@ def test_static_site_offline_end_to_end(offline, site_url):
         time.sleep(0.05)
     assert not visible_errors(page)
 
-    # a runaway loop is stopped from the page (the Stop bar it shows while Python is busy): Python
-    # restarts, the cells stay
+    # a runaway loop is stopped with the app's own Stop button (which the page shows and enables
+    # while Python is busy): Python restarts, the cells stay
     last = start_runaway(page)
-    page.locator("#gv-runbar-stop").click()
+    page.locator(".gv-stop button:not([disabled])").click(timeout=5_000)
     page.wait_for_function("() => gradview.restarts === 1 && gradview.state === 'ready'", timeout=BOOT_TIMEOUT_MS)
     texts = page.evaluate(JS_EDITOR_TEXT)
     assert "while True:" in texts[last] and "r = (q * 3).sum()" in texts[last] and "z = 1 + 2" in texts[0]
