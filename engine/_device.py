@@ -90,7 +90,11 @@ def canonical(dev):
     if dev.type == "cpu":
         return CPU
     backend = backends.get(dev.type)
-    index = 0 if dev.index is None else dev.index
+    if dev.index is not None:
+        index = dev.index
+    else:  # "cuda" is the current GPU (torch.cuda.set_device)
+        from . import cuda
+        index = cuda._current if dev.type == "cuda" else 0
     if index >= backend.device_count():
         raise RuntimeError(f"Invalid device {dev.type}:{index}: only {backend.device_count()} "
                            f"{dev.type} device(s) are available")

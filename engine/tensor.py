@@ -415,6 +415,20 @@ class Tensor:
     def cuda(self, device=None, non_blocking=False):
         return self.to(Device("cuda", device) if isinstance(device, int) else (device or "cuda"))
 
+    def get_device(self):
+        return -1 if self.device.type == "cpu" else self.device.index
+
+    def is_pinned(self, device=None):
+        return False
+
+    def pin_memory(self, device=None):
+        """A copy for fast transfers to the GPU in PyTorch; copies are plain here (CuPy copies pageable
+        memory just the same), so this is a clone, and needs a GPU as PyTorch's does."""
+        from . import backends
+        if not backends.is_available("cuda"):
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return self.clone()
+
     def float(self):
         return self.to(float32)
 

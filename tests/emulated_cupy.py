@@ -297,7 +297,21 @@ def _as_strided(x, shape=None, strides=None):  # CuPy's signature: no subok, no 
 def _runtime(device_count):
     return types.SimpleNamespace(
         getDeviceCount=lambda: device_count,
-        getDeviceProperties=lambda index: {"name": b"Emulated GPU (NumPy)", "totalGlobalMem": 0})
+        getDeviceProperties=lambda index: {"name": b"Emulated GPU (NumPy)", "totalGlobalMem": 0, "major": 9,
+                                           "minor": 0, "multiProcessorCount": 1})
+
+
+class _MemoryPool:
+    """cupy.get_default_memory_pool(): NumPy owns the memory here, so the pool holds nothing."""
+
+    def used_bytes(self):
+        return 0
+
+    def total_bytes(self):
+        return 0
+
+    def free_all_blocks(self):
+        pass
 
 
 def make_module(device_count=1):
@@ -311,6 +325,7 @@ def make_module(device_count=1):
         linalg=_Namespace(np.linalg, allowed=CUPY_LINALG_NAMES),
         lib=types.SimpleNamespace(stride_tricks=types.SimpleNamespace(as_strided=_as_strided)),
         ElementwiseKernel=ElementwiseKernel,
+        get_default_memory_pool=_MemoryPool,
     )
 
 

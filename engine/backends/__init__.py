@@ -58,3 +58,25 @@ def get(name):
 
 def available():
     return [name for name in _MODULES if is_available(name)]
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch's torch.backends switches, so scripts that set or read them run unchanged. Nothing here
+# uses cuDNN, TF32 or Metal: the flags are kept, and change nothing.
+class _Switches:
+    def __init__(self, **flags):
+        self.__dict__.update(flags)
+
+
+class _CudnnSwitches(_Switches):
+    def is_available(self):
+        return is_available("cuda")
+
+    def version(self):
+        return None
+
+
+cudnn = _CudnnSwitches(enabled=True, benchmark=False, deterministic=False, allow_tf32=True)
+mps = _Switches(is_available=lambda: False, is_built=lambda: False)
+cuda = _Switches(matmul=_Switches(allow_tf32=False, allow_fp16_reduced_precision_reduction=True),
+                 is_built=lambda: True)

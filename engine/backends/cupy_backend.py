@@ -32,9 +32,14 @@ class CupyBackend:
         return self._count
 
     def device_name(self, index=0):
-        props = self.xp.cuda.runtime.getDeviceProperties(index)
-        name = props["name"]
+        name = self.device_properties(index)["name"]
         return name.decode() if isinstance(name, bytes) else name
+
+    def device_properties(self, index=0):
+        return self.xp.cuda.runtime.getDeviceProperties(index)
+
+    def memory_pool(self):
+        return self.xp.get_default_memory_pool()
 
     def device_of(self, array):
         return f"cuda:{array.device.id}"

@@ -221,3 +221,63 @@ def test_the_emulation_keeps_cupys_rules():
     b = cp.zeros(3)
     cp.add.at(b, cp.asarray(np.array([0, 0, 2])), 1.0)
     assert b.tolist() == [2.0, 0.0, 1.0]
+
+
+def test_common_gpu_script_calls(cuda):
+    """What GPU training scripts call besides .to(device): they run unchanged."""
+    torch.backends.cudnn.benchmark = True
+    assert torch.backends.cudnn.is_available() and not torch.backends.mps.is_available()
+    props = torch.cuda.get_device_properties(0)
+    assert props.name == torch.cuda.get_device_name(0) and props.total_memory >= 0
+    assert isinstance(torch.cuda.get_device_capability(), tuple)
+    torch.cuda.reset_peak_memory_stats()
+    x = torch.randn(256, 256, device=cuda)
+    assert torch.cuda.max_memory_allocated() >= torch.cuda.memory_allocated() >= 0
+    assert torch.cuda.memory_reserved() >= 0
+    torch.cuda.empty_cache()
+    assert x.get_device() == 0 and torch.ones(1).get_device() == -1
+    pinned = torch.ones(3).pin_memory()
+    assert pinned.device.type == "cpu" and torch.equal(pinned, torch.ones(3))
+    torch.cuda.set_device(0)
+    with torch.cuda.device(0):
+        assert torch.zeros(1, device="cuda").device == torch.device("cuda:0")
+    with pytest.raises(RuntimeError, match="invalid device ordinal"):
+        torch.cuda.set_device(torch.cuda.device_count())
+
+    # mixed precision: autocast and the scaler run the usual loop (in full precision here)
+    model = torch.nn.Linear(4, 1).to(cuda)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cuda")
+    data = torch.randn(16, 4, device=cuda)
+    target = data.sum(1, keepdim=True)
+    losses = []
+    for _ in range(20):
+        opt.zero_grad()
+        with torch.autocast(device_type="cuda", dtype=torch.float16):
+            loss = torch.nn.functional.mse_loss(model(data), target)
+        assert loss.dtype == torch.float32
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        scaler.step(opt)
+        scaler.update()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 2
+    with torch.cuda.amp.autocast():
+        assert (data @ data.T).dtype == torch.float32
+
+
+def test_gpu_script_calls_without_a_gpu(no_cuda):
+    """The same calls where there is no GPU answer as PyTorch's CPU build does."""
+    import torch as reference
+    if reference.cuda.is_available():
+        pytest.skip("the reference PyTorch has a GPU")
+    assert torch.cuda.memory_allocated() == reference.cuda.memory_allocated() == 0
+    assert torch.cuda.memory_reserved() == 0 and torch.cuda.max_memory_allocated() == 0
+    torch.cuda.empty_cache()
+    assert torch.backends.cudnn.is_available() == reference.backends.cudnn.is_available()
+    assert torch.backends.mps.is_available() == reference.backends.mps.is_available()
+    assert torch.cuda.is_bf16_supported() is False
+    with pytest.raises(RuntimeError, match="Cannot access accelerator device"):
+        torch.ones(2).pin_memory()
+    with pytest.raises(AssertionError, match="not compiled with CUDA"):
+        torch.cuda.get_device_properties(0)
