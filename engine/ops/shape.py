@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from .. import _state
+from .._strides import view_strides
 from ._core import OpDef, apply
 from .reduce import normalize_dim
 
@@ -76,7 +77,7 @@ _reshape_copy = OpDef("UnsafeViewBackward0", _reshape_forward, _reshape_vjp, kin
 def _can_view(data, shape):
     """Whether `data` can take `shape` without a copy (as PyTorch's view requires)."""
     if not isinstance(data, np.ndarray):
-        return _strides_allow_view(data.shape, [s // data.itemsize for s in data.strides], shape)
+        return view_strides(data.shape, [s // data.itemsize for s in data.strides], shape) is not None
     try:
         np.reshape(data, shape, copy=False)
         return True
@@ -89,28 +90,6 @@ def _can_view(data, shape):
         except AttributeError:
             return False
         return True
-
-
-def _strides_allow_view(old_shape, old_strides, new_shape):
-    """PyTorch's rule (computeStride) for backend arrays NumPy cannot probe: walk the old dims in
-    contiguous chunks and check that the new dims split each chunk exactly."""
-    if len(old_shape) == 0 or 0 in old_shape:
-        return True
-    view_d = len(new_shape) - 1
-    chunk_base_stride = old_strides[-1]
-    tensor_numel = view_numel = 1
-    for d in range(len(old_shape) - 1, -1, -1):
-        tensor_numel *= old_shape[d]
-        if d == 0 or (old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * chunk_base_stride):
-            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
-                view_numel *= new_shape[view_d]
-                view_d -= 1
-            if view_numel != tensor_numel:
-                return False
-            if d > 0:
-                chunk_base_stride = old_strides[d - 1]
-                tensor_numel = view_numel = 1
-    return view_d == -1
 
 
 def view(x, *shape):

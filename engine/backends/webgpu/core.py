@@ -17,6 +17,7 @@ import operator
 
 import numpy as np
 
+from ..._strides import cstrides, prod, view_strides  # noqa: F401  (used here and by the modules below)
 from . import kernels as K
 from .runtime import f32_bits
 
@@ -63,22 +64,6 @@ def check_dtype(dt):
     return dt
 
 
-def prod(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
-def cstrides(shape):
-    st = [0] * len(shape)
-    acc = 1
-    for d in range(len(shape) - 1, -1, -1):
-        st[d] = acc
-        acc *= shape[d]
-    return tuple(st)
-
-
 def groups_1d(n, per_group, cap=MAX_GROUPS):
     g = max(1, min(-(-n // per_group), cap))
     return (g, 1, 1)
@@ -107,35 +92,6 @@ def coalesce(shape, strides_list):
             for st, s in zip(out_st, strides_list):
                 st.append(s[d])
     return out_shape, out_st
-
-
-def view_strides(old_shape, old_st, new_shape):
-    """Strides that give `new_shape` over the same elements without a copy, or None
-    (PyTorch's computeStride)."""
-    numel = prod(old_shape)
-    if numel == 0 or not old_shape:
-        return cstrides(new_shape)
-    new_st = [0] * len(new_shape)
-    view_d = len(new_shape) - 1
-    chunk = old_st[-1]
-    tensor_numel = 1
-    view_numel = 1
-    for d in range(len(old_shape) - 1, -1, -1):
-        tensor_numel *= old_shape[d]
-        if d == 0 or (old_shape[d - 1] != 1 and old_st[d - 1] != tensor_numel * chunk):
-            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
-                new_st[view_d] = view_numel * chunk
-                view_numel *= new_shape[view_d]
-                view_d -= 1
-            if view_numel != tensor_numel:
-                return None
-            if d > 0:
-                chunk = old_st[d - 1]
-                tensor_numel = 1
-                view_numel = 1
-    if view_d != -1:
-        return None
-    return tuple(new_st)
 
 
 def _int_word(v):
