@@ -474,6 +474,17 @@ def _whole_view_of_unshared(grad):
             and _sys.getrefcount(base) <= 3)  # the view's reference, `base` and getrefcount's argument
 
 
+def _may_keep(grad):
+    """Whether an unshared gradient array can become .grad as it is: an array that owns its memory
+    (or a whole view of an unshared one), on a backend whose views name their base (NumPy, CuPy)."""
+    if grad.__class__ is _np.ndarray:
+        return (grad.base is None or _whole_view_of_unshared(grad)) and grad.flags.writeable
+    from . import backends
+    cuda = backends._loaded.get("cuda")
+    return cuda is not None and isinstance(grad, cuda.ndarray) and (grad.base is None or
+                                                                    _whole_view_of_unshared(grad))
+
+
 def _accumulate(node, grad, create_graph, _owned=False):
     variable = node.variable
     if variable is None:
@@ -488,8 +499,7 @@ def _accumulate(node, grad, create_graph, _owned=False):
     if variable.grad is None:
         # Keep the array only when nothing else refers to it (as PyTorch steals a buffer whose
         # use count is 1); otherwise copy: x + y passes one gradient array to both leaves.
-        if not (_owned and _sys.getrefcount(grad) <= _OWNED_REFCOUNT and isinstance(grad, _np.ndarray)
-                and (grad.base is None or _whole_view_of_unshared(grad)) and grad.flags.writeable):
+        if not (_owned and _sys.getrefcount(grad) <= _OWNED_REFCOUNT and _may_keep(grad)):
             grad = grad.copy()
         variable.grad = Tensor._make(grad)
     elif variable.grad.requires_grad:

@@ -68,15 +68,36 @@ def _to_numpy_args(value, allow_host=False):
     return value
 
 
-def _to_device(value):
+def _device_arrays(value):
+    """The device arrays among a call's arguments."""
+    if isinstance(value, ndarray):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _device_arrays(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _device_arrays(v)
+
+
+def _to_device(value, sources=()):
+    """Results as device arrays. A result that is a view of one of the `sources` (the call's device
+    arrays) records it as its base, as a CuPy view refers to the array it views."""
     if isinstance(value, np.ndarray):
-        return ndarray(value)
+        for s in sources:
+            if value is s._a:
+                return s  # the same array back (cupy.asarray(a) is a)
+        out = ndarray(value)
+        if value.base is not None:
+            viewed = next((s for s in sources if np.may_share_memory(value, s._a)), None)
+            out._base = viewed if viewed is None or viewed._base is None else viewed._base  # the owner
+        return out
     if isinstance(value, np.generic):
         return ndarray(np.asarray(value))
     if isinstance(value, tuple):
-        return tuple(_to_device(v) for v in value)
+        return tuple(_to_device(v, sources) for v in value)
     if isinstance(value, list):
-        return [_to_device(v) for v in value]
+        return [_to_device(v, sources) for v in value]
     return value
 
 
@@ -92,11 +113,12 @@ def _index_to_numpy(key):
 
 class ndarray(NDArrayOperatorsMixin):
     """A device array: NumPy data behind CuPy's rules."""
-    __slots__ = ("_a",)
+    __slots__ = ("_a", "_base")
     __array_priority__ = 100
 
     def __init__(self, data):
         self._a = data
+        self._base = None
 
     # --- no implicit host copies
     def __array__(self, dtype=None, copy=None):
@@ -115,7 +137,7 @@ class ndarray(NDArrayOperatorsMixin):
         result = getattr(ufunc, method)(*args, **kwargs)
         if out is not None:
             return out[0] if len(out) == 1 else out
-        return _to_device(result)
+        return _to_device(result, tuple(_device_arrays(inputs)))
 
     def __array_function__(self, func, types, args, kwargs):
         module = func.__module__ or "numpy"
@@ -123,7 +145,8 @@ class ndarray(NDArrayOperatorsMixin):
             return NotImplemented
         if module == "numpy.linalg" and func.__name__ not in CUPY_LINALG_NAMES:
             return NotImplemented
-        return _to_device(func(*_to_numpy_args(args), **_to_numpy_args(kwargs)))
+        return _to_device(func(*_to_numpy_args(args), **_to_numpy_args(kwargs)),
+                          tuple(_device_arrays((args, kwargs))))
 
     # --- array protocol
     shape = property(lambda self: self._a.shape)
@@ -141,10 +164,10 @@ class ndarray(NDArrayOperatorsMixin):
 
     @property
     def base(self):
-        return None if self._a.base is None else ndarray(self._a.base)
+        return self._base
 
     def __getitem__(self, key):
-        return _to_device(self._a[_index_to_numpy(key)])
+        return _to_device(self._a[_index_to_numpy(key)], (self,))
 
     def __setitem__(self, key, value):
         self._a[_index_to_numpy(key)] = _to_numpy_args(value)
@@ -183,10 +206,10 @@ class ndarray(NDArrayOperatorsMixin):
             raise AttributeError(name)
         attr = getattr(self._a, name)
         if not callable(attr):
-            return _to_device(attr)
+            return _to_device(attr, (self,))
 
         def method(*args, **kwargs):
-            return _to_device(attr(*_to_numpy_args(args), **_to_numpy_args(kwargs)))
+            return _to_device(attr(*_to_numpy_args(args), **_to_numpy_args(kwargs)), (self,))
         return method
 
     def __reduce__(self):
@@ -202,21 +225,28 @@ class _Ufunc:
     def __call__(self, *args, **kwargs):
         if any(isinstance(a, ndarray) for a in args) or "out" in kwargs:
             return self._u(*args, **kwargs)  # NumPy hands this to ndarray.__array_ufunc__
-        return _to_device(self._u(*_to_numpy_args(args), **kwargs))
+        return _to_device(np.array(self._u(*_to_numpy_args(args), **kwargs)))
 
     def __getattr__(self, method):
         fn = getattr(self._u, method)
 
         def call(*args, **kwargs):
-            return _to_device(fn(*_to_numpy_args(args), **_to_numpy_args(kwargs)))
+            return _to_device(fn(*_to_numpy_args(args), **_to_numpy_args(kwargs)), tuple(_device_arrays(args)))
         return call
 
 
 def _function(name, fn):
-    allow_host = name in _HOST_INPUT_ALLOWED
-
-    def call(*args, **kwargs):
-        return _to_device(fn(*_to_numpy_args(args, allow_host), **_to_numpy_args(kwargs, allow_host)))
+    if name in _HOST_INPUT_ALLOWED:
+        def call(*args, **kwargs):
+            sources = tuple(_device_arrays(args))
+            result = fn(*_to_numpy_args(args, True), **_to_numpy_args(kwargs, True))
+            if not sources:  # host data: always copied to the device
+                return ndarray(np.array(result, copy=True))
+            return _to_device(result, sources)
+    else:
+        def call(*args, **kwargs):
+            return _to_device(fn(*_to_numpy_args(args), **_to_numpy_args(kwargs)),
+                              tuple(_device_arrays((args, kwargs))))
     call.__name__ = name
     return call
 
@@ -291,7 +321,7 @@ class ElementwiseKernel:
 
 
 def _as_strided(x, shape=None, strides=None):  # CuPy's signature: no subok, no writeable
-    return ndarray(np.lib.stride_tricks.as_strided(x._a, shape=shape, strides=strides))
+    return _to_device(np.lib.stride_tricks.as_strided(x._a, shape=shape, strides=strides), (x,))
 
 
 def _runtime(device_count):

@@ -281,3 +281,20 @@ def test_gpu_script_calls_without_a_gpu(no_cuda):
         torch.ones(2).pin_memory()
     with pytest.raises(AssertionError, match="not compiled with CUDA"):
         torch.cuda.get_device_properties(0)
+
+
+def test_device_gradients_are_kept_without_copies_yet_never_shared(cuda):
+    """An unshared gradient array becomes .grad as it is (no extra kernel), on the device as on the
+    cpu; one handed to two leaves is copied for one of them."""
+    from engine.autograd import _may_keep
+    owned = torch.ones(3, device=cuda)._data
+    assert _may_keep(owned) and not _may_keep(owned[1:])
+    x = torch.randn(3, device=cuda, requires_grad=True)
+    y = torch.randn(3, device=cuda, requires_grad=True)
+    (x + y).sum().backward()
+    x.grad.add_(1)
+    assert y.grad.tolist() == [1.0, 1.0, 1.0] and x.grad.tolist() == [2.0, 2.0, 2.0]
+    w = torch.randn(2, 3, device=cuda, requires_grad=True)
+    (w.t() * torch.arange(2.0, device=cuda)).sum().backward()
+    (w.t() * 1).sum().backward()  # accumulates into the kept array
+    assert w.grad.tolist() == [[1.0] * 3, [2.0] * 3]
