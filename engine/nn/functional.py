@@ -623,8 +623,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     t = _target_array(target)
     c = input.shape[0] if nd == 1 else input.shape[1]
     ignored = ignore_index
-    if t.size and (t.min() < 0 or t.max() >= c):
-        bad = (t != ignore_index) & ((t < 0) | (t >= c))
+    outside = (t < 0) | (t >= c)
+    if t.size and bool(outside.any()):  # one read back from a GPU, not two
+        bad = (t != ignore_index) & outside
         if bad.any():
             raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
     elif not 0 <= ignore_index < c:

@@ -38,10 +38,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     total_norm = get_total_norm(grads, norm_type, error_if_nonfinite)
     if not grads:
         return total_norm
-    clip_coef = float(max_norm) / (float(total_norm.item()) + 1e-6)
-    clip_coef = min(clip_coef, 1.0)
+    # computed where the gradients are, in their dtype, as PyTorch does (no read back from a GPU)
+    xp = grads[0]._xp
+    clip_coef = xp.minimum(float(max_norm) / (total_norm._data + 1e-6), 1.0)
     for g in grads:
-        g._data *= g._data.dtype.type(clip_coef)
+        g._data *= clip_coef.astype(g._data.dtype)
         g._version_box[0] += 1
     return total_norm
 
