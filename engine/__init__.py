@@ -20,6 +20,7 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, i
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402
 from . import autograd, cuda, backends, amp  # noqa: E402
 from .amp import autocast  # noqa: E402
+from .serialization import save, load  # noqa: E402
 
 globals().update(_functions.FUNCTIONS)
 
