@@ -100,8 +100,66 @@ def cuda_device():
         yield "cuda"
 
 
-def test_numpy_arrays_and_plain_values_load_with_weights_only():
+def test_plain_values_load_and_numpy_arrays_need_weights_only_false():
     buf = io.BytesIO()
-    torch.save({"a": np.arange(3.0), "t": (1, "x", None, 2.5, {1, 2})}, buf)
-    out = torch.load(io.BytesIO(buf.getvalue()))
+    torch.save({"t": (1, "x", None, 2.5, {1, 2}), "a": np.arange(3.0)}, buf)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        torch.load(io.BytesIO(buf.getvalue()))  # as in PyTorch 2.6+: arrays are not allowlisted
+    out = torch.load(io.BytesIO(buf.getvalue()), weights_only=False)
     assert out["a"].tolist() == [0.0, 1.0, 2.0] and out["t"] == (1, "x", None, 2.5, {1, 2})
+
+
+def test_not_a_checkpoint():
+    with pytest.raises(RuntimeError, match="Invalid magic number"):
+        torch.load(io.BytesIO(pickle.dumps({"a": 1})))
+
+
+# ---------------------------------------------------------------------------------------------
+# the same files as PyTorch
+def _reference():
+    return pytest.importorskip("torch", reason="PyTorch is the reference implementation")
+
+
+def test_pytorch_loads_what_the_engine_saves(tmp_path):
+    reference = _reference()
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    path = tmp_path / "engine.pt"
+    torch.save({"model": model.state_dict(), "p": torch.nn.Parameter(torch.randn(2, 2)), "half": torch.ones(2).half(),
+                "view": torch.arange(6.0).reshape(2, 3).t(), "flags": torch.tensor([True, False]),
+                "scalar": torch.tensor(3, dtype=torch.int32), "dtype": torch.float64, "device": torch.device("cpu"),
+                "leaf": torch.ones(2, requires_grad=True)}, path)
+    theirs = reference.load(path)  # weights_only=True: nothing but allowlisted globals in the file
+    twin = reference.nn.Sequential(reference.nn.Linear(3, 4), reference.nn.BatchNorm1d(4))
+    twin.load_state_dict(theirs["model"])
+    for (name, a), (_, b) in zip(model.state_dict().items(), twin.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    assert isinstance(theirs["p"], reference.nn.Parameter) and theirs["p"].requires_grad
+    assert theirs["half"].dtype == reference.float16 and theirs["flags"].tolist() == [True, False]
+    assert theirs["view"].tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+    assert theirs["scalar"].shape == () and theirs["scalar"].dtype == reference.int32
+    assert theirs["dtype"] is reference.float64 and theirs["device"] == reference.device("cpu")
+    assert theirs["leaf"].requires_grad and theirs["leaf"].is_leaf
+    assert reference.load(path, mmap=True)["view"].tolist() == theirs["view"].tolist()  # storages are aligned
+
+
+def test_engine_loads_what_pytorch_saves(tmp_path):
+    reference = _reference()
+    reference.manual_seed(0)
+    twin = reference.nn.Sequential(reference.nn.Linear(3, 4), reference.nn.ReLU(), reference.nn.Linear(4, 1))
+    opt = reference.optim.Adam(twin.parameters(), lr=0.01)
+    twin(reference.randn(5, 3)).sum().backward()
+    opt.step()
+    path = tmp_path / "pytorch.pt"
+    reference.save({"model": twin.state_dict(), "opt": opt.state_dict(), "t": reference.arange(6.0).reshape(2, 3).t(),
+                    "dtype": reference.int64, "p": reference.nn.Parameter(reference.ones(2))}, path)
+    ckpt = torch.load(path)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    model.load_state_dict(ckpt["model"])
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    np.testing.assert_allclose(model(torch.tensor(x)).detach().numpy(), twin(reference.tensor(x)).detach().numpy(),
+                               rtol=1e-6)
+    ours = torch.optim.Adam(model.parameters(), lr=0.01)
+    ours.load_state_dict(ckpt["opt"])
+    assert ours.state_dict()["state"][0]["step"].item() == 1.0
+    assert ckpt["t"].tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]] and ckpt["dtype"] is torch.int64
+    assert isinstance(ckpt["p"], torch.nn.Parameter)
