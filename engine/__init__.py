@@ -18,7 +18,7 @@ from .creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, 
                        initial_seed, get_rng_state, set_rng_state, Generator, default_generator)
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode  # noqa: E402
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402
-from . import autograd, cuda, backends, amp  # noqa: E402
+from . import autograd, cuda, backends, amp, accelerator  # noqa: E402
 from .amp import autocast  # noqa: E402
 from .serialization import save, load  # noqa: E402
 

@@ -298,3 +298,19 @@ def test_device_gradients_are_kept_without_copies_yet_never_shared(cuda):
     (w.t() * torch.arange(2.0, device=cuda)).sum().backward()
     (w.t() * 1).sum().backward()  # accumulates into the kept array
     assert w.grad.tolist() == [[1.0] * 3, [2.0] * 3]
+
+
+def test_accelerator_picks_the_gpu(cuda):
+    assert torch.accelerator.is_available() and torch.accelerator.current_accelerator() == torch.device("cuda")
+    device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+    assert torch.ones(2, device=device).is_cuda
+    assert torch.accelerator.device_count() >= 1 and torch.accelerator.current_device_index() == 0
+    torch.accelerator.synchronize()
+
+
+def test_accelerator_without_a_gpu_is_what_pytorch_cpu_says(no_cuda):
+    import torch as reference
+    if reference.accelerator.is_available():
+        pytest.skip("the reference PyTorch has an accelerator")
+    assert torch.accelerator.is_available() is False and torch.accelerator.current_accelerator() is None
+    assert torch.accelerator.device_count() == reference.accelerator.device_count() == 0
