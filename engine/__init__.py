@@ -53,6 +53,6 @@ def compile(model=None, **kwargs):
 def __getattr__(name):
     # submodules that import the rest of the engine load on first use
     import importlib
-    if name in ("nn", "optim", "utils", "testing", "graph", "viz"):
+    if name in ("nn", "optim", "utils", "testing", "graph", "viz", "linalg", "special"):
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'engine' has no attribute '{name}'")

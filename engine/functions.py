@@ -5,6 +5,7 @@ import numpy as np
 from . import _state
 from ._dtype import bool_
 from .ops import elementwise as ew, reduce as red, shape as sh, indexing as ix, linalg as la
+from .ops import sorting as _sorting, more_math as _more_math, linalg_more as _linalg_more
 from .ops.inplace import run_inplace, check_writable
 from .tensor import Tensor
 
@@ -179,10 +180,6 @@ def sum_to_size(input, *size):
     return g
 
 
-def einsum(equation, *operands):
-    raise NotImplementedError("einsum is not supported yet; write it with matmul and sums")
-
-
 # ---------------------------------------------------------------------------------------------
 # the torch namespace functions (re-exported by engine/__init__.py)
 FUNCTIONS = {
@@ -222,7 +219,7 @@ FUNCTIONS = {
     "matmul": la.matmul, "mm": la.mm, "bmm": la.bmm, "mv": la.mv, "dot": la.dot, "inner": la.dot,
     "outer": la.outer, "ger": la.outer, "addmm": la.addmm, "softmax": softmax, "log_softmax": log_softmax,
     "allclose": allclose, "isclose": isclose, "equal": equal, "numel": numel, "is_tensor": is_tensor,
-    "is_floating_point": is_floating_point, "einsum": einsum,
+    "is_floating_point": is_floating_point,
 }
 
 
@@ -358,6 +355,20 @@ _INPLACE = {
 
 for _name, _fn in _INPLACE.items():
     setattr(Tensor, _name, _inplace(_fn, _name))
+
+
+# ---------------------------------------------------------------------------------------------
+# the op families kept in modules of their own: each has FUNCTIONS, METHODS and INPLACE
+def _register(module):
+    FUNCTIONS.update(module.FUNCTIONS)
+    for name in module.METHODS:
+        setattr(Tensor, name, _method(module.FUNCTIONS[name]))
+    for name, fn in module.INPLACE.items():
+        setattr(Tensor, name, _inplace(fn, name))
+
+
+for _module in (_sorting, _more_math, _linalg_more):
+    _register(_module)
 
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_

@@ -1,0 +1,7 @@
+"""Sorting and selection: sort, argsort, topk, kthvalue, median, mode, unique, searchsorted, quantile ..."""
+
+# Registered by engine/functions.py: FUNCTIONS become torch.<name>, METHODS name the ones that are
+# also Tensor methods, INPLACE maps Tensor in-place method names (ending in "_") to functions.
+FUNCTIONS = {}
+METHODS = []
+INPLACE = {}

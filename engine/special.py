@@ -1,0 +1,1 @@
+"""`torch.special`: PyTorch's special-functions namespace (the functions live in engine/ops)."""
