@@ -784,3 +784,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, -1, keepdim)
+
+
+# the families kept in files of their own
+from .functional_attention import *  # noqa: E402,F401,F403
+from .functional_more import *  # noqa: E402,F401,F403

@@ -14,3 +14,5 @@ from .sparse import Embedding  # noqa: F401
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntropyLoss, BCELoss,  # noqa: F401
                    BCEWithLogitsLoss, KLDivLoss)
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell  # noqa: F401
+from .attention_layers import *  # noqa: F401,F403
+from .more_layers import *  # noqa: F401,F403

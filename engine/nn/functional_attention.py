@@ -1,0 +1,3 @@
+"""nn.functional: attention, transposed convolution and resampling (re-exported by functional.py)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Attention and transformer layers, transposed convolutions and upsampling."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""More activations, padding, normalisation, pooling, distance and loss modules."""
+
+__all__ = []
