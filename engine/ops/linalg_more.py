@@ -251,7 +251,7 @@ def _addprod(name, eq, check):
 
 def _check_batches(a, b):
     if a.dim() != 3 or b.dim() != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor" if a.dim() != 3 else "batch2 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor" if a.dim() != 3 else "batch2 must be a 3D tensor")
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
                            f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
@@ -382,7 +382,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
     if p < 0:
-        raise RuntimeError(f"cdist only supports non-negative p values")
+        raise RuntimeError("cdist only supports non-negative p values")
     return red.norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p=p, dim=-1)
 
 
@@ -454,7 +454,7 @@ def _broadcast_shape(*shapes):
 
 def linalg_cross(a, b, *, dim=-1):
     if a.dim() != b.dim():
-        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions.")
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     shape = _broadcast_shape(a.shape, b.shape)
     axis = normalize_dim(dim, len(shape))
     if a.shape[axis] != 3 or b.shape[axis] != 3:
@@ -950,7 +950,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if dtype is not None:
         A = A.to(dtype)
     if A.dim() < 2:
-        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
     d0, d1 = (normalize_dim(d, A.dim()) for d in dim)
     if ord == "fro":
         return red.norm(A, 2, (d0, d1), keepdim)
