@@ -421,19 +421,6 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return x
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
-                  momentum=0.1, eps=1e-5):
-    n, c = input.shape[0], input.shape[1]
-    x = input.reshape(1, n * c, *input.shape[2:])
-    x = _nn.batch_norm(x, None, None, None, None, True, momentum, eps).reshape(input.shape)
-    shape = (1, c) + (1,) * (input.dim() - 2)
-    if weight is not None:
-        x = x * weight.reshape(shape)
-    if bias is not None:
-        x = x + bias.reshape(shape)
-    return x
-
-
 # ---------------------------------------------------------------------------------------------
 # dropout
 def _dropout_mask(input, p, shape):

@@ -83,6 +83,40 @@ def copy_weights(theirs, ours):
     ours.load_state_dict({k: v.detach().cpu().numpy().copy() for k, v in theirs.state_dict().items()})
 
 
+def compare_modules(ours, theirs, e_in, t_in, device="cpu", seed=0):
+    """An engine module against its PyTorch twin (weights copied from it): parameter names,
+    state_dict keys and repr, then outputs, input and parameter gradients (one random cotangent
+    through both) and buffers, in float64; the engine side must stay on `device`."""
+    torch = reference_torch()
+    rng = np.random.default_rng(seed)
+    assert all(t.device.type == device for t in list(ours.parameters()) + list(ours.buffers()))
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(ours) == repr(theirs)
+    copy_weights(theirs, ours)
+    out_t, out_e = _flatten(theirs(*t_in)), _flatten(ours(*e_in))
+    assert len(out_t) == len(out_e)
+    for a, b in zip(out_e, out_t):
+        assert tuple(a.shape) == tuple(b.shape) and a.device.type == device
+        assert str(a.dtype).replace("engine", "torch") == str(b.dtype)
+        np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().numpy(), rtol=1e-7, atol=1e-10)
+    cotangents = [rng.standard_normal(tuple(b.shape)) for b in out_t]
+    sum((b * torch.tensor(c)).sum() for b, c in zip(out_t, cotangents) if b.requires_grad).backward()
+    sum((a * engine.tensor(c, device=device)).sum() for a, c in zip(out_e, cotangents) if a.requires_grad).backward()
+    for a, b in zip(_flatten(e_in), _flatten(t_in)):
+        if b.grad is not None:
+            assert a.grad.device.type == device
+            np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-10)
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        if q.grad is None:
+            assert p.grad is None, n
+        else:
+            assert p.grad.device.type == device, n
+            np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.numpy(), rtol=1e-7, atol=1e-10, err_msg=n)
+    for (n, a), (_, b) in zip(ours.named_buffers(), theirs.named_buffers()):
+        np.testing.assert_allclose(a.cpu().numpy(), b.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)
+
+
 def channels_last(array):
     """The same NCHW values laid out NHWC in memory (what convolutions hand to the next layer)."""
     return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)

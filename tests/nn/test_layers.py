@@ -9,7 +9,7 @@ import pytest
 import engine
 from engine.testing import gradcheck
 
-from nn_helpers import copy_weights, reference_torch, channels_last
+from nn_helpers import compare_modules, reference_torch, channels_last
 
 rng = np.random.default_rng(7)
 
@@ -135,31 +135,7 @@ def test_layer_matches_pytorch(name, device):
     make, inputs = LAYERS[name]
     theirs, t_in = _build(torch, make, inputs)
     ours, e_in = _build(engine, make, inputs, device)
-    assert all(t.device.type == device for t in list(ours.parameters()) + list(ours.buffers()))
-    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    assert repr(ours) == repr(theirs)
-    copy_weights(theirs, ours)
-    out_t, out_e = _flat(theirs(*t_in)), _flat(ours(*e_in))
-    assert len(out_t) == len(out_e)
-    for a, b in zip(out_e, out_t):
-        assert tuple(a.shape) == tuple(b.shape) and a.device.type == device
-        np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().numpy(), rtol=1e-7, atol=1e-10)
-    cotangents = [rng.standard_normal(tuple(b.shape)) for b in out_t]
-    sum((b * torch.tensor(c)).sum() for b, c in zip(out_t, cotangents) if b.requires_grad).backward()
-    sum((a * engine.tensor(c, device=device)).sum() for a, c in zip(out_e, cotangents) if a.requires_grad).backward()
-    for a, b in zip(_flat(e_in), _flat(t_in)):
-        if b.grad is not None:
-            assert a.grad.device.type == device
-            np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-10)
-    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
-        if q.grad is None:
-            assert p.grad is None, n
-        else:
-            assert p.grad.device.type == device, n
-            np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.numpy(), rtol=1e-7, atol=1e-10, err_msg=n)
-    for (n, a), (_, b) in zip(ours.named_buffers(), theirs.named_buffers()):
-        np.testing.assert_allclose(a.cpu().numpy(), b.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)
+    compare_modules(ours, theirs, e_in, t_in, device)
 
 
 # small versions of the recurrent layers keep the finite differences quick
