@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from . import _dtype
+from ._random import TorchStream
 from ._device import canonical, CPU
 from .tensor import Tensor
 
@@ -221,16 +222,15 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
 
 
 # ---------------------------------------------------------------------------------------------
-# randomness: one NumPy generator on the CPU (each backend seeds its own from manual_seed)
+# randomness: PyTorch's CPU stream (engine/_random.py), drawn on the host for every device, so a seed
+# gives PyTorch's numbers on the cpu and the same numbers on the other devices
 class Generator:
     def __init__(self, device="cpu"):
         self.device = canonical(device) if device != "cpu" else CPU
-        self._rng = np.random.default_rng()
-        self._seed = None
+        self._rng = TorchStream()
 
     def manual_seed(self, seed):
-        self._seed = int(seed)
-        self._rng = np.random.default_rng(self._seed)
+        self._rng.manual_seed(seed)
         return self
 
     def seed(self):
@@ -239,15 +239,15 @@ class Generator:
         return s
 
     def initial_seed(self):
-        return self._seed
+        return self._rng.seed
 
     def get_state(self):
         import pickle
-        return tensor(list(pickle.dumps(self._rng.bit_generator.state)), dtype=_dtype.uint8)
+        return tensor(list(pickle.dumps(self._rng.get_state())), dtype=_dtype.uint8)
 
     def set_state(self, state):
         import pickle
-        self._rng.bit_generator.state = pickle.loads(bytes(state.tolist()))
+        self._rng.set_state(pickle.loads(bytes(state.tolist())))
         return self
 
 
@@ -286,12 +286,12 @@ def _rng(generator):
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     dt = _resolve(dtype)
-    return _place(_rng(generator).random(_shape(size), dtype=np.float64).astype(dt.np), dt, device, requires_grad)
+    return _place(_rng(generator).uniform(_shape(size), dt.np), dt, device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     dt = _resolve(dtype)
-    return _place(_rng(generator).standard_normal(_shape(size)).astype(dt.np), dt, device, requires_grad)
+    return _place(_rng(generator).normal(_shape(size), dt.np), dt, device, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False,
@@ -303,7 +303,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dt = _resolve(dtype, _dtype.int64)
-    return _place(_rng(generator).integers(low, high, size=_shape((size,))).astype(dt.np), dt, device, requires_grad)
+    return _place(_rng(generator).integers(low, high, _shape((size,))).astype(dt.np), dt, device, requires_grad)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -341,7 +341,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 
 def bernoulli(p, *, generator=None):
-    sample = _rng(generator).random(p._data.shape) < p.detach().cpu()._data
+    sample = _rng(generator).bernoulli_tensor(p.detach().cpu()._data)
     return _place(sample.astype(p.dtype.np), p.dtype, p.device, False)
 
 
@@ -351,8 +351,7 @@ def multinomial(probs, num_samples, replacement=False, *, generator=None):
     rows = p.reshape(-1, p.shape[-1])
     out = []
     for row in rows:
-        row = row / row.sum()
-        out.append(rng.choice(len(row), size=num_samples, replace=replacement, p=row))
+        out.append(rng.choice(row, num_samples, replacement))
     array = np.array(out, dtype=np.int64).reshape(p.shape[:-1] + (num_samples,))
     return _place(array, _dtype.int64, probs.device, False)
 
@@ -360,14 +359,16 @@ def multinomial(probs, num_samples, replacement=False, *, generator=None):
 def random_array(kind, shape, dtype, generator=None, **kw):
     """Random NumPy data for the in-place samplers (uniform_, normal_, ...)."""
     rng = _rng(generator)
+    shape = tuple(shape)
     if kind == "uniform":
-        return rng.uniform(kw.get("low", 0.0), kw.get("high", 1.0), size=shape).astype(dtype)
+        return rng.uniform(shape, dtype, kw.get("low", 0.0), kw.get("high", 1.0))
     if kind == "normal":
-        return rng.normal(kw.get("mean", 0.0), kw.get("std", 1.0), size=shape).astype(dtype)
+        return rng.normal(shape, dtype, kw.get("mean", 0.0), kw.get("std", 1.0))
     if kind == "bernoulli":
-        return (rng.random(shape) < kw.get("p", 0.5)).astype(dtype)
+        return rng.bernoulli(shape, kw.get("p", 0.5), dtype)
     if kind == "exponential":
-        return rng.exponential(1.0 / kw.get("lambd", 1.0), size=shape).astype(dtype)
+        return rng.exponential(shape, dtype if np.dtype(dtype).kind == "f" else np.float64,
+                               kw.get("lambd", 1.0)).astype(dtype)
     if kind == "integers":
-        return rng.integers(kw["low"], kw["high"], size=shape).astype(dtype)
+        return rng.integers(kw["low"], kw["high"], shape).astype(dtype)
     raise ValueError(kind)

@@ -425,8 +425,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 # dropout
 def _dropout_mask(input, p, shape):
     from ..creation import default_generator
-    keep = default_generator._rng.random(shape) >= p
-    mask = keep.astype(input._data.dtype)
+    mask = default_generator._rng.bernoulli(tuple(shape), 1.0 - p, input._data.dtype)  # PyTorch: bernoulli_(1 - p)
     mask /= (1.0 - p)
     if input.device.type != "cpu":
         mask = input.device.backend.from_numpy(mask, input.device.index)
@@ -479,7 +478,7 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     a = ((1 - p) * (1 + p * alpha ** 2)) ** -0.5
     b = -a * alpha * p
     from ..creation import default_generator
-    keep = (default_generator._rng.random(tuple(input.shape)) >= p).astype(input._data.dtype)
+    keep = default_generator._rng.bernoulli(tuple(input.shape), 1.0 - p, input._data.dtype)
     keep_t = Tensor._make(keep)
     return (input * keep_t + alpha * (1 - keep_t)) * a + b
 

@@ -62,14 +62,43 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    from ..creation import _rng
-    rng = _rng(generator)
-    n = tensor.numel()
-    out = np.empty(0)
-    while out.size < n:  # rejection sampling: exact and simple
-        draw = rng.normal(mean, std, size=max(2 * (n - out.size), 16))
-        out = np.concatenate([out, draw[(draw >= a) & (draw <= b)]])
-    _assign(tensor, out[:n].reshape(tuple(tensor.shape)))
+    """PyTorch's rejection sampling (and so its numbers): normal draws redrawn outside [a, b] when
+    most of the mass is inside, else uniform proposals on [a, b] accepted by the normal density."""
+    from ..creation import empty_like
+    from ..functions import FUNCTIONS
+    where = FUNCTIONS["where"]
+
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    with no_grad():
+        if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
+            lo, hi = tensor.new_tensor(a).item(), tensor.new_tensor(b).item()
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                outside = (result < lo) | (result > hi)
+                if not outside.any():
+                    break
+                result = where(outside, empty_like(result).normal_(mean, std, generator=generator), result)
+            if result is not tensor:
+                tensor.copy_(result)
+            return tensor
+        log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+        candidates, accept = empty_like(tensor), empty_like(tensor)
+        tensor.uniform_(a, b, generator=generator)
+        candidates.copy_(tensor)
+        candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+        pending = accept.uniform_(generator=generator).log_().gt(candidates)
+        result = tensor
+        while pending.any():
+            candidates.uniform_(a, b, generator=generator)
+            result = where(pending, candidates, result)
+            candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+            pending = where(pending, accept.uniform_(generator=generator).log_().gt(candidates), pending)
+        if result is not tensor:
+            tensor.copy_(result)
     return tensor
 
 
@@ -153,7 +182,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     from ..creation import _rng
     rows = tensor.size(0)
     cols = tensor.numel() // rows
-    flat = _rng(generator).standard_normal((rows, cols))
+    flat = _rng(generator).normal((rows, cols), tensor._data.dtype).astype(np.float64)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -168,7 +197,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     from ..creation import _rng
     rows, cols = tensor.shape
     rng = _rng(generator)
-    data = rng.normal(0, std, size=(rows, cols))
+    data = rng.normal((rows, cols), tensor._data.dtype, 0.0, std)
     num_zeros = int(math.ceil(sparsity * rows))
     for c in range(cols):
         data[rng.permutation(rows)[:num_zeros], c] = 0

@@ -284,13 +284,17 @@ def _var_forward(xp, x, axes, keepdim, correction):
     n = 1
     for a in axes:
         n *= x.shape[a]
-    ddof = correction if n - correction > 0 else n  # PyTorch gives nan/inf rather than raising
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if n - correction <= 0:
-            m = xp.mean(x, axis=axes, keepdims=True)
-            ss = xp.sum((x - m) ** 2, axis=axes, keepdims=keepdim)
-            return (ss / (n - correction)).astype(x.dtype) if n - correction != 0 else ss * np.nan
-        return xp.var(x, axis=axes, keepdims=keepdim, ddof=ddof)
+    if n - correction <= 0:  # no degrees of freedom: PyTorch divides by max(0, n - correction), giving inf/nan
+        m = xp.mean(x, axis=axes, keepdims=True)
+        ss = xp.sum((x - m) ** 2, axis=axes, keepdims=keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (ss / x.dtype.type(0)).astype(x.dtype)
+    return xp.var(x, axis=axes, keepdims=keepdim, ddof=correction)
+
+
+def _dof(n, correction):
+    """PyTorch's divisor max(0, n - correction), as a float whose reciprocal may be inf."""
+    return float(n - correction) if n > correction else 0.0
 
 
 def _var_vjp(m, g, node, x):
@@ -300,7 +304,8 @@ def _var_vjp(m, g, node, x):
     for a in axes:
         n *= shape[a]
     centered = x - m.sum(x, axis=axes, keepdims=True) / n
-    return _restore(m, g, shape, axes, keepdim) * centered * (2.0 / (n - correction))
+    dof = _dof(n, correction)
+    return _restore(m, g, shape, axes, keepdim) * centered * (2.0 / dof if dof else math.inf)
 
 
 _var = OpDef("VarBackward0", _var_forward, _var_vjp, save_inputs=(0,), kind="var")
@@ -317,7 +322,7 @@ def _std_vjp(m, g, node, x, out):
     for a in axes:
         n *= shape[a]
     centered = x - m.sum(x, axis=axes, keepdims=True) / n
-    return _restore(m, g / (out * (n - correction)), shape, axes, keepdim) * centered
+    return _restore(m, g / (out * _dof(n, correction)), shape, axes, keepdim) * centered
 
 
 _std = OpDef("StdBackward0", _std_forward, _std_vjp, save_inputs=(0,), save_output=True, kind="std")

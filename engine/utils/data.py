@@ -145,13 +145,20 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n = len(self.data_source)
+        generator = self.generator
+        if generator is None:
+            # as PyTorch: a fresh generator seeded from the default one, so seeded runs shuffle alike
+            from ..creation import Generator, default_generator
+            generator = Generator().manual_seed(int(default_generator._rng.words64(1)[0] % (1 << 63)))
         if self.replacement:
             from ..creation import randint
-            yield from randint(0, n, (self.num_samples,), generator=self.generator).tolist()
+            for _ in range(self.num_samples // 32):
+                yield from randint(0, n, (32,), generator=generator).tolist()
+            yield from randint(0, n, (self.num_samples % 32,), generator=generator).tolist()
             return
         for _ in range(self.num_samples // n):
-            yield from _permutation(n, self.generator)
-        yield from _permutation(n, self.generator)[:self.num_samples % n]
+            yield from _permutation(n, generator)
+        yield from _permutation(n, generator)[:self.num_samples % n]
 
     def __len__(self):
         return self.num_samples
@@ -305,6 +312,10 @@ class DataLoader:
         self.collate_fn = collate_fn
 
     def __iter__(self):
+        # PyTorch's iterator draws a base seed (for worker processes) first: drawn here too, so the
+        # shuffles that follow are PyTorch's for the same seed
+        from ..creation import default_generator
+        (self.generator or default_generator)._rng.words64(1)
         if self._iterable:
             return self._iter_iterable()
         if self.batch_sampler is not None:

@@ -222,7 +222,8 @@ def _bound_check(t, bound):
     v = t.detach().numpy()
     assert np.abs(v).max() <= bound + 1e-7
     assert np.abs(v).max() > 0.8 * bound  # actually spread over the range
-    assert abs(v.std() - bound / math.sqrt(3)) < 0.15 * bound
+    if v.size >= 500:  # a uniform's spread (small tensors vary too much to say; test_random_streams
+        assert abs(v.std() - bound / math.sqrt(3)) < 0.15 * bound  # checks their exact values)
 
 
 def test_default_initialisation():

@@ -409,14 +409,15 @@ def test_lazy_linear():
     out = lazy(x)
     assert type(lazy) is engine.nn.Linear and lazy.in_features == 5 and lazy.weight is weight
     assert tuple(lazy.weight.shape) == (3, 5) and tuple(lazy.bias.shape) == (3,) and out.shape == (4, 3)
-    engine.manual_seed(5)
-    eager = engine.nn.Linear(5, 3).double()  # the same draws as a Linear built with the sizes known
-    # (drawn in float64 here, in float32 there)
-    np.testing.assert_allclose(lazy.weight.detach().numpy(), eager.weight.detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(lazy.bias.detach().numpy(), eager.bias.detach().numpy(), rtol=1e-6)
+    torch.manual_seed(5)
+    twin = torch.nn.LazyLinear(3).double()  # initialised at its first call too, in float64: the same draws
+    twin(torch.tensor(x.numpy()))
+    np.testing.assert_allclose(lazy.weight.detach().numpy(), twin.weight.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(lazy.bias.detach().numpy(), twin.bias.detach().numpy(), rtol=1e-12)
+    before = lazy.weight.detach().numpy().copy()
     out.sum().backward()
     optimizer.step()
-    assert not np.array_equal(lazy.weight.detach().numpy(), eager.weight.detach().numpy())
+    assert not np.array_equal(lazy.weight.detach().numpy(), before)
     assert repr(lazy) == "Linear(in_features=5, out_features=3, bias=True)"
     assert engine.nn.LazyLinear(2, bias=False)(engine.randn(1, 4)).shape == (1, 2)
 
