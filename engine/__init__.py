@@ -18,9 +18,14 @@ from .creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, 
                        initial_seed, get_rng_state, set_rng_state, Generator, default_generator)
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode  # noqa: E402
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402
-from . import autograd, cuda, backends, amp, accelerator  # noqa: E402
+from . import autograd, cuda, backends, amp, accelerator, _compat  # noqa: E402
 from .amp import autocast  # noqa: E402
 from .serialization import save, load  # noqa: E402
+from ._compat import (finfo, iinfo, promote_types, result_type, can_cast, is_complex, is_nonzero,  # noqa: E402
+                      get_num_threads, set_num_threads, get_num_interop_threads, set_num_interop_threads,
+                      use_deterministic_algorithms, are_deterministic_algorithms_enabled,
+                      is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,
+                      get_float32_matmul_precision)
 
 globals().update(_functions.FUNCTIONS)
 
@@ -55,4 +60,7 @@ def __getattr__(name):
     import importlib
     if name in ("nn", "optim", "utils", "testing", "graph", "viz", "linalg", "special"):
         return importlib.import_module(f"{__name__}.{name}")
+    fn = _compat.torch_level(name)
+    if fn is not None:
+        return fn
     raise AttributeError(f"module 'engine' has no attribute '{name}'")
