@@ -6,7 +6,7 @@ from . import _state
 from ._dtype import bool_
 from .ops import elementwise as ew, reduce as red, shape as sh, indexing as ix, linalg as la
 from .ops import sorting as _sorting, more_math as _more_math, linalg_more as _linalg_more
-from .ops import indexing_more as _indexing_more
+from .ops import indexing_more as _indexing_more, more_tensor as _more_tensor
 from .ops.inplace import run_inplace, check_writable
 from .tensor import Tensor
 
@@ -368,7 +368,7 @@ def _register(module):
         setattr(Tensor, name, _inplace(fn, name))
 
 
-for _module in (_sorting, _more_math, _linalg_more, _indexing_more):
+for _module in (_sorting, _more_math, _linalg_more, _indexing_more, _more_tensor):
     _register(_module)
 
 Tensor.__iadd__ = Tensor.add_

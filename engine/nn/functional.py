@@ -775,3 +775,4 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 # the families kept in files of their own
 from .functional_attention import *  # noqa: E402,F401,F403
 from .functional_more import *  # noqa: E402,F401,F403
+from .functional_spatial import *  # noqa: E402,F401,F403

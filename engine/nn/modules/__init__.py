@@ -16,3 +16,4 @@ from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntro
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell  # noqa: F401
 from .attention_layers import *  # noqa: F401,F403
 from .more_layers import *  # noqa: F401,F403
+from .spatial_layers import *  # noqa: F401,F403
