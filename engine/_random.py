@@ -10,7 +10,10 @@ way, reproduced here:
   value kept for the next call (as PyTorch caches it);
 - integers in [low, high): `word % (high - low) + low`, a 64-bit word where the range needs it;
 - permutations: Fisher-Yates from the front, `word % (n - i)`;
-- Bernoulli with a scalar p (dropout): `uniform64 < p`; with a tensor of p: `uniform32 < p`.
+- Bernoulli with a scalar p (dropout): `uniform64 < p`; with a tensor of p: `uniform32 < p`;
+- log-normal, Cauchy and geometric values are drawn one at a time in double precision whatever the
+  dtype: `exp(normal)` from the double Box-Muller pairs, `median + sigma * tan(pi * (u - 0.5))`,
+  `ceil(log(u) / log1p(-p))`, u a double uniform.
 float32 normals from 16 values up may differ from PyTorch's vectorised kernel in the last bit.
 """
 import math
@@ -18,6 +21,21 @@ import math
 import numpy as np
 
 _MASK53 = np.uint64((1 << 53) - 1)
+
+
+def _fma(a, b, c):
+    """a * b + c rounded once, as PyTorch's compiled kernels contract it: the exact product as a
+    sum of two doubles (Dekker), added to c with its rounding error kept."""
+    def split(x):
+        t = x * 134217729.0  # 2**27 + 1
+        high = t - (t - x)
+        return high, x - high
+    p = a * b
+    (ah, al), (bh, bl) = split(a), split(b)
+    error = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = p + c
+    back = s - p
+    return s + (((p - (s - back)) + (c - back)) + error)
 
 
 class TorchStream:
@@ -122,6 +140,20 @@ class TorchStream:
     def exponential(self, shape, dtype, lambd=1.0):
         u = self.unit_uniform(math.prod(shape), dtype)
         return (-np.log1p(-u) / lambd).astype(dtype).reshape(shape)
+
+    def log_normal(self, shape, dtype, mean=1.0, std=2.0):
+        values = [math.exp(self._normal_double() * std + mean) for _ in range(math.prod(shape))]
+        return np.array(values, dtype=np.float64).astype(dtype).reshape(shape)
+
+    def cauchy(self, shape, dtype, median=0.0, sigma=1.0):
+        u = self.unit_uniform(math.prod(shape), np.float64).tolist()
+        tan = np.array([math.tan(math.pi * (v - 0.5)) for v in u], dtype=np.float64)  # libm's, to the last bit
+        return _fma(np.float64(sigma), tan, np.float64(median)).astype(dtype).reshape(shape)
+
+    def geometric(self, shape, dtype, p):
+        u = self.unit_uniform(math.prod(shape), np.float64)
+        with np.errstate(divide="ignore"):
+            return np.ceil(np.log(u) / math.log1p(-p)).astype(dtype).reshape(shape)
 
     def choice(self, weights, num_samples, replacement):
         """Indices drawn in proportion to `weights` (torch.multinomial on one row)."""
