@@ -1151,15 +1151,16 @@ def _max_pool_masks(xp, improved, shape):
 def max_pool_indices(stash, shape, kernel, stride, dilation):
     """PyTorch's return_indices: flat positions h * W + w in each (unpadded) input plane."""
     improved, pads, (ho, wo) = stash.value
-    masks = _max_pool_masks(np, improved, (shape[0], shape[1], ho, wo))
-    arg = np.zeros(masks[0].shape, dtype=np.int64)
+    xp = _xp_of(improved[0]) if improved else np
+    masks = _max_pool_masks(xp, improved, (shape[0], shape[1], ho, wo))
+    arg = xp.zeros(masks[0].shape, dtype=np.int64)
     for k, mask in enumerate(masks):
         arg[mask] = k
     kw = kernel[1]
     i = arg // kw
     j = arg % kw
-    rows = np.arange(ho).reshape(-1, 1) * stride[0] - pads[0] + i * dilation[0]
-    cols = np.arange(wo).reshape(1, -1) * stride[1] - pads[2] + j * dilation[1]
+    rows = xp.arange(ho).reshape(-1, 1) * stride[0] - pads[0] + i * dilation[0]
+    cols = xp.arange(wo).reshape(1, -1) * stride[1] - pads[2] + j * dilation[1]
     return (rows * shape[3] + cols).astype(np.int64)
 
 

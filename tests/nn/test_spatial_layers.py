@@ -171,14 +171,8 @@ def _call(name):
     return (lambda *xs: fn(engine.nn.functional, *xs)), (lambda *xs: fn(reference_torch().nn.functional, *xs))
 
 
-# F.max_pool1d/2d's return_indices reads its device arrays through NumPy (engine/ops/nn.py)
-_HOST_INDICES = {"max_pool1d_with_indices", "max_pool2d_with_indices"}
-
-
 @pytest.mark.parametrize("name", sorted(FUNCTIONAL))
 def test_functional_matches_pytorch(name, device):
-    if device == "cuda" and name in _HOST_INDICES:
-        pytest.xfail("F.max_pool2d(return_indices=True) computes its indices with NumPy on device arrays")
     ours, theirs = _call(name)
     names = len(FUNCTIONAL[name]) > 2
     compare_with_torch(ours, theirs, FUNCTIONAL[name][1], device=device, names=names)
