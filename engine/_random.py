@@ -135,7 +135,8 @@ class TorchStream:
 
     def bernoulli_tensor(self, p):
         """Bernoulli with one probability per element (torch.bernoulli(p))."""
-        return (self.unit_uniform(p.size, np.float32).reshape(p.shape) < p).astype(p.dtype)
+        draws = np.float64 if p.dtype == np.float64 else np.float32  # PyTorch draws in p's precision
+        return (self.unit_uniform(p.size, draws).reshape(p.shape) < p).astype(p.dtype)
 
     def exponential(self, shape, dtype, lambd=1.0):
         u = self.unit_uniform(math.prod(shape), dtype)

@@ -396,6 +396,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             if type(node) is AccumulateGrad:
                 if capture is None:
                     _accumulate(node, grad, create_graph, _owned=True)
+                    if node._hooks is not None and node._hooks.get("post_accumulate"):
+                        for hook in list(node._hooks["post_accumulate"].values()):
+                            hook(node.variable)  # the leaf, its .grad now updated
                 grad = None
                 continue
             input_grads = node._apply(grad, create_graph)

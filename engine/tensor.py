@@ -281,6 +281,18 @@ class Tensor:
         node = self.grad_fn if self.grad_fn is not None else self._grad_accumulator()
         return node.register_prehook(hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs after backward has accumulated this leaf's .grad (optimizer-in-backward)."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autograd import _RemovableHandle, _sequence
+        table = self._grad_accumulator()._hook_table("post_accumulate")
+        key = next(_sequence)
+        table[key] = hook
+        return _RemovableHandle(table, key)
+
     # -----------------------------------------------------------------------------------------
     # conversion
     def numpy(self, *, force=False):

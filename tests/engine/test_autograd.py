@@ -720,3 +720,20 @@ def test_inputs_are_saved_only_for_gradients_that_are_taken(name):
         grads.append(x.grad.numpy().copy())
     if not raises:
         np.testing.assert_allclose(grads[0], grads[1])
+
+
+def test_post_accumulate_grad_hook_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch is the reference implementation")
+    results = []
+    for lib in (engine, torch):
+        w = lib.ones(3, requires_grad=True)
+        seen = []
+        handle = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.tolist()))
+        (w * 2).sum().backward()
+        (w * 3).sum().backward()
+        handle.remove()
+        (w * 1).sum().backward()
+        with pytest.raises(RuntimeError, match="non-leaf"):
+            (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+        results.append((seen, w.grad.tolist()))
+    assert results[0] == results[1]
