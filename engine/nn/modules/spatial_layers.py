@@ -10,7 +10,7 @@ from .loss import _Loss
 from .module import Module
 from .more_layers import LPPool1d, PairwiseDistance, _InstanceNorm, _PadNd, ConstantPad1d, ZeroPad1d
 from .normalization import BatchNorm1d, BatchNorm2d
-from .pooling import _MaxPoolNd, AvgPool2d
+from .pooling import _MaxPoolNd, AdaptiveAvgPool2d, AvgPool2d
 
 __all__ = ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
            "InstanceNorm3d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d",
@@ -65,14 +65,7 @@ class AvgPool3d(AvgPool2d):
                             self.count_include_pad, self.divisor_override)
 
 
-class AdaptiveAvgPool3d(Module):
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
-
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
     def forward(self, input):
         return F.adaptive_avg_pool3d(input, self.output_size)
 
