@@ -44,8 +44,14 @@ def _special(name, fallback):
     return forward
 
 
-def _vectorized(fn):
-    return lambda x: np.vectorize(fn, otypes=[np.float64])(x) if x.size else x.astype(np.float64)
+def _vectorized(fn, at_pole=math.inf):
+    """A math-module function over an array; where math raises (lgamma at 0, -1, ...), SciPy's value."""
+    def safe(v):
+        try:
+            return fn(v)
+        except (ValueError, OverflowError):
+            return at_pole
+    return lambda x: np.vectorize(safe, otypes=[np.float64])(x) if x.size else x.astype(np.float64)
 
 
 def _erfinv_np(y):
