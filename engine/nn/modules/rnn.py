@@ -1,8 +1,11 @@
 """Recurrent layers: RNN, LSTM, GRU (num_layers, bidirectional, batch_first, dropout between
-layers, unbatched input) and the RNNCell, LSTMCell, GRUCell cells, returning what PyTorch returns.
+layers, unbatched input, PackedSequence input) and the RNNCell, LSTMCell, GRUCell cells, returning
+what PyTorch returns.
 
 An LSTM layer is one fused graph node (as PyTorch's CPU LSTM is); RNN and GRU layers are built
-from primitive ops, one input projection for the whole sequence and a few ops per time step.
+from primitive ops, one input projection for the whole sequence and a few ops per time step. A
+PackedSequence runs every layer (LSTM included) step by step on the packed rows, the batch
+shrinking as sequences end.
 """
 import math
 import numbers
@@ -13,6 +16,7 @@ from ...ops import nn as _nn
 from ...ops.shape import stack, cat
 from .. import functional as F, init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -133,6 +137,15 @@ class RNNBase(Module):
             if self.mode.startswith("RNN"):
                 raise ValueError(f"RNN: Expected input to be 2D or 3D, got {input.dim()}D tensor instead")
             raise ValueError(f"{self._name()}: Expected input to be 2D or 3D, got {input.dim()}D instead")
+        self._check_input(input)
+        is_batched = input.dim() == 3
+        if not is_batched:
+            input = input.unsqueeze(1 if not self.batch_first else 0)
+        if self.batch_first:
+            input = input.transpose(0, 1)
+        return input, is_batched
+
+    def _check_input(self, input):
         weight = self._flat_weights[0]
         if input.dtype is not weight.dtype:
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). Convert "
@@ -140,12 +153,6 @@ class RNNBase(Module):
         if input.size(-1) != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
                                f"{input.size(-1)}")
-        is_batched = input.dim() == 3
-        if not is_batched:
-            input = input.unsqueeze(1 if not self.batch_first else 0)
-        if self.batch_first:
-            input = input.transpose(0, 1)
-        return input, is_batched
 
     def _expected_hidden(self, x):
         return (self.num_layers * (2 if self.bidirectional else 1), x.shape[1], self.hidden_size)
@@ -173,10 +180,40 @@ class RNNBase(Module):
                                            direction == 1)
                 outs.append(out)
                 finals.append(final)
-            x = outs[0] if num_directions == 1 else cat(outs, 2)
+            x = outs[0] if num_directions == 1 else cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
         return x, finals
+
+    def _forward_packed(self, input, hx, cell):
+        """A PackedSequence through every layer; hx and the final states are in the caller's batch
+        order, permuted through sorted_indices as PyTorch does."""
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        if data.dim() != 2:
+            raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+        self._check_input(data)
+        sizes = batch_sizes.tolist()
+        expected = (self.num_layers * (2 if self.bidirectional else 1), sizes[0], self.hidden_size)
+        lstm = self.mode == "LSTM"
+        if hx is None:
+            states = [creation.zeros(expected, dtype=data.dtype, device=data.device)] * (2 if lstm else 1)
+        else:
+            states = list(hx) if lstm else [hx]
+            if sorted_indices is not None:
+                states = [s.index_select(1, sorted_indices) for s in states]
+            for i, s in enumerate(states):
+                self._check_hidden(s, expected, f"Expected hidden[{i}] size {{}}, got {{}}" if lstm else
+                                   "Expected hidden size {}, got {}")
+
+        def run(x, states, weights, reverse):
+            return _packed_layer(x, sizes, states, weights, reverse, cell)
+
+        output, finals = self._run_layers(data, states, run)
+        finals = [stack([f[i] for f in finals], 0) for i in range(len(states))]
+        if unsorted_indices is not None:
+            finals = [f.index_select(1, unsorted_indices) for f in finals]
+        return PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices), \
+            (tuple(finals) if lstm else finals[0])
 
     def _finish(self, output, is_batched):
         if self.batch_first:
@@ -197,6 +234,47 @@ def _recurrent_layer(x, h, weights, reverse, step):
         h = step(xw[t], F.linear(h, w_hh, b_hh), h)
         outs[t] = h
     return stack(outs, 0), h
+
+
+def _packed_layer(x, sizes, init, weights, reverse, cell):
+    """One direction over packed rows x (N, I), step t holding the first sizes[t] sequences (longest
+    first): forward, a sequence's state is set aside at its last step; reversed, it joins (from
+    its initial state) at its own last element. Returns the packed output and the final states."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    xw = F.linear(x, w_ih, b_ih)
+    offsets = [0]
+    for n in sizes:
+        offsets.append(offsets[-1] + n)
+    order = range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))
+    state = [s[:sizes[order[0]]] for s in init]
+    outs, ended = [None] * len(sizes), []
+    for t in order:
+        n, m = sizes[t], state[0].shape[0]
+        if n < m:
+            ended.append([s[n:] for s in state])
+            state = [s[:n] for s in state]
+        elif n > m:
+            state = [cat([s, s0[m:n]], 0) for s, s0 in zip(state, init)]
+        state = cell(xw[offsets[t]:offsets[t + 1]], state, w_hh, b_hh)
+        outs[t] = state[0]
+    ended.append(state)
+    finals = [cat([e[i] for e in reversed(ended)], 0) if len(ended) > 1 else state[i] for i in range(len(state))]
+    return cat(outs, 0), finals
+
+
+def _simple_cell(step):
+    """An RNN/GRU step as a packed-layer cell over the state list [h]."""
+    def cell(xw, state, w_hh, b_hh):
+        h = state[0]
+        return [step(xw, F.linear(h, w_hh, b_hh), h)]
+    return cell
+
+
+def _lstm_cell(xw, state, w_hh, b_hh):
+    h, c = state
+    i, f, g, o = (xw + F.linear(h, w_hh, b_hh)).chunk(4, 1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return [o.sigmoid() * c.tanh(), c]
 
 
 def _tanh_step(xw, hw, h):
@@ -234,6 +312,9 @@ class RNN(RNNBase):
         super().__init__(mode, *args, **kwargs)
 
     def forward(self, input, hx=None):
+        step = _tanh_step if self.mode == "RNN_TANH" else _relu_step
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, _simple_cell(step))
         x, is_batched = self._prepare(input)
         expected = self._expected_hidden(x)
         if hx is None:
@@ -246,7 +327,6 @@ class RNN(RNNBase):
                     raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor")
                 hx = hx.unsqueeze(1)
             self._check_hidden(hx, expected)
-        step = _tanh_step if self.mode == "RNN_TANH" else _relu_step
 
         def run(x, states, weights, reverse):
             return _recurrent_layer(x, states[0], weights, reverse, step)
@@ -265,6 +345,8 @@ class GRU(RNNBase):
         super().__init__("GRU", *args, **kwargs)
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, _simple_cell(_gru_step))
         x, is_batched = self._prepare(input)
         expected = self._expected_hidden(x)
         if hx is None:
@@ -293,6 +375,8 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, _lstm_cell)
         x, is_batched = self._prepare(input)
         expected = self._expected_hidden(x)
         if hx is None:
@@ -411,11 +495,7 @@ class LSTMCell(RNNCellBase):
             hx = (zeros, zeros)
         elif not is_batched:
             hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
-        h, c = hx
-        gates = F.linear(input, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
-        i, f, g, o = gates.chunk(4, 1)
-        cy = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        hy = o.sigmoid() * cy.tanh()
+        hy, cy = _lstm_cell(F.linear(input, self.weight_ih, self.bias_ih), hx, self.weight_hh, self.bias_hh)
         if not is_batched:
             hy, cy = hy.squeeze(0), cy.squeeze(0)
         return hy, cy
