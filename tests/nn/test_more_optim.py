@@ -207,3 +207,157 @@ def test_argument_errors_match_pytorch(name, kwargs, message):
     for lib in (engine, torch):
         with pytest.raises(ValueError, match=message):
             getattr(lib.optim, name)([lib.nn.Parameter(lib.ones(1))], **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+def _sub(name, **kwargs):
+    return lambda lib, opt: getattr(lib.optim.lr_scheduler, name)(opt, **kwargs)
+
+
+class _Scale:
+    """A callable object: schedulers save its attributes (plain functions are not saved)."""
+    def __init__(self):
+        self.rate = 0.9
+
+    def __call__(self, x):
+        return self.rate ** x
+
+
+SCHEDULERS = [
+    ("SGD", "LambdaLR", lambda lib, opt: dict(lr_lambda=[lambda e: 0.95 ** e, _Scale()])),
+    ("SGD", "MultiplicativeLR", lambda lib, opt: dict(lr_lambda=lambda e: 0.97)),
+    ("SGD", "StepLR", lambda lib, opt: dict(step_size=4, gamma=0.7)),
+    ("SGD", "MultiStepLR", lambda lib, opt: dict(milestones=[3, 8, 8, 20], gamma=0.5)),
+    ("SGD", "ConstantLR", lambda lib, opt: dict(factor=0.4, total_iters=6)),
+    ("SGD", "LinearLR", lambda lib, opt: dict(start_factor=0.2, end_factor=0.9, total_iters=10)),
+    ("SGD", "ExponentialLR", lambda lib, opt: dict(gamma=0.93)),
+    ("SGD", "PolynomialLR", lambda lib, opt: dict(total_iters=20, power=2.0)),
+    ("SGD", "PolynomialLR", lambda lib, opt: dict()),
+    ("SGD", "CosineAnnealingLR", lambda lib, opt: dict(T_max=7, eta_min=0.001)),
+    ("SGD", "CosineAnnealingWarmRestarts", lambda lib, opt: dict(T_0=5)),
+    ("SGD", "CosineAnnealingWarmRestarts", lambda lib, opt: dict(T_0=3, T_mult=2, eta_min=0.01)),
+    ("SGD", "CyclicLR", lambda lib, opt: dict(base_lr=0.01, max_lr=[0.1, 0.5], step_size_up=4, step_size_down=6)),
+    ("SGD", "CyclicLR", lambda lib, opt: dict(base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2",
+                                              base_momentum=0.7, max_momentum=0.95)),
+    ("Adam", "CyclicLR", lambda lib, opt: dict(base_lr=0.001, max_lr=0.01, step_size_up=5, mode="exp_range",
+                                               gamma=0.95)),
+    ("SGD", "CyclicLR", lambda lib, opt: dict(base_lr=0.01, max_lr=0.1, step_size_up=4, scale_fn=_Scale(),
+                                              scale_mode="iterations", cycle_momentum=False)),
+    ("SGD", "OneCycleLR", lambda lib, opt: dict(max_lr=[0.5, 1.0], total_steps=40)),
+    ("Adam", "OneCycleLR", lambda lib, opt: dict(max_lr=0.01, epochs=4, steps_per_epoch=10, pct_start=0.25,
+                                                 anneal_strategy="linear", three_phase=True)),
+    ("SGD", "OneCycleLR", lambda lib, opt: dict(max_lr=0.1, total_steps=35, cycle_momentum=False, div_factor=10.0,
+                                                final_div_factor=100.0)),
+    ("SGD", "SequentialLR", lambda lib, opt: dict(
+        schedulers=[_sub("LinearLR", start_factor=0.1, total_iters=5)(lib, opt),
+                    _sub("ExponentialLR", gamma=0.9)(lib, opt), _sub("CosineAnnealingLR", T_max=10)(lib, opt)],
+        milestones=[5, 15])),
+    ("SGD", "SequentialLR", lambda lib, opt: dict(
+        schedulers=[_sub("ConstantLR", factor=0.5, total_iters=3)(lib, opt),
+                    _sub("MultiStepLR", milestones=[4, 9], gamma=0.3)(lib, opt)], milestones=[6])),
+    ("SGD", "ChainedScheduler", lambda lib, opt: dict(
+        schedulers=[_sub("ConstantLR", factor=0.5, total_iters=4)(lib, opt),
+                    _sub("ExponentialLR", gamma=0.95)(lib, opt), _sub("StepLR", step_size=7)(lib, opt)])),
+]
+
+
+def _optimizer(lib, name):
+    params = [{"params": [lib.nn.Parameter(lib.ones(1))]}, {"params": [lib.nn.Parameter(lib.ones(1))], "lr": 0.3}]
+    return lib.optim.SGD(params, lr=0.1, momentum=0.9) if name == "SGD" else lib.optim.Adam(params, lr=0.1)
+
+
+def _make(lib, opt_name, name, kwargs):
+    opt = _optimizer(lib, opt_name)
+    if name == "ChainedScheduler":
+        return opt, lib.optim.lr_scheduler.ChainedScheduler(**kwargs(lib, opt))
+    return opt, getattr(lib.optim.lr_scheduler, name)(opt, **kwargs(lib, opt))
+
+
+def _trace(opt, sched, steps):
+    """The lrs and momenta (SGD's momentum or Adam's beta1) before and after each step."""
+    seen = []
+    for i in range(steps + 1):
+        if i:
+            opt.step()
+            sched.step()
+        assert sched.get_last_lr() == [g["lr"] for g in opt.param_groups]
+        seen.append([g["lr"] for g in opt.param_groups]
+                    + [g["momentum"] if "momentum" in g else g["betas"][0] for g in opt.param_groups])
+    return np.array(seen)
+
+
+@pytest.mark.parametrize("opt_name,name,kwargs", SCHEDULERS,
+                         ids=[f"{n}-{i}" for i, (_, n, _) in enumerate(SCHEDULERS)])
+def test_schedulers_match_pytorch(opt_name, name, kwargs):
+    torch = reference_torch()
+    (opt_e, sched_e), (opt_t, sched_t) = _make(engine, opt_name, name, kwargs), _make(torch, opt_name, name, kwargs)
+    steps = sched_t.total_steps - 1 if name == "OneCycleLR" else 34
+    np.testing.assert_allclose(_trace(opt_e, sched_e, steps), _trace(opt_t, sched_t, steps), rtol=1e-12)
+    assert repr(opt_e) == repr(opt_t)  # the keys schedulers add to the param groups, too
+    state_t = sched_t.state_dict()
+    assert sched_e.state_dict().keys() == state_t.keys()
+    np.testing.assert_allclose(sched_e.get_last_lr(), sched_t.get_last_lr(), rtol=1e-12)
+    # a scheduler rebuilt mid-run from PyTorch's state dict continues as PyTorch's does
+    (opt_e2, sched_e2), (opt_t2, sched_t2) = _make(engine, opt_name, name, kwargs), _make(torch, opt_name, name, kwargs)
+    opt_e2.load_state_dict(opt_t.state_dict())
+    opt_t2.load_state_dict(opt_t.state_dict())
+    sched_e2.load_state_dict(state_t)
+    sched_t2.load_state_dict(state_t)
+    rest = 1 if name == "OneCycleLR" else 6
+    np.testing.assert_allclose(_trace(opt_e2, sched_e2, rest)[1:], _trace(opt_t2, sched_t2, rest)[1:], rtol=1e-12)
+
+
+def test_plateau_matches_pytorch():
+    torch = reference_torch()
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.95, 0.7, 0.8, 0.8, 0.8, 0.8, 0.8, 0.6, 0.61] * 3
+    results = []
+    for lib in (engine, torch):
+        opt = _optimizer(lib, "SGD")
+        sched = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=2, cooldown=1,
+                                                         threshold=0.01, threshold_mode="abs", min_lr=[0.01, 0.05])
+        lrs = []
+        for m in metrics:
+            opt.step()
+            sched.step(-m)
+            lrs.append(sched.get_last_lr())
+        results.append((lrs, sched.state_dict()))
+    (lrs_e, sd_e), (lrs_t, sd_t) = results
+    assert lrs_e == lrs_t and sd_e == sd_t
+    again = engine.optim.lr_scheduler.ReduceLROnPlateau(_optimizer(engine, "SGD"))
+    again.load_state_dict(sd_t)
+    assert again.state_dict() == sd_t
+
+
+def test_scheduler_errors_match_pytorch():
+    torch = reference_torch()
+    for lib in (engine, torch):
+        sched = lib.optim.lr_scheduler
+        opt = _optimizer(lib, "SGD")
+        with pytest.raises(ValueError, match="Expected positive integer T_0, but got 0"):
+            sched.CosineAnnealingWarmRestarts(opt, T_0=0)
+        with pytest.raises(ValueError, match="You must define either total_steps OR"):
+            sched.OneCycleLR(opt, max_lr=0.1)
+        with pytest.raises(ValueError, match="Expected float between 0 and 1 pct_start, but got 2"):
+            sched.OneCycleLR(opt, max_lr=0.1, total_steps=10, pct_start=2)
+        with pytest.raises(ValueError, match="max_lr must have the same length as optimizer.param_groups"):
+            sched.CyclicLR(opt, base_lr=0.1, max_lr=[0.1, 0.2, 0.3])
+        with pytest.raises(ValueError, match="mode is invalid and scale_fn is None"):
+            sched.CyclicLR(opt, base_lr=0.1, max_lr=0.2, mode="sawtooth")
+        with pytest.raises(ValueError, match="optimizer must support momentum or beta1"):
+            sched.CyclicLR(lib.optim.Rprop([lib.nn.Parameter(lib.ones(1))]), base_lr=0.1, max_lr=0.2)
+        with pytest.raises(ValueError, match="Sequential Schedulers expects number of schedulers provided"):
+            sched.SequentialLR(opt, [sched.ExponentialLR(opt, 0.9)], milestones=[3])
+        with pytest.raises(ValueError, match="does not support `ReduceLROnPlateau`"):
+            sched.ChainedScheduler([sched.ReduceLROnPlateau(opt)])
+        with pytest.raises(ValueError, match="Ending multiplicative factor expected to be between 0 and 1"):
+            sched.LinearLR(opt, end_factor=2.0)
+        with pytest.raises(ValueError, match="threshold mode bogus is unknown!"):
+            sched.ReduceLROnPlateau(opt, threshold_mode="bogus")
+        one = sched.OneCycleLR(opt, max_lr=0.1, total_steps=2)
+        opt.step()
+        one.step()
+        one.step()
+        with pytest.raises(ValueError, match="Tried to step 3 times. The specified number of total steps is 2"):
+            one.step()
+        with pytest.warns(UserWarning, match="please use `get_last_lr\\(\\)`"):
+            sched.PolynomialLR(opt).get_lr()
