@@ -1,3 +1,4 @@
+import math
 from numbers import Number
 
 import numpy as np
@@ -10,8 +11,63 @@ from .utils import broadcast_all
 
 try:  # the reparameterised gradient needs the regularised incomplete gamma function
     from scipy.special import gammainc, gammaincc, gammaln
-except ImportError:  # pragma: no cover - depends on the environment
+except ImportError:  # NumPy versions below (Numerical Recipes' series and continued fraction)
     gammainc = None
+
+
+def _gammaln_np(a):
+    return np.vectorize(math.lgamma, otypes=[np.float64])(a)
+
+
+def _gammainc_pair_np(a, x, iterations=500):
+    """(P(a, x), Q(a, x)) for a > 0, x >= 0: the series where x < a + 1, the continued fraction
+    (modified Lentz) elsewhere, each to double precision."""
+    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        prefix = np.exp(a * np.log(x) - x - _gammaln_np(a))
+        series = x < a + 1
+        term = 1.0 / a
+        total = term.copy()
+        ap = a.copy()
+        for _ in range(iterations):
+            ap = ap + 1
+            term = term * x / ap
+            total = total + term
+            if np.all(np.abs(term) <= np.abs(total) * 1e-17):
+                break
+        p_series = total * prefix
+        tiny = 1e-300
+        b = x + 1 - a
+        c = np.full_like(x, 1 / tiny)
+        d = 1 / np.where(b == 0, tiny, b)
+        h = d.copy()
+        for i in range(1, iterations):
+            an = -i * (i - a)
+            b = b + 2
+            d = an * d + b
+            d = 1 / np.where(np.abs(d) < tiny, tiny, d)
+            c = b + an / c
+            c = np.where(np.abs(c) < tiny, tiny, c)
+            delta = d * c
+            h = h * delta
+            if np.all(np.abs(delta - 1) <= 1e-16):
+                break
+        q_fraction = prefix * h
+        p = np.where(series, p_series, 1 - q_fraction)
+        q = np.where(series, 1 - p_series, q_fraction)
+        p = np.where(x == 0, 0.0, p)
+        q = np.where(x == 0, 1.0, q)
+    return p, q
+
+
+if gammainc is None:
+    def gammainc(a, x):
+        return _gammainc_pair_np(a, x)[0]
+
+    def gammaincc(a, x):
+        return _gammainc_pair_np(a, x)[1]
+
+    gammaln = _gammaln_np
 
 
 def _standard_gamma_np(alpha):
@@ -38,8 +94,6 @@ def _standard_gamma_np(alpha):
 def _standard_gamma_grad_np(x, a):
     """d sample / d alpha by implicit differentiation of the CDF: -(dP(a, x)/da) / pdf(x), the CDF's
     alpha-derivative by central differences (of Q where P is near 1, to keep the digits)."""
-    if gammainc is None:
-        raise NotImplementedError("Gamma.rsample's gradient with respect to concentration needs SciPy")
     h = 1e-5 * a
     lower = gammainc(a, x) < 0.5
     dp = np.where(lower, gammainc(a + h, x) - gammainc(a - h, x), gammaincc(a - h, x) - gammaincc(a + h, x)) / (2 * h)
@@ -66,8 +120,6 @@ class _GammaCDF(torch.autograd.Function):
     """P(a, x), the regularised lower incomplete gamma; differentiable in x only (as PyTorch's igamma)."""
     @staticmethod
     def forward(ctx, a, x):
-        if gammainc is None:
-            raise NotImplementedError("Gamma.cdf needs SciPy")
         a_np, x_np = np.broadcast_arrays(a.detach().cpu().numpy(), x.detach().cpu().numpy())
         ctx.save_for_backward(torch.tensor(a_np.copy()), torch.tensor(x_np.copy()))
         return torch.tensor(gammainc(a_np, x_np), dtype=x.dtype, device=x.device)

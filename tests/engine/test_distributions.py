@@ -394,3 +394,15 @@ def test_constraints_and_support():
     assert ED.Categorical(logits=engine.zeros(4)).support.upper_bound == 3
     assert repr(ED.Uniform(0.0, 2.0).arg_constraints["low"]) == "LessThan(upper_bound=2.0)"
     assert C.is_dependent(C.dependent) and not C.is_dependent(C.real)
+
+
+def test_incomplete_gamma_without_scipy_matches_scipy():
+    """Gamma's cdf and rsample gradient use SciPy when it is there, these NumPy versions otherwise."""
+    special = pytest.importorskip("scipy.special")
+    from engine.distributions.gamma import _gammainc_pair_np, _gammaln_np
+    rng = np.random.default_rng(0)
+    a, x = rng.uniform(0.05, 30, 500), np.concatenate([[0.0], rng.uniform(0, 60, 499)])
+    p, q = _gammainc_pair_np(a, x)
+    np.testing.assert_allclose(p, special.gammainc(a, x), atol=1e-13)
+    np.testing.assert_allclose(q, special.gammaincc(a, x), atol=1e-13)
+    np.testing.assert_allclose(_gammaln_np(a), special.gammaln(a), rtol=1e-13)
