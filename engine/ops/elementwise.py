@@ -472,6 +472,15 @@ def _round(xp, x, decimals=0):
 
 
 round = UnaryOp("RoundBackward0", _round, lambda m, g, x, out, decimals=0: g * 0, floating=False, kind="round")
+_round_decimals = UnaryOp("RoundBackward1", _round, lambda m, g, x, out, decimals: g * 0, floating=False,
+                          kind="round")
+
+
+def round_(x, *, decimals=0, out=None):
+    """torch.round(input, *, decimals=0): half to even, at `decimals` places (a node of its own)."""
+    if decimals == 0:
+        return round(x, out=out)
+    return _round_decimals(x, int(decimals), out=out)
 relu = UnaryOp("ReluBackward0", lambda xp, x: xp.maximum(x, 0),
                lambda m, g, x, out: g * m.as_mask(out > 0), save="out", floating=False, kind="relu")
 logical_not = UnaryOp("LogicalNot", lambda xp, x: xp.logical_not(x), None, floating=False, kind="logical_not")

@@ -716,3 +716,17 @@ def test_everyday_expressions_print_like_pytorch(expression):
         i = lib.tensor([[1, 2, 3], [4, 5, 6]])
         printed.append(repr(eval(expression, {"t": lib, "x": x, "i": i, "float": float})))
     assert printed[0] == printed[1]
+
+
+def test_round_with_decimals_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch is the reference implementation")
+    values = [1.23456, -2.5, 0.5, 1.5, 2.675, -0.0449, 123.456]
+    for decimals in (0, 1, 2, -1):
+        ours = engine.round(engine.tensor(values, dtype=engine.float64), decimals=decimals)
+        theirs = torch.round(torch.tensor(values, dtype=torch.float64), decimals=decimals)
+        assert ours.tolist() == theirs.tolist(), decimals
+    x = engine.tensor([1.26, 3.14], requires_grad=True)
+    y = x.round(decimals=1)
+    assert y.grad_fn.name() == "RoundBackward1" and y.tolist() == pytest.approx([1.3, 3.1])
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
