@@ -425,11 +425,34 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 # dropout
 def _dropout_mask(input, p, shape):
     from ..creation import default_generator
-    mask = default_generator._rng.bernoulli(tuple(shape), 1.0 - p, input._data.dtype)  # PyTorch: bernoulli_(1 - p)
+    # PyTorch: empty_like(input).bernoulli_(1 - p), filled in the input's memory order (an attention
+    # output is often a transposed view): drawn in that order here too, so seeded masks are PyTorch's
+    order = _memory_order(input) if tuple(shape) == tuple(input.shape) else None
+    if order is None:
+        mask = default_generator._rng.bernoulli(tuple(shape), 1.0 - p, input._data.dtype)
+    else:
+        drawn = default_generator._rng.bernoulli(tuple(shape[a] for a in order), 1.0 - p, input._data.dtype)
+        mask = np.ascontiguousarray(np.transpose(drawn, np.argsort(order)))
     mask /= (1.0 - p)
     if input.device.type != "cpu":
         mask = input.device.backend.from_numpy(mask, input.device.index)
     return Tensor._make(mask, device=input.device)
+
+
+def _memory_order(input):
+    """The axes of a dense but permuted tensor from outermost to innermost in memory, or None when it
+    is laid out in order (or not dense)."""
+    data = input._data
+    if data.ndim < 2 or data.flags.c_contiguous:
+        return None
+    strides = [s // data.itemsize for s in data.strides]
+    order = sorted(range(data.ndim), key=lambda a: (-strides[a], a))
+    expected = 1
+    for a in reversed(order):  # dense: each stride is the product of the sizes inside it
+        if data.shape[a] != 1 and strides[a] != expected:
+            return None
+        expected *= data.shape[a]
+    return order
 
 
 def _check_p(p):

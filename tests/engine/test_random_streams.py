@@ -35,6 +35,8 @@ DRAWS = {
     "bernoulli_tensor": lambda t: t.bernoulli(t.linspace(0, 1, 40)),
     "dropout": lambda t: t.nn.functional.dropout(t.ones(6, 7), 0.4),
     "dropout2d": lambda t: t.nn.functional.dropout2d(t.ones(2, 5, 3, 3), 0.5),
+    # PyTorch fills the mask in the input's memory order: a transposed input gets a transposed mask
+    "dropout_of_a_view": lambda t: t.nn.functional.dropout(t.arange(24.0).reshape(2, 3, 4).permute(2, 0, 1), 0.5),
     "random_": lambda t: t.empty(6, dtype=t.int64).random_(3, 11),
     "linear": lambda t: list(t.nn.Linear(13, 5).parameters()),
     "conv": lambda t: list(t.nn.Conv2d(3, 4, 3).parameters()) + list(t.nn.Conv1d(2, 3, 2).parameters()),
@@ -84,6 +86,15 @@ def test_seeded_training_step_is_pytorchs():
         return t.tensor(losses)
     ours, theirs = _both(run, seed=3)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
+def test_seeded_transformer_with_dropout_is_pytorchs():
+    def run(t):
+        layer = t.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.3, batch_first=True)
+        encoder = t.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        return encoder(t.randn(2, 3, 8))
+    ours, theirs = _both(run, seed=4)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
 def test_state_round_trip_and_initial_seed():
