@@ -12,11 +12,33 @@ def reference_torch():
     return pytest.importorskip("torch", reason="PyTorch is the reference implementation")
 
 
-def _flatten(out):
+class Const:
+    """A test input that does not require grad (the targets of losses)."""
+
+    def __init__(self, array):
+        self.array = array
+
+
+def build_twin(lib, make, inputs, device="cpu"):
+    """make(lib) in float64 on `device`, and its inputs as tensors there: float arrays require grad,
+    Const ones do not, tuples (an RNN's (h, c)) stay tuples."""
+    with lib.device(device):
+        module = make(lib).double()
+
+    def tensors(v):
+        if isinstance(v, tuple):
+            return tuple(tensors(x) for x in v)
+        array = v.array if isinstance(v, Const) else v
+        t = lib.tensor(array.copy(), device=device)
+        return t.requires_grad_(True) if array.dtype.kind == "f" and not isinstance(v, Const) else t
+    return module, [tensors(v) for v in inputs]
+
+
+def flatten(out):
     if isinstance(out, (tuple, list)):
         items = []
         for o in out:
-            items.extend(_flatten(o))
+            items.extend(flatten(o))
         return items
     return [out]
 
@@ -45,8 +67,8 @@ def compare_with_torch(engine_fn, torch_fn, inputs, *, grad=True, rtol=1e-7, ato
     ours_in = [_make(engine, v, grad, device) for v in inputs]
     theirs_in = [_make(torch, v, grad) for v in inputs]
     with engine.device(device):
-        ours = _flatten(engine_fn(*ours_in))
-    theirs = _flatten(torch_fn(*theirs_in))
+        ours = flatten(engine_fn(*ours_in))
+    theirs = flatten(torch_fn(*theirs_in))
     assert len(ours) == len(theirs)
     for i, (a, b) in enumerate(zip(ours, theirs)):
         assert a.device.type == device, f"output {i}: on {a.device}, expected {device}"
@@ -94,7 +116,7 @@ def compare_modules(ours, theirs, e_in, t_in, device="cpu", seed=0):
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert repr(ours) == repr(theirs)
     copy_weights(theirs, ours)
-    out_t, out_e = _flatten(theirs(*t_in)), _flatten(ours(*e_in))
+    out_t, out_e = flatten(theirs(*t_in)), flatten(ours(*e_in))
     assert len(out_t) == len(out_e)
     for a, b in zip(out_e, out_t):
         assert tuple(a.shape) == tuple(b.shape) and a.device.type == device
@@ -103,7 +125,7 @@ def compare_modules(ours, theirs, e_in, t_in, device="cpu", seed=0):
     cotangents = [rng.standard_normal(tuple(b.shape)) for b in out_t]
     sum((b * torch.tensor(c)).sum() for b, c in zip(out_t, cotangents) if b.requires_grad).backward()
     sum((a * engine.tensor(c, device=device)).sum() for a, c in zip(out_e, cotangents) if a.requires_grad).backward()
-    for a, b in zip(_flatten(e_in), _flatten(t_in)):
+    for a, b in zip(flatten(e_in), flatten(t_in)):
         if b.grad is not None:
             assert a.grad.device.type == device
             np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-10)

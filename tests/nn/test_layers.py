@@ -9,7 +9,7 @@ import pytest
 import engine
 from engine.testing import gradcheck
 
-from nn_helpers import compare_modules, reference_torch, channels_last
+from nn_helpers import build_twin, compare_modules, flatten, reference_torch, channels_last
 
 rng = np.random.default_rng(7)
 
@@ -111,30 +111,12 @@ def _lib(nn):
     return sys.modules[nn.__name__.rsplit(".", 1)[0]]
 
 
-def _flat(out):
-    if isinstance(out, (tuple, list)):
-        return [t for o in out for t in _flat(o)]
-    return [out]
-
-
-def _build(lib, make, inputs, device="cpu"):
-    with lib.device(device):
-        module = make(lib.nn).double()
-
-    def tensors(v):
-        if isinstance(v, tuple):
-            return tuple(tensors(x) for x in v)
-        t = lib.tensor(v.copy(), device=device)
-        return t.requires_grad_(True) if v.dtype.kind == "f" else t
-    return module, [tensors(v) for v in inputs]
-
-
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_matches_pytorch(name, device):
     torch = reference_torch()
     make, inputs = LAYERS[name]
-    theirs, t_in = _build(torch, make, inputs)
-    ours, e_in = _build(engine, make, inputs, device)
+    theirs, t_in = build_twin(torch, lambda lib: make(lib.nn), inputs)
+    ours, e_in = build_twin(engine, lambda lib: make(lib.nn), inputs, device)
     compare_modules(ours, theirs, e_in, t_in, device)
 
 
@@ -157,14 +139,14 @@ def test_layer_gradcheck(name, device):
     engine.manual_seed(0)
     module = make(engine.nn).double().to(device)
     names = [n for n, _ in module.named_parameters()]
-    flat_inputs = _flat(list(inputs))
+    flat_inputs = flatten(list(inputs))
     n_inputs = len(flat_inputs)
 
     def fn(*args):
         xs = list(args[:n_inputs])
         if name == "LSTM_state_nobias":
             xs = [xs[0], (xs[1], xs[2])]
-        return tuple(_flat(_functional_call(module, dict(zip(names, args[n_inputs:])), xs)))
+        return tuple(flatten(_functional_call(module, dict(zip(names, args[n_inputs:])), xs)))
 
     args = [engine.tensor(v, device=device).requires_grad_(v.dtype.kind == "f") for v in flat_inputs]
     args += [p.detach().clone().requires_grad_() for p in module.parameters()]
@@ -312,7 +294,7 @@ def test_lstm_second_derivatives():
     names = [n for n, _ in lstm.named_parameters()]
 
     def fn(x, *params):
-        return tuple(_flat(_functional_call(lstm, dict(zip(names, params)), [x])))
+        return tuple(flatten(_functional_call(lstm, dict(zip(names, params)), [x])))
 
     x = engine.randn(2, 1, 2, dtype=engine.float64, requires_grad=True)
     params = [p.detach().clone().requires_grad_() for p in lstm.parameters()]

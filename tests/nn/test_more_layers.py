@@ -11,7 +11,7 @@ import pytest
 import engine
 from engine.testing import gradcheck
 
-from nn_helpers import compare_modules, compare_with_torch, reference_torch
+from nn_helpers import Const, build_twin, compare_modules, compare_with_torch, flatten, reference_torch
 
 rng = np.random.default_rng(11)
 
@@ -26,13 +26,6 @@ def positive(*shape):
 
 def signs(*shape):
     return rng.choice([-1.0, 1.0], shape)
-
-
-class Const:
-    """An input that does not require grad (the targets of losses)."""
-
-    def __init__(self, array):
-        self.array = array
 
 
 def _lib(ns):
@@ -121,29 +114,12 @@ LAYERS = {
 }
 
 
-def _flat(out):
-    if isinstance(out, (tuple, list)):
-        return [t for o in out for t in _flat(o)]
-    return [out]
-
-
-def _build(lib, make, inputs, device="cpu"):
-    with lib.device(device):
-        module = make(lib).double()
-    tensors = []
-    for v in inputs:
-        grad = not isinstance(v, Const) and v.dtype.kind == "f"
-        t = lib.tensor((v.array if isinstance(v, Const) else v).copy(), device=device)
-        tensors.append(t.requires_grad_(True) if grad else t)
-    return module, tensors
-
-
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_matches_pytorch(name, device):
     torch = reference_torch()
     make, inputs = LAYERS[name]
-    theirs, t_in = _build(torch, make, inputs)
-    ours, e_in = _build(engine, make, inputs, device)
+    theirs, t_in = build_twin(torch, make, inputs)
+    ours, e_in = build_twin(engine, make, inputs, device)
     compare_modules(ours, theirs, e_in, t_in, device)
 
 
@@ -254,7 +230,7 @@ def test_legacy_reduction_arguments():
 def test_functional_gradcheck(name):
     fn, inputs = FUNCTIONAL[name]
     args = tuple(engine.tensor(v, requires_grad=True) for v in inputs)
-    assert gradcheck(lambda *xs: _flat(fn(engine.nn.functional, *xs))[0], args, eps=1e-6, atol=1e-6, rtol=1e-4)
+    assert gradcheck(lambda *xs: flatten(fn(engine.nn.functional, *xs))[0], args, eps=1e-6, atol=1e-6, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["cosine_embedding_loss", "triplet_margin_loss", "multi_margin_loss",

@@ -1,7 +1,6 @@
 """Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, SparseAdam and LBFGS, and the schedulers, against
 PyTorch: the same gradients give the same parameters step after step (float64) on every device; reprs,
 param groups and state dicts equal PyTorch's, and PyTorch's state dicts load and continue identically."""
-import math
 
 import numpy as np
 import pytest

@@ -10,7 +10,7 @@ import pytest
 import engine
 from engine.testing import gradcheck
 
-from nn_helpers import compare_modules, compare_with_torch, reference_torch
+from nn_helpers import build_twin, compare_modules, compare_with_torch, reference_torch
 
 rng = np.random.default_rng(5)
 
@@ -91,22 +91,12 @@ LAYERS = {
 }
 
 
-def _build(lib, make, inputs, device="cpu"):
-    with lib.device(device):
-        module = make(lib).double()
-    tensors = []
-    for v in inputs:
-        t = lib.tensor(v.copy(), device=device)
-        tensors.append(t.requires_grad_(True) if v.dtype.kind == "f" else t)
-    return module, tensors
-
-
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_matches_pytorch(name, device):
     torch = reference_torch()
     make, inputs = LAYERS[name]
-    theirs, t_in = _build(torch, make, inputs)
-    ours, e_in = _build(engine, make, inputs, device)
+    theirs, t_in = build_twin(torch, make, inputs)
+    ours, e_in = build_twin(engine, make, inputs, device)
     compare_modules(ours, theirs, e_in, t_in, device)
 
 
