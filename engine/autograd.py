@@ -483,9 +483,8 @@ def _may_keep(grad):
     if grad.__class__ is _np.ndarray:
         return (grad.base is None or _whole_view_of_unshared(grad)) and grad.flags.writeable
     from . import backends
-    cuda = backends._loaded.get("cuda")
-    return cuda is not None and isinstance(grad, cuda.ndarray) and (grad.base is None or
-                                                                    _whole_view_of_unshared(grad))
+    owner = backends.owner_of(grad)
+    return owner is not None and owner.name == "cuda" and (grad.base is None or _whole_view_of_unshared(grad))
 
 
 def _accumulate(node, grad, create_graph, _owned=False):

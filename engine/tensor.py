@@ -528,11 +528,8 @@ def _legacy_dtype(name):
 
 def _device_of(data):
     from . import backends
-    for name in ("cuda", "webgpu"):
-        backend = backends._loaded.get(name)
-        if backend is not None and isinstance(data, backend.ndarray):
-            return canonical(backend.device_of(data))
-    return CPU
+    backend = backends.owner_of(data)
+    return CPU if backend is None else canonical(backend.device_of(data))
 
 
 def _rebuild(array, device, requires_grad):

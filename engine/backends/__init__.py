@@ -56,6 +56,15 @@ def get(name):
     return backend
 
 
+def owner_of(array):
+    """The loaded non-cpu backend whose array this is, or None (NumPy arrays, and anything else)."""
+    for name in ("cuda", "webgpu"):
+        backend = _loaded.get(name)
+        if backend is not None and isinstance(array, backend.ndarray):
+            return backend
+    return None
+
+
 def available():
     return [name for name in _MODULES if is_available(name)]
 

@@ -299,11 +299,8 @@ def _xp_of(array):
     if isinstance(array, np.ndarray):
         return np
     from .. import backends
-    for name in ("cuda", "webgpu"):
-        backend = backends._loaded.get(name)
-        if backend is not None and isinstance(array, backend.ndarray):
-            return backend.xp
-    return np
+    backend = backends.owner_of(array)
+    return np if backend is None else backend.xp
 
 
 class TensorMath:
