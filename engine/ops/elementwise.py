@@ -476,7 +476,7 @@ _round_decimals = UnaryOp("RoundBackward1", _round, lambda m, g, x, out, decimal
                           kind="round")
 
 
-def round_(x, *, decimals=0, out=None):
+def round_decimals(x, *, decimals=0, out=None):
     """torch.round(input, *, decimals=0): half to even, at `decimals` places (a node of its own)."""
     if decimals == 0:
         return round(x, out=out)
