@@ -10,7 +10,12 @@ would break on a GPU breaks here too:
   array with a `numpy.ndarray` raises TypeError, as CuPy's kernels do;
 - results are always device arrays, 0-d ones included (NumPy would hand back scalars);
 - the namespace has only what CuPy 14 exports (NUMPY_NAMES_MISSING_IN_CUPY is the difference), and
-  `cupy.lib.stride_tricks.as_strided` takes no `writeable`.
+  `cupy.lib.stride_tricks.as_strided` takes no `writeable`;
+- what a real H200 run showed that NumPy hides: an integer index gives a 0-d *view* (`a[k]` moves
+  when `a[k]` is written), ufuncs take only device arrays and scalars (not lists or other objects
+  with `__array__`), `accumulate` exists only for add and multiply, `indices` has no `sparse=`, and
+  functions built on array methods (`all`, `where`'s condition, `isin`, reductions...) refuse
+  Python scalars.
 What it cannot catch: speed, asynchrony, and numerical differences of GPU kernels.
 """
 import types
@@ -30,6 +35,17 @@ unstack vecdot vecmat void""".split())
 
 CUPY_LINALG_NAMES = frozenset("""cholesky cond cross det eig eigh eigvals eigvalsh inv lstsq matmul
 matrix_power matrix_rank matrix_transpose norm pinv qr slogdet solve svd tensorinv tensorsolve""".split())
+
+# CuPy functions that call a method of their first argument (so a Python scalar there fails)
+FIRST_ARGUMENT_IS_ARRAY = frozenset("""all any where isin in1d sum prod mean amax amin max min argmax argmin
+cumsum cumprod nonzero sort argsort clip around round ravel transpose moveaxis reshape squeeze take
+take_along_axis var std nansum nanmax nanmin""".split())
+
+# keyword arguments NumPy has and CuPy does not
+UNSUPPORTED_KEYWORDS = {"indices": {"sparse"}}
+
+# ufunc methods CuPy has only for some ufuncs
+ACCUMULATE_UFUNCS = frozenset({"add", "multiply"})
 
 # CuPy takes host arrays only where it copies them to the device
 _HOST_INPUT_ALLOWED = frozenset({"array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray"})
@@ -130,6 +146,9 @@ class ndarray(NDArrayOperatorsMixin):
 
     # --- NumPy dispatch, with CuPy's rules
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _check_ufunc_operands(inputs)
+        if method == "accumulate" and ufunc.__name__ not in ACCUMULATE_UFUNCS:
+            raise NotImplementedError(f"`cupy_{ufunc.__name__}.accumulate` is not supported yet")
         args = _to_numpy_args(inputs)
         out = kwargs.get("out")
         if out is not None:
@@ -167,7 +186,11 @@ class ndarray(NDArrayOperatorsMixin):
         return self._base
 
     def __getitem__(self, key):
-        return _to_device(self._a[_index_to_numpy(key)], (self,))
+        result = self._a[_index_to_numpy(key)]
+        if isinstance(result, np.generic):  # CuPy: a 0-d view of that element, not a copy
+            key = key if isinstance(key, tuple) else (key,)
+            result = self._a[_index_to_numpy(key) + (Ellipsis,)]
+        return _to_device(result, (self,))
 
     def __setitem__(self, key, value):
         self._a[_index_to_numpy(key)] = _to_numpy_args(value)
@@ -216,6 +239,12 @@ class ndarray(NDArrayOperatorsMixin):
         raise TypeError("device arrays are not pickled in the emulation")
 
 
+def _check_ufunc_operands(operands):
+    for a in operands:
+        if not isinstance(a, (ndarray, np.ndarray, int, float, bool, complex, np.generic)):
+            raise TypeError(f"Unsupported type {type(a)}")  # lists, tensors: a CuPy ufunc converts nothing
+
+
 class _Ufunc:
     def __init__(self, ufunc):
         self._u = ufunc
@@ -223,12 +252,15 @@ class _Ufunc:
         self.nin, self.nout = ufunc.nin, ufunc.nout
 
     def __call__(self, *args, **kwargs):
+        _check_ufunc_operands(args)
         if any(isinstance(a, ndarray) for a in args) or "out" in kwargs:
             return self._u(*args, **kwargs)  # NumPy hands this to ndarray.__array_ufunc__
         return _to_device(np.array(self._u(*_to_numpy_args(args), **kwargs)))
 
     def __getattr__(self, method):
         fn = getattr(self._u, method)
+        if method == "accumulate" and self.__name__ not in ACCUMULATE_UFUNCS:
+            raise NotImplementedError(f"`cupy_{self.__name__}.accumulate` is not supported yet")
 
         def call(*args, **kwargs):
             return _to_device(fn(*_to_numpy_args(args), **_to_numpy_args(kwargs)), tuple(_device_arrays(args)))
@@ -245,6 +277,11 @@ def _function(name, fn):
             return _to_device(result, sources)
     else:
         def call(*args, **kwargs):
+            if name in FIRST_ARGUMENT_IS_ARRAY and args and not isinstance(args[0], ndarray):
+                raise TypeError(f"'a' must be a cupy.ndarray object, not {type(args[0])}.")
+            refused = UNSUPPORTED_KEYWORDS.get(name, set()) & set(kwargs)
+            if refused:
+                raise TypeError(f"{name}() got an unexpected keyword argument '{sorted(refused)[0]}'")
             return _to_device(fn(*_to_numpy_args(args), **_to_numpy_args(kwargs)),
                               tuple(_device_arrays((args, kwargs))))
     call.__name__ = name
