@@ -53,7 +53,7 @@ def _numerical_jacobians(fn, inputs, wrt, eps):
     for j in wrt:
         flat = inputs[j]._data.reshape(-1)  # a view: inputs are fresh contiguous float64 copies
         for k in range(flat.size):
-            orig = flat[k]
+            orig = flat[k].item()  # a Python float: on CuPy `flat[k]` is a 0-d view that the writes below would move
             flat[k] = orig + eps
             plus = _flat_outputs(fn(*inputs))
             flat[k] = orig - eps

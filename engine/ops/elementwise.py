@@ -246,6 +246,8 @@ add_scaled_op.elementwise = sub_scaled_op.elementwise = True
 
 
 def add_scaled(a, b, alpha, out=None, op=add_scaled_op):
+    if isinstance(alpha, Tensor):
+        alpha = alpha.item()  # a Scalar argument, as PyTorch reads a 0-d tensor given for it
     dt = None if a.dtype is b.dtype else _promote_tensors(a, b).np
     result = apply(op, (a, b), (dt, alpha))
     return write_out(out, result) if out is not None else result
@@ -300,7 +302,7 @@ def _integer_division(kernel):
         if result.kind in "biu":
             if result.kind == "b":
                 raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'Bool\'')
-            if not xp.all(b):
+            if not (xp.all(b) if hasattr(b, "shape") else b):  # b: an array, or a Python scalar
                 raise RuntimeError("ZeroDivisionError")
         if dt is not None:
             a = a.astype(dt) if hasattr(a, "astype") else a

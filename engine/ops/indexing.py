@@ -195,7 +195,8 @@ def setitem(x, index, value):
 # ---------------------------------------------------------------------------------------------
 def _along_axis_index(index, axis, xp):
     """Full index arrays addressing `index` positions along `axis` (for scatter-style writes)."""
-    grids = list(xp.indices(index.shape, sparse=True))
+    grids = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (index.ndim - d - 1))  # broadcasting aranges
+             for d, n in enumerate(index.shape)]  # (CuPy's `indices` has no sparse=)
     grids[axis] = index
     return tuple(grids)
 

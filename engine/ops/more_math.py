@@ -105,7 +105,7 @@ def _trigamma_forward(xp, x):
         return np.asarray(_trigamma(x)).astype(x.dtype, copy=False)
     try:
         from cupyx.scipy import special
-        return special.polygamma(1, x)
+        return special.polygamma(xp.ones_like(x), x)  # cupyx wants the order as an array
     except ImportError:
         return xp.asarray(_trigamma_forward(np, xp.asnumpy(x)))
 
@@ -350,7 +350,7 @@ _heaviside = _binary("torch::autograd::NotImplemented", lambda xp, a, b: xp.heav
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     ref = elements if isinstance(elements, Tensor) else test_elements
-    a = elements._data if isinstance(elements, Tensor) else elements
+    a = elements._data if isinstance(elements, Tensor) else ref._xp.asarray(elements)
     b = test_elements._data if isinstance(test_elements, Tensor) else ref._xp.asarray(test_elements)
     out = ref._xp.isin(a, b, invert=invert)
     return Tensor._make(ref._xp.asarray(out), device=ref.device)

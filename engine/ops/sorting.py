@@ -169,19 +169,35 @@ def mode(input, dim=-1, keepdim=False):
 # ---------------------------------------------------------------------------------------------
 # cummax / cummin: the index is the last position holding the running extreme; a NaN takes over
 # from where it appears (each later NaN moves the index on), as in PyTorch's kernel
+def _accumulate(xp, ufunc, a, axis):
+    """`ufunc.accumulate(a, axis)`; where the backend lacks it (CuPy has it only for add and
+    multiply) a scan in log2(n) whole-array steps: after the step of width s each position holds
+    the ufunc of the 2s values ending there."""
+    try:
+        return ufunc.accumulate(a, axis=axis)
+    except NotImplementedError:
+        pass
+    out = xp.moveaxis(a, axis, -1).copy()
+    step = 1
+    while step < out.shape[-1]:
+        out[..., step:] = ufunc(out[..., step:], out[..., :-step])  # right side read before the write
+        step *= 2
+    return xp.moveaxis(out, -1, axis)
+
+
 def _cum_extreme(input, dim, ufunc, op, name):
     data = input._data
     axis = normalize_dim(dim, data.ndim)
     xp = input._xp
     flat = data.reshape(1) if data.ndim == 0 else data
-    running = getattr(xp, ufunc).accumulate(flat, axis=axis)
+    running = _accumulate(xp, getattr(xp, ufunc), flat, axis)
     hit = flat == running
     if flat.dtype.kind == "f":
         hit = hit | xp.isnan(flat)
     shape = [1] * flat.ndim
     shape[axis] = flat.shape[axis]
     positions = xp.where(hit, xp.arange(flat.shape[axis]).reshape(shape), 0)
-    index = xp.maximum.accumulate(positions, axis=axis).astype(np.int64) if flat.size else positions.astype(np.int64)
+    index = _accumulate(xp, xp.maximum, positions, axis).astype(np.int64) if flat.size else positions.astype(np.int64)
     if data.ndim == 0:
         index = index.reshape(())
     values = apply(op, (input,), (index, axis))
