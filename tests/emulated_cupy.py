@@ -13,7 +13,7 @@ would break on a GPU breaks here too:
   `cupy.lib.stride_tricks.as_strided` takes no `writeable`;
 - what a real H200 run showed that NumPy hides: an integer index gives a 0-d *view* (`a[k]` moves
   when `a[k]` is written), ufuncs take only device arrays and scalars (not lists or other objects
-  with `__array__`), `accumulate` exists only for add and multiply, `indices` has no `sparse=`, and
+  with `__array__`), `accumulate`/`reduce`/`at` exist only for a few ufuncs, `indices` has no `sparse=`, and
   functions built on array methods (`all`, `where`'s condition, `isin`, reductions...) refuse
   Python scalars.
 What it cannot catch: speed, asynchrony, and numerical differences of GPU kernels.
@@ -44,8 +44,10 @@ take_along_axis var std nansum nanmax nanmin""".split())
 # keyword arguments NumPy has and CuPy does not
 UNSUPPORTED_KEYWORDS = {"indices": {"sparse"}}
 
-# ufunc methods CuPy has only for some ufuncs
-ACCUMULATE_UFUNCS = frozenset({"add", "multiply"})
+# ufunc methods CuPy 14.2 has only for some ufuncs (probed on an H200: the others raise
+# NotImplementedError, or TypeError for integer-only ufuncs)
+UFUNC_METHODS = {"accumulate": frozenset({"add", "multiply"}), "reduce": frozenset({"add", "multiply"}),
+                 "reduceat": frozenset({"add"}), "at": frozenset({"add", "maximum", "minimum"})}
 
 # CuPy takes host arrays only where it copies them to the device
 _HOST_INPUT_ALLOWED = frozenset({"array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray"})
@@ -147,8 +149,7 @@ class ndarray(NDArrayOperatorsMixin):
     # --- NumPy dispatch, with CuPy's rules
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         _check_ufunc_operands(inputs)
-        if method == "accumulate" and ufunc.__name__ not in ACCUMULATE_UFUNCS:
-            raise NotImplementedError(f"`cupy_{ufunc.__name__}.accumulate` is not supported yet")
+        _check_ufunc_method(ufunc.__name__, method)
         args = _to_numpy_args(inputs)
         out = kwargs.get("out")
         if out is not None:
@@ -239,6 +240,11 @@ class ndarray(NDArrayOperatorsMixin):
         raise TypeError("device arrays are not pickled in the emulation")
 
 
+def _check_ufunc_method(name, method):
+    if name not in UFUNC_METHODS.get(method, (name,)):
+        raise NotImplementedError(f"`cupy_{name}.{method}` is not supported yet")
+
+
 def _check_ufunc_operands(operands):
     for a in operands:
         if not isinstance(a, (ndarray, np.ndarray, int, float, bool, complex, np.generic)):
@@ -259,8 +265,7 @@ class _Ufunc:
 
     def __getattr__(self, method):
         fn = getattr(self._u, method)
-        if method == "accumulate" and self.__name__ not in ACCUMULATE_UFUNCS:
-            raise NotImplementedError(f"`cupy_{self.__name__}.accumulate` is not supported yet")
+        _check_ufunc_method(self.__name__, method)
 
         def call(*args, **kwargs):
             return _to_device(fn(*_to_numpy_args(args), **_to_numpy_args(kwargs)), tuple(_device_arrays(args)))
@@ -342,7 +347,7 @@ class ElementwiseKernel:
         if any(isinstance(a, np.ndarray) for a in arrays):
             raise TypeError("Unsupported type <class 'numpy.ndarray'>")
         dtype = arrays[0].dtype  # T: every parameter shares the first array's type
-        env = {"sqrt": np.sqrt, "max": np.maximum, "min": np.minimum, "exp": np.exp, "log": np.log}
+        env = {"sqrt": np.sqrt, "tanh": np.tanh, "max": np.maximum, "min": np.minimum, "exp": np.exp, "log": np.log}
         for name, value in zip(self.inputs + self.outputs, args):
             env[name] = value._a if isinstance(value, ndarray) else dtype.type(value)
         for statement in self.statements:

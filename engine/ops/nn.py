@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from .. import fused
 from ._core import OpDef, apply, TENSOR_MATH, _xp_of
 from .indexing import platform_indices
 
@@ -1310,6 +1311,32 @@ def _gate_order(h):
     return np.concatenate([np.arange(3 * h, 4 * h), np.arange(0, 2 * h), np.arange(2 * h, 3 * h)])
 
 
+def _gate_slices(a, hidden):
+    """The (o, i, f, g) column blocks of a (batch, 4 * hidden) array, as views."""
+    return tuple(a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+
+
+def _lstm_cell_kernel(xp):
+    """One step's gates and states in one launch (backends that compile kernels; else None):
+    cell(pre_o, pre_i, pre_f, pre_g, xw_o, xw_i, xw_f, xw_g, c_prev, o, i, f, g, c, tanh_c, h), with
+    the sigmoid gates' pre-activations halved as in the array code below."""
+    return fused.kernel(xp, "lstm_cell", (), ("po", "pi", "pf", "pg", "xo", "xi", "xf", "xg", "cp"),
+                        ("o", "i", "f", "g", "c", "tc", "h"),
+                        ["o = tanh(po + xo) * 0.5 + 0.5", "i = tanh(pi + xi) * 0.5 + 0.5",
+                         "f = tanh(pf + xf) * 0.5 + 0.5", "g = tanh(pg + xg)",
+                         "c = f * cp + i * g", "tc = tanh(c)", "h = o * tc"])
+
+
+def _lstm_cell_backward_kernel(xp):
+    """One step of the backward recurrence but its matmul, in one launch (else None):
+    cell(dh, grad_h, o, i, f, g, tanh_c, c_prev, dc, d_o, d_i, d_f, d_g); dc is carried in place."""
+    return fused.kernel(xp, "lstm_cell_backward", (), ("dh", "go", "o", "i", "f", "g", "tc", "cp"),
+                        ("dc", "d_o", "d_i", "d_f", "d_g"),
+                        ["T dhs = dh + go", "d_o = dhs * tc * ((1 - o) * o)",
+                         "dc = dc + dhs * ((1 - tc * tc) * o)", "d_i = dc * g * ((1 - i) * i)",
+                         "d_f = dc * cp * ((1 - f) * f)", "d_g = dc * i * (1 - g * g)", "dc = dc * f"])
+
+
 def _lstm_forward(xp, x, w_ih, w_hh, *rest):
     reverse, stash = rest[-2:]
     arrays = rest[:-2]
@@ -1340,8 +1367,16 @@ def _lstm_forward(xp, x, w_ih, w_hh, *rest):
     tcs = xp.empty((steps, batch, hidden), dtype=dtype)
     hs[0] = h0
     cs[0] = c0
+    cell = _lstm_cell_kernel(xp)
+    if cell is not None:  # one matmul and one fused launch per step
+        pre = xp.empty((batch, 4 * hidden), dtype=dtype)
+        for s in range(steps):
+            t = steps - 1 - s if reverse else s
+            xp.matmul(hs[s], whh_t, out=pre)
+            cell(*_gate_slices(pre, hidden), *_gate_slices(xw[t], hidden), cs[s],
+                 *_gate_slices(gates[s], hidden), cs[s + 1], tcs[s], hs[s + 1])
     tmp = xp.empty((batch, hidden), dtype=dtype)
-    for s in range(steps):
+    for s in range(steps if cell is None else 0):
         t = steps - 1 - s if reverse else s
         a = gates[s]
         xp.matmul(hs[s], whh_t, out=a)
@@ -1400,7 +1435,12 @@ def _lstm_vjp(m, g, node, *saved):
     da4 = da.reshape(steps, batch, 4, hidden)
     tmp = xp.empty((batch, hidden), dtype=dtype)
     dc3 = dc[:, None, :]
-    for s in range(steps - 1, -1, -1):
+    cell = _lstm_cell_backward_kernel(xp)
+    if cell is not None:  # one fused launch and one matmul per step
+        for s in range(steps - 1, -1, -1):
+            cell(dh, gout[s], *_gate_slices(gates[s], hidden), tcs[s], cs[s], dc, *_gate_slices(da[s], hidden))
+            xp.matmul(da[s], whh, out=dh)
+    for s in range(steps - 1, -1, -1) if cell is None else ():
         dh += gout[s]
         d = da[s]
         xp.multiply(dh, tcs[s], out=d[:, :hidden])

@@ -5,32 +5,11 @@ of them per parameter. Here each update is one `ElementwiseKernel` launch that r
 and rewrites the parameter and its state in place. The other backends keep the optimizers' own
 array code.
 
-A kernel body is a list of statements in the part of CUDA C that is also Python: assignments to an
-output or to a temporary declared `T name = ...`, + - * /, parentheses, sqrt and max. Scalars are
-computed in Python and passed in, in the same order of operations as the array code, so both give
-the same numbers. `xp.ElementwiseKernel` compiles it on CuPy; the CuPy look-alike the tests use
-runs the same statements on NumPy arrays.
+Scalars are computed in Python and passed in, in the same order of operations as the array code,
+so both give the same numbers (engine/fused.py says how kernels are written and compiled).
 """
 
-_kernels = {}
-
-
-def kernel(xp, name, scalars, inputs, outputs, statements):
-    """The compiled update `name` for backend namespace `xp`, or None where xp compiles no kernels.
-
-    It is called as kernel(*inputs, *scalars, *outputs): `inputs` are read-only arrays, `scalars`
-    read-only numbers, `outputs` arrays updated in place; all share the parameter's element type T."""
-    make = getattr(xp, "ElementwiseKernel", None)
-    if make is None:
-        return None
-    body = ";\n".join(statements) + ";"
-    key = (id(xp), name, body)
-    k = _kernels.get(key)
-    if k is None:
-        in_params = ", ".join(f"T {n}" for n in (*inputs, *scalars))
-        out_params = ", ".join(f"T {n}" for n in outputs)
-        k = _kernels[key] = make(in_params, out_params, body, f"gradview_{name}")
-    return k
+from ..fused import kernel
 
 
 def adam(xp, maximize, l2_decay, decoupled_decay, amsgrad):
