@@ -181,6 +181,31 @@ def _identity(reduce, dtype):
     return low if reduce == "amax" else high
 
 
+def _ufunc_at(xp, ufunc, out, where, values):
+    """`ufunc.at(out, where, values)` (every write applied, repeats included). Where the backend
+    lacks it (CuPy has `at` only for add, maximum and minimum) the writes go in rounds: the k-th
+    write to each position in round k, so no round has a position twice and plain indexing works."""
+    try:
+        ufunc.at(out, where, values)
+        return
+    except NotImplementedError:
+        pass
+    index = xp.broadcast_arrays(*where)
+    linear = index[0].astype(np.int64)
+    for d in range(1, len(index)):
+        linear = linear * out.shape[d] + index[d]
+    linear = linear.reshape(-1)
+    values = xp.broadcast_to(values, index[0].shape).reshape(-1)
+    order = xp.argsort(linear)
+    ordered = linear[order]
+    rank = xp.arange(ordered.size) - xp.searchsorted(ordered, ordered)  # its place among its position's writes
+    flat = out.reshape(-1)  # a view: `out` is a fresh contiguous copy
+    for k in range(int(rank.max()) + 1 if ordered.size else 0):
+        pick = order[rank == k]
+        targets = linear[pick]
+        flat[targets] = ufunc(flat[targets], values[pick])
+
+
 def _counts(xp, shape, where, include_self):
     """How many values reduce into each position (self included or not)."""
     count = xp.full(shape, 1 if include_self else 0, dtype=np.int64)
@@ -194,7 +219,7 @@ def _scatter_reduce_forward(xp, x, src, index, axis, reduce, include_self):
     out = x.copy()
     if not include_self:
         out[where] = _identity(reduce, x.dtype)
-    getattr(xp, _REDUCE_UFUNCS[reduce]).at(out, where, part)
+    _ufunc_at(xp, getattr(xp, _REDUCE_UFUNCS[reduce]), out, where, part)
     if reduce == "mean":
         count = _counts(xp, x.shape, where, include_self)
         total = out // xp.maximum(count, 1) if x.dtype.kind in "iu" else out / xp.maximum(count, 1)

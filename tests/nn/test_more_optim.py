@@ -155,9 +155,11 @@ def test_lbfgs_matches_pytorch(fn, start, kwargs, device):
                         opt.state_dict(), repr(opt)))
     (xe, le, ee, sde, re), (xt, lt, et, sdt, rt) = results
     assert len(ee) == len(et) and re == rt
-    # near the minimum, last-bit differences of dot products grow by the ill-conditioning
-    np.testing.assert_allclose(ee, et, rtol=1e-10, atol=1e-11)
-    np.testing.assert_allclose(le, lt, rtol=1e-10, atol=1e-11)
+    # near the minimum, last-bit differences of dot products grow by the ill-conditioning (more on a
+    # GPU, whose reductions add in another order: 2.5e-9 seen on an H200)
+    rtol = 1e-10 if device == "cpu" else 1e-8
+    np.testing.assert_allclose(ee, et, rtol=rtol, atol=1e-11)
+    np.testing.assert_allclose(le, lt, rtol=rtol, atol=1e-11)
     np.testing.assert_allclose(xe, xt, rtol=1e-8, atol=1e-10)
     assert sde["param_groups"] == sdt["param_groups"]
     state_e, state_t = sde["state"][0], sdt["state"][0]
