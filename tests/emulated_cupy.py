@@ -13,7 +13,8 @@ would break on a GPU breaks here too:
   `cupy.lib.stride_tricks.as_strided` takes no `writeable`;
 - what a real H200 run showed that NumPy hides: an integer index gives a 0-d *view* (`a[k]` moves
   when `a[k]` is written), ufuncs take only device arrays and scalars (not lists or other objects
-  with `__array__`), `accumulate`/`reduce`/`at` exist only for a few ufuncs, `indices` has no `sparse=`, and
+  with `__array__`), `accumulate`/`reduce`/`at` exist only for a few ufuncs
+  (and maximum.at/minimum.at round float64 through float32), `i` is reserved in kernels, `indices` has no `sparse=`, and
   functions built on array methods (`all`, `where`'s condition, `isin`, reductions...) refuse
   Python scalars.
 What it cannot catch: speed, asynchrony, and numerical differences of GPU kernels.
@@ -268,8 +269,18 @@ class _Ufunc:
         _check_ufunc_method(self.__name__, method)
 
         def call(*args, **kwargs):
-            return _to_device(fn(*_to_numpy_args(args), **_to_numpy_args(kwargs)), tuple(_device_arrays(args)))
+            result = fn(*_to_numpy_args(args), **_to_numpy_args(kwargs))
+            if method == "at" and self.__name__ in ("maximum", "minimum") and args[0].dtype == np.float64:
+                _round_through_float32(args[0]._a, _to_numpy_args(args[1]))
+            return _to_device(result, tuple(_device_arrays(args)))
         return call
+
+
+def _round_through_float32(out, index):
+    """What CuPy's maximum.at/minimum.at leave in a float64 array's written places (seen on an H200)."""
+    written = np.zeros(out.shape, dtype=bool)
+    written[index] = True
+    out[written] = out[written].astype(np.float32)
 
 
 def _function(name, fn):
@@ -337,6 +348,9 @@ class ElementwiseKernel:
     def __init__(self, in_params, out_params, operation, name="kernel"):
         self.inputs = [p.split()[-1] for p in in_params.split(",")]
         self.outputs = [p.split()[-1] for p in out_params.split(",")]
+        for param in self.inputs + self.outputs:
+            if param == "i" or param.startswith("_"):  # CuPy's loop index and its own names
+                raise ValueError(f"{param!r} is reserved in an ElementwiseKernel")
         self.statements = [s.strip() for s in operation.split(";") if s.strip()]
         self.name = name
 

@@ -183,13 +183,15 @@ def _identity(reduce, dtype):
 
 def _ufunc_at(xp, ufunc, out, where, values):
     """`ufunc.at(out, where, values)` (every write applied, repeats included). Where the backend
-    lacks it (CuPy has `at` only for add, maximum and minimum) the writes go in rounds: the k-th
+    lacks it (CuPy has `at` only for add, maximum and minimum, and its maximum/minimum lose float64
+    precision) the writes go in rounds: the k-th
     write to each position in round k, so no round has a position twice and plain indexing works."""
-    try:
-        ufunc.at(out, where, values)
-        return
-    except NotImplementedError:
-        pass
+    if xp is np or ufunc.__name__ == "add":  # CuPy's maximum.at/minimum.at round float64 (seen on an H200)
+        try:
+            ufunc.at(out, where, values)
+            return
+        except NotImplementedError:
+            pass
     index = xp.broadcast_arrays(*where)
     linear = index[0].astype(np.int64)
     for d in range(1, len(index)):

@@ -1319,22 +1319,28 @@ def _gate_slices(a, hidden):
 def _lstm_cell_kernel(xp):
     """One step's gates and states in one launch (backends that compile kernels; else None):
     cell(pre_o, pre_i, pre_f, pre_g, xw_o, xw_i, xw_f, xw_g, c_prev, o, i, f, g, c, tanh_c, h), with
-    the sigmoid gates' pre-activations halved as in the array code below."""
-    return fused.kernel(xp, "lstm_cell", (), ("po", "pi", "pf", "pg", "xo", "xi", "xf", "xg", "cp"),
-                        ("o", "i", "f", "g", "c", "tc", "h"),
-                        ["o = tanh(po + xo) * 0.5 + 0.5", "i = tanh(pi + xi) * 0.5 + 0.5",
-                         "f = tanh(pf + xf) * 0.5 + 0.5", "g = tanh(pg + xg)",
-                         "c = f * cp + i * g", "tc = tanh(c)", "h = o * tc"])
+    the sigmoid gates' pre-activations halved as in the array code below. (No parameter may be
+    called `i`: that is CuPy's loop index inside the kernel.)"""
+    return fused.kernel(xp, "lstm_cell", (),
+                        ("pre_o", "pre_i", "pre_f", "pre_g", "xw_o", "xw_i", "xw_f", "xw_g", "c_prev"),
+                        ("gate_o", "gate_i", "gate_f", "gate_g", "c_next", "tanh_c", "h_next"),
+                        ["gate_o = tanh(pre_o + xw_o) * 0.5 + 0.5", "gate_i = tanh(pre_i + xw_i) * 0.5 + 0.5",
+                         "gate_f = tanh(pre_f + xw_f) * 0.5 + 0.5", "gate_g = tanh(pre_g + xw_g)",
+                         "c_next = gate_f * c_prev + gate_i * gate_g", "tanh_c = tanh(c_next)",
+                         "h_next = gate_o * tanh_c"])
 
 
 def _lstm_cell_backward_kernel(xp):
     """One step of the backward recurrence but its matmul, in one launch (else None):
     cell(dh, grad_h, o, i, f, g, tanh_c, c_prev, dc, d_o, d_i, d_f, d_g); dc is carried in place."""
-    return fused.kernel(xp, "lstm_cell_backward", (), ("dh", "go", "o", "i", "f", "g", "tc", "cp"),
+    return fused.kernel(xp, "lstm_cell_backward", (),
+                        ("dh", "grad_h", "gate_o", "gate_i", "gate_f", "gate_g", "tanh_c", "c_prev"),
                         ("dc", "d_o", "d_i", "d_f", "d_g"),
-                        ["T dhs = dh + go", "d_o = dhs * tc * ((1 - o) * o)",
-                         "dc = dc + dhs * ((1 - tc * tc) * o)", "d_i = dc * g * ((1 - i) * i)",
-                         "d_f = dc * cp * ((1 - f) * f)", "d_g = dc * i * (1 - g * g)", "dc = dc * f"])
+                        ["T dh_total = dh + grad_h", "d_o = dh_total * tanh_c * ((1 - gate_o) * gate_o)",
+                         "dc = dc + dh_total * ((1 - tanh_c * tanh_c) * gate_o)",
+                         "d_i = dc * gate_g * ((1 - gate_i) * gate_i)",
+                         "d_f = dc * c_prev * ((1 - gate_f) * gate_f)",
+                         "d_g = dc * gate_i * (1 - gate_g * gate_g)", "dc = dc * gate_f"])
 
 
 def _lstm_forward(xp, x, w_ih, w_hh, *rest):
