@@ -707,15 +707,26 @@ EXPRESSIONS = [
 ]
 
 
+# float32 transcendental functions: NumPy's kernels and PyTorch's (SLEEF, 1 ulp) can differ in the
+# last bit, and which inputs do depends on the CPU (NumPy's AVX-512 and AVX2 kernels differ), so
+# `x.exp().log()` prints 1. on some machines and 1.0000 on others
+LAST_BIT_EXPRESSIONS = {'x.exp().log()', 'i.float().exp().sum()'}
+
+
+def _evaluate(lib, expression):
+    x = lib.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
+    i = lib.tensor([[1, 2, 3], [4, 5, 6]])
+    return eval(expression, {"t": lib, "x": x, "i": i, "float": float})
+
+
 @pytest.mark.parametrize("expression", EXPRESSIONS)
 def test_everyday_expressions_print_like_pytorch(expression):
     torch = reference_torch()
-    printed = []
-    for lib in (engine, torch):
-        x = lib.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
-        i = lib.tensor([[1, 2, 3], [4, 5, 6]])
-        printed.append(repr(eval(expression, {"t": lib, "x": x, "i": i, "float": float})))
-    assert printed[0] == printed[1]
+    ours, theirs = _evaluate(engine, expression), _evaluate(torch, expression)
+    if expression in LAST_BIT_EXPRESSIONS and not np.array_equal(ours.numpy(), theirs.numpy()):
+        np.testing.assert_array_max_ulp(ours.numpy(), theirs.numpy(), maxulp=2)
+        return
+    assert repr(ours) == repr(theirs)
 
 
 def test_round_with_decimals_matches_pytorch():
