@@ -146,7 +146,11 @@ class Node:
         return _RemovableHandle(table, key)
 
     def __repr__(self):
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{self.short_name()} object at {hex(id(self))}>"
+
+    def short_name(self):
+        """The node's class name as PyTorch prints it (CopySlices for torch::autograd::CopySlices)."""
+        return self.name().rpartition("::")[2]
 
     def __call__(self, *grads):
         from .tensor import Tensor

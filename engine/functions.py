@@ -7,7 +7,8 @@ from ._dtype import bool_
 from .ops import elementwise as ew, reduce as red, shape as sh, indexing as ix, linalg as la
 from .ops import sorting as _sorting, more_math as _more_math, linalg_more as _linalg_more
 from .ops import indexing_more as _indexing_more, more_tensor as _more_tensor
-from .ops.inplace import run_inplace, check_writable
+from .ops._core import apply
+from .ops.inplace import run_inplace, check_writable, copy_into, fill_with
 from .tensor import Tensor
 
 
@@ -333,7 +334,7 @@ Tensor.__hash__ = lambda self: id(self)
 # in-place methods: the out-of-place op, written back into the tensor
 def _inplace(fn, name):
     def method(self, *args, **kwargs):
-        return run_inplace(self, lambda old: fn(old, *args, **kwargs), name)
+        return run_inplace(self, lambda old: fn(old, *args, **kwargs), name, (args, kwargs))
     method.__name__ = name
     return method
 
@@ -378,10 +379,10 @@ Tensor.__itruediv__ = Tensor.div_
 Tensor.__ifloordiv__ = Tensor.floor_divide_
 Tensor.__imod__ = Tensor.remainder_
 Tensor.__ipow__ = Tensor.pow_
-Tensor.__iand__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_and(old, other), "and_")
-Tensor.__ior__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_or(old, other), "or_")
-Tensor.__ixor__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_xor(old, other), "xor_")
-Tensor.__imatmul__ = lambda self, other: run_inplace(self, lambda old: la.matmul(old, other), "matmul_")
+Tensor.__iand__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_and(old, other), "and_", (other,))
+Tensor.__ior__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_or(old, other), "or_", (other,))
+Tensor.__ixor__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_xor(old, other), "xor_", (other,))
+Tensor.__imatmul__ = lambda self, other: run_inplace(self, lambda old: la.matmul(old, other), "matmul_", (other,))
 
 
 def _copy_(self, src, non_blocking=False):
@@ -391,20 +392,20 @@ def _copy_(self, src, non_blocking=False):
 
     def compute(old):
         value = src.to(old.device) if src.device != old.device else src
-        value = value.to(old.dtype)
-        if value.shape != old.shape:
-            value = sh.expand(value, old.shape)
-        return value
-    return run_inplace(self, compute, "copy_")
+        return apply(copy_into, (old, value))
+    return run_inplace(self, compute, "copy_", (src,))
 
 
 def _fill_(self, value, name="fill_"):
     def compute(old):
         from .creation import full_like
         if isinstance(value, Tensor):
-            return sh.expand(value.to(old.dtype), old.shape)
+            if value.dim():
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                                   f"{value.dim()} dimensions.")
+            return apply(fill_with, (old, value.to(old.device)))
         return full_like(old, value)
-    return run_inplace(self, compute, name)
+    return run_inplace(self, compute, name, (value,))
 
 
 def _zero_(self):

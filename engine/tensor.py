@@ -385,7 +385,7 @@ class Tensor:
         if self._base is not None:
             self._sync_view()
         dev = None if self.device is CPU else str(self.device)
-        grad_fn = self.grad_fn.name() if self.grad_fn is not None else None
+        grad_fn = self.grad_fn.short_name() if self.grad_fn is not None else None
         return format_tensor(self._host(), self.dtype, device=dev, requires_grad=self._rg, grad_fn_name=grad_fn)
 
     __str__ = __repr__
