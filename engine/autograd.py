@@ -215,9 +215,8 @@ def _forward_name(node_name):
 
 
 def _legacy_type_name(dtype):
-    names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-             "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-    return f"torch.{names.get(dtype.name, dtype.name)}Tensor"
+    from ._dtype import legacy_type_name
+    return legacy_type_name(dtype)
 
 
 _FREED_MESSAGE = (

@@ -3,8 +3,6 @@
 Methods are thin: each calls the op that implements it (engine/ops). In-place methods (`add_`,
 `mul_`, ...) are generated from their out-of-place twins by `ops.inplace.run_inplace`.
 """
-import numbers
-
 import numpy as np
 
 from . import _state
@@ -34,20 +32,20 @@ class Size(tuple):
 
 
 class Tensor:
+    __module__ = "torch"  # prints as <class 'torch.Tensor'>, as scripts expect
     __slots__ = ("_data", "dtype", "device", "grad", "grad_fn", "_rg", "_version_box", "_base", "_view_fn",
                  "_accumulator", "_extra", "__weakref__")
 
     # keep NumPy from treating a Tensor as an array on the left of `ndarray op tensor`
     __array_priority__ = 1000
 
-    def __init__(self, *args, **kwargs):
-        # torch.Tensor(2, 3) and torch.Tensor([1, 2]) are legacy constructors of float tensors
-        from . import creation
-        if len(args) == 1 and not isinstance(args[0], numbers.Integral):
-            t = creation.tensor(args[0], dtype=float32)
-        else:
-            t = creation.empty(*args, dtype=float32)
+    def __init__(self, *args, device=None):
+        # torch.Tensor(2, 3), torch.Tensor([1, 2]): the legacy constructor, in the default dtype
+        from ._tensortype import legacy_new
+        from ._dtype import get_default_dtype
+        t = legacy_new(args, get_default_dtype(), device, typed=False)
         self._init_from(t._data, t.dtype, t.device)
+        self._version_box = t._version_box
 
     def _init_from(self, data, dtype, device):
         self._data = data
@@ -412,11 +410,17 @@ class Tensor:
             result = result.clone()
         return result
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """The legacy type name (`torch.FloatTensor`), or a copy converted to a dtype or legacy type."""
+        from ._dtype import legacy_type_name
+        from ._tensortype import resolve
         if dtype is None:
-            from .autograd import _legacy_type_name
-            return _legacy_type_name(self.dtype)
-        return self.to(as_dtype(dtype) if not isinstance(dtype, str) else _legacy_dtype(dtype))
+            return legacy_type_name(self.dtype, self.device.type)
+        d, device_type = resolve(dtype)
+        result = self
+        if device_type is not None and device_type != self.device.type:
+            result = result.to(device_type)
+        return result.to(d)
 
     def type_as(self, other):
         return self.to(other.dtype)
@@ -516,14 +520,6 @@ class Tensor:
     @property
     def is_cpu(self):
         return self.device.type == "cpu"
-
-
-def _legacy_dtype(name):
-    table = {"torch.FloatTensor": float32, "torch.DoubleTensor": float64, "torch.LongTensor": int64,
-             "torch.IntTensor": int32, "torch.BoolTensor": bool_, "torch.HalfTensor": float16}
-    if name not in table:
-        raise ValueError(f"invalid type: '{name}'")
-    return table[name]
 
 
 def _device_of(data):

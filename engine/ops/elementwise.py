@@ -149,8 +149,7 @@ def write_out(out, result):
 
 
 def _type_title(dtype):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dtype.name]
+    return dtype.title
 
 
 def _ufunc(name):
