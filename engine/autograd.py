@@ -598,9 +598,12 @@ def _input_node(t):
     return t._grad_accumulator()
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         materialize_grads=False):
-    """Gradients of `outputs` with respect to `inputs`, without touching any `.grad`."""
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Gradients of `outputs` with respect to `inputs`, without touching any `.grad`.
+    (`only_inputs` is PyTorch's deprecated no-op, accepted so old scripts run.)"""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad: is_grads_batched is not supported")
     from .tensor import Tensor
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)

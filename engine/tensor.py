@@ -31,8 +31,13 @@ class Size(tuple):
         return Size(tuple(self) + tuple(other))
 
 
-class Tensor:
-    __module__ = "torch"  # prints as <class 'torch.Tensor'>, as scripts expect
+class _TensorType(type):
+    def __repr__(cls):
+        # scripts print type(x) and expect PyTorch's name; the module stays engine.tensor
+        return "<class 'torch.Tensor'>" if cls.__name__ == "Tensor" else type.__repr__(cls)
+
+
+class Tensor(metaclass=_TensorType):
     __slots__ = ("_data", "dtype", "device", "grad", "grad_fn", "_rg", "_version_box", "_base", "_view_fn",
                  "_accumulator", "_extra", "__weakref__")
 
@@ -391,13 +396,18 @@ class Tensor:
     # -----------------------------------------------------------------------------------------
     # dtype and device
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+        flags = []  # to(dtype, non_blocking, copy): trailing positional flags
         for a in args:
-            if isinstance(a, Tensor):
+            if isinstance(a, bool):
+                flags.append(a)
+            elif isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
             elif isinstance(a, (str, Device)) and not (isinstance(a, str) and a in ("float32", "float64")):
                 device = a
             elif a is not None:
                 dtype = as_dtype(a)
+        if len(flags) > 1:
+            copy = flags[1]
         result = self
         if device is not None:
             dev = canonical(device)
@@ -445,31 +455,31 @@ class Tensor:
             raise RuntimeError("Cannot access accelerator device when none is available.")
         return self.clone()
 
-    def float(self):
+    def float(self, memory_format=None):
         return self.to(float32)
 
-    def double(self):
+    def double(self, memory_format=None):
         return self.to(float64)
 
-    def half(self):
+    def half(self, memory_format=None):
         return self.to(float16)
 
-    def long(self):
+    def long(self, memory_format=None):
         return self.to(int64)
 
-    def int(self):
+    def int(self, memory_format=None):
         return self.to(int32)
 
-    def short(self):
+    def short(self, memory_format=None):
         return self.to(int16)
 
-    def char(self):
+    def char(self, memory_format=None):
         return self.to(int8)
 
-    def byte(self):
+    def byte(self, memory_format=None):
         return self.to(uint8)
 
-    def bool(self):
+    def bool(self, memory_format=None):
         return self.to(bool_)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):

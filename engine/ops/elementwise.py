@@ -80,7 +80,8 @@ class BinaryOp:
         op.elementwise = True
         return op
 
-    def __call__(self, a, b, out=None):
+    def __call__(self, input, other, out=None):  # PyTorch's parameter names
+        a, b = input, other
         if a.__class__ is Tensor and b.__class__ is Tensor and a.dtype is b.dtype and out is None:
             return apply(self.tt, (a, b), _SAME_DTYPE)  # the common case, kept short
         if isinstance(a, Tensor):

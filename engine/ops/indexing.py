@@ -414,6 +414,8 @@ def nonzero(x, *, as_tuple=False):
     idx = xp.nonzero(x._data) if x._data.ndim else xp.nonzero(x._data.reshape(1))
     if as_tuple:
         return tuple(Tensor._make(xp.asarray(i, dtype=np.int64)) for i in idx)
+    if not x._data.ndim:  # one row per nonzero element, with no coordinates
+        return Tensor._make(xp.zeros((len(idx[0]), 0), dtype=np.int64))
     return Tensor._make(xp.stack(idx, axis=1).astype(np.int64) if idx else xp.zeros((0, 0), dtype=np.int64))
 
 

@@ -99,6 +99,10 @@ _index_reduce = _renamed(_im._scatter_reduce, "IndexReduceBackward0")
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    if input._data.ndim == 0:  # a 0-d tensor as a 1-element vector
+        normalize_dim(dim, 0)
+        return index_reduce(input.reshape(1), 0, index.reshape(-1), source.reshape(-1), reduce,
+                            include_self=include_self).reshape(())
     axis = normalize_dim(dim, input._data.ndim)
     size = input._data.shape[axis] if input._data.ndim else 1
     if bool(((index._data < 0) | (index._data >= size)).any()):  # no negative indices here, unlike index_add
