@@ -635,6 +635,29 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 # ---------------------------------------------------------------------------------------------
 # user-defined functions
+class _VariableType(type):
+    def __instancecheck__(cls, obj):
+        from .tensor import Tensor
+        return isinstance(obj, Tensor)  # every tensor is a Variable since PyTorch 0.4
+
+
+class Variable(metaclass=_VariableType):
+    """`torch.autograd.Variable(t, requires_grad=...)`, the pre-0.4 wrapper: a new leaf sharing t's
+    memory (`volatile=` is accepted and, as in PyTorch, has no effect)."""
+
+    def __new__(cls, data=None, requires_grad=False, volatile=False):
+        from .tensor import Tensor
+        if data is None:
+            from .creation import empty
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        t = data.detach()
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+
+
 class FunctionCtx:
     def __init__(self):
         self.saved_tensors_ = ()

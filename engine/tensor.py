@@ -156,6 +156,14 @@ class Tensor(metaclass=_TensorType):
         return self._data.__array_interface__["data"][0] if isinstance(self._data, np.ndarray) \
             else int(self._data.data.ptr)
 
+    def untyped_storage(self):
+        from .storage import UntypedStorage
+        return UntypedStorage(self)
+
+    def storage(self):
+        from .storage import TypedStorage
+        return TypedStorage(self)
+
     @property
     def is_cuda(self):
         return self.device.type == "cuda"

@@ -719,6 +719,10 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if weight is not None:
         loss = (input - target) ** 2 * weight
         return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+    if target.dtype is not input.dtype:  # PyTorch promotes: a float32 input with int64 targets stays float32
+        from .._compat import result_type
+        common = result_type(input, target)
+        input, target = input.to(common), target.to(common)
     return _nn.mse_loss(input, target, reduction)
 
 

@@ -19,7 +19,7 @@ def _to_index_part(part, xp):
         if part.step is not None and int(part.step) <= 0:
             raise ValueError("step must be greater than zero")
         return slice(_int_or_none(part.start), _int_or_none(part.stop), _int_or_none(part.step))
-    if isinstance(part, (list, tuple)):
+    if isinstance(part, (list, tuple, range)):
         converted = [_to_index_part(p, xp) for p in part]
         return xp.asarray(converted)
     if is_raw_array(part):

@@ -498,6 +498,24 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
     return ew.write_out(out, result) if out is not None else result
 
 
+def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
+    """Counts (or weights, or a density) per bin and the bin edges: NumPy's histogram, whose rules
+    (edges, a degenerate range widened by 0.5, the top edge in the last bin) are PyTorch's."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_title(input.dtype)}'")
+    edges = bins._host() if isinstance(bins, Tensor) else int(bins)
+    weights = weight._host() if weight is not None else None
+    hist, edges = np.histogram(input._host(), edges, range=range, weights=weights, density=density)
+    from .. import creation
+    from .reduce import return_type
+    dtype = input._data.dtype
+    hist, edges = (creation.tensor(a.astype(dtype), device=input.device) for a in (hist, edges))
+    if out is not None:
+        ew.write_out(out[0], hist), ew.write_out(out[1], edges)
+        hist, edges = out
+    return return_type("histogram", ("hist", "bin_edges"))(hist, edges)
+
+
 def bincount(input, weights=None, minlength=0):
     if input._data.ndim != 1 or input.dtype.is_floating_point:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
@@ -880,7 +898,7 @@ FUNCTIONS = {
     "nan_to_num": nan_to_num, "float_power": float_power, "ldexp": ldexp, "copysign": copysign, "gcd": gcd,
     "lcm": lcm, "isin": isin, "isneginf": isneginf, "isposinf": isposinf, "isreal": isreal,
     "nextafter": nextafter, "i0": i0, "trapezoid": trapezoid, "trapz": trapz, "diff": diff, "nansum": nansum,
-    "nanmean": nanmean, "logcumsumexp": logcumsumexp, "histc": histc, "bincount": bincount,
+    "nanmean": nanmean, "logcumsumexp": logcumsumexp, "histc": histc, "histogram": histogram, "bincount": bincount,
     "tile": tile, "repeat_interleave": repeat_interleave, "meshgrid": meshgrid, "ravel": ravel, "rot90": rot90,
     "fliplr": fliplr, "flipud": flipud, "tensor_split": tensor_split, "hsplit": hsplit, "vsplit": vsplit,
     "dsplit": dsplit, "dstack": dstack, "column_stack": column_stack, "block_diag": block_diag,
@@ -892,7 +910,7 @@ METHODS = [
     "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "deg2rad", "rad2deg", "erfc", "erfinv", "lgamma",
     "digamma", "logit", "xlogy", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "heaviside", "sgn",
     "signbit", "sinc", "nan_to_num", "float_power", "ldexp", "copysign", "gcd", "lcm", "isneginf", "isposinf",
-    "isreal", "nextafter", "i0", "diff", "nansum", "nanmean", "logcumsumexp", "histc", "bincount", "tile",
+    "isreal", "nextafter", "i0", "diff", "nansum", "nanmean", "logcumsumexp", "histc", "histogram", "bincount", "tile",
     "repeat_interleave", "ravel", "rot90", "fliplr", "flipud", "tensor_split", "hsplit", "vsplit", "dsplit",
 ]
 INPLACE = {name + "_": FUNCTIONS[name] for name in (
