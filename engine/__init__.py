@@ -59,7 +59,8 @@ def compile(model=None, **kwargs):
 def __getattr__(name):
     # submodules that import the rest of the engine load on first use
     import importlib
-    if name in ("nn", "optim", "utils", "testing", "graph", "viz", "linalg", "special", "distributions"):
+    if name in ("nn", "optim", "utils", "testing", "graph", "viz", "linalg", "special", "distributions",
+                "distributed", "storage"):
         return importlib.import_module(f"{__name__}.{name}")
     fn = _compat.torch_level(name)
     if fn is not None:

@@ -808,3 +808,17 @@ def gradgradcheck(func, inputs, grad_outputs=None, **kwargs):
     """`torch.autograd.gradgradcheck`: see engine/testing.py."""
     from .testing import gradgradcheck as check
     return check(func, inputs, grad_outputs, **kwargs)
+
+
+def _register_submodules():
+    """torch.autograd.functional and torch.autograd.profiler import as in PyTorch, though this
+    module is a file: their modules are registered under its name."""
+    import importlib
+    import sys
+    for name in ("functional", "profiler"):
+        module = importlib.import_module(f"{__package__}._autograd_{name}")
+        sys.modules[f"{__name__}.{name}"] = module
+        globals()[name] = module
+
+
+_register_submodules()
