@@ -815,6 +815,7 @@ def _register_submodules():
     module is a file: their modules are registered under its name."""
     import importlib
     import sys
+    globals()["__path__"] = []  # a package to the import system, so `import torch.autograd.functional` works
     for name in ("functional", "profiler"):
         module = importlib.import_module(f"{__package__}._autograd_{name}")
         sys.modules[f"{__name__}.{name}"] = module
