@@ -119,3 +119,23 @@ def _env():
     root = str(__import__("pathlib").Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+def test_seeded_draws_follow_pytorch():
+    # one multinomial sample takes PyTorch's exponential race even with replacement=True, and a
+    # lazy convolution draws nothing until its first input
+    torch = reference_torch()
+    draws = []
+    for lib in (engine, torch):
+        g = lib.Generator().manual_seed(3)
+        p = lib.tensor([0.1, 0.2, 0.3, 0.4])
+        picks = [lib.multinomial(p, 1, replacement=True, generator=g).item() for _ in range(12)]
+        lib.manual_seed(0)
+        rows = lib.multinomial(lib.tensor([[0.5, 0.2, 0.3], [0.1, 0.1, 0.8]]), 1, replacement=True).tolist()
+        lib.manual_seed(0)
+        conv = lib.nn.LazyConv2d(4, 3)
+        after = lib.rand(2).tolist()
+        conv(lib.ones(1, 2, 5, 5))
+        draws.append((picks, rows, after, conv.weight.detach().flatten()[:4].tolist()))
+    assert draws[0][:3] == draws[1][:3]
+    np.testing.assert_allclose(draws[0][3], draws[1][3], rtol=1e-6)
