@@ -139,3 +139,16 @@ def test_seeded_draws_follow_pytorch():
         draws.append((picks, rows, after, conv.weight.detach().flatten()[:4].tolist()))
     assert draws[0][:3] == draws[1][:3]
     np.testing.assert_allclose(draws[0][3], draws[1][3], rtol=1e-6)
+
+
+def test_multinomial_distribution_matches_pytorch():
+    torch = reference_torch()
+    results = []
+    for lib in (engine, torch):
+        lib.manual_seed(0)
+        m = lib.distributions.Multinomial(10, lib.tensor([0.2, 0.3, 0.5]))
+        s = m.sample((2,))
+        batched = lib.distributions.Multinomial(4, logits=lib.tensor([[0.2, 0.3], [1.0, -1.0]]))
+        b = batched.sample()
+        results.append([s, m.log_prob(s), m.mean, m.variance, b, batched.log_prob(b)])
+    assert_same_value(results[0], results[1], rtol=1e-5, what="Multinomial")
