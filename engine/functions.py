@@ -380,6 +380,7 @@ def _register(module):
 
 for _module in (_sorting, _more_math, _linalg_more, _indexing_more, _more_tensor):
     _register(_module)
+Tensor.polygamma = lambda self, n: _more_math.polygamma(n, self)  # x.polygamma(n): the order moves last
 
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_
