@@ -193,7 +193,8 @@ def sum_to_size(input, *size):
 # the torch namespace functions (re-exported by engine/__init__.py)
 FUNCTIONS = {
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div, "divide": div,
-    "true_divide": lambda input, other: ew.div(input, other), "floor_divide": ew.floor_divide, "remainder": ew.remainder,
+    "true_divide": lambda input, other: ew.div(input, other), "floor_divide": ew.floor_divide,
+    "remainder": ew.remainder,
     "fmod": ew.fmod, "pow": pow, "neg": neg, "negative": neg, "atan2": ew.atan2, "arctan2": ew.atan2,
     "exp": ew.exp, "exp2": ew.exp2, "expm1": ew.expm1, "log": ew.log, "log2": ew.log2, "log10": ew.log10,
     "log1p": ew.log1p, "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "reciprocal": ew.reciprocal, "square": square,

@@ -167,7 +167,7 @@ def polygamma(n, input, *, out=None):
 def mvlgamma(input, p):
     """The multivariate log-gamma of dimension p: log(pi) p(p-1)/4 + sum_i lgamma(x - i/2)."""
     if bool((input <= (p - 1) / 2).any()):
-        raise RuntimeError(f"All elements must be greater than (p-1)/2")
+        raise RuntimeError("All elements must be greater than (p-1)/2")
     from ..creation import arange
     steps = arange(p, dtype=input.dtype if input.dtype.is_floating_point else get_default_dtype(),
                    device=input.device) / 2
@@ -949,7 +949,8 @@ Tensor.fill_diagonal_ = fill_diagonal_
 
 FUNCTIONS = {
     "acosh": acosh, "arccosh": acosh, "asinh": asinh, "arcsinh": asinh, "atanh": atanh, "arctanh": atanh,
-    "deg2rad": deg2rad, "rad2deg": rad2deg, "erfc": erfc, "erfinv": erfinv, "lgamma": lgamma, "digamma": digamma, "polygamma": polygamma, "mvlgamma": mvlgamma,
+    "deg2rad": deg2rad, "rad2deg": rad2deg, "erfc": erfc, "erfinv": erfinv, "lgamma": lgamma, "digamma": digamma,
+    "polygamma": polygamma, "mvlgamma": mvlgamma,
     "logit": logit, "xlogy": xlogy, "hypot": hypot, "logaddexp": logaddexp, "logaddexp2": logaddexp2,
     "fmax": fmax, "fmin": fmin, "heaviside": heaviside, "sgn": sgn, "signbit": signbit, "sinc": sinc,
     "nan_to_num": nan_to_num, "float_power": float_power, "ldexp": ldexp, "copysign": copysign, "gcd": gcd,
@@ -966,7 +967,8 @@ FUNCTIONS = {
 METHODS = [
     "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "deg2rad", "rad2deg", "erfc", "erfinv", "lgamma",
     "digamma", "logit", "xlogy", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "heaviside", "sgn",
-    "mvlgamma", "signbit", "sinc", "nan_to_num", "float_power", "ldexp", "copysign", "gcd", "lcm", "isneginf", "isposinf",
+    "mvlgamma", "signbit", "sinc", "nan_to_num", "float_power", "ldexp", "copysign", "gcd", "lcm", "isneginf",
+    "isposinf",
     "isreal", "nextafter", "i0", "diff", "nansum", "nanmean", "logcumsumexp", "histc", "histogram", "bincount", "tile",
     "repeat_interleave", "ravel", "rot90", "fliplr", "flipud", "tensor_split", "hsplit", "vsplit", "dsplit",
 ]

@@ -23,7 +23,8 @@ def _both(expression, **names):
     "torch.mean(torch.arange(6.).reshape(2, 3), axis=0, keepdims=True)", "torch.arange(6.).reshape(2, 3).std(axis=1)",
     "torch.arange(6.).reshape(2, 3).max(axis=1).values", "torch.amax(torch.arange(6.).reshape(2, 3), axis=(0, 1))",
     "torch.arange(6).reshape(2, 3)[range(2), torch.tensor([0, 2])]", "torch.arange(6).reshape(2, 3)[range(1, 2)]",
-    "torch.histogram(torch.tensor([1., 2., 1.]), bins=4)", "torch.histogram(torch.tensor([1., 2., 5.]), 3, range=(0., 4.))",
+    "torch.histogram(torch.tensor([1., 2., 1.]), bins=4)",
+    "torch.histogram(torch.tensor([1., 2., 5.]), 3, range=(0., 4.))",
     "torch.nn.functional.mse_loss(torch.ones(2), torch.tensor([1, 3]))",
     "torch.ones(2, 3).storage().size()", "torch.ones(2, 3)[1].untyped_storage().nbytes()",
     "torch.arange(3.).storage().tolist()", "torch.ones(3).to(torch.float64, False, True)",
@@ -106,7 +107,8 @@ def test_profiler_table_counts_ops():
 
 def test_run_puts_the_script_folder_on_the_path(tmp_path):
     (tmp_path / "helper.py").write_text("import torch\n\ndef double(x):\n    return x * 2\n")
-    (tmp_path / "main.py").write_text("import torch\nfrom helper import double\nprint(double(torch.ones(2)).tolist())\n")
+    (tmp_path / "main.py").write_text("import torch\nfrom helper import double\n"
+                                      "print(double(torch.ones(2)).tolist())\n")
     result = subprocess.run([sys.executable, "-m", "engine.run", str(tmp_path / "main.py")], capture_output=True,
                             text=True, timeout=120, cwd=str(tmp_path.parent), env=_env())
     assert result.returncode == 0, result.stderr
