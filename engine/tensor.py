@@ -94,6 +94,8 @@ class Tensor(metaclass=_TensorType):
 
     @property
     def requires_grad(self):
+        if self._base is not None:
+            self._sync_view()  # its base may have joined the graph since
         return self._rg
 
     @requires_grad.setter

@@ -96,9 +96,16 @@ def _view_then_write(lib, dev, w):
     return (b * b).sum() + row.sum(), b
 
 
+def _view_made_before_write(lib, dev, w):
+    b = lib.zeros(2, 3, device=dev)
+    row, flipped = b[0], b.t()
+    b += w * 2
+    return row.sum() * 3 + (flipped * flipped).sum(), b
+
+
 PROGRAMS = [_setitem_row, _setitem_mask, _setitem_advanced, _iadd_legacy, _iadd_loop, _copy,
             _copy_broadcast_dtype, _copy_into_view, _mul_inplace, _fill_tensor, _masked_fill_tensor,
-            _scatter_src, _index_add, _view_then_write]
+            _scatter_src, _index_add, _view_then_write, _view_made_before_write]
 
 
 def _run(lib, program, dev):
