@@ -728,6 +728,10 @@ class FunctionNode(Node):
         self.ctx._released = True
         self.ctx._saved = ()
 
+    def apply(self, *grads):
+        """Run the Function's backward by hand, as `y.grad_fn.apply(g)` does in PyTorch."""
+        return self.fn_cls.backward(self.ctx, *grads)
+
 
 class _FunctionMeta(type):
     pass

@@ -154,3 +154,22 @@ def test_multinomial_distribution_matches_pytorch():
         b = batched.sample()
         results.append([s, m.log_prob(s), m.mean, m.variance, b, batched.log_prob(b)])
     assert_same_value(results[0], results[1], rtol=1e-5, what="Multinomial")
+
+
+def test_backward_nodes_called_by_hand():
+    torch = reference_torch()
+    results = []
+    for lib in (engine, torch):
+        class Square(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return 2 * x * g
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        results.append([Square.apply(x).grad_fn.apply(lib.ones(2)), (x * 3).grad_fn(lib.ones(2))[0]])
+    assert_same_value(results[0], results[1], what="calling a backward node")
