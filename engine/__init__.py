@@ -18,10 +18,10 @@ from .creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, 
                        initial_seed, get_rng_state, set_rng_state, Generator, default_generator)
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode  # noqa: E402
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402
-from . import autograd, cuda, backends, amp, accelerator, _compat  # noqa: E402
+from . import autograd, cuda, backends, amp, accelerator, _compat, _tensortype  # noqa: E402
 from .amp import autocast  # noqa: E402
 from .serialization import save, load  # noqa: E402
-from ._compat import (finfo, iinfo, promote_types, result_type, can_cast, is_complex, is_nonzero,  # noqa: E402
+from ._compat import (finfo, iinfo, promote_types, result_type, can_cast, is_complex, is_nonzero, typename,  # noqa
                       get_num_threads, set_num_threads, get_num_interop_threads, set_num_interop_threads,
                       use_deterministic_algorithms, are_deterministic_algorithms_enabled,
                       is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,
@@ -36,7 +36,8 @@ long = int64
 int = int32
 short = int16
 uint8 = uint8
-FloatTensor = DoubleTensor = LongTensor = Tensor
+globals().update(_tensortype.cpu_types())  # FloatTensor, LongTensor, ...: the legacy typed constructors
+set_default_tensor_type = _tensortype.set_default_tensor_type
 strided = "torch.strided"
 contiguous_format = preserve_format = channels_last = None
 pi = 3.141592653589793
@@ -58,7 +59,8 @@ def compile(model=None, **kwargs):
 def __getattr__(name):
     # submodules that import the rest of the engine load on first use
     import importlib
-    if name in ("nn", "optim", "utils", "testing", "graph", "viz", "linalg", "special", "distributions"):
+    if name in ("nn", "optim", "utils", "testing", "graph", "viz", "linalg", "special", "distributions",
+                "distributed", "storage"):
         return importlib.import_module(f"{__name__}.{name}")
     fn = _compat.torch_level(name)
     if fn is not None:

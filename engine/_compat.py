@@ -69,6 +69,16 @@ def is_complex(input):
     return False  # the engine has no complex dtypes
 
 
+def typename(obj):
+    """`torch.typename`: a tensor's legacy type name (torch.FloatTensor), else the class's full name."""
+    from .tensor import Tensor
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(type(obj), "__module__", None)
+    name = type(obj).__qualname__
+    return name if module in ("builtins", None) else f"{module}.{name}"
+
+
 def is_nonzero(input):
     if input.numel() != 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")

@@ -5,10 +5,11 @@ import numpy as np
 class dtype:
     """A tensor element type; prints as PyTorch does (``torch.float32``)."""
 
-    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category")
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category", "title")
 
-    def __init__(self, name, np_dtype, category):
+    def __init__(self, name, np_dtype, category, title):
         self.name = name
+        self.title = title  # the legacy type's stem: Float for torch.FloatTensor, in messages too
         self.np = np.dtype(np_dtype)
         # category orders the kinds for promotion: bool < integer < floating
         self.category = category
@@ -26,15 +27,15 @@ class dtype:
         return self
 
 
-bool_ = dtype("bool", np.bool_, 0)
-uint8 = dtype("uint8", np.uint8, 1)
-int8 = dtype("int8", np.int8, 1)
-int16 = dtype("int16", np.int16, 1)
-int32 = dtype("int32", np.int32, 1)
-int64 = dtype("int64", np.int64, 1)
-float16 = dtype("float16", np.float16, 2)
-float32 = dtype("float32", np.float32, 2)
-float64 = dtype("float64", np.float64, 2)
+bool_ = dtype("bool", np.bool_, 0, "Bool")
+uint8 = dtype("uint8", np.uint8, 1, "Byte")
+int8 = dtype("int8", np.int8, 1, "Char")
+int16 = dtype("int16", np.int16, 1, "Short")
+int32 = dtype("int32", np.int32, 1, "Int")
+int64 = dtype("int64", np.int64, 1, "Long")
+float16 = dtype("float16", np.float16, 2, "Half")
+float32 = dtype("float32", np.float32, 2, "Float")
+float64 = dtype("float64", np.float64, 2, "Double")
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
 _BY_NUMPY = {d.np: d for d in ALL}
@@ -43,6 +44,11 @@ _BY_NAME.update({"float": float32, "double": float64, "half": float16, "long": i
                  "int": int32, "short": int16})
 
 _default_float = [float32]
+
+
+def legacy_type_name(d, device_type="cpu"):
+    """PyTorch's legacy name of a tensor type: torch.FloatTensor, torch.cuda.LongTensor."""
+    return f"torch.{'' if device_type == 'cpu' else device_type + '.'}{d.title}Tensor"
 
 
 def get_default_dtype():

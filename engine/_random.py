@@ -159,7 +159,7 @@ class TorchStream:
     def choice(self, weights, num_samples, replacement):
         """Indices drawn in proportion to `weights` (torch.multinomial on one row)."""
         p = np.asarray(weights, dtype=np.float64)
-        if replacement:
+        if replacement and num_samples > 1:  # PyTorch draws a single sample by the race below
             cdf = np.cumsum(p / p.sum())
             return np.minimum(np.searchsorted(cdf, self.unit_uniform(num_samples, np.float64), side="right"),
                               len(p) - 1)

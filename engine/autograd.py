@@ -146,7 +146,11 @@ class Node:
         return _RemovableHandle(table, key)
 
     def __repr__(self):
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{self.short_name()} object at {hex(id(self))}>"
+
+    def short_name(self):
+        """The node's class name as PyTorch prints it (CopySlices for torch::autograd::CopySlices)."""
+        return self.name().rpartition("::")[2]
 
     def __call__(self, *grads):
         from .tensor import Tensor
@@ -211,9 +215,8 @@ def _forward_name(node_name):
 
 
 def _legacy_type_name(dtype):
-    names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-             "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-    return f"torch.{names.get(dtype.name, dtype.name)}Tensor"
+    from ._dtype import legacy_type_name
+    return legacy_type_name(dtype)
 
 
 _FREED_MESSAGE = (
@@ -595,9 +598,12 @@ def _input_node(t):
     return t._grad_accumulator()
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         materialize_grads=False):
-    """Gradients of `outputs` with respect to `inputs`, without touching any `.grad`."""
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Gradients of `outputs` with respect to `inputs`, without touching any `.grad`.
+    (`only_inputs` is PyTorch's deprecated no-op, accepted so old scripts run.)"""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad: is_grads_batched is not supported")
     from .tensor import Tensor
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
@@ -629,6 +635,29 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 # ---------------------------------------------------------------------------------------------
 # user-defined functions
+class _VariableType(type):
+    def __instancecheck__(cls, obj):
+        from .tensor import Tensor
+        return isinstance(obj, Tensor)  # every tensor is a Variable since PyTorch 0.4
+
+
+class Variable(metaclass=_VariableType):
+    """`torch.autograd.Variable(t, requires_grad=...)`, the pre-0.4 wrapper: a new leaf sharing t's
+    memory (`volatile=` is accepted and, as in PyTorch, has no effect)."""
+
+    def __new__(cls, data=None, requires_grad=False, volatile=False):
+        from .tensor import Tensor
+        if data is None:
+            from .creation import empty
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        t = data.detach()
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+
+
 class FunctionCtx:
     def __init__(self):
         self.saved_tensors_ = ()
@@ -698,6 +727,10 @@ class FunctionNode(Node):
     def release(self):
         self.ctx._released = True
         self.ctx._saved = ()
+
+    def apply(self, *grads):
+        """Run the Function's backward by hand, as `y.grad_fn.apply(g)` does in PyTorch."""
+        return self.fn_cls.backward(self.ctx, *grads)
 
 
 class _FunctionMeta(type):
@@ -779,3 +812,18 @@ def gradgradcheck(func, inputs, grad_outputs=None, **kwargs):
     """`torch.autograd.gradgradcheck`: see engine/testing.py."""
     from .testing import gradgradcheck as check
     return check(func, inputs, grad_outputs, **kwargs)
+
+
+def _register_submodules():
+    """torch.autograd.functional and torch.autograd.profiler import as in PyTorch, though this
+    module is a file: their modules are registered under its name."""
+    import importlib
+    import sys
+    globals()["__path__"] = []  # a package to the import system, so `import torch.autograd.functional` works
+    for name in ("functional", "profiler"):
+        module = importlib.import_module(f"{__package__}._autograd_{name}")
+        sys.modules[f"{__name__}.{name}"] = module
+        globals()[name] = module
+
+
+_register_submodules()

@@ -1,5 +1,7 @@
 """Tensor creation: tensor, as_tensor, from_numpy, zeros/ones/full/empty, arange, linspace, eye,
 rand/randn/randint and the *_like forms, plus the random generator and manual_seed."""
+import functools
+import inspect
 import math
 import numbers
 
@@ -9,6 +11,36 @@ from . import _dtype
 from ._random import TorchStream
 from ._device import canonical, CPU
 from .tensor import Tensor
+
+
+def _with_out(fn):
+    """`out=`: the result written into `out` (resized when its shape differs) and returned as `out`;
+    without a dtype or device given, the result takes out's, as in PyTorch."""
+    params = inspect.signature(fn).parameters
+
+    @functools.wraps(fn)
+    def creation(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        for key, value in (("dtype", out.dtype), ("device", out.device)):
+            if key in params and kwargs.get(key) is None:
+                kwargs[key] = value
+        from .ops.elementwise import write_out
+        return write_out(out, fn(*args, **kwargs))
+    return creation
+
+
+def _sized(fn):
+    """Functions of `*size` also take it as `size=` (`torch.randn(size=(2, 3))`)."""
+    @functools.wraps(fn)
+    def creation(*size, **kwargs):
+        if "size" in kwargs:
+            if size:
+                raise TypeError(f"{fn.__name__}() got multiple values for argument 'size'")
+            size = kwargs.pop("size")
+            size = (size,) if isinstance(size, numbers.Integral) else tuple(size)
+        return fn(*size, **kwargs)
+    return creation
 
 
 def _place(array, dtype, device, requires_grad):
@@ -125,20 +157,27 @@ def _filled(fill, size, dtype, device, requires_grad):
     return _place(fill(_shape(size), dt.np), dt, device, requires_grad)
 
 
+@_with_out
+@_sized
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     return _filled(np.zeros, size, dtype, device, requires_grad)
 
 
+@_with_out
+@_sized
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     return _filled(np.ones, size, dtype, device, requires_grad)
 
 
+@_with_out
+@_sized
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, memory_format=None,
           pin_memory=False):
     # zero-filled rather than uninitialised: values a viewer shows should never be garbage
     return _filled(np.zeros, size, dtype, device, requires_grad)
 
 
+@_with_out
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     if dtype is None:
         dtype = {0: _dtype.bool_, 1: _dtype.int64, 2: _dtype.get_default_dtype()}[
@@ -182,6 +221,7 @@ def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False, la
                   requires_grad)
 
 
+@_with_out
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     if end is None:
         start, end = 0, start
@@ -201,6 +241,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _place(array, dt, device, requires_grad)
 
 
+@_with_out
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     dt = _resolve(dtype)
     if steps < 0:
@@ -211,11 +252,13 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     return _place(array.astype(dt.np), dt, device, requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+@_with_out
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     dt = _resolve(dtype)
     return _place(np.logspace(start, end, int(steps), base=base).astype(dt.np), dt, device, requires_grad)
 
 
+@_with_out
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     dt = _resolve(dtype)
     return _place(np.eye(n, n if m is None else m, dtype=dt.np), dt, device, requires_grad)
@@ -284,16 +327,21 @@ def _rng(generator):
     return (generator or default_generator)._rng
 
 
+@_with_out
+@_sized
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     dt = _resolve(dtype)
     return _place(_rng(generator).uniform(_shape(size), dt.np), dt, device, requires_grad)
 
 
+@_with_out
+@_sized
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     dt = _resolve(dtype)
     return _place(_rng(generator).normal(_shape(size), dt.np), dt, device, requires_grad)
 
 
+@_with_out
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False,
             out=None, layout=None):
     if size is None:  # randint(high, size)
@@ -306,7 +354,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     return _place(_rng(generator).integers(low, high, _shape((size,))).astype(dt.np), dt, device, requires_grad)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+@_with_out
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     dt = _resolve(dtype, _dtype.int64)
     return _place(_rng(generator).permutation(n).astype(dt.np), dt, device, requires_grad)
 
@@ -327,7 +376,9 @@ def randint_like(t, low=0, high=None, *, dtype=None, device=None, requires_grad=
     return randint(low, high, tuple(t.shape), dtype=dtype or t.dtype, device=device or t.device)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+@_with_out
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False,
+           out=None):
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean if isinstance(mean, Tensor) else None
         s = std if isinstance(std, Tensor) else None
@@ -340,12 +391,14 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         .requires_grad_()
 
 
-def bernoulli(p, *, generator=None):
+@_with_out
+def bernoulli(p, *, generator=None, out=None):
     sample = _rng(generator).bernoulli_tensor(p.detach().cpu()._data)
     return _place(sample.astype(p.dtype.np), p.dtype, p.device, False)
 
 
-def multinomial(probs, num_samples, replacement=False, *, generator=None):
+@_with_out
+def multinomial(probs, num_samples, replacement=False, *, generator=None, out=None):
     rng = _rng(generator)
     p = probs.detach().cpu()._data.astype(np.float64)
     rows = p.reshape(-1, p.shape[-1])

@@ -4,6 +4,9 @@ Memory figures come from CuPy's memory pool, which is where the engine's device 
 """
 from . import backends
 from .amp import GradScaler as _GradScaler, autocast as _autocast
+from ._tensortype import cuda_types as _cuda_types
+
+globals().update(_cuda_types())  # torch.cuda.FloatTensor, ...: typed constructors of cuda tensors
 
 _current = 0         # the device "cuda" without an index means (torch.cuda.set_device)
 _peak_allocated = 0  # the highest memory_allocated() seen since the last reset

@@ -1,5 +1,8 @@
 """The public torch-level functions (`torch.add`, `torch.exp`, ...) and the Tensor methods and
 operators, bound in one place from the ops that implement them."""
+import functools
+import inspect
+
 import numpy as np
 
 from . import _state
@@ -7,7 +10,8 @@ from ._dtype import bool_
 from .ops import elementwise as ew, reduce as red, shape as sh, indexing as ix, linalg as la
 from .ops import sorting as _sorting, more_math as _more_math, linalg_more as _linalg_more
 from .ops import indexing_more as _indexing_more, more_tensor as _more_tensor
-from .ops.inplace import run_inplace, check_writable
+from .ops._core import apply
+from .ops.inplace import run_inplace, check_writable, copy_into, fill_with
 from .tensor import Tensor
 
 
@@ -93,12 +97,12 @@ def lerp(input, end, weight):
     return input + (end - input) * weight
 
 
-def addcmul(input, t1, t2, *, value=1):
-    return input + t1 * t2 * value if value != 1 else input + t1 * t2
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + tensor1 * tensor2 * value if value != 1 else input + tensor1 * tensor2
 
 
-def addcdiv(input, t1, t2, *, value=1):
-    return input + t1 / t2 * value if value != 1 else input + t1 / t2
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + tensor1 / tensor2 * value if value != 1 else input + tensor1 / tensor2
 
 
 def clamp_min(input, min):
@@ -120,10 +124,14 @@ def log_softmax(input, dim, dtype=None):
 
 
 def _std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):  # std_mean(x, False): the old unbiased= form
+        dim, unbiased = None, dim
     return red.std(input, dim, unbiased, keepdim, correction=correction), red.mean(input, dim, keepdim)
 
 
 def _var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
     return red.var(input, dim, unbiased, keepdim, correction=correction), red.mean(input, dim, keepdim)
 
 
@@ -185,7 +193,8 @@ def sum_to_size(input, *size):
 # the torch namespace functions (re-exported by engine/__init__.py)
 FUNCTIONS = {
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div, "divide": div,
-    "true_divide": lambda a, b: ew.div(a, b), "floor_divide": ew.floor_divide, "remainder": ew.remainder,
+    "true_divide": lambda input, other: ew.div(input, other), "floor_divide": ew.floor_divide,
+    "remainder": ew.remainder,
     "fmod": ew.fmod, "pow": pow, "neg": neg, "negative": neg, "atan2": ew.atan2, "arctan2": ew.atan2,
     "exp": ew.exp, "exp2": ew.exp2, "expm1": ew.expm1, "log": ew.log, "log2": ew.log2, "log10": ew.log10,
     "log1p": ew.log1p, "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "reciprocal": ew.reciprocal, "square": square,
@@ -217,7 +226,7 @@ FUNCTIONS = {
     "index_select": ix.index_select, "gather": ix.gather, "scatter": ix.scatter, "scatter_add": ix.scatter_add,
     "masked_fill": ix.masked_fill, "masked_select": ix.masked_select, "nonzero": ix.nonzero,
     "argwhere": ix.argwhere, "index_put": ix.index_put,
-    "matmul": la.matmul, "mm": la.mm, "bmm": la.bmm, "mv": la.mv, "dot": la.dot, "inner": la.dot,
+    "matmul": la.matmul, "mm": la.mm, "bmm": la.bmm, "mv": la.mv, "dot": la.dot, "inner": la.inner,
     "outer": la.outer, "ger": la.outer, "addmm": la.addmm, "softmax": softmax, "log_softmax": log_softmax,
     "allclose": allclose, "isclose": isclose, "equal": equal, "numel": numel, "is_tensor": is_tensor,
     "is_floating_point": is_floating_point,
@@ -230,6 +239,7 @@ def _method(fn):
     def method(self, *args, **kwargs):
         return fn(self, *args, **kwargs)
     method.__name__ = getattr(fn, "__name__", "method")
+    method.__wrapped__ = fn  # its signature is the function's
     return method
 
 
@@ -263,7 +273,7 @@ Tensor.expand_as = lambda self, other: sh.expand(self, other.shape)
 Tensor.repeat = _method(sh.repeat)
 Tensor.contiguous = _method(sh.contiguous)
 Tensor.sum_to_size = _method(sum_to_size)
-Tensor.addmm = lambda self, a, b, *, beta=1, alpha=1: la.addmm(self, a, b, beta=beta, alpha=alpha)
+Tensor.addmm = _method(la.addmm)
 
 
 def _size_like(self, other):
@@ -283,6 +293,7 @@ Tensor.__mul__ = lambda self, other: ew.mul(self, _as_operand(other))
 Tensor.__rmul__ = _reflect(ew.mul)
 Tensor.__truediv__ = lambda self, other: ew.div(self, _as_operand(other))
 Tensor.__rtruediv__ = lambda self, other: ew.mul(ew.reciprocal(self), _as_operand(other))
+Tensor.__rdiv__ = Tensor.__rtruediv__  # Python 2's name, which PyTorch keeps
 Tensor.__floordiv__ = lambda self, other: ew.floor_divide(self, _as_operand(other))
 Tensor.__rfloordiv__ = _reflect(ew.floor_divide)
 Tensor.__mod__ = lambda self, other: ew.remainder(self, _as_operand(other))
@@ -333,7 +344,7 @@ Tensor.__hash__ = lambda self: id(self)
 # in-place methods: the out-of-place op, written back into the tensor
 def _inplace(fn, name):
     def method(self, *args, **kwargs):
-        return run_inplace(self, lambda old: fn(old, *args, **kwargs), name)
+        return run_inplace(self, lambda old: fn(old, *args, **kwargs), name, (args, kwargs))
     method.__name__ = name
     return method
 
@@ -370,6 +381,7 @@ def _register(module):
 
 for _module in (_sorting, _more_math, _linalg_more, _indexing_more, _more_tensor):
     _register(_module)
+Tensor.polygamma = lambda self, n: _more_math.polygamma(n, self)  # x.polygamma(n): the order moves last
 
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_
@@ -378,10 +390,10 @@ Tensor.__itruediv__ = Tensor.div_
 Tensor.__ifloordiv__ = Tensor.floor_divide_
 Tensor.__imod__ = Tensor.remainder_
 Tensor.__ipow__ = Tensor.pow_
-Tensor.__iand__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_and(old, other), "and_")
-Tensor.__ior__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_or(old, other), "or_")
-Tensor.__ixor__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_xor(old, other), "xor_")
-Tensor.__imatmul__ = lambda self, other: run_inplace(self, lambda old: la.matmul(old, other), "matmul_")
+Tensor.__iand__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_and(old, other), "and_", (other,))
+Tensor.__ior__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_or(old, other), "or_", (other,))
+Tensor.__ixor__ = lambda self, other: run_inplace(self, lambda old: ew.bitwise_xor(old, other), "xor_", (other,))
+Tensor.__imatmul__ = lambda self, other: run_inplace(self, lambda old: la.matmul(old, other), "matmul_", (other,))
 
 
 def _copy_(self, src, non_blocking=False):
@@ -391,20 +403,20 @@ def _copy_(self, src, non_blocking=False):
 
     def compute(old):
         value = src.to(old.device) if src.device != old.device else src
-        value = value.to(old.dtype)
-        if value.shape != old.shape:
-            value = sh.expand(value, old.shape)
-        return value
-    return run_inplace(self, compute, "copy_")
+        return apply(copy_into, (old, value))
+    return run_inplace(self, compute, "copy_", (src,))
 
 
 def _fill_(self, value, name="fill_"):
     def compute(old):
         from .creation import full_like
         if isinstance(value, Tensor):
-            return sh.expand(value.to(old.dtype), old.shape)
+            if value.dim():
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                                   f"{value.dim()} dimensions.")
+            return apply(fill_with, (old, value.to(old.device)))
         return full_like(old, value)
-    return run_inplace(self, compute, name)
+    return run_inplace(self, compute, name, (value,))
 
 
 def _zero_(self):
@@ -413,15 +425,16 @@ def _zero_(self):
 
 def _metadata_inplace(view_fn, name):
     """t_, transpose_, squeeze_, unsqueeze_: change the tensor's shape in place."""
-    def method(self, *args):
+    def method(self, *args, **kwargs):
         check_writable(self)
-        result = view_fn(self, *args)
+        result = view_fn(self, *args, **kwargs)
         self._data = result._data
         if result._rg and _state.grad_enabled:
             self.grad_fn = result.grad_fn
         self._version_box[0] += 1
         return self
     method.__name__ = name
+    method.__wrapped__ = view_fn
     return method
 
 
@@ -465,3 +478,34 @@ Tensor.normal_ = _sampler("normal", mean=0.0, std=1.0)
 Tensor.bernoulli_ = _sampler("bernoulli", p=0.5)
 Tensor.exponential_ = _sampler("exponential", lambd=1.0)
 Tensor.random_ = _random_
+
+
+# ---------------------------------------------------------------------------------------------
+# NumPy's keyword names, which PyTorch accepts as well: x.sum(axis=1, keepdims=True)
+_NUMPY_KEYWORDS = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def _numpy_keywords(fn):
+    """fn, also taking axis= for dim= and keepdims= for keepdim= where it has those parameters."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn
+    aliases = {alias: name for alias, name in _NUMPY_KEYWORDS.items() if name in params and alias not in params}
+    if not aliases:
+        return fn
+
+    @functools.wraps(fn)
+    def accepting(*args, **kwargs):
+        if kwargs:
+            for alias in aliases.keys() & kwargs.keys():
+                kwargs[aliases[alias]] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+    return accepting
+
+
+for _name, _fn in list(FUNCTIONS.items()):
+    FUNCTIONS[_name] = _numpy_keywords(_fn)
+for _name, _fn in list(vars(Tensor).items()):
+    if callable(_fn) and not isinstance(_fn, type) and not _name.startswith("__"):
+        setattr(Tensor, _name, _numpy_keywords(_fn))

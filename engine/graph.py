@@ -753,6 +753,7 @@ class _Recorder:
         self.recs = []
         self.tmap = {}
         self.keep = []          # tensors an entry of tmap refers to that no record holds
+        self._stand_ins = {}    # id of a copy -> the tensor whose old value it holds (see stands_for)
         self.leaf_info = {}     # record index -> (K_LEAF or K_PARAM, label)
         self.arrays = {}        # record index -> the value to show (an in-place op's saved old value)
         self.inplace_names = {}
@@ -800,7 +801,19 @@ class _Recorder:
         self.tmap[id(result)] = len(recs)
         recs.append((op, result, result.grad_fn, ins, code, line, mod, t_s, result._version_box[0]))
 
+    def stands_for(self, copy, original):
+        """`copy` holds `original`'s value before an in-place op overwrites it: draw it as `original`."""
+        self._stand_ins[id(copy)] = original
+
     def _unknown(self, t, f, code, line, ms, mod):
+        original = self._stand_ins.pop(id(t), None) if self._stand_ins else None
+        if original is not None:
+            j = self.tmap.get(id(original))
+            if j is None:
+                j = self._unknown(original, f, code, line, ms, mod)
+            self.tmap[id(t)] = j
+            self.keep.append(t)
+            return j
         fn = t.grad_fn
         recs = self.recs
         if fn is not None:

@@ -8,6 +8,7 @@ PyTorch elsewhere in the process stays real.
 import importlib
 import importlib.abc
 import importlib.util
+import os
 import runpy
 import sys
 
@@ -58,13 +59,16 @@ class torch_alias:
 
 def run_script(path, args=()):
     """Run `path` as __main__ with `torch` mapped to the engine and `sys.argv` set to its args."""
-    saved_argv = sys.argv
+    saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [path, *args]
+    # as `python SCRIPT.py` does: the script's folder first on the path, so its sibling modules import
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
         with torch_alias():
             runpy.run_path(path, run_name="__main__")
     finally:
         sys.argv = saved_argv
+        sys.path[:] = saved_path
 
 
 def main(argv=None):

@@ -10,6 +10,8 @@ logit = _mm.logit
 xlogy = _mm.xlogy
 gammaln = _mm.lgamma
 digamma = psi = _mm.digamma
+polygamma = _mm.polygamma
+multigammaln = _mm.mvlgamma
 sinc = _mm.sinc
 i0 = _mm.i0
 entr = _mm.entr

@@ -3,8 +3,6 @@
 Methods are thin: each calls the op that implements it (engine/ops). In-place methods (`add_`,
 `mul_`, ...) are generated from their out-of-place twins by `ops.inplace.run_inplace`.
 """
-import numbers
-
 import numpy as np
 
 from . import _state
@@ -33,21 +31,26 @@ class Size(tuple):
         return Size(tuple(self) + tuple(other))
 
 
-class Tensor:
+class _TensorType(type):
+    def __repr__(cls):
+        # scripts print type(x) and expect PyTorch's name; the module stays engine.tensor
+        return "<class 'torch.Tensor'>" if cls.__name__ == "Tensor" else type.__repr__(cls)
+
+
+class Tensor(metaclass=_TensorType):
     __slots__ = ("_data", "dtype", "device", "grad", "grad_fn", "_rg", "_version_box", "_base", "_view_fn",
                  "_accumulator", "_extra", "__weakref__")
 
     # keep NumPy from treating a Tensor as an array on the left of `ndarray op tensor`
     __array_priority__ = 1000
 
-    def __init__(self, *args, **kwargs):
-        # torch.Tensor(2, 3) and torch.Tensor([1, 2]) are legacy constructors of float tensors
-        from . import creation
-        if len(args) == 1 and not isinstance(args[0], numbers.Integral):
-            t = creation.tensor(args[0], dtype=float32)
-        else:
-            t = creation.empty(*args, dtype=float32)
+    def __init__(self, *args, device=None):
+        # torch.Tensor(2, 3), torch.Tensor([1, 2]): the legacy constructor, in the default dtype
+        from ._tensortype import legacy_new
+        from ._dtype import get_default_dtype
+        t = legacy_new(args, get_default_dtype(), device, typed=False)
         self._init_from(t._data, t.dtype, t.device)
+        self._version_box = t._version_box
 
     def _init_from(self, data, dtype, device):
         self._data = data
@@ -91,6 +94,8 @@ class Tensor:
 
     @property
     def requires_grad(self):
+        if self._base is not None:
+            self._sync_view()  # its base may have joined the graph since
         return self._rg
 
     @requires_grad.setter
@@ -152,6 +157,14 @@ class Tensor:
     def data_ptr(self):
         return self._data.__array_interface__["data"][0] if isinstance(self._data, np.ndarray) \
             else int(self._data.data.ptr)
+
+    def untyped_storage(self):
+        from .storage import UntypedStorage
+        return UntypedStorage(self)
+
+    def storage(self):
+        from .storage import TypedStorage
+        return TypedStorage(self)
 
     @property
     def is_cuda(self):
@@ -385,7 +398,7 @@ class Tensor:
         if self._base is not None:
             self._sync_view()
         dev = None if self.device is CPU else str(self.device)
-        grad_fn = self.grad_fn.name() if self.grad_fn is not None else None
+        grad_fn = self.grad_fn.short_name() if self.grad_fn is not None else None
         return format_tensor(self._host(), self.dtype, device=dev, requires_grad=self._rg, grad_fn_name=grad_fn)
 
     __str__ = __repr__
@@ -393,13 +406,18 @@ class Tensor:
     # -----------------------------------------------------------------------------------------
     # dtype and device
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+        flags = []  # to(dtype, non_blocking, copy): trailing positional flags
         for a in args:
-            if isinstance(a, Tensor):
+            if isinstance(a, bool):
+                flags.append(a)
+            elif isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
             elif isinstance(a, (str, Device)) and not (isinstance(a, str) and a in ("float32", "float64")):
                 device = a
             elif a is not None:
                 dtype = as_dtype(a)
+        if len(flags) > 1:
+            copy = flags[1]
         result = self
         if device is not None:
             dev = canonical(device)
@@ -412,11 +430,17 @@ class Tensor:
             result = result.clone()
         return result
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """The legacy type name (`torch.FloatTensor`), or a copy converted to a dtype or legacy type."""
+        from ._dtype import legacy_type_name
+        from ._tensortype import resolve
         if dtype is None:
-            from .autograd import _legacy_type_name
-            return _legacy_type_name(self.dtype)
-        return self.to(as_dtype(dtype) if not isinstance(dtype, str) else _legacy_dtype(dtype))
+            return legacy_type_name(self.dtype, self.device.type)
+        d, device_type = resolve(dtype)
+        result = self
+        if device_type is not None and device_type != self.device.type:
+            result = result.to(device_type)
+        return result.to(d)
 
     def type_as(self, other):
         return self.to(other.dtype)
@@ -441,31 +465,31 @@ class Tensor:
             raise RuntimeError("Cannot access accelerator device when none is available.")
         return self.clone()
 
-    def float(self):
+    def float(self, memory_format=None):
         return self.to(float32)
 
-    def double(self):
+    def double(self, memory_format=None):
         return self.to(float64)
 
-    def half(self):
+    def half(self, memory_format=None):
         return self.to(float16)
 
-    def long(self):
+    def long(self, memory_format=None):
         return self.to(int64)
 
-    def int(self):
+    def int(self, memory_format=None):
         return self.to(int32)
 
-    def short(self):
+    def short(self, memory_format=None):
         return self.to(int16)
 
-    def char(self):
+    def char(self, memory_format=None):
         return self.to(int8)
 
-    def byte(self):
+    def byte(self, memory_format=None):
         return self.to(uint8)
 
-    def bool(self):
+    def bool(self, memory_format=None):
         return self.to(bool_)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -516,14 +540,6 @@ class Tensor:
     @property
     def is_cpu(self):
         return self.device.type == "cpu"
-
-
-def _legacy_dtype(name):
-    table = {"torch.FloatTensor": float32, "torch.DoubleTensor": float64, "torch.LongTensor": int64,
-             "torch.IntTensor": int32, "torch.BoolTensor": bool_, "torch.HalfTensor": float16}
-    if name not in table:
-        raise ValueError(f"invalid type: '{name}'")
-    return table[name]
 
 
 def _device_of(data):

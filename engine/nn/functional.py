@@ -370,7 +370,12 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     oh, ow = _pair(output_size)
     if h % oh == 0 and w % ow == 0:
         return max_pool2d(input, (h // oh, w // ow), (h // oh, w // ow), return_indices=return_indices)
-    raise NotImplementedError("adaptive_max_pool2d needs the output size to divide the input size")
+    # uneven windows: the 3-d pooling over a depth of 1 (indices into h * w stay the same)
+    from .functional_spatial import adaptive_max_pool3d
+    out = adaptive_max_pool3d(input.unsqueeze(-3), (1, oh, ow), return_indices)
+    if return_indices:
+        return out[0].squeeze(-3), out[1].squeeze(-3)
+    return out.squeeze(-3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -714,6 +719,10 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if weight is not None:
         loss = (input - target) ** 2 * weight
         return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+    if target.dtype is not input.dtype:  # PyTorch promotes: a float32 input with int64 targets stays float32
+        from .._compat import result_type
+        common = result_type(input, target)
+        input, target = input.to(common), target.to(common)
     return _nn.mse_loss(input, target, reduction)
 
 

@@ -351,6 +351,29 @@ def _linear_source(n_in, n_out, scale, align_corners, dtype):
     return i0, i1, 1 - lam, lam
 
 
+def _cubic_source(n_in, n_out, scale, align_corners, dtype):
+    """The four neighbours (clamped to the edge) and their weights per output position: Keys'
+    cubic convolution with A = -0.75, PyTorch's bicubic kernel."""
+    if align_corners:
+        s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        src = np.arange(n_out, dtype=dtype) * dtype(s)
+    else:  # unlike linear, the source coordinate is not clamped at 0
+        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+        src = dtype(s) * (np.arange(n_out, dtype=dtype) + dtype(0.5)) - dtype(0.5)
+    base = np.floor(src)
+    t = (src - base).astype(dtype)
+    a = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    indices = [np.clip(base.astype(np.int64) + k, 0, n_in - 1) for k in (-1, 0, 1, 2)]
+    return indices, [w.astype(dtype) for w in weights]
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     if mode in ("nearest", "area", "nearest-exact"):
@@ -395,7 +418,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in _LINEAR_MODES and input.dim() != _LINEAR_MODES[mode]:
         if input.dim() in (3, 4, 5):
             raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {_LINEAR_MODES[mode]}D input")
-    if mode not in ("nearest", "nearest-exact", *_LINEAR_MODES) or input.dim() not in (3, 4, 5):
+    if mode == "area" and input.dim() in (3, 4, 5):  # the average over each output cell's source window
+        from . import functional as F, functional_spatial
+        pool = {3: F.adaptive_avg_pool1d, 4: F.adaptive_avg_pool2d, 5: functional_spatial.adaptive_avg_pool3d}
+        return pool[input.dim()](input, output_size)
+    if mode == "bicubic" and input.dim() != 4:
+        raise NotImplementedError(f"Got {input.dim()}D input, but bicubic mode needs 4D input")
+    if mode not in ("nearest", "nearest-exact", "bicubic", *_LINEAR_MODES) or input.dim() not in (3, 4, 5):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
                                   "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
                                   f"nearest-exact (got {mode})")
@@ -409,6 +438,14 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         axis = d + 2
         if mode.startswith("nearest"):
             out = out.index_select(axis, _index(_nearest_index(n_in, n_out, scale, mode == "nearest-exact"), input))
+            continue
+        shape = (n_out,) + (1,) * (input.dim() - axis - 1)
+        if mode == "bicubic":
+            indices, weights = _cubic_source(n_in, n_out, scale, align_corners, dtype.type)
+            taps = [out.index_select(axis, _index(i, input)) *
+                    creation.tensor(w.reshape(shape), dtype=input.dtype, device=input.device)
+                    for i, w in zip(indices, weights)]
+            out = taps[0] + taps[1] + taps[2] + taps[3]
             continue
         i0, i1, w0, w1 = _linear_source(n_in, n_out, scale, align_corners, dtype.type)
         shape = (n_out,) + (1,) * (input.dim() - axis - 1)

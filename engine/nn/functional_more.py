@@ -71,7 +71,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 
 def _inplace(name, fn):
     def variant(input, *args, **kwargs):
-        return run_inplace(input, lambda old: fn(old, *args, **kwargs), name)
+        return run_inplace(input, lambda old: fn(old, *args, **kwargs), name, (args, kwargs))
     variant.__name__ = variant.__qualname__ = name
     return variant
 

@@ -150,11 +150,25 @@ def apply(op, inputs, params=()):
             needed = first._rg or inputs[1]._rg
         else:
             needed = any([t._rg for t in inputs])
+        if not needed:
+            needed = _views_joined_graph(inputs)
         if needed:
             _attach_node(op, inputs, params, result, out_np_dtype)
     if _state.recorder is not None:
         _state.recorder(op, inputs, result, params)
     return result
+
+
+def _views_joined_graph(inputs):
+    """Whether an input is a view whose base joined the graph after the view was made (an in-place
+    write of a value that requires grad): the view takes its node from the base, as in PyTorch."""
+    joined = False
+    for t in inputs:
+        base = t._base
+        if base is not None and base._rg:
+            t._sync_view()
+            joined = joined or t._rg
+    return joined
 
 
 def _attach_node(op, inputs, params, result, out_np_dtype):

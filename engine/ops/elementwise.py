@@ -80,7 +80,8 @@ class BinaryOp:
         op.elementwise = True
         return op
 
-    def __call__(self, a, b, out=None):
+    def __call__(self, input, other, out=None):  # PyTorch's parameter names
+        a, b = input, other
         if a.__class__ is Tensor and b.__class__ is Tensor and a.dtype is b.dtype and out is None:
             return apply(self.tt, (a, b), _SAME_DTYPE)  # the common case, kept short
         if isinstance(a, Tensor):
@@ -149,8 +150,7 @@ def write_out(out, result):
 
 
 def _type_title(dtype):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dtype.name]
+    return dtype.title
 
 
 def _ufunc(name):

@@ -2,6 +2,7 @@
 and lists), index_select, gather, scatter, masked_fill, nonzero."""
 import numpy as np
 
+from .. import _state
 from ._core import OpDef, apply, is_raw_array
 from .reduce import normalize_dim
 from .shape import make_view, _size_list
@@ -18,7 +19,7 @@ def _to_index_part(part, xp):
         if part.step is not None and int(part.step) <= 0:
             raise ValueError("step must be greater than zero")
         return slice(_int_or_none(part.start), _int_or_none(part.stop), _int_or_none(part.step))
-    if isinstance(part, (list, tuple)):
+    if isinstance(part, (list, tuple, range)):
         converted = [_to_index_part(p, xp) for p in part]
         return xp.asarray(converted)
     if is_raw_array(part):
@@ -189,7 +190,7 @@ def setitem(x, index, value):
                                                 "shape mismatch: value tensor of shape")) from None
         x._version_box[0] += 1
         return
-    inplace.run_inplace(x, lambda snapshot: index_put(snapshot, index, value), "setitem")
+    inplace.run_inplace(x, lambda snapshot: index_put(snapshot, index, value), "setitem", (value,))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,6 +364,22 @@ _masked_fill = OpDef("MaskedFillBackward0", _masked_fill_forward, _masked_fill_v
 _masked_fill.shown_edges = _first_only
 
 
+def _masked_fill_tensor_forward(xp, x, mask, value):
+    return xp.where(mask, value.astype(x.dtype), x)
+
+
+def _masked_fill_tensor_vjp(m, g, node, mask):
+    g_x = m.where(mask, 0.0, g) if node._next[0] is not None else None
+    g_value = m.where(mask, g, 0.0) if node._next[2] is not None else None  # summed to 0-dim centrally
+    return g_x, None, g_value
+
+
+# a 0-dim tensor value that requires grad: its gradient is the sum of g over the filled places
+_masked_fill_tensor = OpDef("MaskedFillBackward1", _masked_fill_tensor_forward, _masked_fill_tensor_vjp,
+                            save_inputs=(1,), kind="masked_fill")
+_masked_fill_tensor.shown_edges = lambda nodes: (nodes[0], nodes[2])
+
+
 def masked_fill(x, mask, value):
     from ..tensor import Tensor
     if mask.dtype.name != "bool":
@@ -371,11 +388,14 @@ def masked_fill(x, mask, value):
         if value._data.ndim != 0:
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value._data.ndim} dimension(s).")
-        value = value.item()
     from ._core import broadcast_error
     error = broadcast_error([mask._data.shape, x._data.shape])
     if error is not None:
         raise error
+    if isinstance(value, Tensor):
+        if value._rg and _state.grad_enabled:
+            return apply(_masked_fill_tensor, (x, mask, value.to(x.device)))
+        value = value.item()
     return apply(_masked_fill, (x, mask), (value,))
 
 
@@ -394,6 +414,8 @@ def nonzero(x, *, as_tuple=False):
     idx = xp.nonzero(x._data) if x._data.ndim else xp.nonzero(x._data.reshape(1))
     if as_tuple:
         return tuple(Tensor._make(xp.asarray(i, dtype=np.int64)) for i in idx)
+    if not x._data.ndim:  # one row per nonzero element, with no coordinates
+        return Tensor._make(xp.zeros((len(idx[0]), 0), dtype=np.int64))
     return Tensor._make(xp.stack(idx, axis=1).astype(np.int64) if idx else xp.zeros((0, 0), dtype=np.int64))
 
 

@@ -112,8 +112,9 @@ def index_copy(input, dim, index, source):
 
 
 def index_fill(input, dim, index, value):
-    if input._data.ndim == 0:
-        return _scalar_view(index_fill, input, index, value)
+    if input._data.ndim == 0:  # as a 1-element vector (the value stays as it is: 0-d or a number)
+        normalize_dim(dim, 0)
+        return index_fill(input.reshape(1), 0, index.reshape(-1), value).reshape(())
     _, where = _check_index("index_fill_", input, dim, index)
     if isinstance(value, Tensor):
         if value._data.ndim:

@@ -2,8 +2,9 @@
 counter, and, when autograd is involved, rebase its graph node so backward sees the new value.
 
 An in-place op is its out-of-place twin applied to a snapshot of the old value, whose result is
-copied back. If the tensor is a view of a base that is in the graph, the base's node becomes a
-CopySlices node that writes the new view value into the old base (PyTorch does the same).
+copied back; the tensor joins the graph when it or any operand requires grad. If the tensor is a
+view of a base that is in the graph, the base's node becomes a CopySlices node that writes the
+new view value into the old base (PyTorch does the same).
 """
 from .. import _state
 from .._dtype import can_cast
@@ -19,6 +20,20 @@ def needs_graph(x, *others):
     return any(isinstance(o, Tensor) and o._rg for o in others)
 
 
+def _tensors_in(operands):
+    """The tensors among an op's arguments (nested in lists, tuples and dicts too)."""
+    from ..tensor import Tensor
+    stack = [operands]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Tensor):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+
+
 def check_writable(x):
     if _state.grad_enabled:
         if x._rg and x.grad_fn is None:
@@ -32,27 +47,33 @@ def check_writable(x):
 def _snapshot(x):
     """The old value of x as its own tensor with x's place in the graph (a copy: x is overwritten)."""
     from ..tensor import Tensor
-    return Tensor._make(x._data.copy(), grad_fn=x.grad_fn, requires_grad=x._rg)
+    snapshot = Tensor._make(x._data.copy(), grad_fn=x.grad_fn, requires_grad=x._rg)
+    if x.grad_fn is None and _state.recorder is not None:
+        _state.recorder.stands_for(snapshot, x)  # a constant's old value: drawn as that constant
+    return snapshot
 
 
-def run_inplace(x, compute, name):
-    """Apply `compute(old_x) -> new tensor` in place on x; returns x."""
+def run_inplace(x, compute, name, operands=()):
+    """Apply `compute(old_x) -> new tensor` in place on x; returns x. `operands` are the other
+    arguments of the op: a value that requires grad written into x puts x in the graph even when x
+    itself needs none (`b[0] = w * 2`, `b.copy_(w)`, `loss += w.sum()`), as in PyTorch."""
     check_writable(x)
     if x._base is not None:
         x._sync_view()
-    graph = needs_graph(x)
-    if not graph:
+    if not needs_graph(x, *_tensors_in(operands)):
         result = compute(x)
         _write(x, result, name)
         return x
     snapshot = _snapshot(x)
     result = compute(snapshot)
-    if not result._rg:
+    if not result._rg and snapshot._rg:
         # the new value does not depend on anything that needs grad (zero_, fill_, normal_, ...):
         # the old value's gradient stops at a node of its own, as in PyTorch
         data = result._data if result.dtype is x.dtype else result._data.astype(x._data.dtype)
         result = apply(_overwrite_op(name), (snapshot,), (data,))
     _write(x, result, name)
+    if not result._rg:
+        return x  # an operand required grad, but the value written does not depend on it (eq_)
     if result.dtype is not x.dtype:
         result = result.to(x.dtype)
     base = x._base
@@ -72,8 +93,29 @@ def _overwrite_vjp(m, g, node):
     return g * 0
 
 
+def _copy_forward(xp, old, src):
+    if src.shape != old.shape and (src.ndim > old.ndim or any(
+            n != 1 and n != m for n, m in zip(src.shape[::-1], old.shape[::-1]))):
+        from ._core import broadcast_error
+        error = broadcast_error([old.shape, src.shape])
+        if error is None:
+            shape = list(xp.broadcast_shapes(old.shape, src.shape))
+            error = RuntimeError(f"output with shape {list(old.shape)} doesn't match the broadcast shape {shape}")
+        raise error
+    return xp.broadcast_to(src.astype(old.dtype, copy=False), old.shape).copy()
+
+
+def _copy_vjp(m, g, node):
+    return m.zeros_like(g), g  # broadcasting and the dtype change are undone centrally
+
+
+# `dst.copy_(src)`: src's value, cast and broadcast to dst; the old value gets no gradient
+copy_into = OpDef("torch::autograd::CopyBackwards", _copy_forward, _copy_vjp, kind="copy")
+# `dst.fill_(value)` with a 0-dim tensor value: the same rule under PyTorch's name for it
+fill_with = OpDef("FillBackward3", _copy_forward, _copy_vjp, kind="fill")
+
 _overwrite_ops = {}
-_OVERWRITE_NAMES = {"copy_": "torch::autograd::CopyBackwards", "fill_": "FillBackward2",
+_OVERWRITE_NAMES = {"fill_": "FillBackward2",
                     "bernoulli_": "BernoulliBackward2"}
 
 

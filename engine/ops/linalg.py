@@ -63,7 +63,8 @@ def _dtype_word(dtype):
 _MATMUL_OPS = {(1, 1): _dot, (2, 2): _mm, (2, 1): _mv, (1, 2): _vm}
 
 
-def matmul(a, b, *, out=None, op=None):
+def matmul(input, other, *, out=None, op=None):
+    a, b = input, other  # PyTorch's parameter names
     from ..tensor import Tensor
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
@@ -107,7 +108,8 @@ def _prod(shape):
     return n
 
 
-def mm(a, b, *, out=None):
+def mm(input, mat2, *, out=None):
+    a, b = input, mat2  # PyTorch's parameter names
     if a._data.ndim != 2:
         raise RuntimeError(f"self must be a matrix")
     if b._data.ndim != 2:
@@ -118,7 +120,8 @@ def mm(a, b, *, out=None):
     return matmul(a, b, out=out, op=_mm)
 
 
-def bmm(a, b, *, out=None):
+def bmm(input, mat2, *, out=None):
+    a, b = input, mat2  # PyTorch's parameter names
     if a._data.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor")
     if b._data.ndim != 3:
@@ -130,19 +133,39 @@ def bmm(a, b, *, out=None):
     return matmul(a, b, out=out, op=_bmm)
 
 
-def mv(a, v):
+def mv(input, vec):
+    a, v = input, vec  # PyTorch's parameter names
     if a._data.ndim != 2 or v._data.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {a._data.ndim}, {v._data.ndim}")
     return matmul(a, v)
 
 
-def dot(a, b, *, out=None):
+def dot(input, other, *, out=None):
+    a, b = input, other  # PyTorch's parameter names
     if a._data.ndim != 1 or b._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a._data.ndim}D and {b._data.ndim}D tensors")
     return matmul(a, b, out=out)
 
 
-def outer(a, b):
+def inner(input, other, *, out=None):
+    """The sum over the last dims of a and b (a scalar operand just scales)."""
+    a, b = input, other
+    if a._data.ndim == 0 or b._data.ndim == 0:
+        result = a * b
+    else:
+        if a.shape[-1] != b.shape[-1]:
+            raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                               f"{list(a.shape)} and {list(b.shape)}")
+        k = a.shape[-1]
+        result = matmul(a.reshape(-1, k), b.reshape(-1, k).t()).reshape(tuple(a.shape[:-1]) + tuple(b.shape[:-1]))
+    if out is not None:
+        from .elementwise import write_out
+        return write_out(out, result)
+    return result
+
+
+def outer(input, vec2):
+    a, b = input, vec2  # PyTorch's parameter names
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 
@@ -196,7 +219,8 @@ _addmm = OpDef("AddmmBackward0", _addmm_forward, _addmm_vjp, save_inputs=(1, 2),
 _addmm.save_for = ((2,), (1,))
 
 
-def addmm(bias, a, b, *, beta=1, alpha=1):
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    bias, a, b = input, mat1, mat2  # PyTorch's parameter names
     if a._data.ndim != 2 or b._data.ndim != 2:
         raise RuntimeError("mat1 and mat2 must be matrices")
     if a._data.shape[1] != b._data.shape[0]:

@@ -302,8 +302,14 @@ def tensordot(a, b, dims=2, out=None):
         raise RuntimeError("both dimension lists should have same length")
     for i, j in zip(da, db):
         if a.shape[i] != b.shape[j]:
-            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[i]} in dim {i} "
-                               f"and second has size {b.shape[j]} in dim {j}")
+            # a size-1 dim contracts with the other side summed over that dim, as in PyTorch
+            if a.shape[i] == 1:
+                b = b.sum(j, keepdim=True)
+            elif b.shape[j] == 1:
+                a = a.sum(i, keepdim=True)
+            else:
+                raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[i]} in dim "
+                                   f"{i} and second has size {b.shape[j]} in dim {j}")
     free_a = [d for d in range(a.dim()) if d not in da]
     free_b = [d for d in range(b.dim()) if d not in db]
     k = math.prod(a.shape[d] for d in da)
@@ -873,6 +879,9 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
         raise NotImplementedError("linalg.pinv: atol is not supported; use rtol")
     if rtol is None:
         rtol = np.finfo(A._data.dtype).eps * max(A.shape[-2:])
+    if hermitian:  # PyTorch reads only the lower triangle of a hermitian input (it goes through eigh)
+        lower = A.tril()
+        A = lower + lower.tril(-1).mT
     return apply(_pinv, (A,), (float(rtol),))
 
 
@@ -925,14 +934,25 @@ def matrix_exp(A):
 
 
 def lstsq(A, B, rcond=None, *, driver=None):
-    """The least-squares solution through the pseudo-inverse; residuals, rank and singular values
-    are left empty, as PyTorch's default driver (gelsy) leaves most of them."""
+    """The least-squares solution through the pseudo-inverse. The other outputs are what PyTorch's
+    CPU drivers compute: the rank (all but gels), the singular values (gelsd, gelss) and, for a
+    tall A, the residuals (gels, gelsd, gelss); the rest are empty."""
     _check_matrix(A, "linalg.lstsq")
+    driver = driver or "gelsy"
     vector = B.dim() == A.dim() - 1
     X = la.matmul(pinv(A), B.unsqueeze(-1) if vector else B)
     X = X.squeeze(-1) if vector else X
-    empty = _Tensor()._make(A._xp.zeros((0,), dtype=A._data.dtype), device=A.device)
-    return LstsqResult(X, empty, matrix_rank(A), empty)
+
+    def empty(dtype):
+        return _Tensor()._make(A._xp.zeros((0,), dtype=dtype), device=A.device)
+    m, n = A.shape[-2:]
+    residuals = empty(A._data.dtype)
+    if m > n and driver != "gelsy":
+        fit = la.matmul(A, X.unsqueeze(-1) if vector else X) - (B.unsqueeze(-1) if vector else B)
+        residuals = (fit * fit).sum(-2)
+    rank = empty(np.int64) if driver == "gels" else matrix_rank(A)
+    singular_values = svdvals(A) if driver in ("gelsd", "gelss") else empty(A._data.dtype)
+    return LstsqResult(X, residuals, rank, singular_values)
 
 
 LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])

@@ -117,6 +117,63 @@ digamma = UnaryOp("DigammaBackward0", _special("psi", lambda x: _polygamma_np(0,
                   lambda m, g, x, out: g * _on(m, _trigamma_op, x), save="x", kind="digamma")
 lgamma = UnaryOp("LgammaBackward0", _special("gammaln", _vectorized(math.lgamma)),
                  lambda m, g, x, out: g * _on(m, digamma, x), save="x", kind="lgamma")
+def _hurwitz_zeta_np(s, q):
+    """zeta(s, q) = sum_k (q + k)^-s for s > 1, q > 0: nine terms, then Euler-Maclaurin's tail."""
+    q = np.asarray(q, dtype=np.float64)
+    total = sum((q + k) ** -s for k in range(9))
+    a = q + 9
+    total = total + a ** (1 - s) / (s - 1) + 0.5 * a ** -s
+    rising, power = s, a ** (-s - 1)
+    for j, b2j in enumerate((1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730), 1):
+        total = total + b2j / math.factorial(2 * j) * rising * power
+        rising *= (s + 2 * j - 1) * (s + 2 * j)
+        power = power / (a * a)
+    return np.where(q > 0, total, np.nan)
+
+
+def _polygamma_np_any(n, x):
+    if n < 2:
+        return _polygamma_np(n, x)
+    return (-1) ** (n + 1) * math.factorial(n) * _hurwitz_zeta_np(n + 1, x)
+
+
+def _polygamma_forward(xp, x, n):
+    if xp is np:
+        out = scipy_special.polygamma(n, x) if scipy_special is not None else _polygamma_np_any(n, x)
+        return np.asarray(out).astype(x.dtype, copy=False)
+    try:
+        from cupyx.scipy import special
+        return special.polygamma(xp.full_like(x, n), x)
+    except ImportError:
+        return xp.asarray(_polygamma_forward(np, xp.asnumpy(x), n))
+
+
+def _polygamma_grad(m, g, x, out, n):
+    if isinstance(m, ArrayMath):
+        return g * _polygamma_op.op.forward(m.xp, x, None, n + 1)
+    return g * _polygamma_op(x, n + 1)
+
+
+_polygamma_op = UnaryOp("PolygammaBackward0", _polygamma_forward, _polygamma_grad, save="x", kind="polygamma")
+
+
+def polygamma(n, input, *, out=None):
+    """The n-th derivative of digamma (n = 0 is digamma itself)."""
+    if int(n) < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return _polygamma_op(input, int(n), out=out)
+
+
+def mvlgamma(input, p):
+    """The multivariate log-gamma of dimension p: log(pi) p(p-1)/4 + sum_i lgamma(x - i/2)."""
+    if bool((input <= (p - 1) / 2).any()):
+        raise RuntimeError("All elements must be greater than (p-1)/2")
+    from ..creation import arange
+    steps = arange(p, dtype=input.dtype if input.dtype.is_floating_point else get_default_dtype(),
+                   device=input.device) / 2
+    return lgamma(input.unsqueeze(-1) - steps).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+
 erfc = UnaryOp("ErfcBackward0", _special("erfc", _vectorized(math.erfc)),
                lambda m, g, x, out: g * m.exp(-x * x) * (-2 / math.sqrt(math.pi)), save="x", kind="erfc")
 erfinv = UnaryOp("ErfinvBackward0", _special("erfinv", _erfinv_np),
@@ -498,6 +555,24 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
     return ew.write_out(out, result) if out is not None else result
 
 
+def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
+    """Counts (or weights, or a density) per bin and the bin edges: NumPy's histogram, whose rules
+    (edges, a degenerate range widened by 0.5, the top edge in the last bin) are PyTorch's."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_title(input.dtype)}'")
+    edges = bins._host() if isinstance(bins, Tensor) else int(bins)
+    weights = weight._host() if weight is not None else None
+    hist, edges = np.histogram(input._host(), edges, range=range, weights=weights, density=density)
+    from .. import creation
+    from .reduce import return_type
+    dtype = input._data.dtype
+    hist, edges = (creation.tensor(a.astype(dtype), device=input.device) for a in (hist, edges))
+    if out is not None:
+        ew.write_out(out[0], hist), ew.write_out(out[1], edges)
+        hist, edges = out
+    return return_type("histogram", ("hist", "bin_edges"))(hist, edges)
+
+
 def bincount(input, weights=None, minlength=0):
     if input._data.ndim != 1 or input.dtype.is_floating_point:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
@@ -875,12 +950,13 @@ Tensor.fill_diagonal_ = fill_diagonal_
 FUNCTIONS = {
     "acosh": acosh, "arccosh": acosh, "asinh": asinh, "arcsinh": asinh, "atanh": atanh, "arctanh": atanh,
     "deg2rad": deg2rad, "rad2deg": rad2deg, "erfc": erfc, "erfinv": erfinv, "lgamma": lgamma, "digamma": digamma,
+    "polygamma": polygamma, "mvlgamma": mvlgamma,
     "logit": logit, "xlogy": xlogy, "hypot": hypot, "logaddexp": logaddexp, "logaddexp2": logaddexp2,
     "fmax": fmax, "fmin": fmin, "heaviside": heaviside, "sgn": sgn, "signbit": signbit, "sinc": sinc,
     "nan_to_num": nan_to_num, "float_power": float_power, "ldexp": ldexp, "copysign": copysign, "gcd": gcd,
     "lcm": lcm, "isin": isin, "isneginf": isneginf, "isposinf": isposinf, "isreal": isreal,
     "nextafter": nextafter, "i0": i0, "trapezoid": trapezoid, "trapz": trapz, "diff": diff, "nansum": nansum,
-    "nanmean": nanmean, "logcumsumexp": logcumsumexp, "histc": histc, "bincount": bincount,
+    "nanmean": nanmean, "logcumsumexp": logcumsumexp, "histc": histc, "histogram": histogram, "bincount": bincount,
     "tile": tile, "repeat_interleave": repeat_interleave, "meshgrid": meshgrid, "ravel": ravel, "rot90": rot90,
     "fliplr": fliplr, "flipud": flipud, "tensor_split": tensor_split, "hsplit": hsplit, "vsplit": vsplit,
     "dsplit": dsplit, "dstack": dstack, "column_stack": column_stack, "block_diag": block_diag,
@@ -891,13 +967,17 @@ FUNCTIONS = {
 METHODS = [
     "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "deg2rad", "rad2deg", "erfc", "erfinv", "lgamma",
     "digamma", "logit", "xlogy", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "heaviside", "sgn",
-    "signbit", "sinc", "nan_to_num", "float_power", "ldexp", "copysign", "gcd", "lcm", "isneginf", "isposinf",
-    "isreal", "nextafter", "i0", "diff", "nansum", "nanmean", "logcumsumexp", "histc", "bincount", "tile",
+    "mvlgamma", "signbit", "sinc", "nan_to_num", "float_power", "ldexp", "copysign", "gcd", "lcm", "isneginf",
+    "isposinf",
+    "isreal", "nextafter", "i0", "diff", "nansum", "nanmean", "logcumsumexp", "histc", "histogram", "bincount", "tile",
     "repeat_interleave", "ravel", "rot90", "fliplr", "flipud", "tensor_split", "hsplit", "vsplit", "dsplit",
 ]
 INPLACE = {name + "_": FUNCTIONS[name] for name in (
     "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "deg2rad", "rad2deg", "erfc", "erfinv", "lgamma",
     "digamma", "logit", "xlogy", "hypot", "sgn", "sinc", "nan_to_num",
     "float_power", "ldexp", "copysign", "gcd", "lcm", "nextafter", "i0", "heaviside")}
+# x.polygamma_(n): the order comes first in torch.polygamma(n, input), last in the methods
+INPLACE["polygamma_"] = lambda self, n: polygamma(n, self)
+INPLACE["mvlgamma_"] = mvlgamma
 INPLACE.update({f"{name}_": op for names, op in ((("acosh", "arccosh"), _acosh_), (("asinh", "arcsinh"), _asinh_),
                                                  (("atanh", "arctanh"), _atanh_)) for name in names})

@@ -99,6 +99,10 @@ _index_reduce = _renamed(_im._scatter_reduce, "IndexReduceBackward0")
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    if input._data.ndim == 0:  # a 0-d tensor as a 1-element vector
+        normalize_dim(dim, 0)
+        return index_reduce(input.reshape(1), 0, index.reshape(-1), source.reshape(-1), reduce,
+                            include_self=include_self).reshape(())
     axis = normalize_dim(dim, input._data.ndim)
     size = input._data.shape[axis] if input._data.ndim else 1
     if bool(((index._data < 0) | (index._data >= size)).any()):  # no negative indices here, unlike index_add
@@ -402,6 +406,46 @@ def _addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return la.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
 
 
+def _copy_variant(view):
+    """torch.<view>_copy: the view op's result in memory of its own (tuples of views: each copied)."""
+    def copy(input, *args, **kwargs):
+        out = getattr(input, view)(*args, **kwargs)
+        return tuple(t.clone() for t in out) if isinstance(out, (tuple, list)) else out.clone()
+    copy.__name__ = f"{view}_copy"
+    return copy
+
+
+_COPY_VARIANTS = {f"{view}_copy": _copy_variant(view) for view in (
+    "view", "t", "permute", "expand", "squeeze", "unsqueeze", "transpose", "diagonal", "unbind",
+    "split_with_sizes", "unfold")}
+_COPY_VARIANTS["alias_copy"] = lambda input: input.clone()
+
+
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input (sub with its operands swapped)."""
+    from ..functions import sub
+    return sub(other, input, alpha=alpha)
+
+
+def _angle_forward(xp, x):
+    return xp.where(x < 0, math.pi, xp.where(xp.isnan(x), x, 0)).astype(x.dtype)
+
+
+# the argument of a real number: pi below zero, 0 elsewhere (nan stays nan); its gradient is zero
+_angle = OpDef("AngleBackward0", _angle_forward, lambda m, g, node: m.zeros_like(g), kind="angle")
+_angle.elementwise = True
+
+
+def angle(input):
+    from .._dtype import get_default_dtype
+    return apply(_angle, (input if input.dtype.is_floating_point else input.to(get_default_dtype()),))
+
+
+def constant_pad_nd(input, pad, value=0):
+    from ..nn import functional as F
+    return F.pad(input, pad, mode="constant", value=value)
+
+
 # Registered by engine/functions.py: FUNCTIONS become torch.<name>, METHODS name the ones that are
 # also Tensor methods, INPLACE maps Tensor in-place method names (ending in "_") to functions.
 FUNCTIONS = {
@@ -414,9 +458,11 @@ FUNCTIONS = {
     "is_conj": lambda input: False, "is_neg": lambda input: False, "is_nonzero": is_nonzero,
     "is_inference": lambda input: False, "is_signed": lambda input: input.dtype.is_signed,
     "is_same_size": lambda input, other: input.shape == other.shape, "adjoint": _matrix_transpose("adjoint()"),
-    "qr": qr, "svd": svd,
+    "qr": qr, "svd": svd, "angle": angle,
 }
 METHODS = list(FUNCTIONS)
+FUNCTIONS.update(_COPY_VARIANTS)  # torch-level only, as in PyTorch
+FUNCTIONS.update({"rsub": rsub, "constant_pad_nd": constant_pad_nd})
 
 INPLACE = {
     "absolute_": ew.abs, "acos_": ew.acos, "arccos_": ew.acos, "asin_": ew.asin, "arcsin_": ew.asin,

@@ -872,7 +872,8 @@ def _conv_forward(xp, x, w, *rest):
     if b is not None:
         out += b
     stash.value = (layout, cols, wk)
-    return out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+    # PyTorch returns NCHW-contiguous output (LeNet's x.view(-1, n) relies on it)
+    return xp.ascontiguousarray(out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2))
 
 
 def _col2im(xp, gcols, shape_nhwc, kernel, stride, dilation, padding, out_hw):

@@ -24,6 +24,8 @@ def normalize_dims(dim, ndim):
         axes = tuple(normalize_dim(d, ndim) for d in dim)
         if len(set(axes)) != len(axes):
             raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
+        if not ndim:
+            return ()  # a 0-dim tensor reduces over dim 0 (or -1) as over nothing
         return tuple(sorted(axes)) if axes else tuple(range(ndim))
     axis = normalize_dim(dim, ndim)
     return (axis,) if ndim else ()
@@ -415,6 +417,8 @@ def _norm_vjp(m, g, node, x, out):
     if p == 0:
         return g_full * 0
     scale = m.where(m.as_mask(out_full == 0), 0.0, g_full / out_full ** (p - 1))
+    if p < 1:  # |x|^(p-1) is infinite at 0: PyTorch takes the subgradient 0 there
+        return scale * m.where(m.as_mask(x == 0), 0.0, m.sign(x) * m.abs(x) ** (p - 1))
     return scale * m.sign(x) * m.abs(x) ** (p - 1)
 
 

@@ -270,11 +270,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        lines = []
-        for k, p in enumerate(self):
-            size = "x".join(str(s) for s in p.size())
-            lines.append(f"  ({k}): Parameter containing: [torch.{_tensor_type(p)} of size {size}]")
-        return "\n".join(lines)
+        return "\n".join(_parameter_line(k, p, repr(p.dtype)) for k, p in enumerate(self))
 
 
 class ParameterDict(Module):
@@ -320,6 +316,14 @@ class ParameterDict(Module):
         for key, value in items:
             self[key] = value
 
+    def extra_repr(self):
+        from ..._dtype import legacy_type_name
+        return "\n".join(_parameter_line(k, p, legacy_type_name(p.dtype, p.device.type)) for k, p in self.items())
 
-def _tensor_type(t):
-    return {"float32": "FloatTensor", "float64": "DoubleTensor"}.get(t.dtype.name, "Tensor")
+
+def _parameter_line(key, p, type_name):
+    """One entry of ParameterList's and ParameterDict's printout (they name the type differently)."""
+    size = "x".join(str(s) for s in p.size())
+    device = f" ({p.device})" if p.device.type == "cuda" else ""
+    kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+    return f"  ({key}): {kind} containing: [{type_name} of size {size}{device}]"

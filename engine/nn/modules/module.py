@@ -45,12 +45,8 @@ def register_module_forward_hook(hook, *, always_call=False):
 
 
 def _typename(value):
-    if isinstance(value, Tensor):
-        return "torch." + {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
-                           "int32": "IntTensor", "bool": "BoolTensor"}.get(value.dtype.name, "Tensor")
-    module = type(value).__module__
-    name = type(value).__qualname__
-    return name if module in ("builtins", None) else f"{module}.{name}"
+    from ..._compat import typename
+    return typename(value)
 
 
 def _addindent(s, num_spaces):

@@ -260,8 +260,7 @@ class _LazyConvNd:
             self.bias = Parameter(creation.empty(0, device=device, dtype=dtype))
 
     def reset_parameters(self):
-        if self.in_channels:
-            self.eager.reset_parameters(self)
+        pass  # nothing to draw before the first input (the eager __init__ calls this: no random draws)
 
     def forward(self, input):
         self.in_channels = input.shape[0 if input.dim() == self.spatial + 1 else 1]
@@ -269,7 +268,7 @@ class _LazyConvNd:
             raise ValueError("in_channels must be divisible by groups")
         _materialize(self, ((self.out_channels, self.in_channels // self.groups, *self.kernel_size),
                             (self.out_channels,)))
-        self.reset_parameters()
+        self.eager.reset_parameters(self)
         self.__class__ = self.eager
         return self.forward(input)
 

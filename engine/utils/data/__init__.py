@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ...tensor import Tensor
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler", "DataLoader",
@@ -87,7 +87,7 @@ class ConcatDataset(Dataset):
 
 
 def _permutation(n, generator):
-    from ..creation import randperm
+    from ...creation import randperm
     return randperm(n, generator=generator).tolist()
 
 
@@ -148,10 +148,10 @@ class RandomSampler(Sampler):
         generator = self.generator
         if generator is None:
             # as PyTorch: a fresh generator seeded from the default one, so seeded runs shuffle alike
-            from ..creation import Generator, default_generator
+            from ...creation import Generator, default_generator
             generator = Generator().manual_seed(int(default_generator._rng.words64(1)[0] % (1 << 63)))
         if self.replacement:
-            from ..creation import randint
+            from ...creation import randint
             for _ in range(self.num_samples // 32):
                 yield from randint(0, n, (32,), generator=generator).tolist()
             yield from randint(0, n, (self.num_samples % 32,), generator=generator).tolist()
@@ -222,8 +222,8 @@ def default_convert(data):
 def default_collate(batch):
     """Stack a list of samples into a batch: tensors and NumPy arrays are stacked along a new first
     dimension, numbers become tensors, and tuples, lists and dicts are collated field by field."""
-    from ..creation import tensor
-    from ..ops.shape import stack
+    from ...creation import tensor
+    from ...ops.shape import stack
     elem = batch[0]
     if isinstance(elem, Tensor):
         return stack(list(batch), 0)
@@ -234,7 +234,7 @@ def default_collate(batch):
     if isinstance(elem, bool):
         return tensor(batch)
     if isinstance(elem, float):
-        from .._dtype import float64
+        from ..._dtype import float64
         return tensor(batch, dtype=float64)
     if isinstance(elem, numbers.Integral):
         return tensor(batch)
@@ -314,7 +314,7 @@ class DataLoader:
     def __iter__(self):
         # PyTorch's iterator draws a base seed (for worker processes) first: drawn here too, so the
         # shuffles that follow are PyTorch's for the same seed
-        from ..creation import default_generator
+        from ...creation import default_generator
         (self.generator or default_generator)._rng.words64(1)
         if self._iterable:
             return self._iter_iterable()
