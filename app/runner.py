@@ -18,6 +18,8 @@ Two implementations share the interface:
   time limit (default 10 s) has its worker killed; a fresh worker is started and the cells that
   had run are re-run to rebuild the namespace. The worker's address space is capped (RLIMIT_AS,
   default 4 GiB): a failed allocation is reported as the memory limit and the worker replaced too.
+  Its processes, file sizes and open files are bounded, and ending it ends every process it
+  started (`app.confine`); hitting one of those limits replaces the worker as well.
 
 `make_runner()` picks: the worker where processes exist, in-process under Pyodide.
 """
@@ -36,6 +38,8 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field, asdict
+
+from .confine import Confinement, WorkerLimits, apply_limits, limit_hit
 
 __all__ = ["Settings", "CellResult", "RunResult", "Session", "Runner", "InProcessRunner", "WorkerRunner",
            "make_runner", "cell_filename", "cell_id_from_filename", "DEFAULT_TIME_LIMIT",
@@ -418,6 +422,11 @@ class Session:
         except BaseException as exc:  # noqa: BLE001  anything a cell raises (KeyboardInterrupt too) is its output
             cell.error_kind = "exception"
             cell.error, cell.error_line, _ = format_exception(exc, labels, cid)
+            hit = limit_hit(exc)   # a worker's process, file size or open-file limit
+            if hit is not None:
+                cell.error_kind = "limit"
+                self.last_limit, message = hit
+                cell.error = f"{message} Its worker process was restarted.\n{cell.error}"
         cell.output = out.getvalue()
         if cell.error is not None and len(cell.error) > MAX_OUTPUT_CHARS:
             half = MAX_OUTPUT_CHARS // 2
@@ -500,10 +509,13 @@ class WorkerRunner(Runner):
     """
 
     def __init__(self, time_limit: float | None = DEFAULT_TIME_LIMIT,
-                 memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB, start: bool = True):
+                 memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB, start: bool = True,
+                 limits: WorkerLimits | None = None):
         self.time_limit = time_limit
         self.memory_limit_mb = memory_limit_mb
+        self.limits = limits or WorkerLimits.from_env()
         self._proc = None
+        self._confinement = None
         self._sock = None
         self._file = None
         self._lock = threading.Lock()         # one run at a time
@@ -522,10 +534,17 @@ class WorkerRunner(Runner):
         env.setdefault("OMP_NUM_THREADS", "1")
         env.setdefault("OPENBLAS_NUM_THREADS", "1")
         code = f"from app.runner import _worker_main; _worker_main({child.fileno()}, {self.memory_limit_mb!r})"
-        proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child.fileno(),), cwd=ROOT, env=env,
-                                stdin=subprocess.DEVNULL, close_fds=True)
-        child.close()
-        self._proc, self._sock = proc, parent
+        confinement = Confinement(self.limits)
+        try:
+            proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child.fileno(),),
+                                    stdin=subprocess.DEVNULL, close_fds=True, **confinement.prepare(env))
+        except BaseException:
+            confinement.end()
+            raise
+        finally:
+            child.close()
+        confinement.started(proc.pid)
+        self._proc, self._sock, self._confinement = proc, parent, confinement
         self._file = parent.makefile("rwb")
         ready = _recv(self._file)
         if ready != ("ready",):
@@ -541,9 +560,12 @@ class WorkerRunner(Runner):
         return self._proc is not None and self._proc.poll() is None
 
     def _kill(self):
-        proc, sock, f = self._proc, self._sock, self._file
-        self._proc = self._sock = self._file = None
-        if proc is not None and proc.poll() is None:
+        """End the worker and every process it started."""
+        proc, sock, f, confinement = self._proc, self._sock, self._file, self._confinement
+        self._proc = self._sock = self._file = self._confinement = None
+        if confinement is not None:
+            confinement.end(proc)
+        elif proc is not None and proc.poll() is None:
             proc.kill()
             with contextlib.suppress(Exception):
                 proc.wait(timeout=5)
@@ -691,11 +713,7 @@ def _watch_parent(every: float = 1.0):
 
 def _worker_main(fd: int, memory_limit_mb=None):
     """The child process: one Session, answering runs until the pipe closes."""
-    if memory_limit_mb:
-        with contextlib.suppress(Exception):
-            import resource
-            limit = int(memory_limit_mb) * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    apply_limits(memory_limit_mb)
     _watch_parent()
     sock = socket.socket(fileno=fd)
     f = sock.makefile("rwb")
@@ -703,6 +721,12 @@ def _worker_main(fd: int, memory_limit_mb=None):
     with contextlib.suppress(Exception):
         import engine.graph  # noqa: F401
     session = Session(memory_limit_mb=int(memory_limit_mb) if memory_limit_mb else None)
+    me = os.getpid()
+
+    def sent(cell):
+        if os.getpid() != me:
+            os._exit(0)   # a process the cell forked: it never answers for the worker
+        _send(f, ("cell", cell))
     _send(f, ("ready",))
     while True:
         try:
@@ -712,11 +736,12 @@ def _worker_main(fd: int, memory_limit_mb=None):
         if msg[0] == "run":
             _, cells, start, settings, capture = msg
             try:
-                run = session.run(cells, start, Settings(**settings), None, capture=capture,
-                                  on_cell=lambda cell: _send(f, ("cell", cell)))
+                run = session.run(cells, start, Settings(**settings), None, capture=capture, on_cell=sent)
             except Exception as exc:  # noqa: BLE001  e.g. a cell broke the engine module itself
                 run = RunResult(start=start, failed=start)
                 run.notes.append(f"The run could not start: {type(exc).__name__}: {exc}. Restart to begin afresh.")
+            if os.getpid() != me:
+                os._exit(0)
             run.results = []  # already sent one by one
             _send(f, ("done", run))
         elif msg[0] == "reset":
