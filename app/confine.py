@@ -32,7 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-__all__ = ["WorkerLimits", "Confinement", "limit_hit", "apply_limits", "session_processes", "resident_mb"]
+__all__ = ["WorkerLimits", "Confinement", "limit_hit", "apply_limits", "resident_mb", "processes_of"]
 
 PIDS_V1 = "/sys/fs/cgroup/pids"
 
@@ -76,14 +76,19 @@ def _pids():
                 yield int(name)
 
 
-def session_processes(sid: int) -> list[int]:
-    """Live processes in session `sid` (zombies left out)."""
-    out = []
-    for pid in _pids():
-        st = _stat(pid)
-        if st is not None and st[2] == sid and st[0] != "Z":
-            out.append(pid)
-    return out
+def processes_of(sids=(), cgroups=()) -> set[int]:
+    """Live processes (zombies left out) in these sessions or cgroups: the processes of workers."""
+    found = set()
+    for path in cgroups:
+        if path:
+            found.update(_cgroup_processes(path))
+    sids = {s for s in sids if s}
+    if sids:
+        for pid in _pids():
+            st = _stat(pid)
+            if st is not None and st[2] in sids and st[0] != "Z":
+                found.add(pid)
+    return found
 
 
 def _user_tasks(uid: int) -> int:
@@ -228,10 +233,7 @@ class Confinement:
         """The worker's live processes."""
         if self.pid is None:
             return []
-        found = set(session_processes(self.pid))
-        if self.cgroup is not None:
-            found.update(_cgroup_processes(self.cgroup))
-        return sorted(found)
+        return sorted(processes_of([self.pid], [self.cgroup]))
 
     def end(self, proc=None, timeout: float = 5.0):
         """Kill the worker and every process it started; reap them; remove its folder and cgroup."""
