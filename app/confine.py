@@ -140,6 +140,7 @@ def _cgroup_parent() -> str | None:
                     own = path
         base = os.path.join(PIDS_V1, own.lstrip("/"))
         if _writable_dir(base):
+            _remove_stale_cgroups(base)
             parent = os.path.join(base, f"gradview-{os.getpid()}")
             try:
                 os.makedirs(parent, exist_ok=True)
@@ -367,10 +368,36 @@ def limit_hit(exc: BaseException) -> tuple[str, str] | None:
     return None
 
 
+def _remove_cgroup_tree(path):
+    """Kill what is left in a server's worker cgroups and remove them."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(path):
+            child = os.path.join(path, name)
+            if os.path.isdir(child):
+                for _ in range(100):
+                    left = _cgroup_processes(child)
+                    if not left:
+                        break
+                    for pid in left:
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, signal.SIGKILL)
+                    time.sleep(0.01)
+                with contextlib.suppress(OSError):
+                    os.rmdir(child)
+        os.rmdir(path)
+
+
+def _remove_stale_cgroups(base):
+    """Cgroups of servers that are gone (killed before they could clean up)."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(base):
+            if name.startswith("gradview-") and name[9:].isdigit() and _stat(int(name[9:])) is None:
+                _remove_cgroup_tree(os.path.join(base, name))
+
+
 def _remove_parent_cgroup():
     if isinstance(_PARENT, str):
-        with contextlib.suppress(OSError):
-            os.rmdir(_PARENT)
+        _remove_cgroup_tree(_PARENT)
 
 
 import atexit  # noqa: E402
