@@ -132,3 +132,40 @@ def test_past_the_memory_budget_the_largest_run_is_stopped(tmp_path):
     finally:
         big.close()
         small.close()
+
+
+def test_past_the_limit_a_new_visitor_gets_the_server_full_page(tmp_path):
+    """A real server with room for one session: the second visitor is told to try again, and gets in
+    once the first has left."""
+    import asyncio
+    import os
+    pytest.importorskip("panel")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    from bench.bench_load import ProtocolSession, ServerFullError, free_port, start_server, stop_server
+
+    proc, url = start_server(free_port(), {"GRADVIEW_MAX_SESSIONS": "1", "GRADVIEW_SLOTS_DIR": str(tmp_path / "slots"),
+                                           "GRADVIEW_IDLE_MINUTES": "0"}, session_lifetime_ms=1000)
+
+    async def visit():
+        first = await ProtocolSession.open(url)
+        assert first.editors and first.nodes_id and first.title == "gradview"
+        with pytest.raises(ServerFullError) as full:
+            await ProtocolSession.open(url)
+        assert "The server is full, try again in a few minutes" in str(full.value)
+        assert "all 1 places are taken" in str(full.value)
+        first.close()   # the first visitor leaves: once the server drops the session, the place is free
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                second = await ProtocolSession.open(url)
+                break
+            except ServerFullError:
+                assert time.monotonic() < deadline, "the place of a closed session never came back"
+                await asyncio.sleep(0.5)
+        assert second.editors
+        second.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(visit(), 120))
+    finally:
+        stop_server(proc)
