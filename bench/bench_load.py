@@ -210,31 +210,35 @@ class Client:
 
     async def run(self, stagger):
         await asyncio.sleep(stagger)   # tabs opened one after another, as people arrive
-        end = time.perf_counter() + self.seconds
+        self.end = None                # `seconds` of edits from the first graph on (server start-up left out)
         rng = random.Random(self.k)
         try:
-            while time.perf_counter() < end:
-                await self._session(rng, end)
+            while self.end is None or time.perf_counter() < self.end:
+                await self._session(rng)
         except Exception as exc:  # noqa: BLE001
             self.errors.append(f"session {self.k}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         self.done = True
 
-    async def _session(self, rng, end):
+    async def _session(self, rng):
         from app.notebook import encode_share
         n = 1
         try:
             s = await ProtocolSession.open(f"{self.url}?nb={encode_share([CODE.format(k=self.k, n=n)])}")
         except ServerFullError:
             self.full += 1
+            self.end = self.end or time.perf_counter() + self.seconds
             await asyncio.sleep(2)
             return
         self.opened += 1
         try:
             if await s.wait_nodes(lambda c: c == 2, 60) is None:
                 self.errors.append(f"session {self.k}: no first graph after 60 s")
+                self.end = self.end or 0
                 return
+            if self.end is None:
+                self.end = time.perf_counter() + self.seconds
             edits = 0
-            while time.perf_counter() < end and (self.renew is None or edits < self.renew):
+            while time.perf_counter() < self.end and (self.renew is None or edits < self.renew):
                 if self.hostile and edits % self.hostile[0] == self.hostile[0] - 1:
                     s.set_code(HOSTILE)   # stopped at the time limit: its worker and child are ended
                     edits += 1
@@ -259,7 +263,7 @@ class Client:
 async def drive(url, sessions, seconds, pause, stagger=0.5, renew=None, hostile=None):
     clients = [Client(k, url, seconds, pause, renew, hostile) for k in range(sessions)]
     await asyncio.wait_for(asyncio.gather(*(c.run(stagger * c.k) for c in clients)),
-                           seconds + stagger * sessions + 120)
+                           seconds + stagger * sessions + 180)
     return clients
 
 

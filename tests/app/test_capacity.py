@@ -1,4 +1,5 @@
 """The server's budget: places for workers, memory, idle workers stopped and restored."""
+import os
 import sys
 import time
 
@@ -36,10 +37,13 @@ def test_places_are_counted_and_given_back(budget):
     a.release()
     c = budget.take()
     assert c.index == 0
-    # another server process sees the same places (the lock is on the file, not in this process)
-    other = Budget(2, 100_000, None, budget.folder)
-    with pytest.raises(ServerFull):
-        other.take()
+    # another server process (--num-procs) sees the same places: the lock is on the file
+    import subprocess
+    probe = ("import sys; from app.capacity import Budget, ServerFull\n"
+             "try:\n    Budget(2, 100_000, None, sys.argv[1]).take()\nexcept ServerFull as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", probe, budget.folder], capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert out.stdout.strip() == "all 2 places are taken", out.stderr
     b.release()
     c.release()
     assert budget.held_slots() == []
@@ -138,7 +142,6 @@ def test_past_the_limit_a_new_visitor_gets_the_server_full_page(tmp_path):
     """A real server with room for one session: the second visitor is told to try again, and gets in
     once the first has left."""
     import asyncio
-    import os
     pytest.importorskip("panel")
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     from bench.bench_load import ProtocolSession, ServerFullError, free_port, start_server, stop_server
