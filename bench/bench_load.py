@@ -364,6 +364,25 @@ def footprint(root: int) -> dict:
             "server_rss_mb": server_rss, "server_fds": server_fds}
 
 
+def cpu_seconds(root: int) -> tuple[float, float]:
+    """CPU time used so far by the server process itself, and by every live process below it (its
+    workers), children they waited for included."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = below = 0
+    for pid in process_tree(root):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            t = sum(int(x) for x in fields[11:13]) + (0 if pid == root else sum(int(x) for x in fields[13:15]))
+        except (OSError, ValueError, IndexError):
+            continue
+        if pid == root:
+            server += t
+        else:
+            below += t
+    return server / tick, below / tick
+
+
 def load_average():
     try:
         return os.getloadavg()
@@ -375,18 +394,25 @@ def load_average():
 # the three modes
 
 def print_level(n, s, seconds, wall):
+    cpu = ""
+    if s.get("cpu"):
+        per = [x / max(1, s["edits"]) * 1000 for x in s["cpu"]]
+        cpu = f"  CPU per edit: server {per[0]:.0f} ms, workers {per[1]:.0f} ms"
     print(f"{n:4d} sessions  {s['edits']:5d} edits  p50 {s['p50'] * 1000:6.0f} ms  p95 {s['p95'] * 1000:6.0f} ms  "
-          f"max {s['max'] * 1000:6.0f} ms  errors {len(s['errors'])}  leaks {s['leaks']}  refused {s['full']}  "
+          f"max {s['max'] * 1000:6.0f} ms  errors {len(s['errors'])}  leaks {s['leaks']}  refused {s['full']}{cpu}  "
           f"({seconds:g} s, {wall:.0f} s wall, load {load_average()[0]:.1f})", flush=True)
     for e in s["errors"][:5]:
         print("       " + e)
 
 
-def run_levels(url, levels, seconds, pause):
+def run_levels(url, levels, seconds, pause, server=None):
     results = {}
     for n in levels:
         t0 = time.perf_counter()
+        cpu0 = cpu_seconds(server.pid) if server is not None else None
         s = summary(asyncio.run(drive(url, n, seconds, pause)))
+        if server is not None:
+            s["cpu"] = [b - a for a, b in zip(cpu0, cpu_seconds(server.pid))]   # opening sessions included
         print_level(n, s, seconds, time.perf_counter() - t0)
         results[n] = s
         time.sleep(5)   # let the sessions close before the next level
@@ -399,18 +425,18 @@ def held_at_target(results):
     return max(ok) if ok else 0
 
 
-def find(url, seconds, pause, start=4, limit=256):
+def find(url, seconds, pause, server=None, start=2, limit=256):
     """Double the sessions until p95 passes the target, then try halfway between."""
     results, n = {}, start
     while n <= limit:
-        results.update(run_levels(url, [n], seconds, pause))
+        results.update(run_levels(url, [n], seconds, pause, server))
         if held_at_target(results) != n:
             break
         n *= 2
     good = held_at_target(results)
     bad = min([m for m in results if m > good], default=None)
     if good and bad and bad - good > 2:
-        results.update(run_levels(url, [(good + bad) // 2], seconds, pause))
+        results.update(run_levels(url, [(good + bad) // 2], seconds, pause, server))
     return results
 
 
@@ -490,7 +516,8 @@ def main(argv=None):
             if proc is None:
                 ap.error("--soak starts its own server (it watches that server's processes)")
             return 0 if soak(proc, url, args.sessions[0], args.soak, args.pause, args.sample, args.renew) else 1
-        results = find(url, args.seconds, args.pause) if args.find else run_levels(url, args.sessions, args.seconds, args.pause)
+        results = (find(url, args.seconds, args.pause, proc) if args.find
+                   else run_levels(url, args.sessions, args.seconds, args.pause, proc))
     finally:
         if proc is not None:
             stop_server(proc)
