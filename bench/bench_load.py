@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -76,12 +77,14 @@ class ProtocolSession:
     async def open(cls, page_url: str) -> "ProtocolSession":
         from tornado.httpclient import AsyncHTTPClient, HTTPRequest
         from tornado.websocket import websocket_connect
-        html = (await AsyncHTTPClient().fetch(page_url, request_timeout=120)).body.decode()
-        token = re.search(r'"token":\s*"([^"]+)"', html).group(1)
+        page = await AsyncHTTPClient().fetch(page_url, request_timeout=120)
+        token = re.search(r'"token":\s*"([^"]+)"', page.body.decode()).group(1)
         parts = urlsplit(page_url)
         ws_url = f"ws://{parts.netloc}{parts.path.rstrip('/')}/ws"
-        ws = await websocket_connect(HTTPRequest(ws_url, request_timeout=120), subprotocols=["bokeh", token],
-                                     max_message_size=256 * 2**20)
+        # cookies the page set go with the websocket, as a browser's would (a load balancer's sticky one)
+        cookies = "; ".join(c.split(";", 1)[0] for c in page.headers.get_list("Set-Cookie"))
+        ws = await websocket_connect(HTTPRequest(ws_url, request_timeout=120, headers={"Cookie": cookies} if cookies else None),
+                                     subprotocols=["bokeh", token], max_message_size=256 * 2**20)
         header, _ = await cls._read(ws)
         if header["msgtype"] != "ACK":
             raise RuntimeError(f"expected ACK, got {header['msgtype']}")
@@ -290,14 +293,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(port, env=None, num_procs=1, session_lifetime_ms=3000):
-    """`python -m app` on 127.0.0.1:port; unused sessions dropped after `session_lifetime_ms`."""
+def start_server(port, env=None, num_procs=1, session_lifetime_ms=3000, log=None, extra=()):
+    """`python -m app` on 127.0.0.1:port; unused sessions dropped after `session_lifetime_ms`; its
+    log to the file `log` (or nowhere)."""
     env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
     env.pop("GRADVIEW_RUNNER", None)
+    out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port), "--",
                              "--num-procs", str(num_procs), "--unused-session-lifetime", str(session_lifetime_ms),
-                             "--check-unused-sessions", str(max(500, session_lifetime_ms // 2))],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--check-unused-sessions", str(max(500, session_lifetime_ms // 2)), *extra],
+                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/main"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -313,11 +318,24 @@ def start_server(port, env=None, num_procs=1, session_lifetime_ms=3000):
 
 
 def stop_server(proc):
-    proc.terminate()
+    """Stop the server and, with --num-procs, the processes it forked (its process group)."""
+    import signal
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        pass
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def process_tree(root: int) -> list[int]:
@@ -397,7 +415,7 @@ def print_level(n, s, seconds, wall):
     cpu = ""
     if s.get("cpu"):
         per = [x / max(1, s["edits"]) * 1000 for x in s["cpu"]]
-        cpu = f"  CPU per edit: server {per[0]:.0f} ms, workers {per[1]:.0f} ms"
+        cpu = f"  CPU per edit: server process {per[0]:.0f} ms, processes below it {per[1]:.0f} ms"
     print(f"{n:4d} sessions  {s['edits']:5d} edits  p50 {s['p50'] * 1000:6.0f} ms  p95 {s['p95'] * 1000:6.0f} ms  "
           f"max {s['max'] * 1000:6.0f} ms  errors {len(s['errors'])}  leaks {s['leaks']}  refused {s['full']}{cpu}  "
           f"({seconds:g} s, {wall:.0f} s wall, load {load_average()[0]:.1f})", flush=True)
@@ -443,7 +461,8 @@ def find(url, seconds, pause, server=None, start=2, limit=256):
 def soak(proc, url, sessions, seconds, pause, sample_every, renew):
     """Sessions come and go for `seconds`; the server's footprint is sampled, and compared after
     every session has closed with the footprint before the first opened."""
-    time.sleep(3)
+    asyncio.run(drive(url, 1, 1, pause))   # warm up: the app loaded, a spare worker started
+    time.sleep(12)                         # that session dropped
     before = footprint(proc.pid)
     print(f"before: {before}", flush=True)
     samples = []
