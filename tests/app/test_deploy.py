@@ -1,6 +1,6 @@
-"""The deployment examples in docs/deploy work: nginx in front of two servers keeps each visitor's
-page and websocket on one server. Skipped where nginx is not installed (GRADVIEW_NGINX may name
-the binary)."""
+"""The deployment examples in docs/deploy: nginx in front of two servers keeps each visitor's page
+and websocket on one server (skipped where nginx is not installed; GRADVIEW_NGINX may name the
+binary), and the Dockerfile's parts hold together."""
 import asyncio
 import os
 import shutil
@@ -12,8 +12,6 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NGINX = os.environ.get("GRADVIEW_NGINX") or shutil.which("nginx")
-
-pytestmark = pytest.mark.skipif(not NGINX, reason="nginx is not installed (set GRADVIEW_NGINX to its binary)")
 
 
 def nginx_conf(tmp_path, port, backends):
@@ -36,6 +34,7 @@ def nginx_conf(tmp_path, port, backends):
     return path, tmp / "access.log"
 
 
+@pytest.mark.skipif(not NGINX, reason="nginx is not installed (set GRADVIEW_NGINX to its binary)")
 def test_nginx_keeps_each_visitor_on_one_server(tmp_path):
     pytest.importorskip("panel")
     sys.path.insert(0, ROOT)
@@ -84,3 +83,22 @@ def test_nginx_keeps_each_visitor_on_one_server(tmp_path):
             nginx.wait(10)
         for proc, _ in servers:
             stop_server(proc)
+
+
+def test_the_dockerfile_copies_what_the_app_needs_and_starts_the_launcher(capsys):
+    """No image is built here (that needs a Docker daemon and the network); the file's parts are
+    checked: what it copies exists and its command is a valid launcher command line."""
+    import json
+    from app.__main__ import main
+    docker = os.path.join(ROOT, "docs", "deploy", "Dockerfile")
+    lines = [line.strip() for line in open(docker) if line.strip() and not line.startswith("#")]
+    copies = [line.split()[1:-1] for line in lines if line.startswith("COPY ")]
+    assert {p for c in copies for p in c} >= {"engine", "app", "static", "pyproject.toml"}
+    for c in copies:
+        assert all(os.path.exists(os.path.join(ROOT, p)) for p in c)
+    cmd = json.loads(next(line for line in lines if line.startswith("CMD "))[4:])
+    assert cmd[:3] == ["python", "-m", "app"]
+    assert main(cmd[3:] + ["--dry-run"]) == 0
+    out = capsys.readouterr()
+    assert "--address 0.0.0.0" in out.out and "--allow-websocket-origin=*" in out.out
+    assert any(line.startswith("USER ") and "root" not in line for line in lines)
