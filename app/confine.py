@@ -21,6 +21,7 @@ zombie holding a process slot.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import itertools
@@ -176,6 +177,42 @@ def _cgroup_processes(path) -> list[int]:
             return [int(x) for x in f.read().split()]
     except (OSError, ValueError):
         return []
+
+
+def _remove_cgroup_tree(path):
+    """Kill what is left in a server's worker cgroups and remove them."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(path):
+            child = os.path.join(path, name)
+            if os.path.isdir(child):
+                for _ in range(100):
+                    left = _cgroup_processes(child)
+                    if not left:
+                        break
+                    for pid in left:
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, signal.SIGKILL)
+                    time.sleep(0.01)
+                with contextlib.suppress(OSError):
+                    os.rmdir(child)
+        os.rmdir(path)
+
+
+def _remove_stale_cgroups(base):
+    """Cgroups of servers that are gone (killed before they could clean up)."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(base):
+            if name.startswith("gradview-") and name[9:].isdigit() and _stat(int(name[9:])) is None:
+                _remove_cgroup_tree(os.path.join(base, name))
+
+
+def _remove_parent_cgroup():
+    if isinstance(_PARENT, str):
+        _remove_cgroup_tree(_PARENT)
+
+
+
+atexit.register(_remove_parent_cgroup)
 
 
 def _become_subreaper():
@@ -366,39 +403,3 @@ def limit_hit(exc: BaseException) -> tuple[str, str] | None:
                               f"may ({open_files:,}).")
         exc = exc.__cause__ or exc.__context__
     return None
-
-
-def _remove_cgroup_tree(path):
-    """Kill what is left in a server's worker cgroups and remove them."""
-    with contextlib.suppress(OSError):
-        for name in os.listdir(path):
-            child = os.path.join(path, name)
-            if os.path.isdir(child):
-                for _ in range(100):
-                    left = _cgroup_processes(child)
-                    if not left:
-                        break
-                    for pid in left:
-                        with contextlib.suppress(OSError):
-                            os.kill(pid, signal.SIGKILL)
-                    time.sleep(0.01)
-                with contextlib.suppress(OSError):
-                    os.rmdir(child)
-        os.rmdir(path)
-
-
-def _remove_stale_cgroups(base):
-    """Cgroups of servers that are gone (killed before they could clean up)."""
-    with contextlib.suppress(OSError):
-        for name in os.listdir(base):
-            if name.startswith("gradview-") and name[9:].isdigit() and _stat(int(name[9:])) is None:
-                _remove_cgroup_tree(os.path.join(base, name))
-
-
-def _remove_parent_cgroup():
-    if isinstance(_PARENT, str):
-        _remove_cgroup_tree(_PARENT)
-
-
-import atexit  # noqa: E402
-atexit.register(_remove_parent_cgroup)
