@@ -357,7 +357,8 @@ def apply_limits(memory_limit_mb=None):
         cap(resource.RLIMIT_FSIZE, int(file_mb) * 2**20)
     if open_files:
         cap(resource.RLIMIT_NOFILE, int(open_files))
-    if processes and not cgroup and os.getuid() != 0:
+    if processes and not cgroup and os.getuid() != 0 and os.path.isdir("/proc"):
+        # the user's tasks are counted from /proc: without it (macOS) there is no fair allowance to set
         cap(resource.RLIMIT_NPROC, _user_tasks(os.getuid()) + processes)
     global _LIMITS
     _LIMITS = (processes, file_mb, open_files, cgroup)
