@@ -32,7 +32,9 @@ from .confine import processes_of, resident_mb
 __all__ = ["ServerFull", "Budget", "Slot", "server_budget", "default_max_sessions", "machine_memory_mb"]
 
 WORKER_MB = 256          # what a session is budgeted: a fresh worker (~90 MiB) and room to work
-SESSIONS_PER_CORE = 4    # what a core holds at p95 edit-to-graph near 1 s (bench/bench_load.py, README)
+# sessions a core holds at p95 edit-to-graph <= 1 s: 2 measured on a core half busy with other
+# work, about 4 estimated for a free one from the CPU an edit takes (bench/bench_load.py, README)
+SESSIONS_PER_CORE = 4
 
 
 class ServerFull(Exception):
