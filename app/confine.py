@@ -31,6 +31,7 @@ import signal
 import sys
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass
 
 __all__ = ["WorkerLimits", "Confinement", "limit_hit", "apply_limits", "resident_mb", "processes_of"]
@@ -211,10 +212,6 @@ def _remove_parent_cgroup():
         _remove_cgroup_tree(_PARENT)
 
 
-
-atexit.register(_remove_parent_cgroup)
-
-
 def _become_subreaper():
     """Orphans of the workers come to this process (not init, which may never reap them), so that
     ending a worker can reap them."""
@@ -241,11 +238,13 @@ class Confinement:
         self.workdir = None
         self.cgroup = None
         self.pid = None
+        _LIVE.add(self)
 
     def prepare(self, env: dict) -> dict:
         """Before the worker starts: its folder and cgroup; the arguments for subprocess.Popen (a new
         session, the folder as working directory, the environment that tells the worker its limits)."""
-        self.workdir = tempfile.mkdtemp(prefix="gradview-worker-")
+        _remove_stale_folders()
+        self.workdir = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
         if self.limits.processes:
             self.cgroup = _new_cgroup(self.limits.processes)
         env = dict(env, HOME=self.workdir, TMPDIR=self.workdir)
@@ -333,6 +332,37 @@ class Confinement:
                         break
                     time.sleep(0.01)
             self.cgroup = None
+
+
+_LIVE = weakref.WeakSet()   # confinements of this process, ended when it exits
+FOLDER_PREFIX = "gradview-worker-"
+_SWEPT = False
+
+
+def _remove_stale_folders():
+    """Once per process: worker folders left by servers that are gone (killed before they could
+    clean up), named after the server's process id."""
+    global _SWEPT
+    if _SWEPT:
+        return
+    _SWEPT = True
+    root = tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        for name in os.listdir(root):
+            owner = name[len(FOLDER_PREFIX):].split("-", 1)[0]
+            if name.startswith(FOLDER_PREFIX) and owner.isdigit() and _stat(int(owner)) is None:
+                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
+def _end_all():
+    """At exit: end the workers still running (their processes, folders and cgroups)."""
+    for confinement in list(_LIVE):
+        with contextlib.suppress(Exception):
+            confinement.end(timeout=1.0)
+    _remove_parent_cgroup()
+
+
+atexit.register(_end_all)
 
 
 # ------------------------------------------------------------------------------------------------
