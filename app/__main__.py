@@ -1,4 +1,4 @@
-"""Serve the app: `python -m app [--port N] [--address ADDR] [--allow-remote] [-- extra panel serve options]`.
+"""Serve the app: `python -m app [--port N] [--address ADDR] [--allow-remote] [--num-procs N] [-- extra panel serve options]`.
 
 Cells run arbitrary Python with the rights of the user who started the server. So the server
 listens on 127.0.0.1 unless told otherwise, and any other address needs `--allow-remote` (and then
@@ -75,6 +75,8 @@ def build_command(args, extra) -> list[str]:
     panel = shutil.which("panel")
     cmd = [panel] if panel else [sys.executable, "-m", "panel"]
     cmd += ["serve", os.path.join(ROOT, "app", "main.py"), "--port", str(args.port), "--address", args.address]
+    if args.num_procs != 1:
+        cmd += ["--num-procs", str(args.num_procs)]
     if not any(e.startswith("--allow-websocket-origin") for e in extra):
         host = "localhost" if is_loopback(args.address) else "*"
         if host == "localhost":
@@ -92,6 +94,9 @@ def main(argv=None) -> int:
     parser.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow an address other machines can reach (cells run arbitrary Python)")
+    parser.add_argument("--num-procs", type=int, default=1,
+                        help="server processes sharing the port (Bokeh's own; 0: one per core). The session "
+                             "and memory budget is the server's as a whole")
     parser.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = []

@@ -13,6 +13,7 @@ if __package__ in (None, ""):  # run as a script by `panel serve app/main.py`: m
 import panel as pn  # noqa: E402
 import param  # noqa: E402
 
+from app.capacity import ServerFull  # noqa: E402
 from app.controller import Controller, DocScheduler, SyncScheduler  # noqa: E402
 from app.notebook import decode_share, parse_percent, share_url  # noqa: E402
 from app.runner import Runner, make_runner  # noqa: E402
@@ -23,7 +24,7 @@ from app.views.controls import ControlsPanel, list_examples  # noqa: E402
 from app.views.graph import GraphPanel  # noqa: E402
 from app.views.inspector import InspectorPanel  # noqa: E402
 
-__all__ = ["GradviewApp", "build_app", "initial_cells"]
+__all__ = ["GradviewApp", "ServerFullPage", "build_app", "initial_cells"]
 
 STARTER = [
     "import torch\n\nx = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)\nw = torch.tensor(0.5, requires_grad=True)",
@@ -60,6 +61,8 @@ def initial_cells(query: dict | None = None) -> tuple[list[str], str | None]:
 
 class GradviewApp(param.Parameterized):
     """One page: state, runner and views, and the actions the views call."""
+
+    title = "gradview"
 
     def __init__(self, codes=None, runner: Runner | None = None, scheduler=None, **params):
         super().__init__(**params)
@@ -159,8 +162,32 @@ class GradviewApp(param.Parameterized):
         self.controller.close()
 
 
+class ServerFullPage:
+    """What a new visitor gets when the server has no room for another session: a clear page, not a
+    session that would slow down everyone else's."""
+
+    title = "gradview: the server is full"
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def layout(self):
+        again = pn.widgets.Button(name="Try again", button_type="primary", width=120)
+        again.js_on_click(code="window.location.reload()")
+        text = pn.pane.Markdown(
+            f"## The server is full, try again in a few minutes\n\n"
+            f"Every session runs its cells in a process of its own, and this server has no room for "
+            f"another one now ({self.reason}). Places free up as other sessions close or sit idle. "
+            f"Your notebook link, if you came with one, still works when you try again.",
+            css_classes=["gv-server-full"], width=640)
+        return pn.Column(text, again, margin=40)
+
+    def close(self):
+        pass
+
+
 def build_app():
-    """The app for the current session (server or Pyodide)."""
+    """The app for the current session (server or Pyodide); ServerFullPage when there is no room."""
     use_bundled_ace()
     pn.extension("codeeditor", raw_css=[PAGE_CSS], notifications=False)
     query = {}
@@ -175,7 +202,10 @@ def build_app():
     if scheduler is None and sys.platform == "emscripten":
         from app.controller import AsyncioScheduler
         scheduler = AsyncioScheduler()
-    app = GradviewApp(codes=codes, scheduler=scheduler)
+    try:
+        app = GradviewApp(codes=codes, scheduler=scheduler)
+    except ServerFull as full:
+        return ServerFullPage(str(full))
     if note:
         app.state.errors = [note]
     # run at once: the results are usually in before the browser has loaded the page's scripts
@@ -191,4 +221,4 @@ if __name__.startswith("bokeh_app") or __name__ == "__main__":
         from app.__main__ import warn_if_exposed
         warn_if_exposed()  # once per server: cells run arbitrary Python, say so when others can reach it
     _app = build_app()
-    _app.layout().servable(title="gradview")
+    _app.layout().servable(title=_app.title)

@@ -18,6 +18,8 @@ Two implementations share the interface:
   time limit (default 10 s) has its worker killed; a fresh worker is started and the cells that
   had run are re-run to rebuild the namespace. The worker's address space is capped (RLIMIT_AS,
   default 4 GiB): a failed allocation is reported as the memory limit and the worker replaced too.
+  Its processes, file sizes and open files are bounded, and ending it ends every process it
+  started (`app.confine`); hitting one of those limits replaces the worker as well.
 
 `make_runner()` picks: the worker where processes exist, in-process under Pyodide.
 """
@@ -36,6 +38,9 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field, asdict
+
+from .capacity import ServerFull, server_budget
+from .confine import Confinement, WorkerLimits, apply_limits, limit_hit, resident_mb
 
 __all__ = ["Settings", "CellResult", "RunResult", "Session", "Runner", "InProcessRunner", "WorkerRunner",
            "make_runner", "cell_filename", "cell_id_from_filename", "DEFAULT_TIME_LIMIT",
@@ -418,6 +423,11 @@ class Session:
         except BaseException as exc:  # noqa: BLE001  anything a cell raises (KeyboardInterrupt too) is its output
             cell.error_kind = "exception"
             cell.error, cell.error_line, _ = format_exception(exc, labels, cid)
+            hit = limit_hit(exc)   # a worker's process, file size or open-file limit
+            if hit is not None:
+                cell.error_kind = "limit"
+                self.last_limit, message = hit
+                cell.error = f"{message} Its worker process was restarted.\n{cell.error}"
         cell.output = out.getvalue()
         if cell.error is not None and len(cell.error) > MAX_OUTPUT_CHARS:
             half = MAX_OUTPUT_CHARS // 2
@@ -497,13 +507,24 @@ class WorkerRunner(Runner):
 
     The child speaks a small pickle protocol over a socket pair: ("run", cells, start, settings)
     is answered by one ("cell", CellResult) per cell as it ends, then ("done", RunResult).
+
+    With a `slot` of the server's budget (`app.capacity`) the worker may be stopped while the session
+    lives on (`suspend`: idle, or the server short of memory); the next run then takes a place again,
+    starts a worker and re-runs the cells above first, or says the server is full.
     """
 
     def __init__(self, time_limit: float | None = DEFAULT_TIME_LIMIT,
-                 memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB, start: bool = True):
+                 memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB, start: bool = True,
+                 limits: WorkerLimits | None = None, slot=None):
         self.time_limit = time_limit
         self.memory_limit_mb = memory_limit_mb
+        self.limits = limits or WorkerLimits.from_env()
+        self.slot = slot                      # this worker's place in the server's budget (or None)
+        self.last_active = time.monotonic()   # when a run last ended (idle workers are stopped)
+        self._suspended = None                # why the worker was stopped while the session lives on
+        self._stop_reason = None              # why the run in flight is being stopped from outside
         self._proc = None
+        self._confinement = None
         self._sock = None
         self._file = None
         self._lock = threading.Lock()         # one run at a time
@@ -522,10 +543,19 @@ class WorkerRunner(Runner):
         env.setdefault("OMP_NUM_THREADS", "1")
         env.setdefault("OPENBLAS_NUM_THREADS", "1")
         code = f"from app.runner import _worker_main; _worker_main({child.fileno()}, {self.memory_limit_mb!r})"
-        proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child.fileno(),), cwd=ROOT, env=env,
-                                stdin=subprocess.DEVNULL, close_fds=True)
-        child.close()
-        self._proc, self._sock = proc, parent
+        confinement = Confinement(self.limits)
+        try:
+            proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child.fileno(),),
+                                    stdin=subprocess.DEVNULL, close_fds=True, **confinement.prepare(env))
+        except BaseException:
+            confinement.end()
+            raise
+        finally:
+            child.close()
+        confinement.started(proc.pid)
+        if self.slot is not None:
+            self.slot.record(proc.pid, confinement.cgroup)
+        self._proc, self._sock, self._confinement = proc, parent, confinement
         self._file = parent.makefile("rwb")
         ready = _recv(self._file)
         if ready != ("ready",):
@@ -541,9 +571,12 @@ class WorkerRunner(Runner):
         return self._proc is not None and self._proc.poll() is None
 
     def _kill(self):
-        proc, sock, f = self._proc, self._sock, self._file
-        self._proc = self._sock = self._file = None
-        if proc is not None and proc.poll() is None:
+        """End the worker and every process it started."""
+        proc, sock, f, confinement = self._proc, self._sock, self._file, self._confinement
+        self._proc = self._sock = self._file = self._confinement = None
+        if confinement is not None:
+            confinement.end(proc)
+        elif proc is not None and proc.poll() is None:
             proc.kill()
             with contextlib.suppress(Exception):
                 proc.wait(timeout=5)
@@ -570,12 +603,23 @@ class WorkerRunner(Runner):
         cells = [tuple(c) for c in cells]
         settings = settings or Settings()
         with self._lock:
-            self._wait_started()
             t0 = time.perf_counter()
+            try:
+                resumed = self._resume(cells[:start], settings) if self._suspended is not None else None
+            except ServerFull as full:
+                cid = cells[start][0] if start < len(cells) else "?"
+                cell = CellResult(cell_id=cid, error_kind="limit", error=(
+                    f"The server is full ({full}). This session's worker was stopped while {self._suspended} "
+                    f"and cannot start again yet: try again in a minute. Your cells are kept."))
+                return RunResult(start=start, results=[cell], failed=start, limit="server full")
+            self._wait_started()
             result = self._exchange(cells, start, settings, on_cell, self.time_limit)
+            if resumed:
+                result.notes.insert(0, resumed)
             if result.failed is not None and result.results and result.results[-1].error_kind in ("limit", "crash"):
                 self._restart_and_replay(cells[:result.failed], settings, result)
             result.duration = time.perf_counter() - t0
+            self.last_active = time.monotonic()
             return result
 
     def _exchange(self, cells, start, settings, on_cell, limit, capture=True) -> RunResult:
@@ -607,8 +651,8 @@ class WorkerRunner(Runner):
             if self._proc is not None:
                 with contextlib.suppress(Exception):
                     code = self._proc.wait(timeout=1)
-            if self._interrupted:
-                return self._overrun(cells, start, results, "stopped", "limit")
+            if self._stop_reason:
+                return self._overrun(cells, start, results, self._stop_reason, "limit")
             if code is not None and code < 0 and -code == getattr(__import__("signal"), "SIGKILL", 9):
                 # killed from outside while running: the kernel's out-of-memory killer, as a rule
                 why = "memory limit (the worker process was killed, most likely for running out of memory)"
@@ -619,13 +663,14 @@ class WorkerRunner(Runner):
                 why = f"the worker process stopped (exit code {code})" if code is not None else f"the worker failed ({exc})"
             return self._overrun(cells, start, results, why, "crash")
 
-    _interrupted = False
-
     def _overrun(self, cells, start, results, what, kind) -> RunResult:
         index = start + len(results)
         cid = cells[index][0] if index < len(cells) else (cells[-1][0] if cells else "?")
         if what == "stopped":
             msg = "Stopped: the run was interrupted and the worker process restarted."
+        elif what.startswith("server memory"):
+            msg = (f"Server memory limit hit: the {what}. This run was stopped to keep the server up; "
+                   f"its worker process was restarted.")
         elif kind == "limit":
             msg = (f"Time limit hit: the run took longer than its {what} and was stopped in this cell. "
                    f"Its worker process was restarted.")
@@ -639,29 +684,76 @@ class WorkerRunner(Runner):
         return run
 
     def _restart_and_replay(self, cells, settings, result: RunResult):
-        self._interrupted = False
-        self._kill()
+        self._stop_reason = None
         self.restarts += 1
         result.restarted = True
+        note = self._fresh_worker(cells, settings)
+        if note:
+            result.notes.append(note)
+
+    def _fresh_worker(self, cells, settings) -> str | None:
+        """Replace the worker by a new one and re-run `cells` (the ones above) in it; what to tell."""
+        self._kill()
         self._spawn()
         if not cells:
-            return
+            return None
         replay = self._exchange(cells, 0, settings, None, self.time_limit, capture=False)
         if replay.failed is not None and replay.results and replay.results[-1].error_kind in ("limit", "crash"):
             self._kill()
             self._spawn()
-            result.notes.append("Rebuilding the namespace hit the limit too: it starts empty; run all to rebuild it.")
-        else:
-            result.notes.append(f"Namespace rebuilt by re-running the {len(replay.results)} cell(s) above.")
+            return "Rebuilding the namespace hit the limit too: it starts empty; run all to rebuild it."
+        return f"Namespace rebuilt by re-running the {len(replay.results)} cell(s) above."
+
+    # -- the server's budget -------------------------------------------------------------------------
+    def has_worker(self) -> bool:
+        return self._suspended is None and self._alive()
+
+    def resident_mb(self) -> float:
+        confinement = self._confinement
+        return resident_mb(confinement.processes()) if confinement is not None else 0.0
+
+    def suspend(self, why: str) -> bool:
+        """Stop the worker and give its place back while the session lives on; False when a run is
+        in flight. `why` completes "stopped while ..."."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._start_thread is not None and self._start_thread.is_alive():
+                return False
+            self._kill()
+            self._suspended = why
+            if self.slot is not None:
+                self.slot.release()
+            return True
+        finally:
+            self._lock.release()
+
+    def evict(self, why: str):
+        """The server is short of memory and this worker is the largest: stop its run (the cell says
+        `why`), or the worker itself when idle."""
+        if not self.suspend("the server was short of memory") and self._proc is not None:
+            self._stop_reason = why
+            with contextlib.suppress(Exception):
+                self._proc.kill()
+
+    def _resume(self, cells, settings) -> str:
+        """A place and a new worker after `suspend`, with `cells` (the ones above) re-run: the note."""
+        if self.slot is not None and not self.slot.held:
+            self.slot = self.slot.budget.take()
+        why, self._suspended = self._suspended, None
+        rebuilt = self._fresh_worker(cells, settings)
+        return f"This session's worker had been stopped while {why}; a new one started." + (f" {rebuilt}" if rebuilt else "")
 
     def reset(self):
         with self._lock:
+            if self._suspended is not None:
+                return   # no worker, no names: the next run starts one
             self._kill()
             self._spawn()
 
     def interrupt(self):
         if self._lock.locked() and self._proc is not None:
-            self._interrupted = True
+            self._stop_reason = "stopped"
             with contextlib.suppress(Exception):
                 self._proc.kill()
 
@@ -670,6 +762,9 @@ class WorkerRunner(Runner):
         if t is not None:
             t.join(timeout=10)
         self._kill()
+        if self.slot is not None:
+            self.slot.budget.forget(self)
+            self.slot.release()
 
     def __del__(self):
         with contextlib.suppress(Exception):
@@ -691,11 +786,7 @@ def _watch_parent(every: float = 1.0):
 
 def _worker_main(fd: int, memory_limit_mb=None):
     """The child process: one Session, answering runs until the pipe closes."""
-    if memory_limit_mb:
-        with contextlib.suppress(Exception):
-            import resource
-            limit = int(memory_limit_mb) * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    apply_limits(memory_limit_mb)
     _watch_parent()
     sock = socket.socket(fileno=fd)
     f = sock.makefile("rwb")
@@ -703,6 +794,12 @@ def _worker_main(fd: int, memory_limit_mb=None):
     with contextlib.suppress(Exception):
         import engine.graph  # noqa: F401
     session = Session(memory_limit_mb=int(memory_limit_mb) if memory_limit_mb else None)
+    me = os.getpid()
+
+    def sent(cell):
+        if os.getpid() != me:
+            os._exit(0)   # a process the cell forked: it never answers for the worker
+        _send(f, ("cell", cell))
     _send(f, ("ready",))
     while True:
         try:
@@ -712,11 +809,12 @@ def _worker_main(fd: int, memory_limit_mb=None):
         if msg[0] == "run":
             _, cells, start, settings, capture = msg
             try:
-                run = session.run(cells, start, Settings(**settings), None, capture=capture,
-                                  on_cell=lambda cell: _send(f, ("cell", cell)))
+                run = session.run(cells, start, Settings(**settings), None, capture=capture, on_cell=sent)
             except Exception as exc:  # noqa: BLE001  e.g. a cell broke the engine module itself
                 run = RunResult(start=start, failed=start)
                 run.notes.append(f"The run could not start: {type(exc).__name__}: {exc}. Restart to begin afresh.")
+            if os.getpid() != me:
+                os._exit(0)
             run.results = []  # already sent one by one
             _send(f, ("done", run))
         elif msg[0] == "reset":
@@ -730,14 +828,22 @@ _spare: list = []          # one started, unused worker kept ready for the next 
 _spare_lock = threading.Lock()
 
 
-def _take_spare(memory_limit_mb):
-    """A worker started earlier (its start off the page's critical path), and start the next one."""
+def _take_spare(memory_limit_mb, budget):
+    """A worker started earlier (its start off the page's critical path), and start the next one
+    where the budget leaves room for it."""
     with _spare_lock:
         runner = _spare.pop() if _spare else None
         if runner is not None and runner.memory_limit_mb != memory_limit_mb:
             runner.close()
             runner = None
-        _spare.append(WorkerRunner(memory_limit_mb=memory_limit_mb))
+        if runner is not None:
+            try:
+                budget.ensure_room(1)
+            except ServerFull:
+                _spare.append(runner)
+                raise
+        with contextlib.suppress(ServerFull):
+            _spare.append(WorkerRunner(memory_limit_mb=memory_limit_mb, slot=budget.take(spare=True)))
     return runner
 
 
@@ -757,7 +863,8 @@ def default_memory_limit_mb() -> int | None:
 def make_runner(kind: str | None = None, time_limit: float | None = None, spare: bool = False) -> Runner:
     """The runner for this platform: `kind` "worker" or "inprocess"; default from GRADVIEW_RUNNER, else
     the worker where subprocesses exist (not in Pyodide). `spare=True` (the server) hands out a worker
-    started in advance and starts another for the next caller."""
+    started in advance and starts another for the next caller, within the server's budget
+    (`app.capacity`): ServerFull when there is no room for another session."""
     kind = kind or os.environ.get("GRADVIEW_RUNNER") or ("inprocess" if sys.platform == "emscripten" else "worker")
     if time_limit is None:
         time_limit = float(os.environ.get("GRADVIEW_TIME_LIMIT", DEFAULT_TIME_LIMIT))
@@ -765,8 +872,13 @@ def make_runner(kind: str | None = None, time_limit: float | None = None, spare:
         return InProcessRunner(time_limit=time_limit)
     mem = os.environ.get("GRADVIEW_MEMORY_LIMIT_MB")
     mem = (int(mem) or None) if mem else default_memory_limit_mb()
-    runner = _take_spare(mem) if spare else None
+    if not spare:
+        return WorkerRunner(time_limit=time_limit, memory_limit_mb=mem)
+    budget = server_budget()
+    runner = _take_spare(mem, budget)
     if runner is None:
-        runner = WorkerRunner(time_limit=time_limit, memory_limit_mb=mem)
+        runner = WorkerRunner(time_limit=time_limit, memory_limit_mb=mem, slot=budget.take())
     runner.time_limit = time_limit
+    runner.last_active = time.monotonic()
+    budget.watch(runner)
     return runner

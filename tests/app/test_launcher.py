@@ -33,6 +33,13 @@ def test_default_is_127_0_0_1(capsys):
     assert "--address 127.0.0.1" in out.out and "--port 5123" in out.out and not out.err
 
 
+def test_num_procs_is_bokehs(capsys):
+    assert main(["--dry-run"]) == 0
+    assert "--num-procs" not in capsys.readouterr().out
+    assert main(["--dry-run", "--num-procs", "4"]) == 0
+    assert "--num-procs 4" in capsys.readouterr().out
+
+
 def test_plain_panel_serve_is_warned_about(monkeypatch):
     import app
     assert served_address(["panel", "serve", "app/main.py"]) == ""
