@@ -1,0 +1,147 @@
+"""MkDocs plugin: ```gradview fences run PyTorch code on the engine at build time and draw its graph
+in the page (no iframe; BokehJS loaded once per page with graphs, from `assets/gradview/`).
+
+mkdocs.yml:
+
+    plugins:
+      - gradview:                 # the entry point of app.integrations.mkdocs:GradviewPlugin
+          on_error: raise         # or warn: the page shows the error instead
+          defaults: {height: 360} # default options for every block
+
+A page:
+
+    ```gradview step=0 direction=TB title="two steps"
+    import torch
+    w = torch.ones(3, requires_grad=True)
+    for i in range(2):
+        (w * i).sum().backward()
+    ```
+
+Options (key=value in the fence's first line; quote values with spaces): step, view, direction,
+height, width, title, show-code, show-output (true/false), file (a script, relative to the page).
+The fences are found before Markdown runs, so they work beside pymdownx.superfences and inside
+admonitions or lists (indented fences). Rendered blocks are kept in `cache_dir` (default
+`.cache/gradview` beside mkdocs.yml), so `mkdocs serve` re-runs only the blocks that changed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import shlex
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.utils import get_relative_url
+
+from .blocks import BlockCache, BlockOptionError, bokehjs_script_tags, copy_bokehjs, error_html, parse_options, render_block
+
+log = logging.getLogger("mkdocs.plugins.gradview")
+
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*gradview\b(?P<info>[^\n]*)\n"
+                   r"(?P<code>(?:.*?\n)??)(?P=indent)(?P=fence)[ \t]*$", re.M | re.S)
+ASSETS = "assets"  # BokehJS goes to site/assets/gradview/
+
+
+class GradviewConfig(Config):
+    on_error = c.Choice(("raise", "warn"), default="raise")
+    defaults = c.Type(dict, default={})
+    cache = c.Type(bool, default=True)
+    cache_dir = c.Optional(c.Type(str))
+
+
+def fence_options(info):
+    """{name: text} from a fence's first line after `gradview`: `step=1 title="a b" show-code=false`."""
+    raw = {}
+    for word in shlex.split(info):
+        name, sep, value = word.partition("=")
+        raw[name.strip()] = value if sep else ""
+    return raw
+
+
+def _fenced(lang, text, indent):
+    body = "".join(indent + line + "\n" for line in text.rstrip("\n").split("\n"))
+    return f"{indent}```{lang}\n{body}{indent}```\n"
+
+
+class GradviewPlugin(BasePlugin[GradviewConfig]):
+    def on_config(self, config):
+        try:
+            self.defaults = parse_options({k: str(v) for k, v in self.config.defaults.items()})
+        except BlockOptionError as exc:
+            raise PluginError(f"gradview defaults in mkdocs.yml: {exc}") from None
+        base = os.path.dirname(os.path.abspath(config.config_file_path or "mkdocs.yml"))
+        self.cache = None
+        if self.config.cache:
+            self.cache = BlockCache(os.path.join(base, self.config.cache_dir or os.path.join(".cache", "gradview")))
+        self.base = base
+        self.graphs = {}       # page's src path -> [graph html], in page order
+        self.nonce = secrets.token_hex(4)
+        return config
+
+    def _fail(self, where, message, details=""):
+        if self.config.on_error == "raise":
+            raise PluginError(f"{where}: {message}" + (f"\n{details}" if details else ""))
+        log.warning(f"{where}: gradview: {message}" + (f"\n{details}" if details else ""))
+
+    def on_page_markdown(self, markdown, page, config, files):
+        source = page.file.abs_src_path or page.file.src_path
+        shown = os.path.relpath(source, self.base) if page.file.abs_src_path else source
+        graphs = self.graphs[page.file.src_path] = []
+
+        def replace(m):
+            indent = m.group("indent")
+            fence_line = markdown.count("\n", 0, m.start()) + 1
+            code = "".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
+                           for line in m.group("code").splitlines(True))
+            try:
+                options = parse_options(fence_options(m.group("info")), self.defaults)
+                if not options.file and not code.strip():
+                    raise BlockOptionError("no code: give the fence content or the file option")
+                result = render_block(code, options, source=shown, base_dir=os.path.dirname(source),
+                                      cache=self.cache)
+            except (BlockOptionError, ValueError) as exc:
+                self._fail(f"{shown}:{fence_line}", str(exc))
+                return m.group(0)
+            out = []
+            if options.show_code:
+                out.append(_fenced("python", result.code, indent))
+            if options.show_output and result.printed:
+                out.append(_fenced("text", result.printed, indent))
+            html = ""
+            if result.error:
+                path, line = result.location(shown, fence_line + 1)
+                self._fail(f"{path}:{line}" if line else f"{shown}:{fence_line}",
+                           f"the code raised {result.error_summary}", result.error)
+                html += error_html(result, shown, fence_line + 1)
+            html += result.html
+            if html:
+                graphs.append(html)
+                # a plain word Markdown leaves alone; the graph's HTML goes in after conversion
+                out.append(f"{indent}GRADVIEW-SLOT-{self.nonce}-{len(graphs) - 1}\n")
+            return "\n".join(out)
+
+        return FENCE.sub(replace, markdown)
+
+    def on_page_content(self, html, page, config, files):
+        graphs = self.graphs.get(page.file.src_path)
+        if not graphs:
+            return html
+        slot = re.compile(rf"(?:<p>)?GRADVIEW-SLOT-{self.nonce}-(\d+)(?:</p>)?")
+        return slot.sub(lambda m: graphs[int(m.group(1))], html)
+
+    def on_post_page(self, output, page, config):
+        if not self.graphs.get(page.file.src_path):
+            return output
+        prefix = get_relative_url(ASSETS, page.url)
+        tags = bokehjs_script_tags(prefix)
+        return output.replace("</head>", tags + "\n</head>", 1)
+
+    def on_post_build(self, config):
+        if any(self.graphs.values()):
+            copy_bokehjs(os.path.join(config.site_dir, ASSETS))
+        if self.cache is not None and (self.cache.runs or self.cache.hits):
+            log.info(f"gradview: {self.cache.runs} block(s) run, {self.cache.hits} reused from the last build")
