@@ -22,7 +22,7 @@ import os
 import sys
 import traceback
 
-__all__ = ["OPTION_NAMES", "BlockOptions", "BlockOptionError", "BlockResult", "parse_options", "run_block",
+__all__ = ["OPTION_NAMES", "BlockOptions", "BlockOptionError", "BlockResult", "parse_options", "parse_option_line", "run_block",
            "render_block", "BlockCache", "graph_html", "error_html", "bokehjs_script_tags", "copy_bokehjs"]
 
 # the options of a block, as written in a page (`:show-code: false`, `step=2`, ...)
@@ -75,6 +75,17 @@ def _views():
     """The views engine.viz can draw: `forward` always, others where page() takes `view=`."""
     from engine.viz.export import page
     return ("forward", "backward") if "view" in inspect.signature(page).parameters else ("forward",)
+
+
+def parse_option_line(text):
+    """{name: text} from options written on one line, as a MkDocs fence or the notebook magic takes
+    them: `step=1 title="a b" show-code=false` (a bare name is a flag)."""
+    import shlex
+    raw = {}
+    for word in shlex.split(text):
+        name, sep, value = word.partition("=")
+        raw[name.strip()] = value if sep else ""
+    return raw
 
 
 def parse_options(raw, defaults=None):

@@ -29,7 +29,6 @@ import logging
 import os
 import re
 import secrets
-import shlex
 
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
@@ -37,7 +36,8 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.utils import get_relative_url
 
-from .blocks import BlockCache, BlockOptionError, bokehjs_script_tags, copy_bokehjs, error_html, parse_options, render_block
+from .blocks import (BlockCache, BlockOptionError, bokehjs_script_tags, copy_bokehjs, error_html, parse_option_line,
+                     parse_options, render_block)
 
 log = logging.getLogger("mkdocs.plugins.gradview")
 
@@ -51,15 +51,6 @@ class GradviewConfig(Config):
     defaults = c.Type(dict, default={})
     cache = c.Type(bool, default=True)
     cache_dir = c.Optional(c.Type(str))
-
-
-def fence_options(info):
-    """{name: text} from a fence's first line after `gradview`: `step=1 title="a b" show-code=false`."""
-    raw = {}
-    for word in shlex.split(info):
-        name, sep, value = word.partition("=")
-        raw[name.strip()] = value if sep else ""
-    return raw
 
 
 def _fenced(lang, text, indent):
@@ -98,7 +89,7 @@ class GradviewPlugin(BasePlugin[GradviewConfig]):
             code = "".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
                            for line in m.group("code").splitlines(True))
             try:
-                options = parse_options(fence_options(m.group("info")), self.defaults)
+                options = parse_options(parse_option_line(m.group("info")), self.defaults)
                 if not options.file and not code.strip():
                     raise BlockOptionError("no code: give the fence content or the file option")
                 result = render_block(code, options, source=shown, base_dir=os.path.dirname(source),
