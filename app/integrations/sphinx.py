@@ -25,6 +25,7 @@ options changed (the rendered blocks are kept under the doctree folder).
 from __future__ import annotations
 
 import os
+import weakref
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -35,6 +36,9 @@ from sphinx.util.docutils import SphinxDirective
 from .blocks import OPTION_NAMES, BlockCache, BlockOptionError, copy_bokehjs, error_html, parse_options, render_block
 
 logger = logging.getLogger(__name__)
+
+# per build environment: (the BlockCache, the default BlockOptions), set when the builder starts
+_builds = weakref.WeakKeyDictionary()
 
 CONTAINER_CLASS = "gradview"
 
@@ -58,14 +62,15 @@ class GradviewDirective(SphinxDirective):
         first_line = _first_code_line(source, directive_line, self.content) or self.content_offset + 1
         code = "\n".join(self.content) + "\n"
         try:
-            options = parse_options(self.options, self.env.app.gradview_defaults)
+            cache, defaults = _builds[self.env]
+            options = parse_options(self.options, defaults)
             if options.file:
                 script = os.path.normpath(os.path.join(os.path.dirname(source), options.file))
                 self.env.note_dependency(script)  # an edited script re-reads the page
             elif not code.strip():
                 raise BlockOptionError("no code: give the block content or the file option")
             result = render_block(code, options, source=source, base_dir=os.path.dirname(source),
-                                  cache=self.env.app.gradview_cache)
+                                  cache=cache)
         except BlockOptionError as exc:
             self._fail(f"{source}:{directive_line}", str(exc))
             return []
@@ -110,11 +115,11 @@ def _has_graphs(doctree):
 
 
 def _start(app):
-    app.gradview_cache = BlockCache(os.path.join(app.doctreedir, "gradview"))
     try:
-        app.gradview_defaults = parse_options(app.config.gradview_defaults)
+        defaults = parse_options(app.config.gradview_defaults)
     except BlockOptionError as exc:
         raise GradviewError(f"gradview_defaults in conf.py: {exc}") from None
+    _builds[app.env] = (BlockCache(os.path.join(app.doctreedir, "gradview")), defaults)
     if app.config.gradview_on_error not in ("raise", "warn"):
         raise GradviewError(f"gradview_on_error must be 'raise' or 'warn', not {app.config.gradview_on_error!r}")
 
@@ -132,7 +137,7 @@ def _load_bokehjs(app, pagename, templatename, context, doctree):
 def _finish(app, exception):
     if exception is not None:
         return
-    cache = app.gradview_cache
+    cache, _ = _builds[app.env]
     if cache.runs or cache.hits:
         logger.info(f"gradview: {cache.runs} block(s) run, {cache.hits} reused from the last build")
     if app.builder.format == "html" and getattr(app, "gradview_pages_with_graphs", False):

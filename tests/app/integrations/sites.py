@@ -1,0 +1,73 @@
+"""Building the example sites of docs/examples/ (Sphinx and MkDocs) in a temporary folder, in
+process, for the integration tests and the browser tests."""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+EXAMPLES = os.path.join(ROOT, "docs", "examples")
+
+
+def copy_example(name, dest):
+    """docs/examples/<name> copied to dest (built outputs and caches left out); returns dest."""
+    shutil.copytree(os.path.join(EXAMPLES, name), dest, ignore=shutil.ignore_patterns("_build", "site", ".cache"))
+    return dest
+
+
+def build_sphinx(src, out, **overrides):
+    """Build the Sphinx project in src into out/html (doctrees in out/doctrees, kept between builds,
+    so a second call is an incremental build). Returns (status text, warnings text)."""
+    from sphinx.application import Sphinx
+    status, warnings = io.StringIO(), io.StringIO()
+    app = Sphinx(str(src), str(src), os.path.join(out, "html"), os.path.join(out, "doctrees"), "html",
+                 confoverrides=overrides, status=status, warning=warnings)
+    app.build()
+    return status.getvalue(), warnings.getvalue()
+
+
+def mkdocs_entry_point(folder):
+    """Make `gradview` findable as a MkDocs plugin where this checkout is not pip-installed: a
+    distribution record holding only the entry point, in `folder` (to put on sys.path)."""
+    info = os.path.join(folder, "gradview_docs_plugin-0.dist-info")
+    os.makedirs(info, exist_ok=True)
+    with open(os.path.join(info, "METADATA"), "w") as f:
+        f.write("Metadata-Version: 2.1\nName: gradview-docs-plugin\nVersion: 0\n")
+    with open(os.path.join(info, "entry_points.txt"), "w") as f:
+        f.write("[mkdocs.plugins]\ngradview = app.integrations.mkdocs:GradviewPlugin\n")
+    return folder
+
+
+def build_mkdocs(config_file, site_dir):
+    """Build a MkDocs site (the plugin's entry point must be findable). Returns the log text."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    handler.setLevel(logging.INFO)
+    logger = logging.getLogger("mkdocs")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        cfg = load_config(config_file=str(config_file), site_dir=str(site_dir))
+        cfg.plugins.on_startup(command="build", dirty=False)
+        try:
+            build(cfg)
+        finally:
+            cfg.plugins.on_shutdown()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    return buf.getvalue()
+
+
+def mkdocs_on_path(folder):
+    """Put the entry point folder on sys.path (for in-process builds); returns it."""
+    mkdocs_entry_point(folder)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return folder
