@@ -41,9 +41,19 @@ def mkdocs_entry_point(folder):
     return folder
 
 
+class BuildAborted(Exception):
+    """MkDocs stopped the build; `log` is what it logged (the error among it)."""
+
+    def __init__(self, log):
+        super().__init__(log)
+        self.log = log
+
+
 def build_mkdocs(config_file, site_dir):
-    """Build a MkDocs site (the plugin's entry point must be findable). Returns the log text."""
+    """Build a MkDocs site (the plugin's entry point must be findable). Returns the log text;
+    raises BuildAborted when the build stops."""
     from mkdocs.commands.build import build
+    from mkdocs.exceptions import Abort
     from mkdocs.config import load_config
     buf = io.StringIO()
     handler = logging.StreamHandler(buf)
@@ -57,6 +67,8 @@ def build_mkdocs(config_file, site_dir):
         cfg.plugins.on_startup(command="build", dirty=False)
         try:
             build(cfg)
+        except Abort:
+            raise BuildAborted(buf.getvalue()) from None
         finally:
             cfg.plugins.on_shutdown()
     finally:
