@@ -26,21 +26,31 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 
 from .blocks import BlockOptionError, parse_option_line, parse_options, run_block
 
-__all__ = ["GradviewMagics", "load_ipython_extension", "graph_display"]
+__all__ = ["GradviewMagics", "GraphOutput", "load_ipython_extension", "graph_display"]
 
 PAGE_CHROME = 330   # the exported page's title, search box and keys line, around the figure
 STEPS_CHROME = 190  # the step slider and the loss curve of a run with several kept steps
 
 
+class GraphOutput:
+    """What the magic displays: the graph's page as an iframe (text/html)."""
+
+    def __init__(self, html):
+        self.html = html
+
+    def _repr_html_(self):
+        return self.html
+
+
 def graph_display(g, options):
-    """An IPython HTML object showing captured graph `g` as `options` (BlockOptions) say."""
-    from IPython.display import HTML
+    """A displayable GraphOutput showing captured graph `g` as `options` (BlockOptions) say."""
     from engine.viz.export import iframe_html
     kw = {} if options.view == "forward" else {"view": options.view}
     several = sum(1 for s in g.steps if s.node_count) > 1
     height = options.height + PAGE_CHROME + (STEPS_CHROME if several else 0)
-    return HTML(iframe_html(g, height=height, title=options.title, step=options.step, direction=options.direction,
-                            width=options.width, figure_height=options.height, **kw))
+    return GraphOutput(iframe_html(g, height=height, title=options.title, step=options.step,
+                                   direction=options.direction, width=options.width, figure_height=options.height,
+                                   **kw))
 
 
 @magics_class

@@ -2,11 +2,14 @@
 process, for the integration tests and the browser tests."""
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 EXAMPLES = os.path.join(ROOT, "docs", "examples")
@@ -83,3 +86,50 @@ def mkdocs_on_path(folder):
     if folder not in sys.path:
         sys.path.insert(0, folder)
     return folder
+
+
+_built = {}
+
+
+def _scratch():
+    if "dir" not in _built:
+        _built["dir"] = tempfile.mkdtemp(prefix="gradview-docs-")
+        atexit.register(shutil.rmtree, _built["dir"], True)
+    return _built["dir"]
+
+
+def built_sphinx_example():
+    """docs/examples/sphinx built once per test session: (source folder, output folder, status,
+    warnings); the HTML is in output/html. Tests that change it work on a copy."""
+    if "sphinx" not in _built:
+        src = copy_example("sphinx", os.path.join(_scratch(), "sphinx-src"))
+        out = os.path.join(_scratch(), "sphinx-out")
+        _built["sphinx"] = (src, out, *build_sphinx(src, out))
+    return _built["sphinx"]
+
+
+def built_mkdocs_example():
+    """docs/examples/mkdocs built once per test session: (project folder, site folder, log)."""
+    if "mkdocs" not in _built:
+        mkdocs_on_path(os.path.join(_scratch(), "entry-point"))
+        project = copy_example("mkdocs", os.path.join(_scratch(), "mkdocs-project"))
+        site = os.path.join(_scratch(), "mkdocs-site")
+        _built["mkdocs"] = (project, site, build_mkdocs(os.path.join(project, "mkdocs.yml"), site))
+    return _built["mkdocs"]
+
+
+def executed_notebook_html(timeout=180):
+    """docs/examples/notebook.ipynb run by `jupyter nbconvert --execute --to html` (as `python -m nbconvert`) (once per test
+    session, in a subprocess that imports this checkout): the HTML file's path."""
+    if "notebook" not in _built:
+        out = os.path.join(_scratch(), "notebook")
+        os.makedirs(out, exist_ok=True)
+        shutil.copy(os.path.join(EXAMPLES, "notebook.ipynb"), out)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+        proc = subprocess.run([sys.executable, "-m", "nbconvert", "--execute", "--to", "html",
+                               f"--ExecutePreprocessor.timeout={timeout}", "notebook.ipynb"],
+                              cwd=out, env=env, capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"nbconvert failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+        _built["notebook"] = os.path.join(out, "notebook.html")
+    return _built["notebook"]
