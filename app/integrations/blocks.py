@@ -163,10 +163,9 @@ def _block_traceback(exc, filename):
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
-def run_block(code, *, source="<page>", script=None, namespace=None, keep_steps=20):
+def run_block(code, *, script=None, namespace=None, keep_steps=20):
     """Run a block's code (or, with `script`, that file) under capture with `import torch` giving the
-    engine. Returns (graph, BlockResult without html). `source` names the block in tracebacks.
-    `namespace`: run there instead of a fresh one (the notebook magic runs in the notebook's)."""
+    engine. Returns (graph, BlockResult without html). `namespace`: run there instead of a fresh one (the notebook magic runs in the notebook's)."""
     import engine
     from engine import graph
     from engine.run import torch_alias
@@ -175,7 +174,8 @@ def run_block(code, *, source="<page>", script=None, namespace=None, keep_steps=
             code = f.read()
         filename = os.path.abspath(script)
     else:
-        filename = f"<gradview {source} {hashlib.sha256(code.encode()).hexdigest()[:8]}>"
+        # named by its content, not its page: a rendered block can be reused wherever it appears
+        filename = f"<gradview block {hashlib.sha256(code.encode()).hexdigest()[:8]}>"
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)  # for the graph's code column
     ns = namespace if namespace is not None else {"__name__": "__main__"}
     if script is not None:
@@ -206,7 +206,7 @@ def run_block(code, *, source="<page>", script=None, namespace=None, keep_steps=
     return g, result
 
 
-def render_block(code, options, *, source="<page>", base_dir=None, cache=None):
+def render_block(code, options, *, base_dir=None, cache=None):
     """Run a block and draw its graph: a BlockResult with `html` set (from `cache` when the same
     code, script text and options were rendered before). `base_dir`: where `file` is looked up."""
     script = None
@@ -218,12 +218,14 @@ def render_block(code, options, *, source="<page>", base_dir=None, cache=None):
             key_code = f.read()
     else:
         key_code = code
-    key = cache.key(key_code, options, source if script is None else script) if cache is not None else None
+    key = cache.key(key_code, options, from_script=script is not None) if cache is not None else None
     if cache is not None:
         hit = cache.get(key)
         if hit is not None:
+            if script is not None:
+                hit.script = os.path.abspath(script)  # where the script is now (the project may have moved)
             return hit
-    g, result = run_block(code, source=source, script=script)
+    g, result = run_block(code, script=script)
     steps = g.steps
     if steps and any(s.node_count for s in steps):
         from engine.viz import fragment
@@ -289,8 +291,9 @@ def _code_fingerprint():
 
 
 class BlockCache:
-    """Rendered blocks on disk, one JSON file per block, keyed by its code (or script text), options,
-    where it is (its errors name the page) and the fingerprint of the engine and Bokeh.
+    """Rendered blocks on disk, one JSON file per block, keyed by its code (or script text), options
+    and the fingerprint of the engine and Bokeh (not by its page: where an error is in the
+    page is worked out from the page each time, `BlockResult.location`).
     `runs` and `hits` count what this build ran and what it reused."""
 
     def __init__(self, directory):
@@ -300,8 +303,8 @@ class BlockCache:
         self.hits = 0
         os.makedirs(directory, exist_ok=True)
 
-    def key(self, code, options, source):
-        text = json.dumps([self.fingerprint, code, options.render_key(), str(source)], sort_keys=True)
+    def key(self, code, options, from_script=False):
+        text = json.dumps([self.fingerprint, code, options.render_key(), from_script], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def get(self, key):

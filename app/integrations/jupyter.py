@@ -66,7 +66,7 @@ class GradviewMagics(Magics):
             print(f"%%gradview: {exc}", file=sys.stderr)
             return
         script = os.path.abspath(options.file) if options.file else None
-        g, result = run_block(cell, source="cell", script=script, namespace=self.shell.user_ns)
+        g, result = run_block(cell, script=script, namespace=self.shell.user_ns)
         self.shell.user_ns["_gradview_graph"] = g
         if result.printed:
             sys.stdout.write(result.printed)

@@ -92,7 +92,7 @@ class GradviewPlugin(BasePlugin[GradviewConfig]):
                 options = parse_options(parse_option_line(m.group("info")), self.defaults)
                 if not options.file and not code.strip():
                     raise BlockOptionError("no code: give the fence content or the file option")
-                result = render_block(code, options, source=shown, base_dir=os.path.dirname(source),
+                result = render_block(code, options, base_dir=os.path.dirname(source),
                                       cache=self.cache)
             except (BlockOptionError, ValueError) as exc:
                 self._fail(f"{shown}:{fence_line}", str(exc))

@@ -69,7 +69,7 @@ class GradviewDirective(SphinxDirective):
                 self.env.note_dependency(script)  # an edited script re-reads the page
             elif not code.strip():
                 raise BlockOptionError("no code: give the block content or the file option")
-            result = render_block(code, options, source=source, base_dir=os.path.dirname(source),
+            result = render_block(code, options, base_dir=os.path.dirname(source),
                                   cache=cache)
         except BlockOptionError as exc:
             self._fail(f"{source}:{directive_line}", str(exc))

@@ -25,10 +25,12 @@ def build_sphinx(src, out, **overrides):
     """Build the Sphinx project in src into out/html (doctrees in out/doctrees, kept between builds,
     so a second call is an incremental build). Returns (status text, warnings text)."""
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace, patch_docutils
     status, warnings = io.StringIO(), io.StringIO()
-    app = Sphinx(str(src), str(src), os.path.join(out, "html"), os.path.join(out, "doctrees"), "html",
-                 confoverrides=overrides, status=status, warning=warnings)
-    app.build()
+    with patch_docutils(str(src)), docutils_namespace():  # as sphinx-build: each build registers afresh
+        app = Sphinx(str(src), str(src), os.path.join(out, "html"), os.path.join(out, "doctrees"), "html",
+                     confoverrides=overrides, status=status, warning=warnings)
+        app.build()
     return status.getvalue(), warnings.getvalue()
 
 

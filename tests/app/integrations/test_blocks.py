@@ -33,14 +33,14 @@ def test_options_parse_and_name_the_bad_one():
 
 
 def test_run_block_prints_and_captures_each_step():
-    g, result = run_block(CODE, source="page.rst")
+    g, result = run_block(CODE)
     assert result.printed == "step 0\nstep 1\n" and result.error is None
     assert len(g.steps) == 2 and all(s.node_count for s in g.steps)
 
 
 def test_error_names_its_line_in_the_page_and_in_a_script(tmp_path):
     code = "import torch\nx = torch.ones(2)\n\ny = x @ torch.ones(3)\n"
-    _, result = run_block(code, source="page.rst")
+    _, result = run_block(code)
     assert result.error_line == 4 and result.error_summary.startswith("RuntimeError")
     assert result.location("page.rst", first_line=20) == ("page.rst", 23)
     assert "y = x @ torch.ones(3)" in result.error and "run_block" not in result.error
@@ -48,22 +48,22 @@ def test_error_names_its_line_in_the_page_and_in_a_script(tmp_path):
     script.write_text("import torch\n1 / 0\n")
     _, result = run_block("", script=str(script))
     assert result.location("page.rst", 20) == (str(script), 2) and "ZeroDivisionError" in result.error_summary
-    _, result = run_block("import torch\nx = (\n", source="page.rst")
+    _, result = run_block("import torch\nx = (\n")
     assert result.error_line == 2 and "SyntaxError" in result.error_summary
 
 
 def test_render_block_draws_and_the_cache_reruns_only_changes(tmp_path):
     cache = BlockCache(str(tmp_path / "cache"))
     options = parse_options({"step": "0"})
-    first = render_block(CODE, options, source="p.md", cache=cache)
+    first = render_block(CODE, options, cache=cache)
     assert "graph-nodes" in first.html and "graph-step" in first.html and first.nodes > 0
-    again = render_block(CODE, options, source="p.md", cache=cache)
+    again = render_block(CODE, options, cache=cache)
     assert again.cached and again.html == first.html and (cache.runs, cache.hits) == (1, 1)
-    render_block(CODE.replace("exp", "tanh"), options, source="p.md", cache=cache)
-    render_block(CODE, parse_options({"step": "1"}), source="p.md", cache=cache)
+    render_block(CODE.replace("exp", "tanh"), options, cache=cache)
+    render_block(CODE, parse_options({"step": "1"}), cache=cache)
     assert (cache.runs, cache.hits) == (3, 1)
     with pytest.raises(BlockOptionError, match="step 5"):
-        render_block(CODE, parse_options({"step": "5"}), source="p.md")
+        render_block(CODE, parse_options({"step": "5"}))
 
 
 def test_fragment_leaves_bokehjs_to_the_page():
