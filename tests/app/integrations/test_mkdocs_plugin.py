@@ -6,6 +6,7 @@ import re
 import pytest
 
 pytest.importorskip("mkdocs", reason="MkDocs is not installed (pip install -e '.[docs]')")
+pytest.importorskip("pymdownx", reason="pymdown-extensions is not installed (pip install -e '.[docs]')")
 pytest.importorskip("bokeh", reason="bokeh is not installed (pip install -e '.[docs]')")
 
 
@@ -23,6 +24,14 @@ SUB_PAGE = """\
     a = torch.ones(2, requires_grad=True)
     print("printed-but-not-shown")
     a.tanh().sum().backward()
+    ```
+
+!!! note "In an admonition"
+
+    ```gradview
+    import torch
+    b = torch.ones(2, requires_grad=True)
+    b.sigmoid().sum().backward()
     ```
 """
 
@@ -58,26 +67,28 @@ def test_fences_become_graphs_with_bokehjs_once_per_page(project, tmp_path):
         f.write(SUB_PAGE)
     site = str(tmp_path / "site")
     log = build_mkdocs(os.path.join(project, "mkdocs.yml"), site)
-    assert "gradview: 3 block(s) run, 0 reused" in log
+    assert "gradview: 4 block(s) run, 0 reused" in log
     names = [name for name, _ in bokehjs_files()]
     index = read(os.path.join(site, "index.html"))
     assert index.count('class="gradview-graph"') == 2 and "graph-nodes" in index and "graph-step" in index
     assert bokeh_tags(index) == [f"assets/gradview/{name}" for name in names]
-    assert '<code class="language-python">import torch' in index and re.search(r"loss \d\.\d{4}", index)
+    assert 'class="highlight"><pre>' in index and re.search(r"loss \d\.\d{4}", index)
     assert "GRADVIEW-SLOT" not in index and "<iframe" not in index
     nested = read(os.path.join(site, "sub", "nested", "index.html"))
-    assert nested.count('class="gradview-graph"') == 1 and "printed-but-not-shown" not in nested
+    assert nested.count('class="gradview-graph"') == 2 and "printed-but-not-shown" not in nested
+    note = nested.split('class="admonition note"')[1]
+    assert note.index('class="highlight"') < note.index('class="gradview-graph"')  # code and graph in the note
     assert bokeh_tags(nested) == [f"../../assets/gradview/{name}" for name in names]
     assert bokeh_tags(read(os.path.join(site, "404.html"))) == []
     for name in names:
         assert os.path.getsize(os.path.join(site, "assets", "gradview", name)) > 100_000
     # a second build reuses every block; an edited block alone runs again
-    assert "gradview: 0 block(s) run, 3 reused" in build_mkdocs(os.path.join(project, "mkdocs.yml"), site)
+    assert "gradview: 0 block(s) run, 4 reused" in build_mkdocs(os.path.join(project, "mkdocs.yml"), site)
     page = os.path.join(project, "docs", "index.md")
     text = read(page).replace("w.exp()", "w.sigmoid()")
     with open(page, "w", encoding="utf-8") as f:
         f.write(text)
-    assert "gradview: 1 block(s) run, 2 reused" in build_mkdocs(os.path.join(project, "mkdocs.yml"), site)
+    assert "gradview: 1 block(s) run, 3 reused" in build_mkdocs(os.path.join(project, "mkdocs.yml"), site)
 
 
 def test_an_error_fails_the_build_with_page_and_line(project, tmp_path):
