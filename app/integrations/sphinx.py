@@ -90,6 +90,7 @@ class GradviewDirective(SphinxDirective):
             container += nodes.raw("", error_html(result, source, first_line), format="html")
         if result.html:
             container += nodes.raw("", result.html, format="html")
+            _pages_with_graphs(self.env).add(self.env.docname)
         return [container]
 
 
@@ -108,6 +109,21 @@ def _first_code_line(source, directive_line, content):
         if lines[k].strip() == first:
             return k + 1 - next(i for i, line in enumerate(content) if line.strip())
     return None
+
+
+def _pages_with_graphs(env):
+    """The documents with a graph, kept in the environment (so parallel and incremental builds know)."""
+    if not hasattr(env, "gradview_pages"):
+        env.gradview_pages = set()
+    return env.gradview_pages
+
+
+def _purge(app, env, docname):
+    _pages_with_graphs(env).discard(docname)
+
+
+def _merge(app, env, docnames, other):
+    _pages_with_graphs(env).update(_pages_with_graphs(other))
 
 
 def _has_graphs(doctree):
@@ -130,8 +146,7 @@ def _load_bokehjs(app, pagename, templatename, context, doctree):
         return
     from engine.viz import bokehjs_files
     for name, _ in bokehjs_files():
-        app.add_js_file(f"gradview/{name}", priority=200)  # before the page's other scripts
-    app.gradview_pages_with_graphs = True
+        app.add_js_file(f"gradview/{name}")  # in the head: loaded before the graphs' scripts run
 
 
 def _finish(app, exception):
@@ -140,7 +155,7 @@ def _finish(app, exception):
     cache, _ = _builds[app.env]
     if cache.runs or cache.hits:
         logger.info(f"gradview: {cache.runs} block(s) run, {cache.hits} reused from the last build")
-    if app.builder.format == "html" and getattr(app, "gradview_pages_with_graphs", False):
+    if app.builder.format == "html" and _pages_with_graphs(app.env):
         copy_bokehjs(os.path.join(app.outdir, "_static"))
 
 
@@ -149,6 +164,8 @@ def setup(app):
     app.add_config_value("gradview_defaults", {}, "env")
     app.add_directive("gradview", GradviewDirective)
     app.connect("builder-inited", _start)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
     app.connect("html-page-context", _load_bokehjs)
     app.connect("build-finished", _finish)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
