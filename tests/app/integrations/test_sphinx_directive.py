@@ -103,3 +103,12 @@ def test_an_error_fails_the_build_with_page_and_line(tmp_path, name, text, line,
     status, warnings = build_sphinx(src, str(tmp_path / "out"), gradview_on_error="warn")
     assert f"{os.path.join(src, name)}:{line}: WARNING: gradview: the code raised {error}" in warnings
     assert "gradview-error" in read(os.path.join(tmp_path, "out", "html", name.rsplit(".", 1)[0] + ".html"))
+
+
+def test_these_docs_build_with_their_graphs(tmp_path):
+    from tests.app.integrations.sites import ROOT
+    status, warnings = build_sphinx(os.path.join(ROOT, "docs"), str(tmp_path / "out"))
+    assert "WARNING" not in warnings, warnings
+    index = read(os.path.join(tmp_path, "out", "html", "index.html"))
+    assert index.count('class="gradview-graph"') == 2 and "graph-step" in index
+    assert os.path.exists(os.path.join(tmp_path, "out", "html", "embedding.html"))
