@@ -22,8 +22,9 @@ import os
 import sys
 import traceback
 
-__all__ = ["OPTION_NAMES", "BlockOptions", "BlockOptionError", "BlockResult", "parse_options", "parse_option_line", "run_block",
-           "render_block", "BlockCache", "graph_html", "error_html", "bokehjs_script_tags", "copy_bokehjs"]
+__all__ = ["OPTION_NAMES", "BlockOptions", "BlockOptionError", "BlockResult", "parse_options", "parse_option_line",
+           "run_block", "render_block", "BlockCache", "graph_html", "error_html", "bokehjs_script_tags",
+           "copy_bokehjs"]
 
 # the options of a block, as written in a page (`:show-code: false`, `step=2`, ...)
 OPTION_NAMES = ("step", "view", "direction", "height", "width", "title", "show-code", "show-output", "file")
@@ -125,7 +126,7 @@ class BlockResult:
     error_line: int | None = None  # the failing line, counted in `code` (1 = its first line)
     script: str | None = None      # the script that ran, for `file`
     html: str = ""                 # the graph's fragment (script and div), "" when nothing was recorded
-    nodes: int = 0                 # nodes of the step drawn
+    nodes: int = 0                 # nodes captured, all kept steps together
     cached: bool = False
 
     def location(self, source, first_line=1):
@@ -165,7 +166,8 @@ def _block_traceback(exc, filename):
 
 def run_block(code, *, script=None, namespace=None, keep_steps=20):
     """Run a block's code (or, with `script`, that file) under capture with `import torch` giving the
-    engine. Returns (graph, BlockResult without html). `namespace`: run there instead of a fresh one (the notebook magic runs in the notebook's)."""
+    engine. Returns (graph, BlockResult without html). `namespace`: run there instead of a fresh
+    one (the notebook magic runs in the notebook's)."""
     import engine
     from engine import graph
     from engine.run import torch_alias
@@ -199,7 +201,7 @@ def run_block(code, *, script=None, namespace=None, keep_steps=20):
                         result.error_summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
                         result.error_line = line
     finally:
-        if added_path and filename and sys.path and sys.path[0] == os.path.dirname(filename):
+        if added_path and sys.path and sys.path[0] == os.path.dirname(filename):
             sys.path.pop(0)
     printed = out.getvalue()
     result.printed = printed if len(printed) <= MAX_PRINTED else printed[:MAX_PRINTED] + "\n[... output cut]\n"
@@ -236,7 +238,7 @@ def render_block(code, options, *, base_dir=None, cache=None):
         script_html, div = fragment(g, title=options.title, step=step, direction=options.direction,
                                     width=options.width, height=options.height, **kw)
         result.html = graph_html(script_html, div)
-        result.nodes = g.step(step if step is not None else -1).node_count
+        result.nodes = sum(s.node_count for s in steps)
     if cache is not None:
         cache.put(key, result)
     return result

@@ -17,7 +17,8 @@ import pytest
 pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
 pytest.importorskip("bokeh", reason="bokeh is not installed")
 
-from tests.app.integrations.sites import built_mkdocs_example, built_sphinx_example, executed_notebook_html  # noqa: E402
+from tests.app.integrations.sites import (built_mkdocs_example, built_sphinx_example,  # noqa: E402
+                                          executed_notebook_html)
 
 JS_GRAPHS = """() => Bokeh.documents.map((d) => {
   const nodes = d.get_model_by_name('graph-nodes');

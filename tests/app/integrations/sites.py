@@ -121,8 +121,8 @@ def built_mkdocs_example():
 
 
 def executed_notebook_html(timeout=180):
-    """docs/examples/notebook.ipynb run by `jupyter nbconvert --execute --to html` (as `python -m nbconvert`) (once per test
-    session, in a subprocess that imports this checkout): the HTML file's path."""
+    """docs/examples/notebook.ipynb run by `jupyter nbconvert --execute --to html` (as `python -m
+    nbconvert`, once per test session, in a subprocess that imports this checkout): the HTML file."""
     if "notebook" not in _built:
         out = os.path.join(_scratch(), "notebook")
         os.makedirs(out, exist_ok=True)

@@ -24,8 +24,9 @@ def test_options_parse_and_name_the_bad_one():
                        "title": "a b"})
     assert (o.step, o.direction, o.height, o.show_code, o.show_output, o.title) == (1, "TB", 300, True, False, "a b")
     assert parse_options({}, BlockOptions(height=200)).height == 200
-    for raw, word in [({"step": "x"}, "step"), ({"direction": "up"}, "direction"), ({"colour": "red"}, "colour"),
-                      ({"height": "5"}, "height"), ({"view": "sideways"}, "view"), ({"show-code": "maybe"}, "show-code")]:
+    for raw, word in [({"step": "x"}, "step"), ({"direction": "up"}, "direction"),
+                      ({"colour": "red"}, "colour"), ({"height": "5"}, "height"), ({"view": "sideways"}, "view"),
+                      ({"show-code": "maybe"}, "show-code")]:
         with pytest.raises(BlockOptionError, match=word):
             parse_options(raw)
     assert parse_option_line('step=0 title="two words" show-code=false') == {

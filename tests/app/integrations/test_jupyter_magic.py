@@ -50,7 +50,8 @@ def test_the_magic_shows_the_graph_with_the_step_slider(shell):
 
 
 def test_an_error_shows_its_traceback_and_the_graph_so_far(shell):
-    out = run_cell(shell, "", "import torch\nx = torch.ones(2, requires_grad=True)\ny = x.exp()\nz = y @ torch.ones(3)\n")
+    code = "import torch\nx = torch.ones(2, requires_grad=True)\ny = x.exp()\nz = y @ torch.ones(3)\n"
+    out = run_cell(shell, "", code)
     assert "RuntimeError" in out.stderr and 'line 4' in out.stderr
     assert len(out.outputs) == 1 and "graph-nodes" in html.unescape(out.outputs[0].data["text/html"])
     out = run_cell(shell, "direction=up", CELL)
