@@ -23,11 +23,12 @@ import sys
 import traceback
 
 __all__ = ["OPTION_NAMES", "BlockOptions", "BlockOptionError", "BlockResult", "parse_options", "parse_option_line",
-           "run_block", "render_block", "BlockCache", "graph_html", "error_html", "bokehjs_script_tags",
-           "copy_bokehjs"]
+           "run_block", "render_block", "BlockCache", "graph_html", "error_html", "try_it_html",
+           "with_try_it", "bokehjs_script_tags", "copy_bokehjs"]
 
 # the options of a block, as written in a page (`:show-code: false`, `step=2`, ...)
-OPTION_NAMES = ("step", "view", "direction", "height", "width", "title", "show-code", "show-output", "file")
+OPTION_NAMES = ("step", "view", "direction", "height", "width", "title", "show-code", "show-output", "file",
+                "try-it")
 MAX_PRINTED = 10_000  # characters of printed output kept per block (the first ones)
 ASSET_DIR = "gradview"  # the folder under the site's static files that holds BokehJS
 
@@ -47,10 +48,11 @@ class BlockOptions:
     show_code: bool = True         # the code above the graph
     show_output: bool = True       # what it printed, below the code
     file: str | None = None        # run this script instead of the block's content
+    try_it: bool = True            # a "try it" button, where the site names the static app to open
 
     def render_key(self):
         """What of the options changes the rendered graph (for the cache)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("show_code", "show_output")}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("show_code", "show_output", "try_it")}
 
 
 def _bool(name, value):
@@ -110,7 +112,7 @@ def parse_options(raw, defaults=None):
             if text not in _views():
                 raise BlockOptionError(f"view must be one of {', '.join(_views())}, not {value!r}")
             values["view"] = text
-        elif name in ("show-code", "show-output"):
+        elif name in ("show-code", "show-output", "try-it"):
             values[name.replace("-", "_")] = _bool(name, value)
         else:  # title, file
             values[name] = str(value).strip() or None
@@ -247,6 +249,31 @@ def render_block(code, options, *, base_dir=None, cache=None):
 def graph_html(script, div):
     """A fragment wrapped for a documentation page: scrolls sideways in a narrow column."""
     return f'<div class="gradview-graph" style="overflow-x:auto;margin:0.5em 0 1.5em">{div}\n{script}</div>'
+
+
+# replaces the block's graph by the static app, opened on the block's code (a share link)
+TRY_IT_JS = ("var g=this.closest('.gradview-graph'),f=document.createElement('iframe');"
+             "f.src=this.dataset.app;f.className='gradview-live';f.title='live cell';"
+             "f.style.cssText='width:100%;height:'+this.dataset.height+'px;border:1px solid #e5e7eb';"
+             "g.replaceWith(f);")
+
+
+def try_it_html(code, app_url, height=760):
+    """A "try it" button for a graph: it swaps the graph for the static app (`python -m app.build`,
+    published at `app_url`) opened on `code` as a live cell that runs in the reader's browser."""
+    from app.notebook import share_url
+    url = share_url(app_url, [code])
+    return (f'<button type="button" class="gradview-try" data-app="{html.escape(url)}" data-height="{int(height)}" '
+            f'onclick="{html.escape(TRY_IT_JS)}" title="edit and run this code in your browser">Try it</button>')
+
+
+def with_try_it(result, options, app_url):
+    """The block's graph HTML, with a "try it" button in it when `app_url` is set and the block
+    allows it."""
+    if not (app_url and options.try_it and result.html):
+        return result.html
+    button = try_it_html(result.code, app_url, height=options.height + 340)
+    return result.html[:-len("</div>")] + button + "</div>"  # inside graph_html's wrapper, after the graph
 
 
 def error_html(result, source, first_line=1):

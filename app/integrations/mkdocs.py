@@ -7,6 +7,7 @@ mkdocs.yml:
       - gradview:                 # the entry point of app.integrations.mkdocs:GradviewPlugin
           on_error: raise         # or warn: the page shows the error instead
           defaults: {height: 360} # default options for every block
+          try_it: https://you.github.io/gradview/   # the static app: a "try it" under each graph
 
 A page:
 
@@ -18,7 +19,8 @@ A page:
     ```
 
 Options (key=value in the fence's first line; quote values with spaces): step, view, direction,
-height, width, title, show-code, show-output (true/false), file (a script, relative to the page).
+height, width, title, show-code, show-output, try-it (true/false), file (a script, relative to the
+page).
 The fences are found before Markdown runs, so they work beside pymdownx.superfences and inside
 admonitions or lists (indented fences). Rendered blocks are kept in `cache_dir` (default
 `.cache/gradview` beside mkdocs.yml), so `mkdocs serve` re-runs only the blocks that changed.
@@ -37,7 +39,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.utils import get_relative_url
 
 from .blocks import (BlockCache, BlockOptionError, bokehjs_script_tags, copy_bokehjs, error_html, parse_option_line,
-                     parse_options, render_block)
+                     parse_options, render_block, with_try_it)
 
 log = logging.getLogger("mkdocs.plugins.gradview")
 
@@ -51,6 +53,7 @@ class GradviewConfig(Config):
     defaults = c.Type(dict, default={})
     cache = c.Type(bool, default=True)
     cache_dir = c.Optional(c.Type(str))
+    try_it = c.Optional(c.Type(str))  # the static app's address: a "try it" button under each graph
 
 
 def _fenced(lang, text, indent):
@@ -108,7 +111,7 @@ class GradviewPlugin(BasePlugin[GradviewConfig]):
                 self._fail(f"{path}:{line}" if line else f"{shown}:{fence_line}",
                            f"the code raised {result.error_summary}", result.error)
                 html += error_html(result, shown, fence_line + 1)
-            html += result.html
+            html += with_try_it(result, options, self.config.try_it)
             if html:
                 graphs.append(html)
                 # a plain word Markdown leaves alone; the graph's HTML goes in after conversion

@@ -6,6 +6,7 @@ conf.py:
     extensions = ["app.integrations.sphinx"]        # with "myst_parser" for Markdown pages
     gradview_on_error = "raise"                      # or "warn": the page shows the error instead
     gradview_defaults = {"height": "360"}            # default options for every block
+    gradview_try_it = "https://you.github.io/gradview/"   # the static app: a "try it" under each graph
 
 reStructuredText:
 
@@ -18,7 +19,7 @@ reStructuredText:
        (x * 2).sum().backward()
 
 MyST Markdown: the same inside ```{gradview} ... ```. Options: step, view, direction, height,
-width, title, show-code, show-output (true/false), file (a script, relative to the page). Each
+width, title, show-code, show-output, try-it (true/false), file (a script, relative to the page). Each
 block runs alone (fresh namespace, seed 0); a rebuild re-runs only the blocks whose code, script or
 options changed (the rendered blocks are kept under the doctree folder).
 """
@@ -33,7 +34,8 @@ from sphinx.errors import SphinxError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from .blocks import OPTION_NAMES, BlockCache, BlockOptionError, copy_bokehjs, error_html, parse_options, render_block
+from .blocks import (OPTION_NAMES, BlockCache, BlockOptionError, copy_bokehjs, error_html, parse_options,
+                     render_block, with_try_it)
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ class GradviewDirective(SphinxDirective):
             self._fail(where, f"the code raised {result.error_summary}", result.error)
             container += nodes.raw("", error_html(result, source, first_line), format="html")
         if result.html:
-            container += nodes.raw("", result.html, format="html")
+            container += nodes.raw("", with_try_it(result, options, self.config.gradview_try_it), format="html")
             _pages_with_graphs(self.env).add(self.env.docname)
         return [container]
 
@@ -162,6 +164,7 @@ def _finish(app, exception):
 def setup(app):
     app.add_config_value("gradview_on_error", "raise", "env")
     app.add_config_value("gradview_defaults", {}, "env")
+    app.add_config_value("gradview_try_it", None, "env")
     app.add_directive("gradview", GradviewDirective)
     app.connect("builder-inited", _start)
     app.connect("env-purge-doc", _purge)

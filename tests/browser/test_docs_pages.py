@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import shutil
 import threading
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
 pytest.importorskip("bokeh", reason="bokeh is not installed")
 
-from tests.app.integrations.sites import (built_mkdocs_example, built_sphinx_example,  # noqa: E402
+from tests.app.integrations.sites import (build_sphinx, built_mkdocs_example, built_sphinx_example,  # noqa: E402
                                           executed_notebook_html)
 
 JS_GRAPHS = """() => Bokeh.documents.map((d) => {
@@ -125,6 +126,32 @@ def test_sphinx_pages(visit):
     check_drawn(m, [["logits", "softmax", "log", "neg"]])
     check_bokehjs_once(m)
     assert m.aborted == [] and m.errors == [] and m.console == []
+
+
+APP_STUB = """<!DOCTYPE html><html><body><p id="cells"></p>
+<script>document.getElementById('cells').textContent = location.search;</script></body></html>"""
+
+
+def test_try_it_swaps_the_graph_for_the_app_on_its_code(visit, tmp_path):
+    """With `gradview_try_it` set, a graph's "try it" button puts the static app (here a stub that
+    shows the address it was opened with) in the graph's place, opened on the block's code."""
+    from app.notebook import decode_share
+    src, out, _, _ = built_sphinx_example()
+    shutil.copytree(src, tmp_path / "src")
+    shutil.copytree(out, tmp_path / "out")  # the rendered blocks of the session's build, reused
+    build_sphinx(str(tmp_path / "src"), str(tmp_path / "out"), gradview_try_it="app/")
+    html = tmp_path / "out" / "html"
+    (html / "app").mkdir()
+    (html / "app" / "index.html").write_text(APP_STUB)
+    v = visit(html / "index.html", graphs=2)
+    v.page.click(".gradview-try >> nth=0")
+    v.page.wait_for_selector("iframe.gradview-live")
+    assert v.page.evaluate("() => document.querySelectorAll('.gradview-graph').length") == 1
+    frame = next(f for f in v.page.frames if f is not v.page.main_frame)
+    frame.wait_for_function("() => document.getElementById('cells').textContent.startsWith('?nb=')")
+    cells = decode_share(frame.evaluate("() => document.getElementById('cells').textContent")[len("?nb="):])
+    assert cells[0].startswith("import torch\ntorch.manual_seed(0)\nx = torch.randn(8, 3)")
+    assert v.aborted == [] and v.errors == [] and v.console == []
 
 
 def test_mkdocs_page(visit):

@@ -75,3 +75,18 @@ def test_fragment_leaves_bokehjs_to_the_page():
     files = bokehjs_files()
     assert [name.split("-3")[0] for name, _ in files] == ["bokeh", "bokeh-widgets"]
     assert all(os.path.getsize(path) > 100_000 for _, path in files)
+
+
+def test_try_it_button_opens_the_static_app_on_the_code():
+    import html
+    import re
+
+    from app.integrations.blocks import with_try_it
+    from app.notebook import decode_share
+    result = render_block(CODE, parse_options({}))
+    assert with_try_it(result, parse_options({}), None) == result.html  # no app named: a static graph
+    assert with_try_it(result, parse_options({"try-it": "false"}), "https://example.org/app/") == result.html
+    page = with_try_it(result, parse_options({}), "https://example.org/app/")
+    assert page.endswith("</button></div>") and page.count('class="gradview-try"') == 1
+    url = html.unescape(re.search(r'data-app="([^"]*)"', page).group(1))
+    assert url.startswith("https://example.org/app/?nb=") and decode_share(url.split("nb=")[1]) == [CODE]
