@@ -43,8 +43,7 @@ from .blocks import (BlockCache, BlockOptionError, bokehjs_script_tags, copy_bok
 
 log = logging.getLogger("mkdocs.plugins.gradview")
 
-FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*gradview\b(?P<info>[^\n]*)\n"
-                   r"(?P<code>(?:.*?\n)??)(?P=indent)(?P=fence)[ \t]*$", re.M | re.S)
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 ASSETS = "assets"  # BokehJS goes to site/assets/gradview/
 
 
@@ -54,6 +53,32 @@ class GradviewConfig(Config):
     cache = c.Type(bool, default=True)
     cache_dir = c.Optional(c.Type(str))
     try_it = c.Optional(c.Type(str))  # the static app's address: a "try it" button under each graph
+
+
+def gradview_fences(lines):
+    """(opening line, closing line, indent, options text) of each ```gradview fence in a page's
+    lines (0-based), in order. A fence inside another fenced block (a page that shows the syntax)
+    is text, and is left alone."""
+    k = 0
+    while k < len(lines):
+        m = FENCE.match(lines[k])
+        if m is None:
+            k += 1
+            continue
+        fence = m.group("fence")
+        close = k + 1
+        while close < len(lines) and not _closes(lines[close], fence):
+            close += 1
+        words = m.group("info").strip().split(None, 1)
+        if words and words[0] == "gradview" and close < len(lines):
+            yield k, close, m.group("indent"), words[1] if len(words) > 1 else ""
+        k = close + 1
+
+
+def _closes(line, fence):
+    """Whether `line` closes a block opened by `fence` (same character, at least as many)."""
+    text = line.strip()
+    return len(text) >= len(fence) and set(text) == {fence[0]}
 
 
 def _fenced(lang, text, indent):
@@ -86,20 +111,19 @@ class GradviewPlugin(BasePlugin[GradviewConfig]):
         shown = os.path.relpath(source, self.base) if page.file.abs_src_path else source
         graphs = self.graphs[page.file.src_path] = []
 
-        def replace(m):
-            indent = m.group("indent")
-            fence_line = markdown.count("\n", 0, m.start()) + 1
-            code = "".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
-                           for line in m.group("code").splitlines(True))
+        def render(first, last, indent, info):
+            """The Markdown that replaces the fence on lines first..last (0-based)."""
+            fence_line = first + 1
+            code = "".join(line[len(indent):] + "\n" if line.startswith(indent) else line.lstrip() + "\n"
+                           for line in lines[first + 1:last])
             try:
-                options = parse_options(parse_option_line(m.group("info")), self.defaults)
+                options = parse_options(parse_option_line(info), self.defaults)
                 if not options.file and not code.strip():
                     raise BlockOptionError("no code: give the fence content or the file option")
-                result = render_block(code, options, base_dir=os.path.dirname(source),
-                                      cache=self.cache)
+                result = render_block(code, options, base_dir=os.path.dirname(source), cache=self.cache)
             except (BlockOptionError, ValueError) as exc:
                 self._fail(f"{shown}:{fence_line}", str(exc))
-                return m.group(0)
+                return "\n".join(lines[first:last + 1]) + "\n"
             out = []
             if options.show_code:
                 out.append(_fenced("python", result.code, indent))
@@ -118,7 +142,14 @@ class GradviewPlugin(BasePlugin[GradviewConfig]):
                 out.append(f"{indent}GRADVIEW-SLOT-{self.nonce}-{len(graphs) - 1}\n")
             return "\n".join(out)
 
-        return FENCE.sub(replace, markdown)
+        lines = markdown.split("\n")
+        parts, done = [], 0
+        for first, last, indent, info in list(gradview_fences(lines)):
+            parts.append("".join(line + "\n" for line in lines[done:first]))
+            parts.append(render(first, last, indent, info))
+            done = last + 1
+        parts.append("\n".join(lines[done:]))
+        return "".join(parts)
 
     def on_page_content(self, html, page, config, files):
         graphs = self.graphs.get(page.file.src_path)

@@ -26,6 +26,14 @@ SUB_PAGE = """\
     a.tanh().sum().backward()
     ```
 
+A page that shows the syntax keeps it as text:
+
+````markdown
+```gradview
+this is shown, not run
+```
+````
+
 !!! note "In an admonition"
 
     ```gradview
@@ -76,6 +84,7 @@ def test_fences_become_graphs_with_bokehjs_once_per_page(project, tmp_path):
     assert "GRADVIEW-SLOT" not in index and "<iframe" not in index
     nested = read(os.path.join(site, "sub", "nested", "index.html"))
     assert nested.count('class="gradview-graph"') == 2 and "printed-but-not-shown" not in nested
+    assert "this is shown, not run" in nested
     note = nested.split('class="admonition note"')[1]
     assert note.index('class="highlight"') < note.index('class="gradview-graph"')  # code and graph in the note
     assert bokeh_tags(nested) == [f"../../assets/gradview/{name}" for name in names]
