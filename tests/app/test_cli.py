@@ -28,3 +28,19 @@ def test_run_and_export_a_script(tmp_path, capsys):
     out = tmp_path / "tiny.html"
     assert main(["export", str(script), "-o", str(out)]) == 0
     assert "graph-nodes" in out.read_text()
+
+
+def test_export_with_a_try_it_link(tmp_path):
+    import html
+    import re
+
+    from app.notebook import decode_share
+    script = tmp_path / "tiny.py"
+    code = "import torch\nw = torch.ones(2, requires_grad=True)\n(w * 3).sum().backward()\n"
+    script.write_text(code)
+    out = tmp_path / "tiny.html"
+    assert main(["export", str(script), "-o", str(out), "--try-it", "https://example.org/app/"]) == 0
+    page = out.read_text()
+    link = re.search(r'</head>\s*<body[^>]*>\s*<p[^>]*><a class="gradview-try" href="([^"]*)"', page)
+    url = html.unescape(link.group(1))
+    assert url.startswith("https://example.org/app/?nb=") and decode_share(url.split("nb=")[1]) == [code]
