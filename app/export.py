@@ -1,6 +1,7 @@
 """Export one program's graph as a self-contained HTML page.
 
-    python -m app.export SCRIPT.py -o OUT.html [--title TEXT] [--step N] [--json OUT.json] [--try-it URL] [-- ARGS...]
+    python -m app.export SCRIPT.py -o OUT.html [--title TEXT] [--step N] [--json OUT.json] [--try-it URL]
+                         [-- ARGS...]
 
 The script runs under engine.graph.capture(); inside it `import torch` (and `torch.nn`, ...) gives
 the engine: an import alias is put in place for this run only and removed afterwards, nothing is
@@ -79,7 +80,8 @@ def main(argv=None):
     ap.add_argument("--full-values", type=int, default=64)
     ap.add_argument("--keep-steps", type=int, default=20)
     ap.add_argument("--try-it", metavar="URL", default=None,
-                    help="the published static app (python -m app.build): the page links to it, opened on the script")
+                    help="the published static app (python -m app.build): the page links to it, opened on "
+                         "the script")
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args = []
     if "--" in argv:  # what follows -- goes to the script
