@@ -56,8 +56,8 @@ def add_try_it_link(page, script, app_url):
     from app.notebook import share_url
     with open(script, encoding="utf-8") as f:
         url = share_url(app_url, [f.read()])
-    link = (f'<p style="font:13px system-ui,sans-serif;margin:6px 8px"><a class="gradview-try" href="{html.escape(url)}">'
-            "Try it: edit and run this code in your browser</a></p>")
+    link = ('<p style="font:13px system-ui,sans-serif;margin:6px 8px">'
+            f'<a class="gradview-try" href="{html.escape(url)}">Try it: edit and run this code in your browser</a></p>')
     with open(page, encoding="utf-8") as f:
         text = f.read()
     body = re.search(r"</head>\s*<body[^>]*>", text)  # the page's own tag (BokehJS inline mentions "<body>")
