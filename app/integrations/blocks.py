@@ -23,7 +23,7 @@ import sys
 import traceback
 
 __all__ = ["OPTION_NAMES", "BlockOptions", "BlockOptionError", "BlockResult", "parse_options", "parse_option_line",
-           "run_block", "render_block", "BlockCache", "graph_html", "error_html", "try_it_html",
+           "run_block", "render_block", "script_path", "BlockCache", "graph_html", "error_html", "try_it_html",
            "with_try_it", "bokehjs_script_tags", "copy_bokehjs"]
 
 # the options of a block, as written in a page (`:show-code: false`, `step=2`, ...)
@@ -210,12 +210,21 @@ def run_block(code, *, script=None, namespace=None, keep_steps=20):
     return g, result
 
 
-def render_block(code, options, *, base_dir=None, cache=None):
+def script_path(name, page_dir, root_dir=None):
+    """Where the `file` option's script is: relative to the page, or with a leading / to the site's
+    source folder (as Sphinx reads paths)."""
+    if name.startswith("/") and root_dir:
+        return os.path.normpath(os.path.join(root_dir, name.lstrip("/")))
+    return os.path.normpath(os.path.join(page_dir or os.getcwd(), name))
+
+
+def render_block(code, options, *, base_dir=None, root_dir=None, cache=None):
     """Run a block and draw its graph: a BlockResult with `html` set (from `cache` when the same
-    code, script text and options were rendered before). `base_dir`: where `file` is looked up."""
+    code, script text and options were rendered before). `file` is looked up by `script_path`,
+    from the page's folder `base_dir` and the site's source folder `root_dir`."""
     script = None
     if options.file:
-        script = os.path.normpath(os.path.join(base_dir or os.getcwd(), options.file))
+        script = script_path(options.file, base_dir, root_dir)
         if not os.path.exists(script):
             raise BlockOptionError(f"file {options.file!r} not found (looked for {script})")
         with open(script, encoding="utf-8") as f:

@@ -20,7 +20,7 @@ A page:
 
 Options (key=value in the fence's first line; quote values with spaces): step, view, direction,
 height, width, title, show-code, show-output, try-it (true/false), file (a script, relative to the
-page).
+page, or to docs_dir with a leading /).
 The fences are found before Markdown runs, so they work beside pymdownx.superfences and inside
 admonitions or lists (indented fences). Rendered blocks are kept in `cache_dir` (default
 `.cache/gradview` beside mkdocs.yml), so `mkdocs serve` re-runs only the blocks that changed.
@@ -120,7 +120,8 @@ class GradviewPlugin(BasePlugin[GradviewConfig]):
                 options = parse_options(parse_option_line(info), self.defaults)
                 if not options.file and not code.strip():
                     raise BlockOptionError("no code: give the fence content or the file option")
-                result = render_block(code, options, base_dir=os.path.dirname(source), cache=self.cache)
+                result = render_block(code, options, base_dir=os.path.dirname(source), root_dir=config.docs_dir,
+                                      cache=self.cache)
             except (BlockOptionError, ValueError) as exc:
                 self._fail(f"{shown}:{fence_line}", str(exc))
                 return "\n".join(lines[first:last + 1]) + "\n"

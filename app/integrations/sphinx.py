@@ -19,9 +19,10 @@ reStructuredText:
        (x * 2).sum().backward()
 
 MyST Markdown: the same inside ```{gradview} ... ```. Options: step, view, direction, height,
-width, title, show-code, show-output, try-it (true/false), file (a script, relative to the page). Each
-block runs alone (fresh namespace, seed 0); a rebuild re-runs only the blocks whose code, script or
-options changed (the rendered blocks are kept under the doctree folder).
+width, title, show-code, show-output, try-it (true/false), file (a script, relative to the page, or
+to the source folder with a leading /). Each block runs alone (fresh namespace, seed 0); a rebuild
+re-runs only the blocks whose code, script or options changed (the rendered blocks are kept under
+the doctree folder).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .blocks import (OPTION_NAMES, BlockCache, BlockOptionError, copy_bokehjs, error_html, parse_options,
-                     render_block, with_try_it)
+                     render_block, script_path, with_try_it)
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +68,11 @@ class GradviewDirective(SphinxDirective):
             cache, defaults = _builds[self.env]
             options = parse_options(self.options, defaults)
             if options.file:
-                script = os.path.normpath(os.path.join(os.path.dirname(source), options.file))
+                script = script_path(options.file, os.path.dirname(source), self.env.srcdir)
                 self.env.note_dependency(script)  # an edited script re-reads the page
             elif not code.strip():
                 raise BlockOptionError("no code: give the block content or the file option")
-            result = render_block(code, options, base_dir=os.path.dirname(source),
+            result = render_block(code, options, base_dir=os.path.dirname(source), root_dir=self.env.srcdir,
                                   cache=cache)
         except BlockOptionError as exc:
             self._fail(f"{source}:{directive_line}", str(exc))

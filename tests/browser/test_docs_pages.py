@@ -122,8 +122,8 @@ def test_sphinx_pages(visit):
     first = v.step_values()
     assert "1.8252" in first and "1.6605" in v.step_values(2)  # the losses the script printed
     assert v.aborted == [] and v.errors == [] and v.console == []
-    m = visit(os.path.join(out, "html", "myst.html"), graphs=1)
-    check_drawn(m, [["logits", "softmax", "log", "neg"]])
+    m = visit(os.path.join(out, "html", "myst.html"), graphs=2)
+    check_drawn(m, [["logits", "softmax", "log", "neg"], ["0.weight", "addmm", "tanh", "mean"]])
     check_bokehjs_once(m)
     assert m.aborted == [] and m.errors == [] and m.console == []
 

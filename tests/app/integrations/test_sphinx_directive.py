@@ -60,7 +60,7 @@ def test_graphs_are_in_the_pages_with_bokehjs_once(site):
     html = os.path.join(out, "html")
     assert "WARNING" not in warnings, warnings
     index, myst = read(os.path.join(html, "index.html")), read(os.path.join(html, "myst.html"))
-    assert index.count('class="gradview-graph"') == 2 and myst.count('class="gradview-graph"') == 1
+    assert index.count('class="gradview-graph"') == 2 and myst.count('class="gradview-graph"') == 2
     names = [name for name, _ in bokehjs_files()]
     for page in (index, myst):
         assert bokeh_tags(page) == [f"_static/gradview/{name}" for name in names]
@@ -73,7 +73,8 @@ def test_graphs_are_in_the_pages_with_bokehjs_once(site):
     assert "step 2: loss" in index and re.search(r"\bloss \d\.\d{4}\b", index)  # printed output of both blocks
     assert index.count('class="highlight-python') == 1  # :show-code: false hides the script
     assert '"softmax"' in myst or "softmax" in myst
-    assert "gradview: 3 block(s) run, 0 reused" in status
+    assert myst.count("step 2: loss") == 0 and myst.count('class="highlight-python') == 2  # code shown, output not
+    assert "gradview: 4 block(s) run, 0 reused" in status
 
 
 def test_incremental_build_reruns_only_the_changed_block(site, tmp_path):
@@ -85,7 +86,7 @@ def test_incremental_build_reruns_only_the_changed_block(site, tmp_path):
     with open(page, "w", encoding="utf-8") as f:
         f.write(text)
     status, _ = build_sphinx(src, out)
-    assert "gradview: 1 block(s) run, 2 reused" in status  # (the pages moved: Sphinx reads them all again)
+    assert "gradview: 1 block(s) run, 3 reused" in status  # (the pages moved: Sphinx reads them all again)
     assert re.search(r"loss is \d\.\d{4}", read(os.path.join(out, "html", "index.html")))
 
 
