@@ -166,10 +166,11 @@ def _block_traceback(exc, filename):
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
-def run_block(code, *, script=None, namespace=None, keep_steps=20):
+def run_block(code, *, script=None, namespace=None, keep_steps=20, keep_printed=True):
     """Run a block's code (or, with `script`, that file) under capture with `import torch` giving the
     engine. Returns (graph, BlockResult without html). `namespace`: run there instead of a fresh
-    one (the notebook magic runs in the notebook's)."""
+    one (the notebook magic runs in the notebook's). `keep_printed=False` lets printed output go
+    where it goes (a notebook shows it as it comes) instead of into `BlockResult.printed`."""
     import engine
     from engine import graph
     from engine.run import torch_alias
@@ -190,7 +191,7 @@ def run_block(code, *, script=None, namespace=None, keep_steps=20):
     if added_path:
         sys.path.insert(0, os.path.dirname(filename))  # the script's own imports, as `python script.py`
     try:
-        with torch_alias(), contextlib.redirect_stdout(out):
+        with torch_alias(), contextlib.redirect_stdout(out) if keep_printed else contextlib.nullcontext():
             if namespace is None:
                 engine.manual_seed(0)
             with graph.capture(keep_steps=keep_steps) as g:

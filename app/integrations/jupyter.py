@@ -66,11 +66,8 @@ class GradviewMagics(Magics):
             print(f"%%gradview: {exc}", file=sys.stderr)
             return
         script = os.path.abspath(options.file) if options.file else None
-        g, result = run_block(cell, script=script, namespace=self.shell.user_ns)
+        g, result = run_block(cell, script=script, namespace=self.shell.user_ns, keep_printed=False)
         self.shell.user_ns["_gradview_graph"] = g
-        if result.printed:
-            sys.stdout.write(result.printed)
-            sys.stdout.flush()
         if result.error:
             sys.stderr.write(result.error)
             sys.stderr.flush()
