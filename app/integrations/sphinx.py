@@ -129,10 +129,6 @@ def _merge(app, env, docnames, other):
     _pages_with_graphs(env).update(_pages_with_graphs(other))
 
 
-def _has_graphs(doctree):
-    return doctree is not None and any(CONTAINER_CLASS in node["classes"] for node in doctree.findall(nodes.container))
-
-
 def _start(app):
     try:
         defaults = parse_options(app.config.gradview_defaults)
@@ -145,7 +141,7 @@ def _start(app):
 
 def _load_bokehjs(app, pagename, templatename, context, doctree):
     """Pages with graphs load BokehJS (each file once), the others nothing."""
-    if app.builder.format != "html" or not _has_graphs(doctree):
+    if app.builder.format != "html" or pagename not in _pages_with_graphs(app.env):
         return
     from engine.viz import bokehjs_files
     for name, _ in bokehjs_files():
