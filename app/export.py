@@ -1,6 +1,7 @@
 """Export one program's graph as a self-contained HTML page.
 
-    python -m app.export SCRIPT.py -o OUT.html [--title TEXT] [--step N] [--json OUT.json] [-- ARGS...]
+    python -m app.export SCRIPT.py -o OUT.html [--title TEXT] [--step N] [--json OUT.json] [--try-it URL]
+                         [-- ARGS...]
 
 The script runs under engine.graph.capture(); inside it `import torch` (and `torch.nn`, ...) gives
 the engine: an import alias is put in place for this run only and removed afterwards, nothing is
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import runpy
 import sys
 import traceback
 
 from engine.run import torch_alias
 
-__all__ = ["torch_alias", "run_captured", "main"]
+__all__ = ["torch_alias", "run_captured", "add_try_it_link", "main"]
 
 
 def run_captured(script, args=(), *, full_values=64, keep_steps=20):
@@ -48,6 +50,23 @@ def run_captured(script, args=(), *, full_values=64, keep_steps=20):
     return g, error
 
 
+def add_try_it_link(page, script, app_url):
+    """Put a "Try it" link at the top of an exported page: the static app, opened on the script."""
+    import html
+    from app.notebook import share_url
+    with open(script, encoding="utf-8") as f:
+        url = share_url(app_url, [f.read()])
+    link = ('<p style="font:13px system-ui,sans-serif;margin:6px 8px">'
+            f'<a class="gradview-try" href="{html.escape(url)}">Try it: edit and run this code in your browser</a></p>')
+    with open(page, encoding="utf-8") as f:
+        text = f.read()
+    body = re.search(r"</head>\s*<body[^>]*>", text)  # the page's own tag (BokehJS inline mentions "<body>")
+    if body is not None:
+        text = text[:body.end()] + "\n" + link + text[body.end():]
+    with open(page, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m app.export",
                                  description="Run a PyTorch-style script on the engine and export its graph as "
@@ -60,6 +79,9 @@ def main(argv=None):
     ap.add_argument("--direction", choices=("LR", "TB"), default="LR")
     ap.add_argument("--full-values", type=int, default=64)
     ap.add_argument("--keep-steps", type=int, default=20)
+    ap.add_argument("--try-it", metavar="URL", default=None,
+                    help="the published static app (python -m app.build): the page links to it, opened on "
+                         "the script")
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args = []
     if "--" in argv:  # what follows -- goes to the script
@@ -73,6 +95,8 @@ def main(argv=None):
     from engine.viz import save_html
     title = ns.title or os.path.basename(ns.script)
     save_html(g, out, title=title, step=ns.step, direction=ns.direction)
+    if ns.try_it:
+        add_try_it_link(out, ns.script, ns.try_it)
     if ns.json:
         with open(ns.json, "w", encoding="utf-8") as f:
             f.write(g.to_json())

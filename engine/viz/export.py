@@ -203,12 +203,15 @@ def save_html(obj, path, *, title=None, **kw):
     return path
 
 
-def iframe_html(obj, height=None, title=None):
+def iframe_html(obj, height=None, title=None, **page_kw):
     """An <iframe srcdoc=...> holding the whole page: displays in Jupyter (classic, Lab, VS Code)
-    without any notebook extension or network access."""
+    without any notebook extension or network access. `page_kw` (step=, direction=, width=,
+    height= of the figure as `figure_height=`) go to the page."""
     if isinstance(obj, GraphView):
         obj = obj.step or {"nodes": [], "edges": []}
-    return _iframe(to_html(obj, title=title), height)
+    if "figure_height" in page_kw:
+        page_kw["height"] = page_kw.pop("figure_height")
+    return _iframe(to_html(obj, title=title, **page_kw), height)
 
 
 def _iframe(doc, height=None):
