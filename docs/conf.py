@@ -7,6 +7,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 project = "gradview"
 extensions = ["app.integrations.sphinx", "myst_parser"]
-exclude_patterns = ["_build", "examples"]  # examples/ holds sites of their own
+exclude_patterns = ["_build", "examples", "deploy"]  # examples/ holds sites of their own, deploy/ config files
 myst_heading_anchors = 3
 gradview_defaults = {"height": "380"}
