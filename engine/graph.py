@@ -350,7 +350,7 @@ class Node:
     """One node of a captured step: an op (and the tensor it produced) or a leaf tensor."""
     id: str
     label: str
-    kind: str                 # "leaf", "param", "op", "output"
+    kind: str                 # "leaf", "param", "op", "output", "failed" (a call that raised)
     op: str | None            # PyTorch node name ("MulBackward0") or function name ("mul"); None for leaves
     shape: list
     dtype: str
@@ -368,6 +368,8 @@ class Node:
     fn: str | None = None     # short op name ("mul"), also for ops that needed no gradient
     var: str | None = None    # the variable that held this tensor in the user's frame, if seen
     inputs: list = field(default_factory=list)  # input node ids in argument order (repeats kept)
+    aliases: list = field(default_factory=list)  # a leaf's other variable names ("also: z")
+    error: str | None = None  # for kind "failed": the exception the call raised
     inplace: str | None = None  # "add_" when the op wrote into an existing tensor
     updates: str | None = None  # a leaf this in-place op changed without making a new node for it
     requires_grad: bool = False
@@ -379,6 +381,7 @@ class Node:
                 "code": self.code, "module": self.module, "module_type": self.module_type, "col": self.col,
                 "end_col": self.end_col, "value": self.value, "grad": self.grad,
                 "time_us": self.time_us, "fn": self.fn, "var": self.var, "inputs": list(self.inputs),
+                "aliases": list(self.aliases), "error": self.error,
                 "inplace": self.inplace, "updates": self.updates, "requires_grad": self.requires_grad,
                 "index": self.index}
 
@@ -408,7 +411,7 @@ class Step:
         step = cls(index, loss, closed, full_values)
         step._records = data
         step._grads = grads
-        step._node_count = len(data.records)
+        step._node_count = len(data.records) + (data.failure is not None)
         return step
 
     @classmethod
@@ -443,7 +446,8 @@ class Step:
 
     @property
     def edges(self):
-        """(source id, target id) pairs in data-flow direction, each pair once."""
+        """(source id, target id) pairs in data-flow direction, one per input slot of the target
+        (`y * y` gives the pair twice)."""
         if self._edges is None and not self.truncated:
             self._build()
         return self._edges or []
@@ -475,13 +479,26 @@ class Step:
         (and computes no summaries), as for a truncated step."""
         d = {"index": self.index, "loss": self.loss if self.loss is None or math.isfinite(self.loss) else None,
              "nodes": [n.to_dict() for n in self.nodes] if nodes else [],
-             "edges": [{"source": s, "target": t} for s, t in self.edges] if nodes else [],
+             "edges": self._edge_dicts() if nodes else [],
              "closed": self.closed, "truncated": self.truncated or not nodes,
              "node_count": self.node_count, "edge_count": self.edge_count,
              "modules": self.modules if nodes else {}}
         if self.loss is not None and not math.isfinite(self.loss):
             d["loss_text"] = _num(self.loss)
         return d
+
+    def _edge_dicts(self):
+        """Edges with "slot": the position of the input in the target's inputs."""
+        inputs = {n.id: n.inputs for n in self.nodes}
+        seen = {}
+        out = []
+        for s, t in self.edges:
+            k = seen.get((s, t), -1)
+            ins = inputs.get(t) or ()
+            k = next((m for m in range(k + 1, len(ins)) if ins[m] == s), k + 1)
+            seen[(s, t)] = k
+            out.append({"source": s, "target": t, "slot": k})
+        return out
 
     def to_json(self, indent=None):
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -525,7 +542,6 @@ class Step:
             consumed.update(r[R_INS])
         nodes = []
         edges = []
-        seen_edges = set()
         code_cache = {}
         for i, r in enumerate(records):
             op = r[R_OP]
@@ -547,7 +563,10 @@ class Step:
                 g = g._data  # a backward with create_graph=True passes tensors
             grad = summarize(g, full, device=dev) if g is not None else None
             if op is not None:
-                if i in outputs or (not outputs and not self.closed and i not in consumed and i not in updates):
+                # an open step's results are its outputs, unless it ended in an error: then only a
+                # tensor backward() ran from is
+                if i in outputs or (not outputs and not self.closed and data.failure is None
+                                    and i not in consumed and i not in updates):
                     kind = "output"
                 else:
                     kind = "op"
@@ -567,16 +586,28 @@ class Step:
                         value=value, grad=grad,
                         time_us=None if t_s is None else round(t_s * 1e6, 3), fn=fn,
                         var=varnames.get(i), inputs=[ids[j] for j in r[R_INS]], inplace=inplace_names.get(i),
-                        updates=ids[updates[i]] if i in updates else None, requires_grad=rg, index=i)
+                        updates=ids[updates[i]] if i in updates else None, requires_grad=rg, index=i,
+                        aliases=list(data.aliases.get(i, ())))
             nodes.append(node)
             tid = ids[i]
             for j in r[R_INS]:
-                e = (ids[j], tid)
-                if e not in seen_edges:
-                    seen_edges.add(e)
-                    edges.append(e)
+                edges.append((ids[j], tid))
+        if data.failure is not None:
+            nodes.append(_failed_node(data.failure, [ids[j] for j in data.failure[1]], len(records)))
+            edges.extend((src, nodes[-1].id) for src in nodes[-1].inputs)
         self._nodes, self._edges = nodes, edges
         self._edge_count = len(edges)
+
+
+def _failed_node(failure, inputs, index):
+    """The node of a call that raised: where it was, what it was given and the exception."""
+    label, _, code, lasti, message = failure
+    line, col, end_col = _sites([(None, None, None, (), code, lasti)])[0]
+    fname = code.co_filename
+    text = linecache.getline(fname, line).strip() if fname and line > 0 else ""
+    return Node(id=f"{os.path.basename(fname)}:{line}:failed", label=label, kind="failed", op=None, shape=[],
+                dtype="", device="", line=line, col=col, end_col=end_col, file=fname, code=text, fn=label,
+                inputs=inputs, error=message, index=index)
 
 
 def _sites(records):
@@ -625,18 +656,18 @@ def _node_ids(records, leaf_info, sites):
 
 
 def _count_edges(records):
-    n = 0
-    for r in records:
-        ins = r[R_INS]
-        n += len(ins) if len(ins) < 2 else len(set(ins))
-    return n
+    return sum(len(r[R_INS]) for r in records)
 
 
 class _StepData:
     """What a step keeps until it is truncated: the records (with their tensors) and side tables."""
-    __slots__ = ("records", "leaf_info", "arrays", "inplace", "updates", "outputs", "vars", "module_types")
+    __slots__ = ("records", "leaf_info", "arrays", "inplace", "updates", "outputs", "vars", "module_types",
+                 "aliases", "failure")
 
-    def __init__(self, records, leaf_info, arrays, inplace, updates, outputs, vars, module_types=None):
+    def __init__(self, records, leaf_info, arrays, inplace, updates, outputs, vars, module_types=None,
+                 aliases=None, failure=None):
+        self.aliases = aliases or {}  # leaf record index -> other variable names bound to it
+        self.failure = failure        # see _Recorder.failure
         self.records = records
         self.leaf_info = leaf_info
         self.arrays = arrays        # record index -> array to show instead of the tensor's own
@@ -710,6 +741,83 @@ class Graph:
 
 
 # ---------------------------------------------------------------------------------------------
+# where tensors were made: the factories and nn.Parameter report each tensor made while a capture
+# is active (`_Recorder.created`), so a leaf is placed and named at the statement that made it,
+# not where it is first used. Entries outlive one capture (a tensor made in one cell and used in
+# the next) and go with their tensor.
+class _Origin(weakref.ref):
+    __slots__ = ("key", "code", "lasti", "ns", "name")
+
+
+_origins = {}  # id(tensor) -> _Origin
+
+
+def _drop_origin(ref):
+    if _origins.get(ref.key) is ref:
+        del _origins[ref.key]
+
+
+def _origin_of(t):
+    o = _origins.get(id(t))
+    return o if o is not None and o() is t else None
+
+
+_STORES = {"STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF"}
+_stores_cache = {}  # id(code) -> (code, [(offset, line, name) of each store into a variable])
+
+
+def _stores_after(code, lasti):
+    """The variables the statement running at `lasti` stores into after that instruction: the
+    stores that follow it up to the first instruction on a line past the call's last line."""
+    entry = _stores_cache.get(id(code))
+    if entry is None or entry[0] is not code:
+        import dis
+        ins = []
+        try:
+            for i in dis.get_instructions(code):
+                p = i.positions
+                ins.append((i.offset, p.lineno if p else None, p.end_lineno if p else None,
+                            i.argval if i.opname in _STORES else None))
+        except Exception:  # noqa: BLE001
+            pass
+        entry = _stores_cache[id(code)] = (code, ins)
+    ins = entry[1]
+    end = None
+    names = []
+    for offset, line, end_line, name in ins:
+        if offset < lasti:
+            continue
+        if offset == lasti:
+            end = end_line
+            continue
+        if end is not None and line is not None and line > end and names:
+            break
+        if name is not None:
+            names.append(name)
+            if len(names) >= 16:
+                break
+    return names
+
+
+def _creation_name(t, origin, f):
+    """The variable the statement that made `t` bound it to, if it still does (checked in the
+    module namespace of that statement, or in frame `f` when it runs the same code)."""
+    ns = origin.ns
+    if ns is None and f is not None and f.f_code is origin.code:
+        try:
+            ns = f.f_locals
+        except Exception:  # noqa: BLE001
+            return None
+    if ns is None:
+        return None
+    for name in _stores_after(origin.code, origin.lasti):
+        if name[:1] != "_" and ns.get(name) is t:
+            origin.name = name
+            return name
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
 # the recorder
 def _var_name(t, f):
     """The name a frame (or its globals) gives to tensor t, or None."""
@@ -747,6 +855,7 @@ class _Recorder:
         self._grads = None
         self._leaf_grads = None
         self._names = {}  # id(tensor) -> (weak reference, variable name) of named leaves
+        self.namespace = None  # the globals of the code that last used a new leaf (names for an open step)
         self._new_step()
 
     def _new_step(self):
@@ -758,6 +867,7 @@ class _Recorder:
         self.inplace_names = {}
         self.updates = {}
         self.updated = set()    # leaves an in-place op changed in this step
+        self.failure = None     # (label, input record indices, code, offset, message) of a call that raised
 
     # -- forward ------------------------------------------------------------------------------
     def __call__(self, op, inputs, result, params):
@@ -800,6 +910,19 @@ class _Recorder:
         self.tmap[id(result)] = len(recs)
         recs.append((op, result, result.grad_fn, ins, code, line, mod, t_s, result._version_box[0]))
 
+    def created(self, t):
+        """A factory or nn.Parameter made tensor t: remember the user's statement that made it."""
+        f = _user_frame(_getframe(2))
+        if f is None:
+            return
+        o = _Origin(t, _drop_origin)
+        o.key = id(t)
+        o.code = f.f_code
+        o.lasti = f.f_lasti
+        o.ns = f.f_globals if f.f_code.co_name == "<module>" else None  # module code stores there
+        o.name = None
+        _origins[o.key] = o
+
     def _unknown(self, t, f, code, line, ms, mod):
         fn = t.grad_fn
         recs = self.recs
@@ -815,8 +938,12 @@ class _Recorder:
                     return j
         j = len(recs)
         self.tmap[id(t)] = j
-        # a plain leaf is named after the variable the line that used it reads it from; failing
-        # that, at the end of the step, from the variables of its frame
+        if f is not None:
+            self.namespace = f.f_globals
+        # a leaf made while capturing is named after the variable its statement bound it to;
+        # otherwise after the variable the line that used it reads it from; failing that, at the
+        # end of the step, from the variables of its frame
+        origin = _origin_of(t)
         kind = K_LEAF
         name = None
         if type(t).__name__ == "Parameter":
@@ -830,6 +957,8 @@ class _Recorder:
             known = self._names.get(id(t))
             if known is not None and known[0]() is t:
                 name = known[1]
+            elif origin is not None and (origin.name or _creation_name(t, origin, f)):
+                name = origin.name
             elif f is not None:
                 name = _name_on_line(t, f, code, line)
                 if name is not None:
@@ -840,6 +969,8 @@ class _Recorder:
                 self.leaf_info[j] = (kind, f)
             else:
                 self.leaf_info[j] = (kind, name, name) if kind == K_PARAM else (kind, name)
+        if origin is not None:  # placed where it was made
+            code, line = origin.code, origin.lasti
         recs.append((None, t, None, (), code, line, mod, None, t._version_box[0]))
         return j
 
@@ -975,13 +1106,15 @@ class _Recorder:
                 except Exception:  # noqa: BLE001
                     loss = None
             roots = {self.tmap[id(t)] for t in outputs if id(t) in self.tmap}
-            self._close(loss, roots, grads, _user_frame(_getframe(1)), closed=True)
+            self._close(loss, roots, grads, [_user_frame(_getframe(1))], closed=True)
         finally:
             self._hooks = self._grads = self._leaf_grads = None
             _state.recorder = self
 
     # -- steps --------------------------------------------------------------------------------
-    def _step_data(self, roots, frame):
+    def _step_data(self, roots, frames):
+        """What the step keeps; `frames`: where its variables' names are looked up, first first
+        (frames, or _Namespace for a namespace whose frame is gone)."""
         recs = self.recs
         arrays = dict(self.arrays)
         # values that a later in-place write could change: leaves (parameters are updated by the
@@ -999,19 +1132,29 @@ class _Recorder:
                     arrays[i] = t._data.copy()
         tables = {}  # id(frame) -> {id(value): name}, one look at each frame's variables per step
         varnames = {}
-        if frame is not None:
-            tmap = self.tmap
+        tmap = self.tmap
+        frames = [f for f in frames if f is not None]
+        for frame in frames:
             for tid, name in _frame_names(frame, tables).items():
                 i = tmap.get(tid)
                 if i is not None and recs[i][R_OP] is not None:
-                    varnames[i] = name
-        return _StepData(recs, _name_leaves(self.leaf_info, recs, tables), arrays, self.inplace_names,
-                         self.updates, set(roots), varnames, self.module_types)
+                    varnames.setdefault(i, name)
+        leaves = _name_leaves(self.leaf_info, recs, tables)
+        aliases = {}
+        if frames and leaves:
+            every = _every_name(frames)
+            for j, info in leaves.items():
+                if info[0] == K_LEAF:
+                    others = [n for n in every.get(id(recs[j][R_T]), ()) if n != info[1]]
+                    if others:
+                        aliases[j] = others
+        return _StepData(recs, leaves, arrays, self.inplace_names, self.updates, set(roots), varnames,
+                         self.module_types, aliases, self.failure)
 
-    def _close(self, loss, roots, grads, frame, closed):
-        if not self.recs and not closed:
+    def _close(self, loss, roots, grads, frames, closed):
+        if not self.recs and not closed and self.failure is None:
             return None
-        step = Step._from_records(self.step_index, self._step_data(roots, frame), grads, loss, closed,
+        step = Step._from_records(self.step_index, self._step_data(roots, frames), grads, loss, closed,
                                   self.full_values)
         self.step_index += 1
         self._new_step()
@@ -1025,14 +1168,139 @@ class _Recorder:
                          dict(self.updates), set(), {}, self.module_types)
         return Step._from_records(self.step_index, data, {}, None, False, self.full_values)
 
-    def finish(self, frame):
-        step = self._close(None, (), {}, frame, closed=False)
+    def finish(self, frame, error=None):
+        """End the capture: what ran after the last backward() becomes the open step. `error`: the
+        exception that ended the block, if any; the call that raised becomes a "failed" node."""
+        frames = [frame]
+        if error is not None:
+            where = self._record_failure(error)
+            if where is not None:
+                frames.insert(0, where)  # the names at the point of failure come first
+        if self.namespace is not None:
+            frames.append(_Namespace(self.namespace))  # the block's code may have run elsewhere (exec)
+        step = self._close(None, (), {}, frames, closed=False)
         self.graph._open = step
         self._keep_modules = []
         self._root_names.clear()
         self._child_names.clear()
         self._param_names.clear()
         self._mod_paths.clear()
+
+    def _record_failure(self, error):
+        """Note the call that raised `error`: its site (the deepest frame outside the engine that
+        called into it, else the deepest one), what it was (the op, else the engine function called)
+        and the tensors it was given. Returns that frame."""
+        from .tensor import Tensor
+        tb = error.__traceback__
+        entries = []
+        while tb is not None:
+            entries.append((tb.tb_frame, tb.tb_lasti))
+            tb = tb.tb_next
+        engine = [_engine_codes.get(id(f.f_code)) if id(f.f_code) in _engine_codes else _classify(f.f_code)
+                  for f, _ in entries]
+        user = [k for k, e in enumerate(engine) if not e]
+        if not user:
+            return None
+        called = [k for k in user if k + 1 < len(entries) and engine[k + 1]]
+        k = called[-1] if called else user[-1]
+        frame, lasti = entries[k]
+        label, tensors = _call_name(frame.f_code, lasti) or type(error).__name__, []
+        if k + 1 < len(entries) and engine[k + 1]:
+            callee = entries[k + 1][0]
+            apply = next((f for f, _ in entries[k + 1:] if f.f_code is _apply_code()), None)
+            if apply is not None and "op" in apply.f_locals:
+                label = apply.f_locals["op"].kind
+                tensors = list(apply.f_locals.get("inputs") or ())
+            else:
+                code = callee.f_code
+                n = code.co_argcount + code.co_kwonlyargcount
+                args = [callee.f_locals.get(v) for v in code.co_varnames[:n]]
+                if code.co_flags & 0x04:  # *args
+                    args.extend(callee.f_locals.get(code.co_varnames[n]) or ())
+                tensors = [a for a in args if isinstance(a, Tensor)]
+        ins = []
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                continue
+            i = self.tmap.get(id(t))
+            if i is None:
+                i = self._unknown(t, frame, frame.f_code, lasti, None, None)
+            ins.append(i)
+        message = f"{type(error).__name__}: {error}"
+        if len(message) > 2000:
+            message = message[:2000] + " ..."
+        self.failure = (label, tuple(ins), frame.f_code, lasti, message)
+        return frame
+
+
+_BINARY_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floor_divide", "%": "remainder",
+                 "**": "pow", "@": "matmul", "&": "bitwise_and", "|": "bitwise_or", "^": "bitwise_xor",
+                 "<<": "bitwise_left_shift", ">>": "bitwise_right_shift"}
+
+
+_CALLEE_LOADS = {"LOAD_ATTR", "LOAD_METHOD", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_FAST", "LOAD_DEREF"}
+
+
+def _call_name(code, lasti):
+    """What the instruction at `lasti` calls, by name: the function or method of a call
+    ("matmul" for torch.matmul(a, b) or a.matmul(b)), the op of an operator ("matmul" for a @ b),
+    "getitem"/"setitem" for subscripts; None when it is none of these."""
+    import dis
+    try:
+        ins = list(dis.get_instructions(code))
+    except Exception:  # noqa: BLE001
+        return None
+    # the running instruction (a frame's offset may point into the inline caches after it)
+    at = max((k for k, i in enumerate(ins) if i.offset <= lasti), default=None)
+    if at is None:
+        return None
+    i = ins[at]
+    if i.opname == "BINARY_OP":
+        return _BINARY_NAMES.get(i.argrepr.rstrip("="), None)
+    if i.opname in ("BINARY_SUBSCR", "STORE_SUBSCR"):
+        return "getitem" if i.opname == "BINARY_SUBSCR" else "setitem"
+    if i.opname.startswith("CALL") and i.positions is not None:
+        # the callee expression starts where the call does: the nearest name or attribute loaded
+        # at that position before the call is the function's own name (arguments start later)
+        start = (i.positions.lineno, i.positions.col_offset)
+        for q in reversed(ins[:at]):
+            if q.opname in _CALLEE_LOADS and q.positions is not None and \
+                    (q.positions.lineno, q.positions.col_offset) == start:
+                return str(q.argval)
+    return None
+
+
+def _apply_code():
+    from .ops import _core
+    return _core.apply.__code__
+
+
+class _Namespace:
+    """A namespace standing in for a frame that has ended (its variables are its module's)."""
+    __slots__ = ("f_locals", "f_globals")
+
+    def __init__(self, ns):
+        self.f_locals = self.f_globals = ns
+
+
+def _every_name(frames):
+    """{id(value): [every variable name bound to it]} over frames' locals and then their globals."""
+    out = {}
+    seen = set()
+    for f in frames:
+        for ns in (f.f_locals, f.f_globals):
+            if id(ns) in seen:
+                continue
+            seen.add(id(ns))
+            try:
+                for k, v in ns.items():
+                    if k != "self" and k[:1] != "_":
+                        names = out.setdefault(id(v), [])
+                        if k not in names:
+                            names.append(k)
+            except Exception:  # noqa: BLE001
+                pass
+    return out
 
 
 _line_names_cache = {}  # id(code) -> (code, {line: [names and (name, attribute) pairs read there]})
@@ -1182,7 +1450,8 @@ class capture:
         if not _active:
             _remove_timers()
         self.graph._recorder = None
-        rec.finish(_user_frame(_getframe(1)))
+        error = exc[1] if len(exc) > 1 and isinstance(exc[1], Exception) else None
+        rec.finish(_user_frame(_getframe(1)), error)
         return False
 
 
