@@ -144,6 +144,8 @@ class InspectorPanel(Viewer):
                 where = f"line {line}"
         rows = [
             ("node", f"<b>{html.escape(str(node.get('label', '')))}</b> ({html.escape(str(node.get('kind', '')))})"),
+            ("also", ", ".join(node.get("aliases") or ()) or None),
+            ("raised", f"<code>{html.escape(node['error'])}</code>" if node.get("error") else None),
             ("op", node.get("op")), ("shape", shape_text(node.get("shape"))), ("dtype", node.get("dtype")),
             ("device", node.get("device")), ("from", where or None),
             ("code", f"<code>{html.escape(str(node.get('code')))}</code>" if node.get("code") else None),
@@ -152,7 +154,7 @@ class InspectorPanel(Viewer):
             ("value", f"<code>{html.escape(summary_line(node.get('value')))}</code>" if node.get("value") else None),
             ("grad", f"<code>{html.escape(summary_line(node.get('grad')))}</code>"),
         ]
-        body = "".join(f"<tr><td class='k'>{k}</td><td>{v if k in ('node', 'code', 'value', 'grad') else html.escape(str(v))}</td></tr>"
+        body = "".join(f"<tr><td class='k'>{k}</td><td>{v if k in ('node', 'raised', 'code', 'value', 'grad') else html.escape(str(v))}</td></tr>"
                        for k, v in rows if v not in (None, ""))
         self.facts.object = f"<table>{body}</table>"
         try:

@@ -22,10 +22,12 @@ from .layout import LayoutNode, fold_groups, layout
 __all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NODE_COLUMNS", "EDGE_COLUMNS"]
 
 # fills for nodes without a gradient, by kind
-KIND_FILL = {"leaf": "#dcebfa", "param": "#fdebc8", "op": "#eef0f3", "output": "#d8f0dd", "group": "#ece6f8"}
-KIND_LINE = {"leaf": "#4a7bb0", "param": "#b7791f", "op": "#6b7280", "output": "#1f7a3a", "group": "#6d4fb3"}
+KIND_FILL = {"leaf": "#dcebfa", "param": "#fdebc8", "op": "#eef0f3", "output": "#d8f0dd", "group": "#ece6f8",
+             "failed": "#fde2e1"}
+KIND_LINE = {"leaf": "#4a7bb0", "param": "#b7791f", "op": "#6b7280", "output": "#1f7a3a", "group": "#6d4fb3",
+             "failed": "#c53030"}
 KIND_TITLE = {"leaf": "input tensor", "param": "parameter", "op": "operation", "output": "output / loss",
-              "group": "folded module or loop"}
+              "group": "folded module or loop", "failed": "call that raised"}
 # |gradient| from small to large, light to dark (log scale)
 GRAD_ANCHORS = ["#fff5c2", "#fed976", "#fd8d3c", "#e8452c", "#b10026", "#5c0015"]
 NO_GRAD_EDGE = "#a3a9b3"
@@ -278,12 +280,14 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
             n = by_id[nid]
             kind = n.get("kind") or "op"
             glyph = kind if kind in KIND_FILL else "op"
-            row = {"id": nid, "label": label, "kind": kind, "glyph": glyph, "shape": _shape_text(n.get("shape")),
+            row = {"id": nid, "label": label, "kind": kind, "glyph": glyph,
+                   "shape": "" if kind == "failed" else _shape_text(n.get("shape")),
                    "line": int(n.get("line") if n.get("line") is not None else -1),
                    "has_grad": bool(n.get("grad")), "op": n.get("op") or "", "dtype": n.get("dtype") or "",
                    "device": n.get("device") or "", "file": n.get("file") or "", "code": n.get("code") or "",
                    "module": n.get("module") or "", "var": n.get("var") or "", "where": _where(n),
-                   "value_text": summary_text(n.get("value")), "grad_text": summary_text(n.get("grad")),
+                   "value_text": (f"raised {n['error']}" if n.get("error") else summary_text(n.get("value"))),
+                   "grad_text": summary_text(n.get("grad")),
                    "time_text": _time_text(n.get("time_us")),
                    "value_json": _trim_summary(n.get("value"), big), "grad_json": _trim_summary(n.get("grad"), big),
                    "sub": sub, "group": grouping.node_group.get(nid) or "", "is_group": False, "count": 1}
@@ -297,12 +301,29 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
     sizes = {ln.id: (ln.width, ln.height) for ln in lnodes}
     ecols = {k: [] for k in EDGE_COLUMNS}
     lr = direction == "LR"
+    repeats = {}
+    for e in ledges:
+        repeats[e] = repeats.get(e, 0) + 1
+    drawn = {}
     for s, t in ledges:
         (sx, sy), (tx, ty) = lay.positions[s], lay.positions[t]
         (sw, sh), (tw, th) = sizes[s], sizes[t]
         start = (sx + sw / 2, sy) if lr else (sx, sy - sh / 2)
         end = (tx - tw / 2, ty) if lr else (tx, ty + th / 2)
         route = list(lay.routes.get((s, t), ()))
+        n_same = repeats[(s, t)]
+        if n_same > 1:
+            # one edge per input slot (y * y): the repeats side by side, across the flow
+            k = drawn[(s, t)] = drawn.get((s, t), -1) + 1
+            across = (k - (n_same - 1) / 2) * 0.5 / (n_same - 1)
+            if lr:
+                d = across * min(sh, th)
+                start, end = (start[0], start[1] + d), (end[0], end[1] + d)
+                route = [(x, y + d) for x, y in route]
+            else:
+                d = across * min(sw, tw)
+                start, end = (start[0] + d, start[1]), (end[0] + d, end[1])
+                route = [(x + d, y) for x, y in route]
         join = lay.joined.get((s, t))
         # an edge sharing a bus with a longer one is drawn from (or to) where it joins that bus
         pts = (route if join == "start" else [start] + route) + ([] if join == "end" else [end])
@@ -366,6 +387,8 @@ def _packed(cols, numeric, ragged=()):
 
 
 def _sub_text(n):
+    if n.get("kind") == "failed":
+        return (n.get("error") or "error").partition(":")[0]  # the exception's type
     shape = _shape_text(n.get("shape"))
     var = n.get("var")
     if var and n.get("kind") in ("op", "output"):
@@ -490,7 +513,7 @@ class GraphView:
             view=CDSView(filter=self.path & self._cull_edges))
 
         node_renderers = {}
-        for glyph in ("group", "op", "output", "param", "leaf"):
+        for glyph in ("group", "op", "output", "failed", "param", "leaf"):
             view = CDSView(filter=GroupFilter(column_name="glyph", group=glyph) & self._cull_nodes)
             style = dict(x="x", y="y", width="w", height="h", fill_color="colour", line_color=KIND_LINE[glyph])
             if glyph == "leaf":
@@ -501,9 +524,9 @@ class GraphView:
                 if glyph == "param":
                     extra = dict(hatch_pattern="right_diagonal_line", hatch_color="#b7791f", hatch_alpha=0.22,
                                  hatch_scale=8)
-                if glyph == "group":
+                if glyph in ("group", "failed"):
                     extra = dict(line_dash="dashed")
-                lw = {"output": 2.6, "group": 1.8}.get(glyph, 1.2)
+                lw = {"output": 2.6, "group": 1.8, "failed": 2.2}.get(glyph, 1.2)
                 g = Rect(border_radius=7, line_width=lw, **style, **extra)
                 sel = Rect(border_radius=7, line_width=3, **dict(style, line_color="#1677ff"), **extra)
             node_renderers[glyph] = add(self.nodes, g, selection=sel, view=view)
@@ -536,12 +559,12 @@ class GraphView:
         yr.renderers = renderers + [self._group_boxes]
 
         # legend: one sample per kind, all from one stand-in renderer at a point no range includes
-        kinds = ("leaf", "param", "op", "output", "group")
+        kinds = ("leaf", "param", "op", "output", "group", "failed")
         sample = ColumnDataSource(data={
-            "x": [float("nan")] * 5, "y": [float("nan")] * 5,
+            "x": [float("nan")] * len(kinds), "y": [float("nan")] * len(kinds),
             "marker": ["circle" if k == "leaf" else "square" for k in kinds],
             "fill": [KIND_FILL[k] for k in kinds], "line": [KIND_LINE[k] for k in kinds],
-            "lw": [{"output": 2.6, "group": 1.8}.get(k, 1.2) for k in kinds],
+            "lw": [{"output": 2.6, "group": 1.8, "failed": 2.2}.get(k, 1.2) for k in kinds],
             "hatch": ["right_diagonal_line" if k == "param" else " " for k in kinds]})
         dummy = add(sample, Scatter(x="x", y="y", marker="marker", size=12, fill_color="fill", line_color="line",
                                     line_width="lw", hatch_pattern="hatch", hatch_color="#b7791f",

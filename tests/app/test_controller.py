@@ -83,7 +83,11 @@ def test_exception_keeps_partial_graph_and_skips_below(setup):
     first, second = state.cells
     assert first.status == "error" and first.error_line == 4 and "Traceback" in first.error
     assert second.status == "skipped" and second.graph is None
-    assert [n["label"] for n in state.current_step()["nodes"]] == ["x", "exp"]
+    # the graph up to the failure, the failing call marked failed on its line, no output
+    nodes = state.current_step()["nodes"]
+    assert [(n["label"], n["kind"]) for n in nodes] == [("x", "leaf"), ("exp", "op"), ("tensor", "leaf"),
+                                                        ("matmul", "failed")]
+    assert nodes[-1]["line"] == 4 and nodes[-1]["error"].startswith("RuntimeError")
     ctl.edit(first.id, "import torch\nx = torch.ones(2, requires_grad=True)\ny = x.exp()\n")
     sched.flush()
     assert first.status == second.status == "done"
@@ -153,7 +157,12 @@ def test_page_objects_follow_the_state():
     # a cursor on line 5 highlights that line's nodes
     app.bridge.cursor = f"{cid}|5"
     assert app.state.selected_line == (cid, 5)
-    assert sorted(app.graph.view.nodes.selected.indices) == [0, 1, 2]  # x is first used there too
+    assert sorted(app.graph.view.nodes.selected.indices) == [1, 2]  # x was made on line 2, not here
+    # clicking the leaf goes to the line that made it, and lights only what that line made
+    app.graph.view.nodes.selected.indices = [0]
+    assert app.state.node(app.state.selected_node)["label"] == "x" and app.bridge.goto.startswith(f"{cid}|2|")
+    app.bridge.cursor = f"{cid}|2"
+    assert sorted(app.graph.view.nodes.selected.indices) == [0]
     app.close()
 
 

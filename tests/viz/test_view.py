@@ -72,7 +72,7 @@ def test_sources_and_columns():
     assert d["label"] == ["x", "add", "mul", "mul", "mean"]
     assert d["kind"] == ["leaf", "op", "op", "op", "output"]
     assert d["shape"] == ["2×2", "2×2", "2×2", "2×2", "scalar"]
-    assert d["line"] == [2, 2, 3, 3, 4] and all(type(v) is int for v in d["line"])
+    assert d["line"] == [1, 2, 3, 3, 4] and all(type(v) is int for v in d["line"])
     assert d["has_grad"] == [True] * 5 and all(type(v) is bool for v in d["has_grad"])
     assert d["value_text"][0] == "[1, 1, 1, 1]" and d["grad_text"][4] == "1"
     e = view.edges.data
@@ -80,6 +80,31 @@ def test_sources_and_columns():
     # edges run in data-flow direction: left to right
     assert all(xs[0] < xs[-1] for xs in e["xs"])
     assert overlapping(view) == []
+
+
+def test_an_input_used_twice_draws_two_edges_apart():
+    g = capture(WALK, "<twice>")
+    view = GraphView(g.steps[0])
+    e = view.edges.data
+    add, mul = view.nodes.data["id"][1], view.nodes.data["id"][2]
+    twice = [k for k, (s, t) in enumerate(zip(e["source"], e["target"])) if (s, t) == (add, mul)]
+    assert len(twice) == 2
+    a, b = (list(zip(e["xs"][k], e["ys"][k])) for k in twice)
+    assert a != b and a[0][0] == b[0][0] and a[0][1] != b[0][1]  # side by side, from the same side of y
+
+
+def test_a_failed_call_is_drawn_as_failed_with_its_error():
+    src = "x = torch.ones(2, 3, requires_grad=True)\nh = x * 2\nout = h @ torch.ones(2, 2)\n"
+    linecache.cache["<failing>"] = (len(src), None, src.splitlines(True), "<failing>")
+    cm = graph.capture()
+    with pytest.raises(RuntimeError):
+        with cm:
+            exec(compile(src, "<failing>", "exec"), {"torch": torch})
+    d = GraphView(cm.graph.steps[-1]).nodes.data
+    assert d["kind"] == ["leaf", "op", "leaf", "failed"] and d["glyph"][-1] == "failed"
+    assert d["label"][-1] == "matmul" and d["line"][-1] == 3 and d["shape"][-1] == ""
+    assert d["value_text"][-1].startswith("raised RuntimeError: mat1 and mat2 shapes cannot be multiplied")
+    assert "output" not in d["kind"]
 
 
 def test_gradient_colour_scale():
