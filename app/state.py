@@ -244,15 +244,17 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
     for i in range(n):
         nodes, edges = [], []
         left_out = 0
+        sites = []
         for cid, steps, _ in per_cell:
             s = steps[min(i, len(steps) - 1)]
             left_out += int(s.get("nodes_left_out") or 0)
+            sites += s.get("left_out_sites") or []
             prefix = f"{cid}:"
             nodes.extend(_prefixed(node, prefix) for node in s["nodes"])
             for e in s.get("edges", []):
                 edges.append({"source": prefix + str(e["source"]), "target": prefix + str(e["target"])})
         merged.append({"index": lead[i].get("index", i), "loss": lead[i].get("loss"), "nodes": nodes, "edges": edges,
-                       "nodes_left_out": left_out})
+                       "nodes_left_out": left_out, "left_out_sites": sites})
     losses = []
     if len(lead_all) > 1:
         for k, s in enumerate(lead_all):

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _state
 
-__all__ = ["capture", "Graph", "Step", "Node", "summarize", "from_tensor", "SCHEMA_VERSION"]
+__all__ = ["capture", "Graph", "Step", "Node", "summarize", "from_tensor", "trim", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 
@@ -457,7 +457,7 @@ class Step:
         """{module path: class name} of the modules whose ops ran in this step."""
         if self._records is None:
             return dict(self._modules) if self._modules else {}
-        used = {n.module for n in self.nodes if n.module}
+        used = {r[R_MOD] for r in self._records.records if r[R_MOD]}
         types = self._records.module_types
         out = {}
         for path in used:
@@ -526,6 +526,13 @@ class Step:
             self._nodes, self._edges = [], []
             self._edge_count = 0
             return
+        self._nodes, self._edges = self._make_nodes()
+        self._edge_count = len(self._edges)
+
+    def _make_nodes(self, keep=None):
+        """(nodes, edges) of the records, or of those whose index is in `keep` (the failed node's
+        index is the number of records) with the edges between them."""
+        data = self._records
         records = data.records
         grads = self._grads or {}
         full = self.full_values
@@ -544,6 +551,8 @@ class Step:
         edges = []
         code_cache = {}
         for i, r in enumerate(records):
+            if keep is not None and i not in keep:
+                continue
             op = r[R_OP]
             code_obj = r[R_CODE]
             fname = code_obj.co_filename if code_obj is not None else ""
@@ -591,12 +600,127 @@ class Step:
             nodes.append(node)
             tid = ids[i]
             for j in r[R_INS]:
-                edges.append((ids[j], tid))
-        if data.failure is not None:
+                if keep is None or j in keep:
+                    edges.append((ids[j], tid))
+        if data.failure is not None and (keep is None or len(records) in keep):
             nodes.append(_failed_node(data.failure, [ids[j] for j in data.failure[1]], len(records)))
-            edges.extend((src, nodes[-1].id) for src in nodes[-1].inputs)
-        self._nodes, self._edges = nodes, edges
-        self._edge_count = len(edges)
+            edges.extend((src, nodes[-1].id) for j, src in zip(data.failure[1], nodes[-1].inputs)
+                         if keep is None or j in keep)
+        return nodes, edges
+
+    def trimmed_dict(self, max_nodes):
+        """to_dict() with at most `max_nodes` nodes: past the cap, the outputs (what backward()
+        ran from, or the open step's results), a failed call, and the nodes closest to them, plus
+        one node standing for the rest (see `trim`). Only the kept nodes are summarised."""
+        data = self._records
+        if self.node_count <= max_nodes or data is None:
+            return self.to_dict()
+        records = data.records
+        n = len(records)
+        inputs = [r[R_INS] for r in records]
+        kinds = ["op" if r[R_OP] is not None else "leaf" for r in records]
+        for i in data.outputs:
+            kinds[i] = "output"
+        if data.failure is not None:
+            inputs.append(data.failure[1])
+            kinds.append("failed")
+        keep = _keep_closest(inputs, _trim_targets(kinds, inputs, self.closed), max(1, max_nodes - 1))
+        nodes, edges = self._make_nodes(keep)
+        sites = _sites(records)
+        left = {}
+        for i in range(n):
+            r = records[i]
+            if i not in keep and r[R_OP] is not None:
+                code = r[R_CODE]
+                key = (code.co_filename if code is not None else "",) + sites[i] + (r[R_OP].kind,)
+                left[key] = left.get(key, 0) + 1
+        part = Step.from_nodes(self.index, nodes, edges, loss=self.loss, closed=self.closed,
+                               full_values=self.full_values)
+        d = part.to_dict()
+        d["modules"] = self.modules
+        return _with_left_out(d, len(nodes), self.node_count - len(nodes), left)
+
+
+# ---------------------------------------------------------------------------------------------
+# trimming a step too big to show
+def _trim_targets(kinds, inputs, closed=True):
+    """Where a trimmed step keeps its nodes from: outputs and failed calls; else (an open step)
+    the results nothing used; else the last node."""
+    targets = [k for k, kind in enumerate(kinds) if kind in ("output", "failed")]
+    if not targets:
+        used = set()
+        for ins in inputs:
+            used.update(ins)
+        targets = [k for k, kind in enumerate(kinds) if kind not in ("leaf", "param", "elided") and k not in used]
+    return targets or [len(kinds) - 1]
+
+
+def _keep_closest(inputs, targets, budget):
+    """At most `budget` node indices: the targets, then breadth-first along inputs (the nodes
+    nearest to them first, later ones first among equals)."""
+    keep = set()
+    frontier = sorted(set(targets), reverse=True)
+    while frontier and len(keep) < budget:
+        nxt = []
+        for k in frontier:
+            if k in keep:
+                continue
+            keep.add(k)
+            if len(keep) >= budget:
+                break
+            nxt.extend(j for j in inputs[k] if j not in keep)
+        frontier = sorted(set(nxt), reverse=True)
+    return keep
+
+
+def _node_site(n):
+    return (n.get("file") or "", n.get("line", -1), n.get("col", -1), n.get("end_col", -1), n.get("fn") or n.get("op"))
+
+
+def _with_left_out(d, kept, left_out, sites):
+    """Step dict `d` holding the kept nodes, plus a node standing for the `left_out` others, an
+    edge from it into each kept node that lost an input, "nodes_left_out" and "left_out_sites"
+    ([file, line, col, end_col, op, how many ran there but were left out], for loop counts)."""
+    if left_out <= 0:
+        return d
+    nodes = list(d["nodes"])
+    ids = {n["id"] for n in nodes}
+    placeholder = Node(id="left-out", label=f"⋯ {left_out:,} more", kind="elided", op=None, shape=[],
+                       dtype="", device="", fn=None, index=-1).to_dict()
+    cut = [n["id"] for n in nodes if any(j not in ids for j in n.get("inputs") or ())]
+    d = dict(d)
+    d["nodes"] = [placeholder] + nodes
+    d["edges"] = [{"source": "left-out", "target": t, "slot": -1} for t in cut] + list(d["edges"])
+    d["node_count"] = kept + left_out  # every node that ran (the stand-in is not one)
+    d["nodes_left_out"] = left_out
+    d["left_out_sites"] = [list(k) + [c] for k, c in sites.items()]
+    d["edge_count"] = len(d["edges"])
+    return d
+
+
+def trim(step, max_nodes):
+    """A step dict with at most `max_nodes` nodes drawn: the outputs, failed calls and the nodes
+    closest to them kept, one node (kind "elided") standing for the rest, and how many ran at each
+    call site left out ("left_out_sites"), so a folded loop still counts every iteration."""
+    nodes = [n for n in step.get("nodes") or () if n.get("kind") != "elided"]
+    if len(step.get("nodes") or ()) <= max_nodes:
+        return step
+    before = int(step.get("nodes_left_out") or 0)
+    index = {n["id"]: k for k, n in enumerate(nodes)}
+    inputs = [[index[j] for j in n.get("inputs") or () if j in index] for n in nodes]
+    keep = _keep_closest(inputs, _trim_targets([n.get("kind") for n in nodes], inputs), max(1, max_nodes - 1))
+    left = {}
+    for site, c in ((tuple(s[:5]), s[5]) for s in step.get("left_out_sites") or ()):
+        left[site] = left.get(site, 0) + c
+    for k, n in enumerate(nodes):
+        if k not in keep and n.get("kind") in ("op", "output"):
+            site = _node_site(n)
+            left[site] = left.get(site, 0) + 1
+    kept = [n for k, n in enumerate(nodes) if k in keep]
+    ids = {n["id"] for n in kept}
+    edges = [e for e in step.get("edges") or () if e["source"] in ids and e["target"] in ids]
+    d = dict(step, nodes=kept, edges=edges, nodes_left_out=0)
+    return _with_left_out(d, len(kept), before + len(nodes) - len(kept), left)
 
 
 def _failed_node(failure, inputs, index):
@@ -713,16 +837,18 @@ class Graph:
     def losses(self):
         return [s.loss for s in self.steps]
 
-    def to_dict(self, detail=None):
+    def to_dict(self, detail=None, max_nodes=None):
         """Everything, as documented in docs/graph-schema.md. Summaries are computed here, for every
-        kept step; `detail=n` gives nodes only for the last n steps (the others as truncated)."""
+        kept step; `detail=n` gives nodes only for the last n steps (the others as truncated);
+        `max_nodes` trims bigger steps (Step.trimmed_dict)."""
         steps = self.steps
         cut = 0 if detail is None else max(0, len(steps) - detail)
         return {"version": SCHEMA_VERSION, "full_values": self.full_values, "keep_steps": self.keep_steps,
-                "steps": [s.to_dict(nodes=k >= cut) for k, s in enumerate(steps)]}
+                "steps": [s.trimmed_dict(max_nodes) if k >= cut and max_nodes is not None else s.to_dict(nodes=k >= cut)
+                          for k, s in enumerate(steps)]}
 
-    def to_json(self, indent=None, detail=None):
-        return json.dumps(self.to_dict(detail), indent=indent, allow_nan=False)
+    def to_json(self, indent=None, detail=None, max_nodes=None):
+        return json.dumps(self.to_dict(detail, max_nodes), indent=indent, allow_nan=False)
 
     def __repr__(self):
         return f"<Graph: {len(self.steps)} steps>"

@@ -122,12 +122,9 @@ class GraphPanel(Viewer):
     def _redraw(self, *events):
         state = self.state
         step = state.current_step() or EMPTY_STEP
+        from engine.graph import trim
+        step = trim(step, MAX_DRAWN_NODES)  # the outputs and what is closest to them
         self._hidden = int(step.get("nodes_left_out") or 0)
-        if len(step["nodes"]) > MAX_DRAWN_NODES:
-            self._hidden += len(step["nodes"]) - MAX_DRAWN_NODES
-            keep = {n["id"] for n in step["nodes"][:MAX_DRAWN_NODES]}
-            step = dict(step, nodes=step["nodes"][:MAX_DRAWN_NODES],
-                        edges=[e for e in step["edges"] if e["source"] in keep and e["target"] in keep])
         self._ignore_selection = True
         try:
             with validate(False):  # the columns are built by the view itself; checking them costs more than drawing
@@ -156,7 +153,7 @@ class GraphPanel(Viewer):
 
     def _title(self, step):
         state = self.state
-        n = len(step["nodes"])
+        n = sum(1 for node in step["nodes"] if node.get("kind") != "elided")  # not the "⋯ N more" stand-in
         if state.graph_scope == "all":
             where = "all cells"
         elif state.focus_cell is not None:

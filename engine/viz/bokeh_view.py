@@ -23,11 +23,11 @@ __all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NOD
 
 # fills for nodes without a gradient, by kind
 KIND_FILL = {"leaf": "#dcebfa", "param": "#fdebc8", "op": "#eef0f3", "output": "#d8f0dd", "group": "#ece6f8",
-             "failed": "#fde2e1"}
+             "failed": "#fde2e1", "elided": "#f6f7f9"}
 KIND_LINE = {"leaf": "#4a7bb0", "param": "#b7791f", "op": "#6b7280", "output": "#1f7a3a", "group": "#6d4fb3",
-             "failed": "#c53030"}
+             "failed": "#c53030", "elided": "#9aa1ab"}
 KIND_TITLE = {"leaf": "input tensor", "param": "parameter", "op": "operation", "output": "output / loss",
-              "group": "folded module or loop", "failed": "call that raised"}
+              "group": "folded module or loop", "failed": "call that raised", "elided": "nodes left out"}
 # |gradient| from small to large, light to dark (log scale)
 GRAD_ANCHORS = ["#fff5c2", "#fed976", "#fd8d3c", "#e8452c", "#b10026", "#5c0015"]
 NO_GRAD_EDGE = "#a3a9b3"
@@ -204,7 +204,8 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
     by_id = {n["id"]: n for n in nodes}
     edges = [e for e in edges if e[0] in by_id and e[1] in by_id]
     if grouping is None:
-        grouping = group_nodes(nodes, edges, module_types=step.get("modules"))
+        grouping = group_nodes(nodes, edges, module_types=step.get("modules"),
+                               left_out_sites=step.get("left_out_sites"))
     if collapsed is None:
         collapsed = auto_collapse(grouping, len(nodes), max_nodes) if max_nodes else set()
     else:
@@ -281,7 +282,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
             kind = n.get("kind") or "op"
             glyph = kind if kind in KIND_FILL else "op"
             row = {"id": nid, "label": label, "kind": kind, "glyph": glyph,
-                   "shape": "" if kind == "failed" else _shape_text(n.get("shape")),
+                   "shape": "" if kind in ("failed", "elided") else _shape_text(n.get("shape")),
                    "line": int(n.get("line") if n.get("line") is not None else -1),
                    "has_grad": bool(n.get("grad")), "op": n.get("op") or "", "dtype": n.get("dtype") or "",
                    "device": n.get("device") or "", "file": n.get("file") or "", "code": n.get("code") or "",
@@ -389,6 +390,8 @@ def _packed(cols, numeric, ragged=()):
 def _sub_text(n):
     if n.get("kind") == "failed":
         return (n.get("error") or "error").partition(":")[0]  # the exception's type
+    if n.get("kind") == "elided":
+        return ""
     shape = _shape_text(n.get("shape"))
     var = n.get("var")
     if var and n.get("kind") in ("op", "output"):
@@ -513,7 +516,7 @@ class GraphView:
             view=CDSView(filter=self.path & self._cull_edges))
 
         node_renderers = {}
-        for glyph in ("group", "op", "output", "failed", "param", "leaf"):
+        for glyph in ("group", "elided", "op", "output", "failed", "param", "leaf"):
             view = CDSView(filter=GroupFilter(column_name="glyph", group=glyph) & self._cull_nodes)
             style = dict(x="x", y="y", width="w", height="h", fill_color="colour", line_color=KIND_LINE[glyph])
             if glyph == "leaf":
@@ -524,7 +527,7 @@ class GraphView:
                 if glyph == "param":
                     extra = dict(hatch_pattern="right_diagonal_line", hatch_color="#b7791f", hatch_alpha=0.22,
                                  hatch_scale=8)
-                if glyph in ("group", "failed"):
+                if glyph in ("group", "failed", "elided"):
                     extra = dict(line_dash="dashed")
                 lw = {"output": 2.6, "group": 1.8, "failed": 2.2}.get(glyph, 1.2)
                 g = Rect(border_radius=7, line_width=lw, **style, **extra)

@@ -258,7 +258,9 @@ def test_huge_graphs_are_cut_to_a_node_budget(runner):
     res = runner.run(cells("import torch\nx = torch.ones(2, requires_grad=True)\ny = x\n"
                            "for i in range(300):\n    y = y * 1.1\n"), settings=Settings(max_nodes=100))
     step = res.results[0].graph["steps"][-1]
-    assert len(step["nodes"]) == 100 and step["nodes_left_out"] == 201
+    # 99 nodes kept (the last ones, nearest the result) and one standing for the 202 left out
+    assert len(step["nodes"]) == 100 and step["nodes_left_out"] == 202 and step["node_count"] == 301
+    assert step["nodes"][0]["kind"] == "elided" and step["nodes"][-1]["kind"] == "output"
     ids = {n["id"] for n in step["nodes"]}
     assert all(e["source"] in ids and e["target"] in ids for e in step["edges"])
 
