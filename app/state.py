@@ -56,6 +56,8 @@ class AppState(param.Parameterized):
                                  doc="Draw the graph of the focused cell only, or of all cells together.")
     focus_cell = param.String(default=None, allow_None=True,
                               doc="The cell whose graph is drawn in 'cell' scope (where the cursor is).")
+    colour_scale = param.Selector(default="run", objects=["run", "step"],
+                                  doc="Gradient colours on one scale for every step of the run, or fitted to the step shown.")
     steps = param.List(default=[], doc="The captured steps shown (of the focused cell, or merged over cells).")
     step = param.Integer(default=0, bounds=(0, None), doc="Index into `steps` of the step shown.")
     losses = param.List(default=[], doc="(step index, loss) pairs for the loss curve.")

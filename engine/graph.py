@@ -259,8 +259,9 @@ def _summarize_small(a, s):
         s["mean"] = mean
         s["std"] = math.sqrt(math.fsum((v - mean) ** 2 for v in fin) / n)
         s["norm"] = math.sqrt(math.fsum(v * v for v in fin))
+        s["abs_mean"] = math.fsum(abs(v) for v in fin) / n
     else:
-        s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = None
+        s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = s["abs_mean"] = None
     return s
 
 
@@ -268,7 +269,8 @@ def summarize(array, full_values=64, bins=20, preview=64, device=None):
     """A JSON-ready summary of an array (see docs/graph-schema.md, "Value summaries").
 
     Always: numel, shape, dtype, full, and for non-empty numeric arrays min, max, mean, std,
-    norm (L2), nan and inf counts over the finite/non-finite elements. With numel <= full_values
+    norm (L2), abs_mean (mean |x| per element), nan and inf counts over the finite/non-finite
+    elements. With numel <= full_values
     the exact values ("data", nested lists as tolist() gives them); otherwise a histogram of the
     finite values ("hist": {"counts", "edges"}) and a strided "preview" (at most `preview`
     values for 1-D, at most 32 x 32 for 2-D and more, the leading dimensions flattened), with
@@ -307,8 +309,9 @@ def summarize(array, full_values=64, bins=20, preview=64, device=None):
         # busy machine can cost milliseconds)
         s["std"] = math.sqrt(float(np.multiply(d, d, out=d).sum()) / fv.size)
         s["norm"] = math.sqrt(float((fv * fv).sum()))
+        s["abs_mean"] = float(np.abs(fv).sum()) / fv.size
     else:
-        s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = None
+        s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = s["abs_mean"] = None
     if s["full"]:
         data = a.tolist()
         if all_finite or type(data) is not list:

@@ -85,6 +85,12 @@ class GraphPanel(Viewer):
             button_style="outline", margin=(2, 10), width=170, height=28,
             description="Draw the graph of the cell with the cursor, or of every cell")
         self.scope.link(state, value="graph_scope")
+        self.colour_scale = pn.widgets.RadioButtonGroup(
+            options={"colours: run": "run", "step": "step"}, value=state.colour_scale, button_type="light",
+            button_style="outline", margin=(2, 10), width=150, height=28,
+            description="Colour = mean |grad| per element, on one scale for every step of the run, "
+                        "or fitted to the step shown")
+        self.colour_scale.link(state, value="colour_scale")
         # the step bar is always there (disabled without a training loop) so the graph never resizes
         self.slider = pn.widgets.IntSlider(name="", start=0, end=1, value=0, disabled=True,
                                            sizing_mode="stretch_width", margin=(4, 10), show_value=False)
@@ -107,11 +113,11 @@ class GraphPanel(Viewer):
             "<div style='color:#888;font-size:12px'>Training loops: each <code>backward()</code> closes a "
             "step. With several steps, their loss is drawn here and the slider above picks the step shown."
             "</div>", sizing_mode="stretch_width", margin=(4, 8))
-        header = pn.Row(self.title, self.scope, sizing_mode="stretch_width", margin=0, height=34)
+        header = pn.Row(self.title, self.colour_scale, self.scope, sizing_mode="stretch_width", margin=0, height=34)
         self.step_bar = pn.Row(self.step_label, self.slider, sizing_mode="stretch_width", height=34, margin=0)
         self.charts = pn.Column(self.loss_plot, self.loss_hint, sizing_mode="stretch_width", margin=0)
         self._layout = pn.Column(header, self.pane, self.step_bar, sizing_mode="stretch_both", margin=0)
-        state.param.watch(self._redraw, ["graph_version", "step"])
+        state.param.watch(self._redraw, ["graph_version", "step", "colour_scale"])
         state.param.watch(self._highlight, ["selected_line"])
         self._redraw()
 
@@ -125,6 +131,7 @@ class GraphPanel(Viewer):
         from engine.graph import trim
         step = trim(step, MAX_DRAWN_NODES)  # the outputs and what is closest to them
         self._hidden = int(step.get("nodes_left_out") or 0)
+        self.view.colour_range = self._colour_range()
         self._ignore_selection = True
         try:
             with validate(False):  # the columns are built by the view itself; checking them costs more than drawing
@@ -150,6 +157,16 @@ class GraphPanel(Viewer):
         if self.loss_plot.visible != (len(losses) > 1):
             self.loss_plot.visible = len(losses) > 1
             self.loss_hint.visible = not self.loss_plot.visible
+
+    def _colour_range(self):
+        """The colour scale: the whole run's range of mean |grad| (None: the drawn step's own)."""
+        if self.state.colour_scale != "run":
+            return None
+        try:
+            from engine.viz.bokeh_view import grad_range
+        except Exception:  # noqa: BLE001  the plain stand-in view has no colour scale
+            return None
+        return grad_range(self.state.steps)
 
     def _title(self, step):
         state = self.state

@@ -19,7 +19,8 @@ import os
 from .folding import auto_collapse, group_nodes
 from .layout import LayoutNode, fold_groups, layout
 
-__all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NODE_COLUMNS", "EDGE_COLUMNS"]
+__all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NODE_COLUMNS", "EDGE_COLUMNS",
+           "grad_abs_mean", "grad_range", "GRAD_ENCODED"]
 
 # fills for nodes without a gradient, by kind
 KIND_FILL = {"leaf": "#dcebfa", "param": "#fdebc8", "op": "#eef0f3", "output": "#d8f0dd", "group": "#ece6f8",
@@ -33,7 +34,7 @@ GRAD_ANCHORS = ["#fff5c2", "#fed976", "#fd8d3c", "#e8452c", "#b10026", "#5c0015"
 NO_GRAD_EDGE = "#a3a9b3"
 
 NODE_COLUMNS = ("id", "label", "kind", "glyph", "shape", "line", "has_grad", "x", "y", "w", "h", "colour",
-                "line_colour", "text_colour", "grad_norm", "op", "dtype", "device", "file", "code", "module",
+                "line_colour", "text_colour", "grad_abs_mean", "op", "dtype", "device", "file", "code", "module",
                 "var", "where", "value_text", "grad_text", "time_text", "value_json", "grad_json", "sub",
                 "group", "is_group", "count")
 EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
@@ -165,14 +166,25 @@ def _trim_summary(s, big):
     return json.dumps(s, separators=(",", ":"), allow_nan=False)
 
 
-def _grad_norm(node):
+GRAD_ENCODED = "mean |grad| per element"  # what a node's colour stands for, as the colour bar says
+
+
+def grad_abs_mean(node):
+    """What a node's colour encodes: the mean |gradient| per element (None without a gradient)."""
     g = node.get("grad")
     if not g:
         return None
-    n = g.get("norm")
+    n = g.get("abs_mean")
     if isinstance(n, (int, float)) and math.isfinite(n):
         return float(n)
     return None
+
+
+def grad_range(steps):
+    """(low, high) of the positive mean |grad| over the nodes of `steps` (step dicts): one colour
+    scale for a whole run, so a colour means the same at every step. None without gradients."""
+    vals = [v for s in steps for n in s.get("nodes") or () if (v := grad_abs_mean(n)) is not None and v > 0]
+    return (min(vals), max(vals)) if vals else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,10 +207,12 @@ class _Drawn:
         self.rows = rows
 
 
-def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None):
+def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None,
+                 colour_range=None):
     """Lay out a step dict and return (node columns, edge columns, group columns, info).
 
-    info: {"grouping", "collapsed", "members", "layout", "lo", "hi"} (lo/hi: the |grad| range)."""
+    colour_range: (low, high) mean |grad| for the colour scale (default: this step's own range).
+    info: {"grouping", "collapsed", "members", "layout", "lo", "hi"} (lo/hi: the colour scale's range)."""
     nodes = step.get("nodes") or []
     edges = [(e["source"], e["target"]) if isinstance(e, dict) else tuple(e) for e in step.get("edges") or []]
     by_id = {n["id"]: n for n in nodes}
@@ -234,7 +248,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
 
     norms = {}
     for n in nodes:
-        g = _grad_norm(n)
+        g = grad_abs_mean(n)
         if g is not None:
             norms[n["id"]] = g
     for gname, ids in members.items():
@@ -242,7 +256,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
         if vals:
             norms[gname] = max(vals)
     positive = [v for v in norms.values() if v > 0]
-    lo, hi = (min(positive), max(positive)) if positive else (1e-3, 1.0)
+    lo, hi = colour_range or ((min(positive), max(positive)) if positive else (1e-3, 1.0))
     if hi <= lo:
         lo, hi = lo / 10, hi * 10
     llo, lhi = math.log10(lo), math.log10(hi)
@@ -273,7 +287,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "has_grad": has_grad, "op": g.kind, "dtype": "", "device": first.get("device") or "",
                    "file": first.get("file") or "", "code": "", "module": nid if g.kind == "module" else "",
                    "var": "", "where": f"{g.kind} group, {len(ids)} nodes", "value_text": f"{len(ids)} nodes inside",
-                   "grad_text": f"largest |grad| {_fmt(gnorm)}" if gnorm is not None else "none",
+                   "grad_text": f"largest mean |grad| {_fmt(gnorm)}" if gnorm is not None else "none",
                    "time_text": _time_text(sum(by_id[i].get("time_us") or 0 for i in ids)),
                    "value_json": "", "grad_json": "", "sub": sub, "group": g.name.rpartition(".")[0],
                    "is_group": True, "count": len(ids)}
@@ -294,7 +308,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "sub": sub, "group": grouping.node_group.get(nid) or "", "is_group": False, "count": 1}
         row.update(x=x, y=y, w=ln.width, h=ln.height, colour=fill or KIND_FILL[glyph],
                    line_colour=KIND_LINE[glyph], text_colour=text_colour,
-                   grad_norm=gnorm if gnorm is not None else float("nan"))
+                   grad_abs_mean=gnorm if gnorm is not None else float("nan"))
         for k in NODE_COLUMNS:
             cols[k].append(row[k])
 
@@ -370,7 +384,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
     return _packed(cols, _NUMERIC_NODE), _packed(ecols, _NUMERIC_EDGE, ragged=("xs", "ys")), gcols, info
 
 
-_NUMERIC_NODE = ("x", "y", "w", "h", "grad_norm")
+_NUMERIC_NODE = ("x", "y", "w", "h", "grad_abs_mean")
 _NUMERIC_EDGE = ("width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
 
 
@@ -452,6 +466,9 @@ class GraphView:
             raise ValueError(f"direction must be 'LR' or 'TB', not {direction!r}")
         self.direction = direction
         self.max_nodes = max_nodes
+        # (low, high) mean |grad| of the colour scale, kept across updates (a run's range, see
+        # grad_range); None: each step's own range
+        self.colour_range = None
         self.collapsed = set(collapsed) if collapsed is not None else set()
         self._auto = collapsed is None
         self._drawn = None
@@ -579,7 +596,7 @@ class GraphView:
         fig.add_layout(legend, "above")
 
         self._mapper = LogColorMapper(palette=PALETTE, low=1e-3, high=1.0)
-        self._colorbar = ColorBar(color_mapper=self._mapper, title="|gradient|", title_text_font_size="10px",
+        self._colorbar = ColorBar(color_mapper=self._mapper, title=GRAD_ENCODED, title_text_font_size="10px",
                                   major_label_text_font_size="9px", width=10, padding=4, visible=False,
                                   title_standoff=4, label_standoff=4)
         fig.add_layout(self._colorbar, "right")
@@ -622,7 +639,8 @@ class GraphView:
         collapsed = None if self._auto else self.collapsed
         previous = self.positions if keep_positions and self.positions else None
         cols, ecols, gcols, info = node_columns(step, direction=self.direction, collapsed=collapsed,
-                                                max_nodes=self.max_nodes, previous=previous, grouping=grouping)
+                                                max_nodes=self.max_nodes, previous=previous, grouping=grouping,
+                                                colour_range=self.colour_range)
         self._step = step
         self._drawn = _Drawn(step, info["grouping"], info["collapsed"], info["members"], info["layout"], None)
         if self._auto:

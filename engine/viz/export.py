@@ -79,7 +79,7 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     search.js_on_change("value_input", CustomJS(args=dict(nodes=view.nodes, xr=view.figure.x_range,
                                                           yr=view.figure.y_range, status=status), code=_js.SEARCH))
     keys = Div(text="<div class='gv-keys'>scroll: zoom · drag: pan · click a node: its value and gradient, and the "
-                    "path it takes to the output · colour: size of the gradient</div>",
+                    "path it takes to the output · colour: mean |grad| per element</div>",
                stylesheets=[InlineStyleSheet(css=HEADER_CSS)], sizing_mode="stretch_width")
     inspector = Div(text="", width=inspector_width, name="graph-inspector",
                     stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS)], styles={"overflow": "auto"})

@@ -90,3 +90,21 @@ def test_run_button_and_status(app):
     view.header._run()  # ▶
     assert not app.state.running and app.state.message.startswith("Ran 2 cell(s)")
     assert app.controls.stop.disabled
+
+
+def test_colour_scale_switch_keeps_one_scale_for_the_run():
+    code = ("import torch\nw = torch.ones(3, requires_grad=True)\n"
+            "for k in (1.0, 100.0):\n    loss = (w * 2).sum() * k\n    loss.backward()\n    w.grad = None\n")
+    a = GradviewApp(codes=[code], runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    try:
+        a.controller.run_all()
+        assert a.state.colour_scale == "run" and len(a.state.steps) == 2
+        view = a.graph.view
+        assert view.colour_range == (pytest.approx(1.0), pytest.approx(200.0))
+        a.state.step = 0
+        assert (view._mapper.low, view._mapper.high) == (pytest.approx(1.0), pytest.approx(200.0))
+        a.graph.colour_scale.value = "step"   # the switch above the graph
+        assert a.state.colour_scale == "step" and view.colour_range is None
+        assert (view._mapper.low, view._mapper.high) != (pytest.approx(1.0), pytest.approx(200.0))
+    finally:
+        a.close()

@@ -71,6 +71,7 @@ def test_values_and_gradients_equal_the_tensors():
     assert nodes["<walk-values>:3:mul#1"].grad["data"] == z.grad.tolist()
     assert nodes["mean"].grad["data"] == 1.0
     assert nodes["x"].grad["norm"] == pytest.approx(float(np.linalg.norm(x.grad.numpy())))
+    assert nodes["x"].grad["abs_mean"] == pytest.approx(float(np.abs(x.grad.numpy()).mean()))
 
 
 def test_grad_meaning_unchanged_for_user_code():

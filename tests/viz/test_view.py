@@ -64,7 +64,7 @@ def test_sources_and_columns():
     view = GraphView(g.steps[0])
     assert view.nodes.name == "graph-nodes" and view.edges.name == "graph-edges"
     d = view.nodes.data
-    for col in ("id", "label", "kind", "shape", "line", "has_grad", "x", "y", "colour", "grad_norm", "value_text",
+    for col in ("id", "label", "kind", "shape", "line", "has_grad", "x", "y", "colour", "grad_abs_mean", "value_text",
                 "grad_text", "op", "dtype", "device", "code"):
         assert col in d, col
     step = g.steps[0].to_dict()
@@ -110,13 +110,33 @@ def test_a_failed_call_is_drawn_as_failed_with_its_error():
 def test_gradient_colour_scale():
     g = capture(WALK)
     d = GraphView(g.steps[0]).nodes.data
-    norms = d["grad_norm"]
-    assert norms[4] == pytest.approx(1.0) and norms[0] == pytest.approx(4.0)
+    norms = d["grad_abs_mean"]
+    # the colour encodes the mean |grad| per element (x.grad is 2 everywhere; its L2 norm would be 4)
+    assert norms[4] == pytest.approx(1.0) and norms[0] == pytest.approx(2.0)
     # larger gradients are darker
     def lum(c):
         r, g_, b = (int(c[k:k + 2], 16) for k in (1, 3, 5))
         return 0.3 * r + 0.59 * g_ + 0.11 * b
     assert lum(d["colour"][0]) < lum(d["colour"][4])
+
+
+def test_one_colour_scale_across_the_steps_of_a_run():
+    from engine.viz.bokeh_view import GRAD_ENCODED, grad_range
+    src = ("w = torch.ones(3, requires_grad=True)\n"
+           "for k in (1.0, 100.0):\n"
+           "    loss = (w * 2).sum() * k\n"
+           "    loss.backward()\n"
+           "    w.grad = None\n")
+    steps = [s.to_dict() for s in capture(src, "<scale>").steps]
+    assert grad_range(steps) == (pytest.approx(1.0), pytest.approx(200.0))  # w.grad: 2, then 200
+    view = GraphView(steps[0])
+    assert view._colorbar.title == GRAD_ENCODED == "mean |grad| per element"
+    own = [view.update(s).nodes.data["colour"][0] for s in steps]   # each step's own scale
+    view.colour_range = grad_range(steps)
+    run = [view.update(s).nodes.data["colour"][0] for s in steps]
+    assert own[0] == own[1]       # refitted per step: the same colour means 2 at step 0 and 200 at step 1
+    assert run[0] != run[1]       # one scale: different gradients, different colours
+    assert (view._mapper.low, view._mapper.high) == (pytest.approx(1.0), pytest.approx(200.0))
 
 
 def test_update_keeps_positions_of_kept_nodes():
