@@ -14,7 +14,8 @@ __all__ = ["GraphPanel", "load_graph_view", "EMPTY_STEP"]
 
 EMPTY_STEP = {"index": 0, "loss": None, "nodes": [], "edges": []}
 MAX_DRAWN_NODES = 4000
-_DRAWN_KEYS = ("numel", "shape", "dtype", "full", "min", "max", "mean", "std", "norm", "nan", "inf", "stale")
+_DRAWN_KEYS = ("numel", "shape", "dtype", "full", "min", "max", "mean", "std", "norm", "abs_mean", "nan", "inf",
+               "stale")
 
 
 def _light(summary):
@@ -97,7 +98,8 @@ class GraphPanel(Viewer):
         self.slider.param.watch(self._slid, "value_throttled")
         self.step_label = pn.pane.HTML("", width=260, margin=(8, 10, 0, 10),
                                        styles={"font-size": "12px", "color": "#555"})
-        self.loss_source = ColumnDataSource(data={"step": [], "loss": []}, name="loss-curve")
+        # (one point while hidden: a plot with no data at all cannot set its ranges, and Bokeh warns)
+        self.loss_source = ColumnDataSource(data={"step": [0], "loss": [0.0]}, name="loss-curve")
         lf = figure(height=110, sizing_mode="stretch_width", toolbar_location=None, title="loss over steps",
                     tools="")
         lf.line("step", "loss", source=self.loss_source, line_width=2, color="#1677ff")

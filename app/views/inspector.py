@@ -110,7 +110,8 @@ class InspectorPanel(Viewer):
         self.facts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 8))
         self.figure_view = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=180)
         self.figure_pane = pn.Column(self.figure_view, visible=False, sizing_mode="stretch_width", margin=0)
-        self.norm_source = ColumnDataSource(data={"step": [], "norm": []}, name="grad-norm")
+        # (one point while hidden: a plot with no data at all cannot set its ranges, and Bokeh warns)
+        self.norm_source = ColumnDataSource(data={"step": [0], "norm": [0.0]}, name="grad-norm")
         nf = figure(height=110, sizing_mode="stretch_width", toolbar_location=None, tools="",
                     title="gradient norm over steps")
         nf.line("step", "norm", source=self.norm_source, line_width=2, color="#d4380d")

@@ -459,7 +459,7 @@ class GraphView:
         from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, DataRange1d, GroupFilter, CDSView,
                                   HoverTool, Legend, LegendItem, LogColorMapper, TapTool, BoxZoomTool, PanTool,
                                   ResetTool, SaveTool, WheelZoomTool, Quad, Text, MultiLine, Scatter, Ellipse,
-                                  Rect, IndexFilter)
+                                  Rect, IndexFilter, CustomJSFilter)
         from bokeh.plotting import figure
         from . import _js
         if direction not in ("LR", "TB"):
@@ -501,9 +501,11 @@ class GraphView:
         # model costs time to build and to send); a node that is not selected keeps its look
         # Bokeh draws every rect, quad, line and text it is given, in view or not: for big graphs,
         # LABEL_LOD narrows these filters to what is in view
-        self._cull_nodes = IndexFilter(indices=None, syncable=False)  # (browser-side state: never sent back)
-        self._cull_edges = IndexFilter(indices=None, syncable=False)
-        self._cull_groups = IndexFilter(indices=None, syncable=False)
+        # big graphs: only what is in view goes to the glyphs (recomputed in the browser, see _js.CULL)
+        self._cull_nodes, self._cull_edges, self._cull_groups = (
+            CustomJSFilter(args=dict(xr=xr, yr=yr, nodes=self.nodes, cull_min=CULL_NODES, kind=kind),
+                           code=_js.CULL, syncable=False)
+            for kind in ("nodes", "edges", "groups"))
 
         def add(source, glyph, selection=None, view=None, level="glyph"):
             kw = dict(selection_glyph=selection or glyph, nonselection_glyph=glyph, hover_glyph=None,
@@ -575,8 +577,12 @@ class GraphView:
         fig.add_tools(PanTool(), wheel, BoxZoomTool(match_aspect=True), ResetTool(), tap, hover, SaveTool())
         fig.toolbar.active_scroll = wheel
         fig.toolbar.logo = None
-        xr.renderers = renderers + [self._group_boxes]
-        yr.renderers = renderers + [self._group_boxes]
+        # an invisible point at a node of the graph (the origin while it is empty) gives the ranges
+        # something to fit before there is a graph (else Bokeh warns it could not set them)
+        self._anchor = ColumnDataSource(data={"x": [0.0], "y": [0.0]}, name="graph-anchor")
+        anchor = add(self._anchor, Scatter(x="x", y="y", size=1, fill_alpha=0, line_alpha=0))
+        xr.renderers = renderers + [self._group_boxes, anchor]
+        yr.renderers = renderers + [self._group_boxes, anchor]
 
         # legend: one sample per kind, all from one stand-in renderer at a point no range includes
         kinds = ("leaf", "param", "op", "output", "group", "failed")
@@ -604,9 +610,9 @@ class GraphView:
         lod = CustomJS(args=dict(xr=xr, yr=yr, fig=fig, nodes=self.nodes, groups=self.groups, labels=self.labels,
                                  group_labels=self.group_labels, ppu_label=LABEL_PPU, ppu_sub=SUB_PPU,
                                  max_labels=MAX_LABELS, detailed=renderers + [self._arrows], coarse=[coarse],
-                                 ppu_coarse=COARSE_PPU, many=COARSE_NODES, edges=self.edges,
-                                 cull_nodes=self._cull_nodes, cull_edges=self._cull_edges,
-                                 cull_groups=self._cull_groups, cull_min=CULL_NODES), code=_js.LABEL_LOD)
+                                 ppu_coarse=COARSE_PPU, many=COARSE_NODES,
+                                 cull_filters=[self._cull_nodes, self._cull_edges, self._cull_groups],
+                                 cull_min=CULL_NODES), code=_js.LABEL_LOD)
         for r in (xr, yr):
             r.js_on_change("start", lod)
             r.js_on_change("end", lod)
@@ -652,6 +658,9 @@ class GraphView:
         self.nodes.data = cols
         self.edges.data = ecols
         self.groups.data = gcols
+        anchor = ([float(cols["x"][0])], [float(cols["y"][0])]) if len(cols["x"]) else ([0.0], [0.0])
+        if (list(self._anchor.data["x"]), list(self._anchor.data["y"])) != anchor:
+            self._anchor.data = {"x": anchor[0], "y": anchor[1]}
         self._mapper.low, self._mapper.high = info["lo"], info["hi"]
         self._colorbar.visible = info["has_grad"]
         self._set_focus(cols, info["layout"])

@@ -194,7 +194,10 @@ def test_runtime_error_keeps_graph_up_to_failing_op(page, server):
     error.wait_for(state="visible")
     text = text_of(error)
     assert "Cell [1], line 4" in text and "RuntimeError" in text and "runner.py" not in text
-    assert wait_nodes(page, lambda d: len(d["id"]) == 2)["label"] == ["x", "exp"]
+    # the graph up to the failure, the failing call marked failed, nothing marked as the output
+    drawn = wait_nodes(page, lambda d: len(d["id"]) == 4)
+    assert drawn["label"] == ["x", "exp", "tensor", "matmul"]
+    assert drawn["kind"] == ["leaf", "op", "leaf", "failed"]
 
 
 def test_two_sessions_have_their_own_namespaces(browser, server):
@@ -337,12 +340,16 @@ def test_node_click_goes_to_its_line_and_a_line_lights_its_nodes(page, server):
     x, y = page.evaluate(JS_NODE_XY, target)
     page.mouse.click(x, y)
     page.wait_for_function(f"() => ({JS_CURSOR_ROW})() === 4")  # line 5, where exp ran
-    # the cursor on line 4 lights up the nodes made there (a and its mul)
+    # the cursor on line 4 lights up the node made there (the mul; a was made on line 2)
     page.evaluate("""() => { const ed = [...Bokeh.index.query((v) => v._editor != null)][0]._editor;
                              ed.focus(); ed.gotoLine(4, 0, false); }""")
     page.wait_for_function("""() => { const m = Bokeh.documents[0].get_model_by_name('graph-nodes');
         const sel = m.selected.indices.map((i) => m.data.label[i]);
-        return sel.length === 2 && sel.includes('mul'); }""")
+        return sel.length === 1 && sel[0] === 'mul'; }""")
+    # clicking the leaf goes to the line that made it
+    x, y = page.evaluate(JS_NODE_XY, data["label"].index("a"))
+    page.mouse.click(x, y)
+    page.wait_for_function(f"() => ({JS_CURSOR_ROW})() === 1")
 
 
 def test_cell_buttons_add_move_delete(page, server):
