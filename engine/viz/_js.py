@@ -12,7 +12,8 @@ page, in Jupyter and inside the Panel app.
 # leaves the glyph with columns of two lengths (RangeError: Offset is outside the bounds of the
 # DataView). A new graph, a range change and a resize arriving together are one batch.
 # args: xr, yr, fig, nodes, groups, labels, group_labels, ppu_label, ppu_sub, max_labels, detailed,
-# coarse, ppu_coarse, many, cull_filters, cull_min
+# coarse, ppu_coarse, many, cull_filters, cull_min, small_graph (graphs of at most this many nodes
+# label every node whatever the zoom)
 LABEL_LOD = """
 if (labels._gv_pending) return;
 labels._gv_pending = true;
@@ -28,7 +29,7 @@ setTimeout(() => {
   if (nodes.data.x.length >= cull_min) for (const f of cull_filters) f.change.emit();
   for (const r of detailed) { if (r.visible === rough) r.visible = !rough; }
   for (const r of coarse) { if (r.visible !== rough) r.visible = rough; }
-  if (ppu < ppu_label) {
+  if (ppu < ppu_label && nodes.data.x.length > small_graph) {
     if (labels.data.x.length) labels.data = {x: [], y: [], label: [], sub: [], text_colour: []};
     if (group_labels.data.tx.length) group_labels.data = {tx: [], ty: [], label: [], line: []};
     return;
@@ -247,8 +248,8 @@ nodes.data = s.nodes;
 title.text = s.title;
 """
 
-# Start a graph too big to read at once zoomed in on its output, at a readable scale, once the
-# figure has its size. focus.data: {x, y, ppu} (centre here; pixels per layout unit) or {fit: [1]}.
+# Where a new graph starts, once the figure has its size. focus.data: {x, y, ppu} (centre here;
+# pixels per layout unit) or {fit: [1]} (the whole graph).
 # args: focus, xr, yr, fig
 FOCUS = """
 const d = focus.data;

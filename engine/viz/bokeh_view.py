@@ -45,6 +45,7 @@ MAX_LABELS = 2500  # labels drawn at once at most (the ones in view)
 COARSE_PPU = 12    # below this many pixels per layout unit, graphs of more than COARSE_NODES nodes
 COARSE_NODES = 1500  # are drawn as plain boxes
 CULL_NODES = 1000  # from this many nodes on, only what is in view is handed to the glyphs
+SMALL_GRAPH = 60   # graphs of at most this many drawn nodes show every label at any zoom
 
 
 def _palette(n=64):
@@ -484,7 +485,7 @@ class GraphView:
         self.path_nodes = IndexFilter(indices=[], name="graph-path-nodes", syncable=False)
         self.focus = ColumnDataSource(data={"x": [], "y": [], "ppu": [], "ax": [], "ay": [], "fit": []},
                                       name="graph-focus")
-        self.zoomed = False  # True when the graph starts zoomed in on its output (too big to read whole)
+        self.needs_overview = False  # True when the graph is too big to read whole (labels come on zooming)
 
         xr = DataRange1d(range_padding=0.04)
         yr = DataRange1d(range_padding=0.08)
@@ -612,7 +613,7 @@ class GraphView:
                                  max_labels=MAX_LABELS, detailed=renderers + [self._arrows], coarse=[coarse],
                                  ppu_coarse=COARSE_PPU, many=COARSE_NODES,
                                  cull_filters=[self._cull_nodes, self._cull_edges, self._cull_groups],
-                                 cull_min=CULL_NODES), code=_js.LABEL_LOD)
+                                 cull_min=CULL_NODES, small_graph=SMALL_GRAPH), code=_js.LABEL_LOD)
         for r in (xr, yr):
             r.js_on_change("start", lod)
             r.js_on_change("end", lod)
@@ -667,25 +668,11 @@ class GraphView:
         return self
 
     def _set_focus(self, cols, lay):
-        """Fit the whole graph if its labels are readable that way; else start zoomed in on the output."""
+        """Fit the whole graph (labels of small graphs are always drawn, others as you zoom in)."""
         fig = self.figure
-        w = (fig.width or 900) - 120
-        h = (fig.height or 560) - 60
-        gw = max(lay.width, 1e-9)
-        gh = max(lay.height, 1e-9)
-        fit_ppu = min(w / gw, h / gh)
-        n = len(cols["id"])
-        if fit_ppu >= LABEL_PPU or n < 12:
-            self.zoomed = False
-            self.focus.data = {"x": [0.0], "y": [0.0], "ppu": [0.0], "ax": [0.5], "ay": [0.5], "fit": [1]}
-            return
-        # the output (else the last node) near the far end of the data flow
-        kinds = cols["kind"]
-        k = max((i for i, kd in enumerate(kinds) if kd == "output"), default=n - 1)
-        lr = self.direction == "LR"
-        self.zoomed = True
-        self.focus.data = {"x": [cols["x"][k]], "y": [cols["y"][k]], "ppu": [SUB_PPU * 1.05],
-                           "ax": [0.85 if lr else 0.5], "ay": [0.5 if lr else 0.15], "fit": [0]}
+        fit_ppu = min(((fig.width or 900) - 120) / max(lay.width, 1e-9), ((fig.height or 560) - 60) / max(lay.height, 1e-9))
+        self.needs_overview = fit_ppu < LABEL_PPU and len(cols["id"]) > SMALL_GRAPH
+        self.focus.data = {"x": [0.0], "y": [0.0], "ppu": [0.0], "ax": [0.5], "ay": [0.5], "fit": [1]}
 
     def overview_figure(self, height=110, width=None):
         """A small figure of the whole graph with a box where the main view is; a click moves it."""
@@ -856,8 +843,11 @@ def _tensor_panel(s, title, width, height):
     shape = s.get("shape") or []
     full_title = f"{title} [{_shape_text(shape)}]"
     if "data" in s and not isinstance(s["data"], list):
+        # one line, shrunk to fit: "-5.447e-04" must never lose its exponent to a line break
+        text = _fmt(s["data"])
+        size = max(11, min(26, int((width - 16) / (0.62 * max(len(text), 1)))))
         return Div(text=f"<div style='font:12px sans-serif;padding:6px'><div style='color:#6b7280'>{full_title}</div>"
-                        f"<div style='font-size:26px;font-family:monospace'>{_fmt(s['data'])}</div></div>",
+                        f"<div style='font-size:{size}px;font-family:monospace;white-space:nowrap'>{text}</div></div>",
                    width=width)
     diverging = list(reversed(RdBu11))
     if "data" in s:

@@ -88,7 +88,7 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     inspector.text = ("<div class='gv-hint'>Click a node to see its value and gradient. Scroll to zoom, drag to "
                       "pan; labels appear as you zoom in.</div>")
     parts = [head, row(search, status), keys, row(view.figure, inspector)]
-    if view.zoomed:
+    if view.needs_overview:
         parts.append(view.overview_figure())
     if steps and len(steps) > 1:
         title_div = Div(text=steps[start]["title"] if start is not None else "",

@@ -362,3 +362,24 @@ def test_cell_buttons_add_move_delete(page, server):
     page.locator('button[title="Delete this cell"]').first.click()
     page.wait_for_function(f"() => ({JS_EDITOR_TEXT})().length === 2")
     assert page.evaluate(JS_EDITOR_TEXT) == ["a = 1", "print(a)"]
+
+
+JS_LABELS = """() => { const m = Bokeh.documents[0].get_model_by_name('graph-labels');
+  return m ? [...m.data.label] : null; }"""
+
+
+@pytest.mark.parametrize("cells", [
+    ["import torch\nh = torch.ones(3, requires_grad=True)\nz = h\nfor step in range(3):\n"
+     "    z = torch.sin(z) * 2\ntotal = z.sum()\ntotal.backward()\n"],
+    ["import torch\nfrom torch import nn\ntorch.manual_seed(0)\n"
+     "model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1))\n"
+     "loss = model(torch.randn(4, 2)).pow(2).mean()\nloss.backward()\n"],
+], ids=["walkthrough-loop", "mlp"])
+def test_small_graphs_label_every_node_at_first_view(page, server, cells, tmp_path):
+    open_notebook(page, server, cells)
+    drawn = wait_nodes(page, lambda d: len(d["id"]) > 6)
+    assert len(drawn["id"]) <= 60
+    page.wait_for_function(f"() => ({JS_LABELS})().length === {len(drawn['id'])}")
+    assert sorted(page.evaluate(JS_LABELS)) == sorted(drawn["label"])
+    folder = os.environ.get("GRADVIEW_SCREENSHOTS") or str(tmp_path)
+    page.screenshot(path=os.path.join(folder, f"labels-{len(drawn['id'])}-nodes.png"))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -292,3 +293,20 @@ def test_app_export_alias_is_only_for_the_run(tmp_path):
     after = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
     assert after == before  # nothing left behind: `torch` is whatever it was before the run
     assert all(v is not torch for v in after.values())
+
+
+def test_a_scalar_readout_keeps_its_exponent_on_one_line():
+    from bokeh.models import Div
+    node = {"label": "x", "value": graph.summarize(np.array(2.0)), "grad": graph.summarize(np.array(-5.447e-4))}
+    grad = inspector_figure(node, width=300).children[1]
+    assert isinstance(grad, Div) and ">-5.447e-04</div>" in grad.text and "white-space:nowrap" in grad.text
+    size = int(grad.text.split("font-size:")[1].split("px")[0])
+    assert size * 0.62 * len("-5.447e-04") <= grad.width  # shrunk to fit the panel, not cut
+
+
+def test_small_graphs_fit_the_view_with_every_label():
+    from engine.viz.bokeh_view import SMALL_GRAPH
+    g = capture(LOOP.format(n=3), "<small>")
+    view = GraphView(g.steps[0])
+    assert view.focus.data["fit"] == [1] and not view.needs_overview
+    assert SMALL_GRAPH >= 60
