@@ -102,8 +102,19 @@ class GradviewApp(param.Parameterized):
         self.controller.run_from(index)
 
     def load_cells(self, codes):
+        """Replace the cells (an example, a file); the cells replaced can be brought back with undo_load."""
+        before = self.state.codes()
+        self.state.notice = ""
+        self.state.replaced = before if before != list(codes) and any(c.strip() for c in before) else None
         self.state.load(codes)
         self.controller.reset_and_run_all()
+
+    def undo_load(self):
+        codes = self.state.replaced
+        if codes is not None:
+            self.state.replaced = None
+            self.state.load(codes)
+            self.controller.reset_and_run_all()
 
     def stop(self):
         self.controller.stop()
@@ -177,7 +188,7 @@ def build_app():
         scheduler = AsyncioScheduler()
     app = GradviewApp(codes=codes, scheduler=scheduler)
     if note:
-        app.state.errors = [note]
+        app.state.notice = note
     # run at once: the results are usually in before the browser has loaded the page's scripts
     app.controller.run_all()
     if isinstance(scheduler, DocScheduler):

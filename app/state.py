@@ -66,6 +66,10 @@ class AppState(param.Parameterized):
                                 doc="(cell id, line) whose nodes are highlighted.")
 
     errors = param.List(default=[], doc="Messages of the last run that are not a cell's own error.")
+    notice = param.String(default="", doc="A lasting note on what the page opened (a share link that could not "
+                                          "be read); kept until other cells are loaded.")
+    replaced = param.List(default=None, allow_None=True,
+                          doc="The cells a load replaced, while that load can be undone.")
     running = param.Boolean(default=False, doc="A run is in flight.")
     pending = param.Boolean(default=False, doc="An edit is waiting to run.")
     message = param.String(default="", doc="One line on the last run, for the status bar.")

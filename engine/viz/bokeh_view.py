@@ -36,7 +36,7 @@ NO_GRAD_EDGE = "#a3a9b3"
 NODE_COLUMNS = ("id", "label", "kind", "glyph", "shape", "line", "has_grad", "x", "y", "w", "h", "colour",
                 "line_colour", "text_colour", "grad_abs_mean", "op", "dtype", "device", "file", "code", "module",
                 "var", "where", "value_text", "grad_text", "time_text", "value_json", "grad_json", "sub",
-                "group", "is_group", "count")
+                "group", "is_group", "count", "kind_text")
 EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
 
 LABEL_PPU = 40     # pixels per layout unit from which node labels are drawn
@@ -307,6 +307,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "time_text": _time_text(n.get("time_us")),
                    "value_json": _trim_summary(n.get("value"), big), "grad_json": _trim_summary(n.get("grad"), big),
                    "sub": sub, "group": grouping.node_group.get(nid) or "", "is_group": False, "count": 1}
+        row["kind_text"] = f"{row['kind']} · {row['op']}" if row["op"] else row["kind"]  # (hover: no dangling "·")
         row.update(x=x, y=y, w=ln.width, h=ln.height, colour=fill or KIND_FILL[glyph],
                    line_colour=KIND_LINE[glyph], text_colour=text_colour,
                    grad_abs_mean=gnorm if gnorm is not None else float("nan"))
@@ -417,7 +418,12 @@ def _sub_text(n):
 def _where(n):
     line = n.get("line")
     f = os.path.basename(n.get("file") or "")
-    loc = f"{f}:{line}" if f and line is not None and line >= 0 else ""
+    if line is None or line < 0:
+        loc = ""
+    elif not f or f.startswith("<"):  # a notebook cell or exec'd code: "<cell …>" means nothing on the page
+        loc = f"line {line}"
+    else:
+        loc = f"{f}:{line}"
     mod = n.get("module")
     return " · ".join(p for p in (loc, mod) if p)
 
@@ -435,7 +441,7 @@ def _empty(columns):
 # ---------------------------------------------------------------------------------------------
 TOOLTIP = """
 <div style="max-width:380px;font:12px/1.35 system-ui,sans-serif;color:#1f2328">
-  <div><b style="font-size:13px">@label</b> <span style="color:#6b7280">@kind · @op</span></div>
+  <div><b style="font-size:13px">@label</b> <span style="color:#6b7280">@kind_text</span></div>
   <div>shape <b>@shape</b> · @dtype · @device</div>
   <div>value: <span style="font-family:monospace">@value_text</span></div>
   <div>grad: <span style="font-family:monospace">@grad_text</span></div>

@@ -108,3 +108,47 @@ def test_colour_scale_switch_keeps_one_scale_for_the_run():
         assert (view._mapper.low, view._mapper.high) != (pytest.approx(1.0), pytest.approx(200.0))
     finally:
         a.close()
+
+
+def test_picking_the_shown_example_again_reloads_it_and_a_load_can_be_undone(app):
+    mine = app.state.codes()
+    title, path = next(iter(list_examples().items()))
+    with open(path, encoding="utf-8") as f:
+        example = parse_percent(f.read())
+    app.controls.example.value = title
+    assert app.state.codes() == example
+    assert app.controls.example.value == "Examples…"  # the menu names nothing the cells may no longer be
+    assert app.controls.undo.visible and app.state.replaced == mine
+    app.state.cells[0].code = "edited = 1"
+    app.controls.example.value = title  # the same example again: reloaded
+    assert app.state.codes() == example
+    app.controls.undo.clicks += 1  # undo brings back the cells the load replaced
+    assert app.state.codes()[0] == "edited = 1" and not app.controls.undo.visible
+
+
+def test_a_broken_share_link_is_said_and_kept_said():
+    from app.main import initial_cells
+    codes, note = initial_cells({"nb": ["garbage!!"]})
+    assert codes and note and "could not be read" in note
+    a = GradviewApp(codes=codes, runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    try:
+        a.state.notice = note
+        a.controller.run_all()
+        a.controller.run_all()
+        assert note in a.controls.status.object  # still there after runs
+        a.load_cells(["x = 1"])
+        assert note not in a.controls.status.object
+    finally:
+        a.close()
+
+
+def test_the_share_link_shows_in_the_status_bar_not_the_top_bar(app):
+    app.share()
+    assert app.controls.link in app.controls.status_bar.objects
+    assert app.controls.link not in app.controls.header.objects
+
+
+def test_full_values_control_explains_itself_in_words(app):
+    from app.views.controls import FULL_VALUES_HELP
+    assert "keep every value" in FULL_VALUES_HELP and app.controls.summary.description == FULL_VALUES_HELP
+    assert any(FULL_VALUES_HELP in str(getattr(o, "object", "")) for o in app.controls.header.objects)

@@ -310,3 +310,10 @@ def test_small_graphs_fit_the_view_with_every_label():
     view = GraphView(g.steps[0])
     assert view.focus.data["fit"] == [1] and not view.needs_overview
     assert SMALL_GRAPH >= 60
+
+
+def test_hover_texts_of_a_leaf_read_whole():
+    g = capture(WALK, "<cell k0>")
+    d = GraphView(g.steps[0]).nodes.data
+    assert d["kind_text"][0] == "leaf" and d["kind_text"][1] == "op · AddBackward0"
+    assert d["where"][0] == "line 1"  # not "<cell k0>:1", which a browser reads as a tag
