@@ -147,8 +147,9 @@ class GraphPanel(Viewer):
         if n > 1:
             self.slider.param.update(start=0, end=n - 1, value=min(state.step, n - 1), disabled=False)
             first, last = state.steps[0]["index"], state.steps[-1]["index"]
-            self.step_label.object = (f"training step <b>{step.get('index', state.step)}</b> "
-                                      f"<span style='color:#999'>(steps {first}–{last} kept)</span>")
+            now = ("after training" if step.get("closed") is False
+                   else f"training step <b>{step.get('index', state.step)}</b>")
+            self.step_label.object = f"{now} <span style='color:#999'>(steps {first}–{last} kept)</span>"
         else:
             self.slider.param.update(start=0, end=1, value=0, disabled=True)
             self.step_label.object = "<span style='color:#999'>one step (no training loop)</span>"

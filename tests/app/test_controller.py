@@ -169,13 +169,47 @@ def test_page_objects_follow_the_state():
 def test_ops_after_the_last_backward_join_the_last_step():
     closed = [{"index": i, "loss": 1.0, "closed": True, "nodes": [{"id": "w"}, {"id": "f"}],
                "edges": [{"source": "w", "target": "f"}]} for i in range(2)]
-    tail = {"index": 2, "loss": None, "closed": False, "nodes": [{"id": "w"}, {"id": "upd", "inputs": ["w"]}],
+    tail = {"index": 2, "loss": None, "closed": False,
+            "nodes": [{"id": "w"}, {"id": "upd", "inputs": ["w"], "updates": "w"}],
             "edges": [{"source": "w", "target": "upd"}]}
     steps, losses = merge_steps([("c", {"steps": closed + [tail]})])
     assert len(steps) == 2 and len(losses) == 2
     assert [n["id"] for n in steps[1]["nodes"]] == ["c:w", "c:f", "c:after:w", "c:after:upd"]
     assert {"source": "c:after:w", "target": "c:after:upd"} in steps[1]["edges"]
     assert [n["id"] for n in steps[0]["nodes"]] == ["c:w", "c:f"]
+
+
+def test_an_evaluation_after_training_is_a_step_of_its_own_and_the_graph_opens_on_training():
+    from app.state import default_step
+    closed = [{"index": i, "loss": 1.0, "closed": True, "nodes": [{"id": "w"}, {"id": "f", "inputs": ["w"]}],
+               "edges": [{"source": "w", "target": "f"}]} for i in range(2)]
+    tail = {"index": 2, "loss": None, "closed": False,
+            "nodes": [{"id": "w"}, {"id": "upd", "inputs": ["w"], "updates": "w"}, {"id": "x"},
+                      {"id": "eq", "inputs": ["x"]}, {"id": "mean", "inputs": ["eq"]}],
+            "edges": [{"source": "w", "target": "upd"}, {"source": "x", "target": "eq"},
+                      {"source": "eq", "target": "mean"}]}
+    steps, _ = merge_steps([("c", {"steps": closed + [tail]})])
+    assert len(steps) == 3 and [s["closed"] for s in steps] == [True, True, False]
+    assert [n["id"] for n in steps[1]["nodes"]][-2:] == ["c:after:w", "c:after:upd"]  # the update
+    assert [n["id"] for n in steps[2]["nodes"]] == ["c:x", "c:eq", "c:mean"]          # the evaluation
+    assert default_step(steps) == 1
+
+
+def test_a_training_example_opens_on_its_last_training_step():
+    from app.main import GradviewApp
+    from app.notebook import parse_percent
+    from app.views.controls import list_examples
+    with open(list_examples()["Training: linear regression"], encoding="utf-8") as f:
+        codes = parse_percent(f.read())
+    app = GradviewApp(codes=codes, runner=InProcessRunner(time_limit=30), scheduler=SyncScheduler())
+    try:
+        app.controller.run_all()
+        step = app.state.current_step()
+        assert step["closed"] is True and any(n["kind"] == "output" for n in step["nodes"])
+        assert app.state.step == len(app.state.steps) - 2  # the evaluation after training is the last one
+        assert "training step" in app.graph.step_label.object
+    finally:
+        app.close()
 
 
 def test_graph_of_the_focused_cell_or_all(setup):
