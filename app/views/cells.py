@@ -164,7 +164,8 @@ class CellView(Viewer):
         if any(e.name == "code" for e in events) and self.editor.value_input != cell.code:
             self.editor.value = cell.code  # set from outside (a loaded notebook)
             self.editor.height = _editor_height(cell.code)
-        stale = cell.status in ("stale", "running")
+        # output from an earlier run: the cell changed, is running, or did not run this time
+        stale = cell.status in ("stale", "running", "skipped")
         status = STATUS_TEXT.get(cell.status, "")
         if cell.status == "done" and cell.duration:
             status = f"✓ {cell.duration * 1000:.0f} ms"

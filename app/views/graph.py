@@ -78,6 +78,7 @@ class GraphPanel(Viewer):
         self._ignore_selection = False
         self.view.nodes.selected.on_change("indices", self._tapped)
         self._hidden = 0
+        self._drawn_step = EMPTY_STEP
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=220, margin=(0, 5))
         self.title = pn.pane.HTML("", margin=(6, 10, 0, 10), sizing_mode="stretch_width",
                                   styles={"font-size": "13px", "color": "#333"})
@@ -120,6 +121,7 @@ class GraphPanel(Viewer):
         self.charts = pn.Column(self.loss_plot, self.loss_hint, sizing_mode="stretch_width", margin=0)
         self._layout = pn.Column(header, self.pane, self.step_bar, sizing_mode="stretch_both", margin=0)
         state.param.watch(self._redraw, ["graph_version", "step", "colour_scale"])
+        state.param.watch(self._retitle, ["pending", "running"])
         state.param.watch(self._highlight, ["selected_line"])
         self._redraw()
 
@@ -142,6 +144,7 @@ class GraphPanel(Viewer):
             self.view.nodes.selected.indices = self._indices_for_line()
         finally:
             self._ignore_selection = False
+        self._drawn_step = step
         self.title.object = self._title(step)
         n = len(state.steps)
         if n > 1:
@@ -192,7 +195,14 @@ class GraphPanel(Viewer):
         else:
             what = "not run yet"
         head = f"Graph of {where}" if where else "Graph"
-        return f"<b>{head}</b> <span style='color:#888'>· {what}</span>"
+        stale = ""
+        if state.pending or state.running:
+            stale = (" <span class='gv-stale' style='color:#b45309'>· stale: the code changed since this "
+                     "graph was drawn</span>")
+        return f"<b>{head}</b> <span style='color:#888'>· {what}</span>{stale}"
+
+    def _retitle(self, *events):
+        self.title.object = self._title(self._drawn_step)
 
     def _slid(self, event):
         if event.new is not None and event.new != self.state.step:

@@ -232,3 +232,25 @@ def test_graph_of_the_focused_cell_or_all(setup):
     state.graph_scope = "cell"
     state.rebuild_steps()
     assert state.focus_cell == first.id  # editing a cell focuses it
+
+
+def test_a_pending_run_marks_the_graph_and_outputs_not_rerun_as_stale():
+    from app.main import GradviewApp
+    from app.controller import SyncScheduler as Sched
+    app = GradviewApp(codes=["import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2", "print('below')"],
+                      runner=InProcessRunner(time_limit=5), scheduler=Sched())
+    try:
+        app.controller.run_all()
+        assert "stale" not in app.graph.title.object
+        first = app.state.cells[0].id
+        app.edit(first, "import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 3")
+        assert app.state.pending and "stale" in app.graph.title.object
+        app.controller.scheduler.flush()
+        assert "stale" not in app.graph.title.object
+        # a failing cell: the one below keeps its old output, dimmed as stale
+        app.edit(first, "import torch\nraise ValueError('no')")
+        app.controller.scheduler.flush()
+        below = app.cells.view(app.state.cells[1].id)
+        assert app.state.cells[1].status == "skipped" and "class='stale'" in below.output.object
+    finally:
+        app.close()
