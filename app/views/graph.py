@@ -4,6 +4,7 @@ from __future__ import annotations
 import panel as pn
 import param
 from bokeh.core.property.validation import validate
+from bokeh.events import Tap
 from bokeh.models import ColumnDataSource, Span
 from bokeh.plotting import figure
 from panel.viewable import Viewer
@@ -101,8 +102,9 @@ class GraphPanel(Viewer):
                                        styles={"font-size": "12px", "color": "#555"})
         # (one point while hidden: a plot with no data at all cannot set its ranges, and Bokeh warns)
         self.loss_source = ColumnDataSource(data={"step": [0], "loss": [0.0]}, name="loss-curve")
-        lf = figure(height=110, sizing_mode="stretch_width", toolbar_location=None, title="loss over steps",
-                    tools="")
+        lf = figure(height=110, sizing_mode="stretch_width", toolbar_location=None,
+                    title="loss over steps (click: show that step)", tools="")
+        lf.on_event(Tap, lambda event: self.pick_step_at(event.x))
         lf.line("step", "loss", source=self.loss_source, line_width=2, color="#1677ff")
         lf.scatter("step", "loss", source=self.loss_source, size=4, color="#1677ff")
         self.loss_marker = Span(location=0, dimension="height", line_color="#d4380d", line_dash="dashed")
@@ -203,6 +205,20 @@ class GraphPanel(Viewer):
 
     def _retitle(self, *events):
         self.title.object = self._title(self._drawn_step)
+
+    def pick_step_at(self, x):
+        """A click on the loss curve at step `x`: show the kept step nearest to it, or say it is not kept."""
+        state = self.state
+        if x is None or not state.steps:
+            return
+        kept = [s.get("index", k) for k, s in enumerate(state.steps)]
+        want = round(x)
+        if want in kept:
+            state.step = kept.index(want)
+        else:
+            first, last = kept[0], kept[-1]
+            state.message = (f"Step {want} is not kept: only steps {first}–{last} keep their graph "
+                             f"(the loss curve shows every step).")
 
     def _slid(self, event):
         if event.new is not None and event.new != self.state.step:

@@ -6,7 +6,7 @@ import math
 
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, Span
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
@@ -116,6 +116,8 @@ class InspectorPanel(Viewer):
                     title="gradient norm over steps")
         nf.line("step", "norm", source=self.norm_source, line_width=2, color="#d4380d")
         nf.scatter("step", "norm", source=self.norm_source, size=4, color="#d4380d")
+        self.norm_marker = Span(location=0, dimension="height", line_color="#1677ff", line_dash="dashed")
+        nf.add_layout(self.norm_marker)  # the step shown
         nf.title.text_font_size = "11px"
         nf.min_border_left = 30
         self.norm_pane = pn.Column(pn.pane.Bokeh(nf, sizing_mode="stretch_width", height=110, margin=0),
@@ -170,3 +172,6 @@ class InspectorPanel(Viewer):
         history = [(i, g) for i, g in history if g is not None]
         self.norm_source.data = {"step": [i for i, _ in history], "norm": [g for _, g in history]}
         self.norm_pane.visible = len(history) > 1
+        current = state.current_step()
+        if current is not None:
+            self.norm_marker.location = current.get("index", state.step)

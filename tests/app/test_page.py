@@ -152,3 +152,25 @@ def test_full_values_control_explains_itself_in_words(app):
     from app.views.controls import FULL_VALUES_HELP
     assert "keep every value" in FULL_VALUES_HELP and app.controls.summary.description == FULL_VALUES_HELP
     assert any(FULL_VALUES_HELP in str(getattr(o, "object", "")) for o in app.controls.header.objects)
+
+
+def test_the_loss_curve_picks_a_kept_step_and_the_norm_plot_marks_the_shown_step():
+    code = ("import torch\nw = torch.ones(3, requires_grad=True)\nfor i in range(30):\n"
+            "    loss = (w * w).sum()\n    loss.backward()\n    with torch.no_grad():\n"
+            "        w -= 0.1 * w.grad\n    w.grad = None\n")
+    a = GradviewApp(codes=[code], runner=InProcessRunner(time_limit=10), scheduler=SyncScheduler())
+    try:
+        a.controller.run_all()
+        kept = [s["index"] for s in a.state.steps]
+        assert len(a.state.losses) == 30 and kept[0] > 0  # the curve has every step, the graphs the last 20
+        a.graph.pick_step_at(kept[3] + 0.2)
+        assert a.state.current_step()["index"] == kept[3]
+        a.graph.pick_step_at(2)
+        assert a.state.current_step()["index"] == kept[3] and "Step 2 is not kept" in a.state.message
+        w = next(n["id"] for n in a.state.current_step()["nodes"] if n["label"] == "w")
+        a.state.selected_node = w
+        assert a.inspector.norm_marker.location == kept[3]
+        a.graph.pick_step_at(kept[5])
+        assert a.inspector.norm_marker.location == kept[5]
+    finally:
+        a.close()
