@@ -611,6 +611,30 @@ class Step:
                          if keep is None or j in keep)
         return nodes, edges
 
+    def backward_graph(self):
+        """The autograd graph this step's backward() ran through, as PyTorch builds it: nodes
+        {"id", "name" (PyTorch's: "MulBackward0", "torch::autograd::AccumulateGrad"), "forward_id"
+        (the forward node it belongs to, or None), "grad" (summary of the gradient it received; for
+        AccumulateGrad the leaf's .grad)} in breadth-first order from the output's grad_fn, and
+        edges {"source", "target", "slot"} in next_functions order (None slots left out), pointing
+        the way gradients flow. None when no backward() closed the step."""
+        data = self._records
+        if data is None or data.backward is None:
+            return None
+        ids = {i: n.id for i, n in zip(range(len(data.records)), self.nodes)}
+        grads = self._grads or {}
+        nodes, edges = [], []
+        for k, (name, forward, nexts) in enumerate(data.backward):
+            g = grads.get(forward) if forward is not None else None
+            if g is not None and hasattr(g, "_data"):
+                g = g._data
+            t = data.records[forward][R_T] if forward is not None else None
+            nodes.append({"id": f"b{k}", "name": name, "forward_id": ids.get(forward),
+                          "grad": summarize(g, self.full_values, device=t.device if t is not None else None)
+                          if g is not None else None})
+            edges.extend({"source": f"b{k}", "target": f"b{j}", "slot": slot} for j, slot in nexts)
+        return {"nodes": nodes, "edges": edges}
+
     def trimmed_dict(self, max_nodes):
         """to_dict() with at most `max_nodes` nodes: past the cap, the outputs (what backward()
         ran from, or the open step's results), a failed call, and the nodes closest to them, plus
@@ -726,6 +750,39 @@ def trim(step, max_nodes):
     return _with_left_out(d, len(kept), before + len(nodes) - len(kept), left)
 
 
+# ---------------------------------------------------------------------------------------------
+# the backward graph, as PyTorch builds it
+def _backward_structure(outputs, recs, tmap):
+    """The autograd graph a backward() ran through, from the outputs' grad_fn along next_functions
+    (breadth first, each node once): [(name, record index of the op or leaf it belongs to or None,
+    [(position of the next node, input slot), ...])]. Only names and positions are kept."""
+    by_fn = {id(r[R_FN]): i for i, r in enumerate(recs) if r[R_FN] is not None}
+    order, pos = [], {}
+    queue = []
+    for t in outputs:
+        fn = t.grad_fn
+        if fn is not None and id(fn) not in pos:
+            pos[id(fn)] = len(order)
+            order.append(fn)
+            queue.append(fn)
+    k = 0
+    while k < len(queue):
+        node = queue[k]
+        k += 1
+        for child, _ in node.next_functions:
+            if child is not None and id(child) not in pos:
+                pos[id(child)] = len(order)
+                order.append(child)
+                queue.append(child)
+    out = []
+    for node in order:
+        var = getattr(node, "variable", None) if type(node).__name__ == "AccumulateGrad" else None
+        forward = tmap.get(id(var)) if var is not None else by_fn.get(id(node))
+        nexts = [(pos[id(child)], slot) for slot, (child, _) in enumerate(node.next_functions) if child is not None]
+        out.append((node.name(), forward, nexts))
+    return out
+
+
 def _failed_node(failure, inputs, index):
     """The node of a call that raised: where it was, what it was given and the exception."""
     label, _, code, lasti, message = failure
@@ -789,10 +846,11 @@ def _count_edges(records):
 class _StepData:
     """What a step keeps until it is truncated: the records (with their tensors) and side tables."""
     __slots__ = ("records", "leaf_info", "arrays", "inplace", "updates", "outputs", "vars", "module_types",
-                 "aliases", "failure")
+                 "aliases", "failure", "backward")
 
     def __init__(self, records, leaf_info, arrays, inplace, updates, outputs, vars, module_types=None,
                  aliases=None, failure=None):
+        self.backward = None          # see _backward_structure
         self.aliases = aliases or {}  # leaf record index -> other variable names bound to it
         self.failure = failure        # see _Recorder.failure
         self.records = records
@@ -997,6 +1055,7 @@ class _Recorder:
         self.updates = {}
         self.updated = set()    # leaves an in-place op changed in this step
         self.failure = None     # (label, input record indices, code, offset, message) of a call that raised
+        self.backward = None    # the autograd graph the step's backward() ran through (_backward_structure)
 
     # -- forward ------------------------------------------------------------------------------
     def __call__(self, op, inputs, result, params):
@@ -1235,6 +1294,7 @@ class _Recorder:
                 except Exception:  # noqa: BLE001
                     loss = None
             roots = {self.tmap[id(t)] for t in outputs if id(t) in self.tmap}
+            self.backward = _backward_structure(outputs, recs, self.tmap)
             self._close(loss, roots, grads, [_user_frame(_getframe(1))], closed=True)
         finally:
             self._hooks = self._grads = self._leaf_grads = None
@@ -1277,8 +1337,10 @@ class _Recorder:
                     others = [n for n in every.get(id(recs[j][R_T]), ()) if n != info[1]]
                     if others:
                         aliases[j] = others
-        return _StepData(recs, leaves, arrays, self.inplace_names, self.updates, set(roots), varnames,
+        data = _StepData(recs, leaves, arrays, self.inplace_names, self.updates, set(roots), varnames,
                          self.module_types, aliases, self.failure)
+        data.backward = self.backward
+        return data
 
     def _close(self, loss, roots, grads, frames, closed):
         if not self.recs and not closed and self.failure is None:
