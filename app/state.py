@@ -56,6 +56,8 @@ class AppState(param.Parameterized):
                                  doc="Draw the graph of the focused cell only, or of all cells together.")
     focus_cell = param.String(default=None, allow_None=True,
                               doc="The cell whose graph is drawn in 'cell' scope (where the cursor is).")
+    graph_view = param.Selector(default="forward", objects=["forward", "backward", "both"],
+                                doc="Draw the forward graph, the backward graph PyTorch builds, or both side by side.")
     colour_scale = param.Selector(default="run", objects=["run", "step"],
                                   doc="Gradient colours on one scale for every step of the run, or fitted to the step shown.")
     steps = param.List(default=[], doc="The captured steps shown (of the focused cell, or merged over cells).")
@@ -281,6 +283,7 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
         nodes, edges = [], []
         left_out = 0
         sites = []
+        backward = {"nodes": [], "edges": []}
         for cid, steps, _ in per_cell:
             s = steps[min(i, len(steps) - 1)]
             left_out += int(s.get("nodes_left_out") or 0)
@@ -289,9 +292,15 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
             nodes.extend(_prefixed(node, prefix) for node in s["nodes"])
             for e in s.get("edges", []):
                 edges.append({"source": prefix + str(e["source"]), "target": prefix + str(e["target"])})
+            bg = s.get("backward")
+            if bg and (i < len(steps) or len(steps) == 1):
+                backward["nodes"] += [dict(b, id=prefix + b["id"], forward_id=prefix + str(b["forward_id"])
+                                           if b.get("forward_id") is not None else None) for b in bg["nodes"]]
+                backward["edges"] += [dict(e, source=prefix + e["source"], target=prefix + e["target"])
+                                      for e in bg["edges"]]
         merged.append({"index": lead[i].get("index", i), "loss": lead[i].get("loss"), "nodes": nodes, "edges": edges,
                        "nodes_left_out": left_out, "left_out_sites": sites,
-                       "closed": lead[i].get("closed", True)})
+                       "closed": lead[i].get("closed", True), "backward": backward if backward["nodes"] else None})
     losses = []
     if len(lead_all) > 1:
         for k, s in enumerate(lead_all):

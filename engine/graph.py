@@ -486,6 +486,8 @@ class Step:
              "closed": self.closed, "truncated": self.truncated or not nodes,
              "node_count": self.node_count, "edge_count": self.edge_count,
              "modules": self.modules if nodes else {}}
+        if nodes and self._records is not None and self._records.backward is not None:
+            d["backward"] = self.backward_graph()
         if self.loss is not None and not math.isfinite(self.loss):
             d["loss_text"] = _num(self.loss)
         return d
@@ -621,19 +623,7 @@ class Step:
         data = self._records
         if data is None or data.backward is None:
             return None
-        ids = {i: n.id for i, n in zip(range(len(data.records)), self.nodes)}
-        grads = self._grads or {}
-        nodes, edges = [], []
-        for k, (name, forward, nexts) in enumerate(data.backward):
-            g = grads.get(forward) if forward is not None else None
-            if g is not None and hasattr(g, "_data"):
-                g = g._data
-            t = data.records[forward][R_T] if forward is not None else None
-            nodes.append({"id": f"b{k}", "name": name, "forward_id": ids.get(forward),
-                          "grad": summarize(g, self.full_values, device=t.device if t is not None else None)
-                          if g is not None else None})
-            edges.extend({"source": f"b{k}", "target": f"b{j}", "slot": slot} for j, slot in nexts)
-        return {"nodes": nodes, "edges": edges}
+        return _backward_dict(data.backward, dict(enumerate(self.nodes)))
 
     def trimmed_dict(self, max_nodes):
         """to_dict() with at most `max_nodes` nodes: past the cap, the outputs (what backward()
@@ -665,6 +655,9 @@ class Step:
                                full_values=self.full_values)
         d = part.to_dict()
         d["modules"] = self.modules
+        if data.backward is not None:  # the backward nodes of the kept forward nodes
+            d["backward"] = _backward_dict(data.backward, {n.index: n for n in nodes if n.kind != "failed"},
+                                           kept_only=True)
         return _with_left_out(d, len(nodes), self.node_count - len(nodes), left)
 
 
@@ -781,6 +774,24 @@ def _backward_structure(outputs, recs, tmap):
         nexts = [(pos[id(child)], slot) for slot, (child, _) in enumerate(node.next_functions) if child is not None]
         out.append((node.name(), forward, nexts))
     return out
+
+
+def _backward_dict(structure, forward_nodes, kept_only=False):
+    """The backward graph's nodes and edges (see Step.backward_graph) from its structure and the
+    forward nodes by record index (whose gradient summaries they share); `kept_only`: leave out the
+    backward nodes of forward nodes not given (a trimmed step)."""
+    nodes, edges, kept = [], [], set()
+    for k, (name, forward, _) in enumerate(structure):
+        fnode = forward_nodes.get(forward) if forward is not None else None
+        if kept_only and forward is not None and fnode is None:
+            continue
+        kept.add(k)
+        nodes.append({"id": f"b{k}", "name": name, "forward_id": fnode.id if fnode is not None else None,
+                      "grad": fnode.grad if fnode is not None else None})
+    for k, (_, _, nexts) in enumerate(structure):
+        if k in kept:
+            edges.extend({"source": f"b{k}", "target": f"b{j}", "slot": slot} for j, slot in nexts if j in kept)
+    return {"nodes": nodes, "edges": edges}
 
 
 def _failed_node(failure, inputs, index):

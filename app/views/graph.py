@@ -81,6 +81,23 @@ class GraphPanel(Viewer):
         self._hidden = 0
         self._drawn_step = EMPTY_STEP
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=220, margin=(0, 5))
+        # the backward graph as PyTorch builds it (sources backward-nodes, backward-edges)
+        try:
+            self.backward = GraphView(step=None, direction="LR", names="backward")
+        except TypeError:  # the plain stand-in view draws the forward graph only
+            self.backward = None
+        if self.backward is not None:
+            self.backward.figure.sizing_mode = "stretch_both"
+        # (a Bokeh pane ignores visible=False until shown once: columns around them are hidden instead)
+        self.forward_box = pn.Column(self.pane, sizing_mode="stretch_both", margin=0)
+        self.backward_box = pn.Column(
+            pn.pane.Bokeh(self.backward.figure, sizing_mode="stretch_both", min_height=220, margin=(0, 5))
+            if self.backward is not None else pn.pane.HTML("no backward view"),
+            sizing_mode="stretch_both", margin=0, visible=False)
+        self.mode = pn.widgets.RadioButtonGroup(
+            options=["forward", "backward", "both"], value=state.graph_view, button_type="light",
+            button_style="outline", margin=(2, 10), width=210, height=28)  # (no hover text: it would cover the buttons)
+        self.mode.link(state, value="graph_view")
         self.title = pn.pane.HTML("", margin=(6, 10, 0, 10), sizing_mode="stretch_width",
                                   styles={"font-size": "13px", "color": "#333"})
         self.scope = pn.widgets.RadioButtonGroup(
@@ -90,9 +107,7 @@ class GraphPanel(Viewer):
         self.scope.link(state, value="graph_scope")
         self.colour_scale = pn.widgets.RadioButtonGroup(
             options={"colours: run": "run", "step": "step"}, value=state.colour_scale, button_type="light",
-            button_style="outline", margin=(2, 10), width=150, height=28,
-            description="Colour = mean |grad| per element, on one scale for every step of the run, "
-                        "or fitted to the step shown")
+            button_style="outline", margin=(2, 10), width=150, height=28)  # (the colour bar says what is encoded)
         self.colour_scale.link(state, value="colour_scale")
         # the step bar is always there (disabled without a training loop) so the graph never resizes
         self.slider = pn.widgets.IntSlider(name="", start=0, end=1, value=0, disabled=True,
@@ -118,11 +133,13 @@ class GraphPanel(Viewer):
             "<div style='color:#888;font-size:12px'>Training loops: each <code>backward()</code> closes a "
             "step. With several steps, their loss is drawn here and the slider above picks the step shown."
             "</div>", sizing_mode="stretch_width", margin=(4, 8))
-        header = pn.Row(self.title, self.colour_scale, self.scope, sizing_mode="stretch_width", margin=0, height=34)
+        header = pn.Row(self.title, self.mode, self.colour_scale, self.scope, sizing_mode="stretch_width", margin=0,
+                        height=34)
         self.step_bar = pn.Row(self.step_label, self.slider, sizing_mode="stretch_width", height=34, margin=0)
         self.charts = pn.Column(self.loss_plot, self.loss_hint, sizing_mode="stretch_width", margin=0)
-        self._layout = pn.Column(header, self.pane, self.step_bar, sizing_mode="stretch_both", margin=0)
-        state.param.watch(self._redraw, ["graph_version", "step", "colour_scale"])
+        self._layout = pn.Column(header, pn.Row(self.forward_box, self.backward_box, sizing_mode="stretch_both",
+                                                margin=0), self.step_bar, sizing_mode="stretch_both", margin=0)
+        state.param.watch(self._redraw, ["graph_version", "step", "colour_scale", "graph_view"])
         state.param.watch(self._retitle, ["pending", "running"])
         state.param.watch(self._highlight, ["selected_line"])
         self._redraw()
@@ -138,11 +155,19 @@ class GraphPanel(Viewer):
         step = trim(step, MAX_DRAWN_NODES)  # the outputs and what is closest to them
         self._hidden = int(step.get("nodes_left_out") or 0)
         self.view.colour_range = self._colour_range()
+        mode = state.graph_view if self.backward is not None else "forward"
+        self.forward_box.visible = mode != "backward"
+        self.backward_box.visible = mode != "forward"
         self._ignore_selection = True
         try:
             with validate(False):  # the columns are built by the view itself; checking them costs more than drawing
                 self.view.update(drawn_step(step))
                 inline_small_arrays(self.view.edges)
+                if self.backward is not None and mode != "forward":
+                    from engine.viz.bokeh_view import backward_step
+                    self.backward.colour_range = self.view.colour_range
+                    self.backward.update(drawn_step(backward_step(step)))
+                    inline_small_arrays(self.backward.edges)
             self.view.nodes.selected.indices = self._indices_for_line()
         finally:
             self._ignore_selection = False

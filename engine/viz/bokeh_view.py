@@ -20,7 +20,7 @@ from .folding import auto_collapse, group_nodes
 from .layout import LayoutNode, fold_groups, layout
 
 __all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NODE_COLUMNS", "EDGE_COLUMNS",
-           "grad_abs_mean", "grad_range", "GRAD_ENCODED"]
+           "grad_abs_mean", "grad_range", "GRAD_ENCODED", "backward_step"]
 
 # fills for nodes without a gradient, by kind
 KIND_FILL = {"leaf": "#dcebfa", "param": "#fdebc8", "op": "#eef0f3", "output": "#d8f0dd", "group": "#ece6f8",
@@ -36,7 +36,7 @@ NO_GRAD_EDGE = "#a3a9b3"
 NODE_COLUMNS = ("id", "label", "kind", "glyph", "shape", "line", "has_grad", "x", "y", "w", "h", "colour",
                 "line_colour", "text_colour", "grad_abs_mean", "op", "dtype", "device", "file", "code", "module",
                 "var", "where", "value_text", "grad_text", "time_text", "value_json", "grad_json", "sub",
-                "group", "is_group", "count", "kind_text")
+                "group", "is_group", "count", "kind_text", "forward_id")
 EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
 
 LABEL_PPU = 40     # pixels per layout unit from which node labels are drawn
@@ -208,6 +208,29 @@ class _Drawn:
         self.rows = rows
 
 
+def backward_step(step):
+    """A step dict's backward graph (Step.backward_graph) as a step dict the view can draw: one node
+    per autograd node, labelled with PyTorch's name, placed at its forward node's line; edges the
+    way gradients flow. An empty step when no backward() ran."""
+    bg = (step or {}).get("backward")
+    if not bg:
+        return {"index": (step or {}).get("index", 0), "loss": None, "nodes": [], "edges": []}
+    forward = {n["id"]: n for n in step.get("nodes") or ()}
+    nodes = []
+    for k, b in enumerate(bg["nodes"]):
+        f = forward.get(b.get("forward_id")) or {}
+        name = b["name"]
+        grad = b.get("grad")
+        nodes.append({"id": b["id"], "label": name.rpartition("::")[2], "op": name,
+                      "kind": "output" if k == 0 else ("leaf" if name.endswith("AccumulateGrad") else "op"),
+                      "shape": (grad or {}).get("shape", f.get("shape")), "grad": grad, "value": None,
+                      "forward_id": b.get("forward_id"), "line": f.get("line", -1), "file": f.get("file", ""),
+                      "col": f.get("col", -1), "end_col": f.get("end_col", -1), "code": f.get("code", ""),
+                      "fn": name, "var": f.get("label") if name.endswith("AccumulateGrad") else None,
+                      "inputs": [e["source"] for e in bg["edges"] if e["target"] == b["id"]]})
+    return {"index": step.get("index", 0), "loss": step.get("loss"), "nodes": nodes, "edges": list(bg["edges"])}
+
+
 def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None,
                  colour_range=None):
     """Lay out a step dict and return (node columns, edge columns, group columns, info).
@@ -308,6 +331,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "value_json": _trim_summary(n.get("value"), big), "grad_json": _trim_summary(n.get("grad"), big),
                    "sub": sub, "group": grouping.node_group.get(nid) or "", "is_group": False, "count": 1}
         row["kind_text"] = f"{row['kind']} · {row['op']}" if row["op"] else row["kind"]  # (hover: no dangling "·")
+        row["forward_id"] = "" if is_group else (by_id[nid].get("forward_id") or "")
         row.update(x=x, y=y, w=ln.width, h=ln.height, colour=fill or KIND_FILL[glyph],
                    line_colour=KIND_LINE[glyph], text_colour=text_colour,
                    grad_abs_mean=gnorm if gnorm is not None else float("nan"))
@@ -459,10 +483,12 @@ class GraphView:
     collapsed: groups to draw folded; None folds automatically when the step has more than
         `max_nodes` nodes (loops first, then modules); `max_nodes=None` never folds automatically.
     toggle_on_tap: in a live document (Panel, bokeh serve) a tap on a folded node unfolds it.
+    names: what its sources are named after ("graph": `graph-nodes`, `graph-edges`, ...; the
+        backward graph's view uses "backward").
     """
 
     def __init__(self, step=None, *, direction="LR", collapsed=None, max_nodes=2000, width=900, height=560,
-                 title=None, toggle_on_tap=True, sizing_mode=None):
+                 title=None, toggle_on_tap=True, sizing_mode=None, names="graph"):
         from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, DataRange1d, GroupFilter, CDSView,
                                   HoverTool, Legend, LegendItem, LogColorMapper, TapTool, BoxZoomTool, PanTool,
                                   ResetTool, SaveTool, WheelZoomTool, Quad, Text, MultiLine, Scatter, Ellipse,
@@ -481,16 +507,16 @@ class GraphView:
         self._drawn = None
         self._step = None
         self.positions = {}
-        self.nodes = ColumnDataSource(data=_empty(NODE_COLUMNS), name="graph-nodes")
-        self.edges = ColumnDataSource(data=_empty(EDGE_COLUMNS), name="graph-edges")
+        self.nodes = ColumnDataSource(data=_empty(NODE_COLUMNS), name=f"{names}-nodes")
+        self.edges = ColumnDataSource(data=_empty(EDGE_COLUMNS), name=f"{names}-edges")
         self.groups = ColumnDataSource(data={"name": [], "label": [], "kind": [], "left": [], "right": [],
                                              "bottom": [], "top": [], "tx": [], "ty": [], "fill": [], "line": []},
-                                       name="graph-groups")
+                                       name=f"{names}-groups")
         # the highlighted path: which edges and nodes (filters on the graph's own sources, no copies)
-        self.path = IndexFilter(indices=[], name="graph-path", syncable=False)
-        self.path_nodes = IndexFilter(indices=[], name="graph-path-nodes", syncable=False)
+        self.path = IndexFilter(indices=[], name=f"{names}-path", syncable=False)
+        self.path_nodes = IndexFilter(indices=[], name=f"{names}-path-nodes", syncable=False)
         self.focus = ColumnDataSource(data={"x": [], "y": [], "ppu": [], "ax": [], "ay": [], "fit": []},
-                                      name="graph-focus")
+                                      name=f"{names}-focus")
         self.needs_overview = False  # True when the graph is too big to read whole (labels come on zooming)
 
         xr = DataRange1d(range_padding=0.04)
@@ -528,9 +554,9 @@ class GraphView:
         # labels are drawn from small sources that hold only what is on screen (filled by LABEL_LOD):
         # a canvas measures and draws every text it is given, on screen or not
         self.labels = ColumnDataSource(data={"x": [], "y": [], "label": [], "sub": [], "text_colour": []},
-                                       name="graph-labels", syncable=False)
+                                       name=f"{names}-labels", syncable=False)
         self.group_labels = ColumnDataSource(data={"tx": [], "ty": [], "label": [], "line": []},
-                                             name="graph-group-labels", syncable=False)
+                                             name=f"{names}-group-labels", syncable=False)
         self._group_text = add(self.group_labels, Text(x="tx", y="ty", text="label", text_font_size="10px",
                                                  text_color="line", text_baseline="bottom", x_offset=2,
                                                  y_offset=-1), level="underlay")
@@ -586,7 +612,7 @@ class GraphView:
         fig.toolbar.logo = None
         # an invisible point at a node of the graph (the origin while it is empty) gives the ranges
         # something to fit before there is a graph (else Bokeh warns it could not set them)
-        self._anchor = ColumnDataSource(data={"x": [0.0], "y": [0.0]}, name="graph-anchor")
+        self._anchor = ColumnDataSource(data={"x": [0.0], "y": [0.0]}, name=f"{names}-anchor")
         anchor = add(self._anchor, Scatter(x="x", y="y", size=1, fill_alpha=0, line_alpha=0))
         xr.renderers = renderers + [self._group_boxes, anchor]
         yr.renderers = renderers + [self._group_boxes, anchor]

@@ -174,3 +174,28 @@ def test_the_loss_curve_picks_a_kept_step_and_the_norm_plot_marks_the_shown_step
         assert a.inspector.norm_marker.location == kept[5]
     finally:
         a.close()
+
+
+def test_the_backward_view_draws_pytorchs_graph_beside_or_instead_of_the_forward_one():
+    a = GradviewApp(codes=["import torch\nx = torch.ones(2, 2, requires_grad=True)\ny = x + 2\n"
+                           "z = y * y * 3\nout = z.mean()\nout.backward()\n"],
+                    runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    try:
+        a.controller.run_all()
+        g = a.graph
+        assert g.forward_box.visible and not g.backward_box.visible
+        g.mode.value = "backward"
+        assert a.state.graph_view == "backward" and not g.forward_box.visible and g.backward_box.visible
+        d = g.backward.nodes.data
+        assert g.backward.nodes.name == "backward-nodes" and g.backward.edges.name == "backward-edges"
+        assert d["label"] == ["MeanBackward0", "MulBackward0", "MulBackward0", "AddBackward0", "AccumulateGrad"]
+        forward = dict(zip(g.view.nodes.data["id"], g.view.nodes.data["label"]))
+        assert [forward[f] for f in d["forward_id"]] == ["mean", "mul", "mul", "add", "x"]
+        assert d["has_grad"] == [True] * 5
+        e = g.backward.edges.data
+        pairs = [(s.rpartition(":")[2], t.rpartition(":")[2]) for s, t in zip(e["source"], e["target"])]
+        assert pairs.count(("b2", "b3")) == 2  # y * y: both slots of the MulBackward0 lead to AddBackward0
+        g.mode.value = "both"
+        assert g.forward_box.visible and g.backward_box.visible
+    finally:
+        a.close()

@@ -1,6 +1,7 @@
 """A long browser session must leave the page without a single uncaught error or console error (or
 Bokeh warning): every example in turn, a big loop unfolded and then replaced by a small model, steps
-and views switched, edits in between, at 1280×800 and 1920×1080, with screenshots.
+and views (forward, backward, both; colour scale; scope) switched, edits in between, at 1280×800 and
+1920×1080, with screenshots.
 
 Screenshots go to $GRADVIEW_SCREENSHOTS when set (else a pytest temporary folder).
 """
@@ -107,6 +108,17 @@ def test_a_long_session_raises_no_page_or_console_error(browser, server, size, t
                 page.get_by_role("button", name="colours: run").click()
                 page.get_by_role("button", name="this cell").click()
                 wait_idle(page)
+                settle(page)
+                # the backward graph, then both, then back to the forward one
+                page.get_by_role("button", name="backward", exact=True).click()
+                page.wait_for_function("""() => { const m = Bokeh.documents[0].get_model_by_name('backward-nodes');
+                    return m && m.data.label.includes('AccumulateGrad'); }""")
+                settle(page)
+                page.screenshot(path=os.path.join(folder, f"session-{shot}-{name.split(': ')[-1].replace(' ', '_')}-backward.png"))
+                page.get_by_role("button", name="both", exact=True).click()
+                settle(page)
+                page.screenshot(path=os.path.join(folder, f"session-{shot}-{name.split(': ')[-1].replace(' ', '_')}-both.png"))
+                page.get_by_role("button", name="forward", exact=True).click()
                 settle(page)
                 watch.check(f"stepping and switching views in {name!r}")
                 page.screenshot(path=os.path.join(folder, f"session-{shot}-{name.split(': ')[-1].replace(' ', '_')}.png"))
