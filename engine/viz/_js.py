@@ -13,7 +13,8 @@ page, in Jupyter and inside the Panel app.
 # DataView). A new graph, a range change and a resize arriving together are one batch.
 # args: xr, yr, fig, nodes, groups, labels, group_labels, ppu_label, ppu_sub, max_labels, detailed,
 # coarse, ppu_coarse, many, cull_filters, cull_min, small_graph (graphs of at most this many nodes
-# label every node whatever the zoom)
+# label every node whatever the zoom: below the label scale their labels shrink with the boxes),
+# label_text (the labels' glyph)
 LABEL_LOD = """
 if (labels._gv_pending) return;
 labels._gv_pending = true;
@@ -29,6 +30,9 @@ setTimeout(() => {
   if (nodes.data.x.length >= cull_min) for (const f of cull_filters) f.change.emit();
   for (const r of detailed) { if (r.visible === rough) r.visible = !rough; }
   for (const r of coarse) { if (r.visible !== rough) r.visible = rough; }
+  const size = `${Math.max(5, Math.min(11, 11 * ppu / ppu_label)).toFixed(1)}px`;
+  const now = label_text.text_font_size;
+  if ((now && now.value !== undefined ? now.value : now) !== size) label_text.text_font_size = {value: size};
   if (ppu < ppu_label && nodes.data.x.length > small_graph) {
     if (labels.data.x.length) labels.data = {x: [], y: [], label: [], sub: [], text_colour: []};
     if (group_labels.data.tx.length) group_labels.data = {tx: [], ty: [], label: [], line: []};

@@ -645,7 +645,8 @@ class GraphView:
                                  max_labels=MAX_LABELS, detailed=renderers + [self._arrows], coarse=[coarse],
                                  ppu_coarse=COARSE_PPU, many=COARSE_NODES,
                                  cull_filters=[self._cull_nodes, self._cull_edges, self._cull_groups],
-                                 cull_min=CULL_NODES, small_graph=SMALL_GRAPH), code=_js.LABEL_LOD)
+                                 cull_min=CULL_NODES, small_graph=SMALL_GRAPH,
+                                 label_text=self._labels.glyph), code=_js.LABEL_LOD)
         for r in (xr, yr):
             r.js_on_change("start", lod)
             r.js_on_change("end", lod)
