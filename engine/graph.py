@@ -944,7 +944,7 @@ class Graph:
 # not where it is first used. Entries outlive one capture (a tensor made in one cell and used in
 # the next) and go with their tensor.
 class _Origin(weakref.ref):
-    __slots__ = ("key", "code", "lasti", "ns", "name")
+    __slots__ = ("key", "code", "lasti", "ns", "name", "module")
 
 
 _origins = {}  # id(tensor) -> _Origin
@@ -1120,6 +1120,8 @@ class _Recorder:
         o.lasti = f.f_lasti
         o.ns = f.f_globals if f.f_code.co_name == "<module>" else None  # module code stores there
         o.name = None
+        ms = _STATE.get("module_stack")
+        o.module = self._module_path(ms, f) if ms else None  # made inside a module's forward: it belongs there
         _origins[o.key] = o
 
     def _unknown(self, t, f, code, line, ms, mod):
@@ -1168,8 +1170,10 @@ class _Recorder:
                 self.leaf_info[j] = (kind, f)
             else:
                 self.leaf_info[j] = (kind, name, name) if kind == K_PARAM else (kind, name)
-        if origin is not None:  # placed where it was made
+        if origin is not None:  # placed where it was made, in the module that made it (if any)
             code, line = origin.code, origin.lasti
+            if kind == K_LEAF:
+                mod = origin.module
         recs.append((None, t, None, (), code, line, mod, None, t._version_box[0]))
         return j
 

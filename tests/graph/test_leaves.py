@@ -155,3 +155,26 @@ def test_one_edge_per_input_slot_as_pytorch_next_functions():
     mul = by_label["mul"].id
     assert [e["slot"] for e in d["edges"] if e["target"] == mul] == [0, 1]
     assert step.edge_count == len(d["edges"]) == 1 + 2 + 3 + 1
+
+
+def test_an_input_made_outside_a_model_is_not_drawn_inside_it():
+    src = ("torch.manual_seed(0)\n"
+           "model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())\n"
+           "x = torch.randn(4, 2)\n"
+           "loss = model(x).sum()\n")
+    g, _ = run_source(src, "<outside>", {"torch": torch, "nn": nn})
+    by_label = {n.label: n for n in g.steps[0].nodes}
+    assert by_label["x"].module is None and by_label["0.weight"].module == "model.0"
+    assert by_label["addmm"].module == "model.0"
+
+
+def test_a_tensor_made_inside_a_forward_belongs_to_that_module():
+    class Noisy(nn.Module):
+        def forward(self, x):
+            bias = torch.ones(3)
+            return x + bias
+
+    g, _ = run_source("m = Noisy()\ny = m(torch.zeros(3, requires_grad=True))\n", "<inside>",
+                      {"torch": torch, "nn": nn, "Noisy": Noisy})
+    by_label = {n.label: n for n in g.steps[0].nodes}
+    assert by_label["bias"].module == "m" and by_label["add"].module == "m"
