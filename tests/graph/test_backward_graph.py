@@ -86,3 +86,40 @@ def test_no_backward_no_backward_graph():
     g, _ = run_source("x = torch.ones(2, requires_grad=True)\ny = x * 2\n", "<bw none>",
                       {"torch": engine, "nn": engine.nn})
     assert g.steps[0].backward_graph() is None
+
+
+def random_program(seed, steps=7):
+    """A random chain of the engine suite's unary and binary steps over three (3, 4) inputs, summed."""
+    import random
+
+    from tests.engine.test_random_programs import BINARY, UNARY
+    rng = random.Random(seed)
+    lines = ["a = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)",
+             "b = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)",
+             "c = torch.randn(4, dtype=torch.float64, requires_grad=True)"]
+    names = ["a", "b", "c"]
+    for k in range(steps):
+        if rng.random() < 0.5:
+            op = rng.choice(sorted(UNARY))
+            lines.append(f"v{k} = UNARY[{op!r}](torch, {rng.choice(names)})")
+        else:
+            op = rng.choice(sorted(BINARY))
+            lines.append(f"v{k} = BINARY[{op!r}](torch, {rng.choice(names)}, {rng.choice(names)})")
+        names.append(f"v{k}")
+    lines.append(f"out = ({' + '.join(names[-3:])}).sum()")
+    return "\n".join(lines) + "\n", {"UNARY": UNARY, "BINARY": BINARY}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_programs_build_pytorchs_backward_graph(seed):
+    src, tables = random_program(seed)
+    engine.manual_seed(seed)
+    g, _ = run_source(src + "out.backward()\n", f"<bw random {seed}>", {"torch": engine, **tables})
+    bg = g.steps[0].backward_graph()
+    torch.manual_seed(seed)
+    ref_ns = {"torch": torch, **tables}
+    exec(src, ref_ns)
+    names, edges = pytorch_backward_graph(ref_ns["out"])
+    assert [n["name"] for n in bg["nodes"]] == names, src
+    index = {n["id"]: k for k, n in enumerate(bg["nodes"])}
+    assert [(index[e["source"]], index[e["target"]], e["slot"]) for e in bg["edges"]] == edges, src
