@@ -124,12 +124,14 @@ const q = String(cb_obj.value_input !== undefined ? cb_obj.value_input : cb_obj.
 const nd = nodes.data;
 if (!q) { nodes.selected.indices = []; status.text = ""; return; }
 const line = /^\\d+$/.test(q) ? parseInt(q, 10) : null;
-const hits = [];
+let hits = [];
 const has = (col, i) => col !== undefined && col[i] !== null && String(col[i]).toLowerCase().includes(q);
 for (let i = 0; i < nd.id.length; i++) {
   if (line !== null ? nd.line[i] === line :
-      (has(nd.label, i) || has(nd.op, i) || has(nd.var, i) || has(nd.code, i) || has(nd.module, i))) hits.push(i);
+      (has(nd.label, i) || has(nd.op, i) || has(nd.var, i) || has(nd.module, i))) hits.push(i);
 }
+// by the code of the line only when no node is named so (a parameter's line names every layer)
+if (!hits.length && line === null) for (let i = 0; i < nd.id.length; i++) if (has(nd.code, i)) hits.push(i);
 nodes.selected.indices = hits;
 if (hits.length) {
   const i = hits[0];
