@@ -58,6 +58,14 @@ def initial_cells(query: dict | None = None) -> tuple[list[str], str | None]:
     return list(STARTER), note
 
 
+def initial_view(query: dict | None = None) -> str | None:
+    """The graph view a link asks for (`?view=forward|backward|both`), if it names one."""
+    view = (query or {}).get("view")
+    if isinstance(view, (list, tuple)):
+        view = view[0] if view else None
+    return view if view in ("forward", "backward", "both") else None
+
+
 class GradviewApp(param.Parameterized):
     """One page: state, runner and views, and the actions the views call."""
 
@@ -187,6 +195,9 @@ def build_app():
         from app.controller import AsyncioScheduler
         scheduler = AsyncioScheduler()
     app = GradviewApp(codes=codes, scheduler=scheduler)
+    view = initial_view(query)
+    if view:
+        app.state.graph_view = view
     if note:
         app.state.notice = note
     # run at once: the results are usually in before the browser has loaded the page's scripts

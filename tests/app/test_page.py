@@ -199,3 +199,9 @@ def test_the_backward_view_draws_pytorchs_graph_beside_or_instead_of_the_forward
         assert g.forward_box.visible and g.backward_box.visible
     finally:
         a.close()
+
+
+def test_a_link_can_open_the_backward_view():
+    from app.main import initial_view
+    assert initial_view({"view": ["backward"]}) == "backward" and initial_view({"view": "both"}) == "both"
+    assert initial_view({"view": ["sideways"]}) is None and initial_view({}) is None
