@@ -623,7 +623,7 @@ class Step:
         data = self._records
         if data is None or data.backward is None:
             return None
-        return _backward_dict(data.backward, dict(enumerate(self.nodes)))
+        return _backward_dict(_backward_structure(data.backward, data.records), dict(enumerate(self.nodes)))
 
     def trimmed_dict(self, max_nodes):
         """to_dict() with at most `max_nodes` nodes: past the cap, the outputs (what backward()
@@ -656,8 +656,8 @@ class Step:
         d = part.to_dict()
         d["modules"] = self.modules
         if data.backward is not None:  # the backward nodes of the kept forward nodes
-            d["backward"] = _backward_dict(data.backward, {n.index: n for n in nodes if n.kind != "failed"},
-                                           kept_only=True)
+            d["backward"] = _backward_dict(_backward_structure(data.backward, records, keep),
+                                           {n.index: n for n in nodes if n.kind != "failed"}, kept_only=True)
         return _with_left_out(d, len(nodes), self.node_count - len(nodes), left)
 
 
@@ -745,33 +745,52 @@ def trim(step, max_nodes):
 
 # ---------------------------------------------------------------------------------------------
 # the backward graph, as PyTorch builds it
-def _backward_structure(outputs, recs, tmap):
-    """The autograd graph a backward() ran through, from the outputs' grad_fn along next_functions
-    (breadth first, each node once): [(name, record index of the op or leaf it belongs to or None,
-    [(position of the next node, input slot), ...])]. Only names and positions are kept."""
-    by_fn = {id(r[R_FN]): i for i, r in enumerate(recs) if r[R_FN] is not None}
-    order, pos = [], {}
-    queue = []
-    for t in outputs:
-        fn = t.grad_fn
-        if fn is not None and id(fn) not in pos:
+def _backward_structure(roots, recs, keep=None):
+    """The autograd graph a backward() ran through, from its roots (the outputs' grad_fn) along
+    next_functions (breadth first, each node once): [(name, record index of the op or leaf it
+    belongs to or None, [(position of the next node, input slot), ...])]. With `keep` (record
+    indices), the walk does not go past nodes of other records (a trimmed step)."""
+    from .autograd import AccumulateGrad, OpNode
+    by_fn = {}
+    leaves = {}
+    for i, r in enumerate(recs):
+        if r[R_FN] is not None:
+            by_fn[id(r[R_FN])] = i
+        elif r[R_OP] is None:
+            leaves[id(r[R_T])] = i
+    pos, order = {}, []
+    for fn in roots:
+        if id(fn) not in pos:
             pos[id(fn)] = len(order)
             order.append(fn)
-            queue.append(fn)
-    k = 0
-    while k < len(queue):
-        node = queue[k]
-        k += 1
-        for child, _ in node.next_functions:
-            if child is not None and id(child) not in pos:
-                pos[id(child)] = len(order)
-                order.append(child)
-                queue.append(child)
     out = []
-    for node in order:
-        var = getattr(node, "variable", None) if type(node).__name__ == "AccumulateGrad" else None
-        forward = tmap.get(id(var)) if var is not None else by_fn.get(id(node))
-        nexts = [(pos[id(child)], slot) for slot, (child, _) in enumerate(node.next_functions) if child is not None]
+    k = 0
+    while k < len(order):
+        node = order[k]
+        k += 1
+        kind = type(node)
+        if kind is AccumulateGrad:
+            var = node.variable
+            forward = leaves.get(id(var)) if var is not None else None
+        else:
+            forward = by_fn.get(id(node))
+        if keep is not None and forward is not None and forward not in keep:
+            out.append((node.name(), forward, []))
+            continue
+        # an op node's inputs are next_functions as they are, unless the op presents them otherwise
+        if kind is OpNode and node.op.shown_edges is None:
+            inputs = node._next
+        else:
+            inputs = [c for c, _ in node.next_functions]
+        nexts = []
+        for slot, child in enumerate(inputs):
+            if child is None:
+                continue
+            j = pos.get(id(child))
+            if j is None:
+                j = pos[id(child)] = len(order)
+                order.append(child)
+            nexts.append((j, slot))
         out.append((node.name(), forward, nexts))
     return out
 
@@ -861,7 +880,7 @@ class _StepData:
 
     def __init__(self, records, leaf_info, arrays, inplace, updates, outputs, vars, module_types=None,
                  aliases=None, failure=None):
-        self.backward = None          # see _backward_structure
+        self.backward = None          # the grad_fn(s) a backward() started from (see _backward_structure)
         self.aliases = aliases or {}  # leaf record index -> other variable names bound to it
         self.failure = failure        # see _Recorder.failure
         self.records = records
@@ -1066,7 +1085,7 @@ class _Recorder:
         self.updates = {}
         self.updated = set()    # leaves an in-place op changed in this step
         self.failure = None     # (label, input record indices, code, offset, message) of a call that raised
-        self.backward = None    # the autograd graph the step's backward() ran through (_backward_structure)
+        self.backward = None    # the grad_fn(s) the step's backward() started from
 
     # -- forward ------------------------------------------------------------------------------
     def __call__(self, op, inputs, result, params):
@@ -1309,7 +1328,9 @@ class _Recorder:
                 except Exception:  # noqa: BLE001
                     loss = None
             roots = {self.tmap[id(t)] for t in outputs if id(t) in self.tmap}
-            self.backward = _backward_structure(outputs, recs, self.tmap)
+            # the roots of the autograd graph: walked only when the backward graph is read (the
+            # records keep its nodes alive meanwhile)
+            self.backward = [t.grad_fn for t in outputs if t.grad_fn is not None]
             self._close(loss, roots, grads, [_user_frame(_getframe(1))], closed=True)
         finally:
             self._hooks = self._grads = self._leaf_grads = None
