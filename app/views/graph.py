@@ -96,18 +96,18 @@ class GraphPanel(Viewer):
             sizing_mode="stretch_both", margin=0, visible=False)
         self.mode = pn.widgets.RadioButtonGroup(
             options=["forward", "backward", "both"], value=state.graph_view, button_type="light",
-            button_style="outline", margin=(2, 10), width=210, height=28)  # (no hover text: it would cover the buttons)
+            button_style="outline", margin=(2, 4), width=185, height=28)  # (no hover text: it would cover the buttons)
         self.mode.link(state, value="graph_view")
         self.title = pn.pane.HTML("", margin=(6, 10, 0, 10), sizing_mode="stretch_width",
                                   styles={"font-size": "13px", "color": "#333"})
         self.scope = pn.widgets.RadioButtonGroup(
             options={"this cell": "cell", "all cells": "all"}, value=state.graph_scope, button_type="light",
-            button_style="outline", margin=(2, 10), width=170, height=28,
+            button_style="outline", margin=(2, 10, 2, 4), width=150, height=28,
             description="Draw the graph of the cell with the cursor, or of every cell")
         self.scope.link(state, value="graph_scope")
         self.colour_scale = pn.widgets.RadioButtonGroup(
             options={"colours: run": "run", "step": "step"}, value=state.colour_scale, button_type="light",
-            button_style="outline", margin=(2, 10), width=150, height=28)  # (the colour bar says what is encoded)
+            button_style="outline", margin=(2, 4), width=125, height=28)  # (the colour bar says what is encoded)
         self.colour_scale.link(state, value="colour_scale")
         # the step bar is always there (disabled without a training loop) so the graph never resizes
         self.slider = pn.widgets.IntSlider(name="", start=0, end=1, value=0, disabled=True,
