@@ -138,6 +138,8 @@ def _localize(resources: str, site: Path) -> str:
     if left:
         raise BuildError(f"the page would load files from other sites: {sorted(set(left))}")
     for ref in re.findall(r"(?:src|href)=\"([^\"]+)\"", out):
+        if ref.startswith("data:"):  # inline (the editor's empty python snippets): no file to copy
+            continue
         if not (site / ref.split("?")[0]).is_file():
             raise BuildError(f"the page loads {ref}, which the Pyodide distribution does not have")
     return out

@@ -59,6 +59,14 @@ def initial_cells(query: dict | None = None) -> tuple[list[str], str | None]:
     return list(STARTER), note
 
 
+def initial_view(query: dict | None = None) -> str | None:
+    """The graph view a link asks for (`?view=forward|backward|both`), if it names one."""
+    view = (query or {}).get("view")
+    if isinstance(view, (list, tuple)):
+        view = view[0] if view else None
+    return view if view in ("forward", "backward", "both") else None
+
+
 class GradviewApp(param.Parameterized):
     """One page: state, runner and views, and the actions the views call."""
 
@@ -105,8 +113,19 @@ class GradviewApp(param.Parameterized):
         self.controller.run_from(index)
 
     def load_cells(self, codes):
+        """Replace the cells (an example, a file); the cells replaced can be brought back with undo_load."""
+        before = self.state.codes()
+        self.state.notice = ""
+        self.state.replaced = before if before != list(codes) and any(c.strip() for c in before) else None
         self.state.load(codes)
         self.controller.reset_and_run_all()
+
+    def undo_load(self):
+        codes = self.state.replaced
+        if codes is not None:
+            self.state.replaced = None
+            self.state.load(codes)
+            self.controller.reset_and_run_all()
 
     def stop(self):
         self.controller.stop()
@@ -206,8 +225,11 @@ def build_app():
         app = GradviewApp(codes=codes, scheduler=scheduler)
     except ServerFull as full:
         return ServerFullPage(str(full))
+    view = initial_view(query)
+    if view:
+        app.state.graph_view = view
     if note:
-        app.state.errors = [note]
+        app.state.notice = note
     # run at once: the results are usually in before the browser has loaded the page's scripts
     app.controller.run_all()
     if isinstance(scheduler, DocScheduler):

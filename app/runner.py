@@ -258,46 +258,6 @@ def _apply_settings(settings: Settings, ns: dict):
         engine.manual_seed(settings.seed)
 
 
-def _first_nodes(graph_mod, step, max_nodes: int):
-    """A step of `step`'s first `max_nodes` ops, summarised without touching the others (building
-    every node of a 100,000-op step only to drop most of them would cost seconds)."""
-    data = getattr(step, "_records", None)
-    if data is None or getattr(data, "records", None) is None:
-        return step
-    try:
-        part = type(data).__new__(type(data))
-        for name in type(data).__slots__:
-            setattr(part, name, getattr(data, name))
-        part.records = data.records[:max_nodes]   # ops only use earlier ones: the prefix is whole
-        return graph_mod.Step._from_records(step.index, part, step._grads, step.loss, step.closed, step.full_values)
-    except Exception:  # noqa: BLE001  another layout of the capture: build them all
-        return step
-
-
-def _trim_graph(graph_obj, max_nodes: int) -> dict:
-    """The capture as a dict, with at most `max_nodes` nodes per step (the first ones run)."""
-    big = [s for s in graph_obj.steps if getattr(s, "node_count", 0) > max_nodes]
-    d = graph_obj.to_dict() if not big else None
-    if d is None:
-        from engine import graph as graph_mod
-        steps = []
-        for s in graph_obj.steps:
-            if s.node_count > max_nodes:
-                small = _first_nodes(graph_mod, s, max_nodes)
-                nodes = small.nodes
-                keep = {n.id for n in nodes}
-                edges = [e for e in small.edges if e[0] in keep and e[1] in keep]
-                small = graph_mod.Step.from_nodes(s.index, nodes, edges, loss=s.loss, closed=s.closed,
-                                                  full_values=s.full_values)
-                sd = small.to_dict()
-                sd["nodes_left_out"] = s.node_count - len(nodes)
-                steps.append(sd)
-            else:
-                steps.append(s.to_dict())
-        d = {"version": getattr(graph_mod, "SCHEMA_VERSION", 1), "steps": steps}
-    return d
-
-
 class Session:
     """A cell namespace plus the logic to run cells in it (used directly in-process and inside a worker)."""
 
@@ -434,7 +394,8 @@ class Session:
             cell.error = f"{cell.error[:half]}\n... (error text cut) ...\n{cell.error[-half:]}"
         if graph_obj is not None:
             try:
-                cell.graph = _trim_graph(graph_obj, settings.max_nodes)
+                # past the node cap a step keeps its outputs and the nodes closest to them
+                cell.graph = graph_obj.to_dict(max_nodes=settings.max_nodes)
             except Exception as exc:  # noqa: BLE001
                 cell.output += f"\n(graph capture failed: {type(exc).__name__}: {exc})"
         cell.duration = time.perf_counter() - t0

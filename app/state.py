@@ -56,6 +56,10 @@ class AppState(param.Parameterized):
                                  doc="Draw the graph of the focused cell only, or of all cells together.")
     focus_cell = param.String(default=None, allow_None=True,
                               doc="The cell whose graph is drawn in 'cell' scope (where the cursor is).")
+    graph_view = param.Selector(default="forward", objects=["forward", "backward", "both"],
+                                doc="Draw the forward graph, the backward graph PyTorch builds, or both side by side.")
+    colour_scale = param.Selector(default="run", objects=["run", "step"],
+                                  doc="Gradient colours on one scale for every step of the run, or fitted to the step shown.")
     steps = param.List(default=[], doc="The captured steps shown (of the focused cell, or merged over cells).")
     step = param.Integer(default=0, bounds=(0, None), doc="Index into `steps` of the step shown.")
     losses = param.List(default=[], doc="(step index, loss) pairs for the loss curve.")
@@ -64,6 +68,10 @@ class AppState(param.Parameterized):
                                 doc="(cell id, line) whose nodes are highlighted.")
 
     errors = param.List(default=[], doc="Messages of the last run that are not a cell's own error.")
+    notice = param.String(default="", doc="A lasting note on what the page opened (a share link that could not "
+                                          "be read); kept until other cells are loaded.")
+    replaced = param.List(default=None, allow_None=True,
+                          doc="The cells a load replaced, while that load can be undone.")
     running = param.Boolean(default=False, doc="A run is in flight.")
     pending = param.Boolean(default=False, doc="An edit is waiting to run.")
     message = param.String(default="", doc="One line on the last run, for the status bar.")
@@ -148,13 +156,13 @@ class AppState(param.Parameterized):
 
     def rebuild_steps(self):
         """Merge the shown cells' graphs into the steps shown; keep showing the last step if it was shown."""
-        at_end = self.step >= len(self.steps) - 1
+        at_end = self.step >= default_step(self.steps)
         steps, losses = merge_steps([(c.id, c.graph) for c in self.shown_cells()])
         with param.parameterized.batch_call_watchers(self):
             self.steps = steps
             self.losses = losses
             if at_end or self.step >= len(steps):
-                self.step = max(len(steps) - 1, 0)
+                self.step = default_step(steps)
             self.graph_version += 1
 
     def current_step(self) -> dict | None:
@@ -210,6 +218,33 @@ def _prefixed(node: dict, prefix: str) -> dict:
     return node
 
 
+def _split_update(step: dict) -> tuple[dict, dict]:
+    """(the nodes of an open step that update a leaf in place, with what they read in it; the others)."""
+    by_id = {n["id"]: n for n in step["nodes"]}
+    keep = set()
+    todo = [n["id"] for n in step["nodes"] if n.get("updates")]
+    todo += [n["updates"] for n in step["nodes"] if n.get("updates") in by_id]
+    while todo:
+        nid = todo.pop()
+        if nid in keep or nid not in by_id:
+            continue
+        keep.add(nid)
+        todo.extend(by_id[nid].get("inputs") or ())
+    def part(ids):
+        return dict(step, nodes=[n for n in step["nodes"] if n["id"] in ids],
+                    edges=[e for e in step.get("edges", []) if e["source"] in ids and e["target"] in ids])
+    return part(keep), part(set(by_id) - keep)
+
+
+def default_step(steps: list[dict]) -> int:
+    """The step a graph opens on: the last one, or the last training step when what follows it is
+    code that ran after training (an evaluation)."""
+    k = len(steps) - 1
+    if k > 0 and steps[k].get("closed") is False:
+        k -= 1
+    return max(k, 0)
+
+
 def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
     """One list of steps from each cell's capture dict.
 
@@ -225,15 +260,18 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
         every = list(graph.get("steps", []))
         steps = [s for s in every if s.get("nodes")]
         if len(steps) > 1 and steps[-1].get("closed") is False:
-            # what ran after the last backward() (an optimizer update, a print of a norm) is shown
-            # with the last step rather than as a step of its own
-            tail = steps.pop()
-            last = dict(steps[-1])
-            last["nodes"] = list(last["nodes"]) + [_prefixed(n, "after:") for n in tail["nodes"]]
-            last["edges"] = list(last.get("edges", [])) + [
-                {"source": "after:" + str(e["source"]), "target": "after:" + str(e["target"])}
-                for e in tail.get("edges", [])]
-            steps[-1] = last
+            # what ran after the last backward(): the update it made (an optimizer step) is shown
+            # with the last step; the rest (an evaluation after training) is a step of its own
+            update, rest = _split_update(steps.pop())
+            if update["nodes"]:
+                last = dict(steps[-1])
+                last["nodes"] = list(last["nodes"]) + [_prefixed(n, "after:") for n in update["nodes"]]
+                last["edges"] = list(last.get("edges", [])) + [
+                    {"source": "after:" + str(e["source"]), "target": "after:" + str(e["target"])}
+                    for e in update["edges"]]
+                steps[-1] = last
+            if rest["nodes"]:
+                steps.append(rest)
         if steps:
             per_cell.append((cid, steps, every))
     if not per_cell:
@@ -244,15 +282,25 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
     for i in range(n):
         nodes, edges = [], []
         left_out = 0
+        sites = []
+        backward = {"nodes": [], "edges": []}
         for cid, steps, _ in per_cell:
             s = steps[min(i, len(steps) - 1)]
             left_out += int(s.get("nodes_left_out") or 0)
+            sites += s.get("left_out_sites") or []
             prefix = f"{cid}:"
             nodes.extend(_prefixed(node, prefix) for node in s["nodes"])
             for e in s.get("edges", []):
                 edges.append({"source": prefix + str(e["source"]), "target": prefix + str(e["target"])})
+            bg = s.get("backward")
+            if bg and (i < len(steps) or len(steps) == 1):
+                backward["nodes"] += [dict(b, id=prefix + b["id"], forward_id=prefix + str(b["forward_id"])
+                                           if b.get("forward_id") is not None else None) for b in bg["nodes"]]
+                backward["edges"] += [dict(e, source=prefix + e["source"], target=prefix + e["target"])
+                                      for e in bg["edges"]]
         merged.append({"index": lead[i].get("index", i), "loss": lead[i].get("loss"), "nodes": nodes, "edges": edges,
-                       "nodes_left_out": left_out})
+                       "nodes_left_out": left_out, "left_out_sites": sites,
+                       "closed": lead[i].get("closed", True), "backward": backward if backward["nodes"] else None})
     losses = []
     if len(lead_all) > 1:
         for k, s in enumerate(lead_all):

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _dtype
 from ._random import TorchStream
+from . import _state
 from ._device import canonical, CPU
 from .tensor import Tensor
 
@@ -51,6 +52,8 @@ def _place(array, dtype, device, requires_grad):
     t = Tensor._make(array, device=dev)
     if requires_grad:
         t.requires_grad_(True)
+    if _state.recorder is not None:  # graph capture places a leaf where it was made
+        _state.recorder.created(t)
     return t
 
 
@@ -127,7 +130,10 @@ def from_numpy(array):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     _dtype.from_numpy_dtype(array.dtype)  # raises for unsupported dtypes
-    return Tensor._make(array)
+    t = Tensor._make(array)
+    if _state.recorder is not None:
+        _state.recorder.created(t)
+    return t
 
 
 def _shape(size):

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _state
 
-__all__ = ["capture", "Graph", "Step", "Node", "summarize", "from_tensor", "SCHEMA_VERSION"]
+__all__ = ["capture", "Graph", "Step", "Node", "summarize", "from_tensor", "trim", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 
@@ -259,8 +259,9 @@ def _summarize_small(a, s):
         s["mean"] = mean
         s["std"] = math.sqrt(math.fsum((v - mean) ** 2 for v in fin) / n)
         s["norm"] = math.sqrt(math.fsum(v * v for v in fin))
+        s["abs_mean"] = math.fsum(abs(v) for v in fin) / n
     else:
-        s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = None
+        s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = s["abs_mean"] = None
     return s
 
 
@@ -268,7 +269,8 @@ def summarize(array, full_values=64, bins=20, preview=64, device=None):
     """A JSON-ready summary of an array (see docs/graph-schema.md, "Value summaries").
 
     Always: numel, shape, dtype, full, and for non-empty numeric arrays min, max, mean, std,
-    norm (L2), nan and inf counts over the finite/non-finite elements. With numel <= full_values
+    norm (L2), abs_mean (mean |x| per element), nan and inf counts over the finite/non-finite
+    elements. With numel <= full_values
     the exact values ("data", nested lists as tolist() gives them); otherwise a histogram of the
     finite values ("hist": {"counts", "edges"}) and a strided "preview" (at most `preview`
     values for 1-D, at most 32 x 32 for 2-D and more, the leading dimensions flattened), with
@@ -307,8 +309,9 @@ def summarize(array, full_values=64, bins=20, preview=64, device=None):
         # busy machine can cost milliseconds)
         s["std"] = math.sqrt(float(np.multiply(d, d, out=d).sum()) / fv.size)
         s["norm"] = math.sqrt(float((fv * fv).sum()))
+        s["abs_mean"] = float(np.abs(fv).sum()) / fv.size
     else:
-        s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = None
+        s["min"] = s["max"] = s["mean"] = s["std"] = s["norm"] = s["abs_mean"] = None
     if s["full"]:
         data = a.tolist()
         if all_finite or type(data) is not list:
@@ -350,7 +353,7 @@ class Node:
     """One node of a captured step: an op (and the tensor it produced) or a leaf tensor."""
     id: str
     label: str
-    kind: str                 # "leaf", "param", "op", "output"
+    kind: str                 # "leaf", "param", "op", "output", "failed" (a call that raised)
     op: str | None            # PyTorch node name ("MulBackward0") or function name ("mul"); None for leaves
     shape: list
     dtype: str
@@ -368,6 +371,8 @@ class Node:
     fn: str | None = None     # short op name ("mul"), also for ops that needed no gradient
     var: str | None = None    # the variable that held this tensor in the user's frame, if seen
     inputs: list = field(default_factory=list)  # input node ids in argument order (repeats kept)
+    aliases: list = field(default_factory=list)  # a leaf's other variable names ("also: z")
+    error: str | None = None  # for kind "failed": the exception the call raised
     inplace: str | None = None  # "add_" when the op wrote into an existing tensor
     updates: str | None = None  # a leaf this in-place op changed without making a new node for it
     requires_grad: bool = False
@@ -379,6 +384,7 @@ class Node:
                 "code": self.code, "module": self.module, "module_type": self.module_type, "col": self.col,
                 "end_col": self.end_col, "value": self.value, "grad": self.grad,
                 "time_us": self.time_us, "fn": self.fn, "var": self.var, "inputs": list(self.inputs),
+                "aliases": list(self.aliases), "error": self.error,
                 "inplace": self.inplace, "updates": self.updates, "requires_grad": self.requires_grad,
                 "index": self.index}
 
@@ -408,7 +414,7 @@ class Step:
         step = cls(index, loss, closed, full_values)
         step._records = data
         step._grads = grads
-        step._node_count = len(data.records)
+        step._node_count = len(data.records) + (data.failure is not None)
         return step
 
     @classmethod
@@ -443,7 +449,8 @@ class Step:
 
     @property
     def edges(self):
-        """(source id, target id) pairs in data-flow direction, each pair once."""
+        """(source id, target id) pairs in data-flow direction, one per input slot of the target
+        (`y * y` gives the pair twice)."""
         if self._edges is None and not self.truncated:
             self._build()
         return self._edges or []
@@ -453,7 +460,7 @@ class Step:
         """{module path: class name} of the modules whose ops ran in this step."""
         if self._records is None:
             return dict(self._modules) if self._modules else {}
-        used = {n.module for n in self.nodes if n.module}
+        used = {r[R_MOD] for r in self._records.records if r[R_MOD]}
         types = self._records.module_types
         out = {}
         for path in used:
@@ -475,13 +482,28 @@ class Step:
         (and computes no summaries), as for a truncated step."""
         d = {"index": self.index, "loss": self.loss if self.loss is None or math.isfinite(self.loss) else None,
              "nodes": [n.to_dict() for n in self.nodes] if nodes else [],
-             "edges": [{"source": s, "target": t} for s, t in self.edges] if nodes else [],
+             "edges": self._edge_dicts() if nodes else [],
              "closed": self.closed, "truncated": self.truncated or not nodes,
              "node_count": self.node_count, "edge_count": self.edge_count,
              "modules": self.modules if nodes else {}}
+        if nodes and self._records is not None and self._records.backward is not None:
+            d["backward"] = self.backward_graph()
         if self.loss is not None and not math.isfinite(self.loss):
             d["loss_text"] = _num(self.loss)
         return d
+
+    def _edge_dicts(self):
+        """Edges with "slot": the position of the input in the target's inputs."""
+        inputs = {n.id: n.inputs for n in self.nodes}
+        seen = {}
+        out = []
+        for s, t in self.edges:
+            k = seen.get((s, t), -1)
+            ins = inputs.get(t) or ()
+            k = next((m for m in range(k + 1, len(ins)) if ins[m] == s), k + 1)
+            seen[(s, t)] = k
+            out.append({"source": s, "target": t, "slot": k})
+        return out
 
     def to_json(self, indent=None):
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -509,6 +531,13 @@ class Step:
             self._nodes, self._edges = [], []
             self._edge_count = 0
             return
+        self._nodes, self._edges = self._make_nodes()
+        self._edge_count = len(self._edges)
+
+    def _make_nodes(self, keep=None):
+        """(nodes, edges) of the records, or of those whose index is in `keep` (the failed node's
+        index is the number of records) with the edges between them."""
+        data = self._records
         records = data.records
         grads = self._grads or {}
         full = self.full_values
@@ -525,9 +554,10 @@ class Step:
             consumed.update(r[R_INS])
         nodes = []
         edges = []
-        seen_edges = set()
         code_cache = {}
         for i, r in enumerate(records):
+            if keep is not None and i not in keep:
+                continue
             op = r[R_OP]
             code_obj = r[R_CODE]
             fname = code_obj.co_filename if code_obj is not None else ""
@@ -547,7 +577,10 @@ class Step:
                 g = g._data  # a backward with create_graph=True passes tensors
             grad = summarize(g, full, device=dev) if g is not None else None
             if op is not None:
-                if i in outputs or (not outputs and not self.closed and i not in consumed and i not in updates):
+                # an open step's results are its outputs, unless it ended in an error: then only a
+                # tensor backward() ran from is
+                if i in outputs or (not outputs and not self.closed and data.failure is None
+                                    and i not in consumed and i not in updates):
                     kind = "output"
                 else:
                     kind = "op"
@@ -567,16 +600,228 @@ class Step:
                         value=value, grad=grad,
                         time_us=None if t_s is None else round(t_s * 1e6, 3), fn=fn,
                         var=varnames.get(i), inputs=[ids[j] for j in r[R_INS]], inplace=inplace_names.get(i),
-                        updates=ids[updates[i]] if i in updates else None, requires_grad=rg, index=i)
+                        updates=ids[updates[i]] if i in updates else None, requires_grad=rg, index=i,
+                        aliases=list(data.aliases.get(i, ())))
             nodes.append(node)
             tid = ids[i]
             for j in r[R_INS]:
-                e = (ids[j], tid)
-                if e not in seen_edges:
-                    seen_edges.add(e)
-                    edges.append(e)
-        self._nodes, self._edges = nodes, edges
-        self._edge_count = len(edges)
+                if keep is None or j in keep:
+                    edges.append((ids[j], tid))
+        if data.failure is not None and (keep is None or len(records) in keep):
+            nodes.append(_failed_node(data.failure, [ids[j] for j in data.failure[1]], len(records)))
+            edges.extend((src, nodes[-1].id) for j, src in zip(data.failure[1], nodes[-1].inputs)
+                         if keep is None or j in keep)
+        return nodes, edges
+
+    def backward_graph(self):
+        """The autograd graph this step's backward() ran through, as PyTorch builds it: nodes
+        {"id", "name" (PyTorch's: "MulBackward0", "torch::autograd::AccumulateGrad"), "forward_id"
+        (the forward node it belongs to, or None), "grad" (summary of the gradient it received; for
+        AccumulateGrad the leaf's .grad)} in breadth-first order from the output's grad_fn, and
+        edges {"source", "target", "slot"} in next_functions order (None slots left out), pointing
+        the way gradients flow. None when no backward() closed the step."""
+        data = self._records
+        if data is None or data.backward is None:
+            return None
+        return _backward_dict(_backward_structure(data.backward, data.records), dict(enumerate(self.nodes)))
+
+    def trimmed_dict(self, max_nodes):
+        """to_dict() with at most `max_nodes` nodes: past the cap, the outputs (what backward()
+        ran from, or the open step's results), a failed call, and the nodes closest to them, plus
+        one node standing for the rest (see `trim`). Only the kept nodes are summarised."""
+        data = self._records
+        if self.node_count <= max_nodes or data is None:
+            return self.to_dict()
+        records = data.records
+        n = len(records)
+        inputs = [r[R_INS] for r in records]
+        kinds = ["op" if r[R_OP] is not None else "leaf" for r in records]
+        for i in data.outputs:
+            kinds[i] = "output"
+        if data.failure is not None:
+            inputs.append(data.failure[1])
+            kinds.append("failed")
+        keep = _keep_closest(inputs, _trim_targets(kinds, inputs, self.closed), max(1, max_nodes - 1))
+        nodes, edges = self._make_nodes(keep)
+        sites = _sites(records)
+        left = {}
+        for i in range(n):
+            r = records[i]
+            if i not in keep and r[R_OP] is not None:
+                code = r[R_CODE]
+                key = (code.co_filename if code is not None else "",) + sites[i] + (r[R_OP].kind,)
+                left[key] = left.get(key, 0) + 1
+        part = Step.from_nodes(self.index, nodes, edges, loss=self.loss, closed=self.closed,
+                               full_values=self.full_values)
+        d = part.to_dict()
+        d["modules"] = self.modules
+        if data.backward is not None:  # the backward nodes of the kept forward nodes
+            d["backward"] = _backward_dict(_backward_structure(data.backward, records, keep),
+                                           {n.index: n for n in nodes if n.kind != "failed"}, kept_only=True)
+        return _with_left_out(d, len(nodes), self.node_count - len(nodes), left)
+
+
+# ---------------------------------------------------------------------------------------------
+# trimming a step too big to show
+def _trim_targets(kinds, inputs, closed=True):
+    """Where a trimmed step keeps its nodes from: outputs and failed calls; else (an open step)
+    the results nothing used; else the last node."""
+    targets = [k for k, kind in enumerate(kinds) if kind in ("output", "failed")]
+    if not targets:
+        used = set()
+        for ins in inputs:
+            used.update(ins)
+        targets = [k for k, kind in enumerate(kinds) if kind not in ("leaf", "param", "elided") and k not in used]
+    return targets or [len(kinds) - 1]
+
+
+def _keep_closest(inputs, targets, budget):
+    """At most `budget` node indices: the targets, then breadth-first along inputs (the nodes
+    nearest to them first, later ones first among equals)."""
+    keep = set()
+    frontier = sorted(set(targets), reverse=True)
+    while frontier and len(keep) < budget:
+        nxt = []
+        for k in frontier:
+            if k in keep:
+                continue
+            keep.add(k)
+            if len(keep) >= budget:
+                break
+            nxt.extend(j for j in inputs[k] if j not in keep)
+        frontier = sorted(set(nxt), reverse=True)
+    return keep
+
+
+def _node_site(n):
+    return (n.get("file") or "", n.get("line", -1), n.get("col", -1), n.get("end_col", -1), n.get("fn") or n.get("op"))
+
+
+def _with_left_out(d, kept, left_out, sites):
+    """Step dict `d` holding the kept nodes, plus a node standing for the `left_out` others, an
+    edge from it into each kept node that lost an input, "nodes_left_out" and "left_out_sites"
+    ([file, line, col, end_col, op, how many ran there but were left out], for loop counts)."""
+    if left_out <= 0:
+        return d
+    nodes = list(d["nodes"])
+    ids = {n["id"] for n in nodes}
+    placeholder = Node(id="left-out", label=f"⋯ {left_out:,} more", kind="elided", op=None, shape=[],
+                       dtype="", device="", fn=None, index=-1).to_dict()
+    cut = [n["id"] for n in nodes if any(j not in ids for j in n.get("inputs") or ())]
+    d = dict(d)
+    d["nodes"] = [placeholder] + nodes
+    d["edges"] = [{"source": "left-out", "target": t, "slot": -1} for t in cut] + list(d["edges"])
+    d["node_count"] = kept + left_out  # every node that ran (the stand-in is not one)
+    d["nodes_left_out"] = left_out
+    d["left_out_sites"] = [list(k) + [c] for k, c in sites.items()]
+    d["edge_count"] = len(d["edges"])
+    return d
+
+
+def trim(step, max_nodes):
+    """A step dict with at most `max_nodes` nodes drawn: the outputs, failed calls and the nodes
+    closest to them kept, one node (kind "elided") standing for the rest, and how many ran at each
+    call site left out ("left_out_sites"), so a folded loop still counts every iteration."""
+    nodes = [n for n in step.get("nodes") or () if n.get("kind") != "elided"]
+    if len(step.get("nodes") or ()) <= max_nodes:
+        return step
+    before = int(step.get("nodes_left_out") or 0)
+    index = {n["id"]: k for k, n in enumerate(nodes)}
+    inputs = [[index[j] for j in n.get("inputs") or () if j in index] for n in nodes]
+    keep = _keep_closest(inputs, _trim_targets([n.get("kind") for n in nodes], inputs), max(1, max_nodes - 1))
+    left = {}
+    for site, c in ((tuple(s[:5]), s[5]) for s in step.get("left_out_sites") or ()):
+        left[site] = left.get(site, 0) + c
+    for k, n in enumerate(nodes):
+        if k not in keep and n.get("kind") in ("op", "output"):
+            site = _node_site(n)
+            left[site] = left.get(site, 0) + 1
+    kept = [n for k, n in enumerate(nodes) if k in keep]
+    ids = {n["id"] for n in kept}
+    edges = [e for e in step.get("edges") or () if e["source"] in ids and e["target"] in ids]
+    d = dict(step, nodes=kept, edges=edges, nodes_left_out=0)
+    return _with_left_out(d, len(kept), before + len(nodes) - len(kept), left)
+
+
+# ---------------------------------------------------------------------------------------------
+# the backward graph, as PyTorch builds it
+def _backward_structure(roots, recs, keep=None):
+    """The autograd graph a backward() ran through, from its roots (the outputs' grad_fn) along
+    next_functions (breadth first, each node once): [(name, record index of the op or leaf it
+    belongs to or None, [(position of the next node, input slot), ...])]. With `keep` (record
+    indices), the walk does not go past nodes of other records (a trimmed step)."""
+    from .autograd import AccumulateGrad, OpNode
+    by_fn = {}
+    leaves = {}
+    for i, r in enumerate(recs):
+        if r[R_FN] is not None:
+            by_fn[id(r[R_FN])] = i
+        elif r[R_OP] is None:
+            leaves[id(r[R_T])] = i
+    pos, order = {}, []
+    for fn in roots:
+        if id(fn) not in pos:
+            pos[id(fn)] = len(order)
+            order.append(fn)
+    out = []
+    k = 0
+    while k < len(order):
+        node = order[k]
+        k += 1
+        kind = type(node)
+        if kind is AccumulateGrad:
+            var = node.variable
+            forward = leaves.get(id(var)) if var is not None else None
+        else:
+            forward = by_fn.get(id(node))
+        if keep is not None and forward is not None and forward not in keep:
+            out.append((node.name(), forward, []))
+            continue
+        # an op node's inputs are next_functions as they are, unless the op presents them otherwise
+        if kind is OpNode and node.op.shown_edges is None:
+            inputs = node._next
+        else:
+            inputs = [c for c, _ in node.next_functions]
+        nexts = []
+        for slot, child in enumerate(inputs):
+            if child is None:
+                continue
+            j = pos.get(id(child))
+            if j is None:
+                j = pos[id(child)] = len(order)
+                order.append(child)
+            nexts.append((j, slot))
+        out.append((node.name(), forward, nexts))
+    return out
+
+
+def _backward_dict(structure, forward_nodes, kept_only=False):
+    """The backward graph's nodes and edges (see Step.backward_graph) from its structure and the
+    forward nodes by record index (whose gradient summaries they share); `kept_only`: leave out the
+    backward nodes of forward nodes not given (a trimmed step)."""
+    nodes, edges, kept = [], [], set()
+    for k, (name, forward, _) in enumerate(structure):
+        fnode = forward_nodes.get(forward) if forward is not None else None
+        if kept_only and forward is not None and fnode is None:
+            continue
+        kept.add(k)
+        nodes.append({"id": f"b{k}", "name": name, "forward_id": fnode.id if fnode is not None else None,
+                      "grad": fnode.grad if fnode is not None else None})
+    for k, (_, _, nexts) in enumerate(structure):
+        if k in kept:
+            edges.extend({"source": f"b{k}", "target": f"b{j}", "slot": slot} for j, slot in nexts if j in kept)
+    return {"nodes": nodes, "edges": edges}
+
+
+def _failed_node(failure, inputs, index):
+    """The node of a call that raised: where it was, what it was given and the exception."""
+    label, _, code, lasti, message = failure
+    line, col, end_col = _sites([(None, None, None, (), code, lasti)])[0]
+    fname = code.co_filename
+    text = linecache.getline(fname, line).strip() if fname and line > 0 else ""
+    return Node(id=f"{os.path.basename(fname)}:{line}:failed", label=label, kind="failed", op=None, shape=[],
+                dtype="", device="", line=line, col=col, end_col=end_col, file=fname, code=text, fn=label,
+                inputs=inputs, error=message, index=index)
 
 
 def _sites(records):
@@ -625,18 +870,19 @@ def _node_ids(records, leaf_info, sites):
 
 
 def _count_edges(records):
-    n = 0
-    for r in records:
-        ins = r[R_INS]
-        n += len(ins) if len(ins) < 2 else len(set(ins))
-    return n
+    return sum(len(r[R_INS]) for r in records)
 
 
 class _StepData:
     """What a step keeps until it is truncated: the records (with their tensors) and side tables."""
-    __slots__ = ("records", "leaf_info", "arrays", "inplace", "updates", "outputs", "vars", "module_types")
+    __slots__ = ("records", "leaf_info", "arrays", "inplace", "updates", "outputs", "vars", "module_types",
+                 "aliases", "failure", "backward")
 
-    def __init__(self, records, leaf_info, arrays, inplace, updates, outputs, vars, module_types=None):
+    def __init__(self, records, leaf_info, arrays, inplace, updates, outputs, vars, module_types=None,
+                 aliases=None, failure=None):
+        self.backward = None          # the grad_fn(s) a backward() started from (see _backward_structure)
+        self.aliases = aliases or {}  # leaf record index -> other variable names bound to it
+        self.failure = failure        # see _Recorder.failure
         self.records = records
         self.leaf_info = leaf_info
         self.arrays = arrays        # record index -> array to show instead of the tensor's own
@@ -682,16 +928,18 @@ class Graph:
     def losses(self):
         return [s.loss for s in self.steps]
 
-    def to_dict(self, detail=None):
+    def to_dict(self, detail=None, max_nodes=None):
         """Everything, as documented in docs/graph-schema.md. Summaries are computed here, for every
-        kept step; `detail=n` gives nodes only for the last n steps (the others as truncated)."""
+        kept step; `detail=n` gives nodes only for the last n steps (the others as truncated);
+        `max_nodes` trims bigger steps (Step.trimmed_dict)."""
         steps = self.steps
         cut = 0 if detail is None else max(0, len(steps) - detail)
         return {"version": SCHEMA_VERSION, "full_values": self.full_values, "keep_steps": self.keep_steps,
-                "steps": [s.to_dict(nodes=k >= cut) for k, s in enumerate(steps)]}
+                "steps": [s.trimmed_dict(max_nodes) if k >= cut and max_nodes is not None else s.to_dict(nodes=k >= cut)
+                          for k, s in enumerate(steps)]}
 
-    def to_json(self, indent=None, detail=None):
-        return json.dumps(self.to_dict(detail), indent=indent, allow_nan=False)
+    def to_json(self, indent=None, detail=None, max_nodes=None):
+        return json.dumps(self.to_dict(detail, max_nodes), indent=indent, allow_nan=False)
 
     def __repr__(self):
         return f"<Graph: {len(self.steps)} steps>"
@@ -707,6 +955,83 @@ class Graph:
         while len(steps) - self._first_detailed > self.keep_steps:
             steps[self._first_detailed]._truncate()
             self._first_detailed += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# where tensors were made: the factories and nn.Parameter report each tensor made while a capture
+# is active (`_Recorder.created`), so a leaf is placed and named at the statement that made it,
+# not where it is first used. Entries outlive one capture (a tensor made in one cell and used in
+# the next) and go with their tensor.
+class _Origin(weakref.ref):
+    __slots__ = ("key", "code", "lasti", "ns", "name", "module")
+
+
+_origins = {}  # id(tensor) -> _Origin
+
+
+def _drop_origin(ref):
+    if _origins.get(ref.key) is ref:
+        del _origins[ref.key]
+
+
+def _origin_of(t):
+    o = _origins.get(id(t))
+    return o if o is not None and o() is t else None
+
+
+_STORES = {"STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF"}
+_stores_cache = {}  # id(code) -> (code, [(offset, line, name) of each store into a variable])
+
+
+def _stores_after(code, lasti):
+    """The variables the statement running at `lasti` stores into after that instruction: the
+    stores that follow it up to the first instruction on a line past the call's last line."""
+    entry = _stores_cache.get(id(code))
+    if entry is None or entry[0] is not code:
+        import dis
+        ins = []
+        try:
+            for i in dis.get_instructions(code):
+                p = i.positions
+                ins.append((i.offset, p.lineno if p else None, p.end_lineno if p else None,
+                            i.argval if i.opname in _STORES else None))
+        except Exception:  # noqa: BLE001
+            pass
+        entry = _stores_cache[id(code)] = (code, ins)
+    ins = entry[1]
+    end = None
+    names = []
+    for offset, line, end_line, name in ins:
+        if offset < lasti:
+            continue
+        if offset == lasti:
+            end = end_line
+            continue
+        if end is not None and line is not None and line > end and names:
+            break
+        if name is not None:
+            names.append(name)
+            if len(names) >= 16:
+                break
+    return names
+
+
+def _creation_name(t, origin, f):
+    """The variable the statement that made `t` bound it to, if it still does (checked in the
+    module namespace of that statement, or in frame `f` when it runs the same code)."""
+    ns = origin.ns
+    if ns is None and f is not None and f.f_code is origin.code:
+        try:
+            ns = f.f_locals
+        except Exception:  # noqa: BLE001
+            return None
+    if ns is None:
+        return None
+    for name in _stores_after(origin.code, origin.lasti):
+        if name[:1] != "_" and ns.get(name) is t:
+            origin.name = name
+            return name
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -747,6 +1072,7 @@ class _Recorder:
         self._grads = None
         self._leaf_grads = None
         self._names = {}  # id(tensor) -> (weak reference, variable name) of named leaves
+        self.namespace = None  # the globals of the code that last used a new leaf (names for an open step)
         self._new_step()
 
     def _new_step(self):
@@ -759,6 +1085,8 @@ class _Recorder:
         self.inplace_names = {}
         self.updates = {}
         self.updated = set()    # leaves an in-place op changed in this step
+        self.failure = None     # (label, input record indices, code, offset, message) of a call that raised
+        self.backward = None    # the grad_fn(s) the step's backward() started from
 
     # -- forward ------------------------------------------------------------------------------
     def __call__(self, op, inputs, result, params):
@@ -805,6 +1133,21 @@ class _Recorder:
         """`copy` holds `original`'s value before an in-place op overwrites it: draw it as `original`."""
         self._stand_ins[id(copy)] = original
 
+    def created(self, t):
+        """A factory or nn.Parameter made tensor t: remember the user's statement that made it."""
+        f = _user_frame(_getframe(2))
+        if f is None:
+            return
+        o = _Origin(t, _drop_origin)
+        o.key = id(t)
+        o.code = f.f_code
+        o.lasti = f.f_lasti
+        o.ns = f.f_globals if f.f_code.co_name == "<module>" else None  # module code stores there
+        o.name = None
+        ms = _STATE.get("module_stack")
+        o.module = self._module_path(ms, f) if ms else None  # made inside a module's forward: it belongs there
+        _origins[o.key] = o
+
     def _unknown(self, t, f, code, line, ms, mod):
         original = self._stand_ins.pop(id(t), None) if self._stand_ins else None
         if original is not None:
@@ -828,8 +1171,12 @@ class _Recorder:
                     return j
         j = len(recs)
         self.tmap[id(t)] = j
-        # a plain leaf is named after the variable the line that used it reads it from; failing
-        # that, at the end of the step, from the variables of its frame
+        if f is not None:
+            self.namespace = f.f_globals
+        # a leaf made while capturing is named after the variable its statement bound it to;
+        # otherwise after the variable the line that used it reads it from; failing that, at the
+        # end of the step, from the variables of its frame
+        origin = _origin_of(t)
         kind = K_LEAF
         name = None
         if type(t).__name__ == "Parameter":
@@ -843,6 +1190,8 @@ class _Recorder:
             known = self._names.get(id(t))
             if known is not None and known[0]() is t:
                 name = known[1]
+            elif origin is not None and (origin.name or _creation_name(t, origin, f)):
+                name = origin.name
             elif f is not None:
                 name = _name_on_line(t, f, code, line)
                 if name is not None:
@@ -853,6 +1202,10 @@ class _Recorder:
                 self.leaf_info[j] = (kind, f)
             else:
                 self.leaf_info[j] = (kind, name, name) if kind == K_PARAM else (kind, name)
+        if origin is not None:  # placed where it was made, in the module that made it (if any)
+            code, line = origin.code, origin.lasti
+            if kind == K_LEAF:
+                mod = origin.module
         recs.append((None, t, None, (), code, line, mod, None, t._version_box[0]))
         return j
 
@@ -988,13 +1341,18 @@ class _Recorder:
                 except Exception:  # noqa: BLE001
                     loss = None
             roots = {self.tmap[id(t)] for t in outputs if id(t) in self.tmap}
-            self._close(loss, roots, grads, _user_frame(_getframe(1)), closed=True)
+            # the roots of the autograd graph: walked only when the backward graph is read (the
+            # records keep its nodes alive meanwhile)
+            self.backward = [t.grad_fn for t in outputs if t.grad_fn is not None]
+            self._close(loss, roots, grads, [_user_frame(_getframe(1))], closed=True)
         finally:
             self._hooks = self._grads = self._leaf_grads = None
             _state.recorder = self
 
     # -- steps --------------------------------------------------------------------------------
-    def _step_data(self, roots, frame):
+    def _step_data(self, roots, frames):
+        """What the step keeps; `frames`: where its variables' names are looked up, first first
+        (frames, or _Namespace for a namespace whose frame is gone)."""
         recs = self.recs
         arrays = dict(self.arrays)
         # values that a later in-place write could change: leaves (parameters are updated by the
@@ -1012,19 +1370,31 @@ class _Recorder:
                     arrays[i] = t._data.copy()
         tables = {}  # id(frame) -> {id(value): name}, one look at each frame's variables per step
         varnames = {}
-        if frame is not None:
-            tmap = self.tmap
+        tmap = self.tmap
+        frames = [f for f in frames if f is not None]
+        for frame in frames:
             for tid, name in _frame_names(frame, tables).items():
                 i = tmap.get(tid)
                 if i is not None and recs[i][R_OP] is not None:
-                    varnames[i] = name
-        return _StepData(recs, _name_leaves(self.leaf_info, recs, tables), arrays, self.inplace_names,
-                         self.updates, set(roots), varnames, self.module_types)
+                    varnames.setdefault(i, name)
+        leaves = _name_leaves(self.leaf_info, recs, tables)
+        aliases = {}
+        if frames and leaves:
+            every = _every_name(frames)
+            for j, info in leaves.items():
+                if info[0] == K_LEAF:
+                    others = [n for n in every.get(id(recs[j][R_T]), ()) if n != info[1]]
+                    if others:
+                        aliases[j] = others
+        data = _StepData(recs, leaves, arrays, self.inplace_names, self.updates, set(roots), varnames,
+                         self.module_types, aliases, self.failure)
+        data.backward = self.backward
+        return data
 
-    def _close(self, loss, roots, grads, frame, closed):
-        if not self.recs and not closed:
+    def _close(self, loss, roots, grads, frames, closed):
+        if not self.recs and not closed and self.failure is None:
             return None
-        step = Step._from_records(self.step_index, self._step_data(roots, frame), grads, loss, closed,
+        step = Step._from_records(self.step_index, self._step_data(roots, frames), grads, loss, closed,
                                   self.full_values)
         self.step_index += 1
         self._new_step()
@@ -1038,14 +1408,139 @@ class _Recorder:
                          dict(self.updates), set(), {}, self.module_types)
         return Step._from_records(self.step_index, data, {}, None, False, self.full_values)
 
-    def finish(self, frame):
-        step = self._close(None, (), {}, frame, closed=False)
+    def finish(self, frame, error=None):
+        """End the capture: what ran after the last backward() becomes the open step. `error`: the
+        exception that ended the block, if any; the call that raised becomes a "failed" node."""
+        frames = [frame]
+        if error is not None:
+            where = self._record_failure(error)
+            if where is not None:
+                frames.insert(0, where)  # the names at the point of failure come first
+        if self.namespace is not None:
+            frames.append(_Namespace(self.namespace))  # the block's code may have run elsewhere (exec)
+        step = self._close(None, (), {}, frames, closed=False)
         self.graph._open = step
         self._keep_modules = []
         self._root_names.clear()
         self._child_names.clear()
         self._param_names.clear()
         self._mod_paths.clear()
+
+    def _record_failure(self, error):
+        """Note the call that raised `error`: its site (the deepest frame outside the engine that
+        called into it, else the deepest one), what it was (the op, else the engine function called)
+        and the tensors it was given. Returns that frame."""
+        from .tensor import Tensor
+        tb = error.__traceback__
+        entries = []
+        while tb is not None:
+            entries.append((tb.tb_frame, tb.tb_lasti))
+            tb = tb.tb_next
+        engine = [_engine_codes.get(id(f.f_code)) if id(f.f_code) in _engine_codes else _classify(f.f_code)
+                  for f, _ in entries]
+        user = [k for k, e in enumerate(engine) if not e]
+        if not user:
+            return None
+        called = [k for k in user if k + 1 < len(entries) and engine[k + 1]]
+        k = called[-1] if called else user[-1]
+        frame, lasti = entries[k]
+        label, tensors = _call_name(frame.f_code, lasti) or type(error).__name__, []
+        if k + 1 < len(entries) and engine[k + 1]:
+            callee = entries[k + 1][0]
+            apply = next((f for f, _ in entries[k + 1:] if f.f_code is _apply_code()), None)
+            if apply is not None and "op" in apply.f_locals:
+                label = apply.f_locals["op"].kind
+                tensors = list(apply.f_locals.get("inputs") or ())
+            else:
+                code = callee.f_code
+                n = code.co_argcount + code.co_kwonlyargcount
+                args = [callee.f_locals.get(v) for v in code.co_varnames[:n]]
+                if code.co_flags & 0x04:  # *args
+                    args.extend(callee.f_locals.get(code.co_varnames[n]) or ())
+                tensors = [a for a in args if isinstance(a, Tensor)]
+        ins = []
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                continue
+            i = self.tmap.get(id(t))
+            if i is None:
+                i = self._unknown(t, frame, frame.f_code, lasti, None, None)
+            ins.append(i)
+        message = f"{type(error).__name__}: {error}"
+        if len(message) > 2000:
+            message = message[:2000] + " ..."
+        self.failure = (label, tuple(ins), frame.f_code, lasti, message)
+        return frame
+
+
+_BINARY_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floor_divide", "%": "remainder",
+                 "**": "pow", "@": "matmul", "&": "bitwise_and", "|": "bitwise_or", "^": "bitwise_xor",
+                 "<<": "bitwise_left_shift", ">>": "bitwise_right_shift"}
+
+
+_CALLEE_LOADS = {"LOAD_ATTR", "LOAD_METHOD", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_FAST", "LOAD_DEREF"}
+
+
+def _call_name(code, lasti):
+    """What the instruction at `lasti` calls, by name: the function or method of a call
+    ("matmul" for torch.matmul(a, b) or a.matmul(b)), the op of an operator ("matmul" for a @ b),
+    "getitem"/"setitem" for subscripts; None when it is none of these."""
+    import dis
+    try:
+        ins = list(dis.get_instructions(code))
+    except Exception:  # noqa: BLE001
+        return None
+    # the running instruction (a frame's offset may point into the inline caches after it)
+    at = max((k for k, i in enumerate(ins) if i.offset <= lasti), default=None)
+    if at is None:
+        return None
+    i = ins[at]
+    if i.opname == "BINARY_OP":
+        return _BINARY_NAMES.get(i.argrepr.rstrip("="), None)
+    if i.opname in ("BINARY_SUBSCR", "STORE_SUBSCR"):
+        return "getitem" if i.opname == "BINARY_SUBSCR" else "setitem"
+    if i.opname.startswith("CALL") and i.positions is not None:
+        # the callee expression starts where the call does: the nearest name or attribute loaded
+        # at that position before the call is the function's own name (arguments start later)
+        start = (i.positions.lineno, i.positions.col_offset)
+        for q in reversed(ins[:at]):
+            if q.opname in _CALLEE_LOADS and q.positions is not None and \
+                    (q.positions.lineno, q.positions.col_offset) == start:
+                return str(q.argval)
+    return None
+
+
+def _apply_code():
+    from .ops import _core
+    return _core.apply.__code__
+
+
+class _Namespace:
+    """A namespace standing in for a frame that has ended (its variables are its module's)."""
+    __slots__ = ("f_locals", "f_globals")
+
+    def __init__(self, ns):
+        self.f_locals = self.f_globals = ns
+
+
+def _every_name(frames):
+    """{id(value): [every variable name bound to it]} over frames' locals and then their globals."""
+    out = {}
+    seen = set()
+    for f in frames:
+        for ns in (f.f_locals, f.f_globals):
+            if id(ns) in seen:
+                continue
+            seen.add(id(ns))
+            try:
+                for k, v in ns.items():
+                    if k != "self" and k[:1] != "_":
+                        names = out.setdefault(id(v), [])
+                        if k not in names:
+                            names.append(k)
+            except Exception:  # noqa: BLE001
+                pass
+    return out
 
 
 _line_names_cache = {}  # id(code) -> (code, {line: [names and (name, attribute) pairs read there]})
@@ -1195,7 +1690,8 @@ class capture:
         if not _active:
             _remove_timers()
         self.graph._recorder = None
-        rec.finish(_user_frame(_getframe(1)))
+        error = exc[1] if len(exc) > 1 and isinstance(exc[1], Exception) else None
+        rec.finish(_user_frame(_getframe(1)), error)
         return False
 
 

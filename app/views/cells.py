@@ -47,7 +47,15 @@ def use_bundled_ace():
     folder = "aceplot/ajax/libs/1.40.1"
     names = ("ace.js", "ext-language_tools.js", "ext-modelist.js")
     if all((BUNDLE_DIR / folder / n).is_file() for n in names):
-        AcePlot.__javascript_raw__ = [f"{config.npm_cdn}/ajax/libs/1.40.1/{n}" for n in names]
+        AcePlot.__javascript_raw__ = [f"{config.npm_cdn}/ajax/libs/1.40.1/{n}" for n in names] + [NO_PYTHON_SNIPPETS]
+
+
+# Panel's editor turns on Ace's snippets, and Ace then fetches snippets/python.js, which the bundle
+# does not have (a 404 on every page load): an empty snippets module, defined right after Ace loads,
+# answers that request without the network.
+NO_PYTHON_SNIPPETS = ("data:text/javascript,"
+                      "ace.define('ace/snippets/python',['require','exports','module'],"
+                      "function(r,e,m){e.snippetText='';e.scope='python';});")
 
 
 def _editor_height(code: str) -> int:
@@ -156,7 +164,8 @@ class CellView(Viewer):
         if any(e.name == "code" for e in events) and self.editor.value_input != cell.code:
             self.editor.value = cell.code  # set from outside (a loaded notebook)
             self.editor.height = _editor_height(cell.code)
-        stale = cell.status in ("stale", "running")
+        # output from an earlier run: the cell changed, is running, or did not run this time
+        stale = cell.status in ("stale", "running", "skipped")
         status = STATUS_TEXT.get(cell.status, "")
         if cell.status == "done" and cell.duration:
             status = f"✓ {cell.duration * 1000:.0f} ms"

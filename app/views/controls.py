@@ -13,6 +13,9 @@ from ..state import AppState, DTYPES
 
 __all__ = ["ControlsPanel", "list_examples", "EXAMPLES_DIR"]
 
+PICK = "Examples…"  # the menu's title entry
+FULL_VALUES_HELP = ("Tensors with at most this many elements keep every value for the inspector; bigger ones "
+                    "keep statistics, a histogram and a preview")
 EXAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 FIRST = ("walkthrough", "neuron", "dynamic_graph")
 
@@ -51,7 +54,7 @@ class ControlsPanel(Viewer):
         self.actions = actions
         state.param.device.objects = available_devices()
         self.examples = list_examples()
-        self.example = pn.widgets.Select(name="", options=["Examples…"] + list(self.examples), value="Examples…",
+        self.example = pn.widgets.Select(name="", options=[PICK] + list(self.examples), value=PICK,
                                          width=210, margin=(8, 5),
                                          description="Load an example notebook (replaces the cells)")
         self.example.param.watch(self._pick_example, "value")
@@ -61,8 +64,12 @@ class ControlsPanel(Viewer):
         self.load.param.watch(self._load_file, "value")
         self.share = pn.widgets.Button(name="Share link", width=95, margin=(8, 5))
         self.share.on_click(lambda e: actions.share())
-        self.link = pn.widgets.TextInput(value="", placeholder="the share link appears here", width=240,
-                                         margin=(8, 5), visible=False)
+        # (in the status bar, which stretches: in the top bar it pushed the controls off the page)
+        self.link = pn.widgets.TextInput(value="", placeholder="the share link appears here", width=420,
+                                         height=24, margin=(1, 5), visible=False)
+        self.undo = pn.widgets.Button(name="Undo load", width=90, height=24, margin=(1, 5), visible=False,
+                                      description="Bring back the cells the last example or file replaced")
+        self.undo.on_click(lambda e: actions.undo_load())
         self.device = pn.widgets.Select.from_param(
             state.param.device, name="", width=75, margin=(8, 5),
             description="Where new tensors go: cells get it as DEVICE (cuda needs a GPU and CuPy)")
@@ -71,8 +78,7 @@ class ControlsPanel(Viewer):
             description="torch.get_default_dtype() in the cells")
         self.summary = pn.widgets.IntInput.from_param(
             state.param.summary_size, name="", width=80, margin=(8, 5), step=16,
-            description="Tensors with at most this many elements keep every value for the inspector; "
-                        "bigger ones keep statistics, a histogram and a preview")
+            description=FULL_VALUES_HELP)
         self.stop = pn.widgets.Button(name="■ Stop", button_type="warning", width=70, margin=(8, 5), visible=False,
                                       css_classes=["gv-stop"])  # the static site stops runs on its click
         self.stop.on_click(lambda e: actions.stop())
@@ -88,17 +94,20 @@ class ControlsPanel(Viewer):
         self.header = pn.Row(
             pn.pane.HTML("<b style='font-size:18px'>gradview</b>", margin=(10, 8, 0, 10), width=92),
             self.example, self.save, pn.pane.HTML("open", styles=label, margin=(14, 0, 0, 6)), self.load,
-            self.share, self.link,
+            self.share,
             pn.HSpacer(),
             pn.pane.HTML("device", styles=label, margin=(14, 0, 0, 6)), self.device,
             pn.pane.HTML("dtype", styles=label, margin=(14, 0, 0, 4)), self.dtype,
-            pn.pane.HTML("full values ≤", styles=label, margin=(14, 0, 0, 4)), self.summary,
+            pn.pane.HTML(f"<span title='{FULL_VALUES_HELP}'>full values ≤</span>", styles=label,
+                         margin=(14, 0, 0, 4)), self.summary,
             self.reset, self.stop,
             sizing_mode="stretch_width", height=50, margin=0)
-        self.status_bar = pn.Row(self.spinner, self.status, sizing_mode="stretch_width", height=26, margin=0,
+        self.status_bar = pn.Row(self.spinner, self.status, self.undo, self.link, sizing_mode="stretch_width",
+                                 height=26, margin=0,
                                  styles={"border-bottom": "1px solid #eee", "background": "#fafafa"})
         self._layout = pn.Column(self.header, self.status_bar, sizing_mode="stretch_width", margin=0)
-        state.param.watch(self._status, ["running", "pending", "message", "errors"])
+        state.param.watch(self._status, ["running", "pending", "message", "errors", "notice"])
+        state.param.watch(lambda e: setattr(self.undo, "visible", e.new is not None), "replaced")
         self._status()
 
     def __panel__(self):
@@ -109,7 +118,7 @@ class ControlsPanel(Viewer):
         self.spinner.value = s.running
         self.stop.disabled = not s.running
         text = "running…" if s.running else ("waiting for typing to pause…" if s.pending else s.message)
-        extra = " ".join(s.errors[:2])
+        extra = " ".join(([s.notice] if s.notice else []) + s.errors[:2])
         self.status.object = text + (f" <span style='color:#d4380d'>{extra}</span>" if extra else "")
 
     def _pick_example(self, event):
@@ -118,6 +127,9 @@ class ControlsPanel(Viewer):
             with open(self.examples[title], encoding="utf-8") as f:
                 self.actions.load_cells(parse_percent(f.read()))
             self.save.filename = os.path.basename(self.examples[title])
+            # back to the menu's own title: the cells may be edited or replaced next (so the menu
+            # never names what is not shown), and picking the same example again reloads it
+            self.example.value = PICK
 
     def _save_file(self):
         return io.StringIO(to_percent(self.state.codes()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import panel as pn
 import param
 from bokeh.core.property.validation import validate
+from bokeh.events import Tap
 from bokeh.models import ColumnDataSource, Span
 from bokeh.plotting import figure
 from panel.viewable import Viewer
@@ -14,7 +15,8 @@ __all__ = ["GraphPanel", "load_graph_view", "EMPTY_STEP"]
 
 EMPTY_STEP = {"index": 0, "loss": None, "nodes": [], "edges": []}
 MAX_DRAWN_NODES = 4000
-_DRAWN_KEYS = ("numel", "shape", "dtype", "full", "min", "max", "mean", "std", "norm", "nan", "inf", "stale")
+_DRAWN_KEYS = ("numel", "shape", "dtype", "full", "min", "max", "mean", "std", "norm", "abs_mean", "nan", "inf",
+               "stale")
 
 
 def _light(summary):
@@ -77,23 +79,47 @@ class GraphPanel(Viewer):
         self._ignore_selection = False
         self.view.nodes.selected.on_change("indices", self._tapped)
         self._hidden = 0
+        self._drawn_step = EMPTY_STEP
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=220, margin=(0, 5))
+        # the backward graph as PyTorch builds it (sources backward-nodes, backward-edges)
+        try:
+            self.backward = GraphView(step=None, direction="LR", names="backward")
+        except TypeError:  # the plain stand-in view draws the forward graph only
+            self.backward = None
+        if self.backward is not None:
+            self.backward.figure.sizing_mode = "stretch_both"
+        # (a Bokeh pane ignores visible=False until shown once: columns around them are hidden instead)
+        self.forward_box = pn.Column(self.pane, sizing_mode="stretch_both", margin=0)
+        self.backward_box = pn.Column(
+            pn.pane.Bokeh(self.backward.figure, sizing_mode="stretch_both", min_height=220, margin=(0, 5))
+            if self.backward is not None else pn.pane.HTML("no backward view"),
+            sizing_mode="stretch_both", margin=0, visible=False)
+        self.mode = pn.widgets.RadioButtonGroup(
+            options=["forward", "backward", "both"], value=state.graph_view, button_type="light",
+            button_style="outline", margin=(2, 4), width=185, height=28)  # (no hover text: it would cover the buttons)
+        self.mode.link(state, value="graph_view")
         self.title = pn.pane.HTML("", margin=(6, 10, 0, 10), sizing_mode="stretch_width",
                                   styles={"font-size": "13px", "color": "#333"})
         self.scope = pn.widgets.RadioButtonGroup(
             options={"this cell": "cell", "all cells": "all"}, value=state.graph_scope, button_type="light",
-            button_style="outline", margin=(2, 10), width=170, height=28,
+            button_style="outline", margin=(2, 10, 2, 4), width=150, height=28,
             description="Draw the graph of the cell with the cursor, or of every cell")
         self.scope.link(state, value="graph_scope")
+        self.colour_scale = pn.widgets.RadioButtonGroup(
+            options={"colours: run": "run", "step": "step"}, value=state.colour_scale, button_type="light",
+            button_style="outline", margin=(2, 4), width=125, height=28)  # (the colour bar says what is encoded)
+        self.colour_scale.link(state, value="colour_scale")
         # the step bar is always there (disabled without a training loop) so the graph never resizes
         self.slider = pn.widgets.IntSlider(name="", start=0, end=1, value=0, disabled=True,
                                            sizing_mode="stretch_width", margin=(4, 10), show_value=False)
         self.slider.param.watch(self._slid, "value_throttled")
         self.step_label = pn.pane.HTML("", width=260, margin=(8, 10, 0, 10),
                                        styles={"font-size": "12px", "color": "#555"})
-        self.loss_source = ColumnDataSource(data={"step": [], "loss": []}, name="loss-curve")
-        lf = figure(height=110, sizing_mode="stretch_width", toolbar_location=None, title="loss over steps",
-                    tools="")
+        # (one point while hidden: a plot with no data at all cannot set its ranges, and Bokeh warns)
+        self.loss_source = ColumnDataSource(data={"step": [0], "loss": [0.0]}, name="loss-curve")
+        lf = figure(height=110, sizing_mode="stretch_width", toolbar_location=None,
+                    title="loss over steps (click: show that step)", tools="")
+        lf.on_event(Tap, lambda event: self.pick_step_at(event.x))
         lf.line("step", "loss", source=self.loss_source, line_width=2, color="#1677ff")
         lf.scatter("step", "loss", source=self.loss_source, size=4, color="#1677ff")
         self.loss_marker = Span(location=0, dimension="height", line_color="#d4380d", line_dash="dashed")
@@ -107,11 +133,14 @@ class GraphPanel(Viewer):
             "<div style='color:#888;font-size:12px'>Training loops: each <code>backward()</code> closes a "
             "step. With several steps, their loss is drawn here and the slider above picks the step shown."
             "</div>", sizing_mode="stretch_width", margin=(4, 8))
-        header = pn.Row(self.title, self.scope, sizing_mode="stretch_width", margin=0, height=34)
+        header = pn.Row(self.title, self.mode, self.colour_scale, self.scope, sizing_mode="stretch_width", margin=0,
+                        height=34)
         self.step_bar = pn.Row(self.step_label, self.slider, sizing_mode="stretch_width", height=34, margin=0)
         self.charts = pn.Column(self.loss_plot, self.loss_hint, sizing_mode="stretch_width", margin=0)
-        self._layout = pn.Column(header, self.pane, self.step_bar, sizing_mode="stretch_both", margin=0)
-        state.param.watch(self._redraw, ["graph_version", "step"])
+        self._layout = pn.Column(header, pn.Row(self.forward_box, self.backward_box, sizing_mode="stretch_both",
+                                                margin=0), self.step_bar, sizing_mode="stretch_both", margin=0)
+        state.param.watch(self._redraw, ["graph_version", "step", "colour_scale", "graph_view"])
+        state.param.watch(self._retitle, ["pending", "running"])
         state.param.watch(self._highlight, ["selected_line"])
         self._redraw()
 
@@ -122,27 +151,35 @@ class GraphPanel(Viewer):
     def _redraw(self, *events):
         state = self.state
         step = state.current_step() or EMPTY_STEP
+        from engine.graph import trim
+        step = trim(step, MAX_DRAWN_NODES)  # the outputs and what is closest to them
         self._hidden = int(step.get("nodes_left_out") or 0)
-        if len(step["nodes"]) > MAX_DRAWN_NODES:
-            self._hidden += len(step["nodes"]) - MAX_DRAWN_NODES
-            keep = {n["id"] for n in step["nodes"][:MAX_DRAWN_NODES]}
-            step = dict(step, nodes=step["nodes"][:MAX_DRAWN_NODES],
-                        edges=[e for e in step["edges"] if e["source"] in keep and e["target"] in keep])
+        self.view.colour_range = self._colour_range()
+        mode = state.graph_view if self.backward is not None else "forward"
+        self.forward_box.visible = mode != "backward"
+        self.backward_box.visible = mode != "forward"
         self._ignore_selection = True
         try:
             with validate(False):  # the columns are built by the view itself; checking them costs more than drawing
                 self.view.update(drawn_step(step))
                 inline_small_arrays(self.view.edges)
+                if self.backward is not None and mode != "forward":
+                    from engine.viz.bokeh_view import backward_step
+                    self.backward.colour_range = self.view.colour_range
+                    self.backward.update(drawn_step(backward_step(step)))
+                    inline_small_arrays(self.backward.edges)
             self.view.nodes.selected.indices = self._indices_for_line()
         finally:
             self._ignore_selection = False
+        self._drawn_step = step
         self.title.object = self._title(step)
         n = len(state.steps)
         if n > 1:
             self.slider.param.update(start=0, end=n - 1, value=min(state.step, n - 1), disabled=False)
             first, last = state.steps[0]["index"], state.steps[-1]["index"]
-            self.step_label.object = (f"training step <b>{step.get('index', state.step)}</b> "
-                                      f"<span style='color:#999'>(steps {first}–{last} kept)</span>")
+            now = ("after training" if step.get("closed") is False
+                   else f"training step <b>{step.get('index', state.step)}</b>")
+            self.step_label.object = f"{now} <span style='color:#999'>(steps {first}–{last} kept)</span>"
         else:
             self.slider.param.update(start=0, end=1, value=0, disabled=True)
             self.step_label.object = "<span style='color:#999'>one step (no training loop)</span>"
@@ -154,9 +191,19 @@ class GraphPanel(Viewer):
             self.loss_plot.visible = len(losses) > 1
             self.loss_hint.visible = not self.loss_plot.visible
 
+    def _colour_range(self):
+        """The colour scale: the whole run's range of mean |grad| (None: the drawn step's own)."""
+        if self.state.colour_scale != "run":
+            return None
+        try:
+            from engine.viz.bokeh_view import grad_range
+        except Exception:  # noqa: BLE001  the plain stand-in view has no colour scale
+            return None
+        return grad_range(self.state.steps)
+
     def _title(self, step):
         state = self.state
-        n = len(step["nodes"])
+        n = sum(1 for node in step["nodes"] if node.get("kind") != "elided")  # not the "⋯ N more" stand-in
         if state.graph_scope == "all":
             where = "all cells"
         elif state.focus_cell is not None:
@@ -175,7 +222,28 @@ class GraphPanel(Viewer):
         else:
             what = "not run yet"
         head = f"Graph of {where}" if where else "Graph"
-        return f"<b>{head}</b> <span style='color:#888'>· {what}</span>"
+        stale = ""
+        if state.pending or state.running:
+            stale = (" <span class='gv-stale' style='color:#b45309'>· stale: the code changed since this "
+                     "graph was drawn</span>")
+        return f"<b>{head}</b> <span style='color:#888'>· {what}</span>{stale}"
+
+    def _retitle(self, *events):
+        self.title.object = self._title(self._drawn_step)
+
+    def pick_step_at(self, x):
+        """A click on the loss curve at step `x`: show the kept step nearest to it, or say it is not kept."""
+        state = self.state
+        if x is None or not state.steps:
+            return
+        kept = [s.get("index", k) for k, s in enumerate(state.steps)]
+        want = round(x)
+        if want in kept:
+            state.step = kept.index(want)
+        else:
+            first, last = kept[0], kept[-1]
+            state.message = (f"Step {want} is not kept: only steps {first}–{last} keep their graph "
+                             f"(the loss curve shows every step).")
 
     def _slid(self, event):
         if event.new is not None and event.new != self.state.step:

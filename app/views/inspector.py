@@ -6,7 +6,7 @@ import math
 
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, Span
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
@@ -110,11 +110,14 @@ class InspectorPanel(Viewer):
         self.facts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 8))
         self.figure_view = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=180)
         self.figure_pane = pn.Column(self.figure_view, visible=False, sizing_mode="stretch_width", margin=0)
-        self.norm_source = ColumnDataSource(data={"step": [], "norm": []}, name="grad-norm")
+        # (one point while hidden: a plot with no data at all cannot set its ranges, and Bokeh warns)
+        self.norm_source = ColumnDataSource(data={"step": [0], "norm": [0.0]}, name="grad-norm")
         nf = figure(height=110, sizing_mode="stretch_width", toolbar_location=None, tools="",
                     title="gradient norm over steps")
         nf.line("step", "norm", source=self.norm_source, line_width=2, color="#d4380d")
         nf.scatter("step", "norm", source=self.norm_source, size=4, color="#d4380d")
+        self.norm_marker = Span(location=0, dimension="height", line_color="#1677ff", line_dash="dashed")
+        nf.add_layout(self.norm_marker)  # the step shown
         nf.title.text_font_size = "11px"
         nf.min_border_left = 30
         self.norm_pane = pn.Column(pn.pane.Bokeh(nf, sizing_mode="stretch_width", height=110, margin=0),
@@ -144,6 +147,8 @@ class InspectorPanel(Viewer):
                 where = f"line {line}"
         rows = [
             ("node", f"<b>{html.escape(str(node.get('label', '')))}</b> ({html.escape(str(node.get('kind', '')))})"),
+            ("also", ", ".join(node.get("aliases") or ()) or None),
+            ("raised", f"<code>{html.escape(node['error'])}</code>" if node.get("error") else None),
             ("op", node.get("op")), ("shape", shape_text(node.get("shape"))), ("dtype", node.get("dtype")),
             ("device", node.get("device")), ("from", where or None),
             ("code", f"<code>{html.escape(str(node.get('code')))}</code>" if node.get("code") else None),
@@ -152,7 +157,7 @@ class InspectorPanel(Viewer):
             ("value", f"<code>{html.escape(summary_line(node.get('value')))}</code>" if node.get("value") else None),
             ("grad", f"<code>{html.escape(summary_line(node.get('grad')))}</code>"),
         ]
-        body = "".join(f"<tr><td class='k'>{k}</td><td>{v if k in ('node', 'code', 'value', 'grad') else html.escape(str(v))}</td></tr>"
+        body = "".join(f"<tr><td class='k'>{k}</td><td>{v if k in ('node', 'raised', 'code', 'value', 'grad') else html.escape(str(v))}</td></tr>"
                        for k, v in rows if v not in (None, ""))
         self.facts.object = f"<table>{body}</table>"
         try:
@@ -167,3 +172,6 @@ class InspectorPanel(Viewer):
         history = [(i, g) for i, g in history if g is not None]
         self.norm_source.data = {"step": [i for i, _ in history], "norm": [g for _, g in history]}
         self.norm_pane.visible = len(history) > 1
+        current = state.current_step()
+        if current is not None:
+            self.norm_marker.location = current.get("index", state.step)

@@ -1,4 +1,5 @@
 """`nn.Parameter` (a leaf tensor a Module registers as learnable) and `nn.Buffer`."""
+from .. import _state
 from ..tensor import Tensor
 
 
@@ -22,6 +23,8 @@ class Parameter(Tensor):
         if requires_grad and not data.dtype.is_floating_point:
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         self._rg = bool(requires_grad)
+        if _state.recorder is not None:  # graph capture places a parameter where it was made
+            _state.recorder.created(self)
         return self
 
     def __init__(self, data=None, requires_grad=True):

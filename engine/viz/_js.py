@@ -7,66 +7,83 @@ page, in Jupyter and inside the Panel app.
 # Labels: only for nodes in view, and only when a node is wide enough on screen to hold one (a
 # canvas measures and draws every text it is given, so 20,000 labels would make every pan slow).
 # Zoomed far out on a big graph, plain boxes stand in for the node glyphs (args detailed, coarse).
+# Everything here runs once per batch of changes, after the current one is applied: Bokeh updates a
+# glyph asynchronously, and a second data change landing while the first is still being applied
+# leaves the glyph with columns of two lengths (RangeError: Offset is outside the bounds of the
+# DataView). A new graph, a range change and a resize arriving together are one batch.
 # args: xr, yr, fig, nodes, groups, labels, group_labels, ppu_label, ppu_sub, max_labels, detailed,
-# coarse, ppu_coarse, many, edges, cull_nodes, cull_edges, cull_groups, cull_min
+# coarse, ppu_coarse, many, cull_filters, cull_min, small_graph (graphs of at most this many nodes
+# label every node whatever the zoom: below the label scale their labels shrink with the boxes),
+# label_text (the labels' glyph)
 LABEL_LOD = """
-const span = Math.abs(xr.end - xr.start) || 1;
-let px = 0;
-try { px = fig.inner_width; } catch (e) { px = 0; }
-if (!px) px = fig.width || 800;
-const ppu = px / span;
-const rough = ppu < ppu_coarse && nodes.data.x.length > many;
-// what is in view (with a margin, so a short pan needs no new filter) for big graphs
+if (labels._gv_pending) return;
+labels._gv_pending = true;
+setTimeout(() => {
+  labels._gv_pending = false;
+  const span = Math.abs(xr.end - xr.start) || 1;
+  let px = 0;
+  try { px = fig.inner_width; } catch (e) { px = 0; }
+  if (!px) px = fig.width || 800;
+  const ppu = px / span;
+  const rough = ppu < ppu_coarse && nodes.data.x.length > many;
+  // big graphs hand only what is in view to the glyphs: the filters read the ranges again
+  if (nodes.data.x.length >= cull_min) for (const f of cull_filters) f.change.emit();
+  for (const r of detailed) { if (r.visible === rough) r.visible = !rough; }
+  for (const r of coarse) { if (r.visible !== rough) r.visible = rough; }
+  const size = `${Math.max(5, Math.min(11, 11 * ppu / ppu_label)).toFixed(1)}px`;
+  const now = label_text.text_font_size;
+  if ((now && now.value !== undefined ? now.value : now) !== size) label_text.text_font_size = {value: size};
+  if (ppu < ppu_label && nodes.data.x.length > small_graph) {
+    if (labels.data.x.length) labels.data = {x: [], y: [], label: [], sub: [], text_colour: []};
+    if (group_labels.data.tx.length) group_labels.data = {tx: [], ty: [], label: [], line: []};
+    return;
+  }
+  const x0 = Math.min(xr.start, xr.end) - 3, x1 = Math.max(xr.start, xr.end) + 3;
+  const y0 = Math.min(yr.start, yr.end) - 3, y1 = Math.max(yr.start, yr.end) + 3;
+  const nd = nodes.data, sub = ppu >= ppu_sub;
+  const out = {x: [], y: [], label: [], sub: [], text_colour: []};
+  for (let i = 0; i < nd.x.length && out.x.length < max_labels; i++) {
+    const x = nd.x[i], y = nd.y[i];
+    if (x < x0 || x > x1 || y < y0 || y > y1) continue;
+    out.x.push(x); out.y.push(y); out.label.push(nd.label[i]);
+    out.sub.push(sub ? nd.sub[i] : ""); out.text_colour.push(nd.text_colour[i]);
+  }
+  labels.data = out;
+  const gd = groups.data, g = {tx: [], ty: [], label: [], line: []};
+  for (let i = 0; i < gd.tx.length && g.tx.length < max_labels; i++) {
+    if (gd.right[i] < x0 || gd.left[i] > x1 || gd.top[i] < y0 || gd.bottom[i] > y1) continue;
+    g.tx.push(gd.tx[i]); g.ty.push(gd.ty[i]); g.label.push(gd.label[i]); g.line.push(gd.line[i]);
+  }
+  group_labels.data = g;
+}, 0);
+"""
+
+# What of a big graph is in view (with a margin, so a short pan needs no new filter), as a filter
+# computed from the source's data as it is now: a filter holding indices would point past the end
+# of a smaller graph drawn next (Out of bounds: 0 <= 3999 < 17). args: xr, yr, nodes, cull_min,
+# kind ("nodes", "edges" or "groups"); the source is the filtered one.
+CULL = """
+if (nodes.data.x.length < cull_min) return null;
 const cx0 = Math.min(xr.start, xr.end), cx1 = Math.max(xr.start, xr.end);
 const cy0 = Math.min(yr.start, yr.end), cy1 = Math.max(yr.start, yr.end);
 const mx = (cx1 - cx0) * 0.25 + 2, my = (cy1 - cy0) * 0.25 + 2;
 const vx0 = cx0 - mx, vx1 = cx1 + mx, vy0 = cy0 - my, vy1 = cy1 + my;
-const nx = nodes.data.x, ny = nodes.data.y, nw = nodes.data.w;
-if (nx.length < cull_min) {
-  if (cull_nodes.indices !== null) { cull_nodes.indices = null; cull_edges.indices = null; cull_groups.indices = null; }
-} else {
-  const keep = [];
+const d = source.data, keep = [];
+if (kind === "nodes") {
+  const nx = d.x, ny = d.y, nw = d.w;
   for (let i = 0; i < nx.length; i++) {
-    const hw = nw[i];
-    if (nx[i] + hw >= vx0 && nx[i] - hw <= vx1 && ny[i] + 1 >= vy0 && ny[i] - 1 <= vy1) keep.push(i);
+    if (nx[i] + nw[i] >= vx0 && nx[i] - nw[i] <= vx1 && ny[i] + 1 >= vy0 && ny[i] - 1 <= vy1) keep.push(i);
   }
-  cull_nodes.indices = keep;
-  const ed = edges.data, ek = [];
-  for (let i = 0; i < ed.x0.length; i++) {
-    if (ed.x1[i] >= vx0 && ed.x0[i] <= vx1 && ed.y1[i] >= vy0 && ed.y0[i] <= vy1) ek.push(i);
+} else if (kind === "edges") {
+  for (let i = 0; i < d.x0.length; i++) {
+    if (d.x1[i] >= vx0 && d.x0[i] <= vx1 && d.y1[i] >= vy0 && d.y0[i] <= vy1) keep.push(i);
   }
-  cull_edges.indices = ek;
-  const gd = groups.data, gk = [];
-  for (let i = 0; i < gd.left.length; i++) {
-    if (gd.right[i] >= vx0 && gd.left[i] <= vx1 && gd.top[i] >= vy0 && gd.bottom[i] <= vy1) gk.push(i);
+} else {
+  for (let i = 0; i < d.left.length; i++) {
+    if (d.right[i] >= vx0 && d.left[i] <= vx1 && d.top[i] >= vy0 && d.bottom[i] <= vy1) keep.push(i);
   }
-  cull_groups.indices = gk;
 }
-for (const r of detailed) { if (r.visible === rough) r.visible = !rough; }
-for (const r of coarse) { if (r.visible !== rough) r.visible = rough; }
-const empty = {x: [], y: [], label: [], sub: [], text_colour: []};
-if (ppu < ppu_label) {
-  if (labels.data.x.length) labels.data = empty;
-  if (group_labels.data.tx.length) group_labels.data = {tx: [], ty: [], label: [], line: []};
-  return;
-}
-const x0 = Math.min(xr.start, xr.end) - 3, x1 = Math.max(xr.start, xr.end) + 3;
-const y0 = Math.min(yr.start, yr.end) - 3, y1 = Math.max(yr.start, yr.end) + 3;
-const nd = nodes.data, sub = ppu >= ppu_sub;
-const out = {x: [], y: [], label: [], sub: [], text_colour: []};
-for (let i = 0; i < nd.x.length && out.x.length < max_labels; i++) {
-  const x = nd.x[i], y = nd.y[i];
-  if (x < x0 || x > x1 || y < y0 || y > y1) continue;
-  out.x.push(x); out.y.push(y); out.label.push(nd.label[i]);
-  out.sub.push(sub ? nd.sub[i] : ""); out.text_colour.push(nd.text_colour[i]);
-}
-labels.data = out;
-const gd = groups.data, g = {tx: [], ty: [], label: [], line: []};
-for (let i = 0; i < gd.tx.length && g.tx.length < max_labels; i++) {
-  if (gd.right[i] < x0 || gd.left[i] > x1 || gd.top[i] < y0 || gd.bottom[i] > y1) continue;
-  g.tx.push(gd.tx[i]); g.ty.push(gd.ty[i]); g.label.push(gd.label[i]); g.line.push(gd.line[i]);
-}
-group_labels.data = g;
+return keep;
 """
 
 # Highlight everything downstream of the tapped node (the path its value takes to the output).
@@ -107,12 +124,14 @@ const q = String(cb_obj.value_input !== undefined ? cb_obj.value_input : cb_obj.
 const nd = nodes.data;
 if (!q) { nodes.selected.indices = []; status.text = ""; return; }
 const line = /^\\d+$/.test(q) ? parseInt(q, 10) : null;
-const hits = [];
+let hits = [];
 const has = (col, i) => col !== undefined && col[i] !== null && String(col[i]).toLowerCase().includes(q);
 for (let i = 0; i < nd.id.length; i++) {
   if (line !== null ? nd.line[i] === line :
-      (has(nd.label, i) || has(nd.op, i) || has(nd.var, i) || has(nd.code, i) || has(nd.module, i))) hits.push(i);
+      (has(nd.label, i) || has(nd.op, i) || has(nd.var, i) || has(nd.module, i))) hits.push(i);
 }
+// by the code of the line only when no node is named so (a parameter's line names every layer)
+if (!hits.length && line === null) for (let i = 0; i < nd.id.length; i++) if (has(nd.code, i)) hits.push(i);
 nodes.selected.indices = hits;
 if (hits.length) {
   const i = hits[0];
@@ -235,8 +254,8 @@ nodes.data = s.nodes;
 title.text = s.title;
 """
 
-# Start a graph too big to read at once zoomed in on its output, at a readable scale, once the
-# figure has its size. focus.data: {x, y, ppu} (centre here; pixels per layout unit) or {fit: [1]}.
+# Where a new graph starts, once the figure has its size. focus.data: {x, y, ppu} (centre here;
+# pixels per layout unit) or {fit: [1]} (the whole graph).
 # args: focus, xr, yr, fig
 FOCUS = """
 const d = focus.data;

@@ -19,21 +19,24 @@ import os
 from .folding import auto_collapse, group_nodes
 from .layout import LayoutNode, fold_groups, layout
 
-__all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NODE_COLUMNS", "EDGE_COLUMNS"]
+__all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NODE_COLUMNS", "EDGE_COLUMNS",
+           "grad_abs_mean", "grad_range", "GRAD_ENCODED", "backward_step"]
 
 # fills for nodes without a gradient, by kind
-KIND_FILL = {"leaf": "#dcebfa", "param": "#fdebc8", "op": "#eef0f3", "output": "#d8f0dd", "group": "#ece6f8"}
-KIND_LINE = {"leaf": "#4a7bb0", "param": "#b7791f", "op": "#6b7280", "output": "#1f7a3a", "group": "#6d4fb3"}
+KIND_FILL = {"leaf": "#dcebfa", "param": "#fdebc8", "op": "#eef0f3", "output": "#d8f0dd", "group": "#ece6f8",
+             "failed": "#fde2e1", "elided": "#f6f7f9"}
+KIND_LINE = {"leaf": "#4a7bb0", "param": "#b7791f", "op": "#6b7280", "output": "#1f7a3a", "group": "#6d4fb3",
+             "failed": "#c53030", "elided": "#9aa1ab"}
 KIND_TITLE = {"leaf": "input tensor", "param": "parameter", "op": "operation", "output": "output / loss",
-              "group": "folded module or loop"}
+              "group": "folded module or loop", "failed": "call that raised", "elided": "nodes left out"}
 # |gradient| from small to large, light to dark (log scale)
 GRAD_ANCHORS = ["#fff5c2", "#fed976", "#fd8d3c", "#e8452c", "#b10026", "#5c0015"]
 NO_GRAD_EDGE = "#a3a9b3"
 
 NODE_COLUMNS = ("id", "label", "kind", "glyph", "shape", "line", "has_grad", "x", "y", "w", "h", "colour",
-                "line_colour", "text_colour", "grad_norm", "op", "dtype", "device", "file", "code", "module",
+                "line_colour", "text_colour", "grad_abs_mean", "op", "dtype", "device", "file", "code", "module",
                 "var", "where", "value_text", "grad_text", "time_text", "value_json", "grad_json", "sub",
-                "group", "is_group", "count")
+                "group", "is_group", "count", "kind_text", "forward_id")
 EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
 
 LABEL_PPU = 40     # pixels per layout unit from which node labels are drawn
@@ -42,6 +45,7 @@ MAX_LABELS = 2500  # labels drawn at once at most (the ones in view)
 COARSE_PPU = 12    # below this many pixels per layout unit, graphs of more than COARSE_NODES nodes
 COARSE_NODES = 1500  # are drawn as plain boxes
 CULL_NODES = 1000  # from this many nodes on, only what is in view is handed to the glyphs
+SMALL_GRAPH = 60   # graphs of at most this many drawn nodes show every label at any zoom
 
 
 def _palette(n=64):
@@ -163,14 +167,25 @@ def _trim_summary(s, big):
     return json.dumps(s, separators=(",", ":"), allow_nan=False)
 
 
-def _grad_norm(node):
+GRAD_ENCODED = "mean |grad| per element"  # what a node's colour stands for, as the colour bar says
+
+
+def grad_abs_mean(node):
+    """What a node's colour encodes: the mean |gradient| per element (None without a gradient)."""
     g = node.get("grad")
     if not g:
         return None
-    n = g.get("norm")
+    n = g.get("abs_mean")
     if isinstance(n, (int, float)) and math.isfinite(n):
         return float(n)
     return None
+
+
+def grad_range(steps):
+    """(low, high) of the positive mean |grad| over the nodes of `steps` (step dicts): one colour
+    scale for a whole run, so a colour means the same at every step. None without gradients."""
+    vals = [v for s in steps for n in s.get("nodes") or () if (v := grad_abs_mean(n)) is not None and v > 0]
+    return (min(vals), max(vals)) if vals else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,16 +208,42 @@ class _Drawn:
         self.rows = rows
 
 
-def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None):
+def backward_step(step):
+    """A step dict's backward graph (Step.backward_graph) as a step dict the view can draw: one node
+    per autograd node, labelled with PyTorch's name, placed at its forward node's line; edges the
+    way gradients flow. An empty step when no backward() ran."""
+    bg = (step or {}).get("backward")
+    if not bg:
+        return {"index": (step or {}).get("index", 0), "loss": None, "nodes": [], "edges": []}
+    forward = {n["id"]: n for n in step.get("nodes") or ()}
+    nodes = []
+    for k, b in enumerate(bg["nodes"]):
+        f = forward.get(b.get("forward_id")) or {}
+        name = b["name"]
+        grad = b.get("grad")
+        nodes.append({"id": b["id"], "label": name.rpartition("::")[2], "op": name,
+                      "kind": "output" if k == 0 else ("leaf" if name.endswith("AccumulateGrad") else "op"),
+                      "shape": (grad or {}).get("shape", f.get("shape")), "grad": grad, "value": None,
+                      "forward_id": b.get("forward_id"), "line": f.get("line", -1), "file": f.get("file", ""),
+                      "col": f.get("col", -1), "end_col": f.get("end_col", -1), "code": f.get("code", ""),
+                      "fn": name, "var": f.get("label") if name.endswith("AccumulateGrad") else None,
+                      "inputs": [e["source"] for e in bg["edges"] if e["target"] == b["id"]]})
+    return {"index": step.get("index", 0), "loss": step.get("loss"), "nodes": nodes, "edges": list(bg["edges"])}
+
+
+def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None,
+                 colour_range=None):
     """Lay out a step dict and return (node columns, edge columns, group columns, info).
 
-    info: {"grouping", "collapsed", "members", "layout", "lo", "hi"} (lo/hi: the |grad| range)."""
+    colour_range: (low, high) mean |grad| for the colour scale (default: this step's own range).
+    info: {"grouping", "collapsed", "members", "layout", "lo", "hi"} (lo/hi: the colour scale's range)."""
     nodes = step.get("nodes") or []
     edges = [(e["source"], e["target"]) if isinstance(e, dict) else tuple(e) for e in step.get("edges") or []]
     by_id = {n["id"]: n for n in nodes}
     edges = [e for e in edges if e[0] in by_id and e[1] in by_id]
     if grouping is None:
-        grouping = group_nodes(nodes, edges, module_types=step.get("modules"))
+        grouping = group_nodes(nodes, edges, module_types=step.get("modules"),
+                               left_out_sites=step.get("left_out_sites"))
     if collapsed is None:
         collapsed = auto_collapse(grouping, len(nodes), max_nodes) if max_nodes else set()
     else:
@@ -231,7 +272,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
 
     norms = {}
     for n in nodes:
-        g = _grad_norm(n)
+        g = grad_abs_mean(n)
         if g is not None:
             norms[n["id"]] = g
     for gname, ids in members.items():
@@ -239,7 +280,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
         if vals:
             norms[gname] = max(vals)
     positive = [v for v in norms.values() if v > 0]
-    lo, hi = (min(positive), max(positive)) if positive else (1e-3, 1.0)
+    lo, hi = colour_range or ((min(positive), max(positive)) if positive else (1e-3, 1.0))
     if hi <= lo:
         lo, hi = lo / 10, hi * 10
     llo, lhi = math.log10(lo), math.log10(hi)
@@ -270,7 +311,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "has_grad": has_grad, "op": g.kind, "dtype": "", "device": first.get("device") or "",
                    "file": first.get("file") or "", "code": "", "module": nid if g.kind == "module" else "",
                    "var": "", "where": f"{g.kind} group, {len(ids)} nodes", "value_text": f"{len(ids)} nodes inside",
-                   "grad_text": f"largest |grad| {_fmt(gnorm)}" if gnorm is not None else "none",
+                   "grad_text": f"largest mean |grad| {_fmt(gnorm)}" if gnorm is not None else "none",
                    "time_text": _time_text(sum(by_id[i].get("time_us") or 0 for i in ids)),
                    "value_json": "", "grad_json": "", "sub": sub, "group": g.name.rpartition(".")[0],
                    "is_group": True, "count": len(ids)}
@@ -278,18 +319,22 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
             n = by_id[nid]
             kind = n.get("kind") or "op"
             glyph = kind if kind in KIND_FILL else "op"
-            row = {"id": nid, "label": label, "kind": kind, "glyph": glyph, "shape": _shape_text(n.get("shape")),
+            row = {"id": nid, "label": label, "kind": kind, "glyph": glyph,
+                   "shape": "" if kind in ("failed", "elided") else _shape_text(n.get("shape")),
                    "line": int(n.get("line") if n.get("line") is not None else -1),
                    "has_grad": bool(n.get("grad")), "op": n.get("op") or "", "dtype": n.get("dtype") or "",
                    "device": n.get("device") or "", "file": n.get("file") or "", "code": n.get("code") or "",
                    "module": n.get("module") or "", "var": n.get("var") or "", "where": _where(n),
-                   "value_text": summary_text(n.get("value")), "grad_text": summary_text(n.get("grad")),
+                   "value_text": (f"raised {n['error']}" if n.get("error") else summary_text(n.get("value"))),
+                   "grad_text": summary_text(n.get("grad")),
                    "time_text": _time_text(n.get("time_us")),
                    "value_json": _trim_summary(n.get("value"), big), "grad_json": _trim_summary(n.get("grad"), big),
                    "sub": sub, "group": grouping.node_group.get(nid) or "", "is_group": False, "count": 1}
+        row["kind_text"] = f"{row['kind']} · {row['op']}" if row["op"] else row["kind"]  # (hover: no dangling "·")
+        row["forward_id"] = "" if is_group else (by_id[nid].get("forward_id") or "")
         row.update(x=x, y=y, w=ln.width, h=ln.height, colour=fill or KIND_FILL[glyph],
                    line_colour=KIND_LINE[glyph], text_colour=text_colour,
-                   grad_norm=gnorm if gnorm is not None else float("nan"))
+                   grad_abs_mean=gnorm if gnorm is not None else float("nan"))
         for k in NODE_COLUMNS:
             cols[k].append(row[k])
 
@@ -297,12 +342,29 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
     sizes = {ln.id: (ln.width, ln.height) for ln in lnodes}
     ecols = {k: [] for k in EDGE_COLUMNS}
     lr = direction == "LR"
+    repeats = {}
+    for e in ledges:
+        repeats[e] = repeats.get(e, 0) + 1
+    drawn = {}
     for s, t in ledges:
         (sx, sy), (tx, ty) = lay.positions[s], lay.positions[t]
         (sw, sh), (tw, th) = sizes[s], sizes[t]
         start = (sx + sw / 2, sy) if lr else (sx, sy - sh / 2)
         end = (tx - tw / 2, ty) if lr else (tx, ty + th / 2)
         route = list(lay.routes.get((s, t), ()))
+        n_same = repeats[(s, t)]
+        if n_same > 1:
+            # one edge per input slot (y * y): the repeats side by side, across the flow
+            k = drawn[(s, t)] = drawn.get((s, t), -1) + 1
+            across = (k - (n_same - 1) / 2) * 0.5 / (n_same - 1)
+            if lr:
+                d = across * min(sh, th)
+                start, end = (start[0], start[1] + d), (end[0], end[1] + d)
+                route = [(x, y + d) for x, y in route]
+            else:
+                d = across * min(sw, tw)
+                start, end = (start[0] + d, start[1]), (end[0] + d, end[1])
+                route = [(x + d, y) for x, y in route]
         join = lay.joined.get((s, t))
         # an edge sharing a bus with a longer one is drawn from (or to) where it joins that bus
         pts = (route if join == "start" else [start] + route) + ([] if join == "end" else [end])
@@ -348,7 +410,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
     return _packed(cols, _NUMERIC_NODE), _packed(ecols, _NUMERIC_EDGE, ragged=("xs", "ys")), gcols, info
 
 
-_NUMERIC_NODE = ("x", "y", "w", "h", "grad_norm")
+_NUMERIC_NODE = ("x", "y", "w", "h", "grad_abs_mean")
 _NUMERIC_EDGE = ("width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
 
 
@@ -366,6 +428,10 @@ def _packed(cols, numeric, ragged=()):
 
 
 def _sub_text(n):
+    if n.get("kind") == "failed":
+        return (n.get("error") or "error").partition(":")[0]  # the exception's type
+    if n.get("kind") == "elided":
+        return ""
     shape = _shape_text(n.get("shape"))
     var = n.get("var")
     if var and n.get("kind") in ("op", "output"):
@@ -376,7 +442,12 @@ def _sub_text(n):
 def _where(n):
     line = n.get("line")
     f = os.path.basename(n.get("file") or "")
-    loc = f"{f}:{line}" if f and line is not None and line >= 0 else ""
+    if line is None or line < 0:
+        loc = ""
+    elif not f or f.startswith("<"):  # a notebook cell or exec'd code: "<cell …>" means nothing on the page
+        loc = f"line {line}"
+    else:
+        loc = f"{f}:{line}"
     mod = n.get("module")
     return " · ".join(p for p in (loc, mod) if p)
 
@@ -394,7 +465,7 @@ def _empty(columns):
 # ---------------------------------------------------------------------------------------------
 TOOLTIP = """
 <div style="max-width:380px;font:12px/1.35 system-ui,sans-serif;color:#1f2328">
-  <div><b style="font-size:13px">@label</b> <span style="color:#6b7280">@kind · @op</span></div>
+  <div><b style="font-size:13px">@label</b> <span style="color:#6b7280">@kind_text</span></div>
   <div>shape <b>@shape</b> · @dtype · @device</div>
   <div>value: <span style="font-family:monospace">@value_text</span></div>
   <div>grad: <span style="font-family:monospace">@grad_text</span></div>
@@ -412,36 +483,41 @@ class GraphView:
     collapsed: groups to draw folded; None folds automatically when the step has more than
         `max_nodes` nodes (loops first, then modules); `max_nodes=None` never folds automatically.
     toggle_on_tap: in a live document (Panel, bokeh serve) a tap on a folded node unfolds it.
+    names: what its sources are named after ("graph": `graph-nodes`, `graph-edges`, ...; the
+        backward graph's view uses "backward").
     """
 
     def __init__(self, step=None, *, direction="LR", collapsed=None, max_nodes=2000, width=900, height=560,
-                 title=None, toggle_on_tap=True, sizing_mode=None):
+                 title=None, toggle_on_tap=True, sizing_mode=None, names="graph"):
         from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, DataRange1d, GroupFilter, CDSView,
                                   HoverTool, Legend, LegendItem, LogColorMapper, TapTool, BoxZoomTool, PanTool,
                                   ResetTool, SaveTool, WheelZoomTool, Quad, Text, MultiLine, Scatter, Ellipse,
-                                  Rect, IndexFilter)
+                                  Rect, IndexFilter, CustomJSFilter)
         from bokeh.plotting import figure
         from . import _js
         if direction not in ("LR", "TB"):
             raise ValueError(f"direction must be 'LR' or 'TB', not {direction!r}")
         self.direction = direction
         self.max_nodes = max_nodes
+        # (low, high) mean |grad| of the colour scale, kept across updates (a run's range, see
+        # grad_range); None: each step's own range
+        self.colour_range = None
         self.collapsed = set(collapsed) if collapsed is not None else set()
         self._auto = collapsed is None
         self._drawn = None
         self._step = None
         self.positions = {}
-        self.nodes = ColumnDataSource(data=_empty(NODE_COLUMNS), name="graph-nodes")
-        self.edges = ColumnDataSource(data=_empty(EDGE_COLUMNS), name="graph-edges")
+        self.nodes = ColumnDataSource(data=_empty(NODE_COLUMNS), name=f"{names}-nodes")
+        self.edges = ColumnDataSource(data=_empty(EDGE_COLUMNS), name=f"{names}-edges")
         self.groups = ColumnDataSource(data={"name": [], "label": [], "kind": [], "left": [], "right": [],
                                              "bottom": [], "top": [], "tx": [], "ty": [], "fill": [], "line": []},
-                                       name="graph-groups")
+                                       name=f"{names}-groups")
         # the highlighted path: which edges and nodes (filters on the graph's own sources, no copies)
-        self.path = IndexFilter(indices=[], name="graph-path", syncable=False)
-        self.path_nodes = IndexFilter(indices=[], name="graph-path-nodes", syncable=False)
+        self.path = IndexFilter(indices=[], name=f"{names}-path", syncable=False)
+        self.path_nodes = IndexFilter(indices=[], name=f"{names}-path-nodes", syncable=False)
         self.focus = ColumnDataSource(data={"x": [], "y": [], "ppu": [], "ax": [], "ay": [], "fit": []},
-                                      name="graph-focus")
-        self.zoomed = False  # True when the graph starts zoomed in on its output (too big to read whole)
+                                      name=f"{names}-focus")
+        self.needs_overview = False  # True when the graph is too big to read whole (labels come on zooming)
 
         xr = DataRange1d(range_padding=0.04)
         yr = DataRange1d(range_padding=0.08)
@@ -458,9 +534,11 @@ class GraphView:
         # model costs time to build and to send); a node that is not selected keeps its look
         # Bokeh draws every rect, quad, line and text it is given, in view or not: for big graphs,
         # LABEL_LOD narrows these filters to what is in view
-        self._cull_nodes = IndexFilter(indices=None, syncable=False)  # (browser-side state: never sent back)
-        self._cull_edges = IndexFilter(indices=None, syncable=False)
-        self._cull_groups = IndexFilter(indices=None, syncable=False)
+        # big graphs: only what is in view goes to the glyphs (recomputed in the browser, see _js.CULL)
+        self._cull_nodes, self._cull_edges, self._cull_groups = (
+            CustomJSFilter(args=dict(xr=xr, yr=yr, nodes=self.nodes, cull_min=CULL_NODES, kind=kind),
+                           code=_js.CULL, syncable=False)
+            for kind in ("nodes", "edges", "groups"))
 
         def add(source, glyph, selection=None, view=None, level="glyph"):
             kw = dict(selection_glyph=selection or glyph, nonselection_glyph=glyph, hover_glyph=None,
@@ -476,9 +554,9 @@ class GraphView:
         # labels are drawn from small sources that hold only what is on screen (filled by LABEL_LOD):
         # a canvas measures and draws every text it is given, on screen or not
         self.labels = ColumnDataSource(data={"x": [], "y": [], "label": [], "sub": [], "text_colour": []},
-                                       name="graph-labels", syncable=False)
+                                       name=f"{names}-labels", syncable=False)
         self.group_labels = ColumnDataSource(data={"tx": [], "ty": [], "label": [], "line": []},
-                                             name="graph-group-labels", syncable=False)
+                                             name=f"{names}-group-labels", syncable=False)
         self._group_text = add(self.group_labels, Text(x="tx", y="ty", text="label", text_font_size="10px",
                                                  text_color="line", text_baseline="bottom", x_offset=2,
                                                  y_offset=-1), level="underlay")
@@ -490,7 +568,7 @@ class GraphView:
             view=CDSView(filter=self.path & self._cull_edges))
 
         node_renderers = {}
-        for glyph in ("group", "op", "output", "param", "leaf"):
+        for glyph in ("group", "elided", "op", "output", "failed", "param", "leaf"):
             view = CDSView(filter=GroupFilter(column_name="glyph", group=glyph) & self._cull_nodes)
             style = dict(x="x", y="y", width="w", height="h", fill_color="colour", line_color=KIND_LINE[glyph])
             if glyph == "leaf":
@@ -501,9 +579,9 @@ class GraphView:
                 if glyph == "param":
                     extra = dict(hatch_pattern="right_diagonal_line", hatch_color="#b7791f", hatch_alpha=0.22,
                                  hatch_scale=8)
-                if glyph == "group":
+                if glyph in ("group", "failed", "elided"):
                     extra = dict(line_dash="dashed")
-                lw = {"output": 2.6, "group": 1.8}.get(glyph, 1.2)
+                lw = {"output": 2.6, "group": 1.8, "failed": 2.2}.get(glyph, 1.2)
                 g = Rect(border_radius=7, line_width=lw, **style, **extra)
                 sel = Rect(border_radius=7, line_width=3, **dict(style, line_color="#1677ff"), **extra)
             node_renderers[glyph] = add(self.nodes, g, selection=sel, view=view)
@@ -532,16 +610,20 @@ class GraphView:
         fig.add_tools(PanTool(), wheel, BoxZoomTool(match_aspect=True), ResetTool(), tap, hover, SaveTool())
         fig.toolbar.active_scroll = wheel
         fig.toolbar.logo = None
-        xr.renderers = renderers + [self._group_boxes]
-        yr.renderers = renderers + [self._group_boxes]
+        # an invisible point at a node of the graph (the origin while it is empty) gives the ranges
+        # something to fit before there is a graph (else Bokeh warns it could not set them)
+        self._anchor = ColumnDataSource(data={"x": [0.0], "y": [0.0]}, name=f"{names}-anchor")
+        anchor = add(self._anchor, Scatter(x="x", y="y", size=1, fill_alpha=0, line_alpha=0))
+        xr.renderers = renderers + [self._group_boxes, anchor]
+        yr.renderers = renderers + [self._group_boxes, anchor]
 
         # legend: one sample per kind, all from one stand-in renderer at a point no range includes
-        kinds = ("leaf", "param", "op", "output", "group")
+        kinds = ("leaf", "param", "op", "output", "group", "failed")
         sample = ColumnDataSource(data={
-            "x": [float("nan")] * 5, "y": [float("nan")] * 5,
+            "x": [float("nan")] * len(kinds), "y": [float("nan")] * len(kinds),
             "marker": ["circle" if k == "leaf" else "square" for k in kinds],
             "fill": [KIND_FILL[k] for k in kinds], "line": [KIND_LINE[k] for k in kinds],
-            "lw": [{"output": 2.6, "group": 1.8}.get(k, 1.2) for k in kinds],
+            "lw": [{"output": 2.6, "group": 1.8, "failed": 2.2}.get(k, 1.2) for k in kinds],
             "hatch": ["right_diagonal_line" if k == "param" else " " for k in kinds]})
         dummy = add(sample, Scatter(x="x", y="y", marker="marker", size=12, fill_color="fill", line_color="line",
                                     line_width="lw", hatch_pattern="hatch", hatch_color="#b7791f",
@@ -553,7 +635,7 @@ class GraphView:
         fig.add_layout(legend, "above")
 
         self._mapper = LogColorMapper(palette=PALETTE, low=1e-3, high=1.0)
-        self._colorbar = ColorBar(color_mapper=self._mapper, title="|gradient|", title_text_font_size="10px",
+        self._colorbar = ColorBar(color_mapper=self._mapper, title=GRAD_ENCODED, title_text_font_size="10px",
                                   major_label_text_font_size="9px", width=10, padding=4, visible=False,
                                   title_standoff=4, label_standoff=4)
         fig.add_layout(self._colorbar, "right")
@@ -561,9 +643,10 @@ class GraphView:
         lod = CustomJS(args=dict(xr=xr, yr=yr, fig=fig, nodes=self.nodes, groups=self.groups, labels=self.labels,
                                  group_labels=self.group_labels, ppu_label=LABEL_PPU, ppu_sub=SUB_PPU,
                                  max_labels=MAX_LABELS, detailed=renderers + [self._arrows], coarse=[coarse],
-                                 ppu_coarse=COARSE_PPU, many=COARSE_NODES, edges=self.edges,
-                                 cull_nodes=self._cull_nodes, cull_edges=self._cull_edges,
-                                 cull_groups=self._cull_groups, cull_min=CULL_NODES), code=_js.LABEL_LOD)
+                                 ppu_coarse=COARSE_PPU, many=COARSE_NODES,
+                                 cull_filters=[self._cull_nodes, self._cull_edges, self._cull_groups],
+                                 cull_min=CULL_NODES, small_graph=SMALL_GRAPH,
+                                 label_text=self._labels.glyph), code=_js.LABEL_LOD)
         for r in (xr, yr):
             r.js_on_change("start", lod)
             r.js_on_change("end", lod)
@@ -596,7 +679,8 @@ class GraphView:
         collapsed = None if self._auto else self.collapsed
         previous = self.positions if keep_positions and self.positions else None
         cols, ecols, gcols, info = node_columns(step, direction=self.direction, collapsed=collapsed,
-                                                max_nodes=self.max_nodes, previous=previous, grouping=grouping)
+                                                max_nodes=self.max_nodes, previous=previous, grouping=grouping,
+                                                colour_range=self.colour_range)
         self._step = step
         self._drawn = _Drawn(step, info["grouping"], info["collapsed"], info["members"], info["layout"], None)
         if self._auto:
@@ -608,31 +692,20 @@ class GraphView:
         self.nodes.data = cols
         self.edges.data = ecols
         self.groups.data = gcols
+        anchor = ([float(cols["x"][0])], [float(cols["y"][0])]) if len(cols["x"]) else ([0.0], [0.0])
+        if (list(self._anchor.data["x"]), list(self._anchor.data["y"])) != anchor:
+            self._anchor.data = {"x": anchor[0], "y": anchor[1]}
         self._mapper.low, self._mapper.high = info["lo"], info["hi"]
         self._colorbar.visible = info["has_grad"]
         self._set_focus(cols, info["layout"])
         return self
 
     def _set_focus(self, cols, lay):
-        """Fit the whole graph if its labels are readable that way; else start zoomed in on the output."""
+        """Fit the whole graph (labels of small graphs are always drawn, others as you zoom in)."""
         fig = self.figure
-        w = (fig.width or 900) - 120
-        h = (fig.height or 560) - 60
-        gw = max(lay.width, 1e-9)
-        gh = max(lay.height, 1e-9)
-        fit_ppu = min(w / gw, h / gh)
-        n = len(cols["id"])
-        if fit_ppu >= LABEL_PPU or n < 12:
-            self.zoomed = False
-            self.focus.data = {"x": [0.0], "y": [0.0], "ppu": [0.0], "ax": [0.5], "ay": [0.5], "fit": [1]}
-            return
-        # the output (else the last node) near the far end of the data flow
-        kinds = cols["kind"]
-        k = max((i for i, kd in enumerate(kinds) if kd == "output"), default=n - 1)
-        lr = self.direction == "LR"
-        self.zoomed = True
-        self.focus.data = {"x": [cols["x"][k]], "y": [cols["y"][k]], "ppu": [SUB_PPU * 1.05],
-                           "ax": [0.85 if lr else 0.5], "ay": [0.5 if lr else 0.15], "fit": [0]}
+        fit_ppu = min(((fig.width or 900) - 120) / max(lay.width, 1e-9), ((fig.height or 560) - 60) / max(lay.height, 1e-9))
+        self.needs_overview = fit_ppu < LABEL_PPU and len(cols["id"]) > SMALL_GRAPH
+        self.focus.data = {"x": [0.0], "y": [0.0], "ppu": [0.0], "ax": [0.5], "ay": [0.5], "fit": [1]}
 
     def overview_figure(self, height=110, width=None):
         """A small figure of the whole graph with a box where the main view is; a click moves it."""
@@ -803,8 +876,11 @@ def _tensor_panel(s, title, width, height):
     shape = s.get("shape") or []
     full_title = f"{title} [{_shape_text(shape)}]"
     if "data" in s and not isinstance(s["data"], list):
+        # one line, shrunk to fit: "-5.447e-04" must never lose its exponent to a line break
+        text = _fmt(s["data"])
+        size = max(11, min(26, int((width - 16) / (0.62 * max(len(text), 1)))))
         return Div(text=f"<div style='font:12px sans-serif;padding:6px'><div style='color:#6b7280'>{full_title}</div>"
-                        f"<div style='font-size:26px;font-family:monospace'>{_fmt(s['data'])}</div></div>",
+                        f"<div style='font-size:{size}px;font-family:monospace;white-space:nowrap'>{text}</div></div>",
                    width=width)
     diverging = list(reversed(RdBu11))
     if "data" in s:

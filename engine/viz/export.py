@@ -79,7 +79,7 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     search.js_on_change("value_input", CustomJS(args=dict(nodes=view.nodes, xr=view.figure.x_range,
                                                           yr=view.figure.y_range, status=status), code=_js.SEARCH))
     keys = Div(text="<div class='gv-keys'>scroll: zoom · drag: pan · click a node: its value and gradient, and the "
-                    "path it takes to the output · colour: size of the gradient</div>",
+                    "path it takes to the output · colour: mean |grad| per element</div>",
                stylesheets=[InlineStyleSheet(css=HEADER_CSS)], sizing_mode="stretch_width")
     inspector = Div(text="", width=inspector_width, name="graph-inspector",
                     stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS)], styles={"overflow": "auto"})
@@ -88,7 +88,7 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     inspector.text = ("<div class='gv-hint'>Click a node to see its value and gradient. Scroll to zoom, drag to "
                       "pan; labels appear as you zoom in.</div>")
     parts = [head, row(search, status), keys, row(view.figure, inspector)]
-    if view.zoomed:
+    if view.needs_overview:
         parts.append(view.overview_figure())
     if steps and len(steps) > 1:
         title_div = Div(text=steps[start]["title"] if start is not None else "",

@@ -125,9 +125,11 @@ def _detect(items, symbols, depth, max_depth, suffix, found):
     return items
 
 
-def group_nodes(nodes, edges=None, *, loops=True, modules=True, max_depth=3, module_types=None):
+def group_nodes(nodes, edges=None, *, loops=True, modules=True, max_depth=3, module_types=None,
+                left_out_sites=None):
     """Group the nodes of a step (dicts as in Step.to_dict()); returns a Grouping.
-    module_types: {module path: class name} (a step dict's "modules") for the group labels."""
+    module_types: {module path: class name} (a step dict's "modules") for the group labels.
+    left_out_sites: a trimmed step's "left_out_sites", so a loop counts the iterations left out too."""
     nodes = list(nodes)
     by_id = {n["id"]: n for n in nodes}
     ops = [n for n in nodes if n.get("kind") in ("op", "output")]
@@ -146,6 +148,8 @@ def group_nodes(nodes, edges=None, *, loops=True, modules=True, max_depth=3, mod
                         walk(body, outer + [(v, it)])
         walk(items, [])
 
+    if left_out_sites:
+        _count_left_out(loop_list, ops, left_out_sites)
     # loops: the module that holds them, a name, their first line
     for loop in loop_list:
         members = [m for body in loop.iterations for m in _flat_ops(body)]
@@ -268,6 +272,30 @@ def group_nodes(nodes, edges=None, *, loops=True, modules=True, max_depth=3, mod
             grouping.groups[path] = Group(path, "module", f"{last} · {mtype}" if mtype else last, 1, -1,
                                           sizes[path], path.count("."))
     return grouping
+
+
+def _count_left_out(loop_list, ops, left_out_sites):
+    """Add to each outermost loop of plain ops the iterations a trimmed step left out: at each of
+    its call sites, what ran there (kept or left out) over how often one iteration runs it."""
+    left = {}
+    for s in left_out_sites:
+        left[tuple(s[:5])] = left.get(tuple(s[:5]), 0) + int(s[5])
+    kept = {}
+    for n in ops:
+        site = _site(n)
+        kept[site] = kept.get(site, 0) + 1
+    by_id = {n["id"]: n for n in ops}
+    for loop in loop_list:
+        body = loop.iterations[0]
+        if loop.suffix or any(kind != "op" for kind, _ in body):
+            continue
+        per_iteration = {}
+        for _, nid in body:
+            site = _site(by_id[nid])
+            per_iteration[site] = per_iteration.get(site, 0) + 1
+        if any(site in left for site in per_iteration):
+            ran = max((kept.get(site, 0) + left.get(site, 0)) // k for site, k in per_iteration.items())
+            loop.count = max(loop.count, ran)
 
 
 def _op_ids(item):

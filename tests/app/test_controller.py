@@ -83,7 +83,11 @@ def test_exception_keeps_partial_graph_and_skips_below(setup):
     first, second = state.cells
     assert first.status == "error" and first.error_line == 4 and "Traceback" in first.error
     assert second.status == "skipped" and second.graph is None
-    assert [n["label"] for n in state.current_step()["nodes"]] == ["x", "exp"]
+    # the graph up to the failure, the failing call marked failed on its line, no output
+    nodes = state.current_step()["nodes"]
+    assert [(n["label"], n["kind"]) for n in nodes] == [("x", "leaf"), ("exp", "op"), ("tensor", "leaf"),
+                                                        ("matmul", "failed")]
+    assert nodes[-1]["line"] == 4 and nodes[-1]["error"].startswith("RuntimeError")
     ctl.edit(first.id, "import torch\nx = torch.ones(2, requires_grad=True)\ny = x.exp()\n")
     sched.flush()
     assert first.status == second.status == "done"
@@ -153,20 +157,59 @@ def test_page_objects_follow_the_state():
     # a cursor on line 5 highlights that line's nodes
     app.bridge.cursor = f"{cid}|5"
     assert app.state.selected_line == (cid, 5)
-    assert sorted(app.graph.view.nodes.selected.indices) == [0, 1, 2]  # x is first used there too
+    assert sorted(app.graph.view.nodes.selected.indices) == [1, 2]  # x was made on line 2, not here
+    # clicking the leaf goes to the line that made it, and lights only what that line made
+    app.graph.view.nodes.selected.indices = [0]
+    assert app.state.node(app.state.selected_node)["label"] == "x" and app.bridge.goto.startswith(f"{cid}|2|")
+    app.bridge.cursor = f"{cid}|2"
+    assert sorted(app.graph.view.nodes.selected.indices) == [0]
     app.close()
 
 
 def test_ops_after_the_last_backward_join_the_last_step():
     closed = [{"index": i, "loss": 1.0, "closed": True, "nodes": [{"id": "w"}, {"id": "f"}],
                "edges": [{"source": "w", "target": "f"}]} for i in range(2)]
-    tail = {"index": 2, "loss": None, "closed": False, "nodes": [{"id": "w"}, {"id": "upd", "inputs": ["w"]}],
+    tail = {"index": 2, "loss": None, "closed": False,
+            "nodes": [{"id": "w"}, {"id": "upd", "inputs": ["w"], "updates": "w"}],
             "edges": [{"source": "w", "target": "upd"}]}
     steps, losses = merge_steps([("c", {"steps": closed + [tail]})])
     assert len(steps) == 2 and len(losses) == 2
     assert [n["id"] for n in steps[1]["nodes"]] == ["c:w", "c:f", "c:after:w", "c:after:upd"]
     assert {"source": "c:after:w", "target": "c:after:upd"} in steps[1]["edges"]
     assert [n["id"] for n in steps[0]["nodes"]] == ["c:w", "c:f"]
+
+
+def test_an_evaluation_after_training_is_a_step_of_its_own_and_the_graph_opens_on_training():
+    from app.state import default_step
+    closed = [{"index": i, "loss": 1.0, "closed": True, "nodes": [{"id": "w"}, {"id": "f", "inputs": ["w"]}],
+               "edges": [{"source": "w", "target": "f"}]} for i in range(2)]
+    tail = {"index": 2, "loss": None, "closed": False,
+            "nodes": [{"id": "w"}, {"id": "upd", "inputs": ["w"], "updates": "w"}, {"id": "x"},
+                      {"id": "eq", "inputs": ["x"]}, {"id": "mean", "inputs": ["eq"]}],
+            "edges": [{"source": "w", "target": "upd"}, {"source": "x", "target": "eq"},
+                      {"source": "eq", "target": "mean"}]}
+    steps, _ = merge_steps([("c", {"steps": closed + [tail]})])
+    assert len(steps) == 3 and [s["closed"] for s in steps] == [True, True, False]
+    assert [n["id"] for n in steps[1]["nodes"]][-2:] == ["c:after:w", "c:after:upd"]  # the update
+    assert [n["id"] for n in steps[2]["nodes"]] == ["c:x", "c:eq", "c:mean"]          # the evaluation
+    assert default_step(steps) == 1
+
+
+def test_a_training_example_opens_on_its_last_training_step():
+    from app.main import GradviewApp
+    from app.notebook import parse_percent
+    from app.views.controls import list_examples
+    with open(list_examples()["Training: linear regression"], encoding="utf-8") as f:
+        codes = parse_percent(f.read())
+    app = GradviewApp(codes=codes, runner=InProcessRunner(time_limit=30), scheduler=SyncScheduler())
+    try:
+        app.controller.run_all()
+        step = app.state.current_step()
+        assert step["closed"] is True and any(n["kind"] == "output" for n in step["nodes"])
+        assert app.state.step == len(app.state.steps) - 2  # the evaluation after training is the last one
+        assert "training step" in app.graph.step_label.object
+    finally:
+        app.close()
 
 
 def test_graph_of_the_focused_cell_or_all(setup):
@@ -189,3 +232,25 @@ def test_graph_of_the_focused_cell_or_all(setup):
     state.graph_scope = "cell"
     state.rebuild_steps()
     assert state.focus_cell == first.id  # editing a cell focuses it
+
+
+def test_a_pending_run_marks_the_graph_and_outputs_not_rerun_as_stale():
+    from app.main import GradviewApp
+    from app.controller import SyncScheduler as Sched
+    app = GradviewApp(codes=["import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2", "print('below')"],
+                      runner=InProcessRunner(time_limit=5), scheduler=Sched())
+    try:
+        app.controller.run_all()
+        assert "stale" not in app.graph.title.object
+        first = app.state.cells[0].id
+        app.edit(first, "import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 3")
+        assert app.state.pending and "stale" in app.graph.title.object
+        app.controller.scheduler.flush()
+        assert "stale" not in app.graph.title.object
+        # a failing cell: the one below keeps its old output, dimmed as stale
+        app.edit(first, "import torch\nraise ValueError('no')")
+        app.controller.scheduler.flush()
+        below = app.cells.view(app.state.cells[1].id)
+        assert app.state.cells[1].status == "skipped" and "class='stale'" in below.output.object
+    finally:
+        app.close()

@@ -90,3 +90,118 @@ def test_run_button_and_status(app):
     view.header._run()  # ▶
     assert not app.state.running and app.state.message.startswith("Ran 2 cell(s)")
     assert app.controls.stop.disabled
+
+
+def test_colour_scale_switch_keeps_one_scale_for_the_run():
+    code = ("import torch\nw = torch.ones(3, requires_grad=True)\n"
+            "for k in (1.0, 100.0):\n    loss = (w * 2).sum() * k\n    loss.backward()\n    w.grad = None\n")
+    a = GradviewApp(codes=[code], runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    try:
+        a.controller.run_all()
+        assert a.state.colour_scale == "run" and len(a.state.steps) == 2
+        view = a.graph.view
+        assert view.colour_range == (pytest.approx(1.0), pytest.approx(200.0))
+        a.state.step = 0
+        assert (view._mapper.low, view._mapper.high) == (pytest.approx(1.0), pytest.approx(200.0))
+        a.graph.colour_scale.value = "step"   # the switch above the graph
+        assert a.state.colour_scale == "step" and view.colour_range is None
+        assert (view._mapper.low, view._mapper.high) != (pytest.approx(1.0), pytest.approx(200.0))
+    finally:
+        a.close()
+
+
+def test_picking_the_shown_example_again_reloads_it_and_a_load_can_be_undone(app):
+    mine = app.state.codes()
+    title, path = next(iter(list_examples().items()))
+    with open(path, encoding="utf-8") as f:
+        example = parse_percent(f.read())
+    app.controls.example.value = title
+    assert app.state.codes() == example
+    assert app.controls.example.value == "Examples…"  # the menu names nothing the cells may no longer be
+    assert app.controls.undo.visible and app.state.replaced == mine
+    app.state.cells[0].code = "edited = 1"
+    app.controls.example.value = title  # the same example again: reloaded
+    assert app.state.codes() == example
+    app.controls.undo.clicks += 1  # undo brings back the cells the load replaced
+    assert app.state.codes()[0] == "edited = 1" and not app.controls.undo.visible
+
+
+def test_a_broken_share_link_is_said_and_kept_said():
+    from app.main import initial_cells
+    codes, note = initial_cells({"nb": ["garbage!!"]})
+    assert codes and note and "could not be read" in note
+    a = GradviewApp(codes=codes, runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    try:
+        a.state.notice = note
+        a.controller.run_all()
+        a.controller.run_all()
+        assert note in a.controls.status.object  # still there after runs
+        a.load_cells(["x = 1"])
+        assert note not in a.controls.status.object
+    finally:
+        a.close()
+
+
+def test_the_share_link_shows_in_the_status_bar_not_the_top_bar(app):
+    app.share()
+    assert app.controls.link in app.controls.status_bar.objects
+    assert app.controls.link not in app.controls.header.objects
+
+
+def test_full_values_control_explains_itself_in_words(app):
+    from app.views.controls import FULL_VALUES_HELP
+    assert "keep every value" in FULL_VALUES_HELP and app.controls.summary.description == FULL_VALUES_HELP
+    assert any(FULL_VALUES_HELP in str(getattr(o, "object", "")) for o in app.controls.header.objects)
+
+
+def test_the_loss_curve_picks_a_kept_step_and_the_norm_plot_marks_the_shown_step():
+    code = ("import torch\nw = torch.ones(3, requires_grad=True)\nfor i in range(30):\n"
+            "    loss = (w * w).sum()\n    loss.backward()\n    with torch.no_grad():\n"
+            "        w -= 0.1 * w.grad\n    w.grad = None\n")
+    a = GradviewApp(codes=[code], runner=InProcessRunner(time_limit=10), scheduler=SyncScheduler())
+    try:
+        a.controller.run_all()
+        kept = [s["index"] for s in a.state.steps]
+        assert len(a.state.losses) == 30 and kept[0] > 0  # the curve has every step, the graphs the last 20
+        a.graph.pick_step_at(kept[3] + 0.2)
+        assert a.state.current_step()["index"] == kept[3]
+        a.graph.pick_step_at(2)
+        assert a.state.current_step()["index"] == kept[3] and "Step 2 is not kept" in a.state.message
+        w = next(n["id"] for n in a.state.current_step()["nodes"] if n["label"] == "w")
+        a.state.selected_node = w
+        assert a.inspector.norm_marker.location == kept[3]
+        a.graph.pick_step_at(kept[5])
+        assert a.inspector.norm_marker.location == kept[5]
+    finally:
+        a.close()
+
+
+def test_the_backward_view_draws_pytorchs_graph_beside_or_instead_of_the_forward_one():
+    a = GradviewApp(codes=["import torch\nx = torch.ones(2, 2, requires_grad=True)\ny = x + 2\n"
+                           "z = y * y * 3\nout = z.mean()\nout.backward()\n"],
+                    runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    try:
+        a.controller.run_all()
+        g = a.graph
+        assert g.forward_box.visible and not g.backward_box.visible
+        g.mode.value = "backward"
+        assert a.state.graph_view == "backward" and not g.forward_box.visible and g.backward_box.visible
+        d = g.backward.nodes.data
+        assert g.backward.nodes.name == "backward-nodes" and g.backward.edges.name == "backward-edges"
+        assert d["label"] == ["MeanBackward0", "MulBackward0", "MulBackward0", "AddBackward0", "AccumulateGrad"]
+        forward = dict(zip(g.view.nodes.data["id"], g.view.nodes.data["label"]))
+        assert [forward[f] for f in d["forward_id"]] == ["mean", "mul", "mul", "add", "x"]
+        assert d["has_grad"] == [True] * 5
+        e = g.backward.edges.data
+        pairs = [(s.rpartition(":")[2], t.rpartition(":")[2]) for s, t in zip(e["source"], e["target"])]
+        assert pairs.count(("b2", "b3")) == 2  # y * y: both slots of the MulBackward0 lead to AddBackward0
+        g.mode.value = "both"
+        assert g.forward_box.visible and g.backward_box.visible
+    finally:
+        a.close()
+
+
+def test_a_link_can_open_the_backward_view():
+    from app.main import initial_view
+    assert initial_view({"view": ["backward"]}) == "backward" and initial_view({"view": "both"}) == "both"
+    assert initial_view({"view": ["sideways"]}) is None and initial_view({}) is None

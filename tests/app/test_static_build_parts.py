@@ -204,6 +204,8 @@ def test_local_page_must_not_name_other_sites_or_missing_files(tmp_path):
     (tmp_path / "cdn/bokeh/release/bokeh-3.7.3.min.js").write_text("")
     ok = '<script src="https://cdn.bokeh.org/bokeh/release/bokeh-3.7.3.min.js"></script>'
     assert _localize(ok, tmp_path) == '<script src="cdn/bokeh/release/bokeh-3.7.3.min.js"></script>'
+    inline = '<script src="data:text/javascript,ace.define(1)"></script>'  # inline code names no file
+    assert _localize(inline, tmp_path) == inline
     with pytest.raises(BuildError, match="other sites"):
         _localize('<script src="https://example.org/x.js"></script>', tmp_path)
     with pytest.raises(BuildError, match="does not have"):

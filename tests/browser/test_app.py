@@ -194,7 +194,10 @@ def test_runtime_error_keeps_graph_up_to_failing_op(page, server):
     error.wait_for(state="visible")
     text = text_of(error)
     assert "Cell [1], line 4" in text and "RuntimeError" in text and "runner.py" not in text
-    assert wait_nodes(page, lambda d: len(d["id"]) == 2)["label"] == ["x", "exp"]
+    # the graph up to the failure, the failing call marked failed, nothing marked as the output
+    drawn = wait_nodes(page, lambda d: len(d["id"]) == 4)
+    assert drawn["label"] == ["x", "exp", "tensor", "matmul"]
+    assert drawn["kind"] == ["leaf", "op", "leaf", "failed"]
 
 
 def test_two_sessions_have_their_own_namespaces(browser, server):
@@ -337,12 +340,16 @@ def test_node_click_goes_to_its_line_and_a_line_lights_its_nodes(page, server):
     x, y = page.evaluate(JS_NODE_XY, target)
     page.mouse.click(x, y)
     page.wait_for_function(f"() => ({JS_CURSOR_ROW})() === 4")  # line 5, where exp ran
-    # the cursor on line 4 lights up the nodes made there (a and its mul)
+    # the cursor on line 4 lights up the node made there (the mul; a was made on line 2)
     page.evaluate("""() => { const ed = [...Bokeh.index.query((v) => v._editor != null)][0]._editor;
                              ed.focus(); ed.gotoLine(4, 0, false); }""")
     page.wait_for_function("""() => { const m = Bokeh.documents[0].get_model_by_name('graph-nodes');
         const sel = m.selected.indices.map((i) => m.data.label[i]);
-        return sel.length === 2 && sel.includes('mul'); }""")
+        return sel.length === 1 && sel[0] === 'mul'; }""")
+    # clicking the leaf goes to the line that made it
+    x, y = page.evaluate(JS_NODE_XY, data["label"].index("a"))
+    page.mouse.click(x, y)
+    page.wait_for_function(f"() => ({JS_CURSOR_ROW})() === 1")
 
 
 def test_cell_buttons_add_move_delete(page, server):
@@ -355,3 +362,24 @@ def test_cell_buttons_add_move_delete(page, server):
     page.locator('button[title="Delete this cell"]').first.click()
     page.wait_for_function(f"() => ({JS_EDITOR_TEXT})().length === 2")
     assert page.evaluate(JS_EDITOR_TEXT) == ["a = 1", "print(a)"]
+
+
+JS_LABELS = """() => { const m = Bokeh.documents[0].get_model_by_name('graph-labels');
+  return m ? [...m.data.label] : null; }"""
+
+
+@pytest.mark.parametrize("cells", [
+    ["import torch\nh = torch.ones(3, requires_grad=True)\nz = h\nfor step in range(3):\n"
+     "    z = torch.sin(z) * 2\ntotal = z.sum()\ntotal.backward()\n"],
+    ["import torch\nfrom torch import nn\ntorch.manual_seed(0)\n"
+     "model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1))\n"
+     "loss = model(torch.randn(4, 2)).pow(2).mean()\nloss.backward()\n"],
+], ids=["walkthrough-loop", "mlp"])
+def test_small_graphs_label_every_node_at_first_view(page, server, cells, tmp_path):
+    open_notebook(page, server, cells)
+    drawn = wait_nodes(page, lambda d: len(d["id"]) > 6)
+    assert len(drawn["id"]) <= 60
+    page.wait_for_function(f"() => ({JS_LABELS})().length === {len(drawn['id'])}")
+    assert sorted(page.evaluate(JS_LABELS)) == sorted(drawn["label"])
+    folder = os.environ.get("GRADVIEW_SCREENSHOTS") or str(tmp_path)
+    page.screenshot(path=os.path.join(folder, f"labels-{len(drawn['id'])}-nodes.png"))

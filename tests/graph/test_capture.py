@@ -14,15 +14,7 @@ if str(ROOT) not in sys.path:
 import engine as torch  # noqa: E402
 from engine import _state, graph  # noqa: E402
 from engine.tensor import Tensor  # noqa: E402
-
-
-def run_source(source, filename, namespace=None):
-    """Run `source` as if it were a file (its lines readable through linecache) under capture."""
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    ns = {"torch": torch} if namespace is None else namespace
-    with graph.capture() as g:
-        exec(compile(source, filename, "exec"), ns)
-    return g, ns
+from tests.graph.source import run_source  # noqa: E402
 
 
 WALKTHROUGH = """\
@@ -45,14 +37,17 @@ def test_walkthrough_nodes_edges_names_and_lines():
     assert [n["kind"] for n in d["nodes"]] == ["leaf", "op", "op", "op", "output"]
     assert [n["op"] for n in d["nodes"]] == [None, "AddBackward0", "MulBackward0", "MulBackward0", "MeanBackward0"]
     assert [n["label"] for n in d["nodes"]] == ["x", "add", "mul", "mul", "mean"]
-    assert [n["line"] for n in d["nodes"]] == [2, 2, 3, 3, 4]
+    # the leaf is placed where it was made (line 1), not where it is first used
+    assert [n["line"] for n in d["nodes"]] == [1, 2, 3, 3, 4]
+    assert d["nodes"][0]["code"] == "x = torch.ones(2, 2, requires_grad=True)"
     assert d["nodes"][2]["code"] == "z = y * y * 2"
-    assert [n["id"] for n in d["nodes"]] == ["<walk>:2:x#0", "<walk>:2:add#0", "<walk>:3:mul#0", "<walk>:3:mul#1",
+    assert [n["id"] for n in d["nodes"]] == ["<walk>:1:x#0", "<walk>:2:add#0", "<walk>:3:mul#0", "<walk>:3:mul#1",
                                              "<walk>:4:mean#0"]
     ids = [n["id"] for n in d["nodes"]]
-    assert [(e["source"], e["target"]) for e in d["edges"]] == list(zip(ids, ids[1:]))
-    # y * y: one edge, the input listed twice
+    # y * y: the input listed twice, and one edge per input slot
     assert d["nodes"][2]["inputs"] == [ids[1], ids[1]]
+    assert [(e["source"], e["target"], e["slot"]) for e in d["edges"]] == [
+        (ids[0], ids[1], 0), (ids[1], ids[2], 0), (ids[1], ids[2], 1), (ids[2], ids[3], 0), (ids[3], ids[4], 0)]
     assert d["nodes"][1]["var"] == "y" and d["nodes"][4]["var"] == "out"
     for n in d["nodes"]:
         assert n["shape"] == ([] if n["kind"] == "output" else [2, 2])
@@ -76,6 +71,7 @@ def test_values_and_gradients_equal_the_tensors():
     assert nodes["<walk-values>:3:mul#1"].grad["data"] == z.grad.tolist()
     assert nodes["mean"].grad["data"] == 1.0
     assert nodes["x"].grad["norm"] == pytest.approx(float(np.linalg.norm(x.grad.numpy())))
+    assert nodes["x"].grad["abs_mean"] == pytest.approx(float(np.abs(x.grad.numpy()).mean()))
 
 
 def test_grad_meaning_unchanged_for_user_code():
@@ -284,7 +280,8 @@ def test_module_paths_and_parameter_names():
     assert by_label["fc1.weight"]["id"] == "param:model.fc1.weight"
     assert by_label["fc1.weight"]["module"] == "model.fc1"
     mods = [(n["label"], n["module"]) for n in d["nodes"]]
-    assert mods == [("x", "model.fc1"), ("fc1.weight", "model.fc1"), ("mm", "model.fc1"),
+    # x was made outside the model: it is not drawn inside it
+    assert mods == [("x", None), ("fc1.weight", "model.fc1"), ("mm", "model.fc1"),
                     ("relu", "model"), ("fc2.weight", "model.fc2"), ("mm", "model.fc2"), ("sum", None)]
     assert {n["module_type"] for n in d["nodes"] if n["module"] == "model.fc1"} == {"Linear"}
     # the op inside a module's forward points at the line in that forward
@@ -316,7 +313,8 @@ def test_capture_restores_the_engine():
     assert graph._originals == {}
     if before is not None:
         assert elementwise.add.tt.forward is before
-    assert len(g.steps) == 1 and not g.steps[0].closed and g.steps[0].nodes[-1].label == "mul"
+    assert len(g.steps) == 1 and not g.steps[0].closed and g.steps[0].nodes[-2].label == "mul"
+    assert g.steps[0].nodes[-1].kind == "failed" and g.steps[0].nodes[-1].error.startswith("ZeroDivisionError")
     del a
 
 

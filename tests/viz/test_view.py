@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def test_sources_and_columns():
     view = GraphView(g.steps[0])
     assert view.nodes.name == "graph-nodes" and view.edges.name == "graph-edges"
     d = view.nodes.data
-    for col in ("id", "label", "kind", "shape", "line", "has_grad", "x", "y", "colour", "grad_norm", "value_text",
+    for col in ("id", "label", "kind", "shape", "line", "has_grad", "x", "y", "colour", "grad_abs_mean", "value_text",
                 "grad_text", "op", "dtype", "device", "code"):
         assert col in d, col
     step = g.steps[0].to_dict()
@@ -72,7 +73,7 @@ def test_sources_and_columns():
     assert d["label"] == ["x", "add", "mul", "mul", "mean"]
     assert d["kind"] == ["leaf", "op", "op", "op", "output"]
     assert d["shape"] == ["2×2", "2×2", "2×2", "2×2", "scalar"]
-    assert d["line"] == [2, 2, 3, 3, 4] and all(type(v) is int for v in d["line"])
+    assert d["line"] == [1, 2, 3, 3, 4] and all(type(v) is int for v in d["line"])
     assert d["has_grad"] == [True] * 5 and all(type(v) is bool for v in d["has_grad"])
     assert d["value_text"][0] == "[1, 1, 1, 1]" and d["grad_text"][4] == "1"
     e = view.edges.data
@@ -82,16 +83,61 @@ def test_sources_and_columns():
     assert overlapping(view) == []
 
 
+def test_an_input_used_twice_draws_two_edges_apart():
+    g = capture(WALK, "<twice>")
+    view = GraphView(g.steps[0])
+    e = view.edges.data
+    add, mul = view.nodes.data["id"][1], view.nodes.data["id"][2]
+    twice = [k for k, (s, t) in enumerate(zip(e["source"], e["target"])) if (s, t) == (add, mul)]
+    assert len(twice) == 2
+    a, b = (list(zip(e["xs"][k], e["ys"][k])) for k in twice)
+    assert a != b and a[0][0] == b[0][0] and a[0][1] != b[0][1]  # side by side, from the same side of y
+
+
+def test_a_failed_call_is_drawn_as_failed_with_its_error():
+    src = "x = torch.ones(2, 3, requires_grad=True)\nh = x * 2\nout = h @ torch.ones(2, 2)\n"
+    linecache.cache["<failing>"] = (len(src), None, src.splitlines(True), "<failing>")
+    cm = graph.capture()
+    with pytest.raises(RuntimeError):
+        with cm:
+            exec(compile(src, "<failing>", "exec"), {"torch": torch})
+    d = GraphView(cm.graph.steps[-1]).nodes.data
+    assert d["kind"] == ["leaf", "op", "leaf", "failed"] and d["glyph"][-1] == "failed"
+    assert d["label"][-1] == "matmul" and d["line"][-1] == 3 and d["shape"][-1] == ""
+    assert d["value_text"][-1].startswith("raised RuntimeError: mat1 and mat2 shapes cannot be multiplied")
+    assert "output" not in d["kind"]
+
+
 def test_gradient_colour_scale():
     g = capture(WALK)
     d = GraphView(g.steps[0]).nodes.data
-    norms = d["grad_norm"]
-    assert norms[4] == pytest.approx(1.0) and norms[0] == pytest.approx(4.0)
+    norms = d["grad_abs_mean"]
+    # the colour encodes the mean |grad| per element (x.grad is 2 everywhere; its L2 norm would be 4)
+    assert norms[4] == pytest.approx(1.0) and norms[0] == pytest.approx(2.0)
     # larger gradients are darker
     def lum(c):
         r, g_, b = (int(c[k:k + 2], 16) for k in (1, 3, 5))
         return 0.3 * r + 0.59 * g_ + 0.11 * b
     assert lum(d["colour"][0]) < lum(d["colour"][4])
+
+
+def test_one_colour_scale_across_the_steps_of_a_run():
+    from engine.viz.bokeh_view import GRAD_ENCODED, grad_range
+    src = ("w = torch.ones(3, requires_grad=True)\n"
+           "for k in (1.0, 100.0):\n"
+           "    loss = (w * 2).sum() * k\n"
+           "    loss.backward()\n"
+           "    w.grad = None\n")
+    steps = [s.to_dict() for s in capture(src, "<scale>").steps]
+    assert grad_range(steps) == (pytest.approx(1.0), pytest.approx(200.0))  # w.grad: 2, then 200
+    view = GraphView(steps[0])
+    assert view._colorbar.title == GRAD_ENCODED == "mean |grad| per element"
+    own = [view.update(s).nodes.data["colour"][0] for s in steps]   # each step's own scale
+    view.colour_range = grad_range(steps)
+    run = [view.update(s).nodes.data["colour"][0] for s in steps]
+    assert own[0] == own[1]       # refitted per step: the same colour means 2 at step 0 and 200 at step 1
+    assert run[0] != run[1]       # one scale: different gradients, different colours
+    assert (view._mapper.low, view._mapper.high) == (pytest.approx(1.0), pytest.approx(200.0))
 
 
 def test_update_keeps_positions_of_kept_nodes():
@@ -247,3 +293,27 @@ def test_app_export_alias_is_only_for_the_run(tmp_path):
     after = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
     assert after == before  # nothing left behind: `torch` is whatever it was before the run
     assert all(v is not torch for v in after.values())
+
+
+def test_a_scalar_readout_keeps_its_exponent_on_one_line():
+    from bokeh.models import Div
+    node = {"label": "x", "value": graph.summarize(np.array(2.0)), "grad": graph.summarize(np.array(-5.447e-4))}
+    grad = inspector_figure(node, width=300).children[1]
+    assert isinstance(grad, Div) and ">-5.447e-04</div>" in grad.text and "white-space:nowrap" in grad.text
+    size = int(grad.text.split("font-size:")[1].split("px")[0])
+    assert size * 0.62 * len("-5.447e-04") <= grad.width  # shrunk to fit the panel, not cut
+
+
+def test_small_graphs_fit_the_view_with_every_label():
+    from engine.viz.bokeh_view import SMALL_GRAPH
+    g = capture(LOOP.format(n=3), "<small>")
+    view = GraphView(g.steps[0])
+    assert view.focus.data["fit"] == [1] and not view.needs_overview
+    assert SMALL_GRAPH >= 60
+
+
+def test_hover_texts_of_a_leaf_read_whole():
+    g = capture(WALK, "<cell k0>")
+    d = GraphView(g.steps[0]).nodes.data
+    assert d["kind_text"][0] == "leaf" and d["kind_text"][1] == "op · AddBackward0"
+    assert d["where"][0] == "line 1"  # not "<cell k0>:1", which a browser reads as a tag
