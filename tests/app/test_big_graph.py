@@ -1,6 +1,4 @@
 """A graph far over the node budget, end to end: worker runner -> state -> graph panel (engine.viz)."""
-import time
-
 import pytest
 
 pytest.importorskip("panel")
@@ -16,12 +14,9 @@ CODE = ("import torch\nx = torch.ones(2, requires_grad=True)\ny = x\n"
 def test_100k_nodes_are_cut_with_a_notice_and_drawn_folded():
     app = GradviewApp(codes=[CODE], runner=WorkerRunner(time_limit=10), scheduler=SyncScheduler())
     try:
-        t0 = time.perf_counter()
         app.controller.run_all()
-        took = time.perf_counter() - t0
         cell = app.state.cells[0]
-        assert cell.error is None, cell.error
-        assert took < 10
+        assert cell.error is None, cell.error  # within the worker's 10 s limit (the speed is bench_graph's)
         step = app.state.current_step()
         kept = len(step["nodes"])
         assert kept <= 20_000 and kept + step["nodes_left_out"] >= 100_000
