@@ -39,18 +39,25 @@ def is_loopback(address: str) -> bool:
         return bool(infos) and all(ipaddress.ip_address(i[4][0].split("%")[0]).is_loopback for i in infos)
 
 
+def option_value(argv, option: str) -> str | None:
+    """The value a command line gives `option` (`--port 5007` or `--port=5007`), or None."""
+    argv = list(argv)
+    for i, arg in enumerate(argv):
+        if arg == option and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(option + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def served_address(argv) -> str | None:
     """The address a `panel serve` command line listens on ("" for every interface, its default), or
     None when `argv` is not such a command line."""
     argv = list(argv)
     if "serve" not in argv:
         return None
-    for i, arg in enumerate(argv):
-        if arg == "--address" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--address="):
-            return arg.split("=", 1)[1]
-    return ""
+    address = option_value(argv, "--address")
+    return "" if address is None else address
 
 
 def warn_if_exposed(log=None) -> bool:

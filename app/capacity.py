@@ -209,13 +209,8 @@ class Budget:
 
 
 def _port() -> str:
-    argv = sys.argv
-    for i, arg in enumerate(argv):
-        if arg == "--port" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--port="):
-            return arg.split("=", 1)[1]
-    return "5006"
+    from .__main__ import option_value  # the launcher reads its command line the same way
+    return option_value(sys.argv, "--port") or "5006"
 
 
 _BUDGET = None
