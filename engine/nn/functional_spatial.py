@@ -12,6 +12,7 @@ import numpy as np
 from .. import creation
 from ..ops import elementwise as _ew
 from ..ops import nn as _nn
+from ..ops.nn import _common, conv as _conv
 from ..ops._core import OpDef, apply
 from ..ops.shape import stack
 from . import functional as F
@@ -44,7 +45,7 @@ def _padded(xp, x, padding, value=0):
 
 
 def _conv3d_geometry(x_shape, w_shape, stride, padding, dilation):
-    return tuple(_nn._out_size(n, k, s, d, a, b) for n, k, s, d, (a, b) in
+    return tuple(_conv._out_size(n, k, s, d, a, b) for n, k, s, d, (a, b) in
                  zip(x_shape[2:], w_shape[2:], stride, dilation, padding))
 
 
@@ -55,7 +56,7 @@ def _conv3d_cols(xp, x, w_shape, stride, padding, dilation, groups):
     xpd = _padded(xp, x, padding)
     s = xpd.strides
     cg = c // groups
-    win = _nn._as_strided(xp, xpd, (n, groups, cg) + tuple(kernel) + out,
+    win = _conv._as_strided(xp, xpd, (n, groups, cg) + tuple(kernel) + out,
                           (s[0], s[1] * cg, s[1]) + tuple(st * d for st, d in zip(s[2:], dilation))
                           + tuple(st * v for st, v in zip(s[2:], stride)))
     return win.reshape(n, groups, cg * math.prod(kernel), math.prod(out)), out
@@ -73,8 +74,8 @@ def _conv3d_forward(xp, x, w, *rest):
 
 def _conv3d_vjp(m, g, node, *saved):
     stride, padding, dilation, groups = node.params
-    if _nn._tensor_mode(m):
-        return _nn._composite_vjp(_conv3d_composite, saved, node, g)
+    if _common._tensor_mode(m):
+        return _common._composite_vjp(_conv3d_composite, saved, node, g)
     xp = m.xp
     x, w = saved[0], saved[1]
     n, c = x.shape[:2]
@@ -105,7 +106,7 @@ def _conv3d_composite(x, w, b=None, *, params):
     stride, padding, dilation, groups = params
     x = _nn.constant_pad(x, tuple(p for pair in reversed(padding) for p in pair))
     n, c, _, h, wd = x.shape
-    od = _nn._out_size(x.shape[2], w.shape[2], stride[0], dilation[0], 0, 0)
+    od = _conv._out_size(x.shape[2], w.shape[2], stride[0], dilation[0], 0, 0)
     total = None
     for i in range(w.shape[2]):
         xs = x[:, :, i * dilation[0]:i * dilation[0] + stride[0] * (od - 1) + 1:stride[0]]
