@@ -4,7 +4,7 @@ import copy
 
 from ... import creation
 from .. import functional as F, init
-from ..functional_attention import _canonical_mask, _none_or_dtype
+from ..functional.attention import _canonical_mask, _none_or_dtype
 from ..parameter import Parameter
 from .container import ModuleList
 from .conv import _ConvNd, _pair, _single

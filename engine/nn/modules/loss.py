@@ -1,5 +1,6 @@
 """Loss modules."""
 from .. import functional as F
+from ..functional.loss import _reduction
 from .module import Module
 
 
@@ -7,7 +8,7 @@ class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
         if size_average is not None or reduce is not None:
-            self.reduction = F._reduction(size_average, reduce, reduction)
+            self.reduction = _reduction(size_average, reduce, reduction)
         else:
             self.reduction = reduction
 

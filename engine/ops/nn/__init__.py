@@ -19,6 +19,6 @@ from .loss import mse_loss, binary_cross_entropy, binary_cross_entropy_with_logi
 from .embedding import embedding
 from .padding import constant_pad, index_pad
 from .normalization import layer_norm, batch_norm
-from .conv import conv2d, unfold, fold
+from .conv import conv2d, conv3d, unfold, fold
 from .pooling import pool_out_size, max_pool_indices, max_pool2d, avg_pool2d
 from .rnn import lstm_layer

@@ -1,5 +1,8 @@
 """Convolution on windows of a channels-last view (one im2col copy, one matrix product; the
-backward loops over kernel offsets, never pixels), and unfold/fold (im2col/col2im)."""
+backward loops over kernel offsets, never pixels), 3-D convolution on windows of the padded input
+(one batched matrix product), and unfold/fold (im2col/col2im)."""
+
+import math
 
 import numpy as np
 
@@ -258,6 +261,100 @@ def _conv_composite(x, w, b=None, *, params):
     if b is not None:
         out = out + b.reshape(1, o, 1, 1)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# conv3d: the (N, G, C/G * k, L) columns of the zero-padded input, times the (G, O/G, C/G * k) weight
+def _padded(xp, x, padding, value=0):
+    if not any(a or b for a, b in padding):
+        return x
+    shape = x.shape[:2] + tuple(n + a + b for n, (a, b) in zip(x.shape[2:], padding))
+    out = xp.zeros(shape, dtype=x.dtype) if value == 0 else xp.full(shape, value, dtype=x.dtype)
+    out[(slice(None), slice(None)) + tuple(slice(a, a + n) for n, (a, _) in zip(x.shape[2:], padding))] = x
+    return out
+
+
+def _conv3d_geometry(x_shape, w_shape, stride, padding, dilation):
+    return tuple(_out_size(n, k, s, d, a, b) for n, k, s, d, (a, b) in
+                 zip(x_shape[2:], w_shape[2:], stride, dilation, padding))
+
+
+def _conv3d_cols(xp, x, w_shape, stride, padding, dilation, groups):
+    n, c = x.shape[:2]
+    kernel = w_shape[2:]
+    out = _conv3d_geometry(x.shape, w_shape, stride, padding, dilation)
+    xpd = _padded(xp, x, padding)
+    s = xpd.strides
+    cg = c // groups
+    win = _as_strided(xp, xpd, (n, groups, cg) + tuple(kernel) + out,
+                          (s[0], s[1] * cg, s[1]) + tuple(st * d for st, d in zip(s[2:], dilation))
+                          + tuple(st * v for st, v in zip(s[2:], stride)))
+    return win.reshape(n, groups, cg * math.prod(kernel), math.prod(out)), out
+
+
+def _conv3d_forward(xp, x, w, *rest):
+    stride, padding, dilation, groups = rest[-4:]
+    cols, out = _conv3d_cols(xp, x, w.shape, stride, padding, dilation, groups)
+    o = w.shape[0]
+    y = xp.matmul(w.reshape(groups, o // groups, -1), cols).reshape((x.shape[0], o) + out)
+    if len(rest) == 5:
+        y += rest[0].reshape(o, 1, 1, 1)
+    return y
+
+
+def _conv3d_vjp(m, g, node, *saved):
+    stride, padding, dilation, groups = node.params
+    if _tensor_mode(m):
+        return _composite_vjp(_conv3d_composite, saved, node, g)
+    xp = m.xp
+    x, w = saved[0], saved[1]
+    n, c = x.shape[:2]
+    o, kernel, out = w.shape[0], w.shape[2:], g.shape[2:]
+    g3 = g.reshape(n, groups, o // groups, -1)
+    gx = gw = gb = None
+    if len(saved) == 3 and node.needs[2]:
+        gb = g.sum(axis=(0, 2, 3, 4))
+    if node.needs[1]:
+        cols, _ = _conv3d_cols(xp, x, w.shape, stride, padding, dilation, groups)
+        gw = xp.matmul(g3, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
+    if node.needs[0]:
+        # the columns' gradient, summed back onto the padded input one kernel offset at a time
+        gcols = xp.matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), g3)
+        gcols = gcols.reshape((n, c) + tuple(kernel) + tuple(out))
+        shape = (n, c) + tuple(s + a + b for s, (a, b) in zip(x.shape[2:], padding))
+        gpad = xp.zeros(shape, dtype=g.dtype)
+        for offset in np.ndindex(*kernel):
+            where = tuple(slice(i * d, i * d + st * (k - 1) + 1, st)
+                          for i, d, st, k in zip(offset, dilation, stride, out))
+            gpad[(slice(None), slice(None)) + where] += gcols[(slice(None), slice(None)) + offset]
+        gx = gpad[(slice(None), slice(None)) + tuple(slice(a, a + s) for s, (a, _) in zip(x.shape[2:], padding))]
+    return (gx, gw, gb) if len(saved) == 3 else (gx, gw)
+
+
+def _conv3d_composite(x, w, b=None, *, params):
+    """The same convolution as a sum of 2-D convolutions over the kernel's depth (for create_graph)."""
+    stride, padding, dilation, groups = params
+    x = constant_pad(x, tuple(p for pair in reversed(padding) for p in pair))
+    n, c, _, h, wd = x.shape
+    od = _out_size(x.shape[2], w.shape[2], stride[0], dilation[0], 0, 0)
+    total = None
+    for i in range(w.shape[2]):
+        xs = x[:, :, i * dilation[0]:i * dilation[0] + stride[0] * (od - 1) + 1:stride[0]]
+        xs = xs.transpose(1, 2).reshape(n * od, c, h, wd)
+        part = conv2d(xs, w[:, :, i], None, stride[1:], ((0, 0), (0, 0)), dilation[1:], groups)
+        total = part if total is None else total + part
+    out = total.reshape(n, od, *total.shape[1:]).transpose(1, 2)
+    return out if b is None else out + b.reshape(-1, 1, 1, 1)
+
+
+_conv3d_ops = {k: OpDef("ConvolutionBackward0", _conv3d_forward, _conv3d_vjp, save_inputs=tuple(range(k)),
+                        kind="conv3d") for k in (2, 3)}
+
+
+def conv3d(x, w, b, stride, padding, dilation, groups):
+    """x: (N, C, D, H, W), padding ((front, back), (top, bottom), (left, right)); checked by the caller."""
+    inputs = (x, w) if b is None else (x, w, b)
+    return apply(_conv3d_ops[len(inputs)], inputs, (stride, padding, dilation, groups))
 
 
 # ---------------------------------------------------------------------------------------------
