@@ -76,3 +76,19 @@ class Buffer(Tensor):
 
 def is_lazy(param):
     return False
+
+
+def zero_grads(params, set_to_none=True):
+    """Reset the gradients of `params` (Module.zero_grad and Optimizer.zero_grad): drop them, or with
+    set_to_none=False zero them in place, detached from any graph that made them."""
+    for p in params:
+        if p.grad is not None:
+            if set_to_none:
+                p.grad = None
+            else:
+                if p.grad.grad_fn is not None:
+                    p.grad.detach_()
+                else:
+                    p.grad.requires_grad_(False)
+                p.grad._data[...] = 0
+                p.grad._version_box[0] += 1

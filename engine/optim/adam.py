@@ -1,4 +1,5 @@
-"""Adam and AdamW (decoupled weight decay), with amsgrad and maximize, PyTorch's single-tensor formulas."""
+"""`torch.optim.Adam` (and the decoupled weight decay AdamW sets), with amsgrad and maximize, PyTorch's
+single-tensor formula."""
 import numpy as np
 
 from . import _fused
@@ -91,16 +92,3 @@ class Adam(Optimizer):
                 param += tmp
                 p._version_box[0] += 1
         return loss
-
-
-class AdamW(Adam):
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
-                         capturable=capturable, differentiable=differentiable, fused=fused,
-                         decoupled_weight_decay=True)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group["decoupled_weight_decay"] = True

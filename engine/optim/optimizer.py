@@ -12,6 +12,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ..autograd import enable_grad
+from ..nn.parameter import zero_grads
 
 __all__ = ["Optimizer", "required"]
 
@@ -114,18 +115,7 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none=True):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    else:
-                        if p.grad.grad_fn is not None:
-                            p.grad.detach_()
-                        else:
-                            p.grad.requires_grad_(False)
-                        p.grad._data[...] = 0
-                        p.grad._version_box[0] += 1
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def _closure(self, closure):
         if closure is None:

@@ -1,5 +1,5 @@
 """The volumetric, unpooling, grid sampling, embedding-bag and other spatial layers (engine/nn/
-modules/spatial_layers.py, engine/nn/functional_spatial.py) against PyTorch: outputs, input and
+modules and engine/nn/functional: conv, pooling, vision, sparse, ...) against PyTorch: outputs, input and
 parameter gradients, buffers, reprs and parameter names in float64 on every device; the functional
 forms; numerical gradients; PyTorch's errors; the lazy modules and the seeded dropout."""
 import math

@@ -1,23 +1,13 @@
-"""Conv1d and Conv2d with PyTorch's arguments (stride, padding incl. 'same'/'valid', dilation,
-groups, bias, padding_mode), default initialisation and repr."""
+"""Convolution modules: 1-D, 2-D and 3-D, transposed and lazy."""
 import math
 
 from ... import creation
-from .. import functional as F, init
+from .. import functional as F
+from .. import init
 from ..parameter import Parameter
+from .lazy import _materialize
 from .module import Module
-
-
-def _ntuple(n):
-    def parse(x):
-        if isinstance(x, (tuple, list)):
-            return tuple(x)
-        return (x,) * n
-    return parse
-
-
-_single = _ntuple(1)
-_pair = _ntuple(2)
+from .utils import _pair, _single, _triple
 
 
 class _ConvNd(Module):
@@ -134,3 +124,124 @@ class Conv1d(_ConvNd):
 
     def forward(self, input):
         return self._conv_forward(input, self.weight, self.bias)
+
+
+class _ConvTransposeNd(_ConvNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, output_padding, groups,
+                 bias, padding_mode, device, dtype):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {self.__class__.__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
+                         groups, bias, padding_mode, device, dtype)
+        # a transposed weight is (in, out / groups, *kernel); the slot keeps its place in the state_dict
+        self.weight = Parameter(creation.empty((in_channels, out_channels // groups, *kernel_size), device=device,
+                                               dtype=dtype))
+        self.reset_parameters()
+
+    def _output_padding(self, input, output_size):
+        """The output_padding that yields output_size (PyTorch's forward(input, output_size))."""
+        if output_size is None:
+            return self.output_padding
+        k = len(self.kernel_size)
+        output_size = output_size[-k:]
+        if len(output_size) != k:
+            raise ValueError(f"ConvTranspose{k}D: for {input.dim()}D input, output_size must have {k} or "
+                             f"{k + 2} elements (got {len(output_size)})")
+        spatial = tuple(input.shape[-k:])
+        mins = [(n - 1) * s - 2 * p + d * (kk - 1) + 1 for n, s, p, d, kk in
+                zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size)]
+        maxs = [m + s - 1 for m, s in zip(mins, self.stride)]
+        for size, lo, hi in zip(output_size, mins, maxs):
+            if size < lo or size > hi:
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {mins} to "
+                                 f"{maxs} (for an input of {input.shape[-k:]})")
+        return tuple(int(size) - lo for size, lo in zip(output_size, mins))
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, _pair(kernel_size), _pair(stride), _pair(padding),
+                         _pair(dilation), _pair(output_padding), groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input, output_size=None):
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, _single(kernel_size), _single(stride), _single(padding),
+                         _single(dilation), _single(output_padding), groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input, output_size=None):
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class Conv3d(_ConvNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, _triple(kernel_size), _triple(stride),
+                         padding if isinstance(padding, str) else _triple(padding), _triple(dilation), False,
+                         _triple(0), groups, bias, padding_mode, device, dtype)
+
+    def _conv_forward(self, input, weight, bias):
+        if self.padding_mode != "zeros":
+            return F.conv3d(F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), weight,
+                            bias, self.stride, _triple(0), self.dilation, self.groups)
+        return F.conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, _triple(kernel_size), _triple(stride), _triple(padding),
+                         _triple(dilation), _triple(output_padding), groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input, output_size=None):
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class _LazyConvNd:
+    eager, spatial = None, 0
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        # built for one group per channel, then emptied: the checks and attributes are the eager ones
+        self.eager.__init__(self, groups, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                            padding_mode, device, dtype)
+        self.in_channels = 0
+        self.weight = Parameter(creation.empty(0, device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(creation.empty(0, device=device, dtype=dtype))
+
+    def reset_parameters(self):
+        pass  # nothing to draw before the first input (the eager __init__ calls this: no random draws)
+
+    def forward(self, input):
+        self.in_channels = input.shape[0 if input.dim() == self.spatial + 1 else 1]
+        if self.in_channels % self.groups:
+            raise ValueError("in_channels must be divisible by groups")
+        _materialize(self, ((self.out_channels, self.in_channels // self.groups, *self.kernel_size),
+                            (self.out_channels,)))
+        self.eager.reset_parameters(self)
+        self.__class__ = self.eager
+        return self.forward(input)
+
+
+class LazyConv1d(_LazyConvNd, Conv1d):
+    eager, spatial = Conv1d, 1
+
+
+class LazyConv2d(_LazyConvNd, Conv2d):
+    eager, spatial = Conv2d, 2
+
+
+class LazyConv3d(_LazyConvNd, Conv3d):
+    eager, spatial = Conv3d, 3

@@ -1,4 +1,4 @@
-"""Dropout modules: active in training mode, the identity in eval mode."""
+"""Dropout modules."""
 from .. import functional as F
 from .module import Module
 
@@ -40,3 +40,8 @@ class Dropout3d(_DropoutNd):
 class AlphaDropout(_DropoutNd):
     def forward(self, input):
         return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)

@@ -1,8 +1,9 @@
-"""Linear, Bilinear, Identity, Flatten, Unflatten."""
+"""Identity, Linear, Bilinear and LazyLinear."""
 import math
 
 from ... import creation
-from .. import functional as F, init
+from .. import functional as F
+from .. import init
 from ..parameter import Parameter
 from .module import Module
 
@@ -71,29 +72,33 @@ class Bilinear(Module):
                 f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
-class Flatten(Module):
-    __constants__ = ["start_dim", "end_dim"]
+class NonDynamicallyQuantizableLinear(Linear):
+    """MultiheadAttention's out_proj: a Linear under PyTorch's class name (which shows in reprs)."""
 
-    def __init__(self, start_dim=1, end_dim=-1):
-        super().__init__()
-        self.start_dim = start_dim
-        self.end_dim = end_dim
+
+class LazyLinear(Linear):
+    """A Linear whose in_features come from the first input: its parameters are empty until then,
+    filled in place (an optimiser already holding them keeps working), and it becomes a Linear."""
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        Module.__init__(self)
+        self.in_features, self.out_features = 0, out_features
+        self.weight = Parameter(creation.empty(0, device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(creation.empty(0, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.in_features:
+            super().reset_parameters()
 
     def forward(self, input):
-        return input.flatten(self.start_dim, self.end_dim)
-
-    def extra_repr(self):
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-class Unflatten(Module):
-    def __init__(self, dim, unflattened_size):
-        super().__init__()
-        self.dim = dim
-        self.unflattened_size = unflattened_size
-
-    def forward(self, input):
-        return input.unflatten(self.dim, self.unflattened_size)
-
-    def extra_repr(self):
-        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+        self.in_features = input.shape[-1]
+        for p, shape in ((self.weight, (self.out_features, self.in_features)), (self.bias, (self.out_features,))):
+            if p is not None:
+                p._data = creation.empty(shape, dtype=p.dtype, device=p.device)._data
+                p._version_box[0] += 1
+        self.reset_parameters()
+        self.__class__ = Linear
+        return self.forward(input)

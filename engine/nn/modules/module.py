@@ -5,7 +5,7 @@ import itertools
 
 from ... import _state
 from ...tensor import Tensor
-from ..parameter import Parameter, Buffer
+from ..parameter import Buffer, Parameter, zero_grads
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
@@ -414,17 +414,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if p.grad is not None:
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.grad_fn is not None:
-                        p.grad.detach_()
-                    else:
-                        p.grad.requires_grad_(False)
-                    p.grad._data[...] = 0
-                    p.grad._version_box[0] += 1
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn):
         for module in self.children():

@@ -215,6 +215,32 @@ class RNNBase(Module):
         return PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices), \
             (tuple(finals) if lstm else finals[0])
 
+    def _forward_simple(self, input, hx, step):
+        """RNN's and GRU's forward: one hidden state, `step` the cell's update."""
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, _simple_cell(step))
+        x, is_batched = self._prepare(input)
+        expected = self._expected_hidden(x)
+        if hx is None:
+            hx = creation.zeros(expected, dtype=x.dtype, device=x.device)
+        else:
+            if is_batched and hx.dim() != 3:
+                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
+            if not is_batched:
+                if hx.dim() != 2:
+                    raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor")
+                hx = hx.unsqueeze(1)
+            self._check_hidden(hx, expected)
+
+        def run(x, states, weights, reverse):
+            return _recurrent_layer(x, states[0], weights, reverse, step)
+
+        output, finals = self._run_layers(x, [hx], run)
+        h_n = stack(finals, 0)
+        if not is_batched:
+            h_n = h_n.squeeze(1)
+        return self._finish(output, is_batched), h_n
+
     def _finish(self, output, is_batched):
         if self.batch_first:
             output = output.transpose(0, 1)
@@ -312,30 +338,7 @@ class RNN(RNNBase):
         super().__init__(mode, *args, **kwargs)
 
     def forward(self, input, hx=None):
-        step = _tanh_step if self.mode == "RNN_TANH" else _relu_step
-        if isinstance(input, PackedSequence):
-            return self._forward_packed(input, hx, _simple_cell(step))
-        x, is_batched = self._prepare(input)
-        expected = self._expected_hidden(x)
-        if hx is None:
-            hx = creation.zeros(expected, dtype=x.dtype, device=x.device)
-        else:
-            if is_batched and hx.dim() != 3:
-                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
-            if not is_batched:
-                if hx.dim() != 2:
-                    raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor")
-                hx = hx.unsqueeze(1)
-            self._check_hidden(hx, expected)
-
-        def run(x, states, weights, reverse):
-            return _recurrent_layer(x, states[0], weights, reverse, step)
-
-        output, finals = self._run_layers(x, [hx], run)
-        h_n = stack(finals, 0)
-        if not is_batched:
-            h_n = h_n.squeeze(1)
-        return self._finish(output, is_batched), h_n
+        return self._forward_simple(input, hx, _tanh_step if self.mode == "RNN_TANH" else _relu_step)
 
 
 class GRU(RNNBase):
@@ -345,29 +348,7 @@ class GRU(RNNBase):
         super().__init__("GRU", *args, **kwargs)
 
     def forward(self, input, hx=None):
-        if isinstance(input, PackedSequence):
-            return self._forward_packed(input, hx, _simple_cell(_gru_step))
-        x, is_batched = self._prepare(input)
-        expected = self._expected_hidden(x)
-        if hx is None:
-            hx = creation.zeros(expected, dtype=x.dtype, device=x.device)
-        else:
-            if is_batched and hx.dim() != 3:
-                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
-            if not is_batched:
-                if hx.dim() != 2:
-                    raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor")
-                hx = hx.unsqueeze(1)
-            self._check_hidden(hx, expected)
-
-        def run(x, states, weights, reverse):
-            return _recurrent_layer(x, states[0], weights, reverse, _gru_step)
-
-        output, finals = self._run_layers(x, [hx], run)
-        h_n = stack(finals, 0)
-        if not is_batched:
-            h_n = h_n.squeeze(1)
-        return self._finish(output, is_batched), h_n
+        return self._forward_simple(input, hx, _gru_step)
 
 
 class LSTM(RNNBase):

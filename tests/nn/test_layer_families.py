@@ -1,5 +1,5 @@
-"""The extra activations, distances, padding, normalisation, pooling and loss layers (engine/nn/
-modules/more_layers.py, engine/nn/functional_more.py) against PyTorch: outputs, input and parameter
+"""Activations, distances, padding, normalisation, pooling and loss layers beyond test_layers.py
+(engine/nn/modules and engine/nn/functional, by family) against PyTorch: outputs, input and parameter
 gradients, buffers, reprs and parameter names in float64 on every device; the functional forms with
 each reduction; PyTorch's errors; the random ones (RReLU, gumbel_softmax) statistically."""
 import math
