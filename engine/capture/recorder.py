@@ -348,7 +348,7 @@ class Recorder:
         if not self.recs and not closed and self.failure is None:
             return None
         step = Step.from_records(self.step_index, self._step_data(roots, frames), grads, loss, closed,
-                                  self.full_values)
+                                 self.full_values, self.graph.source_of)
         self.step_index += 1
         self._new_step()
         if closed:
@@ -359,7 +359,8 @@ class Recorder:
         data = StepData(list(self.recs), name_leaves(self.leaf_info, self.recs, {}), dict(self.arrays),
                          dict(self.inplace_names),
                          dict(self.updates), set(), {}, self.module_types)
-        return Step.from_records(self.step_index, data, {}, None, False, self.full_values)
+        return Step.from_records(self.step_index, data, {}, None, False, self.full_values,
+                                 self.graph.source_of)
 
     def finish(self, frame, error=None):
         """End the capture: what ran after the last backward() becomes the open step. `error`: the
@@ -432,12 +433,15 @@ class capture:
     full_values: tensors with at most this many elements keep their exact values; larger ones keep
         statistics, a histogram and a strided preview.
     keep_steps: how many of the most recent steps keep their nodes; older ones keep loss and counts.
+    source_of: a function from the file name code was compiled under to a name for that source
+        (e.g. the id of the notebook cell compiled as "<cell c3>"), or None for code of no known
+        source; each node carries it as `source`. Default: no node has a source.
     """
 
-    def __init__(self, full_values=64, keep_steps=20):
+    def __init__(self, full_values=64, keep_steps=20, source_of=None):
         if full_values < 0 or keep_steps < 0:
             raise ValueError("full_values and keep_steps must be >= 0")
-        self.graph = Graph(full_values, keep_steps)
+        self.graph = Graph(full_values, keep_steps, source_of)
         self._prev = None
         self._recorder = None
         self._gc = (0, 0, 0)

@@ -26,6 +26,7 @@ class Node:
     line: int = -1
     file: str = ""
     code: str = ""
+    source: str | None = None  # what the capture's source_of names the file ("c3" for a notebook cell)
     module: str | None = None
     col: int = -1             # where on the line the call that made it starts and ends (0-based)
     end_col: int = -1
@@ -46,7 +47,7 @@ class Node:
     def to_dict(self):
         return {"id": self.id, "label": self.label, "kind": self.kind, "op": self.op, "shape": list(self.shape),
                 "dtype": self.dtype, "device": self.device, "line": self.line, "file": self.file,
-                "code": self.code, "module": self.module, "module_type": self.module_type, "col": self.col,
+                "code": self.code, "source": self.source, "module": self.module, "module_type": self.module_type, "col": self.col,
                 "end_col": self.end_col, "value": self.value, "grad": self.grad,
                 "time_us": self.time_us, "fn": self.fn, "var": self.var, "inputs": list(self.inputs),
                 "aliases": list(self.aliases), "error": self.error,

@@ -21,6 +21,7 @@ class Step:
 
     def __init__(self, index, loss=None, closed=True, full_values=64):
         self.index = index
+        self.source_of = None           # file name -> source name (see capture), for Node.source
         self.loss = loss
         self.closed = closed            # False for the final step no backward() closed
         self.full_values = full_values
@@ -36,9 +37,10 @@ class Step:
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
-    def from_records(cls, index, data, grads, loss, closed, full_values):
+    def from_records(cls, index, data, grads, loss, closed, full_values, source_of=None):
         """A step over a recorder's records (`StepData`) and gradients by record index."""
         step = cls(index, loss, closed, full_values)
+        step.source_of = source_of
         step._records = data
         step._grads = grads
         step._node_count = len(data.records) + (data.failure is not None)
@@ -182,6 +184,8 @@ class Step:
         nodes = []
         edges = []
         code_cache = {}
+        source_of = self.source_of
+        sources = {}
         for i, r in enumerate(records):
             if keep is not None and i not in keep:
                 continue
@@ -193,6 +197,12 @@ class Step:
             code = code_cache.get(key)
             if code is None:
                 code = code_cache[key] = linecache.getline(fname, line).strip() if fname and line > 0 else ""
+            if source_of is not None:
+                source = sources.get(fname, False)
+                if source is False:
+                    source = sources[fname] = _source(source_of, fname)
+            else:
+                source = None
             t = r[R_T]
             dev = t.device
             arr = arrays[i] if i in arrays else t._data
@@ -223,7 +233,7 @@ class Step:
             t_s = r[R_TIME]
             node = Node(id=ids[i], label=label, kind=kind, op=opname, shape=[int(d) for d in arr.shape],
                         dtype=arr.dtype.name, device=str(dev), line=line, col=col, end_col=end_col,
-                        file=fname, code=code, module=r[R_MOD], module_type=data.module_types.get(r[R_MOD]),
+                        file=fname, code=code, source=source, module=r[R_MOD], module_type=data.module_types.get(r[R_MOD]),
                         value=value, grad=grad,
                         time_us=None if t_s is None else round(t_s * 1e6, 3), fn=fn,
                         var=varnames.get(i), inputs=[ids[j] for j in r[R_INS]], inplace=inplace_names.get(i),
@@ -236,6 +246,8 @@ class Step:
                     edges.append((ids[j], tid))
         if data.failure is not None and (keep is None or len(records) in keep):
             nodes.append(failed_node(data.failure, [ids[j] for j in data.failure[1]], len(records)))
+            if source_of is not None:
+                nodes[-1].source = _source(source_of, nodes[-1].file)
             edges.extend((src, nodes[-1].id) for j, src in zip(data.failure[1], nodes[-1].inputs)
                          if keep is None or j in keep)
         return nodes, edges
@@ -292,12 +304,23 @@ class Step:
         return with_left_out(d, len(nodes), self.node_count - len(nodes), left)
 
 
+def _source(source_of, filename):
+    if not filename:
+        return None
+    try:
+        name = source_of(filename)
+    except Exception:  # noqa: BLE001  naming a source never fails a read
+        return None
+    return None if name is None else str(name)
+
+
 class Graph:
     """What a capture recorded: `steps` (closed steps, then the open one if any ops ran after the
     last backward), `step(i)`, `to_dict()`, `to_json()`."""
 
-    def __init__(self, full_values=64, keep_steps=20):
+    def __init__(self, full_values=64, keep_steps=20, source_of=None):
         self.full_values = full_values
+        self.source_of = source_of
         self.keep_steps = keep_steps
         self._steps = []
         self._first_detailed = 0  # steps before this one are truncated

@@ -356,3 +356,18 @@ def test_open_step_visible_while_capturing():
     assert [n.label for n in g.steps[0].nodes] == ["tensor", "add", "mul"] or \
         [n.label for n in g.steps[0].nodes][1:] == ["add", "mul"]
     del b
+
+
+def test_nodes_name_their_source():
+    sources = {"<cell c1>": "c1"}
+    cm = graph.capture(source_of=sources.get)
+    g, _ = run_source("x = torch.ones(2, requires_grad=True)\ny = (x * 2).sum()\ny.backward()\nz = x + 1\n",
+                      "<cell c1>", capture=cm)
+    for step in g.steps:
+        assert [n.source for n in step.nodes] == ["c1"] * len(step.nodes)
+        assert all(n["source"] == "c1" for n in step.to_dict()["nodes"])
+        assert all(n["source"] == "c1" for n in step.trimmed_dict(1)["nodes"] if n["kind"] != "elided")
+    g, _ = run_source("w = torch.ones(2) * 3\n", "<other>", capture=graph.capture(source_of=sources.get))
+    assert [n.source for n in g.steps[0].nodes] == [None, None]
+    g, _ = run_source("w = torch.ones(2) * 3\n", "<cell c1>")  # no source_of: no source
+    assert [n["source"] for n in g.to_dict()["steps"][0]["nodes"]] == [None, None]
