@@ -7,6 +7,7 @@
         loss.backward()
     g.steps[0].to_dict()
 """
-from .capture import SCHEMA_VERSION, Graph, Node, Step, capture, from_tensor, summarize, trim
+from .capture import SCHEMA_VERSION, Explanation, Graph, Node, Step, capture, explain, from_tensor, summarize, trim
 
-__all__ = ["capture", "Graph", "Step", "Node", "summarize", "from_tensor", "trim", "SCHEMA_VERSION"]
+__all__ = ["capture", "Graph", "Step", "Node", "summarize", "from_tensor", "trim", "explain", "Explanation",
+           "SCHEMA_VERSION"]

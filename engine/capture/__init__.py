@@ -34,6 +34,7 @@ The package, by concern:
     recorder    the recorder and `capture`
     from_tensor a step from a tensor's autograd history alone
 """
+from .explain import Explanation, explain
 from .from_tensor import from_tensor
 from .recorder import capture
 from .records import Node
@@ -41,4 +42,5 @@ from .schema import SCHEMA_VERSION, Graph, Step
 from .summaries import summarize
 from .trim import trim
 
-__all__ = ["capture", "Graph", "Step", "Node", "summarize", "from_tensor", "trim", "SCHEMA_VERSION"]
+__all__ = ["capture", "Graph", "Step", "Node", "summarize", "from_tensor", "trim", "explain", "Explanation",
+           "SCHEMA_VERSION"]
