@@ -104,34 +104,34 @@ def saved_names(op):
     return names
 
 
-class _Summaries:
-    """Summaries of gradient arrays, each array summarised once (edges often pass one array on)."""
+class Summaries:
+    """Summaries of arrays, each array summarised once: a step's gradients are passed on along
+    edges unchanged, and what a node saved is often another node's value. The summaries are shared,
+    not copied: change a copy."""
 
-    def __init__(self, full_values, device):
+    def __init__(self, full_values):
         self.full = full_values
-        self.device = device
-        self.done = {}
-        self.keep = []
+        self.done = {}  # id(array) -> (array, summary, whether only its statistics)
 
-    def __call__(self, g):
+    def __call__(self, g, device=None, stats_only=False):
         if g is None:
             return None
         if hasattr(g, "_data"):
             g = g._data  # a backward with create_graph=True passes tensors
-        s = self.done.get(id(g))
-        if s is None:
-            s = self.done[id(g)] = summarize(g, self.full, device=self.device)
-            self.keep.append(g)
-        return s
+        hit = self.done.get(id(g))
+        if hit is None or hit[0] is not g or (hit[2] and not stats_only):
+            hit = self.done[id(g)] = (g, summarize(g, self.full, device=device, stats_only=stats_only), stats_only)
+        return hit[1]
 
 
-def as_dict(struct, forward_nodes, kept_only=False, flow=None, full_values=64, arrays=None, recs=None):
+def as_dict(struct, forward_nodes, kept_only=False, flow=None, full_values=64, arrays=None, recs=None,
+            summaries=None):
     """The backward graph's nodes and edges (see Step.backward_graph) from its structure and the
     forward nodes by record index; `flow`: what the backward sent (gradients on nodes and edges,
     saved tensors); `kept_only`: leave out the backward nodes of forward nodes not given (a
     trimmed step)."""
     nodes, edges, kept = [], [], set()
-    summ = _Summaries(full_values, None)
+    summ = summaries or Summaries(full_values)
     by_tensor = {}
     if flow is not None and flow.saved and recs is not None:
         by_tensor = {id(r[R_T]): i for i, r in enumerate(recs)}
@@ -148,8 +148,8 @@ def as_dict(struct, forward_nodes, kept_only=False, flow=None, full_values=64, a
             sent = flow.sent.get(nid) or ()
             d["ran"] = nid in flow.received
             d["outputs_grad"] = [summ(received)] if received is not None else [None]
-            d["inputs_grad"] = [summ(sent[p]) if p < len(sent) else None for _, _, p in nexts]
-            d["saved"] = _saved(node, flow.saved.get(nid), full_values, by_tensor, arrays)
+            d["inputs_grad"] = [summ(sent[p], stats_only=True) if p < len(sent) else None for _, _, p in nexts]
+            d["saved"] = _saved(node, flow.saved.get(nid), summ, by_tensor, arrays)
         nodes.append(d)
     for k, (node, _, _, nexts) in enumerate(struct):
         if k not in kept:
@@ -159,12 +159,12 @@ def as_dict(struct, forward_nodes, kept_only=False, flow=None, full_values=64, a
             if j in kept:
                 e = {"source": f"b{k}", "target": f"b{j}", "slot": slot}
                 if flow is not None:
-                    e["grad"] = summ(sent[p]) if p < len(sent) else None
+                    e["grad"] = summ(sent[p], stats_only=True) if p < len(sent) else None
                 edges.append(e)
     return {"nodes": nodes, "edges": edges}
 
 
-def _saved(node, saved, full_values, by_tensor, arrays):
+def _saved(node, saved, summ, by_tensor, arrays):
     """[{"name", "value"}] of the tensors a node saved, as they were when it ran (a tensor changed
     in place since is shown from the copy the step kept, else marked "stale")."""
     if not saved:
@@ -179,10 +179,44 @@ def _saved(node, saved, full_values, by_tensor, arrays):
         if k < n_in:
             i = by_tensor.get(id(item))
             array = arrays[i] if arrays is not None and i is not None and i in arrays else item._data
-            value = summarize(array, full_values, device=item.device)
+            value = summ(array, item.device)
             if array is item._data and item._version_box[0] != node.versions[k]:
-                value["stale"] = True
+                value = dict(value, stale=True)
         else:
-            value = summarize(item, full_values)
+            value = summ(item)
         out.append({"name": name, "value": value})
     return out
+
+
+def replay(flow, recs, arrays):
+    """run(node, grad) for explain.chain_rule over a backward that has already run: a node's VJP
+    again, with the tensors it saved then (one changed in place since, as an optimizer step changes
+    a parameter, is taken from the copy the step kept of it)."""
+    from ..tensor import Tensor
+    by_tensor = {id(r[R_T]): i for i, r in enumerate(recs)}
+
+    def run(node, g):
+        op = getattr(node, "op", None)
+        saved = flow.saved.get(id(node))
+        if op is None or not op.saves:
+            return node._apply(g, False)
+        if saved is None:
+            raise RuntimeError(f"explain: {node.name()} did not run in this step's backward()")
+        stand = list(saved)
+        for k in range(len(op.save_inputs)):
+            t = saved[k]
+            if t is None or t._version_box[0] == node.versions[k]:
+                continue
+            i = by_tensor.get(id(t))
+            if i is None or i not in arrays:
+                raise RuntimeError(f"explain: a tensor {node.name()} saved was changed in place after backward()")
+            copy = Tensor._make(arrays[i])
+            copy._version_box = [node.versions[k]]
+            stand[k] = copy
+        kept = node.saved
+        node.saved = tuple(stand)
+        try:
+            return node._apply(g, False)
+        finally:
+            node.saved = kept
+    return run

@@ -172,16 +172,28 @@ def explain(target, output, grad=None, max_paths=1000, full_values=64, name=None
 
     grad: the gradient backward() would start from (default: ones, as for a scalar loss).
     max_paths: how many paths are followed one by one (the rest are summed; the total is exact).
+    name: what to call the target (default: the caller's variable for it).
     Returns an `Explanation`; str() of it reads as the chain rule, step by step.
     """
     from ..autograd import OpNode
-    root = _target_node(output)
-    goal = _target_node(target)
     start = np.ones_like(output._data) if grad is None else _array(grad)
-    label = name or _name_of(target)
+
+    def run(node, g):
+        if isinstance(node, OpNode) and node.op.saves and node.saved is None:
+            raise RuntimeError("explain needs the graph's saved tensors: call it before backward(), or "
+                               "after backward(retain_graph=True)")
+        return node._apply(g, False)
+
+    return chain_rule([(_target_node(output), start)], _target_node(target), run, name or _name_of(target),
+                      max_paths, full_values)
+
+
+def chain_rule(roots, goal, run, label, max_paths=1000, full_values=64):
+    """The explanation of the gradient reaching autograd node `goal` from `roots` ([(node, the
+    gradient it starts with)]), `run(node, grad)` giving what a node sends to each of its inputs."""
     # which nodes lead to the goal (only those are walked)
     reaches = {}
-    stack = [(root, False)]
+    stack = [(r, False) for r, _ in roots]
     while stack:
         node, done = stack.pop()
         if node in reaches:
@@ -195,39 +207,35 @@ def explain(target, output, grad=None, max_paths=1000, full_values=64, name=None
             continue
         stack.append((node, True))
         stack.extend((c, False) for c in kids if c not in reaches)
-    if not reaches.get(root):
+    roots = [(r, g) for r, g in roots if reaches.get(r)]
+    if not roots:
         raise ValueError(f"explain: no path leads from the output to {label}")
-
-    applied = {}
-
-    def run(node, g):
-        if isinstance(node, OpNode) and node.op.saves and node.saved is None:
-            raise RuntimeError("explain needs the graph's saved tensors: call it before backward(), or "
-                               "after backward(retain_graph=True)")
-        return node._apply(g, False)
 
     # the total, as backward computes it (each node once, its incoming gradients summed), and the joins
     deps = {}
-    for node in reaches:
-        if reaches[node] and node is not goal:
+    for node, ok in reaches.items():
+        if ok and node is not goal:
             for c in _children(node):
                 if c is not None and reaches.get(c):
                     deps[c] = deps.get(c, 0) + 1
-    incoming = {root: [("output", "", start)]}
-    ready = [root]
+    incoming = {}
+    for r, g in roots:
+        incoming.setdefault(r, []).append(("output", "", g))
+    ready = [r for r in dict.fromkeys(r for r, _ in roots) if deps.get(r, 0) == 0]
     total = None
     joins = []
     while ready:
         node = ready.pop()
-        parts = incoming.pop(node)
-        g = parts[0][2] if len(parts) == 1 else sum(p[2] for p in parts)
-        if len(parts) > 1:
-            joins.append((node.name(), [(f, i, _array(p)) for f, i, p in parts], _array(g)))
+        parts = incoming.pop(node, [])
+        g = None
+        if parts:
+            g = parts[0][2] if len(parts) == 1 else sum(p[2] for p in parts)
+            if len(parts) > 1:
+                joins.append((node.name(), [(f, i, _array(p)) for f, i, p in parts], _array(g)))
         if node is goal:
-            total = _array(g)
+            total = None if g is None else _array(g)
             continue
-        sent = run(node, g)
-        applied[node] = True
+        sent = run(node, g) if g is not None else ()
         kids = _children(node)
         for slot, c in enumerate(kids):
             if c is None or not reaches.get(c):
@@ -236,8 +244,8 @@ def explain(target, output, grad=None, max_paths=1000, full_values=64, name=None
             if s is not None:
                 incoming.setdefault(c, []).append((node.name(), input_name(slot, len(kids)), _array(s)))
             deps[c] -= 1
-            if deps[c] == 0 and c in incoming:
-                ready.append(c)
+            if deps[c] == 0:
+                ready.append(c)  # (with nothing incoming it only passes the count on)
     if total is None:
         total = np.zeros(())
 
@@ -268,7 +276,8 @@ def explain(target, output, grad=None, max_paths=1000, full_values=64, name=None
     sys.setrecursionlimit(max(limit, 20 * len(reaches) + 1000))
     complete = True
     try:
-        walk(root, start, [])
+        for r, g in roots:
+            walk(r, g, [])
     except _Enough:
         complete = False
     finally:

@@ -9,7 +9,7 @@ from . import backward as _backward
 from .records import (KIND_NAMES, R_CODE, R_FN, R_INS, R_MOD, R_OP, R_T, R_TIME, R_VER, Node, count_edges,
                       failed_node, node_ids)
 from .records import sites as record_sites
-from .summaries import _num, summarize
+from .summaries import _num
 from .trim import keep_closest, trim_targets, with_left_out
 
 SCHEMA_VERSION = 1
@@ -34,6 +34,7 @@ class Step:
         self._node_count = 0
         self._edge_count = None
         self._modules = None
+        self._summary_cache = None      # see _summaries
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -150,7 +151,7 @@ class Step:
         self._modules = {}
         if self._edge_count is None and self._records is not None:
             self._edge_count = count_edges(self._records.records)
-        self._records = self._grads = self._extras = None
+        self._records = self._grads = self._extras = self._summary_cache = None
         self._nodes = self._edges = None
         self.truncated = True
 
@@ -169,7 +170,6 @@ class Step:
         data = self._records
         records = data.records
         grads = self._grads or {}
-        full = self.full_values
         leaf_info = data.leaf_info
         arrays = data.arrays
         inplace_names = data.inplace
@@ -184,6 +184,7 @@ class Step:
         nodes = []
         edges = []
         code_cache = {}
+        summ = self._summaries()
         source_of = self.source_of
         sources = {}
         for i, r in enumerate(records):
@@ -206,13 +207,13 @@ class Step:
             t = r[R_T]
             dev = t.device
             arr = arrays[i] if i in arrays else t._data
-            value = summarize(arr, full, device=dev)
+            value = summ(arr, dev)
             if i not in arrays and t._version_box[0] != r[R_VER]:
-                value["stale"] = True  # changed in place after this op ran
+                value = dict(value, stale=True)  # changed in place after this op ran
             g = grads.get(i)
             if g is not None and hasattr(g, "_data"):
                 g = g._data  # a backward with create_graph=True passes tensors
-            grad = summarize(g, full, device=dev) if g is not None else None
+            grad = summ(g, dev) if g is not None else None
             if op is not None:
                 # an open step's results are its outputs, unless it ended in an error: then only a
                 # tensor backward() ran from is
@@ -252,6 +253,13 @@ class Step:
                          if keep is None or j in keep)
         return nodes, edges
 
+    def _summaries(self):
+        """The step's summaries of arrays, shared by its nodes, edges and backward graph (kept until
+        the step is truncated: values and gradients do not change once the step has closed)."""
+        if self._summary_cache is None or not self.closed:
+            self._summary_cache = _backward.Summaries(self.full_values)
+        return self._summary_cache
+
     def backward_graph(self):
         """The autograd graph this step's backward() ran through, as PyTorch builds it: nodes
         {"id", "name" (PyTorch's: "MulBackward0", "torch::autograd::AccumulateGrad"), "forward_id"
@@ -264,7 +272,32 @@ class Step:
             return None
         return _backward.as_dict(_backward.structure(data.backward, data.records), dict(enumerate(self.nodes)),
                                  flow=data.flow, full_values=self.full_values, arrays=data.arrays,
-                                 recs=data.records)
+                                 recs=data.records, summaries=self._summaries())
+
+    def explain(self, node_id, max_paths=1000):
+        """Why node `node_id` got the gradient it did in the backward() that closed this step (see
+        engine.graph.explain): every path from the output, each node's rule and numbers, replayed
+        from what that backward saw. Raises ValueError for a step no backward() closed or a node
+        no gradient reached."""
+        from ..autograd import AccumulateGrad
+        from .explain import chain_rule
+        data = self._records
+        if data is None or data.backward is None or data.flow is None:
+            raise ValueError(f"step {self.index}: no backward() closed it, so no gradient to explain")
+        node = self.node(node_id)
+        r = data.records[node.index] if node.index < len(data.records) else None
+        if r is None or node.kind == "failed":
+            raise ValueError(f"{node_id}: a failed call has no gradient")
+        t = r[R_T]
+        goal = r[R_FN] if r[R_OP] is not None else (t.grad_fn if t.grad_fn is not None else t._accumulator)
+        if goal is None:
+            raise ValueError(f"{node_id}: no gradient reached it")
+        flow = data.flow
+        roots = [(fn, flow.received[id(fn)]) for fn in dict.fromkeys(data.backward) if id(fn) in flow.received]
+        if isinstance(goal, AccumulateGrad) and id(goal) not in flow.received:
+            raise ValueError(f"{node_id}: no gradient reached it")
+        return chain_rule(roots, goal, _backward.replay(flow, data.records, data.arrays), node.var or node.label,
+                          max_paths, self.full_values)
 
     def trimmed_dict(self, max_nodes):
         """to_dict() with at most `max_nodes` nodes: past the cap, the outputs (what backward()
@@ -300,7 +333,7 @@ class Step:
             d["backward"] = _backward.as_dict(_backward.structure(data.backward, records, keep),
                                               {n.index: n for n in nodes if n.kind != "failed"}, kept_only=True,
                                               flow=data.flow, full_values=self.full_values, arrays=data.arrays,
-                                              recs=records)
+                                              recs=records, summaries=self._summaries())
         return with_left_out(d, len(nodes), self.node_count - len(nodes), left)
 
 

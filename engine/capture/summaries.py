@@ -83,7 +83,7 @@ def _summarize_small(a, s):
     return s
 
 
-def summarize(array, full_values=64, bins=20, preview=64, device=None):
+def summarize(array, full_values=64, bins=20, preview=64, device=None, stats_only=False):
     """A JSON-ready summary of an array (see docs/graph-schema.md, "Value summaries").
 
     Always: numel, shape, dtype, full, and for non-empty numeric arrays min, max, mean, std,
@@ -92,7 +92,8 @@ def summarize(array, full_values=64, bins=20, preview=64, device=None):
     the exact values ("data", nested lists as tolist() gives them); otherwise a histogram of the
     finite values ("hist": {"counts", "edges"}) and a strided "preview" (at most `preview`
     values for 1-D, at most 32 x 32 for 2-D and more, the leading dimensions flattened), with
-    "preview_step" the stride used per dimension.
+    "preview_step" the stride used per dimension. stats_only: no histogram and no preview (a
+    gradient along an edge: its statistics are what is drawn).
     """
     a = _host(array, device)
     n = int(a.size)
@@ -136,6 +137,8 @@ def summarize(array, full_values=64, bins=20, preview=64, device=None):
             s["data"] = _num(data) if type(data) is float else data
         else:
             s["data"] = _clean_list(data)
+        return s
+    if stats_only:
         return s
     if fv.size:
         lo, hi = s["min"], s["max"]
