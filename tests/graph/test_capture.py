@@ -99,6 +99,24 @@ def test_large_tensors_are_summarised():
     assert len(val["hist"]["edges"]) == 21
     assert np.array(val["preview"]).shape == (30, 20)  # every 2nd column of 40
     assert w_node.grad["min"] == w_node.grad["max"] == pytest.approx(3.0)
+    # along the backward graph's edges a large gradient keeps its statistics, not a histogram or preview
+    bg = g.steps[0].backward_graph()
+    assert [n["name"] for n in bg["nodes"]] == ["SumBackward0", "MulBackward0", "torch::autograd::AccumulateGrad"]
+    into_sum, edge = bg["edges"]
+    assert into_sum["grad"]["min"] == into_sum["grad"]["max"] == 1.0
+    assert edge["grad"]["min"] == edge["grad"]["max"] == pytest.approx(3.0)
+    # (an edge's gradient that is also a node's is summarised once, in full)
+    assert edge["grad"] is w_node.grad or edge["grad"] == w_node.grad
+    # two edges into w: each carries its own part, summarised by its statistics alone
+    g, _ = run_source("w = torch.randn(30, 40, requires_grad=True)\nv = (w * 3 + w).sum()\nv.backward()\n", "<big2>")
+    bg = g.steps[0].backward_graph()
+    parts = [e["grad"] for e in bg["edges"] if e["target"] == bg["nodes"][-1]["id"]]
+    assert sorted(p["mean"] for p in parts) == pytest.approx([1.0, 3.0])
+    three = next(p for p in parts if p["mean"] == pytest.approx(3.0))  # w * 3's part, no node's gradient
+    assert "hist" not in three and "preview" not in three and three["shape"] == [30, 40]
+    assert g.steps[0].nodes[0].grad["mean"] == pytest.approx(4.0) and "hist" in g.steps[0].nodes[0].grad
+    stats = graph.summarize(w, stats_only=True)
+    assert {k: v for k, v in val.items() if k not in ("hist", "preview", "preview_step")} == stats
 
 
 def test_full_values_threshold():
