@@ -243,7 +243,9 @@ def _capture_cm(settings: Settings):
         from engine import graph as graph_mod
     except Exception:  # capture layer not available: run without a graph
         return None
-    return graph_mod.capture(full_values=settings.summary_size, keep_steps=settings.keep_steps)
+    # each node names the cell its code came from (its "source")
+    return graph_mod.capture(full_values=settings.summary_size, keep_steps=settings.keep_steps,
+                             source_of=cell_id_from_filename)
 
 
 def _apply_settings(settings: Settings, ns: dict):

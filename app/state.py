@@ -199,9 +199,8 @@ class AppState(param.Parameterized):
 
 
 def node_cell_line(node: dict) -> tuple[str | None, int | None]:
-    """(cell id, line) of the code that made a node, when it came from a cell."""
-    from .runner import cell_id_from_filename
-    cid = cell_id_from_filename(node.get("file"))
+    """(cell id, line) of the code that made a node, when it came from a cell (its "source")."""
+    cid = node.get("source")
     line = node.get("line")
     if cid is None or line is None or line < 0:
         return None, None

@@ -387,6 +387,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     ready = [n for n in dict.fromkeys(roots) if dependencies.get(n, 0) == 0]
     prev_mode = _state.grad_enabled
     _state.grad_enabled = create_graph
+    observe = _state.backward_observer  # graph capture: told what each node received and sent
     executed = []
     try:
         while ready:
@@ -397,6 +398,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             if capture is not None and node in capture:
                 capture[node] = grad
             if type(node) is AccumulateGrad:
+                if observe is not None:
+                    observe(node, grad, ())
                 if capture is None:
                     _accumulate(node, grad, create_graph, _owned=True)
                     if node._hooks is not None and node._hooks.get("post_accumulate"):
@@ -405,6 +408,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 grad = None
                 continue
             input_grads = node._apply(grad, create_graph)
+            if observe is not None:
+                observe(node, grad, input_grads)
             executed.append(node)
             if node._hooks is not None and node._post_hooks:
                 for hook in list(node._post_hooks.values()):

@@ -6,6 +6,8 @@ Forward functions take the backend array namespace `xp` and arrays. VJPs take a 
 incoming gradient, the node (for `params`, `shapes`, `needs`) and the saved values; they return one
 gradient per input. Broadcasting and dtype promotion are undone centrally (autograd._fit_grads).
 """
+from time import perf_counter as _clock
+
 import numpy as np
 
 from .. import _state
@@ -115,6 +117,8 @@ def apply(op, inputs, params=()):
             dev, inputs = dev
             first = inputs[0]
     xp = np if dev is CPU else dev.backend.xp
+    if _state.recorder is not None:
+        _state.op_started = _clock()
     try:
         if n == 1:
             out = op.forward(xp, first._data, *params)

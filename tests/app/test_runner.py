@@ -84,6 +84,10 @@ def test_graph_is_captured_per_cell(runner):
     # the leaf is where the cell above made it; the ops where this cell ran them
     assert (nodes[0]["label"], nodes[0]["file"], nodes[0]["line"]) == ("x", cell_filename("k0"), 2)
     assert all((n["file"], n["line"]) == (cell_filename("k1"), 3) for n in nodes[1:])
+    # each node names the cell it came from, and the app reads the cell from that
+    from app.state import node_cell_line
+    assert [n["source"] for n in nodes] == ["k0", "k1", "k1", "k1"]
+    assert [node_cell_line(n) for n in nodes] == [("k0", 2), ("k1", 3), ("k1", 3), ("k1", 3)]
 
 
 def test_graph_up_to_failing_op_is_kept(runner):

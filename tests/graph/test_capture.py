@@ -99,6 +99,24 @@ def test_large_tensors_are_summarised():
     assert len(val["hist"]["edges"]) == 21
     assert np.array(val["preview"]).shape == (30, 20)  # every 2nd column of 40
     assert w_node.grad["min"] == w_node.grad["max"] == pytest.approx(3.0)
+    # along the backward graph's edges a large gradient keeps its statistics, not a histogram or preview
+    bg = g.steps[0].backward_graph()
+    assert [n["name"] for n in bg["nodes"]] == ["SumBackward0", "MulBackward0", "torch::autograd::AccumulateGrad"]
+    into_sum, edge = bg["edges"]
+    assert into_sum["grad"]["min"] == into_sum["grad"]["max"] == 1.0
+    assert edge["grad"]["min"] == edge["grad"]["max"] == pytest.approx(3.0)
+    # (an edge's gradient that is also a node's is summarised once, in full)
+    assert edge["grad"] is w_node.grad or edge["grad"] == w_node.grad
+    # two edges into w: each carries its own part, summarised by its statistics alone
+    g, _ = run_source("w = torch.randn(30, 40, requires_grad=True)\nv = (w * 3 + w).sum()\nv.backward()\n", "<big2>")
+    bg = g.steps[0].backward_graph()
+    parts = [e["grad"] for e in bg["edges"] if e["target"] == bg["nodes"][-1]["id"]]
+    assert sorted(p["mean"] for p in parts) == pytest.approx([1.0, 3.0])
+    three = next(p for p in parts if p["mean"] == pytest.approx(3.0))  # w * 3's part, no node's gradient
+    assert "hist" not in three and "preview" not in three and three["shape"] == [30, 40]
+    assert g.steps[0].nodes[0].grad["mean"] == pytest.approx(4.0) and "hist" in g.steps[0].nodes[0].grad
+    stats = graph.summarize(w, stats_only=True)
+    assert {k: v for k, v in val.items() if k not in ("hist", "preview", "preview_step")} == stats
 
 
 def test_full_values_threshold():
@@ -304,15 +322,21 @@ def test_to_json_is_valid_and_versioned():
 
 def test_capture_restores_the_engine():
     from engine.ops import elementwise
-    before = elementwise.add.tt.forward if hasattr(elementwise, "add") else None
+    from engine.ops._core import OpDef
+    ops = [v for m in list(sys.modules.values()) if getattr(m, "__name__", "").startswith("engine.")
+           for v in list(vars(m).values()) if isinstance(v, OpDef)]
+    before = [(op.forward, op.vjp) for op in ops]
+    add = elementwise.add.tt.forward if hasattr(elementwise, "add") else None
     with pytest.raises(ZeroDivisionError):
         with graph.capture() as g:
             a = torch.ones(2) * 2
+            # the capture hears about ops through apply and the backward loop: it patches no op
+            assert [(op.forward, op.vjp) for op in ops] == before
             1 / 0
-    assert _state.recorder is None
-    assert graph._originals == {}
-    if before is not None:
-        assert elementwise.add.tt.forward is before
+    assert _state.recorder is None and _state.backward_observer is None
+    assert [(op.forward, op.vjp) for op in ops] == before
+    if add is not None:
+        assert elementwise.add.tt.forward is add
     assert len(g.steps) == 1 and not g.steps[0].closed and g.steps[0].nodes[-2].label == "mul"
     assert g.steps[0].nodes[-1].kind == "failed" and g.steps[0].nodes[-1].error.startswith("ZeroDivisionError")
     del a
@@ -350,3 +374,18 @@ def test_open_step_visible_while_capturing():
     assert [n.label for n in g.steps[0].nodes] == ["tensor", "add", "mul"] or \
         [n.label for n in g.steps[0].nodes][1:] == ["add", "mul"]
     del b
+
+
+def test_nodes_name_their_source():
+    sources = {"<cell c1>": "c1"}
+    cm = graph.capture(source_of=sources.get)
+    g, _ = run_source("x = torch.ones(2, requires_grad=True)\ny = (x * 2).sum()\ny.backward()\nz = x + 1\n",
+                      "<cell c1>", capture=cm)
+    for step in g.steps:
+        assert [n.source for n in step.nodes] == ["c1"] * len(step.nodes)
+        assert all(n["source"] == "c1" for n in step.to_dict()["nodes"])
+        assert all(n["source"] == "c1" for n in step.trimmed_dict(1)["nodes"] if n["kind"] != "elided")
+    g, _ = run_source("w = torch.ones(2) * 3\n", "<other>", capture=graph.capture(source_of=sources.get))
+    assert [n.source for n in g.steps[0].nodes] == [None, None]
+    g, _ = run_source("w = torch.ones(2) * 3\n", "<cell c1>")  # no source_of: no source
+    assert [n["source"] for n in g.to_dict()["steps"][0]["nodes"]] == [None, None]
