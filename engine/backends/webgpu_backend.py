@@ -29,10 +29,11 @@ What differs from the cpu device:
 import json
 import sys
 
+from .base import Backend
 from .numpy_backend import NumpyRandom
 
 
-class WebGPUBackend:
+class WebGPUBackend(Backend):
     name = "webgpu"
 
     def __init__(self, runtime, info):
@@ -43,12 +44,6 @@ class WebGPUBackend:
         self.ndarray = core.WebGPUArray
         self.random = NumpyRandom()  # values are drawn on the CPU (as for cpu tensors) and uploaded
         self._core = core
-
-    def is_available(self):
-        return True
-
-    def device_count(self):
-        return 1
 
     def device_name(self, index=0):
         info = self.info
@@ -66,6 +61,14 @@ class WebGPUBackend:
 
     def synchronize(self, index=None):
         self.runtime.synchronize()
+
+    def special(self, name, x, host, n=None):
+        if name == "erf":  # a WGSL kernel
+            return self.xp.erf(x)
+        return super().special(name, x, host, n)
+
+
+BACKEND = WebGPUBackend
 
 
 def _bridge_source():
