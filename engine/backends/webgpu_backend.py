@@ -5,7 +5,8 @@ It loads only in a browser (Pyodide) whose `navigator.gpu` gives an adapter. Els
 raises and the device is simply unavailable: `engine.backends.available()` leaves it out and
 `torch.device("webgpu")` tensors raise a RuntimeError that says why.
 
-Tensors hold `WebGPUArray`s (webgpu/core.py): a GPU buffer plus shape, strides, offset and dtype.
+Tensors hold `WebGPUArray`s (webgpu/gpuarray.py): a GPU buffer plus shape, strides, offset and
+dtype; the kernels on them are split by concern in the modules webgpu/core.py lists.
 The ops run their forward and backward through `xp` (webgpu/xp.py), NumPy's names backed by WGSL
 kernels (webgpu/kernels.py): elementwise ops with broadcasting and strided inputs, reductions along
 any dims, a tiled (batched) matmul, softmax / log_softmax / logsumexp, where, comparisons,
@@ -99,9 +100,9 @@ def load():
     except Exception as exc:  # a JsException: no adapter, no device
         message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise RuntimeError(f"WebGPU has no usable adapter here: {message}") from None
-    from .webgpu import core
+    from .webgpu import common
     from .webgpu.runtime import Runtime
     runtime = Runtime(bridge, run_sync, to_js, can_run_sync)
     runtime.cpu_like = bool(info.get("fallback")) or info.get("architecture") == "swiftshader"
-    core.RT = runtime
+    common.RT = runtime
     return WebGPUBackend(runtime, info)
