@@ -21,9 +21,9 @@ class device:
             index = int(idx)
         else:
             kind = text
-        if kind not in ("cpu", "cuda", "webgpu"):
-            raise RuntimeError(f"Expected one of cpu, cuda, webgpu device type at start of device string: "
-                               f"{text}")
+        if kind not in backends.DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(backends.DEVICE_TYPES)} device type at start of "
+                               f"device string: {text}")
         self = object.__new__(cls)
         object.__setattr__(self, "type", kind)
         object.__setattr__(self, "index", index)

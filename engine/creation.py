@@ -306,10 +306,7 @@ default_generator = Generator()
 def manual_seed(seed):
     default_generator.manual_seed(seed)
     from . import backends
-    for name in ("cuda", "webgpu"):
-        backend = backends._loaded.get(name)
-        if backend is not None:
-            backend.random.seed(int(seed))
+    backends.manual_seed(seed)
     return default_generator
 
 

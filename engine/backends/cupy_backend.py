@@ -3,6 +3,7 @@
 CuPy is an optional extra (`pip install "gradview[cuda]"`). Without it, or without a GPU,
 `load()` raises and the backends registry marks cuda as unavailable; nothing else changes.
 """
+from .base import Backend
 
 
 class CupyRandom:
@@ -16,7 +17,7 @@ class CupyRandom:
         self.generator = self._cupy.random.default_rng(seed)
 
 
-class CupyBackend:
+class CupyBackend(Backend):
     name = "cuda"
 
     def __init__(self, cupy):
@@ -56,6 +57,19 @@ class CupyBackend:
             self.xp.cuda.Device().synchronize()
         else:
             self.xp.cuda.Device(int(str(index).split(":")[-1])).synchronize()
+
+    def special(self, name, x, host, n=None):
+        """cupyx.scipy.special where it is installed, else through the host."""
+        try:
+            from cupyx.scipy import special
+        except ImportError:
+            return super().special(name, x, host, n)
+        if n is not None:  # cupyx wants the order as an array
+            return getattr(special, name)(self.xp.full_like(x, n), x)
+        return getattr(special, name)(x)
+
+
+BACKEND = CupyBackend
 
 
 def load():

@@ -1,6 +1,8 @@
 """The NumPy backend: runs everywhere, CPython and Pyodide alike."""
 import numpy as np
 
+from .base import Backend
+
 
 class NumpyRandom:
     def __init__(self):
@@ -16,19 +18,12 @@ class NumpyRandom:
         self.generator.bit_generator.state = state
 
 
-class NumpyBackend:
+class NumpyBackend(Backend):
     name = "cpu"
     xp = np
     ndarray = np.ndarray
-
-    def __init__(self):
-        self.random = NumpyRandom()
-
-    def is_available(self):
-        return True
-
-    def device_count(self):
-        return 1
+    host = True
+    random = None  # cpu draws come from engine.creation's generators, which manual_seed seeds itself
 
     def from_numpy(self, array, index=None):
         return array
@@ -36,8 +31,8 @@ class NumpyBackend:
     def to_numpy(self, array):
         return array
 
-    def synchronize(self, index=None):
-        pass
+
+BACKEND = NumpyBackend
 
 
 def load():

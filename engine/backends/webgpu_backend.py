@@ -5,7 +5,8 @@ It loads only in a browser (Pyodide) whose `navigator.gpu` gives an adapter. Els
 raises and the device is simply unavailable: `engine.backends.available()` leaves it out and
 `torch.device("webgpu")` tensors raise a RuntimeError that says why.
 
-Tensors hold `WebGPUArray`s (webgpu/core.py): a GPU buffer plus shape, strides, offset and dtype.
+Tensors hold `WebGPUArray`s (webgpu/gpuarray.py): a GPU buffer plus shape, strides, offset and
+dtype; the kernels on them are split by concern in the modules webgpu/core.py lists.
 The ops run their forward and backward through `xp` (webgpu/xp.py), NumPy's names backed by WGSL
 kernels (webgpu/kernels.py): elementwise ops with broadcasting and strided inputs, reductions along
 any dims, a tiled (batched) matmul, softmax / log_softmax / logsumexp, where, comparisons,
@@ -29,10 +30,11 @@ What differs from the cpu device:
 import json
 import sys
 
+from .base import Backend
 from .numpy_backend import NumpyRandom
 
 
-class WebGPUBackend:
+class WebGPUBackend(Backend):
     name = "webgpu"
 
     def __init__(self, runtime, info):
@@ -43,12 +45,6 @@ class WebGPUBackend:
         self.ndarray = core.WebGPUArray
         self.random = NumpyRandom()  # values are drawn on the CPU (as for cpu tensors) and uploaded
         self._core = core
-
-    def is_available(self):
-        return True
-
-    def device_count(self):
-        return 1
 
     def device_name(self, index=0):
         info = self.info
@@ -66,6 +62,14 @@ class WebGPUBackend:
 
     def synchronize(self, index=None):
         self.runtime.synchronize()
+
+    def special(self, name, x, host, n=None):
+        if name == "erf":  # a WGSL kernel
+            return self.xp.erf(x)
+        return super().special(name, x, host, n)
+
+
+BACKEND = WebGPUBackend
 
 
 def _bridge_source():
@@ -96,9 +100,9 @@ def load():
     except Exception as exc:  # a JsException: no adapter, no device
         message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise RuntimeError(f"WebGPU has no usable adapter here: {message}") from None
-    from .webgpu import core
+    from .webgpu import common
     from .webgpu.runtime import Runtime
     runtime = Runtime(bridge, run_sync, to_js, can_run_sync)
     runtime.cpu_like = bool(info.get("fallback")) or info.get("architecture") == "swiftshader"
-    core.RT = runtime
+    common.RT = runtime
     return WebGPUBackend(runtime, info)

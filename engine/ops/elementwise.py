@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .. import backends
 from .._dtype import result_type, scalar_category, get_default_dtype, bool_
 from ._core import OpDef, apply
 
@@ -497,13 +498,7 @@ def erf_array(xp, x):
         if scipy_special is not None:
             return scipy_special.erf(x)
         return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
-    if hasattr(xp, "erf"):  # a backend's own kernel (WebGPU)
-        return xp.erf(x)
-    try:
-        from cupyx.scipy import special
-        return special.erf(x)
-    except ImportError:  # no cupyx: through the host
-        return xp.asarray(erf_array(np, xp.asnumpy(x)))
+    return backends.of_namespace(xp).special("erf", x, lambda v: erf_array(np, v))
 
 
 erf = UnaryOp("ErfBackward0", erf_array,

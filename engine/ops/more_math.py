@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .. import backends
 from .._dtype import get_default_dtype, float64, int64, bool_, as_dtype, from_numpy_dtype
 from ._core import OpDef, apply, ArrayMath
 from . import elementwise as ew, shape as sh, reduce as red, indexing as ix
@@ -30,17 +31,13 @@ def _raise(message):
 
 
 # ---------------------------------------------------------------------------------------------
-# special functions: SciPy on NumPy, cupyx on CuPy, else a NumPy fallback (through the host)
+# special functions: SciPy on NumPy, else the backend's own (engine/backends: cupyx, or through the host)
 def _special(name, fallback):
     def forward(xp, x):
         if xp is np:
             fn = getattr(scipy_special, name) if scipy_special is not None else fallback
             return np.asarray(fn(x)).astype(x.dtype, copy=False)
-        try:
-            from cupyx.scipy import special
-            return getattr(special, name)(x)
-        except ImportError:  # no cupyx: through the host
-            return xp.asarray(forward(np, xp.asnumpy(x)))
+        return backends.of_namespace(xp).special(name, x, lambda v: forward(np, v))
     return forward
 
 
@@ -103,11 +100,7 @@ def _trigamma(x):
 def _trigamma_forward(xp, x):
     if xp is np:
         return np.asarray(_trigamma(x)).astype(x.dtype, copy=False)
-    try:
-        from cupyx.scipy import special
-        return special.polygamma(xp.ones_like(x), x)  # cupyx wants the order as an array
-    except ImportError:
-        return xp.asarray(_trigamma_forward(np, xp.asnumpy(x)))
+    return backends.of_namespace(xp).special("polygamma", x, lambda v: _trigamma_forward(np, v), n=1)
 
 
 # helpers for gradients (digamma's is trigamma, i0's is i1); not differentiable themselves
@@ -141,11 +134,7 @@ def _polygamma_forward(xp, x, n):
     if xp is np:
         out = scipy_special.polygamma(n, x) if scipy_special is not None else _polygamma_np_any(n, x)
         return np.asarray(out).astype(x.dtype, copy=False)
-    try:
-        from cupyx.scipy import special
-        return special.polygamma(xp.full_like(x, n), x)
-    except ImportError:
-        return xp.asarray(_polygamma_forward(np, xp.asnumpy(x), n))
+    return backends.of_namespace(xp).special("polygamma", x, lambda v: _polygamma_forward(np, v, n), n=n)
 
 
 def _polygamma_grad(m, g, x, out, n):

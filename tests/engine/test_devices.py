@@ -314,3 +314,42 @@ def test_accelerator_without_a_gpu_is_what_pytorch_cpu_says(no_cuda):
         pytest.skip("the reference PyTorch has an accelerator")
     assert torch.accelerator.is_available() is False and torch.accelerator.current_accelerator() is None
     assert torch.accelerator.device_count() == reference.accelerator.device_count() == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the backends registry: device types, array owners, seeding and special functions come from the
+# backends' own declarations
+def test_registry_declares_the_device_types():
+    assert backends.DEVICE_TYPES == ("cpu", "cuda", "webgpu")
+    assert backends._MODULES == {"cpu": "numpy_backend", "cuda": "cupy_backend", "webgpu": "webgpu_backend"}
+    for name, module in backends._DECLARED.items():
+        assert issubclass(module.BACKEND, backends.base.Backend) and module.BACKEND.name == name
+    assert backends.available()[0] == "cpu"
+    cpu = backends.get("cpu")
+    assert cpu.host and cpu.random is None and backends.of_namespace(np) is cpu
+    assert backends.owner_of(np.ones(2)) is None
+
+
+def test_registry_finds_the_owner_and_seeds_the_device(cuda):
+    backend = backends.get("cuda")
+    x = torch.ones(3, device=cuda)
+    assert backends.owner_of(x._data) is backend and backends.of_namespace(backend.xp) is backend
+    assert not backend.host
+    torch.manual_seed(11)
+    first = backend.random.generator.random(4)
+    backends.manual_seed(11)
+    assert np.array_equal(backend.xp.asnumpy(backend.random.generator.random(4)), backend.xp.asnumpy(first))
+    with pytest.raises(RuntimeError, match="no loaded backend"):
+        backends.of_namespace(object())
+
+
+def test_special_functions_through_the_backend(cuda):
+    special = pytest.importorskip("scipy.special")
+    backend = backends.get("cuda")
+    values = np.array([0.5, 1.5, 3.0], dtype=np.float32)
+    x = backend.from_numpy(values)
+    got = backend.special("gammaln", x, host=special.gammaln)
+    assert backends.owner_of(got) is backend
+    np.testing.assert_allclose(backend.to_numpy(got), special.gammaln(values), rtol=1e-6)
+    got = backend.special("polygamma", x, host=lambda v: special.polygamma(2, v), n=2)
+    np.testing.assert_allclose(backend.to_numpy(got), special.polygamma(2, values), rtol=1e-6)

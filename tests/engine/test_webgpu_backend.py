@@ -82,3 +82,60 @@ def test_kernel_sources():
                    kernels.matmul_tiled(), kernels.matmul_vec4(True), kernels.indexed("add", 2, "f32", val_store="f32"),
                    kernels.scan("sum", "u32", "i32", "i32")):
         assert source.count("{") == source.count("}") and "fn main" in source
+
+
+# ---------------------------------------------------------------------------------------------
+# the array modules: layered (each imports only those before it), the class completed on import
+LAYERS = ["common", "gpuarray", "elementwise", "fallback", "views", "indexing", "joins", "reductions", "matmul",
+          "methods", "core", "xp"]
+
+
+def test_array_modules_import_in_layers_without_circles():
+    import ast
+    from pathlib import Path
+    folder = Path(core.__file__).parent
+    for position, name in enumerate(LAYERS):
+        imported = set()
+        for node in ast.walk(ast.parse((folder / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                imported |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+        later = imported & set(LAYERS[position:])
+        assert not later, f"{name}.py imports {sorted(later)}, which come after it"
+
+
+class _HostMemory:
+    """A stand-in runtime keeping buffers in host memory: enough for uploads, reads and copies."""
+
+    def __init__(self):
+        self.buffers = {}
+
+    def alloc(self, nbytes):
+        buf = type("Buf", (), {})()
+        buf.id = len(self.buffers) + 1
+        self.buffers[buf.id] = bytearray(max(nbytes, 4))
+        return buf
+
+    def write(self, bid, offset, data):
+        raw = memoryview(data).cast("B")
+        self.buffers[bid][offset:offset + len(raw)] = raw
+
+    def read(self, bid, offset, nbytes):
+        return bytes(self.buffers[bid][offset:offset + nbytes])
+
+    def copy(self, src, src_off, dst, dst_off, nbytes):
+        self.buffers[dst][dst_off:dst_off + nbytes] = self.buffers[src][src_off:src_off + nbytes]
+
+
+def test_operators_without_a_kernel_run_numpy_on_the_values(monkeypatch):
+    from engine.backends.webgpu import common, xp
+    from engine.backends.webgpu.fallback import WebGPUFallbackWarning
+    monkeypatch.setattr(common, "RT", _HostMemory())
+    assert core.RT is common.RT
+    a = core.upload(np.array([7, -7, 9], dtype=np.int32))
+    assert a.__class__ is xp.ndarray and a.__array_namespace__() is xp
+    assert a.tolist() == [7, -7, 9] and a.item(1) == -7 and a.get().dtype == np.int32
+    with pytest.warns(WebGPUFallbackWarning):
+        floor = a // 2
+        rem = 5 % a
+    assert floor.__class__ is core.WebGPUArray and floor.tolist() == [3, -4, 4]
+    assert rem.__class__ is core.WebGPUArray and rem.tolist() == [5, -2, 5]

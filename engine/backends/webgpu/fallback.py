@@ -11,7 +11,8 @@ import warnings
 
 import numpy as np
 
-from . import core
+from .elementwise import assign
+from .gpuarray import WebGPUArray, upload
 
 
 class WebGPUFallbackWarning(RuntimeWarning):
@@ -35,7 +36,7 @@ def noticed():
 
 
 def to_host(obj):
-    if obj.__class__ is core.WebGPUArray:
+    if obj.__class__ is WebGPUArray:
         return obj.get()
     if isinstance(obj, tuple):
         return tuple(to_host(o) for o in obj)
@@ -48,9 +49,9 @@ def to_host(obj):
 
 def to_device(obj, name="result"):
     if isinstance(obj, np.ndarray):
-        return core.upload(obj)
+        return upload(obj)
     if isinstance(obj, np.generic):
-        return core.upload(np.asarray(obj))
+        return upload(np.asarray(obj))
     if isinstance(obj, tuple):
         converted = [to_device(o, name) for o in obj]
         return type(obj)(*converted) if hasattr(obj, "_fields") else tuple(converted)
@@ -62,7 +63,7 @@ def to_device(obj, name="result"):
 
 
 def _write_back(dst, host):
-    core.assign(dst, core.upload(np.asarray(host)))
+    assign(dst, upload(np.asarray(host)))
 
 
 def call(name, fn, args, kwargs, mutates_first=False):
@@ -75,11 +76,11 @@ def call(name, fn, args, kwargs, mutates_first=False):
         outs = out if isinstance(out, tuple) else (out,)
         host_outs = host_kwargs["out"] if isinstance(out, tuple) else (host_kwargs["out"],)
         for dst, host in zip(outs, host_outs):
-            if dst.__class__ is core.WebGPUArray:
+            if dst.__class__ is WebGPUArray:
                 _write_back(dst, host)
         if result is host_kwargs["out"] or (isinstance(out, tuple) and result is host_outs[0]):
             return out if not isinstance(out, tuple) else out[0]
-    if mutates_first and args and args[0].__class__ is core.WebGPUArray:
+    if mutates_first and args and args[0].__class__ is WebGPUArray:
         _write_back(args[0], host_args[0])
     return to_device(result, name)
 

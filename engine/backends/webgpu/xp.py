@@ -7,6 +7,9 @@ engine has works on webgpu tensors and gives NumPy's result.
 """
 from __future__ import annotations
 
+import builtins
+import sys
+
 import numpy as np
 
 from . import core, fallback
@@ -437,6 +440,46 @@ def errstate(**kwargs):
 def erf(x):
     """The error function (NumPy has none; SciPy's special.erf on the CPU)."""
     return core.unary("erf", x)
+
+
+# ---------------------------------------------------------------------------------------------
+# NumPy called directly on WebGPU arrays (np.exp(x), np_array * x, np.empty_like(x)) runs here
+# as through xp, as CuPy arrays do; a NumPy array given as out= gets the values on the host.
+# (Set on the class here, where this namespace is: `any`, `sum`, ... below are NumPy's names.)
+_namespace = sys.modules[__name__]
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    out = kwargs.get("out")
+    outs = out if isinstance(out, tuple) else ((out,) if out is not None else ())
+    if builtins.any(isinstance(o, np.ndarray) for o in outs):
+        host = fallback.to_host(inputs)
+        return getattr(ufunc, method)(*host, **kwargs)
+    if len(outs) == 1:
+        kwargs["out"] = outs[0]
+    if method == "__call__":
+        return getattr(_namespace, ufunc.__name__)(*inputs, **kwargs)
+    if method == "at" and ufunc.__name__ == "add":
+        return _namespace.add.at(*inputs)
+    return fallback.call(f"{ufunc.__name__}.{method}", getattr(ufunc, method), inputs, kwargs,
+                         mutates_first=method == "at")
+
+
+def _array_function(self, func, types, args, kwargs):
+    impl = getattr(_namespace, func.__name__, None) if func.__module__ in ("numpy", "numpy.core.fromnumeric") or \
+        getattr(np, func.__name__, None) is func else None
+    if impl is None or impl is func:
+        return fallback.call(func.__name__, func, args, kwargs)
+    return impl(*args, **kwargs)
+
+
+def _array_namespace(self, api_version=None):
+    return _namespace
+
+
+WebGPUArray.__array_ufunc__ = _array_ufunc
+WebGPUArray.__array_function__ = _array_function
+WebGPUArray.__array_namespace__ = _array_namespace
 
 
 # ---------------------------------------------------------------------------------------------
