@@ -286,3 +286,60 @@ yr.setv({start: cb_obj.y - sy / 2, end: cb_obj.y + sy / 2});
 xr.have_updated_interactively = true;
 yr.have_updated_interactively = true;
 """
+
+# the step-through player: slider.value k < n shows event k (the node with order k ringed, later
+# ones veiled); k == n shows the whole graph
+PLAYER_SHOW = """
+const d = nodes.data;
+const n = d.id ? d.id.length : 0;
+const k = slider.value;
+const px = [], py = [], pw = [], ph = [], cx = [], cy = [], cw = [], ch = [];
+let cur = -1;
+if (k < n) {
+  const order = d.order;
+  for (let i = 0; i < n; i++) {
+    const o = order[i];
+    if (o > k) { px.push(d.x[i]); py.push(d.y[i]); pw.push(d.w[i]); ph.push(d.h[i]); }
+    else if (o === k) { cur = i; cx.push(d.x[i]); cy.push(d.y[i]); cw.push(d.w[i] + 0.08); ch.push(d.h[i] + 0.08); }
+  }
+}
+pending.data = {x: px, y: py, w: pw, h: ph};
+current.data = {x: cx, y: cy, w: cw, h: ch};
+if (cur < 0) {
+  label.text = n ? `${n} events · ▶ plays them in the order they ran (← → step)` : 'nothing ran yet';
+} else {
+  const line = d.line[cur] >= 0 ? ` · line ${d.line[cur]}` : '';
+  const code = d.code[cur] ? ` <code>${String(d.code[cur]).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</code>` : '';
+  label.text = `event ${k + 1}/${n}: <b>${String(d.label[cur]).replace(/</g, '&lt;')}</b>${line}${code}`;
+}
+"""
+
+PLAYER_RESET = """
+const n = nodes.data.id ? nodes.data.id.length : 0;
+const key = 'gvPlayer_' + slider.id;
+if (window[key]) { clearInterval(window[key]); window[key] = null; }
+slider.end = Math.max(n, 1);
+slider.value = n;
+slider.change.emit();
+"""
+
+PLAYER_BUTTON = """
+const n = nodes.data.id ? nodes.data.id.length : 0;
+const key = 'gvPlayer_' + slider.id;
+const stop = () => { if (window[key]) { clearInterval(window[key]); window[key] = null; } play.label = '▶'; };
+if (action === 'first') { stop(); slider.value = 0; }
+else if (action === 'last') { stop(); slider.value = n; }
+else if (action === 'prev') { stop(); slider.value = Math.max(0, Math.min(slider.value, n) - 1); }
+else if (action === 'next') { stop(); slider.value = Math.min(n, slider.value + 1); }
+else if (action === 'play') {
+  if (window[key]) { stop(); }
+  else {
+    if (slider.value >= n) slider.value = 0;
+    play.label = '⏸';
+    window[key] = setInterval(() => {
+      if (slider.value >= n) { stop(); return; }
+      slider.value = slider.value + 1;
+    }, interval);
+  }
+}
+"""
