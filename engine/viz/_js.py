@@ -245,8 +245,12 @@ div.text = `<div class="gv-insp"><div class="gv-title">${esc(nd.label[i])} <span
 # Switching the drawn step of an exported training run. args: steps (list of {nodes, edges, groups}),
 # nodes, edges, groups, title, losses
 STEP_SLIDER = """
-const s = steps[cb_obj.value];
+let s = steps[cb_obj.value];
 if (!s) return;
+if (switch_ != null) {
+  const v = views[switch_.labels[switch_.active]];
+  if (v && v[cb_obj.value]) s = Object.assign({}, v[cb_obj.value], {title: s.title});
+}
 nodes.selected.indices = [];
 groups.data = s.groups;
 edges.data = s.edges;
@@ -342,4 +346,34 @@ else if (action === 'play') {
     }, interval);
   }
 }
+"""
+
+VIEW_SWITCH = """
+const chosen = views[cb_obj.labels[cb_obj.active]];
+if (!chosen) return;
+const s = chosen[slider != null ? slider.value : 0];
+if (!s) return;
+nodes.selected.indices = [];
+groups.data = s.groups;
+edges.data = s.edges;
+nodes.data = s.nodes;
+"""
+
+# an exported page's keys: f / b / v pick the forward, backward or both view; ← → step the player
+PAGE_KEYS = """
+if (window.gvPageKeys) return;
+window.gvPageKeys = true;
+document.addEventListener('keydown', (ev) => {
+  const t = ev.target;
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+  const views = {f: 'forward', b: 'backward', v: 'both'};
+  const n = nodes.data.id ? nodes.data.id.length : 0;
+  if (switch_ != null && views[ev.key] && switch_.labels.includes(views[ev.key])) {
+    switch_.active = switch_.labels.indexOf(views[ev.key]);
+  } else if (player != null && ev.key === 'ArrowRight') { player.value = Math.min(n, player.value + 1); }
+  else if (player != null && ev.key === 'ArrowLeft') { player.value = Math.max(0, Math.min(player.value, n) - 1); }
+  else return;
+  ev.preventDefault();
+});
 """
