@@ -339,7 +339,7 @@ else if (action === 'play') {
   if (window[key]) { stop(); }
   else {
     if (slider.value >= n) slider.value = 0;
-    play.label = '⏸';
+    play.label = '❚❚';
     window[key] = setInterval(() => {
       if (slider.value >= n) { stop(); return; }
       slider.value = slider.value + 1;

@@ -798,7 +798,7 @@ class GraphView:
 
     def player(self, interval_ms=400, width=None):
         """A step-through player for the drawn graph (Bokeh widgets, no Python needed in the page):
-        ⏮ ◀ ▶/⏸ ⏭ and a scrubber over the step's events in the order they ran (the "order"
+        ⇤ ‹ ▶/❚❚ › ⇥ and a scrubber over the step's events in the order they ran (the "order"
         column: forward ops, then, in the backward and both views, the backward nodes in the
         engine's order). The current node is ringed, the ones not run yet veiled, and a line names
         the event and its code. Built once per view; its slider is named `<names>-player`."""
@@ -814,9 +814,10 @@ class GraphView:
                     styles={"font-size": "12px", "color": "#444", "white-space": "nowrap", "overflow": "hidden",
                             "text-overflow": "ellipsis"})
         buttons = {}
-        for action, text, tip in (("first", "⏮", "first event"), ("prev", "◀", "previous event (←)"),
-                                  ("play", "▶", "play / pause"), ("next", "▶|", "next event (→)"),
-                                  ("last", "⏭", "the whole graph")):
+        # (arrows every system font has: ⏮ ⏭ ⏸ draw as empty boxes in many)
+        for action, text, tip in (("first", "⇤", "first event"), ("prev", "‹", "previous event (←)"),
+                                  ("play", "▶", "play / pause"), ("next", "›", "next event (→)"),
+                                  ("last", "⇥", "the whole graph")):
             buttons[action] = Button(label=text, width=34, height=26, margin=(2, 1), name=f"{self._names}-player-{action}",
                                      html_attributes={"title": tip})
         for action, b in buttons.items():

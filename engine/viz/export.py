@@ -71,7 +71,7 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
 
     views: {"forward": [drawing per step], "backward": [...], "both": [...]} (drawings as in
     `steps`): a forward/backward/both switch (keys f, b, v) shows the one chosen, `shown` at first.
-    player: a step-through player under the graph (⏮ ◀ ▶ ⏭, keys ← →)."""
+    player: a step-through player under the graph (⇤ ‹ ▶ › ⇥, keys ← →)."""
     from bokeh.layouts import column, row
     from bokeh.models import CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Slider, TextInput
     from bokeh.plotting import figure

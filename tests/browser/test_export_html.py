@@ -192,7 +192,7 @@ def test_view_switch_keys_and_player_on_an_exported_page(browser, tmp_path):
         assert page.evaluate(JS_PLAYER)["end"] == 10
         page.screenshot(path=str(tmp_path / "both.png"))
         # the player: first event, then step with the arrow keys
-        page.locator("button", has_text="⏮").click()
+        page.locator("button", has_text="⇤").click()
         page.wait_for_timeout(150)
         p = page.evaluate(JS_PLAYER)
         assert p["value"] == 0 and p["current"] == 1 and p["pending"] == 9 and "event 1/10" in p["label"]

@@ -396,7 +396,7 @@ def test_the_player_steps_through_the_events_and_resets_on_a_new_graph():
     assert p is v.player()  # one per view
     sliders = [m for m in p.select({"type": Slider})]
     buttons = [m.label for m in p.children[0].children if isinstance(m, Button)]
-    assert [s.name for s in sliders] == ["backward-player"] and buttons == ["⏮", "◀", "▶", "▶|", "⏭"]
+    assert [s.name for s in sliders] == ["backward-player"] and buttons == ["⇤", "‹", "▶", "›", "⇥"]
     s = sliders[0]
     assert (s.start, s.end, s.value) == (0, 5, 5)  # at the end: the whole graph, nothing veiled
     assert "5 events" in v.player_label.text
