@@ -70,11 +70,24 @@ JS_READOUT = """() => {
     const el = [...root.querySelectorAll('div')].find((e) => e.style.fontFamily === 'monospace'
                                                        && /e-0/.test(e.textContent));
     if (!el) continue;
+    el.scrollIntoView({block: 'nearest'});
     const r = document.createRange();
     r.selectNodeContents(el);
-    const t = r.getBoundingClientRect(), box = v.el.getBoundingClientRect();
+    const t = r.getBoundingClientRect();
+    // what is left visible of it: every ancestor that clips (across shadow roots) cuts the box
+    const box = {left: 0, right: window.innerWidth, top: 0, bottom: window.innerHeight};
+    for (let a = el.parentNode; a; a = a.parentNode || a.host) {
+      if (!(a instanceof Element)) continue;
+      const st = getComputedStyle(a);
+      if (st.overflowX !== 'visible' || st.overflowY !== 'visible') {
+        const b = a.getBoundingClientRect();
+        box.left = Math.max(box.left, b.left); box.right = Math.min(box.right, b.right);
+        box.top = Math.max(box.top, b.top); box.bottom = Math.min(box.bottom, b.bottom);
+      }
+    }
     return {text: el.textContent, left: t.left, right: t.right, top: t.top, bottom: t.bottom,
-            box_left: box.left, box_right: box.right, width: window.innerWidth, height: window.innerHeight};
+            box_left: box.left, box_right: box.right, box_top: box.top, box_bottom: box.bottom,
+            width: window.innerWidth, height: window.innerHeight};
   }
   return null;
 }"""
@@ -157,6 +170,7 @@ def test_the_large_readout_shows_a_tiny_gradient_whole(browser, server, size, tm
         assert r["text"] == "-5.447e-04"
         # the whole text lies inside its pane and on screen
         assert r["box_left"] - 0.5 <= r["left"] and r["right"] <= r["box_right"] + 0.5, r
+        assert r["box_top"] - 0.5 <= r["top"] and r["bottom"] <= r["box_bottom"] + 0.5, r
         assert 0 <= r["left"] and r["right"] <= r["width"] and r["bottom"] <= r["height"], r
         watch.check("inspecting a tiny gradient")
     finally:
