@@ -69,5 +69,5 @@ class GraphView:
         }
 
 
-def inspector_figure(node):
+def inspector_figure(node, width=None):
     return None

@@ -10,6 +10,7 @@ from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from ..state import AppState, node_cell_line
+from .keys import KEY_HELP, GraphKeys
 
 __all__ = ["GraphPanel", "load_graph_view", "EMPTY_STEP"]
 
@@ -81,23 +82,29 @@ class GraphPanel(Viewer):
         self._hidden = 0
         self._drawn_step = EMPTY_STEP
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=220, margin=(0, 5))
-        # the backward graph as PyTorch builds it (sources backward-nodes, backward-edges)
+        # the backward graph as PyTorch builds it (sources backward-nodes, backward-edges), and both
+        # graphs in one drawing, gradient flow dashed (sources both-nodes, both-edges)
         try:
             self.backward = GraphView(step=None, direction="LR", names="backward")
+            self.both = GraphView(step=None, direction="LR", names="both")
         except TypeError:  # the plain stand-in view draws the forward graph only
-            self.backward = None
-        if self.backward is not None:
-            self.backward.figure.sizing_mode = "stretch_both"
+            self.backward = self.both = None
+        for v in (self.backward, self.both):
+            if v is not None:
+                v.figure.sizing_mode = "stretch_both"
         # (a Bokeh pane ignores visible=False until shown once: columns around them are hidden instead)
-        self.forward_box = pn.Column(self.pane, sizing_mode="stretch_both", margin=0)
-        self.backward_box = pn.Column(
-            pn.pane.Bokeh(self.backward.figure, sizing_mode="stretch_both", min_height=220, margin=(0, 5))
-            if self.backward is not None else pn.pane.HTML("no backward view"),
-            sizing_mode="stretch_both", margin=0, visible=False)
+        self.forward_box = pn.Column(self.pane, *self._player_of(self.view), sizing_mode="stretch_both", margin=0)
+        self.backward_box, self.both_box = (
+            pn.Column(pn.pane.Bokeh(v.figure, sizing_mode="stretch_both", min_height=220, margin=(0, 5)),
+                      *self._player_of(v), sizing_mode="stretch_both", margin=0, visible=False)
+            if v is not None else pn.Column(pn.pane.HTML("no backward view"), visible=False)
+            for v in (self.backward, self.both))
+        self.keys = GraphKeys(view=state.graph_view)
+        self.keys.link(state, view="graph_view", bidirectional=True)
         self.mode = pn.widgets.RadioButtonGroup(
             options=["forward", "backward", "both"], value=state.graph_view, button_type="light",
             button_style="outline", margin=(2, 4), width=185, height=28)  # (no hover text: it would cover the buttons)
-        self.mode.link(state, value="graph_view")
+        self.mode.link(state, value="graph_view", bidirectional=True)
         self.title = pn.pane.HTML("", margin=(6, 10, 0, 10), sizing_mode="stretch_width",
                                   styles={"font-size": "13px", "color": "#333"})
         self.scope = pn.widgets.RadioButtonGroup(
@@ -136,9 +143,12 @@ class GraphPanel(Viewer):
         header = pn.Row(self.title, self.mode, self.colour_scale, self.scope, sizing_mode="stretch_width", margin=0,
                         height=34)
         self.step_bar = pn.Row(self.step_label, self.slider, sizing_mode="stretch_width", height=34, margin=0)
-        self.charts = pn.Column(self.loss_plot, self.loss_hint, sizing_mode="stretch_width", margin=0)
-        self._layout = pn.Column(header, pn.Row(self.forward_box, self.backward_box, sizing_mode="stretch_both",
-                                                margin=0), self.step_bar, sizing_mode="stretch_both", margin=0)
+        self.key_help = pn.pane.HTML(f"<div class='gv-key-help' style='color:#888;font-size:12px'>{KEY_HELP}</div>",
+                                     sizing_mode="stretch_width", margin=(2, 8))
+        self.charts = pn.Column(self.loss_plot, self.loss_hint, self.key_help, sizing_mode="stretch_width", margin=0)
+        self._layout = pn.Column(header, pn.Row(self.forward_box, self.backward_box, self.both_box,
+                                                sizing_mode="stretch_both", margin=0), self.step_bar, self.keys,
+                                 sizing_mode="stretch_both", margin=0)
         state.param.watch(self._redraw, ["graph_version", "step", "colour_scale", "graph_view"])
         state.param.watch(self._retitle, ["pending", "running"])
         state.param.watch(self._highlight, ["selected_line"])
@@ -146,6 +156,14 @@ class GraphPanel(Viewer):
 
     def __panel__(self):
         return self._layout
+
+    @staticmethod
+    def _player_of(view):
+        """The step-through player under a view (none for the plain stand-in view)."""
+        player = getattr(view, "player", None)
+        if player is None:
+            return []
+        return [pn.pane.Bokeh(player(), sizing_mode="stretch_width", height=58, margin=(0, 5))]
 
     # -- drawing ---------------------------------------------------------------------------------------
     def _redraw(self, *events):
@@ -156,18 +174,20 @@ class GraphPanel(Viewer):
         self._hidden = int(step.get("nodes_left_out") or 0)
         self.view.colour_range = self._colour_range()
         mode = state.graph_view if self.backward is not None else "forward"
-        self.forward_box.visible = mode != "backward"
-        self.backward_box.visible = mode != "forward"
+        self.forward_box.visible = mode == "forward"
+        self.backward_box.visible = mode == "backward"
+        self.both_box.visible = mode == "both"
         self._ignore_selection = True
         try:
             with validate(False):  # the columns are built by the view itself; checking them costs more than drawing
                 self.view.update(drawn_step(step))
                 inline_small_arrays(self.view.edges)
                 if self.backward is not None and mode != "forward":
-                    from engine.viz.bokeh_view import backward_step
-                    self.backward.colour_range = self.view.colour_range
-                    self.backward.update(drawn_step(backward_step(step)))
-                    inline_small_arrays(self.backward.edges)
+                    from engine.viz.bokeh_view import view_step
+                    other = self.backward if mode == "backward" else self.both
+                    other.colour_range = self.view.colour_range
+                    other.update(drawn_step(view_step(step, mode)))
+                    inline_small_arrays(other.edges)
             self.view.nodes.selected.indices = self._indices_for_line()
         finally:
             self._ignore_selection = False

@@ -14,6 +14,8 @@ from ..state import AppState, node_cell_line
 
 __all__ = ["InspectorPanel", "grad_norm"]
 
+INSPECTOR_WIDTH = 380  # px: value and gradient side by side, 190 px each
+
 CSS = """
 table { border-collapse: collapse; font-size: 12px; }
 td { padding: 1px 8px 1px 0; vertical-align: top; }
@@ -161,7 +163,8 @@ class InspectorPanel(Viewer):
                        for k, v in rows if v not in (None, ""))
         self.facts.object = f"<table>{body}</table>"
         try:
-            fig = self._inspector_figure(node)
+            # (as wide as the inspector column is at 1280 px: wider panels would be cut off there)
+            fig = self._inspector_figure(node, width=INSPECTOR_WIDTH)
         except Exception:  # noqa: BLE001
             fig = None
         if fig is not None:

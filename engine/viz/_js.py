@@ -245,8 +245,12 @@ div.text = `<div class="gv-insp"><div class="gv-title">${esc(nd.label[i])} <span
 # Switching the drawn step of an exported training run. args: steps (list of {nodes, edges, groups}),
 # nodes, edges, groups, title, losses
 STEP_SLIDER = """
-const s = steps[cb_obj.value];
+let s = steps[cb_obj.value];
 if (!s) return;
+if (switch_ != null) {
+  const v = views[switch_.labels[switch_.active]];
+  if (v && v[cb_obj.value]) s = Object.assign({}, v[cb_obj.value], {title: s.title});
+}
 nodes.selected.indices = [];
 groups.data = s.groups;
 edges.data = s.edges;
@@ -285,4 +289,91 @@ xr.setv({start: cb_obj.x - sx / 2, end: cb_obj.x + sx / 2});
 yr.setv({start: cb_obj.y - sy / 2, end: cb_obj.y + sy / 2});
 xr.have_updated_interactively = true;
 yr.have_updated_interactively = true;
+"""
+
+# the step-through player: slider.value k < n shows event k (the node with order k ringed, later
+# ones veiled); k == n shows the whole graph
+PLAYER_SHOW = """
+const d = nodes.data;
+const n = d.id ? d.id.length : 0;
+const k = slider.value;
+const px = [], py = [], pw = [], ph = [], cx = [], cy = [], cw = [], ch = [];
+let cur = -1;
+if (k < n) {
+  const order = d.order;
+  for (let i = 0; i < n; i++) {
+    const o = order[i];
+    if (o > k) { px.push(d.x[i]); py.push(d.y[i]); pw.push(d.w[i]); ph.push(d.h[i]); }
+    else if (o === k) { cur = i; cx.push(d.x[i]); cy.push(d.y[i]); cw.push(d.w[i] + 0.08); ch.push(d.h[i] + 0.08); }
+  }
+}
+pending.data = {x: px, y: py, w: pw, h: ph};
+current.data = {x: cx, y: cy, w: cw, h: ch};
+if (cur < 0) {
+  label.text = n ? `${n} events · ▶ plays them in the order they ran (← → step)` : 'nothing ran yet';
+} else {
+  const line = d.line[cur] >= 0 ? ` · line ${d.line[cur]}` : '';
+  const code = d.code[cur] ? ` <code>${String(d.code[cur]).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</code>` : '';
+  label.text = `event ${k + 1}/${n}: <b>${String(d.label[cur]).replace(/</g, '&lt;')}</b>${line}${code}`;
+}
+"""
+
+PLAYER_RESET = """
+const n = nodes.data.id ? nodes.data.id.length : 0;
+const key = 'gvPlayer_' + slider.id;
+if (window[key]) { clearInterval(window[key]); window[key] = null; }
+slider.end = Math.max(n, 1);
+slider.value = n;
+slider.change.emit();
+"""
+
+PLAYER_BUTTON = """
+const n = nodes.data.id ? nodes.data.id.length : 0;
+const key = 'gvPlayer_' + slider.id;
+const stop = () => { if (window[key]) { clearInterval(window[key]); window[key] = null; } play.label = '▶'; };
+if (action === 'first') { stop(); slider.value = 0; }
+else if (action === 'last') { stop(); slider.value = n; }
+else if (action === 'prev') { stop(); slider.value = Math.max(0, Math.min(slider.value, n) - 1); }
+else if (action === 'next') { stop(); slider.value = Math.min(n, slider.value + 1); }
+else if (action === 'play') {
+  if (window[key]) { stop(); }
+  else {
+    if (slider.value >= n) slider.value = 0;
+    play.label = '❚❚';
+    window[key] = setInterval(() => {
+      if (slider.value >= n) { stop(); return; }
+      slider.value = slider.value + 1;
+    }, interval);
+  }
+}
+"""
+
+VIEW_SWITCH = """
+const chosen = views[cb_obj.labels[cb_obj.active]];
+if (!chosen) return;
+const s = chosen[slider != null ? slider.value : 0];
+if (!s) return;
+nodes.selected.indices = [];
+groups.data = s.groups;
+edges.data = s.edges;
+nodes.data = s.nodes;
+"""
+
+# an exported page's keys: f / b / v pick the forward, backward or both view; ← → step the player
+PAGE_KEYS = """
+if (window.gvPageKeys) return;
+window.gvPageKeys = true;
+document.addEventListener('keydown', (ev) => {
+  const t = ev.target;
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+  const views = {f: 'forward', b: 'backward', v: 'both'};
+  const n = nodes.data.id ? nodes.data.id.length : 0;
+  if (switch_ != null && views[ev.key] && switch_.labels.includes(views[ev.key])) {
+    switch_.active = switch_.labels.indexOf(views[ev.key]);
+  } else if (player != null && ev.key === 'ArrowRight') { player.value = Math.min(n, player.value + 1); }
+  else if (player != null && ev.key === 'ArrowLeft') { player.value = Math.max(0, Math.min(player.value, n) - 1); }
+  else return;
+  ev.preventDefault();
+});
 """

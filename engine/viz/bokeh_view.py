@@ -20,7 +20,8 @@ from .folding import auto_collapse, group_nodes
 from .layout import LayoutNode, fold_groups, layout
 
 __all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NODE_COLUMNS", "EDGE_COLUMNS",
-           "grad_abs_mean", "grad_range", "GRAD_ENCODED", "backward_step"]
+           "grad_abs_mean", "grad_range", "GRAD_ENCODED", "backward_step", "both_step",
+           "backward_order", "VIEWS", "view_step"]
 
 # fills for nodes without a gradient, by kind
 KIND_FILL = {"leaf": "#dcebfa", "param": "#fdebc8", "op": "#eef0f3", "output": "#d8f0dd", "group": "#ece6f8",
@@ -36,8 +37,9 @@ NO_GRAD_EDGE = "#a3a9b3"
 NODE_COLUMNS = ("id", "label", "kind", "glyph", "shape", "line", "has_grad", "x", "y", "w", "h", "colour",
                 "line_colour", "text_colour", "grad_abs_mean", "op", "dtype", "device", "file", "code", "module",
                 "var", "where", "value_text", "grad_text", "time_text", "value_json", "grad_json", "sub",
-                "group", "is_group", "count", "kind_text", "forward_id")
-EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
+                "group", "is_group", "count", "kind_text", "forward_id", "order")
+EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle", "x0", "x1", "y0", "y1",
+                "flow")
 
 LABEL_PPU = 40     # pixels per layout unit from which node labels are drawn
 SUB_PPU = 62       # ... and the second line (shape)
@@ -208,6 +210,72 @@ class _Drawn:
         self.rows = rows
 
 
+VIEWS = ("forward", "backward", "both")
+
+
+def backward_order(step):
+    """The backward graph's node ids in the order the autograd engine runs them: a node runs once
+    every node sending it a gradient has run (each next_functions slot counts), and of the nodes
+    ready, PyTorch's engine takes AccumulateGrad first, then the node of the latest forward op (the
+    highest sequence number). Derived here from the graph's structure and the forward order."""
+    import heapq
+    bg = (step or {}).get("backward")
+    if not bg:
+        return []
+    forward_pos = {n["id"]: k for k, n in enumerate(step.get("nodes") or ())}
+    ids = [b["id"] for b in bg["nodes"]]
+    known = set(ids)
+    waiting = dict.fromkeys(ids, 0)
+    out = {i: [] for i in ids}
+    for e in bg["edges"]:
+        if e["source"] in known and e["target"] in known:
+            waiting[e["target"]] += 1
+            out[e["source"]].append(e["target"])
+    first = {i: k for k, i in enumerate(ids)}
+
+    def key(b):
+        acc = 0 if b["name"].endswith("AccumulateGrad") else 1
+        return (acc, -forward_pos.get(b.get("forward_id"), -1), first[b["id"]])
+    by_id = {b["id"]: b for b in bg["nodes"]}
+    ready = [(key(by_id[i]), i) for i in ids if waiting[i] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, i = heapq.heappop(ready)
+        order.append(i)
+        for t in out[i]:
+            waiting[t] -= 1
+            if waiting[t] == 0:
+                heapq.heappush(ready, (key(by_id[t]), t))
+    seen = set(order)
+    return order + [i for i in ids if i not in seen]  # (a cycle cannot happen; kept whole all the same)
+
+
+def both_step(step):
+    """The forward graph with its backward graph beside it, as one step dict: the forward nodes and
+    edges, then the backward nodes (ids as in `backward_step`) and their edges marked
+    `"flow": "grad"` (drawn dashed: where gradients flow). Each node's "order" is its place in the
+    step's events: forward ops in the order they ran, then backward nodes in the engine's order."""
+    step = step or {}
+    back = backward_step(step)
+    nodes = [dict(n, order=k) for k, n in enumerate(step.get("nodes") or ())]
+    shift = len(nodes)
+    nodes += [dict(b, order=shift + b["order"]) for b in back["nodes"]]
+    edges = [dict(e) if isinstance(e, dict) else {"source": e[0], "target": e[1]} for e in step.get("edges") or ()]
+    return dict(step, nodes=nodes, edges=edges + back["edges"], backward=step.get("backward"))
+
+
+def view_step(step, view="forward"):
+    """The step dict drawn by the graph view `view` ("forward", "backward" or "both")."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
+    if view == "backward":
+        return backward_step(step)
+    if view == "both":
+        return both_step(step)
+    return step
+
+
 def backward_step(step):
     """A step dict's backward graph (Step.backward_graph) as a step dict the view can draw: one node
     per autograd node, labelled with PyTorch's name, placed at its forward node's line; edges the
@@ -216,6 +284,7 @@ def backward_step(step):
     if not bg:
         return {"index": (step or {}).get("index", 0), "loss": None, "nodes": [], "edges": []}
     forward = {n["id"]: n for n in step.get("nodes") or ()}
+    ran = {i: k for k, i in enumerate(backward_order(step))}
     nodes = []
     for k, b in enumerate(bg["nodes"]):
         f = forward.get(b.get("forward_id")) or {}
@@ -227,8 +296,10 @@ def backward_step(step):
                       "forward_id": b.get("forward_id"), "line": f.get("line", -1), "file": f.get("file", ""),
                       "col": f.get("col", -1), "end_col": f.get("end_col", -1), "code": f.get("code", ""),
                       "fn": name, "var": f.get("label") if name.endswith("AccumulateGrad") else None,
-                      "inputs": [e["source"] for e in bg["edges"] if e["target"] == b["id"]]})
-    return {"index": step.get("index", 0), "loss": step.get("loss"), "nodes": nodes, "edges": list(bg["edges"])}
+                      "inputs": [e["source"] for e in bg["edges"] if e["target"] == b["id"]],
+                      "order": ran.get(b["id"], k)})
+    edges = [dict(e, flow="grad") for e in bg["edges"]]
+    return {"index": step.get("index", 0), "loss": step.get("loss"), "nodes": nodes, "edges": edges}
 
 
 def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None,
@@ -239,7 +310,10 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
     info: {"grouping", "collapsed", "members", "layout", "lo", "hi"} (lo/hi: the colour scale's range)."""
     nodes = step.get("nodes") or []
     edges = [(e["source"], e["target"]) if isinstance(e, dict) else tuple(e) for e in step.get("edges") or []]
+    grad_flow = {(e["source"], e["target"]) for e in step.get("edges") or [] if isinstance(e, dict)
+                 and e.get("flow") == "grad"}
     by_id = {n["id"]: n for n in nodes}
+    ran = {n["id"]: n.get("order", k) for k, n in enumerate(nodes)}  # events in the order they ran
     edges = [e for e in edges if e[0] in by_id and e[1] in by_id]
     if grouping is None:
         grouping = group_nodes(nodes, edges, module_types=step.get("modules"),
@@ -332,6 +406,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "sub": sub, "group": grouping.node_group.get(nid) or "", "is_group": False, "count": 1}
         row["kind_text"] = f"{row['kind']} · {row['op']}" if row["op"] else row["kind"]  # (hover: no dangling "·")
         row["forward_id"] = "" if is_group else (by_id[nid].get("forward_id") or "")
+        row["order"] = min(ran[i] for i in members[nid]) if is_group else ran[nid]
         row.update(x=x, y=y, w=ln.width, h=ln.height, colour=fill or KIND_FILL[glyph],
                    line_colour=KIND_LINE[glyph], text_colour=text_colour,
                    grad_abs_mean=gnorm if gnorm is not None else float("nan"))
@@ -385,7 +460,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
             colour, width = NO_GRAD_EDGE, 1.2
         for k, v in (("source", s), ("target", t), ("xs", xs), ("ys", ys), ("colour", colour), ("width", width),
                      ("ax", bx), ("ay", by), ("angle", angle), ("x0", min(xs)), ("x1", max(xs)), ("y0", min(ys)),
-                     ("y1", max(ys))):
+                     ("y1", max(ys)), ("flow", "grad" if (s, t) in grad_flow else "data")):
             ecols[k].append(v)
 
     gcols = {"name": [], "label": [], "kind": [], "left": [], "right": [], "bottom": [], "top": [], "tx": [],
@@ -405,12 +480,17 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
         gcols["ty"].append(y1)
         gcols["fill"].append("#f59e0b" if g.kind == "loop" else "#6d8fd1")
         gcols["line"].append("#c77c02" if g.kind == "loop" else "#5b7ec4")
+    # the player's events: each drawn node's place in the order they ran (0, 1, 2, ...; a folded
+    # group at its first member's place)
+    rank = sorted(range(len(cols["order"])), key=lambda k: cols["order"][k])
+    for r, k in enumerate(rank):
+        cols["order"][k] = r
     info = {"grouping": grouping, "collapsed": collapsed, "members": members, "layout": lay, "lo": lo, "hi": hi,
             "has_grad": bool(positive)}
     return _packed(cols, _NUMERIC_NODE), _packed(ecols, _NUMERIC_EDGE, ragged=("xs", "ys")), gcols, info
 
 
-_NUMERIC_NODE = ("x", "y", "w", "h", "grad_abs_mean")
+_NUMERIC_NODE = ("x", "y", "w", "h", "grad_abs_mean", "order")
 _NUMERIC_EDGE = ("width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
 
 
@@ -560,8 +640,12 @@ class GraphView:
         self._group_text = add(self.group_labels, Text(x="tx", y="ty", text="label", text_font_size="10px",
                                                  text_color="line", text_baseline="bottom", x_offset=2,
                                                  y_offset=-1), level="underlay")
+        # data flow drawn solid, gradient flow (the backward graph's edges) dashed
         add(self.edges, MultiLine(xs="xs", ys="ys", line_color="colour", line_width="width", line_alpha=0.85),
-            view=CDSView(filter=self._cull_edges))
+            view=CDSView(filter=GroupFilter(column_name="flow", group="data") & self._cull_edges))
+        add(self.edges, MultiLine(xs="xs", ys="ys", line_color="colour", line_width="width", line_alpha=0.85,
+                                  line_dash=[6, 3]),
+            view=CDSView(filter=GroupFilter(column_name="flow", group="grad") & self._cull_edges))
         self._arrows = add(self.edges, Scatter(x="ax", y="ay", angle="angle", marker="triangle", size=8,
                                                fill_color="colour", line_color="colour", line_alpha=0.9))
         add(self.edges, MultiLine(xs="xs", ys="ys", line_color="#1677ff", line_width=3.5, line_alpha=0.8),
@@ -595,6 +679,17 @@ class GraphView:
         self._coarse = coarse
         add(self.nodes, Rect(x="x", y="y", width="w", height="h", fill_alpha=0, line_color="#1677ff",
                              line_width=2.5, border_radius=7), view=CDSView(filter=self.path_nodes & self._cull_nodes))
+        # the player (see `player`): nodes not run yet veiled, the current one ringed
+        self.player_pending = ColumnDataSource(data={"x": [], "y": [], "w": [], "h": []},
+                                               name=f"{names}-player-pending")
+        self.player_current = ColumnDataSource(data={"x": [], "y": [], "w": [], "h": []},
+                                               name=f"{names}-player-current")
+        add(self.player_pending, Rect(x="x", y="y", width="w", height="h", fill_color="#ffffff", fill_alpha=0.72,
+                                      line_color=None, border_radius=7))
+        add(self.player_current, Rect(x="x", y="y", width="w", height="h", fill_alpha=0, line_color="#f97316",
+                                      line_width=4, border_radius=7))
+        self._names = names
+        self._player = None
         self._labels = add(self.labels, Text(x="x", y="y", text="label", text_align="center", text_baseline="middle",
                                             text_font_size="11px", text_color="text_colour", text_font_style="bold",
                                             y_offset=-5))
@@ -698,7 +793,56 @@ class GraphView:
         self._mapper.low, self._mapper.high = info["lo"], info["hi"]
         self._colorbar.visible = info["has_grad"]
         self._set_focus(cols, info["layout"])
+        self._player_text()
         return self
+
+    def player(self, interval_ms=400, width=None):
+        """A step-through player for the drawn graph (Bokeh widgets, no Python needed in the page):
+        ⇤ ‹ ▶/❚❚ › ⇥ and a scrubber over the step's events in the order they ran (the "order"
+        column: forward ops, then, in the backward and both views, the backward nodes in the
+        engine's order). The current node is ringed, the ones not run yet veiled, and a line names
+        the event and its code. Built once per view; its slider is named `<names>-player`."""
+        if self._player is not None:
+            return self._player
+        from bokeh.layouts import row, column
+        from bokeh.models import Button, CustomJS, Div, Slider
+        from . import _js
+        n = len(self.nodes.data["id"])
+        slider = Slider(start=0, end=max(n, 1), value=n, step=1, title=None, show_value=False,
+                        sizing_mode="stretch_width", name=f"{self._names}-player", margin=(8, 10, 0, 10))
+        label = Div(text="", name=f"{self._names}-player-label", sizing_mode="stretch_width",
+                    styles={"font-size": "12px", "color": "#444", "white-space": "nowrap", "overflow": "hidden",
+                            "text-overflow": "ellipsis"})
+        buttons = {}
+        # (arrows every system font has: ⏮ ⏭ ⏸ draw as empty boxes in many)
+        for action, text, tip in (("first", "⇤", "first event"), ("prev", "‹", "previous event (←)"),
+                                  ("play", "▶", "play / pause"), ("next", "›", "next event (→)"),
+                                  ("last", "⇥", "the whole graph")):
+            buttons[action] = Button(label=text, width=34, height=26, margin=(2, 1), name=f"{self._names}-player-{action}",
+                                     html_attributes={"title": tip})
+        for action, b in buttons.items():
+            b.js_on_event("button_click", CustomJS(args=dict(slider=slider, nodes=self.nodes, play=buttons["play"],
+                                                             action=action, interval=int(interval_ms)),
+                                                   code=_js.PLAYER_BUTTON))
+        show = CustomJS(args=dict(slider=slider, nodes=self.nodes, pending=self.player_pending,
+                                  current=self.player_current, label=label), code=_js.PLAYER_SHOW)
+        slider.js_on_change("value", show)
+        self.nodes.js_on_change("data", CustomJS(args=dict(slider=slider, nodes=self.nodes), code=_js.PLAYER_RESET))
+        kw = {"width": width} if width else {"sizing_mode": "stretch_width"}
+        self._player = column(row(*buttons.values(), slider, sizing_mode="stretch_width"), label, **kw)
+        self.player_slider = slider
+        self.player_label = label
+        self._player_text()
+        return self._player
+
+    def _player_text(self):
+        if self._player is not None:
+            n = len(self.nodes.data["id"])
+            self.player_slider.update(end=max(n, 1), value=n)
+            self.player_pending.data = {"x": [], "y": [], "w": [], "h": []}
+            self.player_current.data = {"x": [], "y": [], "w": [], "h": []}
+            self.player_label.text = (f"{n} events · ▶ plays them in the order they ran (← → step)" if n
+                                      else "nothing ran yet")
 
     def _set_focus(self, cols, lay):
         """Fit the whole graph (labels of small graphs are always drawn, others as you zoom in)."""

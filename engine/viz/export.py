@@ -16,7 +16,7 @@ import importlib.util
 import os
 import shutil
 
-from .bokeh_view import GraphView, as_step_dict, node_columns
+from .bokeh_view import VIEWS, GraphView, as_step_dict, node_columns, view_step
 from . import _js
 
 __all__ = ["Drawing", "draw", "page", "page_layout", "to_html", "save_html", "iframe_html", "export_png",
@@ -64,11 +64,16 @@ def _summary_line(step, view):
     return " · ".join(parts)
 
 
-def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspector_width=380):
+def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspector_width=380, views=None,
+                shown="forward", player=True):
     """The page around a GraphView: title line, search box, the graph, an inspector panel and, with
-    `steps` (a list of precomputed step drawings), a step slider and the loss curve."""
+    `steps` (a list of precomputed step drawings), a step slider and the loss curve.
+
+    views: {"forward": [drawing per step], "backward": [...], "both": [...]} (drawings as in
+    `steps`): a forward/backward/both switch (keys f, b, v) shows the one chosen, `shown` at first.
+    player: a step-through player under the graph (⇤ ‹ ▶ › ⇥, keys ← →)."""
     from bokeh.layouts import column, row
-    from bokeh.models import CustomJS, Div, InlineStyleSheet, Slider, TextInput
+    from bokeh.models import CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Slider, TextInput
     from bokeh.plotting import figure
     step = view.step or {"nodes": [], "edges": []}
     head = Div(text=f"<div class='gv-head'><b>{html.escape(title or 'Computation graph')}</b>"
@@ -78,8 +83,10 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     search = TextInput(placeholder="find a node: name, op, code or line number", width=360, name="graph-search")
     search.js_on_change("value_input", CustomJS(args=dict(nodes=view.nodes, xr=view.figure.x_range,
                                                           yr=view.figure.y_range, status=status), code=_js.SEARCH))
+    more = (" · keys: <b>f</b> forward, <b>b</b> backward, <b>v</b> both graphs" if views else "") + (
+        " · <b>← →</b> step through the events" if player else "")
     keys = Div(text="<div class='gv-keys'>scroll: zoom · drag: pan · click a node: its value and gradient, and the "
-                    "path it takes to the output · colour: mean |grad| per element</div>",
+                    f"path it takes to the output · colour: mean |grad| per element{more}</div>",
                stylesheets=[InlineStyleSheet(css=HEADER_CSS)], sizing_mode="stretch_width")
     inspector = Div(text="", width=inspector_width, name="graph-inspector",
                     stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS)], styles={"overflow": "auto"})
@@ -87,18 +94,35 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     view.nodes.selected.js_on_change("indices", inspect)
     inspector.text = ("<div class='gv-hint'>Click a node to see its value and gradient. Scroll to zoom, drag to "
                       "pan; labels appear as you zoom in.</div>")
-    parts = [head, row(search, status), keys, row(view.figure, inspector)]
+    top = row(search, status)
+    switch = None
+    if views:
+        names = [v for v in VIEWS if v in views]
+        switch = RadioButtonGroup(labels=names, active=names.index(shown), name="graph-view")
+        top = row(search, switch, status)
+    parts = [head, top, keys, row(view.figure, inspector)]
+    if player:
+        parts.append(view.player(width=view.figure.width))
     if view.needs_overview:
         parts.append(view.overview_figure())
+    slider = None
     if steps and len(steps) > 1:
         title_div = Div(text=steps[start]["title"] if start is not None else "",
                         stylesheets=[InlineStyleSheet(css=HEADER_CSS)])
         slider = Slider(start=0, end=len(steps) - 1, value=start if start is not None else len(steps) - 1, step=1,
                         title="kept step", width=420, name="graph-step")
         slider.js_on_change("value", CustomJS(args=dict(steps=steps, nodes=view.nodes, edges=view.edges,
-                                                        groups=view.groups, title=title_div),
-                                              code=_js.STEP_SLIDER))
+                                                        groups=view.groups, title=title_div, views=views or {},
+                                                        switch_=switch), code=_js.STEP_SLIDER))
         parts.append(row(slider, title_div))
+    if switch is not None:
+        switch.js_on_change("active", CustomJS(args=dict(views=views, nodes=view.nodes, edges=view.edges,
+                                                         groups=view.groups, slider=slider), code=_js.VIEW_SWITCH))
+    if switch is not None or player:
+        # (bound once the figure has its size: the first thing every page, whole or fragment, does)
+        view.figure.js_on_change("inner_width", CustomJS(
+            args=dict(switch_=switch, player=view.player_slider if player else None, nodes=view.nodes),
+            code=_js.PAGE_KEYS))
     if losses and len(losses) > 1:
         lf = figure(height=130, width=view.figure.width, title="loss per step", tools="hover",
                     tooltips=[("step", "@x"), ("loss", "@y")], toolbar_location=None)
@@ -139,10 +163,17 @@ def page(obj, *, step=None, title=None, **view_kw):
     if isinstance(obj, Drawing):
         return page_layout(obj.view, title=title)
     view_kw.setdefault("toggle_on_tap", False)  # a static page has no Python to unfold groups
+    shown = view_kw.pop("view", None) or "forward"
+    if shown not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {shown!r}")
+    player = view_kw.pop("player", True)
     run = _steps_of(obj)
     if run is None or len(run[0]) <= 1:
-        view = GraphView(as_step_dict(obj, step), **view_kw)
-        return page_layout(view, title=title, losses=run[1] if run else None)
+        s = as_step_dict(obj, step)
+        views = _view_drawings([s], view_kw) if s.get("backward") else None
+        view = GraphView(view_step(s, shown) if views else s, **view_kw)
+        return page_layout(view, title=title, losses=run[1] if run else None, views=views,
+                           shown=shown if views else "forward", player=player)
     detailed, losses = run
     chosen = as_step_dict(obj, step)
     start = next((k for k, s in enumerate(detailed) if s is chosen or s.get("index") == chosen.get("index")),
@@ -160,12 +191,39 @@ def page(obj, *, step=None, title=None, **view_kw):
         drawings.append({"nodes": cols, "edges": ecols, "groups": gcols,
                          "title": f"step {s.get('index')}" + (f" · loss {loss:.6g}" if loss is not None else "")
                                   + f" · {len(s.get('nodes') or [])} nodes"})
+    views = None
+    if any(s.get("backward") for s in detailed) and sum(len(s.get("nodes") or ()) for s in detailed) <= VIEWS_UP_TO:
+        views = _view_drawings(detailed, view_kw)
+        views["forward"] = drawings
+    else:
+        shown = "forward"
     view = GraphView(None, **view_kw)
-    view.update(detailed[start], keep_positions=False)
-    view.nodes.data = drawings[start]["nodes"]
-    view.edges.data = drawings[start]["edges"]
-    view.groups.data = drawings[start]["groups"]
-    return page_layout(view, title=title, steps=drawings, losses=losses, start=start)
+    view.update(view_step(detailed[start], shown), keep_positions=False)
+    first = (views or {}).get(shown, drawings)[start]
+    view.nodes.data = first["nodes"]
+    view.edges.data = first["edges"]
+    view.groups.data = first["groups"]
+    return page_layout(view, title=title, steps=drawings, losses=losses, start=start, views=views, shown=shown,
+                       player=player)
+
+
+VIEWS_UP_TO = 20000  # a page of kept steps with more nodes than this in all draws the forward view only
+
+
+def _view_drawings(steps, view_kw):
+    """{view: [drawing of each step in that view]} for the forward/backward/both switch."""
+    out = {}
+    direction = view_kw.get("direction", "LR")
+    max_nodes = view_kw.get("max_nodes", 2000)
+    for v in VIEWS:
+        previous = None
+        out[v] = []
+        for s in steps:
+            cols, ecols, gcols, info = node_columns(view_step(s, v), direction=direction, max_nodes=max_nodes,
+                                                    collapsed=view_kw.get("collapsed"), previous=previous)
+            previous = info["layout"].positions
+            out[v].append({"nodes": cols, "edges": ecols, "groups": gcols})
+    return out
 
 
 def inline_resources():

@@ -196,7 +196,20 @@ def test_the_backward_view_draws_pytorchs_graph_beside_or_instead_of_the_forward
         pairs = [(s.rpartition(":")[2], t.rpartition(":")[2]) for s, t in zip(e["source"], e["target"])]
         assert pairs.count(("b2", "b3")) == 2  # y * y: both slots of the MulBackward0 lead to AddBackward0
         g.mode.value = "both"
-        assert g.forward_box.visible and g.backward_box.visible
+        assert g.both_box.visible and not g.forward_box.visible and not g.backward_box.visible
+        b = g.both.nodes.data
+        assert g.both.nodes.name == "both-nodes"
+        assert list(b["label"][:5]) == ["x", "add", "mul", "mul", "mean"] and len(b["label"]) == 10
+        assert list(g.both.edges.data["flow"]).count("grad") == 5  # the backward graph's edges, dashed
+        # the players: one under each view, over the events of the graph it draws
+        assert (g.both.player_slider.end, g.both.player_slider.value) == (10, 10)
+        assert g.backward.player_slider.end == 5 and g.view.player_slider.end == 5
+        # the keys f / b / v set the view through the page's key bridge
+        g.keys.view = "backward"
+        assert a.state.graph_view == "backward" and g.mode.value == "backward" and g.backward_box.visible
+        a.state.graph_view = "forward"
+        assert g.keys.view == "forward" and g.forward_box.visible
+        assert "f</b> forward" in g.key_help.object
     finally:
         a.close()
 

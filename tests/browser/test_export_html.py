@@ -150,3 +150,72 @@ def test_big_graph_page(browser, tmp_path):
         assert aborted == [] and errors == []
     finally:
         page.close()
+
+
+WALK = """\
+x = torch.ones(2, 2, requires_grad=True)
+y = x + 2
+z = y * y * 3
+out = z.mean()
+out.backward()
+"""
+
+JS_PLAYER = """() => { const d = Bokeh.documents[0];
+  const get = (n) => d.get_model_by_name(n);
+  return {value: get('graph-player').value, end: get('graph-player').end,
+          current: get('graph-player-current').data.x.length, pending: get('graph-player-pending').data.x.length,
+          label: get('graph-player-label').text}; }"""
+
+
+def test_view_switch_keys_and_player_on_an_exported_page(browser, tmp_path):
+    """The exported page opens on the view asked for, f / b / v switch views, ← → and the buttons step
+    through the events in the order they ran, ▶ plays to the end; no page or console error."""
+    filename = "<walk>"
+    linecache.cache[filename] = (len(WALK), None, WALK.splitlines(True), filename)
+    with graph.capture() as g:
+        exec(compile(WALK, filename, "exec"), {"torch": torch})
+    path = tmp_path / "walk.html"
+    viz.save_html(g, path, title="walk", view="backward")
+    page, aborted, errors = open_page(browser, path)
+    console = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    try:
+        labels = lambda: page.evaluate(JS_NODES)["label"]  # noqa: E731
+        assert labels() == ["MeanBackward0", "MulBackward0", "MulBackward0", "AddBackward0", "AccumulateGrad"]
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("v")
+        page.wait_for_timeout(300)
+        both = labels()
+        assert both[:5] == ["x", "add", "mul", "mul", "mean"] and "AccumulateGrad" in both and len(both) == 10
+        flows = page.evaluate("() => [...Bokeh.documents[0].get_model_by_name('graph-edges').data.flow]")
+        assert flows.count("grad") == 5
+        assert page.evaluate(JS_PLAYER)["end"] == 10
+        page.screenshot(path=str(tmp_path / "both.png"))
+        # the player: first event, then step with the arrow keys
+        page.locator("button", has_text="⇤").click()
+        page.wait_for_timeout(150)
+        p = page.evaluate(JS_PLAYER)
+        assert p["value"] == 0 and p["current"] == 1 and p["pending"] == 9 and "event 1/10" in p["label"]
+        assert "<b>x</b>" in p["label"]
+        for _ in range(5):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(150)
+        p = page.evaluate(JS_PLAYER)
+        assert p["value"] == 5 and p["pending"] == 4 and "MeanBackward0" in p["label"]  # backward starts
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_timeout(150)
+        assert "<b>mean</b>" in page.evaluate(JS_PLAYER)["label"]
+        page.screenshot(path=str(tmp_path / "player.png"))
+        # play runs to the end: the whole graph, nothing veiled
+        page.locator("button", has_text="▶").first.click()
+        page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('graph-player').value === 10",
+                               timeout=15000)
+        p = page.evaluate(JS_PLAYER)
+        assert p["pending"] == 0 and p["current"] == 0 and "10 events" in p["label"]
+        page.keyboard.press("f")
+        page.wait_for_timeout(300)
+        assert labels() == ["x", "add", "mul", "mul", "mean"]
+        assert page.evaluate(JS_PLAYER)["end"] == 5
+        assert aborted == [] and errors == [] and console == []
+    finally:
+        page.close()

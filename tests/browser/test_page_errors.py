@@ -31,9 +31,9 @@ JS_GROUPS = """() => { const m = Bokeh.documents[0].get_model_by_name('graph-gro
 # what a tap on a node does: select it (a folded group unfolds)
 JS_SELECT = """(i) => { Bokeh.documents[0].get_model_by_name('graph-nodes').selected.indices = [i]; }"""
 
-# the step slider (the one Slider of the page)
-JS_SET_STEP = """(k) => { const s = [...Bokeh.documents[0].all_models].find((m) => m.type === 'Slider'
-  || (m.constructor && m.constructor.__name__ === 'Slider'));
+# the step slider (the one Slider of the page that is not a graph view's player)
+JS_SET_STEP = """(k) => { const s = [...Bokeh.documents[0].all_models].find((m) => (m.type === 'Slider'
+  || (m.constructor && m.constructor.__name__ === 'Slider')) && !String(m.name || '').endsWith('-player'));
   s.setv({value: k, value_throttled: k}); return s.end; }"""
 
 

@@ -317,3 +317,92 @@ def test_hover_texts_of_a_leaf_read_whole():
     d = GraphView(g.steps[0]).nodes.data
     assert d["kind_text"][0] == "leaf" and d["kind_text"][1] == "op · AddBackward0"
     assert d["where"][0] == "line 1"  # not "<cell k0>:1", which a browser reads as a tag
+
+
+# -- the backward and both views, the player ------------------------------------------------------
+FORK = """\
+a = torch.tensor([1.0, 2.0], requires_grad=True)
+b = torch.tensor([3.0, 4.0], requires_grad=True)
+c = a * b
+d = c.sin() + c.exp()
+e = (d * a).sum() + b.mean()
+e.backward()
+"""
+
+
+def _pytorch_backward_run_order(source):
+    """The names of PyTorch's autograd nodes in the order its engine ran them (pre-hooks)."""
+    import torch as real
+    ran = []
+    ns = {"torch": real}
+    exec(compile(source.replace("e.backward()\n", ""), "<pt>", "exec"), ns)
+    seen, todo = set(), [ns["e"].grad_fn]
+    while todo:
+        fn = todo.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        fn.register_prehook(lambda grads, fn=fn: ran.append(type(fn).__name__))
+        todo.extend(f for f, _ in fn.next_functions)
+    ns["e"].backward()
+    return ran
+
+
+@pytest.mark.parametrize("source", [WALK.replace("out", "e"), FORK], ids=["walkthrough", "fork"])
+def test_the_backward_order_is_the_order_pytorchs_engine_runs(source):
+    pytest.importorskip("torch")
+    from engine.viz.bokeh_view import backward_order
+    step = capture(source).steps[-1].to_dict()
+    names = {b["id"]: b["name"].rpartition("::")[2] for b in step["backward"]["nodes"]}
+    assert [names[i] for i in backward_order(step)] == _pytorch_backward_run_order(source)
+
+
+def test_the_both_view_draws_the_forward_graph_and_the_backward_graph_with_dashed_gradient_edges():
+    from engine.viz.bokeh_view import both_step, view_step
+    step = capture(WALK).steps[-1].to_dict()
+    v = GraphView(view_step(step, "both"), names="both")
+    d, e = v.nodes.data, v.edges.data
+    assert v.nodes.name == "both-nodes"
+    labels = list(d["label"])
+    assert labels[:5] == ["x", "add", "mul", "mul", "mean"]
+    assert sorted(labels[5:]) == sorted(["MeanBackward0", "MulBackward0", "MulBackward0", "AddBackward0",
+                                         "AccumulateGrad"])
+    flows = list(e["flow"])
+    assert flows.count("grad") == len(step["backward"]["edges"]) == 5
+    assert flows.count("data") == len(step["edges"])
+    back_ids = {b["id"] for b in step["backward"]["nodes"]}
+    for s, t, f in zip(e["source"], e["target"], flows):
+        assert (f == "grad") == (s in back_ids and t in back_ids)
+    # events: the forward ops as they ran, then the backward nodes as the engine ran them
+    order = [int(o) for o in d["order"]]
+    assert sorted(order) == list(range(10))
+    by_order = [labels[order.index(k)] for k in range(10)]
+    assert by_order == ["x", "add", "mul", "mul", "mean", "MeanBackward0", "MulBackward0", "MulBackward0",
+                        "AddBackward0", "AccumulateGrad"]
+    # the dashed renderer draws only the gradient edges
+    dashed = [r for r in v.figure.renderers if getattr(r.glyph, "line_dash", None) == [6, 3]]
+    assert len(dashed) == 1 and dashed[0].view.filter.operands[0].group == "grad"
+    assert both_step({"nodes": [], "edges": []})["nodes"] == []
+    with pytest.raises(ValueError):
+        view_step(step, "sideways")
+
+
+def test_the_player_steps_through_the_events_and_resets_on_a_new_graph():
+    from bokeh.models import Button, Slider
+    from engine.viz.bokeh_view import view_step
+    step = capture(WALK).steps[-1].to_dict()
+    v = GraphView(view_step(step, "backward"), names="backward")
+    p = v.player()
+    assert p is v.player()  # one per view
+    sliders = [m for m in p.select({"type": Slider})]
+    buttons = [m.label for m in p.children[0].children if isinstance(m, Button)]
+    assert [s.name for s in sliders] == ["backward-player"] and buttons == ["⇤", "‹", "▶", "›", "⇥"]
+    s = sliders[0]
+    assert (s.start, s.end, s.value) == (0, 5, 5)  # at the end: the whole graph, nothing veiled
+    assert "5 events" in v.player_label.text
+    # the browser side moves the slider; the callbacks it runs are wired to the view's sources
+    show = s.js_property_callbacks["change:value"][0]
+    assert show.args["pending"] is v.player_pending and show.args["current"] is v.player_current
+    v.update(step)  # a forward graph of 5 nodes → still 5 events; a smaller one resets the scrubber
+    v.update({"nodes": step["nodes"][:1], "edges": []})
+    assert (s.end, s.value) == (1, 1) and "1 events" in v.player_label.text
