@@ -111,6 +111,17 @@ def test_compare_tolerates_last_digits_only():
     assert compare("<MulBackward0 object at 0x7f0a>", "<MulBackward0 object at 0x7f2b>") is None
 
 
+def test_softmax_without_dim_warns_at_the_callers_line():
+    # learner code often calls F.softmax(x) without dim: PyTorch's warning names the caller's line
+    import warnings
+    import engine
+    for fn in (engine.nn.functional.softmax, engine.nn.functional.log_softmax, engine.nn.functional.softmin):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fn(engine.ones(2))
+        assert [w.filename for w in caught] == [__file__], fn.__name__
+
+
 def main(argv):
     if "--update" not in argv:
         print(__doc__)
