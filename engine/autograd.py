@@ -739,7 +739,13 @@ class FunctionNode(Node):
 
 
 class _FunctionMeta(type):
-    pass
+    """Gives each Function subclass its own backward node class, `<Name>Backward`, as PyTorch does
+    (`type(y.grad_fn).__name__` names the Function)."""
+
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        cls._backward_cls = type(name + "Backward", (FunctionNode,),
+                                 {"__slots__": (), "__module__": cls.__module__, "_forward_cls": cls})
 
 
 class Function(metaclass=_FunctionMeta):
@@ -768,7 +774,7 @@ class Function(metaclass=_FunctionMeta):
         outputs = output if isinstance(output, tuple) else (output,)
         if needs_graph:
             # backward returns one gradient per forward argument, tensors or not
-            node = FunctionNode.__new__(FunctionNode)
+            node = cls._backward_cls.__new__(cls._backward_cls)
             Node.__init__(node, tuple(a._edge() if isinstance(a, Tensor) else None for a in args))
             node.fn_cls, node.ctx = cls, ctx
             node.shapes = tuple(tuple(a.shape) if isinstance(a, Tensor) else () for a in args)

@@ -95,15 +95,16 @@ def threshold(input, threshold, value, inplace=False):
     return _ew.where(input > threshold, input, value)
 
 
-def _softmax_dim(name, ndim):
+def _softmax_dim(name, ndim, stacklevel=3):
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-                  "dim=X as an argument.", stacklevel=3)
+                  "dim=X as an argument.", stacklevel=stacklevel)
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _softmax_like(op, name, input, dim, dtype):
+def _softmax_like(op, name, input, dim, dtype, stacklevel=3):
     if dim is None:
-        dim = _softmax_dim(name, input.dim())
+        # one frame more than PyTorch's (this helper), so the warning names the caller's line
+        dim = _softmax_dim(name, input.dim(), stacklevel + 1)
     if dtype is not None:
         input = input.to(dtype)
     if input.dim() == 0:
@@ -112,15 +113,15 @@ def _softmax_like(op, name, input, dim, dtype):
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    return _softmax_like(_nn.softmax, "softmax", input, dim, dtype)
+    return _softmax_like(_nn.softmax, "softmax", input, dim, dtype, _stacklevel)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    return _softmax_like(_nn.softmax, "softmin", -input, dim, dtype)
+    return _softmax_like(_nn.softmax, "softmin", -input, dim, dtype, _stacklevel)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    return _softmax_like(_nn.log_softmax, "log_softmax", input, dim, dtype)
+    return _softmax_like(_nn.log_softmax, "log_softmax", input, dim, dtype, _stacklevel)
 
 
 def prelu(input, weight):

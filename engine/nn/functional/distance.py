@@ -5,9 +5,10 @@ from ._utils import _on
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    num = (x1 * x2).sum(dim)
-    den = (x1.norm(2, dim).clamp_min(eps) * x2.norm(2, dim).clamp_min(eps))
-    return num / den
+    # as PyTorch: each input divided by its (clamped) norm, then the product summed (SumBackward1)
+    x1 = x1 / x1.norm(2, dim, keepdim=True).clamp_min(eps)
+    x2 = x2 / x2.norm(2, dim, keepdim=True).clamp_min(eps)
+    return (x1 * x2).sum(dim)
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):

@@ -1,0 +1,38 @@
+# The NumPy bridge: from_numpy shares memory, .numpy(), as_tensor, dtype round trips.
+import numpy as np
+import torch
+
+a = torch.ones(5)
+b = a.numpy()
+print(b, b.dtype)
+a.add_(1)
+print(a)
+print(b)
+n = np.ones(5)
+t = torch.from_numpy(n)
+np.add(n, 1, out=n)
+print(n)
+print(t)
+print(t.dtype)
+arr = np.arange(6, dtype=np.float32).reshape(2, 3)
+u = torch.as_tensor(arr)
+arr[0, 0] = 42
+print(u)
+v = torch.tensor(arr)
+arr[0, 1] = -1
+print(v)
+print(torch.from_numpy(np.array([1, 2, 3])).dtype, torch.from_numpy(np.array([True, False])).dtype)
+rng = np.random.RandomState(0)
+X = rng.rand(3, 2).astype(np.float32)
+print(torch.from_numpy(X).mean(0))
+print(torch.tensor(X).sum().item(), float(X.sum()))
+c = torch.arange(4.).view(2, 2)
+print(np.dot(c.numpy(), c.numpy()))
+print(torch.tensor([1.5, 2.5]).tolist(), type(torch.tensor(3).item()))
+print(torch.Tensor(np.array([1, 2, 3])))
+print(torch.FloatTensor(np.array([[1, 2], [3, 4]])))
+print(np.asarray(torch.ones(2, 2)))
+print(torch.tensor(np.float64(2.5)), torch.tensor(np.int64(3)))
+print(c.numpy().T.flags['C_CONTIGUOUS'], c.t().is_contiguous())
+print(torch.from_numpy(np.zeros((2, 3), dtype=np.int32)).dtype)
+print(torch.stack([torch.from_numpy(np.arange(3)) for _ in range(2)]))
