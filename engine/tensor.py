@@ -582,9 +582,8 @@ def _device_copy_vjp(m, g, node):
 
 def _make_device_copy():
     from .ops._core import OpDef
-    op = OpDef("ToCopyBackward0", _device_copy_forward, _device_copy_vjp, kind="to")
-    op.result_device = lambda params: params[1]
-    return op
+    return OpDef("ToCopyBackward0", _device_copy_forward, _device_copy_vjp, kind="to",
+                 result_device=lambda params: params[1])
 
 
 _device_copy = _make_device_copy()

@@ -18,7 +18,8 @@ class OpDef:
     __slots__ = ("name", "forward", "vjp", "save_inputs", "save_output", "saves", "kind", "result_device",
                  "elementwise", "shown_edges", "save_for")
 
-    def __init__(self, name, forward, vjp=None, save_inputs=(), save_output=False, kind=None):
+    def __init__(self, name, forward, vjp=None, save_inputs=(), save_output=False, kind=None, *,
+                 elementwise=False, shown_edges=None, save_for=None, result_device=None):
         self.name = name              # PyTorch's node name, e.g. "MulBackward0"
         self.forward = forward
         self.vjp = vjp                # None: not differentiable (comparisons, argmax, ...)
@@ -26,33 +27,17 @@ class OpDef:
         self.save_output = save_output
         self.saves = bool(self.save_inputs) or save_output
         self.kind = kind or name      # a short op name for the capture layer ("mul", "matmul")
-        self.result_device = None     # set for ops whose output lives elsewhere (device copies)
-        self.elementwise = False      # True: input shapes matter only for undoing broadcasting
+        self.result_device = result_device  # params -> device, for ops whose output lives elsewhere (copies)
+        self.elementwise = elementwise      # True: input shapes matter only for undoing broadcasting
         # how next_functions presents the input nodes, where PyTorch's edges differ from the inputs
         # (a Python scalar operand shows as a None edge; a where() condition or an index as none)
-        self.shown_edges = None
+        self.shown_edges = shown_edges
         # for each saved input, the inputs whose gradients read it: it is kept only when one of
         # them requires grad, as PyTorch does (None: always kept)
-        self.save_for = None
+        self.save_for = save_for
 
     def __repr__(self):
         return f"OpDef({self.name})"
-
-
-def defop(name, save=(), save_output=False, kind=None):
-    """Decorator: `@defop("ExpBackward0", save_output=True)` on the forward, `.defvjp` for the VJP."""
-    def wrap(forward):
-        return _OpBuilder(OpDef(name, forward, None, save, save_output, kind))
-    return wrap
-
-
-class _OpBuilder:
-    def __init__(self, op):
-        self.op = op
-
-    def defvjp(self, vjp):
-        self.op.vjp = vjp
-        return self.op
 
 
 def _check_devices(inputs):

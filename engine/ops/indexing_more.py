@@ -7,6 +7,7 @@ both a plain backward and one with create_graph=True."""
 import numpy as np
 
 from ._core import OpDef, apply, is_raw_array, _xp_of, Tensor
+from ._registry import binds
 from .reduce import normalize_dim
 from .indexing import _along_axis_index, platform_indices
 from .shape import _size_list
@@ -95,6 +96,7 @@ def _scalar_view(fn, x, index, *rest):
     return fn(x.reshape(1), 0, index.reshape(-1), *rest).reshape(())
 
 
+@binds('index_add', inplace=True)
 def index_add(input, dim, index, source, *, alpha=1):
     if input._data.ndim == 0:
         return _scalar_view(lambda *a: index_add(*a, alpha=alpha), input, index, source)
@@ -103,6 +105,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     return apply(_index_add, (input, source), (where, alpha))
 
 
+@binds('index_copy', inplace=True)
 def index_copy(input, dim, index, source):
     if input._data.ndim == 0:
         return _scalar_view(index_copy, input, index, source)
@@ -111,6 +114,7 @@ def index_copy(input, dim, index, source):
     return apply(_index_copy, (input, source), (where,))
 
 
+@binds('index_fill', inplace=True)
 def index_fill(input, dim, index, value):
     if input._data.ndim == 0:  # as a 1-element vector (the value stays as it is: 0-d or a number)
         normalize_dim(dim, 0)
@@ -145,6 +149,7 @@ _masked_scatter = OpDef("MaskedScatterBackward0", _masked_scatter_forward, _mask
                         kind="masked_scatter")
 
 
+@binds('masked_scatter', inplace=True)
 def masked_scatter(input, mask, source):
     if mask.dtype.name != "bool":
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {_title(mask.dtype)}")
@@ -277,6 +282,7 @@ _scatter_reduce = OpDef("ScatterReduceBackward0", _scatter_reduce_forward, _scat
                         save_inputs=(0, 1), save_output=True, kind="scatter_reduce")
 
 
+@binds('scatter_reduce', inplace=True)
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in _REDUCE_UFUNCS:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
@@ -324,6 +330,7 @@ def _take_vjp(m, g, node):
 _take = OpDef("TakeBackward0", _take_forward, _take_vjp, kind="take")
 
 
+@binds('take')
 def take(input, index):
     return apply(_take, (input,), (_flat_index(input, index, "take"),))
 
@@ -349,6 +356,7 @@ def _put_vjp(m, g, node):
 _put = OpDef("PutBackward0", _put_forward, _put_vjp, kind="put")
 
 
+@binds('put', inplace=True)
 def put(input, index, source, accumulate=False):
     if source._data.size != index._data.size:
         raise IndexError("put_(): Expected source and index to have the same number of elements, but got "
@@ -356,6 +364,7 @@ def put(input, index, source, accumulate=False):
     return apply(_put, (input, source.to(input.dtype)), (_flat_index(input, index, "put_"), accumulate))
 
 
+@binds('take_along_dim')
 def take_along_dim(input, indices, dim=None):
     from .indexing import gather
     if dim is None:
@@ -372,14 +381,3 @@ def take_along_dim(input, indices, dim=None):
     if list(indices.shape) != want_i:
         indices = indices.expand(want_i)
     return gather(input, axis, indices)
-
-
-# Registered by engine/functions.py: FUNCTIONS become torch.<name>, METHODS name the ones that are
-# also Tensor methods, INPLACE maps Tensor in-place method names (ending in "_") to functions.
-FUNCTIONS = {
-    "index_add": index_add, "index_copy": index_copy, "index_fill": index_fill, "masked_scatter": masked_scatter,
-    "scatter_reduce": scatter_reduce, "take": take, "take_along_dim": take_along_dim, "put": put,
-}
-METHODS = list(FUNCTIONS)
-INPLACE = {"index_add_": index_add, "index_copy_": index_copy, "index_fill_": index_fill,
-           "masked_scatter_": masked_scatter, "scatter_reduce_": scatter_reduce, "put_": put}

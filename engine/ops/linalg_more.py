@@ -15,6 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from ._core import OpDef, apply, TENSOR_MATH
+from ._registry import binds, register
 from . import shape as sh, reduce as red, linalg as la, elementwise as ew
 from .elementwise import _type_title
 from .reduce import normalize_dim
@@ -117,8 +118,8 @@ _EINSUM_OPS = {}
 def _einsum_op(n):
     op = _EINSUM_OPS.get(n)
     if op is None:
-        op = OpDef("EinsumBackward0", _einsum_forward, _einsum_vjp, save_inputs=range(n), kind="einsum")
-        op.save_for = tuple(tuple(j for j in range(n) if j != i) for i in range(n))  # read by the others
+        op = OpDef("EinsumBackward0", _einsum_forward, _einsum_vjp, save_inputs=range(n), kind="einsum",
+                   save_for=tuple(tuple(j for j in range(n) if j != i) for i in range(n)))  # read by the others
         _EINSUM_OPS[n] = op
     return op
 
@@ -193,6 +194,7 @@ def _einsum_plan(equation, operands):
     return ",".join(full) + "->" + out, fitted
 
 
+@binds('einsum', method=False)
 def einsum(*args):
     if not isinstance(args[0], str):
         equation, operands = _sublist_equation(args)
@@ -236,8 +238,8 @@ class _Node:
 
 
 def _addprod(name, eq, check):
-    op = OpDef(name, _addprod_forward, _addprod_vjp, save_inputs=(1, 2), kind=name[:-9].lower())
-    op.save_for = ((2,), (1,))
+    op = OpDef(name, _addprod_forward, _addprod_vjp, save_inputs=(1, 2), kind=name[:-9].lower(),
+               save_for=((2,), (1,)))
 
     def fn(input, a, b, *, beta=1, alpha=1):
         check(a, b)
@@ -271,16 +273,16 @@ def _check_vectors(a, b):
                            f"addr: Expected 1-D argument vec2, but got {b.dim()}-D")
 
 
-baddbmm = _addprod("BaddbmmBackward0", "bij,bjk->bik", _check_batches)
-addbmm = _addprod("AddbmmBackward0", "bij,bjk->ik", _check_batches)
-addmv = _addprod("AddmvBackward0", "ij,j->i", _check_mv)
-addr = _addprod("AddrBackward0", "i,j->ij", _check_vectors)
+baddbmm = register(_addprod("BaddbmmBackward0", "bij,bjk->bik", _check_batches), torch='baddbmm', inplace=True)
+addbmm = register(_addprod("AddbmmBackward0", "bij,bjk->ik", _check_batches), torch='addbmm', inplace=True)
+addmv = register(_addprod("AddmvBackward0", "ij,j->i", _check_mv), torch='addmv', inplace=True)
+addr = register(_addprod("AddrBackward0", "i,j->ij", _check_vectors), torch='addr', inplace=True)
 
 
-_vdot = OpDef("VdotBackward0", la._matmul_forward, la._matmul_vjp, save_inputs=(0, 1), kind="vdot")
-_vdot.save_for = ((1,), (0,))
+_vdot = OpDef("VdotBackward0", la._matmul_forward, la._matmul_vjp, save_inputs=(0, 1), kind="vdot", save_for=((1,), (0,)))
 
 
+@binds('vdot')
 def vdot(a, b, *, out=None):
     if a.dim() != 1 or b.dim() != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.dim()}D and {b.dim()}D tensors")
@@ -289,6 +291,7 @@ def vdot(a, b, *, out=None):
 
 # ---------------------------------------------------------------------------------------------
 # composites, as PyTorch decomposes them
+@binds('tensordot', method=False)
 def tensordot(a, b, dims=2, out=None):
     if isinstance(dims, int):
         if dims < 0:
@@ -318,6 +321,7 @@ def tensordot(a, b, dims=2, out=None):
     return (left @ right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
 
 
+@binds('kron')
 def kron(a, b):
     nd = max(a.dim(), b.dim())
     a = a.reshape((1,) * (nd - a.dim()) + tuple(a.shape))
@@ -328,6 +332,7 @@ def kron(a, b):
     return (ea * eb).reshape([x * y for x, y in zip(a.shape, b.shape)])
 
 
+@binds('chain_matmul', method=False)
 def chain_matmul(*matrices):
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
         matrices = matrices[0]
@@ -337,6 +342,7 @@ def chain_matmul(*matrices):
     return multi_dot(matrices) if len(matrices) > 1 else matrices[0].clone()
 
 
+@binds(method=False, linalg='multi_dot')
 def multi_dot(tensors):
     n = len(tensors)
     if n < 2:
@@ -364,6 +370,7 @@ def multi_dot(tensors):
     return result.squeeze(1) if last.dim() == 1 else result
 
 
+@binds('matrix_power', linalg='matrix_power')
 def matrix_power(A, n):
     _check_square(A, "linalg.matrix_power", float_only=False)
     if n == 0:  # the identity, copied over A (so the gradient is zero, as in PyTorch)
@@ -381,6 +388,7 @@ def matrix_power(A, n):
     return result.clone() if result is A else result
 
 
+@binds('cdist', method=False)
 def cdist(x1, x2, p=2.0, compute_mode=None):
     if x1.dim() < 2 or x2.dim() < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.dim()}D" if x1.dim() < 2 else
@@ -392,10 +400,12 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     return red.norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p=p, dim=-1)
 
 
+@binds('dist')
 def dist(a, b, p=2):
     return red.norm(a - b, p=p)
 
 
+@binds('cov')
 def cov(input, *, correction=1, fweights=None, aweights=None):
     if input.dim() > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
@@ -423,6 +433,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     return c.squeeze()
 
 
+@binds('corrcoef')
 def corrcoef(input):
     c = cov(input)
     if c.dim() == 0:
@@ -444,8 +455,7 @@ def _cross_vjp(m, g, node, a, b):
     return ga, gb
 
 
-_cross = OpDef("LinalgCrossBackward0", _cross_forward, _cross_vjp, save_inputs=(0, 1), kind="cross")
-_cross.save_for = ((1,), (0,))
+_cross = OpDef("LinalgCrossBackward0", _cross_forward, _cross_vjp, save_inputs=(0, 1), kind="cross", save_for=((1,), (0,)))
 
 
 def _broadcast_shape(*shapes):
@@ -458,6 +468,7 @@ def _broadcast_shape(*shapes):
     return tuple(max(d) if min(d) != 0 else 0 for d in zip(*padded))
 
 
+@binds(method=False, linalg='cross')
 def linalg_cross(a, b, *, dim=-1):
     if a.dim() != b.dim():
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
@@ -469,6 +480,7 @@ def linalg_cross(a, b, *, dim=-1):
     return apply(_cross, (a, b), (axis - len(shape),))
 
 
+@binds('cross')
 def cross(a, b, dim=None):
     if dim is None:  # PyTorch's deprecated default: the first dimension of size 3
         shape = _broadcast_shape(a.shape, b.shape)
@@ -491,6 +503,7 @@ def _trace_vjp(m, g, node):
 _trace = OpDef("TraceBackward0", _trace_forward, _trace_vjp, kind="trace")
 
 
+@binds('trace')
 def trace(x):
     if x.dim() != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.dim()}")
@@ -536,6 +549,7 @@ def _diag_embed_vjp(m, g, node):
 _diag_embed = OpDef("DiagEmbedBackward0", _diag_embed_forward, _diag_embed_vjp, kind="diag_embed")
 
 
+@binds('diag_embed')
 def diag_embed(x, offset=0, dim1=-2, dim2=-1):
     nd = x.dim() + 1
     a, b = normalize_dim(dim1, nd), normalize_dim(dim2, nd)
@@ -545,10 +559,12 @@ def diag_embed(x, offset=0, dim1=-2, dim2=-1):
     return apply(_diag_embed, (x,), (offset, a, b, size, size))
 
 
+@binds('diagflat')
 def diagflat(x, offset=0):
     return diag_embed(x.reshape(-1), offset)
 
 
+@binds('diag')
 def diag(x, diagonal=0):
     if x.dim() == 1:
         return diag_embed(x, diagonal)
@@ -557,6 +573,7 @@ def diag(x, diagonal=0):
     raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{x.dim()}D")
 
 
+@binds(method=False, linalg='vecdot')
 def vecdot(x, y, *, dim=-1):
     return (x * y).sum(dim)
 
@@ -594,6 +611,7 @@ _det = OpDef("LinalgDetBackward0", lambda xp, A: xp.linalg.det(A), _det_vjp, sav
              kind="det")
 
 
+@binds('det', linalg='det')
 def det(A):
     _check_square(A, "linalg.det")
     return apply(_det, (A,))
@@ -613,11 +631,13 @@ _slogdet_abs = OpDef("LinalgSlogdetBackward0", lambda xp, A: xp.linalg.slogdet(A
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
 
 
+@binds('slogdet', linalg='slogdet')
 def slogdet(A):
     _check_square(A, "linalg.slogdet")
     return SlogdetResult(apply(_slogdet_sign, (A,)), apply(_slogdet_abs, (A,)))
 
 
+@binds('logdet')
 def logdet(A):
     _check_square(A, "logdet")
     sign, logabs = slogdet(A)
@@ -633,6 +653,7 @@ _inv = OpDef("LinalgInvExBackward0", _linalg_error(lambda xp, A: xp.linalg.inv(A
              kind="inv")
 
 
+@binds('inverse', linalg='inv')
 def inv(A):
     _check_square(A, "linalg.inv")
     return apply(_inv, (A,))
@@ -672,6 +693,7 @@ _solve = OpDef("LinalgSolveExBackward0", _solve_forward, _solve_vjp, save_inputs
                kind="solve")
 
 
+@binds(method=False, linalg='solve')
 def solve(A, B, *, left=True, out=None):
     _check_square(A, "linalg.solve")
     if A.dtype is not B.dtype:
@@ -715,11 +737,13 @@ _cholesky = OpDef("LinalgCholeskyExBackward0", _cholesky_forward, _cholesky_vjp,
 _cholesky_old = OpDef("CholeskyBackward0", _cholesky_forward, _cholesky_vjp, save_output=True, kind="cholesky")
 
 
+@binds(method=False, linalg='cholesky')
 def linalg_cholesky(A, *, upper=False, out=None):
     _check_square(A, "linalg.cholesky")
     return apply(_cholesky, (A,), (upper,))
 
 
+@binds('cholesky')
 def cholesky(A, upper=False, *, out=None):
     _check_square(A, "cholesky")
     return apply(_cholesky_old, (A,), (upper,))
@@ -751,11 +775,13 @@ def _eigh_forward(xp, A, UPLO, which):
 _eigh = OpDef("LinalgEighBackward0", _linalg_error(_eigh_forward), _eigh_vjp, save_inputs=(0,), kind="eigh")
 
 
+@binds(method=False, linalg='eigh')
 def eigh(A, UPLO="L"):
     _check_square(A, "linalg.eigh")
     return EighResult(apply(_eigh, (A,), (UPLO, 0)), apply(_eigh, (A,), (UPLO, 1)))
 
 
+@binds(method=False, linalg='eigvalsh')
 def eigvalsh(A, UPLO="L"):
     _check_square(A, "linalg.eigvalsh")
     return apply(_eigh, (A,), (UPLO, 0))
@@ -800,11 +826,13 @@ def _svd_vjp(m, g, node, A):
 _svd = OpDef("LinalgSvdBackward0", _linalg_error(_svd_forward), _svd_vjp, save_inputs=(0,), kind="svd")
 
 
+@binds(method=False, linalg='svd')
 def svd(A, full_matrices=True):
     _check_matrix(A, "linalg.svd")
     return SvdResult(*(apply(_svd, (A,), (full_matrices, i)) for i in range(3)))
 
 
+@binds(method=False, linalg='svdvals')
 def svdvals(A):
     _check_matrix(A, "linalg.svdvals")
     return apply(_svd, (A,), (False, 1))
@@ -842,6 +870,7 @@ def _qr_vjp(m, g, node, A):
 _qr = OpDef("LinalgQrBackward0", _qr_forward, _qr_vjp, save_inputs=(0,), kind="qr")
 
 
+@binds(method=False, linalg='qr')
 def qr(A, mode="reduced"):
     _check_matrix(A, "linalg.qr")
     if mode not in ("reduced", "complete", "r"):
@@ -873,6 +902,7 @@ _pinv = OpDef("LinalgPinvBackward0", _linalg_error(_pinv_forward), _pinv_vjp, sa
               kind="pinv")
 
 
+@binds(method=False, linalg='pinv')
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     _check_matrix(A, "linalg.pinv")
     if atol is not None:
@@ -885,10 +915,12 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     return apply(_pinv, (A,), (float(rtol),))
 
 
+@binds('pinverse')
 def pinverse(A, rcond=1e-15):
     return pinv(A, rtol=rcond)
 
 
+@binds(method=False, linalg='matrix_rank')
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     _check_matrix(A, "linalg.matrix_rank")
     xp = A._xp
@@ -928,11 +960,13 @@ def _matrix_exp_vjp(m, g, node, A):
 _matrix_exp = OpDef("LinalgMatrixExpBackward0", _expm, _matrix_exp_vjp, save_inputs=(0,), kind="matrix_exp")
 
 
+@binds('matrix_exp', linalg='matrix_exp')
 def matrix_exp(A):
     _check_square(A, "linalg.matrix_exp")
     return apply(_matrix_exp, (A,))
 
 
+@binds(method=False, linalg='lstsq')
 def lstsq(A, B, rcond=None, *, driver=None):
     """The least-squares solution through the pseudo-inverse. The other outputs are what PyTorch's
     CPU drivers compute: the rank (all but gels), the singular values (gelsd, gelss) and, for a
@@ -960,12 +994,14 @@ LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_va
 
 # ---------------------------------------------------------------------------------------------
 # norms
+@binds(method=False, linalg='vector_norm')
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         x = x.to(dtype)
     return red.norm(x, ord, dim, keepdim)
 
 
+@binds(method=False, linalg='matrix_norm')
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if dtype is not None:
         A = A.to(dtype)
@@ -990,6 +1026,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     return out
 
 
+@binds(method=False, linalg='norm')
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, int):
         dim = (dim,)
@@ -1003,19 +1040,3 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if len(dim) == 2:
         return matrix_norm(A, ord, dim, keepdim, dtype=dtype)
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
-
-
-# ---------------------------------------------------------------------------------------------
-# Registered by engine/functions.py: FUNCTIONS become torch.<name>, METHODS name the ones that are
-# also Tensor methods, INPLACE maps Tensor in-place method names (ending in "_") to functions.
-FUNCTIONS = {
-    "einsum": einsum, "tensordot": tensordot, "kron": kron, "cross": cross, "trace": trace, "diag": diag,
-    "diag_embed": diag_embed, "diagflat": diagflat, "det": det, "logdet": logdet, "slogdet": slogdet,
-    "inverse": inv, "pinverse": pinverse, "matrix_power": matrix_power, "matrix_exp": matrix_exp,
-    "cholesky": cholesky, "cdist": cdist, "dist": dist, "vdot": vdot, "baddbmm": baddbmm, "addbmm": addbmm,
-    "addmv": addmv, "addr": addr, "chain_matmul": chain_matmul, "cov": cov, "corrcoef": corrcoef,
-}
-METHODS = ["trace", "diag", "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power", "matrix_exp",
-           "cross", "kron", "vdot", "baddbmm", "addbmm", "addmv", "addr", "cholesky", "diag_embed", "diagflat",
-           "dist", "cov", "corrcoef"]
-INPLACE = {"baddbmm_": baddbmm, "addbmm_": addbmm, "addmv_": addmv, "addr_": addr}

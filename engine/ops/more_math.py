@@ -10,6 +10,7 @@ import numpy as np
 
 from .._dtype import get_default_dtype, float64, int64, bool_, as_dtype, from_numpy_dtype
 from ._core import OpDef, apply, ArrayMath
+from ._registry import binds, register
 from . import elementwise as ew, shape as sh, reduce as red, indexing as ix
 from .elementwise import BinaryOp, UnaryOp, scipy_special, _type_title
 from .reduce import normalize_dim, normalize_dims
@@ -114,9 +115,9 @@ def _trigamma_forward(xp, x):
 _trigamma_op = UnaryOp("PolygammaBackward0", _trigamma_forward, None, kind="polygamma")
 _i1 = UnaryOp("SpecialI1Backward0", _special("i1", _i1_np), None, kind="i1")
 digamma = UnaryOp("DigammaBackward0", _special("psi", lambda x: _polygamma_np(0, x)),
-                  lambda m, g, x, out: g * _on(m, _trigamma_op, x), save="x", kind="digamma")
+                  lambda m, g, x, out: g * _on(m, _trigamma_op, x), save="x", kind="digamma", torch='digamma', inplace=True, special=('digamma', 'psi'))
 lgamma = UnaryOp("LgammaBackward0", _special("gammaln", _vectorized(math.lgamma)),
-                 lambda m, g, x, out: g * _on(m, digamma, x), save="x", kind="lgamma")
+                 lambda m, g, x, out: g * _on(m, digamma, x), save="x", kind="lgamma", torch='lgamma', inplace=True, special='gammaln')
 def _hurwitz_zeta_np(s, q):
     """zeta(s, q) = sum_k (q + k)^-s for s > 1, q > 0: nine terms, then Euler-Maclaurin's tail."""
     q = np.asarray(q, dtype=np.float64)
@@ -157,6 +158,13 @@ def _polygamma_grad(m, g, x, out, n):
 _polygamma_op = UnaryOp("PolygammaBackward0", _polygamma_forward, _polygamma_grad, save="x", kind="polygamma")
 
 
+def _polygamma_method(self, n):
+    """x.polygamma(n): the order comes first in torch.polygamma(n, input), last in the methods."""
+    return polygamma(n, self)
+
+
+@binds("polygamma", method={"polygamma": _polygamma_method}, inplace={"polygamma_": _polygamma_method},
+       special="polygamma")
 def polygamma(n, input, *, out=None):
     """The n-th derivative of digamma (n = 0 is digamma itself)."""
     if int(n) < 0:
@@ -164,6 +172,7 @@ def polygamma(n, input, *, out=None):
     return _polygamma_op(input, int(n), out=out)
 
 
+@binds('mvlgamma', inplace=True, special='multigammaln')
 def mvlgamma(input, p):
     """The multivariate log-gamma of dimension p: log(pi) p(p-1)/4 + sum_i lgamma(x - i/2)."""
     if bool((input <= (p - 1) / 2).any()):
@@ -175,10 +184,10 @@ def mvlgamma(input, p):
 
 
 erfc = UnaryOp("ErfcBackward0", _special("erfc", _vectorized(math.erfc)),
-               lambda m, g, x, out: g * m.exp(-x * x) * (-2 / math.sqrt(math.pi)), save="x", kind="erfc")
+               lambda m, g, x, out: g * m.exp(-x * x) * (-2 / math.sqrt(math.pi)), save="x", kind="erfc", torch='erfc', inplace=True, special='erfc')
 erfinv = UnaryOp("ErfinvBackward0", _special("erfinv", _erfinv_np),
-                 lambda m, g, x, out: g * m.exp(out * out) * (math.sqrt(math.pi) / 2), save="out", kind="erfinv")
-i0 = UnaryOp("I0Backward0", lambda xp, x: xp.i0(x), lambda m, g, x, out: g * _on(m, _i1, x), save="x", kind="i0")
+                 lambda m, g, x, out: g * m.exp(out * out) * (math.sqrt(math.pi) / 2), save="out", kind="erfinv", torch='erfinv', inplace=True, special='erfinv')
+i0 = UnaryOp("I0Backward0", lambda xp, x: xp.i0(x), lambda m, g, x, out: g * _on(m, _i1, x), save="x", kind="i0", torch='i0', inplace=True, special='i0')
 
 # ---------------------------------------------------------------------------------------------
 # elementwise unary
@@ -186,19 +195,21 @@ def _inverse_hyperbolic(name, fn, grad):
     """The op, and its twin for the in-place form: PyTorch's ...Backward1 node, which has no derivative."""
     def no_grad(*args):
         raise NotImplementedError(f"the derivative for 'inplace version of {name}' is not implemented.")
-    return tuple(UnaryOp(f"{name.capitalize()}Backward{i}", lambda xp, x: getattr(xp, fn)(x), grad_fn, save="x",
-                         kind=name) for i, grad_fn in ((0, grad), (1, no_grad)))
+    op, twin = (UnaryOp(f"{name.capitalize()}Backward{i}", lambda xp, x: getattr(xp, fn)(x), grad_fn, save="x",
+                        kind=name) for i, grad_fn in ((0, grad), (1, no_grad)))
+    register(op, torch=(name, fn), inplace={name + "_": twin, fn + "_": twin})
+    return op, twin
 
 
 acosh, _acosh_ = _inverse_hyperbolic("acosh", "arccosh", lambda m, g, x, out: g / m.sqrt(x * x - 1))
 asinh, _asinh_ = _inverse_hyperbolic("asinh", "arcsinh", lambda m, g, x, out: g / m.sqrt(x * x + 1))
 atanh, _atanh_ = _inverse_hyperbolic("atanh", "arctanh", lambda m, g, x, out: g / (-x * x + 1))
 deg2rad = UnaryOp("Deg2RadBackward0", lambda xp, x: x * (math.pi / 180), lambda m, g, x, out: g * (math.pi / 180),
-                  kind="deg2rad")
+                  kind="deg2rad", torch='deg2rad', inplace=True)
 rad2deg = UnaryOp("Rad2DegBackward0", lambda xp, x: x * (180 / math.pi), lambda m, g, x, out: g * (180 / math.pi),
-                  kind="rad2deg")
+                  kind="rad2deg", torch='rad2deg', inplace=True)
 # sgn of a real number is its sign; its gradient is zero away from 0 (PyTorch's complex formula)
-sgn = UnaryOp("SgnBackward0", lambda xp, x: xp.sign(x), lambda m, g, x, out: g * 0, floating=False, kind="sgn")
+sgn = UnaryOp("SgnBackward0", lambda xp, x: xp.sign(x), lambda m, g, x, out: g * 0, floating=False, kind="sgn", torch='sgn', inplace=True)
 
 
 def _sinc_grad(m, g, x, out):
@@ -207,7 +218,7 @@ def _sinc_grad(m, g, x, out):
     return g * m.where(m.as_mask(x == 0), d * 0, d)
 
 
-sinc = UnaryOp("SincBackward0", lambda xp, x: xp.sinc(x), _sinc_grad, save="x", kind="sinc")
+sinc = UnaryOp("SincBackward0", lambda xp, x: xp.sinc(x), _sinc_grad, save="x", kind="sinc", torch='sinc', inplace=True, special='sinc')
 
 
 def _entr_forward(xp, x):
@@ -216,9 +227,7 @@ def _entr_forward(xp, x):
 
 
 entr = UnaryOp("SpecialEntrBackward0", _entr_forward, lambda m, g, x, out: -g * (m.log(x) + 1), save="x",
-               kind="entr")
-_special_round = UnaryOp("RoundBackward1", lambda xp, x, decimals: xp.round(x, decimals),
-                         lambda m, g, x, out, decimals: g * 0, floating=False, kind="round")
+               kind="entr", method=False, special='entr')
 
 
 def _logit_forward(xp, x, eps):
@@ -237,6 +246,7 @@ def _logit_grad(m, g, x, out, eps):
 _logit = UnaryOp("LogitBackward0", _logit_forward, _logit_grad, save="x", kind="logit")
 
 
+@binds('logit', inplace=True, special='logit')
 def logit(input, eps=None, *, out=None):
     return _logit(input, eps, out=out)
 
@@ -252,6 +262,7 @@ _nan_to_num = UnaryOp("NanToNumBackward0", _nan_to_num_forward,
                       kind="nan_to_num")
 
 
+@binds('nan_to_num', inplace=True)
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     return _nan_to_num(input, nan, posinf, neginf, out=out)
 
@@ -260,10 +271,10 @@ def _predicate(name, fn):
     return UnaryOp(name, fn, None, floating=False, kind=name)
 
 
-signbit = _predicate("signbit", lambda xp, x: xp.signbit(x))
-isneginf = _predicate("isneginf", lambda xp, x: xp.isneginf(x))
-isposinf = _predicate("isposinf", lambda xp, x: xp.isposinf(x))
-isreal = _predicate("isreal", lambda xp, x: xp.ones(x.shape, dtype=bool))  # real dtypes only
+signbit = register(_predicate("signbit", lambda xp, x: xp.signbit(x)), torch='signbit')
+isneginf = register(_predicate("isneginf", lambda xp, x: xp.isneginf(x)), torch='isneginf')
+isposinf = register(_predicate("isposinf", lambda xp, x: xp.isposinf(x)), torch='isposinf')
+isreal = register(_predicate("isreal", lambda xp, x: xp.ones(x.shape, dtype=bool)), torch='isreal')  # real dtypes only
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,17 +328,17 @@ def _xlogy_grad_a(m, g, a, b, out):
     return d if isinstance(a, (int, float)) else m.where(m.as_mask(a != 0), d, d * 0)
 
 
-xlogy = _binary("XlogyBackward0", _xlogy_forward, _xlogy_grad_a, lambda m, g, a, b, out: g * a / b,
-                rname="XlogyBackward1", kind="xlogy")
-xlogy.op.ts.name = "XlogyBackward2"
+xlogy = register(_binary("XlogyBackward0", _xlogy_forward, _xlogy_grad_a, lambda m, g, a, b, out: g * a / b,
+                         rname="XlogyBackward1", tsname="XlogyBackward2", kind="xlogy"),
+                 torch="xlogy", inplace=True, special="xlogy")
 
 
 def _hypot_grad(side):
     return lambda m, g, a, b, out: g * (a if side == 0 else b) / out
 
 
-hypot = _binary("HypotBackward0", lambda xp, a, b: xp.hypot(a, b), _hypot_grad(0), _hypot_grad(1),
-                save="about", floating=False, integers=False, kind="hypot")
+hypot = register(_binary("HypotBackward0", lambda xp, a, b: xp.hypot(a, b), _hypot_grad(0), _hypot_grad(1),
+                save="about", floating=False, integers=False, kind="hypot"), torch='hypot', inplace=True)
 
 
 def _logaddexp_grad(base, side):
@@ -338,10 +349,10 @@ def _logaddexp_grad(base, side):
     return grad
 
 
-logaddexp = _binary("LogaddexpBackward0", lambda xp, a, b: xp.logaddexp(a, b), _logaddexp_grad(math.e, 0),
-                    _logaddexp_grad(math.e, 1), floating=False, integers=False, kind="logaddexp")
-logaddexp2 = _binary("Logaddexp2Backward0", lambda xp, a, b: xp.logaddexp2(a, b), _logaddexp_grad(2, 0),
-                     _logaddexp_grad(2, 1), floating=False, integers=False, kind="logaddexp2")
+logaddexp = register(_binary("LogaddexpBackward0", lambda xp, a, b: xp.logaddexp(a, b), _logaddexp_grad(math.e, 0),
+                    _logaddexp_grad(math.e, 1), floating=False, integers=False, kind="logaddexp"), torch='logaddexp')
+logaddexp2 = register(_binary("Logaddexp2Backward0", lambda xp, a, b: xp.logaddexp2(a, b), _logaddexp_grad(2, 0),
+                     _logaddexp_grad(2, 1), floating=False, integers=False, kind="logaddexp2"), torch='logaddexp2')
 
 
 def _fminmax_grad(less, side):
@@ -353,10 +364,10 @@ def _fminmax_grad(less, side):
     return grad
 
 
-fmax = _binary("FmaxBackward0", lambda xp, a, b: xp.fmax(a, b), _fminmax_grad(False, 0), _fminmax_grad(False, 1),
-               floating=False, kind="fmax")
-fmin = _binary("FminBackward0", lambda xp, a, b: xp.fmin(a, b), _fminmax_grad(True, 0), _fminmax_grad(True, 1),
-               floating=False, kind="fmin")
+fmax = register(_binary("FmaxBackward0", lambda xp, a, b: xp.fmax(a, b), _fminmax_grad(False, 0), _fminmax_grad(False, 1),
+               floating=False, kind="fmax"), torch='fmax')
+fmin = register(_binary("FminBackward0", lambda xp, a, b: xp.fmin(a, b), _fminmax_grad(True, 0), _fminmax_grad(True, 1),
+               floating=False, kind="fmin"), torch='fmin')
 
 
 def _copysign_grad(m, g, a, b, out):
@@ -364,9 +375,9 @@ def _copysign_grad(m, g, a, b, out):
     return g * m.where(m.as_mask(a == 0), ratio * 0, ratio)
 
 
-copysign = _binary("CopysignBackward0", lambda xp, a, b: xp.copysign(a, b), _copysign_grad,
-                   lambda m, g, a, b, out: g * 0, save="aout", kind="copysign")
-copysign.op.ts.name = "CopysignBackward1"
+copysign = register(_binary("CopysignBackward0", lambda xp, a, b: xp.copysign(a, b), _copysign_grad,
+                            lambda m, g, a, b, out: g * 0, save="aout", tsname="CopysignBackward1", kind="copysign"),
+                    torch="copysign", inplace=True)
 
 
 def _ldexp_forward(xp, a, b):
@@ -375,10 +386,11 @@ def _ldexp_forward(xp, a, b):
     return (a * xp.exp2(xp.asarray(b, dtype=dt))).astype(dt)
 
 
-ldexp = _binary("LdexpBackward0", _ldexp_forward, lambda m, g, a, b, out: g * out / a,
-                lambda m, g, a, b, out: g * out * math.log(2), save="about", floating=False, kind="ldexp")
+ldexp = register(_binary("LdexpBackward0", _ldexp_forward, lambda m, g, a, b, out: g * out / a,
+                lambda m, g, a, b, out: g * out * math.log(2), save="about", floating=False, kind="ldexp"), torch='ldexp', inplace=True)
 
 
+@binds('float_power', inplace=True)
 def float_power(input, exponent, *, out=None):
     # both sides in double precision, then pow (PyTorch's own decomposition)
     input = input.to(float64) if isinstance(input, Tensor) else float(input)
@@ -386,13 +398,14 @@ def float_power(input, exponent, *, out=None):
     return ew.pow(input, exponent, out=out)
 
 
-gcd = _binary("gcd", lambda xp, a, b: xp.gcd(a, b), None, None, floating=False, differentiable=False, kind="gcd")
-lcm = _binary("lcm", lambda xp, a, b: xp.lcm(a, b), None, None, floating=False, differentiable=False, kind="lcm")
+gcd = register(_binary("gcd", lambda xp, a, b: xp.gcd(a, b), None, None, floating=False, differentiable=False, kind="gcd"), torch='gcd', inplace=True)
+lcm = register(_binary("lcm", lambda xp, a, b: xp.lcm(a, b), None, None, floating=False, differentiable=False, kind="lcm"), torch='lcm', inplace=True)
 # PyTorch passes the gradient straight to `input` (the step is below its resolution)
-nextafter = _binary("NextafterBackward0", lambda xp, a, b: xp.nextafter(a, b), lambda m, g, a, b, out: g,
-                    lambda m, g, a, b, out: g * 0, save="", floating=False, integers=False, kind="nextafter")
+nextafter = register(_binary("NextafterBackward0", lambda xp, a, b: xp.nextafter(a, b), lambda m, g, a, b, out: g,
+                    lambda m, g, a, b, out: g * 0, save="", floating=False, integers=False, kind="nextafter"), torch='nextafter', inplace=True)
 
 
+@binds('heaviside', inplace=True)
 def heaviside(input, values, *, out=None):
     if isinstance(values, Tensor) and values.dtype is not input.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
@@ -405,6 +418,7 @@ _heaviside = _binary("torch::autograd::NotImplemented", lambda xp, a, b: xp.heav
                      kind="heaviside")
 
 
+@binds('isin', method=False)
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     ref = elements if isinstance(elements, Tensor) else test_elements
     a = elements._data if isinstance(elements, Tensor) else ref._xp.asarray(elements)
@@ -425,6 +439,7 @@ _mul_scalar = _scalar_op("MulBackward1", lambda x, s: x * s)
 _div_scalar = _scalar_op("DivBackward1", lambda x, s: x / s)
 
 
+@binds(method=False, special='ndtr')
 def ndtr(input):
     x = input if input.dtype.is_floating_point else input.to(get_default_dtype())
     return _mul_scalar(ew.erf(x * (1 / math.sqrt(2))) + 1, 0.5)
@@ -447,11 +462,13 @@ def _nansum_vjp(m, g, node, x):
 _nansum = OpDef("NansumBackward0", _nansum_forward, _nansum_vjp, save_inputs=(0,), kind="nansum")
 
 
+@binds('nansum')
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     dt = as_dtype(dtype).np if dtype is not None else None
     return apply(_nansum, (input,), (normalize_dims(dim, input._data.ndim), keepdim, dt))
 
 
+@binds('nanmean')
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if not input.dtype.is_floating_point:
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
@@ -487,6 +504,7 @@ _logcumsumexp = OpDef("LogcumsumexpBackward0", _logcumsumexp_forward, _logcumsum
                       save_output=True, kind="logcumsumexp")
 
 
+@binds('logcumsumexp')
 def logcumsumexp(input, dim):
     if not input.dtype.is_floating_point:
         input = input.to(get_default_dtype())
@@ -497,6 +515,7 @@ def _slices(x, dim, start, stop):
     return sh.narrow(x, dim, start, stop - start)
 
 
+@binds('diff')
 def diff(input, n=1, dim=-1, prepend=None, append=None):
     if input._data.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
@@ -515,6 +534,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     return input
 
 
+@binds('trapezoid', method=False)
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     dim = normalize_dim(dim, y._data.ndim)
     size = y.shape[dim]
@@ -530,12 +550,14 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     return _mul_scalar(red.sum(y, dim) - ends * 0.5, spacing)
 
 
+@binds('trapz', method=False)
 def trapz(y, x=None, *, dx=None, dim=-1):
     if x is not None and not isinstance(x, Tensor):
         dx, x = x, None  # trapz(y, dx, dim) in the old signature
     return trapezoid(y, x, dx=dx, dim=dim)
 
 
+@binds('histc')
 def histc(input, bins=100, min=0, max=0, *, out=None):
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_title(input.dtype)}'")
@@ -555,6 +577,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
     return ew.write_out(out, result) if out is not None else result
 
 
+@binds('histogram')
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
     """Counts (or weights, or a density) per bin and the bin edges: NumPy's histogram, whose rules
     (edges, a degenerate range widened by 0.5, the top edge in the last bin) are PyTorch's."""
@@ -573,6 +596,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     return return_type("histogram", ("hist", "bin_edges"))(hist, edges)
 
 
+@binds('bincount')
 def bincount(input, weights=None, minlength=0):
     if input._data.ndim != 1 or input.dtype.is_floating_point:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
@@ -590,16 +614,19 @@ def bincount(input, weights=None, minlength=0):
 
 # ---------------------------------------------------------------------------------------------
 # shape
+@binds('tile')
 def tile(input, *dims):
     dims = tuple(int(d) for d in sh._shape_arg(dims))
     dims = (1,) * (input._data.ndim - len(dims)) + dims
     return sh.repeat(input, dims)
 
 
+@binds('ravel')
 def ravel(input):
     return sh.view(sh.contiguous(input), -1)
 
 
+@binds('repeat_interleave')
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats is None:  # repeat_interleave(repeats): each index repeated that many times
         counts = input
@@ -631,6 +658,7 @@ _rot90 = OpDef("Rot90Backward0", _rot90_forward,
                lambda m, g, node: m.rot90(g, -node.params[0], node.params[1]), kind="rot90")
 
 
+@binds('rot90')
 def rot90(input, k=1, dims=(0, 1)):
     dims = tuple(dims)
     nd = input._data.ndim
@@ -644,18 +672,21 @@ def rot90(input, k=1, dims=(0, 1)):
     return apply(_rot90, (input,), (k % 4, dims))
 
 
+@binds('fliplr')
 def fliplr(input):
     if input._data.ndim < 2:
         raise RuntimeError("Input must be >= 2-d.")
     return sh.flip(input, (1,))
 
 
+@binds('flipud')
 def flipud(input):
     if input._data.ndim < 1:
         raise RuntimeError("Input must be >= 1-d.")
     return sh.flip(input, (0,))
 
 
+@binds('tensor_split')
 def tensor_split(input, indices_or_sections, dim=0):
     dim = normalize_dim(dim, input._data.ndim)
     size = input.shape[dim]
@@ -687,9 +718,9 @@ def _split_fn(name, dim, min_dims):
     return split
 
 
-hsplit = _split_fn("hsplit", 1, 1)
-vsplit = _split_fn("vsplit", 0, 2)
-dsplit = _split_fn("dsplit", 2, 3)
+hsplit = register(_split_fn("hsplit", 1, 1), torch='hsplit')
+vsplit = register(_split_fn("vsplit", 0, 2), torch='vsplit')
+dsplit = register(_split_fn("dsplit", 2, 3), torch='dsplit')
 
 
 def _atleast(ndim):
@@ -710,13 +741,15 @@ def _atleast(ndim):
     return atleast
 
 
-atleast_1d, atleast_2d, atleast_3d = _atleast(1), _atleast(2), _atleast(3)
+atleast_1d, atleast_2d, atleast_3d = (register(_atleast(n), torch=f"atleast_{n}d", method=False) for n in (1, 2, 3))
 
 
+@binds('dstack', method=False)
 def dstack(tensors):
     return sh.cat(list(atleast_3d(list(tensors))), 2)
 
 
+@binds('column_stack', method=False)
 def column_stack(tensors):
     return sh.cat([sh.reshape(t, (t.numel(), 1)) if t._data.ndim <= 1 else t for t in tensors], 1)
 
@@ -748,6 +781,7 @@ def _block_diag_vjp(m, g, node):
 _block_diag = OpDef("BlockDiagBackward0", _block_diag_forward, _block_diag_vjp, kind="block_diag")
 
 
+@binds('block_diag', method=False)
 def block_diag(*tensors):
     for i, t in enumerate(tensors):
         if t._data.ndim > 2:
@@ -760,6 +794,7 @@ def block_diag(*tensors):
     return apply(_block_diag, tuple(t.to(rt) for t in tensors))  # promoted first: one dtype in the node
 
 
+@binds('meshgrid', method=False)
 def meshgrid(*tensors, indexing="ij"):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
@@ -778,12 +813,14 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(grids)
 
 
+@binds('cartesian_prod', method=False)
 def cartesian_prod(*tensors):
     if len(tensors) == 1:
         return tensors[0]
     return sh.stack([sh.flatten(g) for g in meshgrid(*tensors, indexing="ij")], 1)
 
 
+@binds('combinations', method=False)
 def combinations(input, r=2, with_replacement=False):
     if input._data.ndim != 1:
         raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
@@ -799,6 +836,7 @@ def combinations(input, r=2, with_replacement=False):
     return sh.stack(cols, 1)
 
 
+@binds('unravel_index', method=False)
 def unravel_index(indices, shape):
     if not isinstance(indices, Tensor):
         from ..creation import tensor
@@ -818,6 +856,7 @@ def unravel_index(indices, shape):
     return tuple(Tensor._make(a, device=indices.device) for a in reversed(out))
 
 
+@binds('vander', method=False)
 def vander(x, N=None, increasing=False):
     if x._data.ndim != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
@@ -834,6 +873,7 @@ def vander(x, N=None, increasing=False):
     return result if increasing else sh.flip(result, (1,))
 
 
+@binds('broadcast_shapes', method=False)
 def broadcast_shapes(*shapes):
     shapes = [tuple(s) if isinstance(s, (tuple, list)) else (int(s),) for s in shapes]
     from ._core import broadcast_error
@@ -858,7 +898,8 @@ def _tri_indices(upper):
     return indices
 
 
-tril_indices, triu_indices = _tri_indices(False), _tri_indices(True)
+tril_indices, triu_indices = (register(_tri_indices(upper), torch=f"{part}_indices", method=False)
+                              for upper, part in ((False, "tril"), (True, "triu")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -896,6 +937,7 @@ def _unfold_vjp(m, g, node):
 _unfold = OpDef("UnfoldBackward0", _unfold_forward, _unfold_vjp, kind="unfold")
 
 
+@binds(method='unfold')
 def unfold(self, dimension, size, step):
     nd = self._data.ndim
     dim = normalize_dim(dimension, nd)
@@ -923,6 +965,7 @@ def _diagonal_view_vjp(m, g, node):
 _diagonal_view = OpDef("AsStridedBackward0", _diagonal_view_forward, _diagonal_view_vjp, kind="as_strided")
 
 
+@binds(method='fill_diagonal_')
 def fill_diagonal_(self, fill_value, wrap=False):
     shape = self.shape
     if len(shape) < 2:
@@ -937,47 +980,7 @@ def fill_diagonal_(self, fill_value, wrap=False):
     return self
 
 
+@binds(method='where')
 def _tensor_where(self, condition, other):
     return ew.where(condition, self, other)
 
-
-# Tensor-only methods (no torch.<name> function of that signature)
-Tensor.where = _tensor_where
-Tensor.unfold = unfold
-Tensor.fill_diagonal_ = fill_diagonal_
-
-
-FUNCTIONS = {
-    "acosh": acosh, "arccosh": acosh, "asinh": asinh, "arcsinh": asinh, "atanh": atanh, "arctanh": atanh,
-    "deg2rad": deg2rad, "rad2deg": rad2deg, "erfc": erfc, "erfinv": erfinv, "lgamma": lgamma, "digamma": digamma,
-    "polygamma": polygamma, "mvlgamma": mvlgamma,
-    "logit": logit, "xlogy": xlogy, "hypot": hypot, "logaddexp": logaddexp, "logaddexp2": logaddexp2,
-    "fmax": fmax, "fmin": fmin, "heaviside": heaviside, "sgn": sgn, "signbit": signbit, "sinc": sinc,
-    "nan_to_num": nan_to_num, "float_power": float_power, "ldexp": ldexp, "copysign": copysign, "gcd": gcd,
-    "lcm": lcm, "isin": isin, "isneginf": isneginf, "isposinf": isposinf, "isreal": isreal,
-    "nextafter": nextafter, "i0": i0, "trapezoid": trapezoid, "trapz": trapz, "diff": diff, "nansum": nansum,
-    "nanmean": nanmean, "logcumsumexp": logcumsumexp, "histc": histc, "histogram": histogram, "bincount": bincount,
-    "tile": tile, "repeat_interleave": repeat_interleave, "meshgrid": meshgrid, "ravel": ravel, "rot90": rot90,
-    "fliplr": fliplr, "flipud": flipud, "tensor_split": tensor_split, "hsplit": hsplit, "vsplit": vsplit,
-    "dsplit": dsplit, "dstack": dstack, "column_stack": column_stack, "block_diag": block_diag,
-    "cartesian_prod": cartesian_prod, "combinations": combinations, "unravel_index": unravel_index,
-    "vander": vander, "broadcast_shapes": broadcast_shapes, "tril_indices": tril_indices,
-    "triu_indices": triu_indices, "atleast_1d": atleast_1d, "atleast_2d": atleast_2d, "atleast_3d": atleast_3d,
-}
-METHODS = [
-    "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "deg2rad", "rad2deg", "erfc", "erfinv", "lgamma",
-    "digamma", "logit", "xlogy", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "heaviside", "sgn",
-    "mvlgamma", "signbit", "sinc", "nan_to_num", "float_power", "ldexp", "copysign", "gcd", "lcm", "isneginf",
-    "isposinf",
-    "isreal", "nextafter", "i0", "diff", "nansum", "nanmean", "logcumsumexp", "histc", "histogram", "bincount", "tile",
-    "repeat_interleave", "ravel", "rot90", "fliplr", "flipud", "tensor_split", "hsplit", "vsplit", "dsplit",
-]
-INPLACE = {name + "_": FUNCTIONS[name] for name in (
-    "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "deg2rad", "rad2deg", "erfc", "erfinv", "lgamma",
-    "digamma", "logit", "xlogy", "hypot", "sgn", "sinc", "nan_to_num",
-    "float_power", "ldexp", "copysign", "gcd", "lcm", "nextafter", "i0", "heaviside")}
-# x.polygamma_(n): the order comes first in torch.polygamma(n, input), last in the methods
-INPLACE["polygamma_"] = lambda self, n: polygamma(n, self)
-INPLACE["mvlgamma_"] = mvlgamma
-INPLACE.update({f"{name}_": op for names, op in ((("acosh", "arccosh"), _acosh_), (("asinh", "arcsinh"), _asinh_),
-                                                 (("atanh", "arctanh"), _atanh_)) for name in names})

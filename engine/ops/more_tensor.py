@@ -7,6 +7,7 @@ import numpy as np
 
 from .._dtype import bool_
 from ._core import OpDef, apply, is_raw_array, _xp_of, Tensor
+from ._registry import binds, register
 from . import elementwise as ew, reduce as red, shape as sh, linalg as la, indexing_more as _im
 from .inplace import run_inplace
 from .reduce import normalize_dim, normalize_dims
@@ -14,9 +15,8 @@ from .reduce import normalize_dim, normalize_dims
 
 def _renamed(op, name, forward=None):
     """The same op under another of PyTorch's node names (unsafe_split's UnsafeSplitBackward0, ...)."""
-    new = OpDef(name, forward or op.forward, op.vjp, op.save_inputs, op.save_output, op.kind)
-    new.elementwise, new.shown_edges, new.save_for = op.elementwise, op.shown_edges, op.save_for
-    return new
+    return OpDef(name, forward or op.forward, op.vjp, op.save_inputs, op.save_output, op.kind,
+                 elementwise=op.elementwise, shown_edges=op.shown_edges, save_for=op.save_for)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -40,8 +40,8 @@ def _shift(name, left):
     return ew.BinaryOp(name, forward, None, None, kind=name, differentiable=False)
 
 
-bitwise_left_shift = _shift("lshift", True)
-bitwise_right_shift = _shift("rshift", False)
+bitwise_left_shift = register(_shift("lshift", True), torch='bitwise_left_shift', inplace=True)
+bitwise_right_shift = register(_shift("rshift", False), torch='bitwise_right_shift', inplace=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,6 +76,7 @@ def _renorm_vjp(m, g, node, x):
 _renorm = OpDef("RenormBackward0", _renorm_forward, _renorm_vjp, save_inputs=(0,), kind="renorm")
 
 
+@binds('renorm', inplace=True)
 def renorm(input, p, dim, maxnorm):
     if input._data.ndim <= 1:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input._data.ndim} dimensions")
@@ -96,6 +97,7 @@ def renorm(input, p, dim, maxnorm):
 _index_reduce = _renamed(_im._scatter_reduce, "IndexReduceBackward0")
 
 
+@binds('index_reduce', inplace=True)
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
@@ -168,12 +170,14 @@ _slice_scatter = _scatter_view("SliceScatterBackward0", "slice")
 _diagonal_scatter = _scatter_view("DiagonalScatterBackward0", "diagonal")
 
 
+@binds('select_scatter')
 def select_scatter(input, src, dim, index):
     axis = normalize_dim(dim, input._data.ndim)
     sh.select(input.detach(), dim, index)  # PyTorch's checks of dim and index
     return _select_scatter(input, src, (slice(None),) * axis + (index % input._data.shape[axis],))
 
 
+@binds('slice_scatter')
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     if step <= 0:
         raise RuntimeError("slice step must be positive")
@@ -181,6 +185,7 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     return _slice_scatter(input, src, (slice(None),) * axis + (slice(start, end, step),))
 
 
+@binds('diagonal_scatter')
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
     nd = input._data.ndim
     d1, d2 = normalize_dim(dim1, nd), normalize_dim(dim2, nd)
@@ -194,6 +199,7 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
 _aminmax_ops = (_renamed(red._amin, "AminmaxBackward0"), _renamed(red._amax, "AminmaxBackward0"))
 
 
+@binds('aminmax')
 def aminmax(input, *, dim=None, keepdim=False):
     params = (normalize_dims(dim, input._data.ndim), keepdim)
     return red.return_type("aminmax", ("min", "max"))(*(apply(op, (input,), params) for op in _aminmax_ops))
@@ -215,23 +221,28 @@ def _unsafe_pieces(op, input, pieces, dim):
     return tuple(out)
 
 
+@binds('unsafe_split')
 def unsafe_split(input, split_size, dim=0):
     op = _unsafe_split if isinstance(split_size, int) else _unsafe_split_sizes
     return _unsafe_pieces(op, input, sh.split(input.detach(), split_size, dim), dim)
 
 
+@binds('unsafe_split_with_sizes')
 def unsafe_split_with_sizes(input, split_sizes, dim=0):
     return _unsafe_pieces(_unsafe_split_sizes, input, sh.split(input.detach(), list(split_sizes), dim), dim)
 
 
+@binds('unsafe_chunk')
 def unsafe_chunk(input, chunks, dim=0):
     return _unsafe_pieces(_unsafe_split, input, sh.chunk(input.detach(), chunks, dim), dim)
 
 
+@binds('split_with_sizes')
 def split_with_sizes(input, split_sizes, dim=0):
     return sh.split(input, list(split_sizes), dim)
 
 
+@binds('narrow_copy')
 def narrow_copy(input, dim, start, length):
     sh.narrow(input.detach(), dim, start, length)  # PyTorch's checks
     axis = normalize_dim(dim, input._data.ndim)
@@ -241,12 +252,14 @@ def narrow_copy(input, dim, start, length):
 
 # ---------------------------------------------------------------------------------------------
 # real strided tensors: conjugation and the like are the tensor itself (PyTorch returns it too)
+@binds('positive')
 def positive(input):
     if input.dtype is bool_:
         raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return input
 
 
+@binds('conj', 'resolve_conj', 'resolve_neg', method=('share_memory_', 'conj', 'resolve_conj', 'resolve_neg'), prop='real')
 def _itself(self):
     return self
 
@@ -260,10 +273,12 @@ def _matrix_transpose(what):
     return transpose
 
 
+@binds(method=False, prop='imag')
 def _imag(self):
     raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
 
 
+@binds('is_nonzero')
 def is_nonzero(input):
     n = input._data.size
     if n != 1:
@@ -272,11 +287,13 @@ def is_nonzero(input):
     return bool(input.item())
 
 
+@binds(method='storage_offset')
 def _storage_offset(self):
     # a view's first element counted from its base's first element (both share the memory)
     return 0 if self._base is None else (self.data_ptr() - self._base.data_ptr()) // self.dtype.itemsize
 
 
+@binds(method='new')
 def _new(self, *args, **kwargs):
     """The legacy constructor: no arguments, sizes or a torch.Size give an empty tensor; data, a tensor."""
     from ..tensor import Size
@@ -285,11 +302,13 @@ def _new(self, *args, **kwargs):
     return self.new_tensor(args[0], **kwargs)
 
 
+@binds(method='new_empty_strided')
 def _new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False, **_):
     # the engine's arrays are laid out contiguously: the strides are not kept
     return self.new_empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
 
 
+@binds(method='resize_')
 def _resize_(self, *size, memory_format=None):
     """PyTorch's resize_: the elements keep their order in memory; growing keeps what lay in the
     memory before a shrink, and the rest is new memory (zeros here, uninitialised in PyTorch)."""
@@ -312,6 +331,7 @@ def _resize_(self, *size, memory_format=None):
     return self
 
 
+@binds(method='resize_as_')
 def _resize_as_(self, other, memory_format=None):
     return _resize_(self, tuple(other.shape))
 
@@ -355,13 +375,14 @@ def _check_geometric(self, p):
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
 
 
-_log_normal_ = _sampler("log_normal_", lambda rng, shape, dt, mean=1.0, std=2.0: rng.log_normal(shape, dt, mean, std),
-                        _positive_scale("log_normal_", "std"))
-_cauchy_ = _sampler("cauchy_", lambda rng, shape, dt, median=0.0, sigma=1.0: rng.cauchy(shape, dt, median, sigma),
-                    _check_cauchy)
-_geometric_ = _sampler("geometric_", lambda rng, shape, dt, p: rng.geometric(shape, dt, p), _check_geometric)
+_log_normal_ = register(_sampler("log_normal_", lambda rng, shape, dt, mean=1.0, std=2.0: rng.log_normal(shape, dt, mean, std),
+                        _positive_scale("log_normal_", "std")), method='log_normal_')
+_cauchy_ = register(_sampler("cauchy_", lambda rng, shape, dt, median=0.0, sigma=1.0: rng.cauchy(shape, dt, median, sigma),
+                    _check_cauchy), method='cauchy_')
+_geometric_ = register(_sampler("geometric_", lambda rng, shape, dt, p: rng.geometric(shape, dt, p), _check_geometric), method='geometric_')
 
 
+@binds(method='bernoulli')
 def _bernoulli(self, p=None, *, generator=None):
     if p is None:
         from ..creation import bernoulli
@@ -369,6 +390,7 @@ def _bernoulli(self, p=None, *, generator=None):
     return self.new_empty(self.shape).bernoulli_(p, generator=generator)
 
 
+@binds(method='multinomial')
 def _multinomial(self, num_samples, replacement=False, *, generator=None):
     from ..creation import multinomial
     return multinomial(self, num_samples, replacement, generator=generator)
@@ -376,11 +398,13 @@ def _multinomial(self, num_samples, replacement=False, *, generator=None):
 
 # ---------------------------------------------------------------------------------------------
 # linear algebra in the older conventions, through torch.linalg
+@binds('qr')
 def qr(input, some=True):
     from .linalg_more import qr as linalg_qr
     return red.return_type("qr", ("Q", "R"))(*linalg_qr(input, "reduced" if some else "complete"))
 
 
+@binds('svd')
 def svd(input, some=True, compute_uv=True):
     """U, S, V (not Vh); without compute_uv, U and V are zero-filled as in PyTorch."""
     from .linalg_more import svd as linalg_svd, svdvals
@@ -402,6 +426,7 @@ def _nn(name):
     return method
 
 
+@binds(inplace='addmm_')
 def _addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return la.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
 
@@ -415,12 +440,7 @@ def _copy_variant(view):
     return copy
 
 
-_COPY_VARIANTS = {f"{view}_copy": _copy_variant(view) for view in (
-    "view", "t", "permute", "expand", "squeeze", "unsqueeze", "transpose", "diagonal", "unbind",
-    "split_with_sizes", "unfold")}
-_COPY_VARIANTS["alias_copy"] = lambda input: input.clone()
-
-
+@binds('rsub', method=False)
 def rsub(input, other, *, alpha=1):
     """other - alpha * input (sub with its operands swapped)."""
     from ..functions import sub
@@ -432,72 +452,47 @@ def _angle_forward(xp, x):
 
 
 # the argument of a real number: pi below zero, 0 elsewhere (nan stays nan); its gradient is zero
-_angle = OpDef("AngleBackward0", _angle_forward, lambda m, g, node: m.zeros_like(g), kind="angle")
-_angle.elementwise = True
+_angle = OpDef("AngleBackward0", _angle_forward, lambda m, g, node: m.zeros_like(g), kind="angle", elementwise=True)
 
 
+@binds('angle')
 def angle(input):
     from .._dtype import get_default_dtype
     return apply(_angle, (input if input.dtype.is_floating_point else input.to(get_default_dtype()),))
 
 
+@binds('constant_pad_nd', method=False)
 def constant_pad_nd(input, pad, value=0):
     from ..nn import functional as F
     return F.pad(input, pad, mode="constant", value=value)
 
 
-# Registered by engine/functions.py: FUNCTIONS become torch.<name>, METHODS name the ones that are
-# also Tensor methods, INPLACE maps Tensor in-place method names (ending in "_") to functions.
-FUNCTIONS = {
-    "arctan2": ew.atan2, "fix": ew.trunc, "bitwise_left_shift": bitwise_left_shift,
-    "bitwise_right_shift": bitwise_right_shift, "renorm": renorm, "index_reduce": index_reduce,
-    "select_scatter": select_scatter, "slice_scatter": slice_scatter, "diagonal_scatter": diagonal_scatter,
-    "aminmax": aminmax, "unsafe_split": unsafe_split, "unsafe_split_with_sizes": unsafe_split_with_sizes,
-    "unsafe_chunk": unsafe_chunk, "split_with_sizes": split_with_sizes, "narrow_copy": narrow_copy,
-    "positive": positive, "conj": _itself, "resolve_conj": _itself, "resolve_neg": _itself,
-    "is_conj": lambda input: False, "is_neg": lambda input: False, "is_nonzero": is_nonzero,
-    "is_inference": lambda input: False, "is_signed": lambda input: input.dtype.is_signed,
-    "is_same_size": lambda input, other: input.shape == other.shape, "adjoint": _matrix_transpose("adjoint()"),
-    "qr": qr, "svd": svd, "angle": angle,
-}
-METHODS = list(FUNCTIONS)
-FUNCTIONS.update(_COPY_VARIANTS)  # torch-level only, as in PyTorch
-FUNCTIONS.update({"rsub": rsub, "constant_pad_nd": constant_pad_nd})
+def _false(input, *args):
+    return False
 
-INPLACE = {
-    "absolute_": ew.abs, "acos_": ew.acos, "arccos_": ew.acos, "asin_": ew.asin, "arcsin_": ew.asin,
-    "atan_": ew.atan, "arctan_": ew.atan, "atan2_": ew.atan2, "arctan2_": ew.atan2, "cosh_": ew.cosh,
-    "sinh_": ew.sinh, "erf_": ew.erf, "exp2_": ew.exp2, "frac_": ew.frac, "fix_": ew.trunc,
-    "cumsum_": red.cumsum, "cumprod_": red.cumprod, "bitwise_and_": ew.bitwise_and, "bitwise_or_": ew.bitwise_or,
-    "bitwise_xor_": ew.bitwise_xor, "bitwise_not_": ew.bitwise_not, "bitwise_left_shift_": bitwise_left_shift,
-    "bitwise_right_shift_": bitwise_right_shift, "greater_": ew.gt, "greater_equal_": ew.ge, "less_": ew.lt,
-    "less_equal_": ew.le, "not_equal_": ew.ne, "logical_xor_": ew.logical_xor, "renorm_": renorm,
-    "addmm_": _addmm, "index_reduce_": index_reduce,
-}
 
-# Tensor-only methods and properties (no torch.<name> twin)
-_TENSOR_METHODS = {
-    "swapaxes_": lambda self, axis0, axis1: self.transpose_(axis0, axis1),
-    "swapdims_": lambda self, dim0, dim1: self.transpose_(dim0, dim1),
-    "storage_offset": _storage_offset, "new": _new, "new_empty_strided": _new_empty_strided,
-    "share_memory_": _itself,  # one process's memory: nothing to move
-    "resize_": _resize_, "resize_as_": _resize_as_, "prelu": _nn("prelu"), "hardshrink": _nn("hardshrink"),
-    "bernoulli": _bernoulli, "multinomial": _multinomial, "log_normal_": _log_normal_, "cauchy_": _cauchy_,
-    "geometric_": _geometric_,
-    "__lshift__": lambda self, other: bitwise_left_shift(self, other),
-    "__rlshift__": lambda self, other: bitwise_left_shift(other, self),
-    "__rshift__": lambda self, other: bitwise_right_shift(self, other),
-    "__rrshift__": lambda self, other: bitwise_right_shift(other, self),
-    "__ilshift__": lambda self, other: run_inplace(self, lambda old: bitwise_left_shift(old, other), "lshift_"),
-    "__irshift__": lambda self, other: run_inplace(self, lambda old: bitwise_right_shift(old, other), "rshift_"),
-}
-_TENSOR_PROPERTIES = {
-    "itemsize": lambda self: self.dtype.itemsize, "nbytes": lambda self: self.dtype.itemsize * self._data.size,
-    "real": _itself, "imag": _imag, "mH": _matrix_transpose("mH"), "is_meta": lambda self: False,
-    "is_sparse": lambda self: False, "is_quantized": lambda self: False, "is_mps": lambda self: False,
-    "is_xpu": lambda self: False,
-}
-for _name, _fn in _TENSOR_METHODS.items():
-    setattr(Tensor, _name, _fn)
-for _name, _fn in _TENSOR_PROPERTIES.items():
-    setattr(Tensor, _name, property(_fn))
+# predicates and views with nothing to do for real tensors in one process's memory
+register(_false, torch=("is_conj", "is_neg", "is_inference"),
+         prop=("is_meta", "is_sparse", "is_quantized", "is_mps", "is_xpu"))
+register(lambda input: input.dtype.is_signed, torch="is_signed")
+register(lambda input, other: input.shape == other.shape, torch="is_same_size")
+register(_matrix_transpose("adjoint()"), torch="adjoint")
+register(_matrix_transpose("mH"), method=False, prop="mH")
+register(lambda self: self.dtype.itemsize, method=False, prop="itemsize")
+register(lambda self: self.dtype.itemsize * self._data.size, method=False, prop="nbytes")
+for _view in ("view", "t", "permute", "expand", "squeeze", "unsqueeze", "transpose", "diagonal", "unbind",
+              "split_with_sizes", "unfold"):  # torch-level only, as in PyTorch
+    register(_copy_variant(_view), torch=f"{_view}_copy", method=False)
+register(lambda input: input.clone(), torch="alias_copy", method=False)
+register(lambda self, axis0, axis1: self.transpose_(axis0, axis1), method="swapaxes_")
+register(lambda self, dim0, dim1: self.transpose_(dim0, dim1), method="swapdims_")
+register(_nn("prelu"), method="prelu")
+register(_nn("hardshrink"), method="hardshrink")
+register(lambda self, other: bitwise_left_shift(self, other), method="__lshift__")
+register(lambda self, other: bitwise_left_shift(other, self), method="__rlshift__")
+register(lambda self, other: bitwise_right_shift(self, other), method="__rshift__")
+register(lambda self, other: bitwise_right_shift(other, self), method="__rrshift__")
+register(lambda self, other: run_inplace(self, lambda old: bitwise_left_shift(old, other), "lshift_"),
+         method="__ilshift__")
+register(lambda self, other: run_inplace(self, lambda old: bitwise_right_shift(old, other), "rshift_"),
+         method="__irshift__")

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._dtype import get_default_dtype, int64, bool_
 from ._core import OpDef, apply, is_raw_array, _xp_of
+from ._registry import binds, register
 
 
 def normalize_dim(dim, ndim):
@@ -58,6 +59,7 @@ _sum_all = OpDef("SumBackward0", _sum_forward, _sum_vjp, kind="sum")
 _sum_dim = OpDef("SumBackward1", _sum_forward, _sum_vjp, kind="sum")
 
 
+@binds('sum')
 def sum(x, dim=None, keepdim=False, *, dtype=None, out=None):
     axes = normalize_dims(dim, x._data.ndim)
     op = _sum_all if dim is None else _sum_dim
@@ -98,6 +100,7 @@ _mean_all = OpDef("MeanBackward0", _mean_forward, _mean_vjp, kind="mean")
 _mean_dim = OpDef("MeanBackward1", _mean_forward, _mean_vjp, kind="mean")
 
 
+@binds('mean')
 def mean(x, dim=None, keepdim=False, *, dtype=None, out=None):
     if dtype is None and not x.dtype.is_floating_point:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point "
@@ -141,6 +144,7 @@ _prod_all = OpDef("ProdBackward0", _prod_forward, _prod_vjp, save_inputs=(0,), s
 _prod_dim = OpDef("ProdBackward1", _prod_forward, _prod_vjp, save_inputs=(0,), save_output=True, kind="prod")
 
 
+@binds('prod')
 def prod(x, dim=None, keepdim=False, *, dtype=None):
     axes = normalize_dims(dim, x._data.ndim)
     return apply(_prod_all if dim is None else _prod_dim, (x,), (axes, keepdim, None if dtype is None else
@@ -177,10 +181,12 @@ _min_all = OpDef("MinBackward1", _extreme_forward("amin"), _even_vjp, save_input
                  kind="min")
 
 
+@binds('amax')
 def amax(x, dim=(), keepdim=False):
     return apply(_amax, (x,), (normalize_dims(dim if dim != () else None, x._data.ndim), keepdim))
 
 
+@binds('amin')
 def amin(x, dim=(), keepdim=False):
     return apply(_amin, (x,), (normalize_dims(dim if dim != () else None, x._data.ndim), keepdim))
 
@@ -238,6 +244,7 @@ def _with_dim(x, dim, keepdim, arg_fn, op, name):
     return return_type(name)(values, indices)
 
 
+@binds('max')
 def max(x, dim=None, keepdim=False, *, out=None):
     from ..tensor import Tensor
     if isinstance(dim, Tensor):
@@ -248,6 +255,7 @@ def max(x, dim=None, keepdim=False, *, out=None):
     return _with_dim(x, dim, keepdim, "argmax", _max_dim, "max")
 
 
+@binds('min')
 def min(x, dim=None, keepdim=False, *, out=None):
     from ..tensor import Tensor
     if isinstance(dim, Tensor):
@@ -277,8 +285,8 @@ def _arg(fn):
     return arg
 
 
-argmax = _arg("argmax")
-argmin = _arg("argmin")
+argmax = register(_arg("argmax"), torch='argmax')
+argmin = register(_arg("argmin"), torch='argmin')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,6 +346,7 @@ def _correction(unbiased, correction):
     return 1 if unbiased else 0
 
 
+@binds('var')
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):  # var(x, False) is the old unbiased= form
         dim, unbiased = None, dim
@@ -345,6 +354,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return apply(_var, (x,), (normalize_dims(dim, x._data.ndim), keepdim, _correction(unbiased, correction)))
 
 
+@binds('std')
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
@@ -380,6 +390,7 @@ _logsumexp = OpDef("LogsumexpBackward0", _logsumexp_forward, _logsumexp_vjp, sav
                    kind="logsumexp")
 
 
+@binds('logsumexp', special='logsumexp')
 def logsumexp(x, dim, keepdim=False):
     if not x.dtype.is_floating_point:
         x = x.to(get_default_dtype())
@@ -426,6 +437,7 @@ _norm = OpDef("LinalgVectorNormBackward0", _norm_forward, _norm_vjp, save_inputs
               kind="norm")
 
 
+@binds('norm')
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     if p in ("fro", None):
         p = 2
@@ -437,12 +449,14 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     return apply(_norm, (x,), (normalize_dims(dim, x._data.ndim), keepdim, float(p)))
 
 
+@binds('all')
 def all(x, dim=None, keepdim=False):
     from ..tensor import Tensor
     axes = None if dim is None else normalize_dims(dim, x._data.ndim)
     return Tensor._make(x._xp.asarray(x._xp.all(x._data, axis=axes, keepdims=keepdim)))
 
 
+@binds('any')
 def any(x, dim=None, keepdim=False):
     from ..tensor import Tensor
     axes = None if dim is None else normalize_dims(dim, x._data.ndim)
@@ -463,6 +477,7 @@ def _cumsum_vjp(m, g, node):
 _cumsum = OpDef("CumsumBackward0", _cumsum_forward, _cumsum_vjp, kind="cumsum")
 
 
+@binds('cumsum', inplace=True)
 def cumsum(x, dim, *, dtype=None):
     axis = normalize_dim(dim, x._data.ndim)
     if x._data.ndim == 0:
@@ -484,12 +499,14 @@ _cumprod = OpDef("CumprodBackward0", _cumprod_forward, _cumprod_vjp, save_inputs
                  kind="cumprod")
 
 
+@binds('cumprod', inplace=True)
 def cumprod(x, dim, *, dtype=None):
     if x._data.ndim == 0:
         return x.clone()
     return apply(_cumprod, (x,), (normalize_dim(dim, x._data.ndim),))
 
 
+@binds('count_nonzero')
 def count_nonzero(x, dim=None):
     from ..tensor import Tensor
     axes = None if dim is None else normalize_dims(dim, x._data.ndim)
