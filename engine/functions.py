@@ -10,7 +10,8 @@ from ._dtype import bool_
 from types import FunctionType
 
 from .ops import elementwise as ew, reduce as red, shape as sh, linalg as la
-from .ops import sorting, more_math, linalg_more, indexing, indexing_more, more_tensor  # noqa: F401  (their ops register)
+from .ops import (sorting, indexing, special, unary, binary, scan, arrange, contract, matrix,  # noqa: F401
+                  decompose, norms, scatter_gather, random, attributes)  # (their ops register)
 from .ops import _registry
 from .ops._core import apply
 from .ops._registry import binds, register

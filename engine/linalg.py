@@ -1,10 +1,10 @@
 """`torch.linalg`: PyTorch's linear-algebra namespace. The functions are declared in engine/ops with
 their `linalg=` names."""
 from . import functions as _functions  # noqa: F401  (every op module loaded, so all have registered)
-from .ops import _registry, linalg_more as _more
+from .ops import _registry, matrix as _matrix
 
 globals().update(_registry.LINALG)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
-    return _more.diagonal(A, offset, dim1, dim2)
+    return _matrix.diagonal(A, offset, dim1, dim2)

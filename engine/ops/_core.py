@@ -40,6 +40,12 @@ class OpDef:
         return f"OpDef({self.name})"
 
 
+def renamed(op, name, forward=None):
+    """The same op under another of PyTorch's node names (unsafe_split's UnsafeSplitBackward0, ...)."""
+    return OpDef(name, forward or op.forward, op.vjp, op.save_inputs, op.save_output, op.kind,
+                 elementwise=op.elementwise, shown_edges=op.shown_edges, save_for=op.save_for)
+
+
 def _check_devices(inputs):
     """The device an op on `inputs` runs on. PyTorch lets a zero-dim cpu tensor join an op on
     another device, as a scalar would: then (device, inputs with those tensors copied there)."""

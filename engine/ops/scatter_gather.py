@@ -1,16 +1,14 @@
-"""Indexing beyond the core set: index_add/index_copy/index_fill, masked_scatter, scatter_reduce,
-take, take_along_dim, put.
-
-Index arrays (and masks) travel as op params, not inputs: PyTorch's nodes have no edge for them.
-VJPs address the gradient with full index tuples, so m.index / m.scatter_into / m.index_put serve
-both a plain backward and one with create_graph=True."""
+"""Writes and reads at index positions beyond the core set: index_add/index_copy/index_fill/
+index_reduce, masked_scatter, scatter_reduce, take/put, select/slice/diagonal_scatter."""
 import numpy as np
-
-from ._core import OpDef, apply, is_raw_array, _xp_of, Tensor
+from ._core import renamed, OpDef, apply, is_raw_array, _xp_of, Tensor
 from ._registry import binds
 from .reduce import normalize_dim
 from .indexing import _along_axis_index, platform_indices
 from .shape import _size_list
+from ._registry import binds
+from . import shape as sh
+from .reduce import normalize_dim
 
 
 def _title(dtype):
@@ -381,3 +379,105 @@ def take_along_dim(input, indices, dim=None):
     if list(indices.shape) != want_i:
         indices = indices.expand(want_i)
     return gather(input, axis, indices)
+
+
+# ---------------------------------------------------------------------------------------------
+# index_reduce: scatter_reduce with the index repeated across the source's other dims
+_index_reduce = renamed(_scatter_reduce, "IndexReduceBackward0")
+
+
+@binds('index_reduce', inplace=True)
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    if input._data.ndim == 0:  # a 0-d tensor as a 1-element vector
+        normalize_dim(dim, 0)
+        return index_reduce(input.reshape(1), 0, index.reshape(-1), source.reshape(-1), reduce,
+                            include_self=include_self).reshape(())
+    axis = normalize_dim(dim, input._data.ndim)
+    size = input._data.shape[axis] if input._data.ndim else 1
+    if bool(((index._data < 0) | (index._data >= size)).any()):  # no negative indices here, unlike index_add
+        raise IndexError("index out of range in self")
+    _check_index("index_reduce_", input, dim, index)
+    _check_source("index_reduce_", input, axis, index, source)
+    xp = input._xp
+    shape = [1] * source._data.ndim
+    shape[axis] = -1
+    idx = xp.broadcast_to(index._data.astype(np.int64).reshape(shape), source._data.shape).copy()
+    return apply(_index_reduce, (input, source), (idx, axis, reduce, include_self))
+
+
+# ---------------------------------------------------------------------------------------------
+# select_scatter / slice_scatter / diagonal_scatter: a copy of input with src written into one view
+def _locate(xp, a, kind, where):
+    """(array, index) with array[index] the part of `a` the view selects (assignable in place)."""
+    if kind != "diagonal":
+        return a, where
+    offset, d1, d2 = where
+    moved = xp.moveaxis(a, (d1, d2), (-2, -1))
+    rows, cols = moved.shape[-2] - max(-offset, 0), moved.shape[-1] - max(offset, 0)
+    i = xp.arange(max(min(rows, cols), 0))
+    return moved, (Ellipsis, i + max(-offset, 0), i + max(offset, 0))
+
+
+def _view_of(xp, a, kind, where):
+    array, index = _locate(xp, a, kind, where)
+    return xp.asarray(array[index])
+
+
+def _scatter_view_forward(xp, x, src, kind, where):
+    out = x.copy()
+    array, index = _locate(xp, out, kind, where)
+    array[index] = src
+    return out
+
+
+def _scatter_view_vjp(m, g, node):
+    kind, where = node.params
+    if is_raw_array(g):
+        xp = _xp_of(g)
+        return _scatter_view_forward(xp, g, 0, kind, where), _view_of(xp, g, kind, where).copy()
+    # create_graph: the same two pieces as differentiable functions of g (PyTorch's formulas)
+    g_src = sh.diagonal(g, *where) if kind == "diagonal" else g[where]
+    return apply(node.op, (g, g_src * 0), node.params), g_src
+
+
+def _scatter_view(name, kind):
+    op = OpDef(name, _scatter_view_forward, _scatter_view_vjp, kind=name.replace("Backward0", "").lower())
+
+    def scatter(input, src, where):
+        expected = _view_of(input._xp, input._data, kind, where).shape
+        if tuple(src.shape) != tuple(expected):
+            raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                               f"{sh._size_list(src.shape)}, slice size = {sh._size_list(expected)}")
+        return apply(op, (input, src.to(input.dtype)), (kind, where))
+    return scatter
+
+
+_select_scatter = _scatter_view("SelectScatterBackward0", "select")
+_slice_scatter = _scatter_view("SliceScatterBackward0", "slice")
+_diagonal_scatter = _scatter_view("DiagonalScatterBackward0", "diagonal")
+
+
+@binds('select_scatter')
+def select_scatter(input, src, dim, index):
+    axis = normalize_dim(dim, input._data.ndim)
+    sh.select(input.detach(), dim, index)  # PyTorch's checks of dim and index
+    return _select_scatter(input, src, (slice(None),) * axis + (index % input._data.shape[axis],))
+
+
+@binds('slice_scatter')
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    axis = normalize_dim(dim, input._data.ndim)
+    return _slice_scatter(input, src, (slice(None),) * axis + (slice(start, end, step),))
+
+
+@binds('diagonal_scatter')
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    nd = input._data.ndim
+    d1, d2 = normalize_dim(dim1, nd), normalize_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return _diagonal_scatter(input, src, (offset, d1, d2))
