@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _dtype
 from ._random import TorchStream
-from . import _state
+from . import _state, backends
 from ._device import canonical, CPU
 from .tensor import Tensor
 
@@ -26,7 +26,7 @@ def _with_out(fn):
         for key, value in (("dtype", out.dtype), ("device", out.device)):
             if key in params and kwargs.get(key) is None:
                 kwargs[key] = value
-        from .ops.elementwise import write_out
+        from .ops.elementwise import write_out  # the ops need autograd, which makes tensors with creation
         return write_out(out, fn(*args, **kwargs))
     return creation
 
@@ -305,7 +305,6 @@ default_generator = Generator()
 
 def manual_seed(seed):
     default_generator.manual_seed(seed)
-    from . import backends
     for name in ("cuda", "webgpu"):
         backend = backends._loaded.get(name)
         if backend is not None:

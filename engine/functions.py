@@ -11,11 +11,12 @@ from types import FunctionType
 
 from .ops import elementwise as ew, reduce as red, shape as sh, linalg as la
 from .ops import (sorting, indexing, special, unary, binary, scan, arrange, contract, matrix,  # noqa: F401
-                  decompose, norms, scatter_gather, random, attributes)  # (their ops register)
+                  decompose, norms, scatter_gather, random, attributes, convert)  # (their ops register)
 from .ops import _registry
 from .ops._core import apply
 from .ops._registry import binds, register
 from .ops.inplace import run_inplace, check_writable, copy_into, fill_with
+from .creation import tensor, full_like, random_array
 from .tensor import Tensor
 
 
@@ -132,13 +133,13 @@ def clamp_max(input, max):
 
 @binds('softmax')
 def softmax(input, dim, dtype=None):
-    from .nn import functional as F
+    from .nn import functional as F  # nn.functional is built on these functions: imported when first used
     return F.softmax(input, dim, dtype=dtype)
 
 
 @binds('log_softmax')
 def log_softmax(input, dim, dtype=None):
-    from .nn import functional as F
+    from .nn import functional as F  # nn.functional is built on these functions: imported when first used
     return F.log_softmax(input, dim, dtype=dtype)
 
 
@@ -206,7 +207,6 @@ def is_floating_point(input):
 @binds(method='sum_to_size')
 def sum_to_size(input, *size):
     shape = sh._shape_arg(size)
-    from .ops._core import TENSOR_MATH
     g = input
     lead = g.dim() - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
@@ -309,7 +309,6 @@ def _inplace(fn, name):
 @binds(method='copy_')
 def _copy_(self, src, non_blocking=False):
     if not isinstance(src, Tensor):
-        from .creation import tensor
         src = tensor(src)
 
     def compute(old):
@@ -321,7 +320,6 @@ def _copy_(self, src, non_blocking=False):
 @binds(method='fill_')
 def _fill_(self, value, name="fill_"):
     def compute(old):
-        from .creation import full_like
         if isinstance(value, Tensor):
             if value.dim():
                 raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
@@ -363,7 +361,6 @@ def _sampler(kind, **defaults):
 
 def _fill_random(self, name, kind, generator, params):
     """Overwrite with random values: an in-place op whose result depends on nothing in the graph."""
-    from .creation import random_array
 
     def compute(old):
         data = random_array(kind, old._data.shape, old._data.dtype, generator, **params)

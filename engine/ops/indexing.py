@@ -115,6 +115,7 @@ def _view_op(index, parts, shape):
     return op
 
 
+@binds(method="__getitem__")
 def getitem(x, index):
     parts, basic = normalize_index(index, x._xp)
     shape = x._data.shape
@@ -174,6 +175,7 @@ def _normalized(index):
     return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) or is_raw_array(p) for p in index)
 
 
+@binds(method="__setitem__")
 def setitem(x, index, value):
     from ..tensor import Tensor
     from . import inplace

@@ -8,28 +8,7 @@ import numpy as np
 from .._dtype import get_default_dtype, int64, bool_
 from ._core import OpDef, apply, is_raw_array, _xp_of
 from ._registry import binds, register
-
-
-def normalize_dim(dim, ndim):
-    """A dim (negative allowed) as a non-negative axis, with PyTorch's IndexError when out of range."""
-    n = ndim if ndim > 0 else 1
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim + n if dim < 0 else dim
-
-
-def normalize_dims(dim, ndim):
-    if dim is None:
-        return tuple(range(ndim))
-    if isinstance(dim, (list, tuple)):
-        axes = tuple(normalize_dim(d, ndim) for d in dim)
-        if len(set(axes)) != len(axes):
-            raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
-        if not ndim:
-            return ()  # a 0-dim tensor reduces over dim 0 (or -1) as over nothing
-        return tuple(sorted(axes)) if axes else tuple(range(ndim))
-    axis = normalize_dim(dim, ndim)
-    return (axis,) if ndim else ()
+from .._dims import normalize_dim, normalize_dims  # noqa: F401  (the ops and nn import them from here)
 
 
 def _kept_shape(shape, axes):

@@ -669,3 +669,21 @@ def _scatter_into_vjp(m, gg, node):
 
 
 _scatter_into = OpDef("IndexPutBackward0", _scatter_into_forward, _scatter_into_vjp, kind="index_put")
+
+
+# the Tensor properties and protocols that are views
+@binds(method=False, prop=("T", "H"))  # H: the conjugate transpose, T for real tensors
+def _reversed_dims(self):
+    return permute(self, *reversed(range(self._data.ndim)))
+
+
+@binds(method=False, prop="mT")
+def _matrix_transpose(self):
+    return transpose(self, -2, -1)
+
+
+@binds(method="__iter__")
+def _iterate(self):
+    if self._data.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return iter(unbind(self, 0))
