@@ -18,6 +18,7 @@ import sys as _sys
 import numpy as _np
 
 from . import _state, backends
+from .ops import _registry
 from ._dtype import from_numpy_dtype, legacy_type_name
 from .creation import tensor as _tensor, zeros_like, empty
 from .tensor import Tensor
@@ -672,6 +673,42 @@ def set_detect_anomaly(mode):
 
 
 detect_anomaly = _AnomalyMode
+
+
+# ---------------------------------------------------------------------------------------------
+# the Tensor methods that are autograd's (bound onto Tensor by the registry, so tensor.py needs no autograd)
+def _grad_accumulator(self):
+    """The leaf's AccumulateGrad node, made once."""
+    if self._accumulator is None:
+        self._accumulator = AccumulateGrad(self)
+    return self._accumulator
+
+
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    backward(self, gradient, retain_graph, create_graph, inputs)
+
+
+def _accumulate_grad(self, g, create_graph):
+    _accumulate(self._grad_accumulator(), g, create_graph)
+
+
+def register_post_accumulate_grad_hook(self, hook):
+    """hook(tensor) runs after backward has accumulated this leaf's .grad (optimizer-in-backward)."""
+    if not self._rg:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    table = self._grad_accumulator()._hook_table("post_accumulate")
+    key = next(_sequence)
+    table[key] = hook
+    return _RemovableHandle(table, key)
+
+
+_registry.register(_grad_accumulator, method="_grad_accumulator")
+_tensor_backward.__name__ = "backward"  # the module's own backward() has the name here
+_registry.register(_tensor_backward, method="backward")
+_registry.register(_accumulate_grad, method="_accumulate_grad")
+_registry.register(register_post_accumulate_grad_hook, method="register_post_accumulate_grad_hook")
 
 
 def __getattr__(name):

@@ -10,6 +10,7 @@ import numpy as np
 from . import _dtype
 from ._random import TorchStream
 from . import _state, backends
+from .ops import _registry
 from ._device import canonical, CPU
 from .tensor import Tensor
 
@@ -430,3 +431,34 @@ def random_array(kind, shape, dtype, generator=None, **kw):
     if kind == "integers":
         return rng.integers(kw["low"], kw["high"], shape).astype(dtype)
     raise ValueError(kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensor.new_*: a tensor like this one (bound onto Tensor by the registry)
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+_registry.register(new_tensor, method="new_tensor")
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+_registry.register(new_zeros, method="new_zeros")
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+_registry.register(new_ones, method="new_ones")
+
+
+def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+_registry.register(new_full, method="new_full")

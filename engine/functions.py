@@ -34,7 +34,7 @@ def _check_alpha(input, other, alpha):
             raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
 
 
-@binds('add', inplace=True)
+@binds("add", inplace=True)
 def add(input, other, *, alpha=1, out=None):
     other = _as_operand(other)
     if alpha != 1:
@@ -47,7 +47,7 @@ def add(input, other, *, alpha=1, out=None):
     return ew.add(input, other, out=out)
 
 
-@binds('sub', 'subtract', inplace=True)
+@binds("sub", "subtract", inplace=True)
 def sub(input, other, *, alpha=1, out=None):
     other = _as_operand(other)
     if isinstance(other, Tensor) and other.dtype is bool_ and isinstance(input, Tensor) and input.dtype is bool_:
@@ -65,12 +65,18 @@ def sub(input, other, *, alpha=1, out=None):
     return ew.sub(_as_operand(input), other, out=out)
 
 
-@binds('mul', 'multiply', inplace=True)
+@binds("rsub", method=False)
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input (sub with its operands swapped)."""
+    return sub(other, input, alpha=alpha)
+
+
+@binds("mul", "multiply", inplace=True)
 def mul(input, other, *, out=None):
     return ew.mul(_as_operand(input), _as_operand(other), out=out)
 
 
-@binds('div', 'divide', inplace=True)
+@binds("div", "divide", inplace=True)
 def div(input, other, *, rounding_mode=None, out=None):
     input, other = _as_operand(input), _as_operand(other)
     if rounding_mode is None:
@@ -83,12 +89,12 @@ def div(input, other, *, rounding_mode=None, out=None):
                        f"'{rounding_mode}'")
 
 
-@binds('pow', inplace=True)
+@binds("pow", inplace=True)
 def pow(input, exponent, *, out=None):
     return ew.pow(_as_operand(input), _as_operand(exponent), out=out)
 
 
-@binds('neg', 'negative', inplace=True)
+@binds("neg", "negative", inplace=True)
 def neg(input, *, out=None):
     if input.dtype is bool_:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
@@ -96,61 +102,61 @@ def neg(input, *, out=None):
     return ew.neg(input, out=out)
 
 
-@binds('relu', inplace=True)
+@binds("relu", inplace=True)
 def relu(input):
     return ew.relu(input)
 
 
-@binds('square', inplace=True)
+@binds("square", inplace=True)
 def square(input):
     return ew.square(input)
 
 
-@binds('lerp', inplace=True)
+@binds("lerp", inplace=True)
 def lerp(input, end, weight):
     return input + (end - input) * weight
 
 
-@binds('addcmul', inplace=True)
+@binds("addcmul", inplace=True)
 def addcmul(input, tensor1, tensor2, *, value=1):
     return input + tensor1 * tensor2 * value if value != 1 else input + tensor1 * tensor2
 
 
-@binds('addcdiv', inplace=True)
+@binds("addcdiv", inplace=True)
 def addcdiv(input, tensor1, tensor2, *, value=1):
     return input + tensor1 / tensor2 * value if value != 1 else input + tensor1 / tensor2
 
 
-@binds('clamp_min', inplace=True)
+@binds("clamp_min", inplace=True)
 def clamp_min(input, min):
     return ew.clamp(input, min=min)
 
 
-@binds('clamp_max', inplace=True)
+@binds("clamp_max", inplace=True)
 def clamp_max(input, max):
     return ew.clamp(input, max=max)
 
 
-@binds('softmax')
+@binds("softmax")
 def softmax(input, dim, dtype=None):
     from .nn import functional as F  # nn.functional is built on these functions: imported when first used
     return F.softmax(input, dim, dtype=dtype)
 
 
-@binds('log_softmax')
+@binds("log_softmax")
 def log_softmax(input, dim, dtype=None):
     from .nn import functional as F  # nn.functional is built on these functions: imported when first used
     return F.log_softmax(input, dim, dtype=dtype)
 
 
-@binds('std_mean', method=False)
+@binds("std_mean", method=False)
 def _std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):  # std_mean(x, False): the old unbiased= form
         dim, unbiased = None, dim
     return red.std(input, dim, unbiased, keepdim, correction=correction), red.mean(input, dim, keepdim)
 
 
-@binds('var_mean', method=False)
+@binds("var_mean", method=False)
 def _var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
@@ -171,40 +177,40 @@ def _check_same_device(a, b):
                            f"{a.device} and {b.device}!")
 
 
-@binds('allclose')
+@binds("allclose")
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     a, b = _pair_data(input, other)
     return bool(input._xp.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-@binds('isclose')
+@binds("isclose")
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     a, b = _pair_data(input, other)
     return Tensor._make(input._xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan), device=input.device)
 
 
-@binds('equal')
+@binds("equal")
 def equal(input, other):
     a, b = _pair_data(input, other)
     return input.shape == other.shape and bool(input._xp.array_equal(a, b))
 
 
-@binds('numel', method=False)
+@binds("numel", method=False)
 def numel(input):
     return input.numel()
 
 
-@binds('is_tensor', method=False)
+@binds("is_tensor", method=False)
 def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-@binds('is_floating_point', method=False)
+@binds("is_floating_point", method=False)
 def is_floating_point(input):
     return input.dtype.is_floating_point
 
 
-@binds(method='sum_to_size')
+@binds(method="sum_to_size")
 def sum_to_size(input, *size):
     shape = sh._shape_arg(size)
     g = input
@@ -306,7 +312,7 @@ def _inplace(fn, name):
     return method
 
 
-@binds(method='copy_')
+@binds(method="copy_")
 def _copy_(self, src, non_blocking=False):
     if not isinstance(src, Tensor):
         src = tensor(src)
@@ -317,7 +323,7 @@ def _copy_(self, src, non_blocking=False):
     return run_inplace(self, compute, "copy_", (src,))
 
 
-@binds(method='fill_')
+@binds(method="fill_")
 def _fill_(self, value, name="fill_"):
     def compute(old):
         if isinstance(value, Tensor):
@@ -329,7 +335,7 @@ def _fill_(self, value, name="fill_"):
     return run_inplace(self, compute, name, (value,))
 
 
-@binds(method='zero_')
+@binds(method="zero_")
 def _zero_(self):
     return _fill_(self, 0, "zero_")
 
@@ -370,7 +376,7 @@ def _fill_random(self, name, kind, generator, params):
     return run_inplace(self, compute, name)
 
 
-@binds(method='random_')
+@binds(method="random_")
 def _random_(self, low=0, high=None, *, generator=None):
     if high is None:
         low, high = 0, low

@@ -205,12 +205,6 @@ class Tensor(metaclass=_TensorType):
 
     # -----------------------------------------------------------------------------------------
     # autograd
-    def _grad_accumulator(self):
-        if self._accumulator is None:
-            from .autograd import AccumulateGrad  # autograd makes tensors: imported when first used
-            self._accumulator = AccumulateGrad(self)
-        return self._accumulator
-
     def _edge(self):
         """The node a gradient for this tensor flows into (None when it needs none)."""
         if self._base is not None:
@@ -220,14 +214,6 @@ class Tensor(metaclass=_TensorType):
         if self.grad_fn is not None:
             return self.grad_fn
         return self._grad_accumulator()
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd import backward  # autograd makes tensors: imported when first used
-        backward(self, gradient, retain_graph, create_graph, inputs)
-
-    def _accumulate_grad(self, g, create_graph):
-        from .autograd import _accumulate  # autograd makes tensors: imported when first used
-        _accumulate(self._grad_accumulator(), g, create_graph)
 
     def detach(self):
         t = Tensor._make(self._data, device=self.device)
@@ -265,18 +251,6 @@ class Tensor(metaclass=_TensorType):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         node = self.grad_fn if self.grad_fn is not None else self._grad_accumulator()
         return node.register_prehook(hook)
-
-    def register_post_accumulate_grad_hook(self, hook):
-        """hook(tensor) runs after backward has accumulated this leaf's .grad (optimizer-in-backward)."""
-        if not self._rg:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        from .autograd import _RemovableHandle, _sequence  # autograd makes tensors: imported when first used
-        table = self._grad_accumulator()._hook_table("post_accumulate")
-        key = next(_sequence)
-        table[key] = hook
-        return _RemovableHandle(table, key)
 
     # -----------------------------------------------------------------------------------------
     # conversion
@@ -429,25 +403,8 @@ class Tensor(metaclass=_TensorType):
     def bool(self, memory_format=None):
         return self.to(bool_)
 
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor  # creation makes Tensors: imported when first used
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import zeros  # creation makes Tensors: imported when first used
-        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import ones  # creation makes Tensors: imported when first used
-        return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
-
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        from .creation import full  # creation makes Tensors: imported when first used
-        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                    requires_grad=requires_grad)
 
     # -----------------------------------------------------------------------------------------
     # indexing

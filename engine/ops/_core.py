@@ -12,6 +12,7 @@ from .. import _state
 from .._device import CPU
 from .._dtype import as_dtype, _BY_NUMPY
 from ._registry import register
+from ..creation import zeros, zeros_like, ones_like
 from ..autograd import Node, _FREED_MESSAGE, _version_error, _make_tensor
 
 
@@ -428,7 +429,7 @@ def _xp_of(array):
     """The array namespace of a backend array: NumPy's, or that of the loaded backend owning it."""
     if isinstance(array, np.ndarray):
         return np
-    from .. import backends
+    from .. import backends  # only for arrays of a loaded backend; backends import the engine
     backend = backends.owner_of(array)
     return np if backend is None else backend.xp
 
@@ -458,26 +459,23 @@ class TensorMath:
         return g.reshape(shape)
 
     def zeros(self, shape, like):
-        from ..creation import zeros
         return zeros(shape, dtype=like.dtype, device=like.device)
 
     def zeros_like(self, a):
-        from ..creation import zeros_like
         return zeros_like(a)
 
     def ones_like(self, a):
-        from ..creation import ones_like
         return ones_like(a)
 
     def scatter_into(self, shape, index, g, accumulate=True):
-        from . import shape as shape_ops
+        from . import shape as shape_ops  # the op modules are built on this one
         return shape_ops.scatter_into(shape, index, g)
 
     def index(self, g, index):
         return g[index]
 
     def index_put(self, g, index, value):
-        from .indexing import index_put
+        from .indexing import index_put  # the op modules are built on this one
         return index_put(g, index, value)
 
     def as_mask(self, cond):
@@ -496,21 +494,21 @@ class TensorMath:
         return g.unsqueeze(axis)
 
     def flip(self, g, axes):
-        import engine
+        import engine  # the torch namespace, complete only once every op module has loaded
         return engine.flip(g, axes)
 
     def cumsum(self, g, axis):
         return g.cumsum(axis)
 
     def roll(self, g, shifts, axes):
-        import engine
+        import engine  # the torch namespace, complete only once every op module has loaded
         return engine.roll(g, shifts, axes)
 
     def mT(self, a):
         return a.transpose(-1, -2)
 
     def __getattr__(self, name):
-        import engine
+        import engine  # the torch namespace, complete only once every op module has loaded
         fn = getattr(engine, name, None)
         if fn is None:
             raise AttributeError(f"no differentiable '{name}' for create_graph backward")

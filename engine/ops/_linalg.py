@@ -1,10 +1,11 @@
 """Helpers shared by the linear-algebra op files (contract, matrix, decompose, norms)."""
 import numpy as np
+from . import _registry
 from ._core import apply, TENSOR_MATH
+from ..tensor import Tensor
 
 
 def _Tensor():
-    from ..tensor import Tensor
     return Tensor
 
 
@@ -28,11 +29,20 @@ def _eye(m, like, n, k=None):
     return _const(m, like, lambda xp, dt: xp.eye(n, n if k is None else k, dtype=dt))
 
 
+class _TensorLinalg:
+    """torch.linalg's functions, read from the registry when called (the ops declare them)."""
+
+    def __getattr__(self, name):
+        return _registry.LINALG[name]
+
+
+_TENSOR_LINALG = _TensorLinalg()
+
+
 def _linalg(m):
-    """xp.linalg for arrays, engine.linalg for tensors (same names and argument order)."""
+    """xp.linalg for arrays, torch.linalg's functions for tensors (same names and argument order)."""
     if m is TENSOR_MATH:
-        from .. import linalg
-        return linalg
+        return _TENSOR_LINALG
     return m.xp.linalg
 
 

@@ -7,30 +7,29 @@ import numpy as np
 from .._dtype import int64, bool_, as_dtype
 from ._core import renamed, OpDef, apply, ArrayMath
 from ._registry import binds, register
+from ..creation import empty, tensor, ones
+from ._core import broadcast_error
 from .scan import _slices
 from . import elementwise as ew, shape as sh, reduce as red, indexing as ix
 from .reduce import normalize_dim, normalize_dims
 from ..tensor import Tensor, Size
-from .._dtype import bool_
-from ._core import OpDef, apply, Tensor
-from . import elementwise as ew, reduce as red, shape as sh
 
 
 # ---------------------------------------------------------------------------------------------
 # shape
-@binds('tile')
+@binds("tile")
 def tile(input, *dims):
     dims = tuple(int(d) for d in sh._shape_arg(dims))
     dims = (1,) * (input._data.ndim - len(dims)) + dims
     return sh.repeat(input, dims)
 
 
-@binds('ravel')
+@binds("ravel")
 def ravel(input):
     return sh.view(sh.contiguous(input), -1)
 
 
-@binds('repeat_interleave')
+@binds("repeat_interleave")
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats is None:  # repeat_interleave(repeats): each index repeated that many times
         counts = input
@@ -62,7 +61,7 @@ _rot90 = OpDef("Rot90Backward0", _rot90_forward,
                lambda m, g, node: m.rot90(g, -node.params[0], node.params[1]), kind="rot90")
 
 
-@binds('rot90')
+@binds("rot90")
 def rot90(input, k=1, dims=(0, 1)):
     dims = tuple(dims)
     nd = input._data.ndim
@@ -76,21 +75,21 @@ def rot90(input, k=1, dims=(0, 1)):
     return apply(_rot90, (input,), (k % 4, dims))
 
 
-@binds('fliplr')
+@binds("fliplr")
 def fliplr(input):
     if input._data.ndim < 2:
         raise RuntimeError("Input must be >= 2-d.")
     return sh.flip(input, (1,))
 
 
-@binds('flipud')
+@binds("flipud")
 def flipud(input):
     if input._data.ndim < 1:
         raise RuntimeError("Input must be >= 1-d.")
     return sh.flip(input, (0,))
 
 
-@binds('tensor_split')
+@binds("tensor_split")
 def tensor_split(input, indices_or_sections, dim=0):
     dim = normalize_dim(dim, input._data.ndim)
     size = input.shape[dim]
@@ -122,9 +121,9 @@ def _split_fn(name, dim, min_dims):
     return split
 
 
-hsplit = register(_split_fn("hsplit", 1, 1), torch='hsplit')
-vsplit = register(_split_fn("vsplit", 0, 2), torch='vsplit')
-dsplit = register(_split_fn("dsplit", 2, 3), torch='dsplit')
+hsplit = register(_split_fn("hsplit", 1, 1), torch="hsplit")
+vsplit = register(_split_fn("vsplit", 0, 2), torch="vsplit")
+dsplit = register(_split_fn("dsplit", 2, 3), torch="dsplit")
 
 
 def _atleast(ndim):
@@ -148,12 +147,12 @@ def _atleast(ndim):
 atleast_1d, atleast_2d, atleast_3d = (register(_atleast(n), torch=f"atleast_{n}d", method=False) for n in (1, 2, 3))
 
 
-@binds('dstack', method=False)
+@binds("dstack", method=False)
 def dstack(tensors):
     return sh.cat(list(atleast_3d(list(tensors))), 2)
 
 
-@binds('column_stack', method=False)
+@binds("column_stack", method=False)
 def column_stack(tensors):
     return sh.cat([sh.reshape(t, (t.numel(), 1)) if t._data.ndim <= 1 else t for t in tensors], 1)
 
@@ -185,20 +184,19 @@ def _block_diag_vjp(m, g, node):
 _block_diag = OpDef("BlockDiagBackward0", _block_diag_forward, _block_diag_vjp, kind="block_diag")
 
 
-@binds('block_diag', method=False)
+@binds("block_diag", method=False)
 def block_diag(*tensors):
     for i, t in enumerate(tensors):
         if t._data.ndim > 2:
             raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
                                f"{t._data.ndim} dimensions")
     if len(tensors) == 0:
-        from ..creation import empty
         return empty(1, 0)
     rt = sh._common_dtype(tensors)
     return apply(_block_diag, tuple(t.to(rt) for t in tensors))  # promoted first: one dtype in the node
 
 
-@binds('meshgrid', method=False)
+@binds("meshgrid", method=False)
 def meshgrid(*tensors, indexing="ij"):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
@@ -217,21 +215,20 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(grids)
 
 
-@binds('cartesian_prod', method=False)
+@binds("cartesian_prod", method=False)
 def cartesian_prod(*tensors):
     if len(tensors) == 1:
         return tensors[0]
     return sh.stack([sh.flatten(g) for g in meshgrid(*tensors, indexing="ij")], 1)
 
 
-@binds('combinations', method=False)
+@binds("combinations", method=False)
 def combinations(input, r=2, with_replacement=False):
     if input._data.ndim != 1:
         raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
     if r < 0:
         raise RuntimeError(f"Expect a non-negative number, but got {r}")
     if r == 0:
-        from ..creation import empty
         return empty(0, dtype=input.dtype, device=input.device)
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     rows = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
@@ -240,10 +237,9 @@ def combinations(input, r=2, with_replacement=False):
     return sh.stack(cols, 1)
 
 
-@binds('unravel_index', method=False)
+@binds("unravel_index", method=False)
 def unravel_index(indices, shape):
     if not isinstance(indices, Tensor):
-        from ..creation import tensor
         indices = tensor(indices)
     if indices.dtype.is_floating_point or indices.dtype is bool_:
         raise TypeError("expected 'indices' to be integer dtype, but got " + str(indices.dtype))
@@ -260,7 +256,7 @@ def unravel_index(indices, shape):
     return tuple(Tensor._make(a, device=indices.device) for a in reversed(out))
 
 
-@binds('vander', method=False)
+@binds("vander", method=False)
 def vander(x, N=None, increasing=False):
     if x._data.ndim != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
@@ -269,7 +265,6 @@ def vander(x, N=None, increasing=False):
         raise RuntimeError("N must be non-negative.")
     if not x.dtype.is_floating_point and x.dtype is not int64:
         x = x.to(int64)  # integers (and bools) promote to long, as PyTorch's vander does
-    from ..creation import ones
     cols = [ones(x.shape[0], 1, dtype=x.dtype, device=x.device)] if n else []
     if n > 1:
         cols.append(red.cumprod(sh.expand(sh.unsqueeze(x, 1), (x.shape[0], n - 1)), 1))
@@ -277,10 +272,9 @@ def vander(x, N=None, increasing=False):
     return result if increasing else sh.flip(result, (1,))
 
 
-@binds('broadcast_shapes', method=False)
+@binds("broadcast_shapes", method=False)
 def broadcast_shapes(*shapes):
     shapes = [tuple(s) if isinstance(s, (tuple, list)) else (int(s),) for s in shapes]
-    from ._core import broadcast_error
     error = broadcast_error(shapes)
     if error is not None:
         raise error
@@ -295,7 +289,6 @@ def broadcast_shapes(*shapes):
 
 def _tri_indices(upper):
     def indices(row, col, offset=0, *, dtype=None, device=None, layout=None, requires_grad=False):
-        from ..creation import tensor
         rows, cols = (np.triu_indices if upper else np.tril_indices)(row, offset, col)
         dt = as_dtype(dtype) if dtype is not None else int64
         return tensor(np.stack([rows, cols]).astype(dt.np), dtype=dt, device=device)
@@ -341,7 +334,7 @@ def _unfold_vjp(m, g, node):
 _unfold = OpDef("UnfoldBackward0", _unfold_forward, _unfold_vjp, kind="unfold")
 
 
-@binds(method='unfold')
+@binds(method="unfold")
 def unfold(self, dimension, size, step):
     nd = self._data.ndim
     dim = normalize_dim(dimension, nd)
@@ -369,7 +362,7 @@ def _diagonal_view_vjp(m, g, node):
 _diagonal_view = OpDef("AsStridedBackward0", _diagonal_view_forward, _diagonal_view_vjp, kind="as_strided")
 
 
-@binds(method='fill_diagonal_')
+@binds(method="fill_diagonal_")
 def fill_diagonal_(self, fill_value, wrap=False):
     shape = self.shape
     if len(shape) < 2:
@@ -384,7 +377,7 @@ def fill_diagonal_(self, fill_value, wrap=False):
     return self
 
 
-@binds(method='where')
+@binds(method="where")
 def _tensor_where(self, condition, other):
     return ew.where(condition, self, other)
 
@@ -394,7 +387,7 @@ def _tensor_where(self, condition, other):
 _aminmax_ops = (renamed(red._amin, "AminmaxBackward0"), renamed(red._amax, "AminmaxBackward0"))
 
 
-@binds('aminmax')
+@binds("aminmax")
 def aminmax(input, *, dim=None, keepdim=False):
     params = (normalize_dims(dim, input._data.ndim), keepdim)
     return red.return_type("aminmax", ("min", "max"))(*(apply(op, (input,), params) for op in _aminmax_ops))
@@ -416,28 +409,28 @@ def _unsafe_pieces(op, input, pieces, dim):
     return tuple(out)
 
 
-@binds('unsafe_split')
+@binds("unsafe_split")
 def unsafe_split(input, split_size, dim=0):
     op = _unsafe_split if isinstance(split_size, int) else _unsafe_split_sizes
     return _unsafe_pieces(op, input, sh.split(input.detach(), split_size, dim), dim)
 
 
-@binds('unsafe_split_with_sizes')
+@binds("unsafe_split_with_sizes")
 def unsafe_split_with_sizes(input, split_sizes, dim=0):
     return _unsafe_pieces(_unsafe_split_sizes, input, sh.split(input.detach(), list(split_sizes), dim), dim)
 
 
-@binds('unsafe_chunk')
+@binds("unsafe_chunk")
 def unsafe_chunk(input, chunks, dim=0):
     return _unsafe_pieces(_unsafe_split, input, sh.chunk(input.detach(), chunks, dim), dim)
 
 
-@binds('split_with_sizes')
+@binds("split_with_sizes")
 def split_with_sizes(input, split_sizes, dim=0):
     return sh.split(input, list(split_sizes), dim)
 
 
-@binds('narrow_copy')
+@binds("narrow_copy")
 def narrow_copy(input, dim, start, length):
     sh.narrow(input.detach(), dim, start, length)  # PyTorch's checks
     axis = normalize_dim(dim, input._data.ndim)

@@ -5,6 +5,8 @@ import math
 from .._dtype import bool_
 from ._core import OpDef, apply, Tensor
 from ._registry import binds, register
+from ..tensor import Size
+from .._dtype import get_default_dtype
 from .binary import bitwise_left_shift, bitwise_right_shift
 from . import shape as sh, linalg as la
 from .inplace import run_inplace
@@ -12,14 +14,15 @@ from .inplace import run_inplace
 
 # ---------------------------------------------------------------------------------------------
 # real strided tensors: conjugation and the like are the tensor itself (PyTorch returns it too)
-@binds('positive')
+@binds("positive")
 def positive(input):
     if input.dtype is bool_:
         raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return input
 
 
-@binds('conj', 'resolve_conj', 'resolve_neg', method=('share_memory_', 'conj', 'resolve_conj', 'resolve_neg'), prop='real')
+@binds("conj", "resolve_conj", "resolve_neg",
+       method=("share_memory_", "conj", "resolve_conj", "resolve_neg"), prop="real")
 def _itself(self):
     return self
 
@@ -33,12 +36,12 @@ def _matrix_transpose(what):
     return transpose
 
 
-@binds(method=False, prop='imag')
+@binds(method=False, prop="imag")
 def _imag(self):
     raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
 
 
-@binds('is_nonzero')
+@binds("is_nonzero")
 def is_nonzero(input):
     n = input._data.size
     if n != 1:
@@ -47,28 +50,27 @@ def is_nonzero(input):
     return bool(input.item())
 
 
-@binds(method='storage_offset')
+@binds(method="storage_offset")
 def _storage_offset(self):
     # a view's first element counted from its base's first element (both share the memory)
     return 0 if self._base is None else (self.data_ptr() - self._base.data_ptr()) // self.dtype.itemsize
 
 
-@binds(method='new')
+@binds(method="new")
 def _new(self, *args, **kwargs):
     """The legacy constructor: no arguments, sizes or a torch.Size give an empty tensor; data, a tensor."""
-    from ..tensor import Size
     if not args or isinstance(args[0], (int, Size)) and not isinstance(args[0], bool):
         return self.new_empty(*(args or (0,)), **kwargs)
     return self.new_tensor(args[0], **kwargs)
 
 
-@binds(method='new_empty_strided')
+@binds(method="new_empty_strided")
 def _new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False, **_):
     # the engine's arrays are laid out contiguously: the strides are not kept
     return self.new_empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-@binds(method='resize_')
+@binds(method="resize_")
 def _resize_(self, *size, memory_format=None):
     """PyTorch's resize_: the elements keep their order in memory; growing keeps what lay in the
     memory before a shrink, and the rest is new memory (zeros here, uninitialised in PyTorch)."""
@@ -91,7 +93,7 @@ def _resize_(self, *size, memory_format=None):
     return self
 
 
-@binds(method='resize_as_')
+@binds(method="resize_as_")
 def _resize_as_(self, other, memory_format=None):
     return _resize_(self, tuple(other.shape))
 
@@ -105,7 +107,7 @@ def _nn(name):
     return method
 
 
-@binds(inplace='addmm_')
+@binds(inplace="addmm_")
 def _addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return la.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
 
@@ -119,13 +121,6 @@ def _copy_variant(view):
     return copy
 
 
-@binds('rsub', method=False)
-def rsub(input, other, *, alpha=1):
-    """other - alpha * input (sub with its operands swapped)."""
-    from ..functions import sub
-    return sub(other, input, alpha=alpha)
-
-
 def _angle_forward(xp, x):
     return xp.where(x < 0, math.pi, xp.where(xp.isnan(x), x, 0)).astype(x.dtype)
 
@@ -134,13 +129,12 @@ def _angle_forward(xp, x):
 _angle = OpDef("AngleBackward0", _angle_forward, lambda m, g, node: m.zeros_like(g), kind="angle", elementwise=True)
 
 
-@binds('angle')
+@binds("angle")
 def angle(input):
-    from .._dtype import get_default_dtype
     return apply(_angle, (input if input.dtype.is_floating_point else input.to(get_default_dtype()),))
 
 
-@binds('constant_pad_nd', method=False)
+@binds("constant_pad_nd", method=False)
 def constant_pad_nd(input, pad, value=0):
     from ..nn import functional as F
     return F.pad(input, pad, mode="constant", value=value)

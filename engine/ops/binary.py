@@ -8,8 +8,6 @@ from .special import _raise
 from . import elementwise as ew
 from .elementwise import BinaryOp, _type_title
 from ..tensor import Tensor
-from ._core import Tensor
-from . import elementwise as ew
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,7 +71,7 @@ def _hypot_grad(side):
 
 
 hypot = register(_binary("HypotBackward0", lambda xp, a, b: xp.hypot(a, b), _hypot_grad(0), _hypot_grad(1),
-                save="about", floating=False, integers=False, kind="hypot"), torch='hypot', inplace=True)
+                save="about", floating=False, integers=False, kind="hypot"), torch="hypot", inplace=True)
 
 
 def _logaddexp_grad(base, side):
@@ -85,9 +83,9 @@ def _logaddexp_grad(base, side):
 
 
 logaddexp = register(_binary("LogaddexpBackward0", lambda xp, a, b: xp.logaddexp(a, b), _logaddexp_grad(math.e, 0),
-                    _logaddexp_grad(math.e, 1), floating=False, integers=False, kind="logaddexp"), torch='logaddexp')
+                    _logaddexp_grad(math.e, 1), floating=False, integers=False, kind="logaddexp"), torch="logaddexp")
 logaddexp2 = register(_binary("Logaddexp2Backward0", lambda xp, a, b: xp.logaddexp2(a, b), _logaddexp_grad(2, 0),
-                     _logaddexp_grad(2, 1), floating=False, integers=False, kind="logaddexp2"), torch='logaddexp2')
+                     _logaddexp_grad(2, 1), floating=False, integers=False, kind="logaddexp2"), torch="logaddexp2")
 
 
 def _fminmax_grad(less, side):
@@ -99,10 +97,10 @@ def _fminmax_grad(less, side):
     return grad
 
 
-fmax = register(_binary("FmaxBackward0", lambda xp, a, b: xp.fmax(a, b), _fminmax_grad(False, 0), _fminmax_grad(False, 1),
-               floating=False, kind="fmax"), torch='fmax')
+fmax = register(_binary("FmaxBackward0", lambda xp, a, b: xp.fmax(a, b), _fminmax_grad(False, 0),
+                        _fminmax_grad(False, 1), floating=False, kind="fmax"), torch="fmax")
 fmin = register(_binary("FminBackward0", lambda xp, a, b: xp.fmin(a, b), _fminmax_grad(True, 0), _fminmax_grad(True, 1),
-               floating=False, kind="fmin"), torch='fmin')
+               floating=False, kind="fmin"), torch="fmin")
 
 
 def _copysign_grad(m, g, a, b, out):
@@ -122,10 +120,11 @@ def _ldexp_forward(xp, a, b):
 
 
 ldexp = register(_binary("LdexpBackward0", _ldexp_forward, lambda m, g, a, b, out: g * out / a,
-                lambda m, g, a, b, out: g * out * math.log(2), save="about", floating=False, kind="ldexp"), torch='ldexp', inplace=True)
+                lambda m, g, a, b, out: g * out * math.log(2), save="about", floating=False, kind="ldexp"),
+                torch="ldexp", inplace=True)
 
 
-@binds('float_power', inplace=True)
+@binds("float_power", inplace=True)
 def float_power(input, exponent, *, out=None):
     # both sides in double precision, then pow (PyTorch's own decomposition)
     input = input.to(float64) if isinstance(input, Tensor) else float(input)
@@ -133,14 +132,17 @@ def float_power(input, exponent, *, out=None):
     return ew.pow(input, exponent, out=out)
 
 
-gcd = register(_binary("gcd", lambda xp, a, b: xp.gcd(a, b), None, None, floating=False, differentiable=False, kind="gcd"), torch='gcd', inplace=True)
-lcm = register(_binary("lcm", lambda xp, a, b: xp.lcm(a, b), None, None, floating=False, differentiable=False, kind="lcm"), torch='lcm', inplace=True)
+gcd = register(_binary("gcd", lambda xp, a, b: xp.gcd(a, b), None, None, floating=False, differentiable=False, kind="gcd"),
+               torch="gcd", inplace=True)
+lcm = register(_binary("lcm", lambda xp, a, b: xp.lcm(a, b), None, None, floating=False, differentiable=False, kind="lcm"),
+               torch="lcm", inplace=True)
 # PyTorch passes the gradient straight to `input` (the step is below its resolution)
 nextafter = register(_binary("NextafterBackward0", lambda xp, a, b: xp.nextafter(a, b), lambda m, g, a, b, out: g,
-                    lambda m, g, a, b, out: g * 0, save="", floating=False, integers=False, kind="nextafter"), torch='nextafter', inplace=True)
+                    lambda m, g, a, b, out: g * 0, save="", floating=False, integers=False, kind="nextafter"),
+                    torch="nextafter", inplace=True)
 
 
-@binds('heaviside', inplace=True)
+@binds("heaviside", inplace=True)
 def heaviside(input, values, *, out=None):
     if isinstance(values, Tensor) and values.dtype is not input.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
@@ -153,7 +155,7 @@ _heaviside = _binary("torch::autograd::NotImplemented", lambda xp, a, b: xp.heav
                      kind="heaviside")
 
 
-@binds('isin', method=False)
+@binds("isin", method=False)
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     ref = elements if isinstance(elements, Tensor) else test_elements
     a = elements._data if isinstance(elements, Tensor) else ref._xp.asarray(elements)
@@ -169,7 +171,6 @@ def _shift(name, left):
     def forward(xp, a, b, dt):
         dt = np.dtype(dt) if dt is not None else (a.dtype if hasattr(a, "dtype") else b.dtype)
         if dt.kind not in "iu":
-            from .._dtype import from_numpy_dtype
             raise NotImplementedError(f'"{name}_cpu" not implemented for '
                                       f"'{ew._type_title(from_numpy_dtype(dt))}'")
         a, b = xp.asarray(a).astype(dt), xp.asarray(b).astype(dt)
@@ -183,5 +184,5 @@ def _shift(name, left):
     return ew.BinaryOp(name, forward, None, None, kind=name, differentiable=False)
 
 
-bitwise_left_shift = register(_shift("lshift", True), torch='bitwise_left_shift', inplace=True)
-bitwise_right_shift = register(_shift("rshift", False), torch='bitwise_right_shift', inplace=True)
+bitwise_left_shift = register(_shift("lshift", True), torch="bitwise_left_shift", inplace=True)
+bitwise_right_shift = register(_shift("rshift", False), torch="bitwise_right_shift", inplace=True)

@@ -4,6 +4,7 @@ import math
 import string
 from ._core import OpDef, apply
 from ._registry import binds, register
+from ..creation import eye
 from ._linalg import _Tensor, _call, _const, _eye
 from .decompose import _check_square, inv
 from .matrix import diagonal
@@ -138,7 +139,7 @@ def _einsum_plan(equation, operands):
     return ",".join(full) + "->" + out, fitted
 
 
-@binds('einsum', method=False)
+@binds("einsum", method=False)
 def einsum(*args):
     if not isinstance(args[0], str):
         equation, operands = _sublist_equation(args)
@@ -217,16 +218,17 @@ def _check_vectors(a, b):
                            f"addr: Expected 1-D argument vec2, but got {b.dim()}-D")
 
 
-baddbmm = register(_addprod("BaddbmmBackward0", "bij,bjk->bik", _check_batches), torch='baddbmm', inplace=True)
-addbmm = register(_addprod("AddbmmBackward0", "bij,bjk->ik", _check_batches), torch='addbmm', inplace=True)
-addmv = register(_addprod("AddmvBackward0", "ij,j->i", _check_mv), torch='addmv', inplace=True)
-addr = register(_addprod("AddrBackward0", "i,j->ij", _check_vectors), torch='addr', inplace=True)
+baddbmm = register(_addprod("BaddbmmBackward0", "bij,bjk->bik", _check_batches), torch="baddbmm", inplace=True)
+addbmm = register(_addprod("AddbmmBackward0", "bij,bjk->ik", _check_batches), torch="addbmm", inplace=True)
+addmv = register(_addprod("AddmvBackward0", "ij,j->i", _check_mv), torch="addmv", inplace=True)
+addr = register(_addprod("AddrBackward0", "i,j->ij", _check_vectors), torch="addr", inplace=True)
 
 
-_vdot = OpDef("VdotBackward0", la._matmul_forward, la._matmul_vjp, save_inputs=(0, 1), kind="vdot", save_for=((1,), (0,)))
+_vdot = OpDef("VdotBackward0", la._matmul_forward, la._matmul_vjp, save_inputs=(0, 1), kind="vdot",
+              save_for=((1,), (0,)))
 
 
-@binds('vdot')
+@binds("vdot")
 def vdot(a, b, *, out=None):
     if a.dim() != 1 or b.dim() != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.dim()}D and {b.dim()}D tensors")
@@ -235,7 +237,7 @@ def vdot(a, b, *, out=None):
 
 # ---------------------------------------------------------------------------------------------
 # composites, as PyTorch decomposes them
-@binds('tensordot', method=False)
+@binds("tensordot", method=False)
 def tensordot(a, b, dims=2, out=None):
     if isinstance(dims, int):
         if dims < 0:
@@ -265,7 +267,7 @@ def tensordot(a, b, dims=2, out=None):
     return (left @ right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
 
 
-@binds('kron')
+@binds("kron")
 def kron(a, b):
     nd = max(a.dim(), b.dim())
     a = a.reshape((1,) * (nd - a.dim()) + tuple(a.shape))
@@ -276,7 +278,7 @@ def kron(a, b):
     return (ea * eb).reshape([x * y for x, y in zip(a.shape, b.shape)])
 
 
-@binds('chain_matmul', method=False)
+@binds("chain_matmul", method=False)
 def chain_matmul(*matrices):
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
         matrices = matrices[0]
@@ -286,7 +288,7 @@ def chain_matmul(*matrices):
     return multi_dot(matrices) if len(matrices) > 1 else matrices[0].clone()
 
 
-@binds(method=False, linalg='multi_dot')
+@binds(method=False, linalg="multi_dot")
 def multi_dot(tensors):
     n = len(tensors)
     if n < 2:
@@ -314,11 +316,10 @@ def multi_dot(tensors):
     return result.squeeze(1) if last.dim() == 1 else result
 
 
-@binds('matrix_power', linalg='matrix_power')
+@binds("matrix_power", linalg="matrix_power")
 def matrix_power(A, n):
     _check_square(A, "linalg.matrix_power", float_only=False)
     if n == 0:  # the identity, copied over A (so the gradient is zero, as in PyTorch)
-        from ..creation import eye
         return A.clone().copy_(eye(A.shape[-1], dtype=A.dtype, device=A.device).expand(A.shape))
     if n < 0:
         A, n = inv(A), -n
@@ -332,7 +333,7 @@ def matrix_power(A, n):
     return result.clone() if result is A else result
 
 
-@binds('cdist', method=False)
+@binds("cdist", method=False)
 def cdist(x1, x2, p=2.0, compute_mode=None):
     if x1.dim() < 2 or x2.dim() < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.dim()}D" if x1.dim() < 2 else
@@ -344,12 +345,12 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     return red.norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p=p, dim=-1)
 
 
-@binds('dist')
+@binds("dist")
 def dist(a, b, p=2):
     return red.norm(a - b, p=p)
 
 
-@binds('cov')
+@binds("cov")
 def cov(input, *, correction=1, fweights=None, aweights=None):
     if input.dim() > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
@@ -377,7 +378,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     return c.squeeze()
 
 
-@binds('corrcoef')
+@binds("corrcoef")
 def corrcoef(input):
     c = cov(input)
     if c.dim() == 0:

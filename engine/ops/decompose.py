@@ -8,8 +8,6 @@ from ._registry import binds
 from ._linalg import _Tensor, _call, _eye, _linalg, _linalg_error, _unsq
 from . import shape as sh, reduce as red, linalg as la, elementwise as ew
 from .elementwise import _type_title
-from ._core import OpDef, apply
-from . import elementwise as ew, reduce as red, shape as sh, linalg as la
 
 
 # ---------------------------------------------------------------------------------------------
@@ -45,7 +43,7 @@ _det = OpDef("LinalgDetBackward0", lambda xp, A: xp.linalg.det(A), _det_vjp, sav
              kind="det")
 
 
-@binds('det', linalg='det')
+@binds("det", linalg="det")
 def det(A):
     _check_square(A, "linalg.det")
     return apply(_det, (A,))
@@ -65,13 +63,13 @@ _slogdet_abs = OpDef("LinalgSlogdetBackward0", lambda xp, A: xp.linalg.slogdet(A
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
 
 
-@binds('slogdet', linalg='slogdet')
+@binds("slogdet", linalg="slogdet")
 def slogdet(A):
     _check_square(A, "linalg.slogdet")
     return SlogdetResult(apply(_slogdet_sign, (A,)), apply(_slogdet_abs, (A,)))
 
 
-@binds('logdet')
+@binds("logdet")
 def logdet(A):
     _check_square(A, "logdet")
     sign, logabs = slogdet(A)
@@ -87,7 +85,7 @@ _inv = OpDef("LinalgInvExBackward0", _linalg_error(lambda xp, A: xp.linalg.inv(A
              kind="inv")
 
 
-@binds('inverse', linalg='inv')
+@binds("inverse", linalg="inv")
 def inv(A):
     _check_square(A, "linalg.inv")
     return apply(_inv, (A,))
@@ -127,7 +125,7 @@ _solve = OpDef("LinalgSolveExBackward0", _solve_forward, _solve_vjp, save_inputs
                kind="solve")
 
 
-@binds(method=False, linalg='solve')
+@binds(method=False, linalg="solve")
 def solve(A, B, *, left=True, out=None):
     _check_square(A, "linalg.solve")
     if A.dtype is not B.dtype:
@@ -171,13 +169,13 @@ _cholesky = OpDef("LinalgCholeskyExBackward0", _cholesky_forward, _cholesky_vjp,
 _cholesky_old = OpDef("CholeskyBackward0", _cholesky_forward, _cholesky_vjp, save_output=True, kind="cholesky")
 
 
-@binds(method=False, linalg='cholesky')
+@binds(method=False, linalg="cholesky")
 def linalg_cholesky(A, *, upper=False, out=None):
     _check_square(A, "linalg.cholesky")
     return apply(_cholesky, (A,), (upper,))
 
 
-@binds('cholesky')
+@binds("cholesky")
 def cholesky(A, upper=False, *, out=None):
     _check_square(A, "cholesky")
     return apply(_cholesky_old, (A,), (upper,))
@@ -209,13 +207,13 @@ def _eigh_forward(xp, A, UPLO, which):
 _eigh = OpDef("LinalgEighBackward0", _linalg_error(_eigh_forward), _eigh_vjp, save_inputs=(0,), kind="eigh")
 
 
-@binds(method=False, linalg='eigh')
+@binds(method=False, linalg="eigh")
 def eigh(A, UPLO="L"):
     _check_square(A, "linalg.eigh")
     return EighResult(apply(_eigh, (A,), (UPLO, 0)), apply(_eigh, (A,), (UPLO, 1)))
 
 
-@binds(method=False, linalg='eigvalsh')
+@binds(method=False, linalg="eigvalsh")
 def eigvalsh(A, UPLO="L"):
     _check_square(A, "linalg.eigvalsh")
     return apply(_eigh, (A,), (UPLO, 0))
@@ -260,13 +258,13 @@ def _svd_vjp(m, g, node, A):
 _svd = OpDef("LinalgSvdBackward0", _linalg_error(_svd_forward), _svd_vjp, save_inputs=(0,), kind="svd")
 
 
-@binds(method=False, linalg='svd')
+@binds(method=False, linalg="svd")
 def svd(A, full_matrices=True):
     _check_matrix(A, "linalg.svd")
     return SvdResult(*(apply(_svd, (A,), (full_matrices, i)) for i in range(3)))
 
 
-@binds(method=False, linalg='svdvals')
+@binds(method=False, linalg="svdvals")
 def svdvals(A):
     _check_matrix(A, "linalg.svdvals")
     return apply(_svd, (A,), (False, 1))
@@ -304,7 +302,7 @@ def _qr_vjp(m, g, node, A):
 _qr = OpDef("LinalgQrBackward0", _qr_forward, _qr_vjp, save_inputs=(0,), kind="qr")
 
 
-@binds(method=False, linalg='qr')
+@binds(method=False, linalg="qr")
 def qr(A, mode="reduced"):
     _check_matrix(A, "linalg.qr")
     if mode not in ("reduced", "complete", "r"):
@@ -336,7 +334,7 @@ _pinv = OpDef("LinalgPinvBackward0", _linalg_error(_pinv_forward), _pinv_vjp, sa
               kind="pinv")
 
 
-@binds(method=False, linalg='pinv')
+@binds(method=False, linalg="pinv")
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     _check_matrix(A, "linalg.pinv")
     if atol is not None:
@@ -349,12 +347,12 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     return apply(_pinv, (A,), (float(rtol),))
 
 
-@binds('pinverse')
+@binds("pinverse")
 def pinverse(A, rcond=1e-15):
     return pinv(A, rtol=rcond)
 
 
-@binds(method=False, linalg='matrix_rank')
+@binds(method=False, linalg="matrix_rank")
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     _check_matrix(A, "linalg.matrix_rank")
     xp = A._xp
@@ -394,13 +392,13 @@ def _matrix_exp_vjp(m, g, node, A):
 _matrix_exp = OpDef("LinalgMatrixExpBackward0", _expm, _matrix_exp_vjp, save_inputs=(0,), kind="matrix_exp")
 
 
-@binds('matrix_exp', linalg='matrix_exp')
+@binds("matrix_exp", linalg="matrix_exp")
 def matrix_exp(A):
     _check_square(A, "linalg.matrix_exp")
     return apply(_matrix_exp, (A,))
 
 
-@binds(method=False, linalg='lstsq')
+@binds(method=False, linalg="lstsq")
 def lstsq(A, B, rcond=None, *, driver=None):
     """The least-squares solution through the pseudo-inverse. The other outputs are what PyTorch's
     CPU drivers compute: the rank (all but gels), the singular values (gelsd, gelss) and, for a
@@ -428,13 +426,13 @@ LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_va
 
 # ---------------------------------------------------------------------------------------------
 # linear algebra in the older conventions, through torch.linalg
-@binds('qr')
+@binds("qr")
 def torch_qr(input, some=True):
     """torch.qr: linalg.qr with the older `some` argument."""
     return red.return_type("qr", ("Q", "R"))(*qr(input, "reduced" if some else "complete"))
 
 
-@binds('svd')
+@binds("svd")
 def torch_svd(input, some=True, compute_uv=True):
     """torch.svd: U, S, V (not Vh); without compute_uv, U and V are zero-filled as in PyTorch."""
     linalg_svd = svd

@@ -2,6 +2,8 @@
 addmm and linear."""
 from ._core import OpDef, apply, TENSOR_MATH
 from ._registry import binds
+from ..tensor import Tensor
+from ._core import broadcast_error
 from .elementwise import _type_title
 
 
@@ -67,10 +69,9 @@ def _dtype_word(dtype):
 _MATMUL_OPS = {(1, 1): _dot, (2, 2): _mm, (2, 1): _mv, (1, 2): _vm}
 
 
-@binds('matmul', linalg='matmul')
+@binds("matmul", linalg="matmul")
 def matmul(input, other, *, out=None, op=None):
     a, b = input, other  # PyTorch's parameter names
-    from ..tensor import Tensor
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
                         f"{type(b if isinstance(a, Tensor) else a).__name__}")
@@ -93,7 +94,6 @@ def matmul(input, other, *, out=None, op=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_text(left[:-1]) if len(left) == 2 else _shape_text((int(_prod(left[:-1])),))}x{left[-1]} and "
                            f"{_shape_text(sb[-2:])})")
     if len(sa) > 2 or len(sb) > 2:
-        from ._core import broadcast_error
         error = broadcast_error([sa[:-2], sb[:-2]])
         if error is not None:
             raise error
@@ -113,7 +113,7 @@ def _prod(shape):
     return n
 
 
-@binds('mm')
+@binds("mm")
 def mm(input, mat2, *, out=None):
     a, b = input, mat2  # PyTorch's parameter names
     if a._data.ndim != 2:
@@ -126,7 +126,7 @@ def mm(input, mat2, *, out=None):
     return matmul(a, b, out=out, op=_mm)
 
 
-@binds('bmm')
+@binds("bmm")
 def bmm(input, mat2, *, out=None):
     a, b = input, mat2  # PyTorch's parameter names
     if a._data.ndim != 3:
@@ -140,7 +140,7 @@ def bmm(input, mat2, *, out=None):
     return matmul(a, b, out=out, op=_bmm)
 
 
-@binds('mv')
+@binds("mv")
 def mv(input, vec):
     a, v = input, vec  # PyTorch's parameter names
     if a._data.ndim != 2 or v._data.ndim != 1:
@@ -148,7 +148,7 @@ def mv(input, vec):
     return matmul(a, v)
 
 
-@binds('dot')
+@binds("dot")
 def dot(input, other, *, out=None):
     a, b = input, other  # PyTorch's parameter names
     if a._data.ndim != 1 or b._data.ndim != 1:
@@ -156,7 +156,7 @@ def dot(input, other, *, out=None):
     return matmul(a, b, out=out)
 
 
-@binds('inner')
+@binds("inner")
 def inner(input, other, *, out=None):
     """The sum over the last dims of a and b (a scalar operand just scales)."""
     a, b = input, other
@@ -174,7 +174,7 @@ def inner(input, other, *, out=None):
     return result
 
 
-@binds('outer', 'ger')
+@binds("outer", "ger")
 def outer(input, vec2):
     a, b = input, vec2  # PyTorch's parameter names
     return a.reshape(-1, 1) * b.reshape(1, -1)
@@ -229,7 +229,7 @@ def _mat2_grad(m, a, b, g, node):
 _addmm = OpDef("AddmmBackward0", _addmm_forward, _addmm_vjp, save_inputs=(1, 2), kind="addmm", save_for=((2,), (1,)))
 
 
-@binds('addmm')
+@binds("addmm")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     bias, a, b = input, mat1, mat2  # PyTorch's parameter names
     if a._data.ndim != 2 or b._data.ndim != 2:

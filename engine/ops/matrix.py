@@ -2,6 +2,7 @@
 import numpy as np
 from ._core import OpDef, apply
 from ._registry import binds
+from ._core import broadcast_error
 from ._linalg import _call, _eye
 from .reduce import normalize_dim
 
@@ -19,11 +20,11 @@ def _cross_vjp(m, g, node, a, b):
     return ga, gb
 
 
-_cross = OpDef("LinalgCrossBackward0", _cross_forward, _cross_vjp, save_inputs=(0, 1), kind="cross", save_for=((1,), (0,)))
+_cross = OpDef("LinalgCrossBackward0", _cross_forward, _cross_vjp, save_inputs=(0, 1), kind="cross",
+               save_for=((1,), (0,)))
 
 
 def _broadcast_shape(*shapes):
-    from ._core import broadcast_error
     error = broadcast_error(shapes)
     if error is not None:
         raise error
@@ -32,7 +33,7 @@ def _broadcast_shape(*shapes):
     return tuple(max(d) if min(d) != 0 else 0 for d in zip(*padded))
 
 
-@binds(method=False, linalg='cross')
+@binds(method=False, linalg="cross")
 def linalg_cross(a, b, *, dim=-1):
     if a.dim() != b.dim():
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
@@ -44,7 +45,7 @@ def linalg_cross(a, b, *, dim=-1):
     return apply(_cross, (a, b), (axis - len(shape),))
 
 
-@binds('cross')
+@binds("cross")
 def cross(a, b, dim=None):
     if dim is None:  # PyTorch's deprecated default: the first dimension of size 3
         shape = _broadcast_shape(a.shape, b.shape)
@@ -67,7 +68,7 @@ def _trace_vjp(m, g, node):
 _trace = OpDef("TraceBackward0", _trace_forward, _trace_vjp, kind="trace")
 
 
-@binds('trace')
+@binds("trace")
 def trace(x):
     if x.dim() != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.dim()}")
@@ -113,7 +114,7 @@ def _diag_embed_vjp(m, g, node):
 _diag_embed = OpDef("DiagEmbedBackward0", _diag_embed_forward, _diag_embed_vjp, kind="diag_embed")
 
 
-@binds('diag_embed')
+@binds("diag_embed")
 def diag_embed(x, offset=0, dim1=-2, dim2=-1):
     nd = x.dim() + 1
     a, b = normalize_dim(dim1, nd), normalize_dim(dim2, nd)
@@ -123,12 +124,12 @@ def diag_embed(x, offset=0, dim1=-2, dim2=-1):
     return apply(_diag_embed, (x,), (offset, a, b, size, size))
 
 
-@binds('diagflat')
+@binds("diagflat")
 def diagflat(x, offset=0):
     return diag_embed(x.reshape(-1), offset)
 
 
-@binds('diag')
+@binds("diag")
 def diag(x, diagonal=0):
     if x.dim() == 1:
         return diag_embed(x, diagonal)
@@ -137,6 +138,6 @@ def diag(x, diagonal=0):
     raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{x.dim()}D")
 
 
-@binds(method=False, linalg='vecdot')
+@binds(method=False, linalg="vecdot")
 def vecdot(x, y, *, dim=-1):
     return (x * y).sum(dim)

@@ -5,21 +5,19 @@ from ._registry import binds
 from .decompose import svdvals
 from . import shape as sh, reduce as red, elementwise as ew
 from .reduce import normalize_dim
-from ._core import OpDef, apply, is_raw_array
-from . import elementwise as ew, reduce as red, shape as sh
-from .reduce import normalize_dim
+from ._core import is_raw_array
 
 
 # ---------------------------------------------------------------------------------------------
 # norms
-@binds(method=False, linalg='vector_norm')
+@binds(method=False, linalg="vector_norm")
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         x = x.to(dtype)
     return red.norm(x, ord, dim, keepdim)
 
 
-@binds(method=False, linalg='matrix_norm')
+@binds(method=False, linalg="matrix_norm")
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if dtype is not None:
         A = A.to(dtype)
@@ -44,7 +42,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     return out
 
 
-@binds(method=False, linalg='norm')
+@binds(method=False, linalg="norm")
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, int):
         dim = (dim,)
@@ -92,7 +90,7 @@ def _renorm_vjp(m, g, node, x):
 _renorm = OpDef("RenormBackward0", _renorm_forward, _renorm_vjp, save_inputs=(0,), kind="renorm")
 
 
-@binds('renorm', inplace=True)
+@binds("renorm", inplace=True)
 def renorm(input, p, dim, maxnorm):
     if input._data.ndim <= 1:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input._data.ndim} dimensions")

@@ -3,6 +3,7 @@ out-of-place forms of existing ones (bernoulli, multinomial)."""
 import numpy as np
 from ._core import Tensor
 from ._registry import binds, register
+from ..creation import _rng, bernoulli, multinomial
 from . import elementwise as ew
 from .inplace import run_inplace
 
@@ -13,7 +14,6 @@ def _sampler(name, draw, check=None):
     def sample_(self, *args, generator=None):
         if check is not None:
             check(self, *args)
-        from ..creation import _rng
 
         def compute(old):
             data = draw(_rng(generator), old._data.shape, old._data.dtype, *args)
@@ -46,22 +46,22 @@ def _check_geometric(self, p):
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
 
 
-_log_normal_ = register(_sampler("log_normal_", lambda rng, shape, dt, mean=1.0, std=2.0: rng.log_normal(shape, dt, mean, std),
-                        _positive_scale("log_normal_", "std")), method='log_normal_')
+_log_normal_ = register(_sampler("log_normal_",
+                                 lambda rng, shape, dt, mean=1.0, std=2.0: rng.log_normal(shape, dt, mean, std),
+                                 _positive_scale("log_normal_", "std")), method="log_normal_")
 _cauchy_ = register(_sampler("cauchy_", lambda rng, shape, dt, median=0.0, sigma=1.0: rng.cauchy(shape, dt, median, sigma),
-                    _check_cauchy), method='cauchy_')
-_geometric_ = register(_sampler("geometric_", lambda rng, shape, dt, p: rng.geometric(shape, dt, p), _check_geometric), method='geometric_')
+                             _check_cauchy), method="cauchy_")
+_geometric_ = register(_sampler("geometric_", lambda rng, shape, dt, p: rng.geometric(shape, dt, p), _check_geometric),
+                       method="geometric_")
 
 
-@binds(method='bernoulli')
+@binds(method="bernoulli")
 def _bernoulli(self, p=None, *, generator=None):
     if p is None:
-        from ..creation import bernoulli
         return bernoulli(self, generator=generator)
     return self.new_empty(self.shape).bernoulli_(p, generator=generator)
 
 
-@binds(method='multinomial')
+@binds(method="multinomial")
 def _multinomial(self, num_samples, replacement=False, *, generator=None):
-    from ..creation import multinomial
     return multinomial(self, num_samples, replacement, generator=generator)

@@ -4,6 +4,7 @@ import numpy as np
 from .._dtype import get_default_dtype, bool_, as_dtype
 from ._core import OpDef, apply
 from ._registry import binds
+from .. import creation
 from .special import _div_scalar, _mul_scalar
 from . import elementwise as ew, shape as sh, reduce as red
 from .elementwise import _type_title
@@ -28,13 +29,13 @@ def _nansum_vjp(m, g, node, x):
 _nansum = OpDef("NansumBackward0", _nansum_forward, _nansum_vjp, save_inputs=(0,), kind="nansum")
 
 
-@binds('nansum')
+@binds("nansum")
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     dt = as_dtype(dtype).np if dtype is not None else None
     return apply(_nansum, (input,), (normalize_dims(dim, input._data.ndim), keepdim, dt))
 
 
-@binds('nanmean')
+@binds("nanmean")
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if not input.dtype.is_floating_point:
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
@@ -70,7 +71,7 @@ _logcumsumexp = OpDef("LogcumsumexpBackward0", _logcumsumexp_forward, _logcumsum
                       save_output=True, kind="logcumsumexp")
 
 
-@binds('logcumsumexp')
+@binds("logcumsumexp")
 def logcumsumexp(input, dim):
     if not input.dtype.is_floating_point:
         input = input.to(get_default_dtype())
@@ -81,7 +82,7 @@ def _slices(x, dim, start, stop):
     return sh.narrow(x, dim, start, stop - start)
 
 
-@binds('diff')
+@binds("diff")
 def diff(input, n=1, dim=-1, prepend=None, append=None):
     if input._data.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
@@ -100,7 +101,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     return input
 
 
-@binds('trapezoid', method=False)
+@binds("trapezoid", method=False)
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     dim = normalize_dim(dim, y._data.ndim)
     size = y.shape[dim]
@@ -116,14 +117,14 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     return _mul_scalar(red.sum(y, dim) - ends * 0.5, spacing)
 
 
-@binds('trapz', method=False)
+@binds("trapz", method=False)
 def trapz(y, x=None, *, dx=None, dim=-1):
     if x is not None and not isinstance(x, Tensor):
         dx, x = x, None  # trapz(y, dx, dim) in the old signature
     return trapezoid(y, x, dx=dx, dim=dim)
 
 
-@binds('histc')
+@binds("histc")
 def histc(input, bins=100, min=0, max=0, *, out=None):
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_title(input.dtype)}'")
@@ -143,7 +144,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
     return ew.write_out(out, result) if out is not None else result
 
 
-@binds('histogram')
+@binds("histogram")
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
     """Counts (or weights, or a density) per bin and the bin edges: NumPy's histogram, whose rules
     (edges, a degenerate range widened by 0.5, the top edge in the last bin) are PyTorch's."""
@@ -152,7 +153,6 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     edges = bins._host() if isinstance(bins, Tensor) else int(bins)
     weights = weight._host() if weight is not None else None
     hist, edges = np.histogram(input._host(), edges, range=range, weights=weights, density=density)
-    from .. import creation
     from .reduce import return_type
     dtype = input._data.dtype
     hist, edges = (creation.tensor(a.astype(dtype), device=input.device) for a in (hist, edges))
@@ -162,7 +162,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     return return_type("histogram", ("hist", "bin_edges"))(hist, edges)
 
 
-@binds('bincount')
+@binds("bincount")
 def bincount(input, weights=None, minlength=0):
     if input._data.ndim != 1 or input.dtype.is_floating_point:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")

@@ -3,12 +3,11 @@ index_reduce, masked_scatter, scatter_reduce, take/put, select/slice/diagonal_sc
 import numpy as np
 from ._core import renamed, OpDef, apply, is_raw_array, _xp_of, Tensor
 from ._registry import binds
+from ._core import broadcast_error
 from .reduce import normalize_dim
 from .indexing import _along_axis_index, platform_indices
 from .shape import _size_list
-from ._registry import binds
 from . import shape as sh
-from .reduce import normalize_dim
 
 
 def _title(dtype):
@@ -94,7 +93,7 @@ def _scalar_view(fn, x, index, *rest):
     return fn(x.reshape(1), 0, index.reshape(-1), *rest).reshape(())
 
 
-@binds('index_add', inplace=True)
+@binds("index_add", inplace=True)
 def index_add(input, dim, index, source, *, alpha=1):
     if input._data.ndim == 0:
         return _scalar_view(lambda *a: index_add(*a, alpha=alpha), input, index, source)
@@ -103,7 +102,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     return apply(_index_add, (input, source), (where, alpha))
 
 
-@binds('index_copy', inplace=True)
+@binds("index_copy", inplace=True)
 def index_copy(input, dim, index, source):
     if input._data.ndim == 0:
         return _scalar_view(index_copy, input, index, source)
@@ -112,7 +111,7 @@ def index_copy(input, dim, index, source):
     return apply(_index_copy, (input, source), (where,))
 
 
-@binds('index_fill', inplace=True)
+@binds("index_fill", inplace=True)
 def index_fill(input, dim, index, value):
     if input._data.ndim == 0:  # as a 1-element vector (the value stays as it is: 0-d or a number)
         normalize_dim(dim, 0)
@@ -147,11 +146,10 @@ _masked_scatter = OpDef("MaskedScatterBackward0", _masked_scatter_forward, _mask
                         kind="masked_scatter")
 
 
-@binds('masked_scatter', inplace=True)
+@binds("masked_scatter", inplace=True)
 def masked_scatter(input, mask, source):
     if mask.dtype.name != "bool":
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {_title(mask.dtype)}")
-    from ._core import broadcast_error
     error = broadcast_error([input._data.shape, mask._data.shape])
     if error is not None:
         raise error
@@ -280,7 +278,7 @@ _scatter_reduce = OpDef("ScatterReduceBackward0", _scatter_reduce_forward, _scat
                         save_inputs=(0, 1), save_output=True, kind="scatter_reduce")
 
 
-@binds('scatter_reduce', inplace=True)
+@binds("scatter_reduce", inplace=True)
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in _REDUCE_UFUNCS:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
@@ -328,7 +326,7 @@ def _take_vjp(m, g, node):
 _take = OpDef("TakeBackward0", _take_forward, _take_vjp, kind="take")
 
 
-@binds('take')
+@binds("take")
 def take(input, index):
     return apply(_take, (input,), (_flat_index(input, index, "take"),))
 
@@ -354,7 +352,7 @@ def _put_vjp(m, g, node):
 _put = OpDef("PutBackward0", _put_forward, _put_vjp, kind="put")
 
 
-@binds('put', inplace=True)
+@binds("put", inplace=True)
 def put(input, index, source, accumulate=False):
     if source._data.size != index._data.size:
         raise IndexError("put_(): Expected source and index to have the same number of elements, but got "
@@ -362,7 +360,7 @@ def put(input, index, source, accumulate=False):
     return apply(_put, (input, source.to(input.dtype)), (_flat_index(input, index, "put_"), accumulate))
 
 
-@binds('take_along_dim')
+@binds("take_along_dim")
 def take_along_dim(input, indices, dim=None):
     from .indexing import gather
     if dim is None:
@@ -386,7 +384,7 @@ def take_along_dim(input, indices, dim=None):
 _index_reduce = renamed(_scatter_reduce, "IndexReduceBackward0")
 
 
-@binds('index_reduce', inplace=True)
+@binds("index_reduce", inplace=True)
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
@@ -459,14 +457,14 @@ _slice_scatter = _scatter_view("SliceScatterBackward0", "slice")
 _diagonal_scatter = _scatter_view("DiagonalScatterBackward0", "diagonal")
 
 
-@binds('select_scatter')
+@binds("select_scatter")
 def select_scatter(input, src, dim, index):
     axis = normalize_dim(dim, input._data.ndim)
     sh.select(input.detach(), dim, index)  # PyTorch's checks of dim and index
     return _select_scatter(input, src, (slice(None),) * axis + (index % input._data.shape[axis],))
 
 
-@binds('slice_scatter')
+@binds("slice_scatter")
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     if step <= 0:
         raise RuntimeError("slice step must be positive")
@@ -474,7 +472,7 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     return _slice_scatter(input, src, (slice(None),) * axis + (slice(start, end, step),))
 
 
-@binds('diagonal_scatter')
+@binds("diagonal_scatter")
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
     nd = input._data.ndim
     d1, d2 = normalize_dim(dim1, nd), normalize_dim(dim2, nd)

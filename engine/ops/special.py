@@ -5,6 +5,7 @@ import numpy as np
 from .._dtype import get_default_dtype
 from ._core import OpDef, apply, ArrayMath
 from ._registry import binds
+from ..creation import arange
 from . import elementwise as ew
 from .elementwise import UnaryOp, scipy_special
 
@@ -107,9 +108,11 @@ def _trigamma_forward(xp, x):
 _trigamma_op = UnaryOp("PolygammaBackward0", _trigamma_forward, None, kind="polygamma")
 _i1 = UnaryOp("SpecialI1Backward0", _special("i1", _i1_np), None, kind="i1")
 digamma = UnaryOp("DigammaBackward0", _special("psi", lambda x: _polygamma_np(0, x)),
-                  lambda m, g, x, out: g * _on(m, _trigamma_op, x), save="x", kind="digamma", torch='digamma', inplace=True, special=('digamma', 'psi'))
+                  lambda m, g, x, out: g * _on(m, _trigamma_op, x), save="x", kind="digamma",
+                  torch="digamma", inplace=True, special=("digamma", "psi"))
 lgamma = UnaryOp("LgammaBackward0", _special("gammaln", _vectorized(math.lgamma)),
-                 lambda m, g, x, out: g * _on(m, digamma, x), save="x", kind="lgamma", torch='lgamma', inplace=True, special='gammaln')
+                 lambda m, g, x, out: g * _on(m, digamma, x), save="x", kind="lgamma",
+                 torch="lgamma", inplace=True, special="gammaln")
 def _hurwitz_zeta_np(s, q):
     """zeta(s, q) = sum_k (q + k)^-s for s > 1, q > 0: nine terms, then Euler-Maclaurin's tail."""
     q = np.asarray(q, dtype=np.float64)
@@ -164,22 +167,24 @@ def polygamma(n, input, *, out=None):
     return _polygamma_op(input, int(n), out=out)
 
 
-@binds('mvlgamma', inplace=True, special='multigammaln')
+@binds("mvlgamma", inplace=True, special="multigammaln")
 def mvlgamma(input, p):
     """The multivariate log-gamma of dimension p: log(pi) p(p-1)/4 + sum_i lgamma(x - i/2)."""
     if bool((input <= (p - 1) / 2).any()):
         raise RuntimeError("All elements must be greater than (p-1)/2")
-    from ..creation import arange
     steps = arange(p, dtype=input.dtype if input.dtype.is_floating_point else get_default_dtype(),
                    device=input.device) / 2
     return lgamma(input.unsqueeze(-1) - steps).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
 erfc = UnaryOp("ErfcBackward0", _special("erfc", _vectorized(math.erfc)),
-               lambda m, g, x, out: g * m.exp(-x * x) * (-2 / math.sqrt(math.pi)), save="x", kind="erfc", torch='erfc', inplace=True, special='erfc')
+               lambda m, g, x, out: g * m.exp(-x * x) * (-2 / math.sqrt(math.pi)), save="x", kind="erfc",
+               torch="erfc", inplace=True, special="erfc")
 erfinv = UnaryOp("ErfinvBackward0", _special("erfinv", _erfinv_np),
-                 lambda m, g, x, out: g * m.exp(out * out) * (math.sqrt(math.pi) / 2), save="out", kind="erfinv", torch='erfinv', inplace=True, special='erfinv')
-i0 = UnaryOp("I0Backward0", lambda xp, x: xp.i0(x), lambda m, g, x, out: g * _on(m, _i1, x), save="x", kind="i0", torch='i0', inplace=True, special='i0')
+                 lambda m, g, x, out: g * m.exp(out * out) * (math.sqrt(math.pi) / 2), save="out", kind="erfinv",
+                 torch="erfinv", inplace=True, special="erfinv")
+i0 = UnaryOp("I0Backward0", lambda xp, x: xp.i0(x), lambda m, g, x, out: g * _on(m, _i1, x), save="x", kind="i0",
+             torch="i0", inplace=True, special="i0")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,7 +199,7 @@ _mul_scalar = _scalar_op("MulBackward1", lambda x, s: x * s)
 _div_scalar = _scalar_op("DivBackward1", lambda x, s: x / s)
 
 
-@binds(method=False, special='ndtr')
+@binds(method=False, special="ndtr")
 def ndtr(input):
     x = input if input.dtype.is_floating_point else input.to(get_default_dtype())
     return _mul_scalar(ew.erf(x * (1 / math.sqrt(2))) + 1, 0.5)

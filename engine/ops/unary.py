@@ -21,11 +21,12 @@ acosh, _acosh_ = _inverse_hyperbolic("acosh", "arccosh", lambda m, g, x, out: g 
 asinh, _asinh_ = _inverse_hyperbolic("asinh", "arcsinh", lambda m, g, x, out: g / m.sqrt(x * x + 1))
 atanh, _atanh_ = _inverse_hyperbolic("atanh", "arctanh", lambda m, g, x, out: g / (-x * x + 1))
 deg2rad = UnaryOp("Deg2RadBackward0", lambda xp, x: x * (math.pi / 180), lambda m, g, x, out: g * (math.pi / 180),
-                  kind="deg2rad", torch='deg2rad', inplace=True)
+                  kind="deg2rad", torch="deg2rad", inplace=True)
 rad2deg = UnaryOp("Rad2DegBackward0", lambda xp, x: x * (180 / math.pi), lambda m, g, x, out: g * (180 / math.pi),
-                  kind="rad2deg", torch='rad2deg', inplace=True)
+                  kind="rad2deg", torch="rad2deg", inplace=True)
 # sgn of a real number is its sign; its gradient is zero away from 0 (PyTorch's complex formula)
-sgn = UnaryOp("SgnBackward0", lambda xp, x: xp.sign(x), lambda m, g, x, out: g * 0, floating=False, kind="sgn", torch='sgn', inplace=True)
+sgn = UnaryOp("SgnBackward0", lambda xp, x: xp.sign(x), lambda m, g, x, out: g * 0, floating=False, kind="sgn",
+              torch="sgn", inplace=True)
 
 
 def _sinc_grad(m, g, x, out):
@@ -34,7 +35,8 @@ def _sinc_grad(m, g, x, out):
     return g * m.where(m.as_mask(x == 0), d * 0, d)
 
 
-sinc = UnaryOp("SincBackward0", lambda xp, x: xp.sinc(x), _sinc_grad, save="x", kind="sinc", torch='sinc', inplace=True, special='sinc')
+sinc = UnaryOp("SincBackward0", lambda xp, x: xp.sinc(x), _sinc_grad, save="x", kind="sinc",
+               torch="sinc", inplace=True, special="sinc")
 
 
 def _entr_forward(xp, x):
@@ -43,7 +45,7 @@ def _entr_forward(xp, x):
 
 
 entr = UnaryOp("SpecialEntrBackward0", _entr_forward, lambda m, g, x, out: -g * (m.log(x) + 1), save="x",
-               kind="entr", method=False, special='entr')
+               kind="entr", method=False, special="entr")
 
 
 def _logit_forward(xp, x, eps):
@@ -62,7 +64,7 @@ def _logit_grad(m, g, x, out, eps):
 _logit = UnaryOp("LogitBackward0", _logit_forward, _logit_grad, save="x", kind="logit")
 
 
-@binds('logit', inplace=True, special='logit')
+@binds("logit", inplace=True, special="logit")
 def logit(input, eps=None, *, out=None):
     return _logit(input, eps, out=out)
 
@@ -78,7 +80,7 @@ _nan_to_num = UnaryOp("NanToNumBackward0", _nan_to_num_forward,
                       kind="nan_to_num")
 
 
-@binds('nan_to_num', inplace=True)
+@binds("nan_to_num", inplace=True)
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     return _nan_to_num(input, nan, posinf, neginf, out=out)
 
@@ -87,7 +89,7 @@ def _predicate(name, fn):
     return UnaryOp(name, fn, None, floating=False, kind=name)
 
 
-signbit = register(_predicate("signbit", lambda xp, x: xp.signbit(x)), torch='signbit')
-isneginf = register(_predicate("isneginf", lambda xp, x: xp.isneginf(x)), torch='isneginf')
-isposinf = register(_predicate("isposinf", lambda xp, x: xp.isposinf(x)), torch='isposinf')
-isreal = register(_predicate("isreal", lambda xp, x: xp.ones(x.shape, dtype=bool)), torch='isreal')  # real dtypes only
+signbit = register(_predicate("signbit", lambda xp, x: xp.signbit(x)), torch="signbit")
+isneginf = register(_predicate("isneginf", lambda xp, x: xp.isneginf(x)), torch="isneginf")
+isposinf = register(_predicate("isposinf", lambda xp, x: xp.isposinf(x)), torch="isposinf")
+isreal = register(_predicate("isreal", lambda xp, x: xp.ones(x.shape, dtype=bool)), torch="isreal")  # real dtypes only
