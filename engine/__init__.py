@@ -20,6 +20,8 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, i
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402
 from . import autograd, cuda, backends, amp, accelerator, _compat, _tensortype  # noqa: E402
 from .amp import autocast  # noqa: E402
+from . import testing  # noqa: E402
+autograd.gradcheck, autograd.gradgradcheck = testing.gradcheck, testing.gradgradcheck  # torch.autograd's names
 from .serialization import save, load  # noqa: E402
 from ._compat import (finfo, iinfo, promote_types, result_type, can_cast, is_complex, is_nonzero, typename,  # noqa
                       get_num_threads, set_num_threads, get_num_interop_threads, set_num_interop_threads,
@@ -59,7 +61,7 @@ def compile(model=None, **kwargs):
 def __getattr__(name):
     # submodules that import the rest of the engine load on first use
     import importlib
-    if name in ("nn", "optim", "utils", "testing", "graph", "viz", "linalg", "special", "distributions",
+    if name in ("nn", "optim", "utils", "graph", "viz", "linalg", "special", "distributions",
                 "distributed", "storage"):
         return importlib.import_module(f"{__name__}.{name}")
     fn = _compat.torch_level(name)

@@ -7,14 +7,21 @@ grad get one `AccumulateGrad` node each. Backward walks the graph with an explic
 chain of 100,000 ops needs no recursion.
 """
 import functools
+import importlib
 import itertools
+import re
+import sys
 import weakref
 
 import sys as _sys
 
 import numpy as _np
 
-from . import _state
+from . import _state, backends
+from .ops import _registry
+from ._dtype import from_numpy_dtype, legacy_type_name
+from .creation import tensor as _tensor, zeros_like, empty
+from .tensor import Tensor
 
 _sequence = itertools.count()
 
@@ -153,7 +160,6 @@ class Node:
         return self.name().rpartition("::")[2]
 
     def __call__(self, *grads):
-        from .tensor import Tensor
         result = self._apply(grads[0]._data if isinstance(grads[0], Tensor) else grads[0], False)
         return tuple(None if g is None else _wrap(g) for g in result)
 
@@ -194,7 +200,6 @@ class AccumulateGrad(Node):
 
 def _version_error(array, current, expected, producer):
     """PyTorch's message for a saved tensor changed in place before backward used it."""
-    from ._dtype import from_numpy_dtype
     type_name = _legacy_type_name(from_numpy_dtype(array.dtype))
     where = f", which is output 0 of {_forward_name(producer.name())}," if producer is not None else ""
     return RuntimeError(
@@ -206,7 +211,6 @@ def _version_error(array, current, expected, producer):
 
 def _forward_name(node_name):
     """The forward op's name PyTorch's messages use for a node: MulBackward0 -> Mul, PowBackward1 -> Pow1."""
-    import re
     name = node_name.rpartition("::")[2]
     match = re.fullmatch(r"(.*)Backward(\d+)", name)
     if match is None:
@@ -215,7 +219,6 @@ def _forward_name(node_name):
 
 
 def _legacy_type_name(dtype):
-    from ._dtype import legacy_type_name
     return legacy_type_name(dtype)
 
 
@@ -226,129 +229,12 @@ _FREED_MESSAGE = (
     "graph a second time or if you need to access saved tensors after calling backward.")
 
 
-class OpNode(Node):
-    """The backward of one primitive op (see engine/ops/_core.py); its name is PyTorch's.
-
-    `saved` holds the saved input tensors (in `op.save_inputs` order), then the output's array
-    when `op.save_output`; `versions` their version counts at save time; `out_box` the output's
-    version counter. The output itself is not kept: that would be a reference cycle.
-    """
-
-    __slots__ = ("op", "params", "shapes", "dtypes", "saved", "versions", "out_box", "_freed")
-
-    def name(self):
-        return self.op.name
-
-    @property
-    def next_functions(self):
-        shown = self.op.shown_edges
-        nodes = self._next if shown is None else shown(self._next)
-        return tuple((n, 0) for n in nodes)
-
-    @property
-    def needs(self):
-        return tuple(n is not None for n in self._next)
-
-    def _unpack(self, create_graph):
-        saved = self.saved
-        if saved is None:
-            raise RuntimeError(_FREED_MESSAGE)
-        values = []
-        versions = self.versions
-        n_inputs = len(self.op.save_inputs)
-        for i in range(n_inputs):
-            t = saved[i]
-            if t is None:  # not kept: no gradient that reads it is taken
-                values.append(None)
-                continue
-            current = t._version_box[0]
-            if current != versions[i]:
-                raise _version_error(t._data, current, versions[i], t.grad_fn)
-            values.append(t if create_graph else t._data)
-        if self.op.save_output:
-            array = saved[n_inputs]
-            current = self.out_box[0]
-            if current != versions[n_inputs]:
-                raise _version_error(array, current, versions[n_inputs], self)
-            values.append(_make_tensor(array, self) if create_graph else array)
-        return values
-
-    def _apply(self, grad, create_graph):
-        op = self.op
-        # ops that saved nothing can run again after release, as in PyTorch
-        saved = self._unpack(create_graph) if op.saves else ()
-        if create_graph:
-            math = _tensor_math()
-        elif grad.__class__ is _np.ndarray:
-            math = _numpy_math()
-        elif isinstance(grad, _np.generic):
-            # NumPy hands back scalars from ufuncs on 0-d arrays; VJPs that write need an array
-            grad = _np.asarray(grad)
-            math = _numpy_math()
-        else:
-            math = _array_math(grad)
-        grads = op.vjp(math, grad, self, *saved)
-        if type(grads) is not tuple:
-            grads = (grads,)
-        return _fit_grads(math, grads, self.shapes, self.dtypes, grad.dtype)
-
-    def release(self):
-        if self.op.saves:
-            self.saved = None
-        self._freed = True
-
-
-def _fit_grads(math, grads, shapes, dtypes, grad_dtype):
-    """Undo broadcasting and type promotion once, centrally, for every op. Where the inputs share
-    the output's dtype (`dtypes` None) a gradient still comes back in the incoming gradient's dtype,
-    whatever constants a VJP's arithmetic promoted it to."""
-    if shapes is None and dtypes is None:
-        for g in grads:
-            if g is not None and g.dtype != grad_dtype:
-                break
-        else:
-            return grads
-    fitted = []
-    for i, g in enumerate(grads):
-        if g is not None:
-            if shapes is not None and g.shape != shapes[i]:
-                g = math.sum_to(g, shapes[i])
-            want = dtypes[i] if dtypes is not None else grad_dtype
-            if g.dtype != want:
-                g = math.astype(g, want)
-        fitted.append(g)
-    return fitted
-
-
-_math_cache = {}
-
-
-def _numpy_math():
-    m = _math_cache.get("numpy")
-    if m is None:
-        from .ops import _core
-        m = _math_cache["numpy"] = _core.array_math_for(_np.zeros(0))
-    return m
-
-
-def _array_math(grad):
-    from .ops import _core
-    return _core.array_math_for(grad)
-
-
-def _tensor_math():
-    from .ops import _core
-    return _core.TENSOR_MATH
-
-
 def _make_tensor(array, grad_fn=None, requires_grad=None):
-    from .tensor import Tensor
     return Tensor._make(array, grad_fn=grad_fn, requires_grad=grad_fn is not None if requires_grad is None
                         else requires_grad)
 
 
 def _wrap(value):
-    from .tensor import Tensor
     if isinstance(value, Tensor):
         return value
     return Tensor._make(value)
@@ -461,7 +347,6 @@ def _add(acc, g):
 
 
 def _run_pre_hooks(node, grad, create_graph):
-    from .tensor import Tensor
     for hook in list(node._pre_hooks.values()):
         arg = grad if isinstance(grad, Tensor) else Tensor._make(grad)
         result = hook(arg)
@@ -490,7 +375,6 @@ def _may_keep(grad):
     (or a whole view of an unshared one), on a backend whose views name their base (NumPy, CuPy)."""
     if grad.__class__ is _np.ndarray:
         return (grad.base is None or _whole_view_of_unshared(grad)) and grad.flags.writeable
-    from . import backends
     owner = backends.owner_of(grad)
     return owner is not None and owner.name == "cuda" and (grad.base is None or _whole_view_of_unshared(grad))
 
@@ -499,7 +383,6 @@ def _accumulate(node, grad, create_graph, _owned=False):
     variable = node.variable
     if variable is None:
         return
-    from .tensor import Tensor
     if create_graph:
         new = grad if isinstance(grad, Tensor) else Tensor._make(grad)
         variable.grad = new if variable.grad is None else variable.grad + new
@@ -525,7 +408,6 @@ def _accumulate(node, grad, create_graph, _owned=False):
 # ---------------------------------------------------------------------------------------------
 # public entry points
 def _as_tuple(x):
-    from .tensor import Tensor
     if x is None:
         return ()
     if isinstance(x, Tensor):
@@ -534,7 +416,6 @@ def _as_tuple(x):
 
 
 def _root_grads(outputs, grad_outputs, create_graph):
-    from .tensor import Tensor
     grads = []
     for i, out in enumerate(outputs):
         g = grad_outputs[i] if grad_outputs is not None and i < len(grad_outputs) else None
@@ -549,7 +430,6 @@ def _root_grads(outputs, grad_outputs, create_graph):
             grads.append(Tensor._make(g) if create_graph else g)
         else:
             if not isinstance(g, Tensor):
-                from .creation import tensor as _tensor
                 g = _tensor(g, dtype=out.dtype)
             if tuple(g.shape) != tuple(out.shape):
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
@@ -609,7 +489,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     (`only_inputs` is PyTorch's deprecated no-op, accepted so old scripts run.)"""
     if is_grads_batched:
         raise NotImplementedError("autograd.grad: is_grads_batched is not supported")
-    from .tensor import Tensor
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else None
@@ -626,7 +505,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         g = capture[_input_node(t)]
         if g is None:
             if materialize_grads:
-                from .creation import zeros_like
                 result.append(zeros_like(t))
                 continue
             if not allow_unused:
@@ -642,7 +520,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 # user-defined functions
 class _VariableType(type):
     def __instancecheck__(cls, obj):
-        from .tensor import Tensor
         return isinstance(obj, Tensor)  # every tensor is a Variable since PyTorch 0.4
 
 
@@ -651,9 +528,7 @@ class Variable(metaclass=_VariableType):
     memory (`volatile=` is accepted and, as in PyTorch, has no effect)."""
 
     def __new__(cls, data=None, requires_grad=False, volatile=False):
-        from .tensor import Tensor
         if data is None:
-            from .creation import empty
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
@@ -707,7 +582,6 @@ class FunctionNode(Node):
         return self.fn_cls.__name__ + "Backward"
 
     def _apply(self, grad, create_graph):
-        from .tensor import Tensor
         g = grad if isinstance(grad, Tensor) else Tensor._make(grad)
         with set_grad_enabled(create_graph):
             result = self.fn_cls.backward(self.ctx, g)
@@ -762,7 +636,6 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .tensor import Tensor
         ctx = FunctionCtx()
         ctx._released = False
         ctx._saved = ()
@@ -813,23 +686,52 @@ def set_detect_anomaly(mode):
 detect_anomaly = _AnomalyMode
 
 
-def gradcheck(func, inputs, **kwargs):
-    """`torch.autograd.gradcheck`: see engine/testing.py."""
-    from .testing import gradcheck as check
-    return check(func, inputs, **kwargs)
+# ---------------------------------------------------------------------------------------------
+# the Tensor methods that are autograd's (bound onto Tensor by the registry, so tensor.py needs no autograd)
+def _grad_accumulator(self):
+    """The leaf's AccumulateGrad node, made once."""
+    if self._accumulator is None:
+        self._accumulator = AccumulateGrad(self)
+    return self._accumulator
 
 
-def gradgradcheck(func, inputs, grad_outputs=None, **kwargs):
-    """`torch.autograd.gradgradcheck`: see engine/testing.py."""
-    from .testing import gradgradcheck as check
-    return check(func, inputs, grad_outputs, **kwargs)
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    backward(self, gradient, retain_graph, create_graph, inputs)
+
+
+def _accumulate_grad(self, g, create_graph):
+    _accumulate(self._grad_accumulator(), g, create_graph)
+
+
+def register_post_accumulate_grad_hook(self, hook):
+    """hook(tensor) runs after backward has accumulated this leaf's .grad (optimizer-in-backward)."""
+    if not self._rg:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    table = self._grad_accumulator()._hook_table("post_accumulate")
+    key = next(_sequence)
+    table[key] = hook
+    return _RemovableHandle(table, key)
+
+
+_registry.register(_grad_accumulator, method="_grad_accumulator")
+_tensor_backward.__name__ = "backward"  # the module's own backward() has the name here
+_registry.register(_tensor_backward, method="backward")
+_registry.register(_accumulate_grad, method="_accumulate_grad")
+_registry.register(register_post_accumulate_grad_hook, method="register_post_accumulate_grad_hook")
+
+
+def __getattr__(name):
+    if name == "OpNode":  # the op node lives beside OpDef and apply, which import this module
+        from .ops._core import OpNode
+        return OpNode
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _register_submodules():
     """torch.autograd.functional and torch.autograd.profiler import as in PyTorch, though this
     module is a file: their modules are registered under its name."""
-    import importlib
-    import sys
     globals()["__path__"] = []  # a package to the import system, so `import torch.autograd.functional` works
     for name in ("functional", "profiler"):
         module = importlib.import_module(f"{__package__}._autograd_{name}")

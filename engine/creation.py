@@ -9,7 +9,8 @@ import numpy as np
 
 from . import _dtype
 from ._random import TorchStream
-from . import _state
+from . import _state, backends
+from .ops import _registry
 from ._device import canonical, CPU
 from .tensor import Tensor
 
@@ -26,7 +27,7 @@ def _with_out(fn):
         for key, value in (("dtype", out.dtype), ("device", out.device)):
             if key in params and kwargs.get(key) is None:
                 kwargs[key] = value
-        from .ops.elementwise import write_out
+        from .ops.elementwise import write_out  # the ops need autograd, which makes tensors with creation
         return write_out(out, fn(*args, **kwargs))
     return creation
 
@@ -428,3 +429,34 @@ def random_array(kind, shape, dtype, generator=None, **kw):
     if kind == "integers":
         return rng.integers(kw["low"], kw["high"], shape).astype(dtype)
     raise ValueError(kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensor.new_*: a tensor like this one (bound onto Tensor by the registry)
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+_registry.register(new_tensor, method="new_tensor")
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+_registry.register(new_zeros, method="new_zeros")
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+_registry.register(new_ones, method="new_ones")
+
+
+def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+_registry.register(new_full, method="new_full")

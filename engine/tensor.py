@@ -3,12 +3,19 @@
 Methods are thin: each calls the op that implements it (engine/ops). In-place methods (`add_`,
 `mul_`, ...) are generated from their out-of-place twins by `ops.inplace.run_inplace`.
 """
+import weakref
+
 import numpy as np
 
-from . import _state
-from ._dtype import from_numpy_dtype, as_dtype, float32, float64, int64, int32, bool_, float16, uint8, int8, \
+from . import _state, backends
+from ._dtype import get_default_dtype, legacy_type_name
+from ._tensor_str import format_tensor
+from ._tensortype import legacy_new, resolve
+from .storage import UntypedStorage, TypedStorage
+from ._dtype import from_numpy_dtype, float32, float64, int64, int32, bool_, float16, uint8, int8, \
     int16
 from ._device import CPU, canonical, device as Device
+from ._dims import normalize_dim
 
 
 class Size(tuple):
@@ -46,13 +53,12 @@ class Tensor(metaclass=_TensorType):
 
     def __init__(self, *args, device=None):
         # torch.Tensor(2, 3), torch.Tensor([1, 2]): the legacy constructor, in the default dtype
-        from ._tensortype import legacy_new
-        from ._dtype import get_default_dtype
         t = legacy_new(args, get_default_dtype(), device, typed=False)
         self._init_from(t._data, t.dtype, t.device)
         self._version_box = t._version_box
 
     def _init_from(self, data, dtype, device):
+        """Every slot of a new tensor: the one place they are set (the constructor, _make, ops)."""
         self._data = data
         self.dtype = dtype
         self.device = device
@@ -71,19 +77,12 @@ class Tensor(metaclass=_TensorType):
         if isinstance(data, np.generic):
             data = np.asarray(data)
         t = object.__new__(cls)
-        t._data = data
-        t.dtype = from_numpy_dtype(data.dtype)
         if device is None:
             device = CPU if data.__class__ is np.ndarray else _device_of(data)
-        t.device = device
-        t.grad = None
-        t.grad_fn = grad_fn
-        t._rg = bool(requires_grad or grad_fn is not None)
-        t._version_box = [0]
-        t._base = None
-        t._view_fn = None
-        t._accumulator = None
-        t._extra = None
+        t._init_from(data, from_numpy_dtype(data.dtype), device)
+        if grad_fn is not None or requires_grad:
+            t.grad_fn = grad_fn
+            t._rg = True
         return t
 
     # -----------------------------------------------------------------------------------------
@@ -127,7 +126,6 @@ class Tensor(metaclass=_TensorType):
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
-        from .ops.reduce import normalize_dim
         return self._data.shape[normalize_dim(dim, self._data.ndim)]
 
     def dim(self):
@@ -159,11 +157,9 @@ class Tensor(metaclass=_TensorType):
             else int(self._data.data.ptr)
 
     def untyped_storage(self):
-        from .storage import UntypedStorage
         return UntypedStorage(self)
 
     def storage(self):
-        from .storage import TypedStorage
         return TypedStorage(self)
 
     @property
@@ -209,12 +205,6 @@ class Tensor(metaclass=_TensorType):
 
     # -----------------------------------------------------------------------------------------
     # autograd
-    def _grad_accumulator(self):
-        if self._accumulator is None:
-            from .autograd import AccumulateGrad
-            self._accumulator = AccumulateGrad(self)
-        return self._accumulator
-
     def _edge(self):
         """The node a gradient for this tensor flows into (None when it needs none)."""
         if self._base is not None:
@@ -224,37 +214,6 @@ class Tensor(metaclass=_TensorType):
         if self.grad_fn is not None:
             return self.grad_fn
         return self._grad_accumulator()
-
-    def _sync_view(self):
-        """A view whose base was changed in place after the view's node was made (through the base
-        or another view) takes its gradient from the base's current node, as PyTorch's views do:
-        the view ops are replayed on the base to make its new node."""
-        extra = self._extra
-        version = self._version_box[0]
-        if extra is None or extra.get("view_version", version) == version or not _state.grad_enabled:
-            return
-        extra["view_version"] = version
-        base = self._base
-        if not base._rg:
-            return
-        from .ops._core import apply
-        recorder, _state.recorder = _state.recorder, None  # bookkeeping, not a user op
-        try:
-            t = base
-            for op, params in extra["view_ops"]:
-                t = apply(op, (t,), params)
-        finally:
-            _state.recorder = recorder
-        self.grad_fn = t.grad_fn
-        self._rg = t._rg
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs)
-
-    def _accumulate_grad(self, g, create_graph):
-        from .autograd import _accumulate
-        _accumulate(self._grad_accumulator(), g, create_graph)
 
     def detach(self):
         t = Tensor._make(self._data, device=self.device)
@@ -273,7 +232,6 @@ class Tensor(metaclass=_TensorType):
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None or self.retains_grad:
             return
-        import weakref
         ref = weakref.ref(self)
 
         def store(grad):
@@ -293,18 +251,6 @@ class Tensor(metaclass=_TensorType):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         node = self.grad_fn if self.grad_fn is not None else self._grad_accumulator()
         return node.register_prehook(hook)
-
-    def register_post_accumulate_grad_hook(self, hook):
-        """hook(tensor) runs after backward has accumulated this leaf's .grad (optimizer-in-backward)."""
-        if not self._rg:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        from .autograd import _RemovableHandle, _sequence
-        table = self._grad_accumulator()._hook_table("post_accumulate")
-        key = next(_sequence)
-        table[key] = hook
-        return _RemovableHandle(table, key)
 
     # -----------------------------------------------------------------------------------------
     # conversion
@@ -341,12 +287,6 @@ class Tensor(metaclass=_TensorType):
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
-
-    def __iter__(self):
-        if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        from .ops.shape import unbind
-        return iter(unbind(self, 0))
 
     def __bool__(self):
         if self._data.size != 1:
@@ -394,7 +334,6 @@ class Tensor(metaclass=_TensorType):
         return object.__format__(self, spec)
 
     def __repr__(self, *, tensor_contents=None):
-        from ._tensor_str import format_tensor
         if self._base is not None:
             self._sync_view()
         dev = None if self.device is CPU else str(self.device)
@@ -405,35 +344,8 @@ class Tensor(metaclass=_TensorType):
 
     # -----------------------------------------------------------------------------------------
     # dtype and device
-    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
-        flags = []  # to(dtype, non_blocking, copy): trailing positional flags
-        for a in args:
-            if isinstance(a, bool):
-                flags.append(a)
-            elif isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, (str, Device)) and not (isinstance(a, str) and a in ("float32", "float64")):
-                device = a
-            elif a is not None:
-                dtype = as_dtype(a)
-        if len(flags) > 1:
-            copy = flags[1]
-        result = self
-        if device is not None:
-            dev = canonical(device)
-            if dev != self.device:
-                result = _to_device(result, dev)
-        if dtype is not None:
-            from .ops.shape import to_dtype
-            result = to_dtype(result, as_dtype(dtype), copy=copy and result is self)
-        elif copy and result is self:
-            result = result.clone()
-        return result
-
     def type(self, dtype=None, non_blocking=False):
         """The legacy type name (`torch.FloatTensor`), or a copy converted to a dtype or legacy type."""
-        from ._dtype import legacy_type_name
-        from ._tensortype import resolve
         if dtype is None:
             return legacy_type_name(self.dtype, self.device.type)
         d, device_type = resolve(dtype)
@@ -460,7 +372,6 @@ class Tensor(metaclass=_TensorType):
     def pin_memory(self, device=None):
         """A copy for fast transfers to the GPU in PyTorch; copies are plain here (CuPy copies pageable
         memory just the same), so this is a clone, and needs a GPU as PyTorch's does."""
-        from . import backends
         if not backends.is_available("cuda"):
             raise RuntimeError("Cannot access accelerator device when none is available.")
         return self.clone()
@@ -492,64 +403,23 @@ class Tensor(metaclass=_TensorType):
     def bool(self, memory_format=None):
         return self.to(bool_)
 
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import zeros
-        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import ones
-        return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        from .creation import full
-        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                    requires_grad=requires_grad)
-
     # -----------------------------------------------------------------------------------------
     # indexing
-    def __getitem__(self, index):
-        from .ops.indexing import getitem
-        return getitem(self, index)
-
-    def __setitem__(self, index, value):
-        from .ops.indexing import setitem
-        setitem(self, index, value)
-
     # properties that are views
-    @property
-    def T(self):
-        from .ops.shape import permute
-        return permute(self, *reversed(range(self._data.ndim)))
-
-    @property
-    def mT(self):
-        from .ops.shape import transpose
-        return transpose(self, -2, -1)
-
-    @property
-    def H(self):
-        return self.T
-
     @property
     def is_cpu(self):
         return self.device.type == "cpu"
 
 
 def _device_of(data):
-    from . import backends
     backend = backends.owner_of(data)
     return CPU if backend is None else canonical(backend.device_of(data))
 
 
 def _rebuild(array, device, requires_grad):
-    from .creation import tensor
     t = Tensor._make(array)
     if device != "cpu":
         t = t.to(device)
@@ -559,32 +429,3 @@ def _rebuild(array, device, requires_grad):
 
 # ---------------------------------------------------------------------------------------------
 # moving between devices is an op too, so gradients flow back across it
-def _to_device(x, dev):
-    from .ops._core import apply
-    return apply(_device_copy, (x,), (x.device, dev))
-
-
-def _move(array, src, dst):
-    host = array if src is CPU else src.backend.to_numpy(array)
-    return host.copy() if dst is CPU else dst.backend.from_numpy(host, dst.index)
-
-
-def _device_copy_forward(xp, x, src, dst):
-    return _move(x, src, dst)
-
-
-def _device_copy_vjp(m, g, node):
-    src, dst = node.params
-    if isinstance(g, Tensor):
-        return g.to(src)
-    return _move(g, dst, src)
-
-
-def _make_device_copy():
-    from .ops._core import OpDef
-    op = OpDef("ToCopyBackward0", _device_copy_forward, _device_copy_vjp, kind="to")
-    op.result_device = lambda params: params[1]
-    return op
-
-
-_device_copy = _make_device_copy()

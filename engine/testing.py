@@ -7,6 +7,8 @@ touched.
 """
 import numpy as np
 
+from .autograd import grad
+from .creation import zeros_like
 from .tensor import Tensor
 
 
@@ -70,7 +72,6 @@ def _flat_outputs(outputs):
 
 
 def _analytical_jacobians(outputs, inputs, wrt):
-    from .autograd import grad
     jac = {}
     targets = [inputs[j] for j in wrt]
     for i, out in _differentiable_outputs(outputs):
@@ -123,7 +124,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   **kwargs):
     """Check second derivatives: gradcheck of the function (inputs, grad_outputs) -> input gradients,
     computed with create_graph=True."""
-    from .autograd import grad
     inputs = _float64_inputs(_as_tuple(inputs))
     n = len(inputs)
     outputs = _differentiable_outputs(_as_tuple(func(*inputs)))
@@ -140,7 +140,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
         pairs = [(o, g) for o, g in zip(outs, gs) if o.requires_grad]
         grads = grad([o for o, _ in pairs], [xs[j] for j in wrt], grad_outputs=[g for _, g in pairs],
                      create_graph=True, allow_unused=True)
-        from .creation import zeros_like
         return tuple(g if g is not None else zeros_like(xs[j]) for j, g in zip(wrt, grads))
 
     return gradcheck(first_derivatives, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,

@@ -4,7 +4,7 @@ the single place where ops run, graph nodes are made and the capture layer hears
 Forward functions take the backend array namespace `xp` and arrays. VJPs take a math namespace
 `m` (arrays for a plain backward, differentiable tensor functions under `create_graph=True`), the
 incoming gradient, the node (for `params`, `shapes`, `needs`) and the saved values; they return one
-gradient per input. Broadcasting and dtype promotion are undone centrally (autograd._fit_grads).
+gradient per input. Broadcasting and dtype promotion are undone centrally (_fit_grads).
 """
 from time import perf_counter as _clock
 
@@ -13,14 +13,17 @@ import numpy as np
 from .. import _state
 from .._device import CPU
 from .._dtype import as_dtype, _BY_NUMPY
-from ..autograd import OpNode
+from ._registry import register
+from ..creation import zeros, zeros_like, ones_like
+from ..autograd import Node, _FREED_MESSAGE, _version_error, _make_tensor
 
 
 class OpDef:
     __slots__ = ("name", "forward", "vjp", "save_inputs", "save_output", "saves", "kind", "result_device",
                  "elementwise", "shown_edges", "save_for")
 
-    def __init__(self, name, forward, vjp=None, save_inputs=(), save_output=False, kind=None):
+    def __init__(self, name, forward, vjp=None, save_inputs=(), save_output=False, kind=None, *,
+                 elementwise=False, shown_edges=None, save_for=None, result_device=None):
         self.name = name              # PyTorch's node name, e.g. "MulBackward0"
         self.forward = forward
         self.vjp = vjp                # None: not differentiable (comparisons, argmax, ...)
@@ -28,33 +31,130 @@ class OpDef:
         self.save_output = save_output
         self.saves = bool(self.save_inputs) or save_output
         self.kind = kind or name      # a short op name for the capture layer ("mul", "matmul")
-        self.result_device = None     # set for ops whose output lives elsewhere (device copies)
-        self.elementwise = False      # True: input shapes matter only for undoing broadcasting
+        self.result_device = result_device  # params -> device, for ops whose output lives elsewhere (copies)
+        self.elementwise = elementwise      # True: input shapes matter only for undoing broadcasting
         # how next_functions presents the input nodes, where PyTorch's edges differ from the inputs
         # (a Python scalar operand shows as a None edge; a where() condition or an index as none)
-        self.shown_edges = None
+        self.shown_edges = shown_edges
         # for each saved input, the inputs whose gradients read it: it is kept only when one of
         # them requires grad, as PyTorch does (None: always kept)
-        self.save_for = None
+        self.save_for = save_for
 
     def __repr__(self):
         return f"OpDef({self.name})"
 
 
-def defop(name, save=(), save_output=False, kind=None):
-    """Decorator: `@defop("ExpBackward0", save_output=True)` on the forward, `.defvjp` for the VJP."""
-    def wrap(forward):
-        return _OpBuilder(OpDef(name, forward, None, save, save_output, kind))
-    return wrap
+def renamed(op, name, forward=None):
+    """The same op under another of PyTorch's node names (unsafe_split's UnsafeSplitBackward0, ...)."""
+    return OpDef(name, forward or op.forward, op.vjp, op.save_inputs, op.save_output, op.kind,
+                 elementwise=op.elementwise, shown_edges=op.shown_edges, save_for=op.save_for)
 
 
-class _OpBuilder:
-    def __init__(self, op):
-        self.op = op
+# ---------------------------------------------------------------------------------------------
+# the graph node of one op's run
+class OpNode(Node):
+    """The backward of one primitive op (see engine/ops/_core.py); its name is PyTorch's.
 
-    def defvjp(self, vjp):
-        self.op.vjp = vjp
-        return self.op
+    `saved` holds the saved input tensors (in `op.save_inputs` order), then the output's array
+    when `op.save_output`; `versions` their version counts at save time; `out_box` the output's
+    version counter. The output itself is not kept: that would be a reference cycle.
+    """
+
+    __slots__ = ("op", "params", "shapes", "dtypes", "saved", "versions", "out_box", "_freed")
+
+    def name(self):
+        return self.op.name
+
+    @property
+    def next_functions(self):
+        shown = self.op.shown_edges
+        nodes = self._next if shown is None else shown(self._next)
+        return tuple((n, 0) for n in nodes)
+
+    @property
+    def needs(self):
+        return tuple(n is not None for n in self._next)
+
+    def _unpack(self, create_graph):
+        saved = self.saved
+        if saved is None:
+            raise RuntimeError(_FREED_MESSAGE)
+        values = []
+        versions = self.versions
+        n_inputs = len(self.op.save_inputs)
+        for i in range(n_inputs):
+            t = saved[i]
+            if t is None:  # not kept: no gradient that reads it is taken
+                values.append(None)
+                continue
+            current = t._version_box[0]
+            if current != versions[i]:
+                raise _version_error(t._data, current, versions[i], t.grad_fn)
+            values.append(t if create_graph else t._data)
+        if self.op.save_output:
+            array = saved[n_inputs]
+            current = self.out_box[0]
+            if current != versions[n_inputs]:
+                raise _version_error(array, current, versions[n_inputs], self)
+            values.append(_make_tensor(array, self) if create_graph else array)
+        return values
+
+    def _apply(self, grad, create_graph):
+        op = self.op
+        # ops that saved nothing can run again after release, as in PyTorch
+        saved = self._unpack(create_graph) if op.saves else ()
+        if create_graph:
+            math = TENSOR_MATH
+        elif grad.__class__ is np.ndarray:
+            math = _numpy_math()
+        elif isinstance(grad, np.generic):
+            # NumPy hands back scalars from ufuncs on 0-d arrays; VJPs that write need an array
+            grad = np.asarray(grad)
+            math = _numpy_math()
+        else:
+            math = array_math_for(grad)
+        grads = op.vjp(math, grad, self, *saved)
+        if type(grads) is not tuple:
+            grads = (grads,)
+        return _fit_grads(math, grads, self.shapes, self.dtypes, grad.dtype)
+
+    def release(self):
+        if self.op.saves:
+            self.saved = None
+        self._freed = True
+
+
+def _fit_grads(math, grads, shapes, dtypes, grad_dtype):
+    """Undo broadcasting and type promotion once, centrally, for every op. Where the inputs share
+    the output's dtype (`dtypes` None) a gradient still comes back in the incoming gradient's dtype,
+    whatever constants a VJP's arithmetic promoted it to."""
+    if shapes is None and dtypes is None:
+        for g in grads:
+            if g is not None and g.dtype != grad_dtype:
+                break
+        else:
+            return grads
+    fitted = []
+    for i, g in enumerate(grads):
+        if g is not None:
+            if shapes is not None and g.shape != shapes[i]:
+                g = math.sum_to(g, shapes[i])
+            want = dtypes[i] if dtypes is not None else grad_dtype
+            if g.dtype != want:
+                g = math.astype(g, want)
+        fitted.append(g)
+    return fitted
+
+
+_math_cache = {}
+
+
+def _numpy_math():
+    m = _math_cache.get("numpy")
+    if m is None:
+        m = _math_cache["numpy"] = array_math_for(np.zeros(0))
+    return m
+
 
 
 def _check_devices(inputs):
@@ -135,18 +235,9 @@ def apply(op, inputs, params=()):
     if out.__class__ is not np.ndarray and isinstance(out, np.generic):
         out = np.asarray(out)  # NumPy hands back scalars for 0-d results
     result = _new_tensor(Tensor)
-    result._data = out
     out_np_dtype = out.dtype
-    result.dtype = first.dtype if out_np_dtype is first._data.dtype else _BY_NUMPY[out_np_dtype]
-    result.device = dev if op.result_device is None else op.result_device(params)
-    result.grad = None
-    result._version_box = [0]
-    result._base = None
-    result._view_fn = None
-    result._accumulator = None
-    result._extra = None
-    result.grad_fn = None
-    result._rg = False
+    result._init_from(out, first.dtype if out_np_dtype is first._data.dtype else _BY_NUMPY[out_np_dtype],
+                      dev if op.result_device is None else op.result_device(params))
     if _state.grad_enabled and op.vjp is not None and result.dtype.is_floating_point:
         if n == 1:
             needed = first._rg
@@ -224,6 +315,32 @@ def _attach_node(op, inputs, params, result, out_np_dtype):
     result._rg = True
 
 
+def sync_view(self):
+    """A view whose base was changed in place after the view's node was made (through the base
+    or another view) takes its gradient from the base's current node, as PyTorch's views do:
+    the view ops are replayed on the base to make its new node."""
+    extra = self._extra
+    version = self._version_box[0]
+    if extra is None or extra.get("view_version", version) == version or not _state.grad_enabled:
+        return
+    extra["view_version"] = version
+    base = self._base
+    if not base._rg:
+        return
+    recorder, _state.recorder = _state.recorder, None  # bookkeeping, not a user op
+    try:
+        t = base
+        for op, params in extra["view_ops"]:
+            t = apply(op, (t,), params)
+    finally:
+        _state.recorder = recorder
+    self.grad_fn = t.grad_fn
+    self._rg = t._rg
+
+
+register(sync_view, method="_sync_view")
+
+
 # ---------------------------------------------------------------------------------------------
 # math namespaces for VJPs
 class ArrayMath:
@@ -295,14 +412,14 @@ class ArrayMath:
         return self.xp.swapaxes(a, -1, -2)
 
 
-_array_math = {}
+_array_maths = {}
 
 
 def array_math_for(array):
     xp = _xp_of(array)
-    m = _array_math.get(id(xp))
+    m = _array_maths.get(id(xp))
     if m is None:
-        m = _array_math[id(xp)] = ArrayMath(xp)
+        m = _array_maths[id(xp)] = ArrayMath(xp)
     return m
 
 
@@ -316,7 +433,7 @@ def _xp_of(array):
     """The array namespace of a backend array: NumPy's, or that of the loaded backend owning it."""
     if isinstance(array, np.ndarray):
         return np
-    from .. import backends
+    from .. import backends  # only for arrays of a loaded backend; backends import the engine
     backend = backends.owner_of(array)
     return np if backend is None else backend.xp
 
@@ -346,26 +463,23 @@ class TensorMath:
         return g.reshape(shape)
 
     def zeros(self, shape, like):
-        from ..creation import zeros
         return zeros(shape, dtype=like.dtype, device=like.device)
 
     def zeros_like(self, a):
-        from ..creation import zeros_like
         return zeros_like(a)
 
     def ones_like(self, a):
-        from ..creation import ones_like
         return ones_like(a)
 
     def scatter_into(self, shape, index, g, accumulate=True):
-        from . import shape as shape_ops
+        from . import shape as shape_ops  # the op modules are built on this one
         return shape_ops.scatter_into(shape, index, g)
 
     def index(self, g, index):
         return g[index]
 
     def index_put(self, g, index, value):
-        from .indexing import index_put
+        from .indexing import index_put  # the op modules are built on this one
         return index_put(g, index, value)
 
     def as_mask(self, cond):
@@ -384,21 +498,21 @@ class TensorMath:
         return g.unsqueeze(axis)
 
     def flip(self, g, axes):
-        import engine
+        import engine  # the torch namespace, complete only once every op module has loaded
         return engine.flip(g, axes)
 
     def cumsum(self, g, axis):
         return g.cumsum(axis)
 
     def roll(self, g, shifts, axes):
-        import engine
+        import engine  # the torch namespace, complete only once every op module has loaded
         return engine.roll(g, shifts, axes)
 
     def mT(self, a):
         return a.transpose(-1, -2)
 
     def __getattr__(self, name):
-        import engine
+        import engine  # the torch namespace, complete only once every op module has loaded
         fn = getattr(engine, name, None)
         if fn is None:
             raise AttributeError(f"no differentiable '{name}' for create_graph backward")

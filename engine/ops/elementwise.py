@@ -7,6 +7,10 @@ import numpy as np
 from .. import backends
 from .._dtype import result_type, scalar_category, get_default_dtype, bool_
 from ._core import OpDef, apply
+from ._registry import binds, register
+from .. import _state
+from .._dtype import from_numpy_dtype
+from ..creation import scalar_tensor
 
 try:  # SciPy's ufuncs are faster and exact; NumPy-only fallbacks keep the engine dependency-free
     from scipy import special as scipy_special
@@ -27,20 +31,24 @@ class BinaryOp:
     says which of "a", "b", "out" they read, so that only those are saved and version-checked.
     `save_ts` / `save_st` narrow that for a Python scalar on the right / left, where only one
     side's gradient is taken (x * 2 keeps nothing of x, as in PyTorch); `reads` says which saved
-    inputs each side's gradient reads, so a * b keeps a only when b requires grad.
+    inputs each side's gradient reads, so a * b keeps a only when b requires grad. `tsname` /
+    `rname` are PyTorch's node names for the tensor-scalar / scalar-tensor forms where they differ.
     """
 
     def __init__(self, name, forward, grad_a, grad_b, save="", kind=None, differentiable=True,
-                 rname=None, save_ts=None, save_st=None, reads=None):
+                 rname=None, tsname=None, save_ts=None, save_st=None, reads=None, **bindings):
         self.kind = kind
         self.forward = forward
         self.tt = self._make(name, "tt", grad_a, grad_b, save, differentiable)
         if reads is not None:
             # reads = (what grad_a reads, what grad_b reads): keep a saved input only when needed
             self.tt.save_for = tuple(tuple(j for j in (0, 1) if k in reads[j]) for k in "ab" if k in save)
-        self.ts = self._make(name, "ts", grad_a, grad_b, save if save_ts is None else save_ts, differentiable)
+        self.ts = self._make(tsname or name, "ts", grad_a, grad_b, save if save_ts is None else save_ts,
+                             differentiable)
         self.st = self._make(rname or name, "st", grad_a, grad_b, save if save_st is None else save_st,
                              differentiable)
+        if bindings:  # torch=, method=, inplace=, special=: see _registry.register
+            register(self, **bindings)
 
     def _make(self, name, form, grad_a, grad_b, save, differentiable):
         forward = self.forward
@@ -77,8 +85,8 @@ class BinaryOp:
                 b = saved[0] if "b" in save else None
                 out = saved[-1] if save_output else None
                 return grad_b(m, g, node.params[0], b, out)
-        op = OpDef(name, fwd, vjp if differentiable else None, save_inputs, save_output, self.kind)
-        op.elementwise = True
+        op = OpDef(name, fwd, vjp if differentiable else None, save_inputs, save_output, self.kind,
+                   elementwise=True)
         return op
 
     def __call__(self, input, other, out=None):  # PyTorch's parameter names
@@ -132,7 +140,6 @@ def _scalar_value(value):
 
 def write_out(out, result):
     """`out=`: write the result into an existing tensor, as PyTorch does (no autograd through it)."""
-    from .. import _state
     if _state.grad_enabled and (result.requires_grad or out.requires_grad):
         op = getattr(result.grad_fn, "op", None)
         raise RuntimeError(f"{op.kind if op is not None else 'op'}(): functions with out=... "
@@ -241,9 +248,8 @@ def _add_scaled_vjp(m, g, node):
     return (g if nxt[0] is not None else None), (g * alpha if nxt[1] is not None else None)
 
 
-add_scaled_op = OpDef("AddBackward0", _add_scaled_forward, _add_scaled_vjp, kind="add")
-sub_scaled_op = OpDef("SubBackward0", _add_scaled_forward, _add_scaled_vjp, kind="sub")
-add_scaled_op.elementwise = sub_scaled_op.elementwise = True
+add_scaled_op = OpDef("AddBackward0", _add_scaled_forward, _add_scaled_vjp, kind="add", elementwise=True)
+sub_scaled_op = OpDef("SubBackward0", _add_scaled_forward, _add_scaled_vjp, kind="sub", elementwise=True)
 
 
 def add_scaled(a, b, alpha, out=None, op=add_scaled_op):
@@ -270,8 +276,7 @@ def _pow_grad_b(m, g, a, b, out):
 
 
 pow = BinaryOp("PowBackward1", _pow, _pow_grad_a, _pow_grad_b, save="about", kind="pow",
-               rname="PowBackward2", save_ts="a", save_st="out", reads=("ab", "a"))
-pow.ts.name = "PowBackward0"
+               rname="PowBackward2", tsname="PowBackward0", save_ts="a", save_st="out", reads=("ab", "a"))
 
 
 def _max_grad(m, g, a, b, out, first):
@@ -288,9 +293,11 @@ def _min_grad(m, g, a, b, out, first):
 
 
 maximum = BinaryOp("MaximumBackward0", _ufunc("maximum"), lambda m, g, a, b, o: _max_grad(m, g, a, b, o, True),
-                   lambda m, g, a, b, o: _max_grad(m, g, a, b, o, False), save="ab", kind="maximum")
+                   lambda m, g, a, b, o: _max_grad(m, g, a, b, o, False), save="ab", kind="maximum",
+                   torch="maximum", inplace=True)
 minimum = BinaryOp("MinimumBackward0", _ufunc("minimum"), lambda m, g, a, b, o: _min_grad(m, g, a, b, o, True),
-                   lambda m, g, a, b, o: _min_grad(m, g, a, b, o, False), save="ab", kind="minimum")
+                   lambda m, g, a, b, o: _min_grad(m, g, a, b, o, False), save="ab", kind="minimum",
+                   torch="minimum", inplace=True)
 
 
 def _integer_division(kernel):
@@ -327,17 +334,18 @@ def _not_implemented_grad(m, g, a, b, out):
 
 # `//` has no derivative in PyTorch; div(..., rounding_mode=) has a zero one
 floor_divide = BinaryOp("torch::autograd::NotImplemented", _integer_division("div_floor"), _not_implemented_grad,
-                        _not_implemented_grad, kind="floor_divide")
+                        _not_implemented_grad, kind="floor_divide", torch="floor_divide", inplace=True)
 div_floor = BinaryOp("DivBackward2", _integer_division("div_floor"), _zero_grad, _zero_grad, kind="div")
 div_trunc = BinaryOp("DivBackward2", _integer_division("div_trunc"), _zero_grad, _zero_grad, kind="div")
 remainder = BinaryOp("RemainderBackward0", _integer_division("remainder"), lambda m, g, a, b, out: g,
                      lambda m, g, a, b, out: -g * m.floor(a / b), save="ab", kind="remainder",
-                     save_ts="", save_st="b", reads=("", "ab"))
+                     save_ts="", save_st="b", reads=("", "ab"), torch="remainder", inplace=True)
 fmod = BinaryOp("FmodBackward0", _integer_division("fmod"), lambda m, g, a, b, out: g,
                 lambda m, g, a, b, out: -g * m.trunc(a / b), save="ab", kind="fmod",
-                save_ts="", save_st="b", reads=("", "ab"))
+                save_ts="", save_st="b", reads=("", "ab"), torch="fmod", inplace=True)
 atan2 = BinaryOp("Atan2Backward0", _ufunc("arctan2"), lambda m, g, a, b, out: g * b / (a * a + b * b),
-                 lambda m, g, a, b, out: -g * a / (a * a + b * b), save="ab", kind="atan2")
+                 lambda m, g, a, b, out: -g * a / (a * a + b * b), save="ab", kind="atan2",
+                 torch=("atan2", "arctan2"), inplace=True)
 
 
 def _compare(ufunc):
@@ -353,21 +361,28 @@ def _logical(ufunc):
     def forward(xp, a, b, dt):
         result = np.dtype(dt) if dt is not None else np.result_type(a, b)
         if result.kind == "f":
-            from .._dtype import from_numpy_dtype
             raise NotImplementedError(f'"{ufunc}_cpu" not implemented for \'{_type_title(from_numpy_dtype(result))}\'')
         return getattr(xp, ufunc)(a, b, dtype=dt) if dt is not None else getattr(xp, ufunc)(a, b)
     return forward
 
 
-eq = BinaryOp("EqBackward0", _compare("equal"), None, None, kind="eq", differentiable=False)
-ne = BinaryOp("NeBackward0", _compare("not_equal"), None, None, kind="ne", differentiable=False)
-lt = BinaryOp("LtBackward0", _compare("less"), None, None, kind="lt", differentiable=False)
-le = BinaryOp("LeBackward0", _compare("less_equal"), None, None, kind="le", differentiable=False)
-gt = BinaryOp("GtBackward0", _compare("greater"), None, None, kind="gt", differentiable=False)
-ge = BinaryOp("GeBackward0", _compare("greater_equal"), None, None, kind="ge", differentiable=False)
-bitwise_and = BinaryOp("BitwiseAnd", _logical("bitwise_and"), None, None, kind="bitwise_and", differentiable=False)
-bitwise_or = BinaryOp("BitwiseOr", _logical("bitwise_or"), None, None, kind="bitwise_or", differentiable=False)
-bitwise_xor = BinaryOp("BitwiseXor", _logical("bitwise_xor"), None, None, kind="bitwise_xor", differentiable=False)
+eq = BinaryOp("EqBackward0", _compare("equal"), None, None, kind="eq", differentiable=False, torch="eq", inplace=True)
+ne = BinaryOp("NeBackward0", _compare("not_equal"), None, None, kind="ne", differentiable=False,
+              torch=("ne", "not_equal"), inplace=True)
+lt = BinaryOp("LtBackward0", _compare("less"), None, None, kind="lt", differentiable=False,
+              torch=("lt", "less"), inplace=True)
+le = BinaryOp("LeBackward0", _compare("less_equal"), None, None, kind="le", differentiable=False,
+              torch=("le", "less_equal"), inplace=True)
+gt = BinaryOp("GtBackward0", _compare("greater"), None, None, kind="gt", differentiable=False,
+              torch=("gt", "greater"), inplace=True)
+ge = BinaryOp("GeBackward0", _compare("greater_equal"), None, None, kind="ge", differentiable=False,
+              torch=("ge", "greater_equal"), inplace=True)
+bitwise_and = BinaryOp("BitwiseAnd", _logical("bitwise_and"), None, None, kind="bitwise_and", differentiable=False,
+                       torch="bitwise_and", inplace=True)
+bitwise_or = BinaryOp("BitwiseOr", _logical("bitwise_or"), None, None, kind="bitwise_or", differentiable=False,
+                      torch="bitwise_or", inplace=True)
+bitwise_xor = BinaryOp("BitwiseXor", _logical("bitwise_xor"), None, None, kind="bitwise_xor", differentiable=False,
+                       torch="bitwise_xor", inplace=True)
 
 
 def _as_bool_op(ufunc, kind):
@@ -377,9 +392,9 @@ def _as_bool_op(ufunc, kind):
     return BinaryOp(kind, forward, None, None, kind=kind, differentiable=False)
 
 
-logical_and = _as_bool_op("logical_and", "logical_and")
-logical_or = _as_bool_op("logical_or", "logical_or")
-logical_xor = _as_bool_op("logical_xor", "logical_xor")
+logical_and = register(_as_bool_op("logical_and", "logical_and"), torch="logical_and", inplace=True)
+logical_or = register(_as_bool_op("logical_or", "logical_or"), torch="logical_or", inplace=True)
+logical_xor = register(_as_bool_op("logical_xor", "logical_xor"), torch="logical_xor", inplace=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,7 +403,7 @@ class UnaryOp:
     """A unary op. `grad(m, g, x, out)` reads the saved input and/or output named in `save`.
     `floating` ops turn integer inputs into the default float dtype, as PyTorch does."""
 
-    def __init__(self, name, forward, grad, save="", floating=True, kind=None):
+    def __init__(self, name, forward, grad, save="", floating=True, kind=None, **bindings):
         self.floating = floating
         save_inputs = (0,) if "x" in save else ()
         save_output = "out" in save
@@ -402,8 +417,10 @@ class UnaryOp:
             if dt is not None:
                 x = x.astype(dt)
             return forward(xp, x, *params)
-        self.op = OpDef(name, fwd, vjp if grad is not None else None, save_inputs, save_output, kind)
-        self.op.elementwise = True
+        self.op = OpDef(name, fwd, vjp if grad is not None else None, save_inputs, save_output, kind,
+                        elementwise=True)
+        if bindings:  # torch=, method=, inplace=, special=: see _registry.register
+            register(self, **bindings)
 
     def __call__(self, x, *params, out=None):
         if self.floating and not x.dtype.is_floating_point:
@@ -421,35 +438,46 @@ def _xp_fn(name):
 
 
 neg = UnaryOp("NegBackward0", _xp_fn("negative"), lambda m, g, x, out: -g, floating=False, kind="neg")
-exp = UnaryOp("ExpBackward0", _xp_fn("exp"), lambda m, g, x, out: g * out, save="out", kind="exp")
+exp = UnaryOp("ExpBackward0", _xp_fn("exp"), lambda m, g, x, out: g * out, save="out", kind="exp",
+              torch="exp", inplace=True)
 exp2 = UnaryOp("Exp2Backward0", _xp_fn("exp2"), lambda m, g, x, out: g * out * float(np.log(2.0)), save="out",
-               kind="exp2")
-expm1 = UnaryOp("Expm1Backward0", _xp_fn("expm1"), lambda m, g, x, out: g * (out + 1), save="out", kind="expm1")
-log = UnaryOp("LogBackward0", _xp_fn("log"), lambda m, g, x, out: g / x, save="x", kind="log")
+               kind="exp2", torch="exp2", inplace=True, special="exp2")
+expm1 = UnaryOp("Expm1Backward0", _xp_fn("expm1"), lambda m, g, x, out: g * (out + 1), save="out", kind="expm1",
+                torch="expm1", inplace=True, special="expm1")
+log = UnaryOp("LogBackward0", _xp_fn("log"), lambda m, g, x, out: g / x, save="x", kind="log",
+              torch="log", inplace=True)
 log2 = UnaryOp("Log2Backward0", _xp_fn("log2"), lambda m, g, x, out: g / (x * float(np.log(2.0))), save="x",
-               kind="log2")
+               kind="log2", torch="log2", inplace=True)
 log10 = UnaryOp("Log10Backward0", _xp_fn("log10"), lambda m, g, x, out: g / (x * float(np.log(10.0))), save="x",
-                kind="log10")
-log1p = UnaryOp("Log1PBackward0", _xp_fn("log1p"), lambda m, g, x, out: g / (x + 1), save="x", kind="log1p")
-sqrt = UnaryOp("SqrtBackward0", _xp_fn("sqrt"), lambda m, g, x, out: g / (out * 2), save="out", kind="sqrt")
+                kind="log10", torch="log10", inplace=True)
+log1p = UnaryOp("Log1PBackward0", _xp_fn("log1p"), lambda m, g, x, out: g / (x + 1), save="x", kind="log1p",
+                torch="log1p", inplace=True, special="log1p")
+sqrt = UnaryOp("SqrtBackward0", _xp_fn("sqrt"), lambda m, g, x, out: g / (out * 2), save="out", kind="sqrt",
+               torch="sqrt", inplace=True)
 rsqrt = UnaryOp("RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x), lambda m, g, x, out: g * out * out * out * -0.5,
-                save="out", kind="rsqrt")
+                save="out", kind="rsqrt", torch="rsqrt", inplace=True)
 reciprocal = UnaryOp("ReciprocalBackward0", lambda xp, x: 1 / x, lambda m, g, x, out: -g * out * out,
-                     save="out", kind="reciprocal")
+                     save="out", kind="reciprocal", torch="reciprocal", inplace=True)
 square = UnaryOp("PowBackward0", lambda xp, x: x * x, lambda m, g, x, out: g * 2 * x, save="x", floating=False,
                  kind="square")
-sin = UnaryOp("SinBackward0", _xp_fn("sin"), lambda m, g, x, out: g * m.cos(x), save="x", kind="sin")
-cos = UnaryOp("CosBackward0", _xp_fn("cos"), lambda m, g, x, out: -g * m.sin(x), save="x", kind="cos")
-tan = UnaryOp("TanBackward0", _xp_fn("tan"), lambda m, g, x, out: g * (out * out + 1), save="out", kind="tan")
+sin = UnaryOp("SinBackward0", _xp_fn("sin"), lambda m, g, x, out: g * m.cos(x), save="x", kind="sin",
+              torch="sin", inplace=True)
+cos = UnaryOp("CosBackward0", _xp_fn("cos"), lambda m, g, x, out: -g * m.sin(x), save="x", kind="cos",
+              torch="cos", inplace=True)
+tan = UnaryOp("TanBackward0", _xp_fn("tan"), lambda m, g, x, out: g * (out * out + 1), save="out", kind="tan",
+              torch="tan", inplace=True)
 asin = UnaryOp("AsinBackward0", _xp_fn("arcsin"), lambda m, g, x, out: g / m.sqrt(-x * x + 1), save="x",
-               kind="asin")
+               kind="asin", torch=("asin", "arcsin"), inplace=True)
 acos = UnaryOp("AcosBackward0", _xp_fn("arccos"), lambda m, g, x, out: -g / m.sqrt(-x * x + 1), save="x",
-               kind="acos")
-atan = UnaryOp("AtanBackward0", _xp_fn("arctan"), lambda m, g, x, out: g / (x * x + 1), save="x", kind="atan")
-sinh = UnaryOp("SinhBackward0", _xp_fn("sinh"), lambda m, g, x, out: g * m.cosh(x), save="x", kind="sinh")
-cosh = UnaryOp("CoshBackward0", _xp_fn("cosh"), lambda m, g, x, out: g * m.sinh(x), save="x", kind="cosh")
+               kind="acos", torch=("acos", "arccos"), inplace=True)
+atan = UnaryOp("AtanBackward0", _xp_fn("arctan"), lambda m, g, x, out: g / (x * x + 1), save="x", kind="atan",
+               torch=("atan", "arctan"), inplace=True)
+sinh = UnaryOp("SinhBackward0", _xp_fn("sinh"), lambda m, g, x, out: g * m.cosh(x), save="x", kind="sinh",
+               torch="sinh", inplace=True)
+cosh = UnaryOp("CoshBackward0", _xp_fn("cosh"), lambda m, g, x, out: g * m.sinh(x), save="x", kind="cosh",
+               torch="cosh", inplace=True)
 tanh = UnaryOp("TanhBackward0", _xp_fn("tanh"), lambda m, g, x, out: g * (-out * out + 1), save="out",
-               kind="tanh")
+               kind="tanh", torch="tanh", inplace=True)
 
 
 def _sigmoid(xp, x):
@@ -459,15 +487,19 @@ def _sigmoid(xp, x):
 
 
 sigmoid = UnaryOp("SigmoidBackward0", _sigmoid, lambda m, g, x, out: g * out * (-out + 1), save="out",
-                  kind="sigmoid")
+                  kind="sigmoid", torch="sigmoid", inplace=True, special="expit")
 abs = UnaryOp("AbsBackward0", _xp_fn("abs"), lambda m, g, x, out: g * m.sign(x), save="x", floating=False,
-              kind="abs")
-sign = UnaryOp("SignBackward0", _xp_fn("sign"), lambda m, g, x, out: g * 0, floating=False, kind="sign")
-floor = UnaryOp("FloorBackward0", _xp_fn("floor"), lambda m, g, x, out: g * 0, floating=False, kind="floor")
-ceil = UnaryOp("CeilBackward0", _xp_fn("ceil"), lambda m, g, x, out: g * 0, floating=False, kind="ceil")
-trunc = UnaryOp("TruncBackward0", _xp_fn("trunc"), lambda m, g, x, out: g * 0, floating=False, kind="trunc")
+              kind="abs", torch=("abs", "absolute"), inplace=True)
+sign = UnaryOp("SignBackward0", _xp_fn("sign"), lambda m, g, x, out: g * 0, floating=False, kind="sign",
+               torch="sign", inplace=True)
+floor = UnaryOp("FloorBackward0", _xp_fn("floor"), lambda m, g, x, out: g * 0, floating=False, kind="floor",
+                torch="floor", inplace=True)
+ceil = UnaryOp("CeilBackward0", _xp_fn("ceil"), lambda m, g, x, out: g * 0, floating=False, kind="ceil",
+               torch="ceil", inplace=True)
+trunc = UnaryOp("TruncBackward0", _xp_fn("trunc"), lambda m, g, x, out: g * 0, floating=False, kind="trunc",
+                torch=("trunc", "fix"), inplace=True)
 frac = UnaryOp("FracBackward0", lambda xp, x: x - xp.trunc(x), lambda m, g, x, out: g, floating=False,
-               kind="frac")
+               kind="frac", torch="frac", inplace=True)
 
 
 def _round(xp, x, decimals=0):
@@ -479,18 +511,26 @@ _round_decimals = UnaryOp("RoundBackward1", _round, lambda m, g, x, out, decimal
                           kind="round")
 
 
+@binds("round", inplace=True)
 def round_decimals(x, *, decimals=0, out=None):
     """torch.round(input, *, decimals=0): half to even, at `decimals` places (a node of its own)."""
     if decimals == 0:
         return round(x, out=out)
     return _round_decimals(x, int(decimals), out=out)
+
+
+def round_decimals_node(x, decimals):
+    """round's decimals overload whatever `decimals` is: torch.special.round's RoundBackward1 node."""
+    return _round_decimals(x, decimals)
 relu = UnaryOp("ReluBackward0", lambda xp, x: xp.maximum(x, 0),
                lambda m, g, x, out: g * m.as_mask(out > 0), save="out", floating=False, kind="relu")
-logical_not = UnaryOp("LogicalNot", lambda xp, x: xp.logical_not(x), None, floating=False, kind="logical_not")
-bitwise_not = UnaryOp("BitwiseNot", lambda xp, x: xp.invert(x), None, floating=False, kind="bitwise_not")
-isnan = UnaryOp("IsNan", _xp_fn("isnan"), None, floating=False, kind="isnan")
-isinf = UnaryOp("IsInf", _xp_fn("isinf"), None, floating=False, kind="isinf")
-isfinite = UnaryOp("IsFinite", _xp_fn("isfinite"), None, floating=False, kind="isfinite")
+logical_not = UnaryOp("LogicalNot", lambda xp, x: xp.logical_not(x), None, floating=False, kind="logical_not",
+                      torch="logical_not", inplace=True)
+bitwise_not = UnaryOp("BitwiseNot", lambda xp, x: xp.invert(x), None, floating=False, kind="bitwise_not",
+                      torch="bitwise_not", inplace=True)
+isnan = UnaryOp("IsNan", _xp_fn("isnan"), None, floating=False, kind="isnan", torch="isnan")
+isinf = UnaryOp("IsInf", _xp_fn("isinf"), None, floating=False, kind="isinf", torch="isinf")
+isfinite = UnaryOp("IsFinite", _xp_fn("isfinite"), None, floating=False, kind="isfinite", torch="isfinite")
 
 
 def erf_array(xp, x):
@@ -502,7 +542,8 @@ def erf_array(xp, x):
 
 
 erf = UnaryOp("ErfBackward0", erf_array,
-              lambda m, g, x, out: g * m.exp(-x * x) * float(2 / np.sqrt(np.pi)), save="x", kind="erf")
+              lambda m, g, x, out: g * m.exp(-x * x) * float(2 / np.sqrt(np.pi)), save="x", kind="erf",
+              torch="erf", inplace=True, special="erf")
 
 
 def _clamp_forward(xp, x, lo, hi):
@@ -525,6 +566,7 @@ def _clamp_grad(m, g, x, out, lo, hi):
 _clamp = UnaryOp("ClampBackward1", _clamp_forward, _clamp_grad, save="x", floating=False, kind="clamp")
 
 
+@binds("clamp", "clip", inplace=True)
 def clamp(x, min=None, max=None, out=None):
     Tensor = _tensor_cls()
     if min is None and max is None:
@@ -562,19 +604,19 @@ def _where_vjp(m, g, node, cond):
             m.where(cond, zero, g) if (node._next[2] is not None) else None)
 
 
-_where = OpDef("WhereBackward0", _where_forward, _where_vjp, save_inputs=(0,), kind="where")
-_where.shown_edges = _without_first  # the condition is no edge in PyTorch
+# the condition is no edge in PyTorch
+_where = OpDef("WhereBackward0", _where_forward, _where_vjp, save_inputs=(0,), kind="where", shown_edges=_without_first)
 
 
+@binds("where", method=False)
 def where(condition, input=None, other=None, out=None):
     Tensor = _tensor_cls()
     if input is None and other is None:
-        from .indexing import nonzero
+        from .indexing import nonzero  # indexing's ops are built on the elementwise ones
         return nonzero(condition, as_tuple=True)
     if condition.dtype is not bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{_type_title(condition.dtype)}")
-    from ..creation import scalar_tensor
     ref = input if isinstance(input, Tensor) else other
     dims, zero, scalars = [], [], []
     for v in (input, other):

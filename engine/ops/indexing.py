@@ -4,12 +4,17 @@ import numpy as np
 
 from .. import _state
 from ._core import OpDef, apply, is_raw_array
+from ._registry import binds
+from ..tensor import Tensor
+from ..creation import scalar_tensor, full
+from ._core import _xp_of as xp_of, broadcast_error
+from . import inplace
+from .shape import scatter_into
 from .reduce import normalize_dim
 from .shape import make_view, _size_list
 
 
 def _to_index_part(part, xp):
-    from ..tensor import Tensor
     if isinstance(part, Tensor):
         data = part._data
         if data.dtype.kind not in "biu":
@@ -39,7 +44,6 @@ def _to_index_part(part, xp):
 def _int_or_none(v):
     if v is None:
         return None
-    from ..tensor import Tensor
     if isinstance(v, Tensor):
         return int(v.item())
     return int(v)
@@ -114,6 +118,7 @@ def _view_op(index, parts, shape):
     return op
 
 
+@binds(method="__getitem__")
 def getitem(x, index):
     parts, basic = normalize_index(index, x._xp)
     shape = x._data.shape
@@ -146,10 +151,9 @@ _index_put = OpDef("IndexPutBackward0", _index_put_forward, _index_put_vjp, kind
 _copy_slices = OpDef("torch::autograd::CopySlices", _index_put_forward, _index_put_vjp, kind="setitem")
 
 
+@binds("index_put", inplace=True)
 def index_put(x, index, value, accumulate=False):
     """Out of place: a copy of x with value written (or added) at index; differentiable in both."""
-    from ..tensor import Tensor
-    from ..creation import scalar_tensor
     if not isinstance(value, Tensor):
         value = scalar_tensor(value, dtype=x.dtype, device=x.device)
     elif value.dtype is not x.dtype:
@@ -172,9 +176,8 @@ def _normalized(index):
     return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) or is_raw_array(p) for p in index)
 
 
+@binds(method="__setitem__")
 def setitem(x, index, value):
-    from ..tensor import Tensor
-    from . import inplace
     if not inplace.needs_graph(x, value):
         # nothing to record: write straight into the array
         if isinstance(value, Tensor):
@@ -233,10 +236,10 @@ def _raw(t):
 
 
 _index_select = OpDef("IndexSelectBackward0", _index_select_forward, _index_select_vjp, save_inputs=(1,),
-                      kind="index_select")
-_index_select.shown_edges = _first_only
+                      kind="index_select", shown_edges=_first_only)
 
 
+@binds("index_select")
 def index_select(x, dim, index):
     if index._data.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
@@ -266,14 +269,14 @@ def _gather_vjp(m, g, node, index):
 
 
 def _xp_of(a):
-    from ._core import _xp_of as xp_of
     return xp_of(a)
 
 
-_gather = OpDef("GatherBackward0", _gather_forward, _gather_vjp, save_inputs=(1,), kind="gather")
-_gather.shown_edges = _first_only
+_gather = OpDef("GatherBackward0", _gather_forward, _gather_vjp, save_inputs=(1,), kind="gather",
+                shown_edges=_first_only)
 
 
+@binds("gather")
 def gather(x, dim, index, *, sparse_grad=False):
     axis = normalize_dim(dim, x._data.ndim)
     if index.dtype.category != 1:
@@ -299,7 +302,6 @@ def gather(x, dim, index, *, sparse_grad=False):
 def scatter_into_along(shape, index, axis, g):
     """Differentiable zeros(shape) with g placed at `index` along axis (max/min with dim, backward)."""
     idx = _along_axis_index(index, axis, _xp_of(index))
-    from .shape import scatter_into
     return scatter_into(shape, idx, g)
 
 
@@ -327,15 +329,14 @@ def _scatter_vjp(m, g, node, index):
     return gx, None, gsrc
 
 
-_scatter = OpDef("ScatterBackward0", _scatter_forward, _scatter_vjp, save_inputs=(1,), kind="scatter")
-_scatter.shown_edges = _skip_index
-_scatter_add = OpDef("ScatterAddBackward0", _scatter_forward, _scatter_vjp, save_inputs=(1,), kind="scatter_add")
-_scatter_add.shown_edges = _skip_index
+_scatter = OpDef("ScatterBackward0", _scatter_forward, _scatter_vjp, save_inputs=(1,), kind="scatter",
+                 shown_edges=_skip_index)
+_scatter_add = OpDef("ScatterAddBackward0", _scatter_forward, _scatter_vjp, save_inputs=(1,), kind="scatter_add",
+                     shown_edges=_skip_index)
 
 
+@binds("scatter", inplace=True)
 def scatter(x, dim, index, src=None, value=None, reduce=None):
-    from ..tensor import Tensor
-    from ..creation import full
     if src is None:
         src = value
     if not isinstance(src, Tensor):
@@ -346,6 +347,7 @@ def scatter(x, dim, index, src=None, value=None, reduce=None):
     return apply(_scatter, (x, index, src.to(x.dtype)), (axis, False))
 
 
+@binds("scatter_add", inplace=True)
 def scatter_add(x, dim, index, src):
     axis = normalize_dim(dim, x._data.ndim)
     return apply(_scatter_add, (x, index, src.to(x.dtype)), (axis, True))
@@ -360,8 +362,7 @@ def _masked_fill_vjp(m, g, node, mask):
 
 
 _masked_fill = OpDef("MaskedFillBackward0", _masked_fill_forward, _masked_fill_vjp, save_inputs=(1,),
-                     kind="masked_fill")
-_masked_fill.shown_edges = _first_only
+                     kind="masked_fill", shown_edges=_first_only)
 
 
 def _masked_fill_tensor_forward(xp, x, mask, value):
@@ -376,19 +377,17 @@ def _masked_fill_tensor_vjp(m, g, node, mask):
 
 # a 0-dim tensor value that requires grad: its gradient is the sum of g over the filled places
 _masked_fill_tensor = OpDef("MaskedFillBackward1", _masked_fill_tensor_forward, _masked_fill_tensor_vjp,
-                            save_inputs=(1,), kind="masked_fill")
-_masked_fill_tensor.shown_edges = lambda nodes: (nodes[0], nodes[2])
+                            save_inputs=(1,), kind="masked_fill", shown_edges=lambda nodes: (nodes[0], nodes[2]))
 
 
+@binds("masked_fill", inplace=True)
 def masked_fill(x, mask, value):
-    from ..tensor import Tensor
     if mask.dtype.name != "bool":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value._data.ndim} dimension(s).")
-    from ._core import broadcast_error
     error = broadcast_error([mask._data.shape, x._data.shape])
     if error is not None:
         raise error
@@ -399,8 +398,8 @@ def masked_fill(x, mask, value):
     return apply(_masked_fill, (x, mask), (value,))
 
 
+@binds("masked_select")
 def masked_select(x, mask):
-    from ._core import broadcast_error
     error = broadcast_error([x._data.shape, mask._data.shape])
     if error is not None:
         raise error
@@ -408,8 +407,8 @@ def masked_select(x, mask):
     return getitem(x.expand(shape), mask.expand(shape))
 
 
+@binds("nonzero")
 def nonzero(x, *, as_tuple=False):
-    from ..tensor import Tensor
     xp = x._xp
     idx = xp.nonzero(x._data) if x._data.ndim else xp.nonzero(x._data.reshape(1))
     if as_tuple:
@@ -419,5 +418,6 @@ def nonzero(x, *, as_tuple=False):
     return Tensor._make(xp.stack(idx, axis=1).astype(np.int64) if idx else xp.zeros((0, 0), dtype=np.int64))
 
 
+@binds("argwhere")
 def argwhere(x):
     return nonzero(x)

@@ -9,10 +9,12 @@ new view value into the old base (PyTorch does the same).
 from .. import _state
 from .._dtype import can_cast
 from ._core import OpDef, apply
+from ..tensor import Tensor
+from ._core import broadcast_error
+from .elementwise import _type_title
 
 
 def needs_graph(x, *others):
-    from ..tensor import Tensor
     if not _state.grad_enabled:
         return False
     if x._rg or (x._base is not None and x._base._rg):
@@ -22,7 +24,6 @@ def needs_graph(x, *others):
 
 def _tensors_in(operands):
     """The tensors among an op's arguments (nested in lists, tuples and dicts too)."""
-    from ..tensor import Tensor
     stack = [operands]
     while stack:
         value = stack.pop()
@@ -46,7 +47,6 @@ def check_writable(x):
 
 def _snapshot(x):
     """The old value of x as its own tensor with x's place in the graph (a copy: x is overwritten)."""
-    from ..tensor import Tensor
     snapshot = Tensor._make(x._data.copy(), grad_fn=x.grad_fn, requires_grad=x._rg)
     if x.grad_fn is None and _state.recorder is not None:
         _state.recorder.stands_for(snapshot, x)  # a constant's old value: drawn as that constant
@@ -96,7 +96,6 @@ def _overwrite_vjp(m, g, node):
 def _copy_forward(xp, old, src):
     if src.shape != old.shape and (src.ndim > old.ndim or any(
             n != 1 and n != m for n, m in zip(src.shape[::-1], old.shape[::-1]))):
-        from ._core import broadcast_error
         error = broadcast_error([old.shape, src.shape])
         if error is None:
             shape = list(xp.broadcast_shapes(old.shape, src.shape))
@@ -130,7 +129,6 @@ def _overwrite_op(name):
 
 def _write(x, result, name):
     if not can_cast(result.dtype, x.dtype):
-        from .elementwise import _type_title
         raise RuntimeError(f"result type {_type_title(result.dtype)} can't be cast to the desired output type "
                            f"{_type_title(x.dtype)}")
     data = result._data
@@ -166,7 +164,6 @@ def _copy_slices_vjp(m, g, node):
 def _copy_slices_vjp_differentiable(g, node, view_fn, view_ops):
     """create_graph: the same gradients as differentiable functions of g (a mask product, and the
     view ops replayed on g)."""
-    from ..tensor import Tensor
     keep = g._xp.ones(g._data.shape, dtype=g._data.dtype)
     view_fn(keep)[...] = 0
     g_base = g * Tensor._make(keep, device=g.device)
@@ -186,7 +183,6 @@ _copy_slices = OpDef("torch::autograd::CopySlices", _copy_slices_forward, _copy_
 
 def _rebase_view(x, base, result):
     """x (a view of base) now holds `result`: base's node becomes CopySlices(old base, result)."""
-    from ..tensor import Tensor
     old_base = Tensor._make(base._data, grad_fn=base.grad_fn, requires_grad=base._rg)
     if base._rg and base.grad_fn is None:
         old_base._accumulator = base._grad_accumulator()

@@ -1,6 +1,9 @@
 """Matrix products: matmul (1-D, 2-D and batched, with broadcasting), mm, bmm, mv, dot, outer,
 addmm and linear."""
 from ._core import OpDef, apply, TENSOR_MATH
+from ._registry import binds
+from ..tensor import Tensor
+from ._core import broadcast_error
 from .elementwise import _type_title
 
 
@@ -34,14 +37,17 @@ def _matmul_vjp(m, g, node, a, b):
     return ga, gb
 
 
-_mm = OpDef("MmBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="mm")
-_bmm = OpDef("BmmBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="bmm")
-_mv = OpDef("MvBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="mv")
-_dot = OpDef("DotBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="dot")
-_vm = OpDef("SqueezeBackward4", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="matmul")
-_matmul = OpDef("UnsafeViewBackward0", _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind="matmul")
-for _op in (_mm, _bmm, _mv, _dot, _vm, _matmul):
-    _op.save_for = ((1,), (0,))  # a is read by b's gradient, b by a's
+def _product_op(name, kind):
+    # a is read by b's gradient, b by a's
+    return OpDef(name, _matmul_forward, _matmul_vjp, save_inputs=(0, 1), kind=kind, save_for=((1,), (0,)))
+
+
+_mm = _product_op("MmBackward0", "mm")
+_bmm = _product_op("BmmBackward0", "bmm")
+_mv = _product_op("MvBackward0", "mv")
+_dot = _product_op("DotBackward0", "dot")
+_vm = _product_op("SqueezeBackward4", "matmul")
+_matmul = _product_op("UnsafeViewBackward0", "matmul")
 
 
 def _shape_text(shape):
@@ -63,9 +69,9 @@ def _dtype_word(dtype):
 _MATMUL_OPS = {(1, 1): _dot, (2, 2): _mm, (2, 1): _mv, (1, 2): _vm}
 
 
+@binds("matmul", linalg="matmul")
 def matmul(input, other, *, out=None, op=None):
     a, b = input, other  # PyTorch's parameter names
-    from ..tensor import Tensor
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
                         f"{type(b if isinstance(a, Tensor) else a).__name__}")
@@ -88,7 +94,6 @@ def matmul(input, other, *, out=None, op=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_text(left[:-1]) if len(left) == 2 else _shape_text((int(_prod(left[:-1])),))}x{left[-1]} and "
                            f"{_shape_text(sb[-2:])})")
     if len(sa) > 2 or len(sb) > 2:
-        from ._core import broadcast_error
         error = broadcast_error([sa[:-2], sb[:-2]])
         if error is not None:
             raise error
@@ -108,6 +113,7 @@ def _prod(shape):
     return n
 
 
+@binds("mm")
 def mm(input, mat2, *, out=None):
     a, b = input, mat2  # PyTorch's parameter names
     if a._data.ndim != 2:
@@ -120,6 +126,7 @@ def mm(input, mat2, *, out=None):
     return matmul(a, b, out=out, op=_mm)
 
 
+@binds("bmm")
 def bmm(input, mat2, *, out=None):
     a, b = input, mat2  # PyTorch's parameter names
     if a._data.ndim != 3:
@@ -133,6 +140,7 @@ def bmm(input, mat2, *, out=None):
     return matmul(a, b, out=out, op=_bmm)
 
 
+@binds("mv")
 def mv(input, vec):
     a, v = input, vec  # PyTorch's parameter names
     if a._data.ndim != 2 or v._data.ndim != 1:
@@ -140,6 +148,7 @@ def mv(input, vec):
     return matmul(a, v)
 
 
+@binds("dot")
 def dot(input, other, *, out=None):
     a, b = input, other  # PyTorch's parameter names
     if a._data.ndim != 1 or b._data.ndim != 1:
@@ -147,6 +156,7 @@ def dot(input, other, *, out=None):
     return matmul(a, b, out=out)
 
 
+@binds("inner")
 def inner(input, other, *, out=None):
     """The sum over the last dims of a and b (a scalar operand just scales)."""
     a, b = input, other
@@ -164,6 +174,7 @@ def inner(input, other, *, out=None):
     return result
 
 
+@binds("outer", "ger")
 def outer(input, vec2):
     a, b = input, vec2  # PyTorch's parameter names
     return a.reshape(-1, 1) * b.reshape(1, -1)
@@ -215,10 +226,10 @@ def _mat2_grad(m, a, b, g, node):
     return _product(m, m.mT(a), g)
 
 
-_addmm = OpDef("AddmmBackward0", _addmm_forward, _addmm_vjp, save_inputs=(1, 2), kind="addmm")
-_addmm.save_for = ((2,), (1,))
+_addmm = OpDef("AddmmBackward0", _addmm_forward, _addmm_vjp, save_inputs=(1, 2), kind="addmm", save_for=((2,), (1,)))
 
 
+@binds("addmm")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     bias, a, b = input, mat1, mat2  # PyTorch's parameter names
     if a._data.ndim != 2 or b._data.ndim != 2:

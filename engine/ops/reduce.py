@@ -7,28 +7,11 @@ import numpy as np
 
 from .._dtype import get_default_dtype, int64, bool_
 from ._core import OpDef, apply, is_raw_array, _xp_of
-
-
-def normalize_dim(dim, ndim):
-    """A dim (negative allowed) as a non-negative axis, with PyTorch's IndexError when out of range."""
-    n = ndim if ndim > 0 else 1
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim + n if dim < 0 else dim
-
-
-def normalize_dims(dim, ndim):
-    if dim is None:
-        return tuple(range(ndim))
-    if isinstance(dim, (list, tuple)):
-        axes = tuple(normalize_dim(d, ndim) for d in dim)
-        if len(set(axes)) != len(axes):
-            raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
-        if not ndim:
-            return ()  # a 0-dim tensor reduces over dim 0 (or -1) as over nothing
-        return tuple(sorted(axes)) if axes else tuple(range(ndim))
-    axis = normalize_dim(dim, ndim)
-    return (axis,) if ndim else ()
+from ._registry import binds, register
+from .elementwise import write_out, _type_title, maximum, minimum
+from .._dtype import as_dtype
+from ..tensor import Tensor
+from .._dims import normalize_dim, normalize_dims  # noqa: F401  (the ops and nn import them from here)
 
 
 def _kept_shape(shape, axes):
@@ -58,6 +41,7 @@ _sum_all = OpDef("SumBackward0", _sum_forward, _sum_vjp, kind="sum")
 _sum_dim = OpDef("SumBackward1", _sum_forward, _sum_vjp, kind="sum")
 
 
+@binds("sum")
 def sum(x, dim=None, keepdim=False, *, dtype=None, out=None):
     axes = normalize_dims(dim, x._data.ndim)
     op = _sum_all if dim is None else _sum_dim
@@ -66,14 +50,12 @@ def sum(x, dim=None, keepdim=False, *, dtype=None, out=None):
 
 
 def _np_dtype(dtype):
-    from .._dtype import as_dtype
     return as_dtype(dtype).np
 
 
 def _out(out, result):
     if out is None:
         return result
-    from .elementwise import write_out
     return write_out(out, result)
 
 
@@ -98,6 +80,7 @@ _mean_all = OpDef("MeanBackward0", _mean_forward, _mean_vjp, kind="mean")
 _mean_dim = OpDef("MeanBackward1", _mean_forward, _mean_vjp, kind="mean")
 
 
+@binds("mean")
 def mean(x, dim=None, keepdim=False, *, dtype=None, out=None):
     if dtype is None and not x.dtype.is_floating_point:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point "
@@ -108,7 +91,6 @@ def mean(x, dim=None, keepdim=False, *, dtype=None, out=None):
 
 
 def _title(dtype):
-    from .elementwise import _type_title
     return _type_title(dtype)
 
 
@@ -141,6 +123,7 @@ _prod_all = OpDef("ProdBackward0", _prod_forward, _prod_vjp, save_inputs=(0,), s
 _prod_dim = OpDef("ProdBackward1", _prod_forward, _prod_vjp, save_inputs=(0,), save_output=True, kind="prod")
 
 
+@binds("prod")
 def prod(x, dim=None, keepdim=False, *, dtype=None):
     axes = normalize_dims(dim, x._data.ndim)
     return apply(_prod_all if dim is None else _prod_dim, (x,), (axes, keepdim, None if dtype is None else
@@ -177,10 +160,12 @@ _min_all = OpDef("MinBackward1", _extreme_forward("amin"), _even_vjp, save_input
                  kind="min")
 
 
+@binds("amax")
 def amax(x, dim=(), keepdim=False):
     return apply(_amax, (x,), (normalize_dims(dim if dim != () else None, x._data.ndim), keepdim))
 
 
+@binds("amin")
 def amin(x, dim=(), keepdim=False):
     return apply(_amin, (x,), (normalize_dims(dim if dim != () else None, x._data.ndim), keepdim))
 
@@ -215,7 +200,7 @@ def _scatter_along(m, shape, index, axis, g):
         out = m.zeros(shape, g)
         m.put_along_axis(out, index, g, axis=axis)
         return out
-    from .indexing import scatter_into_along
+    from .indexing import scatter_into_along  # indexing's ops are built on these reductions
     return scatter_into_along(shape, index, axis, g)
 
 
@@ -224,7 +209,6 @@ _min_dim = OpDef("MinBackward0", _select_forward, _select_vjp, kind="min")
 
 
 def _with_dim(x, dim, keepdim, arg_fn, op, name):
-    from ..tensor import Tensor
     axis = normalize_dim(dim, x._data.ndim)
     data = x._data
     if data.ndim == 0:  # a 0-d tensor reduces over its single element
@@ -238,20 +222,18 @@ def _with_dim(x, dim, keepdim, arg_fn, op, name):
     return return_type(name)(values, indices)
 
 
+@binds("max")
 def max(x, dim=None, keepdim=False, *, out=None):
-    from ..tensor import Tensor
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
         return maximum(x, dim)
     if dim is None:
         return apply(_max_all, (x,), (tuple(range(x._data.ndim)), False))
     return _with_dim(x, dim, keepdim, "argmax", _max_dim, "max")
 
 
+@binds("min")
 def min(x, dim=None, keepdim=False, *, out=None):
-    from ..tensor import Tensor
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
         return minimum(x, dim)
     if dim is None:
         return apply(_min_all, (x,), (tuple(range(x._data.ndim)), False))
@@ -260,7 +242,6 @@ def min(x, dim=None, keepdim=False, *, out=None):
 
 def _arg(fn):
     def arg(x, dim=None, keepdim=False):
-        from ..tensor import Tensor
         xp = x._xp
         data = x._data
         if data.size == 0:
@@ -277,8 +258,8 @@ def _arg(fn):
     return arg
 
 
-argmax = _arg("argmax")
-argmin = _arg("argmin")
+argmax = register(_arg("argmax"), torch="argmax")
+argmin = register(_arg("argmin"), torch="argmin")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,6 +319,7 @@ def _correction(unbiased, correction):
     return 1 if unbiased else 0
 
 
+@binds("var")
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):  # var(x, False) is the old unbiased= form
         dim, unbiased = None, dim
@@ -345,6 +327,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return apply(_var, (x,), (normalize_dims(dim, x._data.ndim), keepdim, _correction(unbiased, correction)))
 
 
+@binds("std")
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
@@ -380,6 +363,7 @@ _logsumexp = OpDef("LogsumexpBackward0", _logsumexp_forward, _logsumexp_vjp, sav
                    kind="logsumexp")
 
 
+@binds("logsumexp", special="logsumexp")
 def logsumexp(x, dim, keepdim=False):
     if not x.dtype.is_floating_point:
         x = x.to(get_default_dtype())
@@ -426,6 +410,7 @@ _norm = OpDef("LinalgVectorNormBackward0", _norm_forward, _norm_vjp, save_inputs
               kind="norm")
 
 
+@binds("norm")
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     if p in ("fro", None):
         p = 2
@@ -437,14 +422,14 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     return apply(_norm, (x,), (normalize_dims(dim, x._data.ndim), keepdim, float(p)))
 
 
+@binds("all")
 def all(x, dim=None, keepdim=False):
-    from ..tensor import Tensor
     axes = None if dim is None else normalize_dims(dim, x._data.ndim)
     return Tensor._make(x._xp.asarray(x._xp.all(x._data, axis=axes, keepdims=keepdim)))
 
 
+@binds("any")
 def any(x, dim=None, keepdim=False):
-    from ..tensor import Tensor
     axes = None if dim is None else normalize_dims(dim, x._data.ndim)
     return Tensor._make(x._xp.asarray(x._xp.any(x._data, axis=axes, keepdims=keepdim)))
 
@@ -463,6 +448,7 @@ def _cumsum_vjp(m, g, node):
 _cumsum = OpDef("CumsumBackward0", _cumsum_forward, _cumsum_vjp, kind="cumsum")
 
 
+@binds("cumsum", inplace=True)
 def cumsum(x, dim, *, dtype=None):
     axis = normalize_dim(dim, x._data.ndim)
     if x._data.ndim == 0:
@@ -484,13 +470,14 @@ _cumprod = OpDef("CumprodBackward0", _cumprod_forward, _cumprod_vjp, save_inputs
                  kind="cumprod")
 
 
+@binds("cumprod", inplace=True)
 def cumprod(x, dim, *, dtype=None):
     if x._data.ndim == 0:
         return x.clone()
     return apply(_cumprod, (x,), (normalize_dim(dim, x._data.ndim),))
 
 
+@binds("count_nonzero")
 def count_nonzero(x, dim=None):
-    from ..tensor import Tensor
     axes = None if dim is None else normalize_dims(dim, x._data.ndim)
     return Tensor._make(x._xp.asarray(x._xp.count_nonzero(x._data, axis=axes), dtype=np.int64))

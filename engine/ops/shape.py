@@ -7,6 +7,11 @@ import numpy as np
 from .. import _state
 from .._strides import view_strides
 from ._core import OpDef, apply
+from ._registry import binds
+from .elementwise import write_out
+from .._dtype import as_dtype, result_type
+from ..tensor import Tensor
+from ._core import broadcast_error
 from .reduce import normalize_dim
 
 
@@ -92,8 +97,8 @@ def _can_view(data, shape):
         return True
 
 
+@binds(method="view")
 def view(x, *shape):
-    from .._dtype import as_dtype
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and not hasattr(shape[0], "tolist"):
         return view_dtype(x, as_dtype(shape[0]))
     shape = infer_shape(_shape_arg(shape), x._data.size)
@@ -104,10 +109,10 @@ def view(x, *shape):
 
 
 def view_dtype(x, dtype):
-    from ..tensor import Tensor
     return Tensor._make(x._data.view(dtype.np))
 
 
+@binds("reshape")
 def reshape(x, *shape):
     shape = infer_shape(_shape_arg(shape), x._data.size)
     if _can_view(x._data, shape):
@@ -115,6 +120,7 @@ def reshape(x, *shape):
     return apply(_reshape_copy, (x,), (shape,))
 
 
+@binds("flatten")
 def flatten(x, start_dim=0, end_dim=-1):
     nd = x._data.ndim
     if nd == 0:
@@ -129,6 +135,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
+@binds("unflatten")
 def unflatten(x, dim, sizes):
     axis = normalize_dim(dim, x._data.ndim)
     shape = x._data.shape
@@ -150,12 +157,14 @@ _t = OpDef("TBackward0", _transpose_forward, _transpose_vjp, kind="t")
 _t_low = OpDef("TBackward0", _reshape_forward, _reshape_vjp, kind="t")  # t() of a 0-d or 1-d tensor
 
 
+@binds("transpose", "swapaxes", "swapdims")
 def transpose(x, dim0, dim1):
     nd = x._data.ndim
     a, b = normalize_dim(dim0, nd), normalize_dim(dim1, nd)
     return make_view(_transpose, x, (a, b)) if nd else make_view(_view, x, ((),))
 
 
+@binds("t")
 def t(x):
     nd = x._data.ndim
     if nd > 2:
@@ -178,6 +187,7 @@ def _permute_vjp(m, g, node):
 _permute = OpDef("PermuteBackward0", _permute_forward, _permute_vjp, kind="permute")
 
 
+@binds("permute")
 def permute(x, *dims):
     dims = _shape_arg(dims)
     nd = x._data.ndim
@@ -191,6 +201,7 @@ def permute(x, *dims):
     return make_view(_permute, x, (axes,))
 
 
+@binds("movedim", "moveaxis")
 def movedim(x, source, destination):
     nd = x._data.ndim
     src = [normalize_dim(d, nd) for d in (source if isinstance(source, (tuple, list)) else [source])]
@@ -212,6 +223,7 @@ def _expand_vjp(m, g, node):
 _expand = OpDef("ExpandBackward0", _expand_forward, _expand_vjp, kind="expand")
 
 
+@binds(method="expand")
 def expand(x, *sizes):
     sizes = _shape_arg(sizes)
     shape = x._data.shape
@@ -240,12 +252,13 @@ def expand(x, *sizes):
     return make_view(_expand, x, (tuple(target),))
 
 
+@binds("broadcast_to")
 def broadcast_to(x, shape):
     return expand(x, tuple(shape))
 
 
+@binds("broadcast_tensors", method=False)
 def broadcast_tensors(*tensors):
-    from ._core import broadcast_error
     shapes = [t._data.shape for t in tensors]
     error = broadcast_error(shapes)
     if error is not None:
@@ -263,6 +276,7 @@ _squeeze_dim = OpDef("SqueezeBackward1", _squeeze_forward, _reshape_vjp, kind="s
 _unsqueeze = OpDef("UnsqueezeBackward0", _reshape_forward, _reshape_vjp, kind="unsqueeze")
 
 
+@binds("squeeze")
 def squeeze(x, dim=None):
     shape = x._data.shape
     if dim is None:
@@ -274,6 +288,7 @@ def squeeze(x, dim=None):
     return make_view(_squeeze_dim, x, (axes,))
 
 
+@binds("unsqueeze")
 def unsqueeze(x, dim):
     nd = x._data.ndim
     axis = normalize_dim(dim, nd + 1)
@@ -296,6 +311,7 @@ _unbind = OpDef("UnbindBackward0", _slice_forward, _slice_vjp, kind="unbind")
 _select = OpDef("SelectBackward0", _slice_forward, _slice_vjp, kind="select")
 
 
+@binds("narrow")
 def narrow(x, dim, start, length):
     axis = normalize_dim(dim, x._data.ndim)
     size = x._data.shape[axis]
@@ -307,6 +323,7 @@ def narrow(x, dim, start, length):
     return make_view(_narrow, x, (index,))
 
 
+@binds("select")
 def select(x, dim, index):
     axis = normalize_dim(dim, x._data.ndim)
     size = x._data.shape[axis]
@@ -316,6 +333,7 @@ def select(x, dim, index):
     return make_view(_select, x, ((slice(None),) * axis + (index % size,),))
 
 
+@binds("split")
 def split(x, split_size_or_sections, dim=0):
     axis = normalize_dim(dim, x._data.ndim)
     size = x._data.shape[axis]
@@ -339,6 +357,7 @@ def split(x, split_size_or_sections, dim=0):
     return tuple(make_view(op, x, (pre + (slice(a, b),),)) for a, b in bounds)
 
 
+@binds("chunk")
 def chunk(x, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
@@ -347,6 +366,7 @@ def chunk(x, chunks, dim=0):
     return split(x, step, dim)
 
 
+@binds("unbind")
 def unbind(x, dim=0):
     axis = normalize_dim(dim, x._data.ndim)
     pre = (slice(None),) * axis
@@ -377,12 +397,12 @@ _cat = OpDef("CatBackward0", _cat_forward, _cat_vjp, kind="cat")
 
 
 def _common_dtype(tensors):
-    from .._dtype import result_type
     dims = [t.dtype for t in tensors if t._data.ndim]
     zero = [t.dtype for t in tensors if not t._data.ndim]
     return result_type(dims, zero, ())
 
 
+@binds("cat", "concat", "concatenate", method=False)
 def cat(tensors, dim=0, *, out=None):
     tensors = list(tensors)
     if not tensors:
@@ -404,7 +424,6 @@ def cat(tensors, dim=0, *, out=None):
     dt = None if all(t.dtype is rt for t in used) else rt.np
     result = apply(_cat, tuple(used), (axis, dt))
     if out is not None:
-        from .elementwise import write_out
         return write_out(out, result)
     return result
 
@@ -427,6 +446,7 @@ def _stack_vjp(m, g, node):
 _stack = OpDef("StackBackward0", _stack_forward, _stack_vjp, kind="stack")
 
 
+@binds("stack", method=False)
 def stack(tensors, dim=0, *, out=None):
     tensors = list(tensors)
     if not tensors:
@@ -441,16 +461,17 @@ def stack(tensors, dim=0, *, out=None):
     dt = None if all(t.dtype is rt for t in tensors) else rt.np
     result = apply(_stack, tuple(tensors), (axis, dt))
     if out is not None:
-        from .elementwise import write_out
         return write_out(out, result)
     return result
 
 
+@binds("hstack", method=False)
 def hstack(tensors):
     tensors = list(tensors)
     return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
 
 
+@binds("vstack", method=False)
 def vstack(tensors):
     return cat([t if t._data.ndim > 1 else reshape(t, 1, -1) for t in tensors], 0)
 
@@ -476,6 +497,7 @@ def _repeat_vjp(m, g, node):
 _repeat = OpDef("RepeatBackward0", _repeat_forward, _repeat_vjp, kind="repeat")
 
 
+@binds(method="repeat")
 def repeat(x, *sizes):
     reps = _shape_arg(sizes)
     if len(reps) < x._data.ndim:
@@ -496,6 +518,7 @@ def _flip_vjp(m, g, node):
 _flip = OpDef("FlipBackward0", _flip_forward, _flip_vjp, kind="flip")
 
 
+@binds("flip")
 def flip(x, dims):
     dims = dims if isinstance(dims, (tuple, list)) else (dims,)
     return apply(_flip, (x,), (tuple(normalize_dim(d, x._data.ndim) for d in dims),))
@@ -514,6 +537,7 @@ def _roll_vjp(m, g, node):
 _roll = OpDef("RollBackward0", _roll_forward, _roll_vjp, kind="roll")
 
 
+@binds("roll")
 def roll(x, shifts, dims=None):
     if dims is None:
         return reshape(apply(_roll, (flatten(x),), (shifts, 0)), x._data.shape)
@@ -535,10 +559,12 @@ _tril = OpDef("TrilBackward0", _tri_forward, _tri_vjp, kind="tril")
 _triu = OpDef("TriuBackward0", _tri_forward, _tri_vjp, kind="triu")
 
 
+@binds("tril", inplace=True)
 def tril(x, diagonal=0):
     return apply(_tril, (x,), (diagonal, False))
 
 
+@binds("triu", inplace=True)
 def triu(x, diagonal=0):
     return apply(_triu, (x,), (diagonal, True))
 
@@ -555,10 +581,12 @@ _clone = OpDef("CloneBackward0", _clone_forward, _identity_vjp, kind="clone")
 _contiguous = OpDef("CloneBackward0", lambda xp, x: xp.ascontiguousarray(x), _identity_vjp, kind="contiguous")
 
 
+@binds("clone")
 def clone(x, *, memory_format=None):
     return apply(_clone, (x,), ())
 
 
+@binds(method="contiguous")
 def contiguous(x, memory_format=None):
     data = x._data
     if data.flags.c_contiguous:
@@ -587,6 +615,7 @@ _alias = OpDef("AliasBackward0", _alias_forward, _identity_vjp, kind="alias")
 _view_as_self = OpDef("ViewBackward0", _alias_forward, _identity_vjp, kind="view")
 
 
+@binds(method="view_as")
 def view_as(x, other):
     return view(x, other._data.shape)
 
@@ -616,6 +645,7 @@ def _diagonal_vjp(m, g, node):
 _diagonal = OpDef("DiagonalBackward0", _diagonal_forward, _diagonal_vjp, kind="diagonal")
 
 
+@binds("diagonal")
 def diagonal(x, offset=0, dim1=0, dim2=1):
     nd = x._data.ndim
     return apply(_diagonal, (x,), (offset, normalize_dim(dim1, nd), normalize_dim(dim2, nd)))
@@ -637,3 +667,21 @@ def _scatter_into_vjp(m, gg, node):
 
 
 _scatter_into = OpDef("IndexPutBackward0", _scatter_into_forward, _scatter_into_vjp, kind="index_put")
+
+
+# the Tensor properties and protocols that are views
+@binds(method=False, prop=("T", "H"))  # H: the conjugate transpose, T for real tensors
+def _reversed_dims(self):
+    return permute(self, *reversed(range(self._data.ndim)))
+
+
+@binds(method=False, prop="mT")
+def _matrix_transpose(self):
+    return transpose(self, -2, -1)
+
+
+@binds(method="__iter__")
+def _iterate(self):
+    if self._data.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return iter(unbind(self, 0))

@@ -2,6 +2,10 @@
 import numpy as np
 
 from ._core import OpDef, apply, Tensor
+from ._registry import binds
+from ._core import _xp_of
+from .indexing import _along_axis_index, gather
+from .shape import movedim
 from .reduce import normalize_dim, return_type, _select_forward, _select_vjp
 from .shape import _size_list
 
@@ -59,20 +63,24 @@ def _order(xp, data, axis, descending=False):
     return data.shape[axis] - 1 - xp.flip(flipped, axis=axis)
 
 
+@binds("sort")
 def sort(input, dim=-1, descending=False, stable=None, *, out=None):
     # torch.sort(..., stable=...) is the stable overload, whose node is SortBackward1
     op = _sort_op if stable is None else _sort_stable_op
     return _select(input, dim, True, op, "sort", lambda xp, d, axis: _order(xp, d, axis, descending))
 
 
+@binds("argsort")
 def argsort(input, dim=-1, descending=False, stable=False):
     return sort(input, dim, descending, stable).indices
 
 
+@binds("msort")
 def msort(input):
     return sort(input, 0).values
 
 
+@binds("topk")
 def topk(input, k, dim=-1, largest=True, sorted=True):
     data = input._data
     size = data.shape[normalize_dim(dim, data.ndim)] if data.ndim else 1
@@ -84,6 +92,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return _select(input, dim, True, _topk_op, "topk", index)
 
 
+@binds("kthvalue")
 def kthvalue(input, k, dim=-1, keepdim=False):
     data = input._data
     axis = normalize_dim(dim, data.ndim)
@@ -137,10 +146,12 @@ def _median(input, dim, keepdim, ignore_nan):
                    nonempty=True)
 
 
+@binds("median")
 def median(input, dim=None, keepdim=False):
     return _median(input, dim, keepdim, False)
 
 
+@binds("nanmedian")
 def nanmedian(input, dim=None, keepdim=False):
     return _median(input, dim, keepdim, True)
 
@@ -162,6 +173,7 @@ def _mode_index(xp, data, axis):
     return xp.moveaxis(index, -1, axis)
 
 
+@binds("mode")
 def mode(input, dim=-1, keepdim=False):
     return _select(input, dim, keepdim, _mode_op, "mode", _mode_index, nonempty=True)
 
@@ -212,8 +224,6 @@ def _cum_vjp(m, g, node):
     index, axis = node.params
     if not node.shapes[0]:
         return g
-    from .indexing import _along_axis_index
-    from ._core import _xp_of
     return m.scatter_into(node.shapes[0], _along_axis_index(index, axis, _xp_of(index)), g)
 
 
@@ -221,10 +231,12 @@ _cummax = OpDef("CummaxBackward0", _cum_forward, _cum_vjp, kind="cummax")
 _cummin = OpDef("CumminBackward0", _cum_forward, _cum_vjp, kind="cummin")
 
 
+@binds("cummax")
 def cummax(input, dim):
     return _cum_extreme(input, dim, "maximum", _cummax, "cummax")
 
 
+@binds("cummin")
 def cummin(input, dim):
     return _cum_extreme(input, dim, "minimum", _cummin, "cummin")
 
@@ -253,6 +265,7 @@ def _unique_result(input, op, values, inverse, counts, return_inverse, return_co
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@binds("unique")
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     if dim is not None:
         raise NotImplementedError("unique with a dim is not supported")
@@ -262,6 +275,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return _unique_result(input, _unique_op, values, inverse, counts, return_inverse, return_counts)
 
 
+@binds("unique_consecutive")
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     if dim is not None:
         raise NotImplementedError("unique_consecutive with a dim is not supported")
@@ -276,6 +290,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 
 # ---------------------------------------------------------------------------------------------
+@binds("searchsorted", method=False)
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None, out=None):
     if side is not None:
         if side not in ("left", "right"):
@@ -308,6 +323,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     return Tensor._make(xp.asarray(index, dtype=np.int32 if out_int32 else np.int64))
 
 
+@binds("bucketize", method=False)
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     if boundaries._data.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})")
@@ -324,8 +340,6 @@ _squeeze_to = OpDef("SqueezeBackward4", lambda xp, x, shape: x.reshape(shape),
 
 
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan):
-    from .indexing import gather
-    from .shape import movedim
     data = input._data
     xp = input._xp
     if input.dtype.name not in ("float32", "float64"):
@@ -374,22 +388,11 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan):
     return apply(_squeeze_to, (result,), (((qs.size,) if not scalar_q else ()) + shape,))
 
 
+@binds("quantile")
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
     return _quantile(input, q, dim, keepdim, interpolation, False)
 
 
+@binds("nanquantile")
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
     return _quantile(input, q, dim, keepdim, interpolation, True)
-
-
-# Registered by engine/functions.py: FUNCTIONS become torch.<name>, METHODS name the ones that are
-# also Tensor methods, INPLACE maps Tensor in-place method names (ending in "_") to functions.
-FUNCTIONS = {
-    "sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue, "median": median,
-    "nanmedian": nanmedian, "mode": mode, "unique": unique, "unique_consecutive": unique_consecutive,
-    "searchsorted": searchsorted, "bucketize": bucketize, "quantile": quantile, "nanquantile": nanquantile,
-    "cummax": cummax, "cummin": cummin,
-}
-METHODS = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "unique",
-           "unique_consecutive", "quantile", "nanquantile", "cummax", "cummin"]
-INPLACE = {}

@@ -1,4 +1,4 @@
-"""The extra Tensor methods (engine/ops/more_tensor.py) against PyTorch: in-place forms, bit shifts,
+"""Tensor methods beyond the core set against PyTorch: in-place forms, bit shifts,
 renorm, index_reduce, the *_scatter ops, aminmax, split variants, queries, resize_, the samplers
 on PyTorch's seeded stream, qr/svd; values, dtypes, node names and gradients on every device."""
 import math

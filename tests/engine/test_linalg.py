@@ -364,11 +364,12 @@ def test_square_errors():
 
 def test_methods_exist_in_torch():
     torch = reference_torch()
-    from engine.ops import linalg_more
-    for name in linalg_more.METHODS + list(linalg_more.INPLACE):
+    from engine.ops._registry import bound_in
+    bound = [bound_in(f"engine.ops.{family}") for family in ("contract", "matrix", "decompose", "norms")]
+    for name in [name for b in bound for name in b["method"] + b["inplace"]]:
         assert hasattr(torch.Tensor, name), name
         assert hasattr(engine.Tensor, name), name
-    for name in linalg_more.FUNCTIONS:
+    for name in [name for b in bound for name in b["torch"]]:
         assert hasattr(torch, name), name
     for name in ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve", "cholesky", "qr", "eigh",
                  "eigvalsh", "svd", "svdvals", "pinv", "matrix_rank", "cross", "multi_dot", "matrix_power",

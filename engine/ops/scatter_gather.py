@@ -1,15 +1,13 @@
-"""Indexing beyond the core set: index_add/index_copy/index_fill, masked_scatter, scatter_reduce,
-take, take_along_dim, put.
-
-Index arrays (and masks) travel as op params, not inputs: PyTorch's nodes have no edge for them.
-VJPs address the gradient with full index tuples, so m.index / m.scatter_into / m.index_put serve
-both a plain backward and one with create_graph=True."""
+"""Writes and reads at index positions beyond the core set: index_add/index_copy/index_fill/
+index_reduce, masked_scatter, scatter_reduce, take/put, select/slice/diagonal_scatter."""
 import numpy as np
-
-from ._core import OpDef, apply, is_raw_array, _xp_of, Tensor
+from ._core import renamed, OpDef, apply, is_raw_array, _xp_of, Tensor
+from ._registry import binds
+from ._core import broadcast_error
 from .reduce import normalize_dim
 from .indexing import _along_axis_index, platform_indices
 from .shape import _size_list
+from . import shape as sh
 
 
 def _title(dtype):
@@ -95,6 +93,7 @@ def _scalar_view(fn, x, index, *rest):
     return fn(x.reshape(1), 0, index.reshape(-1), *rest).reshape(())
 
 
+@binds("index_add", inplace=True)
 def index_add(input, dim, index, source, *, alpha=1):
     if input._data.ndim == 0:
         return _scalar_view(lambda *a: index_add(*a, alpha=alpha), input, index, source)
@@ -103,6 +102,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     return apply(_index_add, (input, source), (where, alpha))
 
 
+@binds("index_copy", inplace=True)
 def index_copy(input, dim, index, source):
     if input._data.ndim == 0:
         return _scalar_view(index_copy, input, index, source)
@@ -111,6 +111,7 @@ def index_copy(input, dim, index, source):
     return apply(_index_copy, (input, source), (where,))
 
 
+@binds("index_fill", inplace=True)
 def index_fill(input, dim, index, value):
     if input._data.ndim == 0:  # as a 1-element vector (the value stays as it is: 0-d or a number)
         normalize_dim(dim, 0)
@@ -145,10 +146,10 @@ _masked_scatter = OpDef("MaskedScatterBackward0", _masked_scatter_forward, _mask
                         kind="masked_scatter")
 
 
+@binds("masked_scatter", inplace=True)
 def masked_scatter(input, mask, source):
     if mask.dtype.name != "bool":
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {_title(mask.dtype)}")
-    from ._core import broadcast_error
     error = broadcast_error([input._data.shape, mask._data.shape])
     if error is not None:
         raise error
@@ -277,6 +278,7 @@ _scatter_reduce = OpDef("ScatterReduceBackward0", _scatter_reduce_forward, _scat
                         save_inputs=(0, 1), save_output=True, kind="scatter_reduce")
 
 
+@binds("scatter_reduce", inplace=True)
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in _REDUCE_UFUNCS:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
@@ -324,6 +326,7 @@ def _take_vjp(m, g, node):
 _take = OpDef("TakeBackward0", _take_forward, _take_vjp, kind="take")
 
 
+@binds("take")
 def take(input, index):
     return apply(_take, (input,), (_flat_index(input, index, "take"),))
 
@@ -349,6 +352,7 @@ def _put_vjp(m, g, node):
 _put = OpDef("PutBackward0", _put_forward, _put_vjp, kind="put")
 
 
+@binds("put", inplace=True)
 def put(input, index, source, accumulate=False):
     if source._data.size != index._data.size:
         raise IndexError("put_(): Expected source and index to have the same number of elements, but got "
@@ -356,6 +360,7 @@ def put(input, index, source, accumulate=False):
     return apply(_put, (input, source.to(input.dtype)), (_flat_index(input, index, "put_"), accumulate))
 
 
+@binds("take_along_dim")
 def take_along_dim(input, indices, dim=None):
     from .indexing import gather
     if dim is None:
@@ -374,12 +379,103 @@ def take_along_dim(input, indices, dim=None):
     return gather(input, axis, indices)
 
 
-# Registered by engine/functions.py: FUNCTIONS become torch.<name>, METHODS name the ones that are
-# also Tensor methods, INPLACE maps Tensor in-place method names (ending in "_") to functions.
-FUNCTIONS = {
-    "index_add": index_add, "index_copy": index_copy, "index_fill": index_fill, "masked_scatter": masked_scatter,
-    "scatter_reduce": scatter_reduce, "take": take, "take_along_dim": take_along_dim, "put": put,
-}
-METHODS = list(FUNCTIONS)
-INPLACE = {"index_add_": index_add, "index_copy_": index_copy, "index_fill_": index_fill,
-           "masked_scatter_": masked_scatter, "scatter_reduce_": scatter_reduce, "put_": put}
+# ---------------------------------------------------------------------------------------------
+# index_reduce: scatter_reduce with the index repeated across the source's other dims
+_index_reduce = renamed(_scatter_reduce, "IndexReduceBackward0")
+
+
+@binds("index_reduce", inplace=True)
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    if input._data.ndim == 0:  # a 0-d tensor as a 1-element vector
+        normalize_dim(dim, 0)
+        return index_reduce(input.reshape(1), 0, index.reshape(-1), source.reshape(-1), reduce,
+                            include_self=include_self).reshape(())
+    axis = normalize_dim(dim, input._data.ndim)
+    size = input._data.shape[axis] if input._data.ndim else 1
+    if bool(((index._data < 0) | (index._data >= size)).any()):  # no negative indices here, unlike index_add
+        raise IndexError("index out of range in self")
+    _check_index("index_reduce_", input, dim, index)
+    _check_source("index_reduce_", input, axis, index, source)
+    xp = input._xp
+    shape = [1] * source._data.ndim
+    shape[axis] = -1
+    idx = xp.broadcast_to(index._data.astype(np.int64).reshape(shape), source._data.shape).copy()
+    return apply(_index_reduce, (input, source), (idx, axis, reduce, include_self))
+
+
+# ---------------------------------------------------------------------------------------------
+# select_scatter / slice_scatter / diagonal_scatter: a copy of input with src written into one view
+def _locate(xp, a, kind, where):
+    """(array, index) with array[index] the part of `a` the view selects (assignable in place)."""
+    if kind != "diagonal":
+        return a, where
+    offset, d1, d2 = where
+    moved = xp.moveaxis(a, (d1, d2), (-2, -1))
+    rows, cols = moved.shape[-2] - max(-offset, 0), moved.shape[-1] - max(offset, 0)
+    i = xp.arange(max(min(rows, cols), 0))
+    return moved, (Ellipsis, i + max(-offset, 0), i + max(offset, 0))
+
+
+def _view_of(xp, a, kind, where):
+    array, index = _locate(xp, a, kind, where)
+    return xp.asarray(array[index])
+
+
+def _scatter_view_forward(xp, x, src, kind, where):
+    out = x.copy()
+    array, index = _locate(xp, out, kind, where)
+    array[index] = src
+    return out
+
+
+def _scatter_view_vjp(m, g, node):
+    kind, where = node.params
+    if is_raw_array(g):
+        xp = _xp_of(g)
+        return _scatter_view_forward(xp, g, 0, kind, where), _view_of(xp, g, kind, where).copy()
+    # create_graph: the same two pieces as differentiable functions of g (PyTorch's formulas)
+    g_src = sh.diagonal(g, *where) if kind == "diagonal" else g[where]
+    return apply(node.op, (g, g_src * 0), node.params), g_src
+
+
+def _scatter_view(name, kind):
+    op = OpDef(name, _scatter_view_forward, _scatter_view_vjp, kind=name.replace("Backward0", "").lower())
+
+    def scatter(input, src, where):
+        expected = _view_of(input._xp, input._data, kind, where).shape
+        if tuple(src.shape) != tuple(expected):
+            raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                               f"{sh._size_list(src.shape)}, slice size = {sh._size_list(expected)}")
+        return apply(op, (input, src.to(input.dtype)), (kind, where))
+    return scatter
+
+
+_select_scatter = _scatter_view("SelectScatterBackward0", "select")
+_slice_scatter = _scatter_view("SliceScatterBackward0", "slice")
+_diagonal_scatter = _scatter_view("DiagonalScatterBackward0", "diagonal")
+
+
+@binds("select_scatter")
+def select_scatter(input, src, dim, index):
+    axis = normalize_dim(dim, input._data.ndim)
+    sh.select(input.detach(), dim, index)  # PyTorch's checks of dim and index
+    return _select_scatter(input, src, (slice(None),) * axis + (index % input._data.shape[axis],))
+
+
+@binds("slice_scatter")
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    axis = normalize_dim(dim, input._data.ndim)
+    return _slice_scatter(input, src, (slice(None),) * axis + (slice(start, end, step),))
+
+
+@binds("diagonal_scatter")
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    nd = input._data.ndim
+    d1, d2 = normalize_dim(dim1, nd), normalize_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return _diagonal_scatter(input, src, (offset, d1, d2))

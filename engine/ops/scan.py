@@ -1,0 +1,178 @@
+"""Reductions and scans along a dim beyond sum/mean/cumsum (in reduce.py): nan-aware sums and means,
+logcumsumexp, diff, trapezoid, histograms, bincount."""
+import numpy as np
+from .._dtype import get_default_dtype, bool_, as_dtype
+from ._core import OpDef, apply
+from ._registry import binds
+from .. import creation
+from .special import _div_scalar, _mul_scalar
+from . import elementwise as ew, shape as sh, reduce as red
+from .elementwise import _type_title
+from .reduce import normalize_dim, normalize_dims
+from ..tensor import Tensor
+
+
+# ---------------------------------------------------------------------------------------------
+# reductions and scans
+def _nansum_forward(xp, x, axes, keepdim, dt):
+    if x.dtype.kind in "biu":
+        return xp.sum(x, axis=axes, keepdims=keepdim, dtype=dt or np.int64)
+    return xp.nansum(x, axis=axes, keepdims=keepdim, dtype=dt)
+
+
+def _nansum_vjp(m, g, node, x):
+    axes, keepdim, _ = node.params
+    g = red._restore(m, g, node.shapes[0], axes, keepdim)
+    return m.where(m.as_mask(m.isnan(x)), g * 0, g)
+
+
+_nansum = OpDef("NansumBackward0", _nansum_forward, _nansum_vjp, save_inputs=(0,), kind="nansum")
+
+
+@binds("nansum")
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    dt = as_dtype(dtype).np if dtype is not None else None
+    return apply(_nansum, (input,), (normalize_dims(dim, input._data.ndim), keepdim, dt))
+
+
+@binds("nanmean")
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{_type_title(input.dtype)}")
+    count = red.sum(ew.logical_not(ew.isnan(input)), dim, keepdim)
+    return ew.div(nansum(input, dim, keepdim, dtype=dtype), count)
+
+
+def _logcumsumexp_forward(xp, x, axis):
+    if x.ndim == 0:
+        return x.copy()
+    try:
+        return xp.logaddexp.accumulate(x, axis=axis)
+    except (AttributeError, NotImplementedError, TypeError):  # a backend without ufunc.accumulate
+        top = xp.max(x, axis=axis, keepdims=True)
+        top = xp.where(xp.isfinite(top), top, 0)
+        return xp.log(xp.cumsum(xp.exp(x - top), axis=axis)) + top
+
+
+def _logcumsumexp_vjp(m, g, node, x, out):
+    # d out_j / d x_i = exp(x_i - out_j) for j >= i: a reversed cumulative sum, shifted by the
+    # largest out (the last one) so that nothing overflows
+    axis = node.params[0]
+    if not node.shapes[0]:
+        return g
+    last = m.index(out, (slice(None),) * axis + (slice(-1, None),))
+    scaled = g * m.exp(last - out)
+    rev = m.flip(m.cumsum(m.flip(scaled, (axis,)), axis), (axis,))
+    return rev * m.exp(x - last)
+
+
+_logcumsumexp = OpDef("LogcumsumexpBackward0", _logcumsumexp_forward, _logcumsumexp_vjp, save_inputs=(0,),
+                      save_output=True, kind="logcumsumexp")
+
+
+@binds("logcumsumexp")
+def logcumsumexp(input, dim):
+    if not input.dtype.is_floating_point:
+        input = input.to(get_default_dtype())
+    return apply(_logcumsumexp, (input,), (normalize_dim(dim, input._data.ndim),))
+
+
+def _slices(x, dim, start, stop):
+    return sh.narrow(x, dim, start, stop - start)
+
+
+@binds("diff")
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    if input._data.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    dim = normalize_dim(dim, input._data.ndim)
+    parts = [p for p in (prepend, input, append) if p is not None]
+    if len(parts) > 1:
+        parts = [p if p._data.ndim else sh.expand(p, input.shape[:dim] + (1,) + input.shape[dim + 1:])
+                 for p in parts]
+        input = sh.cat(parts, dim)
+    for _ in range(n):
+        size = input.shape[dim]
+        if size == 0:
+            break
+        hi, lo = _slices(input, dim, 1, size), _slices(input, dim, 0, size - 1)
+        input = ew.logical_xor(hi, lo) if input.dtype is bool_ else ew.sub(hi, lo)
+    return input
+
+
+@binds("trapezoid", method=False)
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    dim = normalize_dim(dim, y._data.ndim)
+    size = y.shape[dim]
+    if x is not None and isinstance(x, Tensor):
+        if x._data.ndim == 1:  # a 1-d x lies along `dim`
+            x = sh.reshape(x, (-1,) + (1,) * (y._data.ndim - dim - 1))
+        dxs = diff(x, dim=-1 if x._data.ndim == 1 else dim - y._data.ndim)
+        return _div_scalar(red.sum(dxs * (_slices(y, dim, 1, size) + _slices(y, dim, 0, size - 1)), dim), 2.0)
+    spacing = 1.0 if dx is None and x is None else (dx if dx is not None else x)
+    if size == 0:
+        return red.sum(y, dim) * 0
+    ends = sh.select(y, dim, 0) + sh.select(y, dim, -1)
+    return _mul_scalar(red.sum(y, dim) - ends * 0.5, spacing)
+
+
+@binds("trapz", method=False)
+def trapz(y, x=None, *, dx=None, dim=-1):
+    if x is not None and not isinstance(x, Tensor):
+        dx, x = x, None  # trapz(y, dx, dim) in the old signature
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+@binds("histc")
+def histc(input, bins=100, min=0, max=0, *, out=None):
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_title(input.dtype)}'")
+    xp, x = input._xp, input._data
+    lo, hi = float(min), float(max)
+    if lo == hi and x.size:
+        lo, hi = float(x.min()), float(x.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise RuntimeError("torch.histogram(): max must be larger than min")
+    inside = (x >= lo) & (x <= hi)
+    index = xp.floor((x[inside] - lo) * bins / (hi - lo)).astype(np.int64)
+    index = xp.minimum(index, bins - 1)  # the top edge belongs to the last bin
+    counts = xp.bincount(index, minlength=bins).astype(x.dtype)
+    result = Tensor._make(counts, device=input.device)
+    return ew.write_out(out, result) if out is not None else result
+
+
+@binds("histogram")
+def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
+    """Counts (or weights, or a density) per bin and the bin edges: NumPy's histogram, whose rules
+    (edges, a degenerate range widened by 0.5, the top edge in the last bin) are PyTorch's."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_title(input.dtype)}'")
+    edges = bins._host() if isinstance(bins, Tensor) else int(bins)
+    weights = weight._host() if weight is not None else None
+    hist, edges = np.histogram(input._host(), edges, range=range, weights=weights, density=density)
+    from .reduce import return_type
+    dtype = input._data.dtype
+    hist, edges = (creation.tensor(a.astype(dtype), device=input.device) for a in (hist, edges))
+    if out is not None:
+        ew.write_out(out[0], hist), ew.write_out(out[1], edges)
+        hist, edges = out
+    return return_type("histogram", ("hist", "bin_edges"))(hist, edges)
+
+
+@binds("bincount")
+def bincount(input, weights=None, minlength=0):
+    if input._data.ndim != 1 or input.dtype.is_floating_point:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    xp = input._xp
+    if input._data.size and bool(xp.any(input._data < 0)):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is None:
+        counts = xp.bincount(input._data, minlength=minlength).astype(np.int64)
+    else:
+        wd = weights._data
+        counts = xp.bincount(input._data, weights=wd, minlength=minlength)
+        counts = counts.astype(wd.dtype if wd.dtype == np.float32 else np.float64)
+    return Tensor._make(counts, device=input.device)
