@@ -411,11 +411,14 @@ class Controller:
                     cell.graph = None
                 cell.status = "skipped" if cell.code == code else "stale"
         notes = list(result.notes)
-        if result.limit:
+        if result.limit and not (result.stopped and result.limit == "stopped"):
             notes.insert(0, f"Limit hit: {result.limit}.")
         state.errors = notes
         state.rebuild_steps()
-        if result.failed is not None:
+        if result.stopped and result.limit == "stopped":
+            where = result.failed if result.failed is not None else result.start + len(result.results) - 1
+            state.message = f"Stopped at cell [{where + 1}] by request."
+        elif result.failed is not None:
             state.message = f"Stopped at cell [{result.failed + 1}]" + (f" ({result.limit})" if result.limit else "")
         else:
             state.message = f"Ran {len(result.results)} cell(s) in {result.duration * 1000:.0f} ms."

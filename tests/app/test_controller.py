@@ -321,7 +321,7 @@ def test_stop_ends_a_runaway_cell_at_once_and_keeps_the_names(runaway):
     took = runaway.wait(5)
     assert took < 1.0, f"stopping took {took:.2f} s"
     assert state.cells[1].status == "error" and state.cells[1].error.startswith("Stopped by request.")
-    assert state.message.startswith("Stopped at cell [2]") and not state.running
+    assert state.message == "Stopped at cell [2] by request." and not state.running and not state.errors
     assert runaway.runner.pid == pid and not runaway.applied[-1].restarted
     ctl.edit(state.cells[1].id, "print(kept)")
     runaway.wait(5)
@@ -350,7 +350,7 @@ def test_restart_during_a_runaway_cell_forgets_the_names_and_runs_everything_aga
     ctl.reset_and_run_all()          # stops the loop, forgets every name, runs from the top...
     ctl.edit(state.cells[1].id, "print('later' in dir(), kept)")   # ... and the fix follows
     took = runaway.wait(5)
-    assert took < 2.0, f"restart and fix took {took:.2f} s"
+    assert took < 8.0, f"restart and fix took {took:.2f} s"   # a new worker starts: far below the 30 s limit
     assert len(runaway.applied) == applied + 1
     assert [c.status for c in state.cells] == ["done", "done"]
     assert state.cells[1].output == "False 7\n"
