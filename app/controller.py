@@ -1,13 +1,23 @@
 """Runs cells when they change and puts the results into the state.
 
-Edits are debounced (`DEBOUNCE_S` after typing pauses, the edited cell and the cells after it run
-again); Shift+Enter and "Run all" run at once. One run is in flight at a time; edits made meanwhile
-coalesce into one follow-up run from the earliest cell touched. Runs happen off the page's event
-loop (a thread on the server) and their results are applied back on it through a `Scheduler`.
+Edits are debounced: when typing pauses the edited cell and the cells after it run again. The pause
+adapts to the cells: `DEBOUNCE_MIN_S` when the last run came back quickly, growing with slower runs
+up to `DEBOUNCE_S`. Shift+Enter and "Run all" run at once. One run is in flight at a time; an edit
+made meanwhile supersedes it (the run is stopped where it is and its results are never drawn) and
+one follow-up run starts from the earliest cell touched. Stop and Restart stop the run in flight the
+same way. Runs happen off the page's event loop (a thread on the server) and their results are
+applied back on it through a `Scheduler`.
+
+With `GRADVIEW_TIMING_LOG=FILE` every applied run appends one JSON line to FILE: the wall-clock
+times (`time.time()`) of its phases (the last edit, the pause's end, the runner's work, applying
+the results to the page objects, the page's changes handed to the document), the time the cells
+ran and the time spent turning captures into graphs (`bench/bench_app.py` reads them).
 """
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import sys
 import threading
 import time
@@ -16,10 +26,21 @@ import traceback
 from .runner import Runner, RunResult, Settings
 from .state import AppState
 
-__all__ = ["Controller", "Scheduler", "SyncScheduler", "ThreadScheduler", "DocScheduler", "DEBOUNCE_S"]
+__all__ = ["Controller", "Scheduler", "SyncScheduler", "ThreadScheduler", "DocScheduler", "DEBOUNCE_S",
+           "DEBOUNCE_MIN_S", "adaptive_debounce"]
 
-DEBOUNCE_S = 0.3
+DEBOUNCE_S = 0.3         # the longest typing pause waited for (cells that take a while to run)
+DEBOUNCE_MIN_S = 0.1     # the pause after a quick run
 SHOW_RUNNING_AFTER_S = 0.15  # a run shows "running" only once it has taken this long
+
+
+def adaptive_debounce(last_round_trip_s: float | None) -> float:
+    """How long typing must pause before a run: half the last run's round trip, within
+    [DEBOUNCE_MIN_S, DEBOUNCE_S] (a quick run is redone as soon as typing pauses; a slow one waits
+    longer, so it is not started and superseded at every keystroke)."""
+    if last_round_trip_s is None:
+        return DEBOUNCE_MIN_S
+    return min(DEBOUNCE_S, max(DEBOUNCE_MIN_S, 0.5 * last_round_trip_s))
 
 
 class Scheduler:
@@ -173,19 +194,29 @@ class Controller:
     """Connects the state to a runner."""
 
     def __init__(self, state: AppState, runner: Runner, scheduler: Scheduler | None = None,
-                 debounce: float = DEBOUNCE_S):
+                 debounce: float | None = None):
         self.state = state
         self.runner = runner
         self.scheduler = scheduler or SyncScheduler()
-        self.debounce = debounce
+        self.debounce = debounce     # a fixed typing pause in seconds; None: adaptive_debounce()
         self._timer = None
         self._pending_start: int | None = None
         self._in_flight = False
+        self._flight_start = 0       # the first cell of the run in flight
+        self._superseded = False     # the run in flight was stopped for a newer one: not drawn
+        self._reset_next = False     # forget every name before the next run (Restart)
         self._closed = False
         self.listeners = []          # fn(run_result) after each applied run (benchmarks, tests)
         self.last_timing = {}
+        self._last_round_trip = None
+        self._last_edit_at = None
         self._run_id = 0
         self._running_timer = None
+        self._timing_log = os.environ.get("GRADVIEW_TIMING_LOG") or None
+
+    def pause(self) -> float:
+        """The typing pause before the next run."""
+        return self.debounce if self.debounce is not None else adaptive_debounce(self._last_round_trip)
 
     # -- requests ------------------------------------------------------------------------------------
     def edit(self, cell_id: str, code: str):
@@ -195,11 +226,13 @@ class Controller:
         if cell.code == code and self._timer is None:
             return
         index = state.index(cell_id)
+        self._last_edit_at = time.time()
         # the pause is timed from now, before the page is told what went stale
         if self._timer is not None:
             self.scheduler.cancel(self._timer)
-        self._timer = self.scheduler.call_later(self.debounce, self._fire)
+        self._timer = self.scheduler.call_later(self.pause(), self._fire)
         self._pending_start = index if self._pending_start is None else min(self._pending_start, index)
+        self._supersede()
         with self.scheduler.batch():
             cell.code = code
             self._mark_stale(index)
@@ -213,6 +246,7 @@ class Controller:
             self._timer = None
         index = max(0, min(index, len(self.state.cells) - 1))
         self._pending_start = index if self._pending_start is None else min(self._pending_start, index)
+        self._supersede()
         with self.scheduler.batch():
             self._mark_stale(index)
             self.state.pending = True
@@ -225,11 +259,23 @@ class Controller:
         self.run_from(0)
 
     def reset_and_run_all(self):
-        """Forget every name and run the notebook top to bottom."""
-        self.runner.reset()
+        """Forget every name and run the notebook top to bottom (a run in flight is stopped first;
+        the names are forgotten off the page's loop, just before the run)."""
+        self._reset_next = True
         self.run_from(0)
 
     def stop(self):
+        """Stop the run in flight where it is; its cell says it was stopped."""
+        if self._in_flight:
+            self.runner.interrupt()
+
+    def _supersede(self):
+        """A newer run is wanted: stop the one in flight, whose results will not be drawn; the next
+        run starts no later than it did (its cells may have run only in part)."""
+        if not self._in_flight or self._superseded:
+            return
+        self._superseded = True
+        self._pending_start = min(self._pending_start, self._flight_start)
         self.runner.interrupt()
 
     def close(self):
@@ -264,9 +310,14 @@ class Controller:
         cells = [(c.id, c.code) for c in state.cells]
         settings = self._settings()
         self._in_flight = True
+        self._flight_start = start
+        self._superseded = False
+        reset, self._reset_next = self._reset_next, False
         self._run_id += 1
         run_id = self._run_id
         t0 = time.perf_counter()
+        times = {"edit": self._last_edit_at, "launch": time.time()}
+        self._last_edit_at = None
 
         def show_running():
             # only runs that take a while say so: a quick run's results are the only message it sends
@@ -281,7 +332,10 @@ class Controller:
         self._running_timer = self.scheduler.call_later(SHOW_RUNNING_AFTER_S, show_running)
 
         def work():
+            times["work"] = time.time()
             try:
+                if reset:
+                    self.runner.reset()
                 return self.runner.run(cells, start, settings)
             except Exception as exc:  # noqa: BLE001  the page stays up whatever the runner does
                 result = RunResult(start=start)
@@ -291,12 +345,20 @@ class Controller:
                 return result
 
         def done(result):
+            times["done"] = time.time()
             if self._running_timer is not None:
                 self.scheduler.cancel(self._running_timer)
                 self._running_timer = None
+            superseded = self._superseded
             with self.scheduler.batch():
                 try:
-                    self._apply(cells, result, time.perf_counter() - t0)
+                    if not superseded:   # a newer run is on its way: this one's results are not drawn
+                        self._apply(cells, result, time.perf_counter() - t0)
+                        times["applied"] = time.time()
+                    else:
+                        for c in state.cells[start:]:
+                            if c.status == "running":
+                                c.status = "stale"
                 finally:
                     self._in_flight = False
                     if self._pending_start is not None and self._timer is None:
@@ -304,8 +366,22 @@ class Controller:
                     else:
                         state.pending = self._timer is not None
                         state.running = False
+            if not superseded:
+                times["sent"] = time.time()
+                self._log_timing(times, result)
 
         self.scheduler.background(work, done)
+
+    def _log_timing(self, times, result):
+        if not self._timing_log:
+            return
+        record = dict(times, ran_s=sum(r.duration for r in result.results),
+                      graph_s=sum(getattr(r, "graph_s", 0.0) for r in result.results),
+                      runner_s=result.duration, cells=len(result.results),
+                      nodes=sum(len(s.get("nodes", ())) for r in result.results if r.graph
+                                for s in r.graph.get("steps", ())))
+        with contextlib.suppress(OSError), open(self._timing_log, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
 
     def _apply(self, cells, result: RunResult, elapsed: float):
         state = self.state
@@ -335,16 +411,20 @@ class Controller:
                     cell.graph = None
                 cell.status = "skipped" if cell.code == code else "stale"
         notes = list(result.notes)
-        if result.limit:
+        if result.limit and not (result.stopped and result.limit == "stopped"):
             notes.insert(0, f"Limit hit: {result.limit}.")
         state.errors = notes
         state.rebuild_steps()
-        if result.failed is not None:
+        if result.stopped and result.limit == "stopped":
+            where = result.failed if result.failed is not None else result.start + len(result.results) - 1
+            state.message = f"Stopped at cell [{where + 1}] by request."
+        elif result.failed is not None:
             state.message = f"Stopped at cell [{result.failed + 1}]" + (f" ({result.limit})" if result.limit else "")
         else:
             state.message = f"Ran {len(result.results)} cell(s) in {result.duration * 1000:.0f} ms."
         state.run_count += 1
         self.last_timing = {"run_s": result.duration, "round_trip_s": elapsed}
+        self._last_round_trip = elapsed
         for fn in list(self.listeners):
             try:
                 fn(result)

@@ -82,6 +82,8 @@ class GradviewApp(param.Parameterized):
         self.bridge.param.watch(self._bridge_run, "run_request")
         self.bridge.param.watch(self._bridge_cursor, "cursor")
         self.controls = ControlsPanel(self.state, self)
+        if sys.platform != "emscripten":
+            self.controls.stop.visible = True   # (the static site's page shows and handles its own)
         self.cells = CellsView(self.state, self)
         self.graph = GraphPanel(self.state, self)
         self.inspector = InspectorPanel(self.state)

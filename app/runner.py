@@ -31,6 +31,7 @@ import io
 import linecache
 import os
 import pickle
+import signal
 import socket
 import subprocess
 import sys
@@ -47,6 +48,7 @@ __all__ = ["Settings", "CellResult", "RunResult", "Session", "Runner", "InProces
            "DEFAULT_MEMORY_LIMIT_MB"]
 
 DEFAULT_TIME_LIMIT = 10.0
+STOP_GRACE_S = 0.5       # a worker asked to stop (SIGINT) that has not stopped by then is replaced
 DEFAULT_MEMORY_LIMIT_MB = 4096   # a worker's address space (RLIMIT_AS); 0 or None: no limit
 MAX_OUTPUT_CHARS = 20_000
 CELL_PREFIX = "<cell "
@@ -85,6 +87,7 @@ class CellResult:
     error_col: int | None = None
     graph: dict | None = None       # engine.graph capture dict for this cell
     duration: float = 0.0
+    graph_s: float = 0.0            # of `duration`, the time spent turning the capture into `graph`
 
 
 @dataclass
@@ -94,6 +97,7 @@ class RunResult:
     failed: int | None = None        # index of the cell that failed
     limit: str | None = None         # which limit was hit, in words
     restarted: bool = False          # the worker was replaced during this run
+    stopped: bool = False            # stopped by request (Stop, a newer edit, Restart)
     duration: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -105,6 +109,15 @@ class RunResult:
 class TimeLimitExceeded(BaseException):
     """Raised inside a cell when the run's time is up (a BaseException so `except Exception` in user
     code does not swallow it)."""
+
+
+class RunStopped(TimeLimitExceeded, KeyboardInterrupt):
+    """Raised inside a cell when its worker is asked to stop (SIGINT): a KeyboardInterrupt, so a cell
+    written for Jupyter (`except KeyboardInterrupt: ...`) handles it as there; the cells after it
+    do not run either way."""
+
+    def __init__(self, *args):
+        super().__init__(*(args or ("stopped",)))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -267,6 +280,8 @@ class Session:
         self.ns = fresh_namespace()
         self._deadline = None
         self._cancel = False
+        self._in_exec = False     # cell code is running (a stop request raises there)
+        self._stop_asked = False  # a stop request came during this run
         self.memory_limit_mb = memory_limit_mb   # what the process is limited to (for messages only)
 
     def reset(self):
@@ -294,6 +309,14 @@ class Session:
     def cancel(self):
         self._cancel = True
 
+    def on_sigint(self, signum=None, frame=None):
+        """A worker's SIGINT handler: stop the cell where it is (a loop that never starts a new line
+        too); outside cell code (capture, sending results) the run stops after the current cell."""
+        self._stop_asked = True
+        if self._in_exec:
+            self._in_exec = False
+            raise RunStopped()
+
     def run(self, cells, start=0, settings=None, time_limit=None, capture=True, on_cell=None) -> RunResult:
         """Run `cells[start:]` (a list of (cell_id, code)). `on_cell(result)` hears of each cell as it ends."""
         settings = settings or Settings()
@@ -305,6 +328,7 @@ class Session:
         self._limit = time_limit or 0
         self.last_limit = None
         self._cancel = False
+        self._stop_asked = False
         traced = time_limit is not None and time_limit > 0
         for index in range(start, len(cells)):
             cid, code = cells[index]
@@ -316,6 +340,11 @@ class Session:
                 result.failed = index
                 if cell.error_kind == "limit":
                     result.limit = self.last_limit
+                    result.stopped = self.last_limit == "stopped"
+                break
+            if self._stop_asked:   # stopped outside cell code, or the cell caught KeyboardInterrupt
+                result.stopped = True
+                result.limit = "stopped"
                 break
         self._deadline = None
         result.duration = time.perf_counter() - t_run
@@ -354,10 +383,13 @@ class Session:
                 try:
                     if cm is not None:
                         with cm as graph_obj:
+                            self._in_exec = True
                             exec(compiled, self.ns)
                     else:
+                        self._in_exec = True
                         exec(compiled, self.ns)
                 finally:
+                    self._in_exec = False
                     if traced:
                         sys.settrace(None)
         except TimeLimitExceeded as exc:
@@ -395,11 +427,13 @@ class Session:
             half = MAX_OUTPUT_CHARS // 2
             cell.error = f"{cell.error[:half]}\n... (error text cut) ...\n{cell.error[-half:]}"
         if graph_obj is not None:
+            t_graph = time.perf_counter()
             try:
                 # past the node cap a step keeps its outputs and the nodes closest to them
                 cell.graph = graph_obj.to_dict(max_nodes=settings.max_nodes)
             except Exception as exc:  # noqa: BLE001
                 cell.output += f"\n(graph capture failed: {type(exc).__name__}: {exc})"
+            cell.graph_s = time.perf_counter() - t_graph
         cell.duration = time.perf_counter() - t0
         return cell
 
@@ -491,6 +525,8 @@ class WorkerRunner(Runner):
         self._sock = None
         self._file = None
         self._lock = threading.Lock()         # one run at a time
+        self._run_no = 0                      # counts runs, so a late stop timer knows its run
+        self._ready_pid = None                # the worker that said ready (SIGINT would end one starting)
         self._start_thread = None
         self.restarts = 0
         if start:
@@ -523,6 +559,7 @@ class WorkerRunner(Runner):
         ready = _recv(self._file)
         if ready != ("ready",):
             raise RuntimeError(f"worker failed to start: {ready!r}")
+        self._ready_pid = proc.pid   # from now on it takes SIGINT as a stop request
 
     def _ensure_started(self):
         with contextlib.suppress(Exception):
@@ -566,6 +603,7 @@ class WorkerRunner(Runner):
         cells = [tuple(c) for c in cells]
         settings = settings or Settings()
         with self._lock:
+            self._run_no += 1
             t0 = time.perf_counter()
             try:
                 resumed = self._resume(cells[:start], settings) if self._suspended is not None else None
@@ -579,8 +617,13 @@ class WorkerRunner(Runner):
             result = self._exchange(cells, start, settings, on_cell, self.time_limit)
             if resumed:
                 result.notes.insert(0, resumed)
-            if result.failed is not None and result.results and result.results[-1].error_kind in ("limit", "crash"):
+            if result.limit == "stopped":
+                result.stopped = True
+            stopped_in_place = result.stopped and self._alive()
+            if (result.failed is not None and result.results and not stopped_in_place
+                    and result.results[-1].error_kind in ("limit", "crash")):
                 self._restart_and_replay(cells[:result.failed], settings, result)
+            self._stop_reason = None
             result.duration = time.perf_counter() - t0
             self.last_active = time.monotonic()
             return result
@@ -714,11 +757,25 @@ class WorkerRunner(Runner):
             self._kill()
             self._spawn()
 
-    def interrupt(self):
-        if self._lock.locked() and self._proc is not None:
-            self._stop_reason = "stopped"
+    def interrupt(self, grace: float = STOP_GRACE_S):
+        """Stop the run in flight: SIGINT stops the cell where it is (the worker and its names live
+        on); a worker still running `grace` seconds later (a cell that ignores KeyboardInterrupt, a
+        long call into C) is killed and replaced, and the cells above re-run."""
+        proc, run_no = self._proc, self._run_no
+        if not self._lock.locked() or proc is None:
+            return
+        if proc.pid == self._ready_pid:
             with contextlib.suppress(Exception):
-                self._proc.kill()
+                os.kill(proc.pid, signal.SIGINT)
+
+        def kill_if_still_running():
+            if self._lock.locked() and self._run_no == run_no and self._proc is proc and proc.poll() is None:
+                self._stop_reason = "stopped"
+                with contextlib.suppress(Exception):
+                    proc.kill()
+        timer = threading.Timer(grace, kill_if_still_running)
+        timer.daemon = True
+        timer.start()
 
     def close(self):
         t = self._start_thread
@@ -750,6 +807,7 @@ def _watch_parent(every: float = 1.0):
 def _worker_main(fd: int, memory_limit_mb=None):
     """The child process: one Session, answering runs until the pipe closes."""
     apply_limits(memory_limit_mb)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # until the session can take it (below)
     _watch_parent()
     sock = socket.socket(fileno=fd)
     f = sock.makefile("rwb")
@@ -757,6 +815,7 @@ def _worker_main(fd: int, memory_limit_mb=None):
     with contextlib.suppress(Exception):
         import engine.graph  # noqa: F401
     session = Session(memory_limit_mb=int(memory_limit_mb) if memory_limit_mb else None)
+    signal.signal(signal.SIGINT, session.on_sigint)   # Stop: the cell ends where it is
     me = os.getpid()
 
     def sent(cell):

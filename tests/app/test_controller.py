@@ -254,3 +254,103 @@ def test_a_pending_run_marks_the_graph_and_outputs_not_rerun_as_stale():
         assert app.state.cells[1].status == "skipped" and "class='stale'" in below.output.object
     finally:
         app.close()
+
+
+def test_the_pause_adapts_to_how_long_the_last_run_took():
+    from app.controller import DEBOUNCE_MIN_S, DEBOUNCE_S, adaptive_debounce
+    assert adaptive_debounce(None) == DEBOUNCE_MIN_S == adaptive_debounce(0.05)
+    assert DEBOUNCE_MIN_S < adaptive_debounce(0.4) < DEBOUNCE_S == adaptive_debounce(5.0)
+    state = AppState(codes=["x = 1"])
+    ctl = Controller(state, InProcessRunner(time_limit=5), SyncScheduler())
+    assert ctl.pause() == DEBOUNCE_MIN_S
+    ctl._last_round_trip = 2.0
+    assert ctl.pause() == DEBOUNCE_S
+    assert Controller(state, InProcessRunner(), SyncScheduler(), debounce=0.25).pause() == 0.25
+
+
+class _Runs:
+    """A controller on a worker, with threads for timers and runs (as on the server), and a way to
+    wait for the next applied run."""
+
+    def __init__(self, codes):
+        import threading
+        from app.controller import ThreadScheduler
+        from app.runner import WorkerRunner
+        self.state = AppState(codes=codes)
+        self.runner = WorkerRunner(time_limit=30)
+        self.ctl = Controller(self.state, self.runner, ThreadScheduler())
+        self.applied = []
+        self.event = threading.Event()
+        self.ctl.listeners.append(lambda result: (self.applied.append(result), self.event.set()))
+
+    def wait(self, timeout):
+        import time
+        t0 = time.perf_counter()
+        assert self.event.wait(timeout), "no run was applied"
+        self.event.clear()
+        return time.perf_counter() - t0
+
+    def until_running(self):
+        import time
+        for _ in range(200):
+            if self.ctl._in_flight and self.state.running:
+                time.sleep(0.3)   # well inside the loop
+                return
+            time.sleep(0.02)
+        raise AssertionError("the run never started")
+
+    def close(self):
+        self.ctl.close()
+
+
+@pytest.fixture
+def runaway():
+    runs = _Runs(["kept = 7", "x = kept + 1"])
+    runs.ctl.run_all()
+    runs.wait(30)
+    yield runs
+    runs.close()
+
+
+def test_stop_ends_a_runaway_cell_at_once_and_keeps_the_names(runaway):
+    state, ctl = runaway.state, runaway.ctl
+    pid = runaway.runner.pid
+    ctl.edit(state.cells[1].id, "while True:\n    pass")
+    runaway.until_running()
+    ctl.stop()
+    took = runaway.wait(5)
+    assert took < 1.0, f"stopping took {took:.2f} s"
+    assert state.cells[1].status == "error" and state.cells[1].error.startswith("Stopped by request.")
+    assert state.message == "Stopped at cell [2] by request." and not state.running and not state.errors
+    assert runaway.runner.pid == pid and not runaway.applied[-1].restarted
+    ctl.edit(state.cells[1].id, "print(kept)")
+    runaway.wait(5)
+    assert state.cells[1].output == "7\n" and state.cells[1].status == "done"
+
+
+def test_an_edit_supersedes_a_runaway_cell_and_only_the_new_run_is_shown(runaway):
+    state, ctl = runaway.state, runaway.ctl
+    ctl.edit(state.cells[1].id, "while True:\n    pass")
+    runaway.until_running()
+    applied = len(runaway.applied)
+    ctl.edit(state.cells[1].id, "y = kept * 2\nprint(y)")
+    took = runaway.wait(5)
+    assert took < 1.0, f"the fix took {took:.2f} s to show"
+    assert len(runaway.applied) == applied + 1   # the stopped run was never applied
+    cell = state.cells[1]
+    assert cell.status == "done" and cell.output == "14\n" and cell.error is None
+    assert state.message.startswith("Ran ") and not state.running and not state.pending
+
+
+def test_restart_during_a_runaway_cell_forgets_the_names_and_runs_everything_again(runaway):
+    state, ctl = runaway.state, runaway.ctl
+    ctl.edit(state.cells[1].id, "later = 1\nwhile True:\n    pass")
+    runaway.until_running()
+    applied = len(runaway.applied)
+    ctl.reset_and_run_all()          # stops the loop, forgets every name, runs from the top...
+    ctl.edit(state.cells[1].id, "print('later' in dir(), kept)")   # ... and the fix follows
+    took = runaway.wait(5)
+    assert took < 8.0, f"restart and fix took {took:.2f} s"   # a new worker starts: far below the 30 s limit
+    assert len(runaway.applied) == applied + 1
+    assert [c.status for c in state.cells] == ["done", "done"]
+    assert state.cells[1].output == "False 7\n"

@@ -292,6 +292,77 @@ def test_interrupt_stops_a_run(kind):
         r.close()
 
 
+def _run_in_thread(r, *args, **kwargs):
+    import threading
+    box = []
+    t = threading.Thread(target=lambda: box.append(r.run(*args, **kwargs)), daemon=True)
+    t.start()
+    return t, box
+
+
+def test_a_stop_ends_the_cell_in_place_at_once_and_the_worker_keeps_its_names():
+    import time
+    r = WorkerRunner(time_limit=30)
+    try:
+        r.run(cells("kept = 7"))
+        pid = r.pid
+        t, box = _run_in_thread(r, cells("kept = 7", "n = 0\nwhile True:\n    n += 1", "after = 1"), start=1)
+        time.sleep(0.8)
+        t0 = time.perf_counter()
+        r.interrupt()
+        t.join(5)
+        took = time.perf_counter() - t0
+        assert box, "the run did not end"
+        res = box[0]
+        assert took < 0.4, f"stopping took {took:.2f} s"
+        assert res.stopped and res.limit == "stopped" and res.failed == 1 and not res.restarted
+        assert res.results[-1].error_kind == "limit" and res.results[-1].error.startswith("Stopped by request.")
+        assert len(res.results) == 1     # the cell after the stopped one did not run
+        assert r.pid == pid              # the same worker: no restart, no replay
+        out = r.run(cells("kept = 7", "print(kept, n > 0, 'after' in dir())"), start=1).results[0].output
+        assert out == "7 True False\n"
+    finally:
+        r.close()
+
+
+def test_a_cell_catching_keyboard_interrupt_ends_and_the_cells_after_it_do_not_run():
+    import time
+    r = WorkerRunner(time_limit=30)
+    try:
+        r.run(cells("pass"))   # the worker is up
+        code = "try:\n    while True:\n        pass\nexcept KeyboardInterrupt:\n    print('caught')"
+        t, box = _run_in_thread(r, cells(code, "print('after')"))
+        time.sleep(0.8)
+        r.interrupt()
+        t.join(5)
+        res = box[0]
+        assert res.stopped and res.failed is None and not res.restarted
+        assert [c.output for c in res.results] == ["caught\n"]
+    finally:
+        r.close()
+
+
+def test_a_cell_that_ignores_the_stop_is_killed_after_the_grace_period_and_the_worker_replaced():
+    import time
+    r = WorkerRunner(time_limit=30)
+    try:
+        r.run(cells("kept = 7"))
+        pid = r.pid
+        code = "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass"
+        t, box = _run_in_thread(r, cells("kept = 7", code), start=1)
+        time.sleep(0.8)
+        t0 = time.perf_counter()
+        r.interrupt(grace=0.3)
+        t.join(10)
+        res = box[0]
+        assert 0.3 <= time.perf_counter() - t0 < 5
+        assert res.stopped and res.restarted and res.failed == 1 and r.pid != pid
+        assert res.results[-1].error.startswith("Stopped: the run was interrupted")
+        assert r.run(cells("kept = 7", "print(kept)"), start=1).results[0].output == "7\n"   # replayed
+    finally:
+        r.close()
+
+
 def test_memory_limit_is_reported_and_the_worker_replaced():
     r = WorkerRunner(time_limit=5, memory_limit_mb=1024)
     try:
