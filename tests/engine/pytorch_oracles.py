@@ -48,7 +48,8 @@ EXCLUDED = {
                      "real cfloat cdouble chalf bfloat16 to_sparse "
                      # the Fourier transforms whose result is complex (the real-result ones are run)
                      "fft.fft fft.ifft fft.fft2 fft.ifft2 fft.fftn fft.ifftn fft.rfft fft.rfft2 fft.rfftn "
-                     "fft.ihfft fft.ihfft2 fft.ihfftn").split(),
+                     "fft.ihfft fft.ihfft2 fft.ihfftn "
+                     "linalg.eigvals").split(),  # the eigenvalues of a real matrix are complex
     INTERNAL: ["max_pool2d_with_indices_backward"],
 }
 EXCLUDED_PREFIXES = {"sparse.": SPARSE_COMPLEX, "_": INTERNAL, "torch.ops.": INTERNAL, "jiterator_": INTERNAL}
