@@ -302,3 +302,61 @@ binds("lu")(_torch_lu)
 @binds("lu_solve")
 def _torch_lu_solve(input, LU_data, LU_pivots, *, out=None):
     return lu_solve(LU_data, LU_pivots, input, out=out)
+
+
+# ---------------------------------------------------------------------------------------------
+# LDL^T (Bunch-Kaufman, LAPACK's sytrf on the lower triangle, as PyTorch): SciPy's LAPACK; no gradient
+def _lapack(name):
+    try:
+        from scipy.linalg import lapack
+    except ImportError:
+        raise RuntimeError(f"torch.linalg.{name} needs SciPy in this build") from None
+    return lapack
+
+
+def _ldl_host(A):
+    lapack = _lapack("ldl_factor")
+    sytrf = lapack.dsytrf if A.dtype == np.float64 else lapack.ssytrf
+    batch, n = A.shape[:-2], A.shape[-1]
+    LD = np.zeros(A.shape, dtype=A.dtype)
+    piv = np.zeros(batch + (n,), dtype=np.int32)
+    info = np.zeros(batch, dtype=np.int32)
+    for idx in np.ndindex(*batch):
+        ld, ipiv, inf = sytrf(A[idx], lower=1)
+        LD[idx], piv[idx], info[idx] = np.tril(ld), ipiv, inf
+    return LD, piv, info
+
+
+@binds(method=False, linalg="ldl_factor_ex")
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
+    torch = _torch()
+    if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError("torch.linalg.ldl_factor_ex: A must be batches of square matrices")
+    if not A.dtype.is_floating_point:
+        raise RuntimeError("torch.linalg.ldl_factor_ex: Low precision dtypes not supported. Got "
+                           f"{str(A.dtype).split('.')[-1].capitalize()}")
+    LD, piv, info = _ldl_host(A.detach().cpu().numpy())
+    return (torch.tensor(LD, device=A.device), torch.tensor(piv, device=A.device),
+            torch.tensor(info, device=A.device))
+
+
+@binds(method=False, linalg="ldl_factor")
+def ldl_factor(A, *, hermitian=False, out=None):
+    LD, pivots, info = ldl_factor_ex(A, hermitian=hermitian)
+    return LD, pivots
+
+
+@binds(method=False, linalg="ldl_solve")
+def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
+    torch = _torch()
+    ld, piv, b = (t.detach().cpu().numpy() for t in (LD, pivots, B))
+    lapack = _lapack("ldl_solve")
+    sytrs = lapack.dsytrs if ld.dtype == np.float64 else lapack.ssytrs
+    batch = np.broadcast_shapes(ld.shape[:-2], b.shape[:-2])
+    ld = np.broadcast_to(ld, batch + ld.shape[-2:])
+    piv = np.broadcast_to(piv, batch + piv.shape[-1:])
+    b = np.broadcast_to(b, batch + b.shape[-2:])
+    X = np.zeros(b.shape, dtype=np.result_type(ld, b))
+    for idx in np.ndindex(*batch):
+        X[idx] = sytrs(ld[idx], piv[idx], b[idx], lower=1)[0]
+    return torch.tensor(X, device=B.device)

@@ -116,3 +116,16 @@ def test_ex_forms_householder_vander_cond_and_tensor_solvers():
     _close(engine.linalg.tensorinv(t_o, ind=2), torch.linalg.tensorinv(t_t, ind=2))
     rhs_t, rhs_o = _pair((2, 3), 13)
     _close(engine.linalg.tensorsolve(t_o, rhs_o), torch.linalg.tensorsolve(t_t, rhs_t))
+
+
+def test_ldl_factor_and_solve_match_pytorch():
+    pytest.importorskip("scipy")
+    a = torch.randn(2, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(14))
+    sym = a + a.mT  # symmetric and indefinite: Bunch-Kaufman pivots with 2x2 blocks
+    b = torch.randn(2, 4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(15))
+    LD_t, piv_t = torch.linalg.ldl_factor(sym)
+    LD_o, piv_o, info = engine.linalg.ldl_factor_ex(engine.tensor(sym.numpy()))
+    _close(LD_o, LD_t)
+    np.testing.assert_array_equal(piv_o.numpy(), piv_t.numpy())
+    assert piv_o.dtype == engine.int32 and int(info.sum()) == 0
+    _close(engine.linalg.ldl_solve(LD_o, piv_o, engine.tensor(b.numpy())), torch.linalg.ldl_solve(LD_t, piv_t, b))
