@@ -12,7 +12,8 @@ from types import FunctionType
 from .ops import elementwise as ew, reduce as red, shape as sh, linalg as la
 from .ops import (sorting, indexing, special, unary, binary, scan, arrange, contract, matrix,  # noqa: F401
                   decompose, norms, scatter_gather, random, attributes, convert, spectral, windows,
-                  bessel, polynomials, normal_functions, solvers)  # (their ops register)
+                  bessel, polynomials, normal_functions, solvers,
+                  incomplete_gamma)  # (their ops register)
 from .ops import _registry
 from .ops._core import apply
 from .ops._registry import binds, register

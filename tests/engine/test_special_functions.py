@@ -78,3 +78,20 @@ def test_xlog1py_and_zeta_match_pytorch(device):
     np.testing.assert_allclose(
         engine.special.zeta(engine.tensor(s, device=device), engine.tensor(q, device=device)).cpu().numpy(),
         torch.special.zeta(torch.tensor(s), torch.tensor(q)).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,special", [("igamma", "gammainc"), ("igammac", "gammaincc")])
+def test_incomplete_gamma_matches_pytorch(name, special, device):
+    pytest.importorskip("scipy")
+    a = torch.tensor([0.5, 2.0, 3.0, 7.5], dtype=torch.float64)
+    x = torch.tensor([1.0, 0.5, 4.0, 6.0], dtype=torch.float64, requires_grad=True)
+    ea = engine.tensor(a.numpy(), device=device)
+    ex = engine.tensor(x.detach().numpy(), device=device, requires_grad=True)
+    theirs, ours = getattr(torch, name)(a, x), getattr(engine.special, special)(ea, ex)
+    np.testing.assert_allclose(ours.detach().cpu().numpy(), theirs.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(getattr(ea, name)(ex).detach().cpu().numpy(), theirs.detach().numpy(), rtol=1e-10)
+    (g_t,) = torch.autograd.grad(theirs.sum(), x)
+    (g_o,) = engine.autograd.grad(ours.sum(), ex)
+    np.testing.assert_allclose(g_o.cpu().numpy(), g_t.numpy(), rtol=1e-10)
+    with pytest.raises(NotImplementedError, match="not implemented"):
+        getattr(engine, name)(ex.detach().requires_grad_(True), ex).sum().backward()
