@@ -360,3 +360,34 @@ def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
     for idx in np.ndindex(*batch):
         X[idx] = sytrs(ld[idx], piv[idx], b[idx], lower=1)[0]
     return torch.tensor(X, device=B.device)
+
+
+# ---------------------------------------------------------------------------------------------
+# the torch-level Cholesky and triangular solvers (compositions: their gradients are PyTorch's)
+def _factor(L, upper):
+    """The lower Cholesky factor as used: its triangle's values, with the gradient of the whole matrix
+    (PyTorch's formulas differentiate L L^T in every entry of L)."""
+    L = L.mT if upper else L
+    return L - (L - L.tril()).detach()
+
+
+@binds("cholesky_inverse")
+def cholesky_inverse(input, upper=False, *, out=None):
+    """(L L^T)^-1 from the Cholesky factor L (U^T U with upper=True)."""
+    L = _factor(input, upper)
+    return _torch().linalg.inv(L @ L.mT)
+
+
+@binds("cholesky_solve")
+def cholesky_solve(input, input2, upper=False, *, out=None):
+    """X with (L L^T) X = input, L = input2 (its transpose with upper=True)."""
+    L = _factor(input2, upper)
+    return _torch().linalg.solve(L @ L.mT, input)
+
+
+@binds("triangular_solve")
+def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False):
+    """(X, A's copy) with A X = input (A^T X = input when transpose), reading one triangle of A."""
+    T = A.mT if transpose else A
+    X = solve_triangular(T, input, upper=upper != transpose, unitriangular=unitriangular)
+    return X, A.clone()

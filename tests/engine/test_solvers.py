@@ -129,3 +129,25 @@ def test_ldl_factor_and_solve_match_pytorch():
     np.testing.assert_array_equal(piv_o.numpy(), piv_t.numpy())
     assert piv_o.dtype == engine.int32 and int(info.sum()) == 0
     _close(engine.linalg.ldl_solve(LD_o, piv_o, engine.tensor(b.numpy())), torch.linalg.ldl_solve(LD_t, piv_t, b))
+
+
+def test_cholesky_inverse_cholesky_solve_triangular_solve_and_nuclear_norm():
+    a_t, _ = _pair((3, 3), 16)
+    spd = (a_t @ a_t.mT + 3 * torch.eye(3, dtype=torch.float64)).detach()
+    for upper in (False, True):
+        L_t = torch.linalg.cholesky(spd, upper=upper).requires_grad_(True)
+        L_o = engine.tensor(L_t.detach().numpy(), requires_grad=True)
+        b_t, b_o = _pair((3, 2), 17)
+        for theirs, ours in ((torch.cholesky_inverse(L_t, upper), engine.cholesky_inverse(L_o, upper)),
+                             (torch.cholesky_solve(b_t, L_t, upper), b_o.cholesky_solve(L_o, upper))):
+            _close(ours, theirs)
+            for o, t in zip(engine.autograd.grad(ours.sum(), (L_o,)), torch.autograd.grad(theirs.sum(), (L_t,))):
+                _close(o, t, 1e-8)
+    for transpose in (False, True):
+        b_t, b_o = _pair((3, 2), 18)
+        x_t, c_t = torch.triangular_solve(b_t, spd, upper=True, transpose=transpose, unitriangular=True)
+        x_o, c_o = engine.triangular_solve(b_o, engine.tensor(spd.numpy()), upper=True, transpose=transpose,
+                                           unitriangular=True)
+        _close(x_o, x_t)
+        _close(c_o, c_t)
+    _close(engine.norm(engine.tensor(spd.numpy()), "nuc"), torch.norm(spd, "nuc"))
