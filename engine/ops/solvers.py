@@ -391,3 +391,33 @@ def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False)
     T = A.mT if transpose else A
     X = solve_triangular(T, input, upper=upper != transpose, unitriangular=unitriangular)
     return X, A.clone()
+
+
+# ---------------------------------------------------------------------------------------------
+# QR in LAPACK's Householder form: geqrf (no gradient, as in PyTorch) and ormqr (a composition)
+@binds("geqrf")
+def geqrf(input, *, out=None):
+    """(a, tau): R on and above the diagonal, the Householder vectors below it, and their scales."""
+    torch = _torch()
+    lapack = _lapack("geqrf")
+    A = input.detach().cpu().numpy()
+    fn = lapack.dgeqrf if A.dtype == np.float64 else lapack.sgeqrf
+    batch, (m, n) = A.shape[:-2], A.shape[-2:]
+    qr = np.zeros(A.shape, dtype=A.dtype)
+    tau = np.zeros(batch + (min(m, n),), dtype=A.dtype)
+    for idx in np.ndindex(*batch):
+        if m and n:
+            qr[idx], tau[idx] = fn(A[idx])[:2]
+    return torch.tensor(qr, device=input.device), torch.tensor(tau, device=input.device)
+
+
+@binds("ormqr")
+def ormqr(input, input2, input3, left=True, transpose=False, *, out=None):
+    """Q @ C (C @ Q with left=False; Q^T with transpose), Q = H_1 ... H_k from geqrf's (input, input2)."""
+    torch = _torch()
+    m, n = input.shape[-2:]
+    A = input[..., :, :m] if n >= m else torch.cat(
+        [input, torch.zeros(*input.shape[:-1], m - n, dtype=input.dtype, device=input.device)], -1)
+    Q = householder_product(A, input2)
+    Q = Q.mT if transpose else Q
+    return Q @ input3 if left else input3 @ Q

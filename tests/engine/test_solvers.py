@@ -151,3 +151,23 @@ def test_cholesky_inverse_cholesky_solve_triangular_solve_and_nuclear_norm():
         _close(x_o, x_t)
         _close(c_o, c_t)
     _close(engine.norm(engine.tensor(spd.numpy()), "nuc"), torch.norm(spd, "nuc"))
+
+
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("transpose", [True, False])
+def test_geqrf_and_ormqr_match_pytorch(left, transpose):
+    pytest.importorskip("scipy")
+    a_t, a_o = _pair((5, 3), 19)
+    qr_t, tau_t = torch.geqrf(a_t.detach())
+    qr_o, tau_o = engine.geqrf(a_o.detach())
+    _close(qr_o, qr_t)
+    _close(tau_o, tau_t)
+    qr_t.requires_grad_(True)
+    qr_o = engine.tensor(qr_t.detach().numpy(), requires_grad=True)
+    c_t, c_o = _pair((5, 2) if left else (2, 5), 20)
+    theirs = torch.ormqr(qr_t, tau_t, c_t, left=left, transpose=transpose)
+    ours = engine.ormqr(qr_o, tau_o, c_o, left=left, transpose=transpose)
+    _close(ours, theirs)
+    for o, t in zip(engine.autograd.grad((ours ** 2).sum(), (qr_o, c_o)),
+                    torch.autograd.grad((theirs ** 2).sum(), (qr_t, c_t))):
+        _close(o, t, 1e-8)
