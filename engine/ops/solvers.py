@@ -240,7 +240,7 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
     if A.dim() < 2:
-        raise RuntimeError(f"linalg.lu_factor: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError("linalg.lu_factor: The input tensor A must have at least 2 dimensions.")
     box = []
     LU = apply(_lu_op, (A,), (box,))
     pivots = _torch().tensor(box[0], dtype=_torch().int32, device=A.device)

@@ -94,7 +94,7 @@ def _c2r(x, s, dim, norm, name):
     if s is not None:
         s = tuple(int(v) for v in s)
         if len(s) != len(axes):
-            raise RuntimeError(f"When given, dim and shape arguments must have the same length")
+            raise RuntimeError("When given, dim and shape arguments must have the same length")
     else:
         s = (-1,) * len(axes)
     sizes = []
