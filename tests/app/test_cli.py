@@ -12,6 +12,14 @@ def test_help_lists_the_commands(capsys):
     assert main(["frobnicate"]) == 2 and "unknown command 'frobnicate'" in capsys.readouterr().err
 
 
+def test_version_is_the_package_version(capsys):
+    import engine
+    import gradview
+    assert main(["--version"]) == 0 and capsys.readouterr().out == f"gradview {gradview.__version__}\n"
+    assert engine.__version__ == f"2.13.0+gradview.{gradview.__version__}"   # PyTorch's API version, then ours
+    assert "--version" in (main(["--help"]), capsys.readouterr().out)[1]
+
+
 @pytest.mark.parametrize("name", ["serve", "export", "build"])
 def test_each_command_has_its_help(name, capsys):
     with pytest.raises(SystemExit) as info:
