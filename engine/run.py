@@ -74,6 +74,7 @@ def run_script(path, args=()):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: python -m {__package__}.run SCRIPT.py [ARGS...]   (gradview run SCRIPT.py [ARGS...])\n")
         print(__doc__.strip())
         return 0 if argv else 2
     run_script(argv[0], argv[1:])
