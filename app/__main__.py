@@ -15,7 +15,9 @@ import shutil
 import socket
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "main.py")
+# the folder that holds the top package (the checkout, or site-packages): on the server's PYTHONPATH
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules[__package__.partition(".")[0]].__file__)))
 
 WARNING = ("WARNING: gradview is listening on {address}. Anyone who can reach this address can run "
            "arbitrary Python on this machine with your rights (cells are code). Only do this on a network "
@@ -81,7 +83,7 @@ def warn_if_exposed(log=None) -> bool:
 def build_command(args, extra) -> list[str]:
     panel = shutil.which("panel")
     cmd = [panel] if panel else [sys.executable, "-m", "panel"]
-    cmd += ["serve", os.path.join(ROOT, "app", "main.py"), "--port", str(args.port), "--address", args.address]
+    cmd += ["serve", MAIN, "--port", str(args.port), "--address", args.address]
     if args.num_procs != 1:
         cmd += ["--num-procs", str(args.num_procs)]
     if not any(e.startswith("--allow-websocket-origin") for e in extra):

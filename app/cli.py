@@ -4,6 +4,7 @@
     gradview export SCRIPT.py -o OUT.html         # python -m app.export: one graph as a page
     gradview build --out DIR                      # python -m app.build: the static site
     gradview run SCRIPT.py [ARGS...]              # python -m engine.run: a PyTorch script on the engine
+    gradview --version                            # gradview's version
 
 `gradview COMMAND --help` shows a command's options.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+
+from gradview import __version__
 
 __all__ = ["COMMANDS", "main"]
 
@@ -26,7 +29,7 @@ COMMANDS = {
 def usage():
     lines = ["usage: gradview COMMAND [OPTIONS]", "", "commands:"]
     lines += [f"  {name:<8} {what}" for name, (_, what) in COMMANDS.items()]
-    lines += ["", "gradview COMMAND --help shows a command's options."]
+    lines += ["", "gradview COMMAND --help shows a command's options; gradview --version its version."]
     return "\n".join(lines)
 
 
@@ -35,6 +38,9 @@ def main(argv=None):
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        print(f"gradview {__version__}")
+        return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
         print(f"gradview: unknown command {name!r}\n\n{usage()}", file=sys.stderr)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import sys
 
-if __package__ in (None, ""):  # run as a script by `panel serve app/main.py`: make `app` importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if __package__ in (None, ""):  # run as a script by `panel serve app/main.py`: from a checkout, make
+    _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # its packages importable
+    if os.path.isfile(os.path.join(_root, "gradview", "__init__.py")):
+        sys.path.insert(0, _root)
 
 import panel as pn  # noqa: E402
 import param  # noqa: E402

@@ -48,7 +48,10 @@ from . import versions as V
 __all__ = ["RegistryUnavailable", "DistError", "default_cache", "fetch", "assemble", "build_dist", "CORE_FILES",
            "PANEL_BUNDLED", "BOKEH_BUNDLES", "is_dist", "panel_cdn_dir", "bokeh_cdn_dir"]
 
-ROOT = Path(__file__).resolve().parent.parent
+# .cache/ of the checkout when run from one, else of the current folder (an installed gradview)
+_CHECKOUT = Path(__file__).resolve().parent.parent
+CACHE_HOME = (_CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "engine").is_dir()
+              else Path.cwd()) / ".cache"
 
 CORE_FILES = ("pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "package.json")
 # Panel's bundled third-party files the app can load (the rest of its 90 MB is never requested):
@@ -82,7 +85,7 @@ class RegistryUnavailable(DistError):
 
 def default_cache() -> Path:
     env = os.environ.get("GRADVIEW_CACHE")
-    return (Path(env) if env else ROOT / ".cache") / "pyodide"
+    return (Path(env) if env else CACHE_HOME) / "pyodide"
 
 
 def _log(msg: str):

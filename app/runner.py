@@ -52,7 +52,9 @@ STOP_GRACE_S = 0.5       # a worker asked to stop (SIGINT) that has not stopped 
 DEFAULT_MEMORY_LIMIT_MB = 4096   # a worker's address space (RLIMIT_AS); 0 or None: no limit
 MAX_OUTPUT_CHARS = 20_000
 CELL_PREFIX = "<cell "
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules[__package__.partition(".")[0]].__file__)))
+# the engine's package name, beside this package: `import torch` in a cell gives it
+ENGINE = f"{__package__.rpartition('.')[0]}.engine".lstrip(".")
 
 
 def cell_filename(cell_id: str) -> str:
@@ -125,9 +127,9 @@ class RunStopped(TimeLimitExceeded, KeyboardInterrupt):
 
 def _mapped_name(name: str) -> str | None:
     if name == "torch":
-        return "engine"
+        return ENGINE
     if name.startswith("torch."):
-        return "engine" + name[5:]
+        return ENGINE + name[5:]
     return None
 
 
@@ -137,11 +139,13 @@ def _make_import(real_import=builtins.__import__):
         if mapped is None:
             return real_import(name, globals, locals, fromlist, level)
         try:
-            return real_import(mapped, globals, locals, fromlist, level)
+            module = real_import(mapped, globals, locals, fromlist, level)
         except ModuleNotFoundError as exc:
-            missing = (exc.name or mapped).replace("engine", "torch", 1)
+            missing = (exc.name or mapped).replace(ENGINE, "torch", 1)
             raise ModuleNotFoundError(f"No module named '{missing}' (gradview's engine does not provide it)",
                                       name=missing) from None
+        # `import torch` / `import torch.nn` bind `torch`: the engine, not a package that holds it
+        return module if fromlist else sys.modules[ENGINE]
     return __import__
 
 

@@ -46,7 +46,8 @@ pi = 3.141592653589793
 e = 2.718281828459045
 inf = _np.inf
 nan = _np.nan
-__version__ = "2.13.0+gradview"
+from gradview import __version__ as _gradview_version  # noqa: E402
+__version__ = f"2.13.0+gradview.{_gradview_version}"   # the PyTorch API it follows, then gradview's own version
 
 
 def is_inference_mode_enabled():

@@ -21,7 +21,7 @@ class _TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "torch" and not fullname.startswith("torch."):
             return None
-        real = "engine" + fullname[len("torch"):]
+        real = __package__ + fullname[len("torch"):]   # __package__: the engine, however it is installed
         try:
             found = importlib.util.find_spec(real)
         except (ImportError, ValueError):
@@ -31,7 +31,7 @@ class _TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return importlib.util.spec_from_loader(fullname, self, is_package=found.submodule_search_locations is not None)
 
     def create_module(self, spec):
-        return importlib.import_module("engine" + spec.name[len("torch"):])
+        return importlib.import_module(__package__ + spec.name[len("torch"):])
 
     def exec_module(self, module):
         pass  # the engine module is already loaded
@@ -74,6 +74,7 @@ def run_script(path, args=()):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: python -m {__package__}.run SCRIPT.py [ARGS...]   (gradview run SCRIPT.py [ARGS...])\n")
         print(__doc__.strip())
         return 0 if argv else 2
     run_script(argv[0], argv[1:])

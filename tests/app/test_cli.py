@@ -12,6 +12,14 @@ def test_help_lists_the_commands(capsys):
     assert main(["frobnicate"]) == 2 and "unknown command 'frobnicate'" in capsys.readouterr().err
 
 
+def test_version_is_the_package_version(capsys):
+    import engine
+    import gradview
+    assert main(["--version"]) == 0 and capsys.readouterr().out == f"gradview {gradview.__version__}\n"
+    assert engine.__version__ == f"2.13.0+gradview.{gradview.__version__}"   # PyTorch's API version, then ours
+    assert "--version" in (main(["--help"]), capsys.readouterr().out)[1]
+
+
 @pytest.mark.parametrize("name", ["serve", "export", "build"])
 def test_each_command_has_its_help(name, capsys):
     with pytest.raises(SystemExit) as info:
@@ -24,7 +32,7 @@ def test_run_and_export_a_script(tmp_path, capsys):
     script.write_text("import torch\nw = torch.ones(2, requires_grad=True)\n(w * 3).sum().backward()\nprint(w.grad)\n")
     assert main(["run", str(script)]) == 0
     assert "tensor([3., 3.])" in capsys.readouterr().out
-    assert main(["run", "--help"]) == 0 and "engine" in capsys.readouterr().out
+    assert main(["run", "--help"]) == 0 and "engine" in (out := capsys.readouterr().out) and out.startswith("usage:")
     out = tmp_path / "tiny.html"
     assert main(["export", str(script), "-o", str(out)]) == 0
     assert "graph-nodes" in out.read_text()

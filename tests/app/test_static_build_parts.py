@@ -27,6 +27,13 @@ def test_server_versions_are_the_app_extra_pins():
     assert f"panel=={V.SERVER_PANEL}" in extra and f"bokeh=={V.SERVER_BOKEH}" in extra
 
 
+def test_site_wheel_metadata_is_the_projects():
+    from app import build
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert build.REQUIRES == project["dependencies"] and build.SUMMARY == project["description"]
+    assert project["dynamic"] == ["version"]   # read from gradview.__version__, the one place it is written
+
+
 def test_installed_panel_and_bokeh_are_the_server_versions():
     panel = pytest.importorskip("panel")
     bokeh = pytest.importorskip("bokeh")
@@ -161,15 +168,18 @@ def test_session_arguments_carry_query_and_restored_cells():
 # -- the wheel and the page ---------------------------------------------------------------------------
 
 def test_wheel_holds_engine_and_app_and_not_the_build_tools(tmp_path):
-    from app.build import build_wheel
-    wheel = build_wheel(tmp_path)
+    from app import build
+    wheel = build.build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
-    assert "engine/__init__.py" in names and "app/main.py" in names and "app/browser.py" in names
-    assert "app/examples/walkthrough.py" in names
-    assert "app/build.py" not in names and not any("__pycache__" in n for n in names)
+    app_dir = build.__package__.replace(".", "/")                            # where the app is imported from
+    engine_dir = app_dir.rpartition("/")[0] + "/engine" if "/" in app_dir else "engine"
+    assert f"{engine_dir}/__init__.py" in names and f"{app_dir}/main.py" in names and f"{app_dir}/browser.py" in names
+    assert f"{app_dir}/examples/walkthrough.py" in names and f"{engine_dir}/backends/webgpu/bridge.js" in names
+    assert "gradview/__init__.py" in names   # the version, which the engine reports
+    assert f"{app_dir}/build.py" not in names and not any("__pycache__" in n for n in names)
     version = wheel.name.split("-")[1]
     assert version.startswith("0.1.0+g")
-    assert build_wheel(tmp_path / "again").name == wheel.name   # same checkout, same wheel
+    assert build.build_wheel(tmp_path / "again").name == wheel.name   # same checkout, same wheel
 
 
 def test_cdn_site_uses_relative_addresses_for_its_own_files(tmp_path):
