@@ -1,4 +1,4 @@
-"""The static site: `python -m app.build --out DIR [--pyodide-dist DIST]`.
+"""The static site: `python -m gradview.app.build --out DIR [--pyodide-dist DIST]`.
 
 The site runs app/main.py, unchanged, in the browser on Pyodide (the same code `panel serve`
 runs; see app/browser.py for how it starts there). It is a plain folder of files with relative
@@ -9,10 +9,10 @@ addresses only, so it works from any sub-path (GitHub Pages project sites includ
     pyodide/..., cdn/...                               with --pyodide-dist only: every other file
 
 Without `--pyodide-dist`, Pyodide and the packages come from their public CDNs and PyPI (as
-Panel's own `panel convert` does). With it (a folder made by `python -m app.pyodide_dist`),
+Panel's own `panel convert` does). With it (a folder made by `python -m gradview.app.pyodide_dist`),
 everything is copied into the site and no request leaves the site's origin.
 
-`python -m app.build --serve DIR [--port N] [--isolated]` serves a built site on 127.0.0.1;
+`python -m gradview.app.build --serve DIR [--port N] [--isolated]` serves a built site on 127.0.0.1;
 `--isolated` sends the cross-origin isolation headers, with which a runaway cell is interrupted in
 place instead of restarting Python.
 """
@@ -171,14 +171,14 @@ def _prepare_out(out: Path):
             raise BuildError(f"{out} exists and is not a site built here: refusing to replace it")
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    (out / SITE_MARKER).write_text("built by python -m app.build\n")
+    (out / SITE_MARKER).write_text("built by python -m gradview.app.build\n")
     (out / ".nojekyll").write_text("")   # GitHub Pages: serve every file as it is
 
 
 def _copy_dist(dist: Path, out: Path, wheel: Path) -> list[str]:
     from .pyodide_dist import is_dist
     if not is_dist(dist):
-        raise BuildError(f"{dist} is not a Pyodide distribution (make one with python -m app.pyodide_dist)")
+        raise BuildError(f"{dist} is not a Pyodide distribution (make one with python -m gradview.app.pyodide_dist)")
     manifest = json.loads((dist / "manifest.json").read_text())
     if (manifest.get("pyodide"), manifest.get("panel"), manifest.get("bokeh")) != \
             (V.PYODIDE, V.BROWSER_PANEL, V.BROWSER_BOKEH):
@@ -284,10 +284,10 @@ def serve(root: Path, port: int = 8000, isolated: bool = False, host: str = "127
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m app.build", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m gradview.app.build", description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, help="the folder to write the site to (replaced)")
     ap.add_argument("--pyodide-dist", type=Path, default=None,
-                    help="a local Pyodide distribution (python -m app.pyodide_dist): no request leaves the site")
+                    help="a local Pyodide distribution (python -m gradview.app.pyodide_dist): no request leaves the site")
     ap.add_argument("--app", type=Path, default=None, help="the Panel app file (default app/main.py)")
     ap.add_argument("--serve", type=Path, metavar="SITE", help="serve a built site on 127.0.0.1 instead")
     ap.add_argument("--port", type=int, default=8000)

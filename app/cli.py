@@ -1,9 +1,9 @@
 """The `gradview` command: the `python -m` forms under one name.
 
-    gradview serve [--port N] [--address ADDR]    # python -m app: the app on 127.0.0.1
-    gradview export SCRIPT.py -o OUT.html         # python -m app.export: one graph as a page
-    gradview build --out DIR                      # python -m app.build: the static site
-    gradview run SCRIPT.py [ARGS...]              # python -m engine.run: a PyTorch script on the engine
+    gradview serve [--port N] [--address ADDR]    # python -m gradview.app: the app on 127.0.0.1
+    gradview export SCRIPT.py -o OUT.html         # python -m gradview.app.export: one graph as a page
+    gradview build --out DIR                      # python -m gradview.app.build: the static site
+    gradview run SCRIPT.py [ARGS...]              # python -m gradview.engine.run: a PyTorch script on the engine
     gradview --version                            # gradview's version
 
 `gradview COMMAND --help` shows a command's options.
@@ -19,10 +19,10 @@ __all__ = ["COMMANDS", "main"]
 
 # command -> (the module whose main() it runs, what it does)
 COMMANDS = {
-    "serve": ("app.__main__", "serve the app (127.0.0.1 unless told otherwise)"),
-    "export": ("app.export", "run a script under capture and export its graph as one HTML page"),
-    "build": ("app.build", "build the static site that runs in the browser on Pyodide"),
-    "run": ("engine.run", "run a PyTorch script on the engine (`import torch` gives the engine)"),
+    "serve": ("gradview.app.__main__", "serve the app (127.0.0.1 unless told otherwise)"),
+    "export": ("gradview.app.export", "run a script under capture and export its graph as one HTML page"),
+    "build": ("gradview.app.build", "build the static site that runs in the browser on Pyodide"),
+    "run": ("gradview.engine.run", "run a PyTorch script on the engine (`import torch` gives the engine)"),
 }
 
 

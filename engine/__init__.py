@@ -1,6 +1,6 @@
 """gradview's engine: a PyTorch-compatible tensor library with define-by-run autograd on NumPy.
 
-`import engine as torch` gives the familiar API; code cells in the app get it as `torch`.
+`import gradview.engine as torch` gives the familiar API; code cells in the app get it as `torch`.
 """
 import numpy as _np
 
@@ -68,4 +68,4 @@ def __getattr__(name):
     fn = _compat.torch_level(name)
     if fn is not None:
         return fn
-    raise AttributeError(f"module 'engine' has no attribute '{name}'")
+    raise AttributeError(f"module 'gradview.engine' has no attribute '{name}'")

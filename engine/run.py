@@ -1,6 +1,6 @@
 """Run a PyTorch script on the engine: `import torch` inside it gives the engine.
 
-    python -m engine.run SCRIPT.py [ARGS...]
+    python -m gradview.engine.run SCRIPT.py [ARGS...]
 
 The alias is in place only while the script runs; nothing is installed as `torch`, so a real
 PyTorch elsewhere in the process stays real.

@@ -1,7 +1,7 @@
 """The `gradview` command dispatches to the `python -m` forms."""
 import pytest
 
-from app.cli import COMMANDS, main
+from gradview.app.cli import COMMANDS, main
 
 
 def test_help_lists_the_commands(capsys):
@@ -13,7 +13,7 @@ def test_help_lists_the_commands(capsys):
 
 
 def test_version_is_the_package_version(capsys):
-    import engine
+    from gradview import engine
     import gradview
     assert main(["--version"]) == 0 and capsys.readouterr().out == f"gradview {gradview.__version__}\n"
     assert engine.__version__ == f"2.13.0+gradview.{gradview.__version__}"   # PyTorch's API version, then ours
@@ -42,7 +42,7 @@ def test_export_with_a_try_it_link(tmp_path):
     import html
     import re
 
-    from app.notebook import decode_share
+    from gradview.app.notebook import decode_share
     script = tmp_path / "tiny.py"
     code = "import torch\nw = torch.ones(2, requires_grad=True)\n(w * 3).sum().backward()\n"
     script.write_text(code)

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-import engine
-from engine.testing import gradcheck
+from gradview import engine
+from gradview.engine.testing import gradcheck
 
 from nn_helpers import Const, build_twin, compare_modules, compare_with_torch, flatten, reference_torch
 

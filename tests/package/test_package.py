@@ -84,7 +84,7 @@ def test_wheel_holds_every_module_and_file_the_code_opens(artifacts):
 def _installed_name(rel: str) -> str:
     """Where a checkout file lands in the wheel: under gradview/ when the project installs its
     folders there, else at the top."""
-    import app
+    from gradview import app
     top = app.__name__.rpartition(".")[0]
     return f"{top.replace('.', '/')}/{rel}" if top else rel
 
@@ -167,7 +167,7 @@ def test_serve(installed):
 @pytest.fixture(scope="session")
 def pyodide_dist():
     pytest.importorskip("panel", reason="panel is not installed")
-    from app.pyodide_dist import RegistryUnavailable, build_dist
+    from gradview.app.pyodide_dist import RegistryUnavailable, build_dist
     env = os.environ.get("GRADVIEW_CACHE")
     cache = Path(env) if env else ROOT / ".cache"
     try:
@@ -187,8 +187,8 @@ JS_NODES = """() => {
 def test_static_build_opens_offline_in_chromium(installed, pyodide_dist):
     py, gradview, work = installed
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
-    from app.build import serve
-    from engine.viz.headless import CHROMIUM_ARGS, find_chromium
+    from gradview.app.build import serve
+    from gradview.engine.viz.headless import CHROMIUM_ARGS, find_chromium
     chromium = find_chromium()
     if chromium is None:
         pytest.skip("no local Chromium (e.g. apt-get install chromium)")
