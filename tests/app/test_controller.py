@@ -122,7 +122,7 @@ def test_merge_prefixes_ids_and_repeats_single_step_cells():
 
 
 def test_page_objects_follow_the_state():
-    pn = pytest.importorskip("panel")
+    pytest.importorskip("panel")
     from gradview.app.main import GradviewApp
     app = GradviewApp(codes=[""], runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
     cid = app.state.cells[0].id
