@@ -29,7 +29,8 @@ def signs(*shape):
 
 
 def _lib(ns):
-    return sys.modules[ns.__name__.split(".")[0]]
+    """The library a namespace belongs to: the engine (gradview.engine...) or torch."""
+    return engine if ns.__name__.startswith("gradview.engine") else sys.modules[ns.__name__.split(".")[0]]
 
 
 def weights(lib, values):
