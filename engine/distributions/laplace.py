@@ -1,4 +1,3 @@
-import math
 from numbers import Number
 
 import gradview.engine as torch

@@ -1,4 +1,3 @@
-import gradview.engine as torch
 
 from . import constraints
 from .normal import Normal

@@ -1,10 +1,10 @@
 """Matrix products: matmul (1-D, 2-D and batched, with broadcasting), mm, bmm, mv, dot, outer,
 addmm and linear."""
+from .._dtype import scalar_type_name
 from ._core import OpDef, apply, TENSOR_MATH
 from ._registry import binds
 from ..tensor import Tensor
 from ._core import broadcast_error
-from .elementwise import _type_title
 
 
 def _matmul_forward(xp, a, b):
@@ -56,13 +56,9 @@ def _shape_text(shape):
 
 def _check_dtypes(a, b, name):
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_dtype_word(a.dtype)} != "
-                           f"{_dtype_word(b.dtype)}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {scalar_type_name(a.dtype)} != "
+                           f"{scalar_type_name(b.dtype)}")
 
-
-def _dtype_word(dtype):
-    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "bool": "bool"}.get(dtype.name, dtype.name)
 
 
 # the node PyTorch's matmul leaves for each pair of input ranks (batched products end in a view)
