@@ -2,6 +2,10 @@
 
 `import gradview.engine as torch` gives the familiar API; code cells in the app get it as `torch`.
 """
+if __name__ == "engine":   # the folder's own name, imported from a checkout: be gradview.engine
+    import gradview as _gradview
+    _gradview.alias_checkout_folder(__name__)
+
 import numpy as _np
 
 # PyTorch returns inf/nan silently for 1/0 and log(0); NumPy would warn on every such op

@@ -19,6 +19,17 @@ if not os.path.isdir(os.path.join(_HERE, "engine")) and os.path.isfile(os.path.j
     __path__.append(_ROOT)  # noqa: F821 (the package's own search path)
 
 
+def alias_checkout_folder(name: str) -> None:
+    """Make the folder name `name` (engine, app), imported from a checkout, stand for `gradview.<name>`:
+    `import engine as torch` and `python -m app.build` keep working there, with one copy of each module."""
+    import importlib
+    import sys
+    from .engine._alias import ModuleAlias
+    if not any(isinstance(f, ModuleAlias) and f.short == name for f in sys.meta_path):
+        sys.meta_path.insert(0, ModuleAlias(name, f"{__name__}.{name}"))
+    sys.modules[name] = importlib.import_module(f"{__name__}.{name}")
+
+
 def import_root() -> str:
     """The folder to put on a child process's PYTHONPATH so that it imports these packages."""
     return _ROOT
