@@ -13,7 +13,7 @@ from ..tensor import Tensor
 
 
 def _torch():
-    import engine  # the torch namespace, complete once every op module has loaded
+    from gradview import engine  # the torch namespace, complete once every op module has loaded
     return engine
 
 

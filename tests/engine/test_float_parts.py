@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 torch = pytest.importorskip("torch")
 

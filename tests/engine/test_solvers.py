@@ -3,7 +3,7 @@ tensorsolve against PyTorch: values and gradients (square, tall and wide LU), on
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 torch = pytest.importorskip("torch")
 

@@ -4,7 +4,7 @@ where PyTorch has them (including the limits at 0 of i1 and i1e)."""
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 torch = pytest.importorskip("torch")
 

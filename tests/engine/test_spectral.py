@@ -3,7 +3,7 @@ gradients of the real-result transforms (and their second derivative), and what 
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 torch = pytest.importorskip("torch")
 
