@@ -334,8 +334,10 @@ _pinv = OpDef("LinalgPinvBackward0", _linalg_error(_pinv_forward), _pinv_vjp, sa
 
 
 @binds(method=False, linalg="pinv")
-def pinv(A, *, atol=None, rtol=None, hermitian=False):
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     _check_matrix(A, "linalg.pinv")
+    if rcond is not None:  # the older overload's name for rtol
+        rtol = rcond
     if atol is not None:
         raise NotImplementedError("linalg.pinv: atol is not supported; use rtol")
     if rtol is None:
@@ -352,8 +354,10 @@ def pinverse(A, rcond=1e-15):
 
 
 @binds(method=False, linalg="matrix_rank")
-def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None):
     _check_matrix(A, "linalg.matrix_rank")
+    if tol is not None:  # the older overload: an absolute tolerance
+        atol, rtol = tol, 0.0
     xp = A._xp
     S = xp.linalg.svd(A._data, compute_uv=False)
     smax = S.max(axis=-1, keepdims=True) if S.shape[-1] else xp.zeros(S.shape[:-1] + (1,), dtype=S.dtype)

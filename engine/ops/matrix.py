@@ -34,7 +34,8 @@ def _broadcast_shape(*shapes):
 
 
 @binds(method=False, linalg="cross")
-def linalg_cross(a, b, *, dim=-1):
+def linalg_cross(input, other, *, dim=-1):
+    a, b = input, other
     if a.dim() != b.dim():
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     shape = _broadcast_shape(a.shape, b.shape)

@@ -411,8 +411,11 @@ _norm = OpDef("LinalgVectorNormBackward0", _norm_forward, _norm_vjp, save_inputs
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     if p in ("fro", None):
         p = 2
-    if p == "nuc":
-        raise NotImplementedError("nuclear norm is not supported")
+    if p == "nuc":  # the sum of the singular values, over the last two dims or the two given
+        from .norms import matrix_norm
+        if dtype is not None:
+            x = x.to(dtype)
+        return matrix_norm(x, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
                            f"{x.dtype.title}")

@@ -1,0 +1,2 @@
+"""`torch.signal`: signal-processing helpers (the window functions, in `windows`)."""
+from . import windows  # noqa: F401
