@@ -214,12 +214,13 @@ class InspectorPanel(Viewer):
         nf.min_border_left = 30
         self.norm_pane = pn.Column(pn.pane.Bokeh(nf, sizing_mode="stretch_width", height=110, margin=0),
                                    visible=False, sizing_mode="stretch_width", margin=0)
-        self.explain_button = pn.widgets.Button(name="why this gradient?", button_type="light", visible=False,
+        self.explain_button = pn.widgets.Button(name="why this gradient?", button_type="light", disabled=True,
                                                 css_classes=["gv-why"], margin=(2, 8), width=150)
         self.explain_button.on_click(self._ask)
         self.explanation = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 8),
                                         css_classes=["gv-explanation"], visible=False)
-        self._layout = pn.Column(self.facts, self.explain_button, self.explanation, self.figure_pane,
+        # (below the value and gradient readout, which stays where it was on a 1280×800 screen)
+        self._layout = pn.Column(self.facts, self.figure_pane, self.explain_button, self.explanation,
                                  sizing_mode="stretch_width", margin=0)
         state.param.watch(self._refresh, ["selected_node", "step", "graph_version"])
         state.param.watch(self._show_explanation, ["explanation"])
@@ -252,7 +253,7 @@ class InspectorPanel(Viewer):
                                  "its value and gradient; clicking also jumps to the line that made it.</div>")
             self.figure_pane.visible = False
             self.norm_pane.visible = False
-            self.explain_button.visible = False
+            self.explain_button.disabled = True
             self._show_explanation()
             return
         cid, line = node_cell_line(node)
@@ -277,7 +278,7 @@ class InspectorPanel(Viewer):
         body = "".join(f"<tr><td class='k'>{k}</td><td>{v if k in ('node', 'raised', 'code', 'value', 'grad') else html.escape(str(v))}</td></tr>"
                        for k, v in rows if v not in (None, ""))
         self.facts.object = f"<table>{body}</table>"
-        self.explain_button.visible = self.actions is not None and state.explain_target(state.selected_node) is not None
+        self.explain_button.disabled = self.actions is None or state.explain_target(state.selected_node) is None
         self._show_explanation()
         try:
             # (as wide as the inspector column is at 1280 px: wider panels would be cut off there)
