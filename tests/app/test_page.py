@@ -277,7 +277,7 @@ def test_why_this_gradient_is_not_offered_where_no_gradient_flowed_and_says_why_
 
 
 def test_many_paths_list_the_largest_and_sum_the_rest_with_a_note():
-    from app.views.inspector import explanation_html
+    from gradview.app.views.inspector import explanation_html
     code = "import torch\nx = torch.tensor([1.0, 1.0], requires_grad=True)\ny = x\nfor _ in range(6):\n" \
            "    y = y + y * 0.5\nout = y.sum()\nout.backward()\n"
     a = GradviewApp(codes=[code], runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
