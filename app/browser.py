@@ -138,6 +138,9 @@ class BrowserRunner(Runner):
     def reset(self):
         self.inner.reset()
 
+    def explain(self, cell_id, step_index, node_id) -> dict:
+        return self.inner.explain(cell_id, step_index, node_id)
+
     def interrupt(self):
         self.inner.interrupt()
 

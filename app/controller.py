@@ -264,6 +264,36 @@ class Controller:
         self._reset_next = True
         self.run_from(0)
 
+    def explain(self, node_id: str | None = None):
+        """Ask the runner why a node shown (the selected one by default) got its gradient; the
+        answer lands in state.explanation ({"node", "step", "answer"}), unless the cells ran again
+        or another node was chosen meanwhile."""
+        state = self.state
+        node_id = state.selected_node if node_id is None else node_id
+        target = state.explain_target(node_id)
+        if target is None:
+            state.explanation = {"node": node_id, "step": state.step,
+                                 "answer": {"error": "no backward() reached this node: no gradient to explain"}}
+            return
+        asked = {"node": node_id, "step": state.step}
+        run_count = state.run_count
+        state.explanation = dict(asked, answer={"pending": True})
+
+        def work():
+            try:
+                return self.runner.explain(*target)
+            except Exception as exc:  # noqa: BLE001  the page stays up whatever the runner does
+                return {"error": f"{type(exc).__name__}: {exc}"}
+
+        def done(answer):
+            current = state.explanation or {}
+            if state.run_count != run_count or {k: current.get(k) for k in asked} != asked:
+                return   # the graph or the question changed since: this answer is for another
+            with self.scheduler.batch():
+                state.explanation = dict(asked, answer=answer)
+
+        self.scheduler.background(work, done)
+
     def stop(self):
         """Stop the run in flight where it is; its cell says it was stopped."""
         if self._in_flight:
@@ -414,6 +444,7 @@ class Controller:
         if result.limit and not (result.stopped and result.limit == "stopped"):
             notes.insert(0, f"Limit hit: {result.limit}.")
         state.errors = notes
+        state.explanation = None   # it explained the graph before this run
         state.rebuild_steps()
         if result.stopped and result.limit == "stopped":
             where = result.failed if result.failed is not None else result.start + len(result.results) - 1

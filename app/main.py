@@ -88,7 +88,7 @@ class GradviewApp(param.Parameterized):
             self.controls.stop.visible = True   # (the static site's page shows and handles its own)
         self.cells = CellsView(self.state, self)
         self.graph = GraphPanel(self.state, self)
-        self.inspector = InspectorPanel(self.state)
+        self.inspector = InspectorPanel(self.state, self)
         self.state.param.watch(lambda e: self.controller.run_all(), ["device", "dtype", "summary_size"])
         self.state.param.watch(lambda e: self.state.rebuild_steps(), ["graph_scope"])
         self.state.param.watch(lambda e: setattr(self.bridge, "rescan", self.bridge.rescan + 1), "cells")
@@ -136,6 +136,11 @@ class GradviewApp(param.Parameterized):
 
     def restart(self):
         self.controller.reset_and_run_all()
+
+    def explain(self, node_id=None):
+        """Why a node (the selected one by default) got its gradient: asked of the runner, which
+        holds the steps; the answer shows in the inspector."""
+        self.controller.explain(node_id)
 
     def goto_line(self, cell_id, line):
         self.bridge.goto = f"{cell_id}|{line}|{self.state.run_count}-{id(object())}"

@@ -51,6 +51,7 @@ DEFAULT_TIME_LIMIT = 10.0
 STOP_GRACE_S = 0.5       # a worker asked to stop (SIGINT) that has not stopped by then is replaced
 DEFAULT_MEMORY_LIMIT_MB = 4096   # a worker's address space (RLIMIT_AS); 0 or None: no limit
 MAX_OUTPUT_CHARS = 20_000
+EXPLAIN_PATHS = 20         # paths an explanation lists one by one (the rest are summed)
 CELL_PREFIX = "<cell "
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules[__package__.partition(".")[0]].__file__)))
 # the engine's package name, beside this package: `import torch` in a cell gives it
@@ -287,9 +288,28 @@ class Session:
         self._in_exec = False     # cell code is running (a stop request raises there)
         self._stop_asked = False  # a stop request came during this run
         self.memory_limit_mb = memory_limit_mb   # what the process is limited to (for messages only)
+        self.graphs = {}          # cell id -> its last run's capture (engine.graph.Graph), for explain
 
     def reset(self):
         self.ns = fresh_namespace()
+        self.graphs = {}
+
+    def explain(self, cell_id, step_index, node_id, max_paths=EXPLAIN_PATHS) -> dict:
+        """Why node `node_id` of cell `cell_id`'s step `step_index` got its gradient: the
+        Explanation's dict ({"error": text} when there is nothing to explain)."""
+        graph = self.graphs.get(cell_id)
+        if graph is None:
+            return {"error": "this cell's capture is gone (run it again to ask)"}
+        step = next((s for s in graph.steps if s.index == step_index), None)
+        if step is None:
+            return {"error": f"step {step_index} is no longer kept (run the cell again to ask)"}
+        known = {str(n.id): n.id for n in step.nodes}
+        if str(node_id) not in known:
+            return {"error": "this node has no gradient to explain"}
+        try:
+            return step.explain(known[str(node_id)]).to_dict(max_paths=max_paths)
+        except (ValueError, RuntimeError, KeyError) as exc:
+            return {"error": str(exc)}
 
     # a trace function that stops cell code past the deadline; engine frames are not traced
     def _global_trace(self, frame, event, arg):
@@ -431,6 +451,10 @@ class Session:
             half = MAX_OUTPUT_CHARS // 2
             cell.error = f"{cell.error[:half]}\n... (error text cut) ...\n{cell.error[-half:]}"
         if graph_obj is not None:
+            self.graphs[cid] = graph_obj
+        else:
+            self.graphs.pop(cid, None)
+        if graph_obj is not None:
             t_graph = time.perf_counter()
             try:
                 # past the node cap a step keeps its outputs and the nodes closest to them
@@ -457,6 +481,11 @@ class Runner:
         """Forget every name: the next run starts from an empty namespace."""
         raise NotImplementedError
 
+    def explain(self, cell_id, step_index, node_id) -> dict:
+        """Why a node of a cell's last run got its gradient (Session.explain): the explanation's
+        dict, or {"error": text}."""
+        return {"error": "this runner cannot explain gradients"}
+
     def interrupt(self):
         """Stop the run in flight, if any (it ends with a "stopped" error)."""
 
@@ -481,6 +510,10 @@ class InProcessRunner(Runner):
 
     def reset(self):
         self.session.reset()
+
+    def explain(self, cell_id, step_index, node_id) -> dict:
+        with _INPROCESS_LOCK:
+            return self.session.explain(cell_id, step_index, node_id)
 
     def interrupt(self):
         self.session.cancel()
@@ -754,6 +787,27 @@ class WorkerRunner(Runner):
         rebuilt = self._fresh_worker(cells, settings)
         return f"This session's worker had been stopped while {why}; a new one started." + (f" {rebuilt}" if rebuilt else "")
 
+    def explain(self, cell_id, step_index, node_id, timeout: float = 30.0) -> dict:
+        """Asks the worker, which holds the steps: ("explain", cell id, step index, node id) is
+        answered by ("explained", dict)."""
+        with self._lock:
+            if self._suspended is not None:
+                return {"error": "this session's worker was stopped since the run (run the cells again to ask)"}
+            self._wait_started()  # (a worker started afresh holds no capture: its session says so)
+            try:
+                self._sock.settimeout(timeout)
+                _send(self._file, ("explain", cell_id, step_index, node_id))
+                msg = _recv(self._file)
+            except (TimeoutError, socket.timeout, EOFError, OSError, pickle.UnpicklingError) as exc:
+                # the pipe is out of step now: start afresh rather than read a stale answer later
+                self._kill()
+                self._spawn()
+                return {"error": f"the worker did not answer ({type(exc).__name__}); run the cells again to ask"}
+            finally:
+                with contextlib.suppress(Exception):
+                    self._sock.settimeout(None)
+            return msg[1] if msg and msg[0] == "explained" else {"error": "the worker answered something else"}
+
     def reset(self):
         with self._lock:
             if self._suspended is not None:
@@ -843,6 +897,13 @@ def _worker_main(fd: int, memory_limit_mb=None):
                 os._exit(0)
             run.results = []  # already sent one by one
             _send(f, ("done", run))
+        elif msg[0] == "explain":
+            _, cid, step_index, node_id = msg
+            try:
+                answer = session.explain(cid, step_index, node_id)
+            except Exception as exc:  # noqa: BLE001  the worker answers whatever happens
+                answer = {"error": f"{type(exc).__name__}: {exc}"}
+            _send(f, ("explained", answer))
         elif msg[0] == "reset":
             session.reset()
             _send(f, ("done", RunResult(start=0)))

@@ -66,6 +66,9 @@ class AppState(param.Parameterized):
     selected_node = param.String(default=None, allow_None=True, doc="Id of the node shown in the inspector.")
     selected_line = param.Tuple(default=None, allow_None=True, length=2,
                                 doc="(cell id, line) whose nodes are highlighted.")
+    explanation = param.Dict(default=None, allow_None=True,
+                             doc="Why a node got its gradient: {'node', 'step', 'answer'} (the runner's "
+                                 "explanation dict, or {'error': text}; None while asked: {'pending': True}).")
 
     errors = param.List(default=[], doc="Messages of the last run that are not a cell's own error.")
     notice = param.String(default="", doc="A lasting note on what the page opened (a share link that could not "
@@ -130,6 +133,7 @@ class AppState(param.Parameterized):
         self.steps, self.losses, self.step = [], [], 0
         self.selected_node = None
         self.selected_line = None
+        self.explanation = None
         self.focus_cell = None
         self.errors = []
 
@@ -179,6 +183,19 @@ class AppState(param.Parameterized):
         for n in s["nodes"]:
             if n["id"] == node_id:
                 return n
+        return None
+
+    def explain_target(self, node_id: str | None, step: int | None = None) -> tuple[str, int, str] | None:
+        """(cell id, that cell's step index, the node's id in that cell's capture) of a node shown,
+        to ask the runner why it got its gradient; None when it is not a node a backward reached."""
+        s = self.current_step() if step is None else self.steps[step]
+        node = self.node(node_id, step)
+        if s is None or node is None or not node.get("grad"):
+            return None
+        for cid, index in (s.get("cell_steps") or {}).items():
+            prefix = f"{cid}:"
+            if node_id.startswith(prefix) and index is not None:
+                return cid, index, node_id[len(prefix):]
         return None
 
     def node_history(self, node_id: str) -> list[tuple[int, dict]]:
@@ -283,8 +300,10 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
         left_out = 0
         sites = []
         backward = {"nodes": [], "edges": []}
+        cell_steps = {}  # cell id -> the index of the cell's own step shown here
         for cid, steps, _ in per_cell:
             s = steps[min(i, len(steps) - 1)]
+            cell_steps[cid] = s.get("index")
             left_out += int(s.get("nodes_left_out") or 0)
             sites += s.get("left_out_sites") or []
             prefix = f"{cid}:"
@@ -299,7 +318,8 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
                                       for e in bg["edges"]]
         merged.append({"index": lead[i].get("index", i), "loss": lead[i].get("loss"), "nodes": nodes, "edges": edges,
                        "nodes_left_out": left_out, "left_out_sites": sites,
-                       "closed": lead[i].get("closed", True), "backward": backward if backward["nodes"] else None})
+                       "closed": lead[i].get("closed", True), "backward": backward if backward["nodes"] else None,
+                       "cell_steps": cell_steps})
     losses = []
     if len(lead_all) > 1:
         for k, s in enumerate(lead_all):

@@ -7,6 +7,7 @@ grad get one `AccumulateGrad` node each. Backward walks the graph with an explic
 chain of 100,000 ops needs no recursion.
 """
 import functools
+import heapq
 import importlib
 import itertools
 import re
@@ -24,6 +25,7 @@ from .creation import tensor as _tensor, zeros_like, empty
 from .tensor import Tensor
 
 _sequence = itertools.count()
+_node_sequence = itertools.count(1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,11 +112,12 @@ class Node:
     presents them as PyTorch does, as (node, output_nr) pairs.
     """
 
-    __slots__ = ("_next", "_hooks", "__weakref__")
+    __slots__ = ("_next", "_hooks", "_seq", "__weakref__")
 
     def __init__(self, next_nodes):
         self._next = next_nodes
         self._hooks = None
+        self._seq = next(_node_sequence)  # creation order: the backward runs later nodes first
 
     @property
     def next_functions(self):
@@ -270,14 +273,20 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     buffers = {}
     for node, g in zip(roots, root_grads):
         buffers[node] = _add(buffers.get(node), g)
-    ready = [n for n in dict.fromkeys(roots) if dependencies.get(n, 0) == 0]
+    # the ready nodes in the order PyTorch's engine takes them: AccumulateGrad first, then the node
+    # created last (the highest sequence number); equal keys in the order they became ready
+    ready = []
+    pushed = itertools.count()
+    for n in dict.fromkeys(roots):
+        if dependencies.get(n, 0) == 0:
+            heapq.heappush(ready, (_priority(n), next(pushed), n))
     prev_mode = _state.grad_enabled
     _state.grad_enabled = create_graph
     observe = _state.backward_observer  # graph capture: told what each node received and sent
     executed = []
     try:
         while ready:
-            node = ready.pop()
+            node = heapq.heappop(ready)[2]
             grad = buffers.pop(node)
             if node._hooks is not None and node._pre_hooks:
                 grad = _run_pre_hooks(node, grad, create_graph)
@@ -312,9 +321,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 dependencies[child] = remaining
                 if remaining == 0:
                     if child in buffers:
-                        ready.append(child)
+                        heapq.heappush(ready, (_priority(child), next(pushed), child))
                     else:  # nothing flowed here: its subgraph gets no gradient from this path
-                        _skip(child, dependencies, buffers, ready)
+                        _skip(child, dependencies, buffers, ready, pushed)
             # drop this loop's references so a leaf can tell it owns its gradient (_accumulate)
             input_grads = g = grad = None
     finally:
@@ -324,7 +333,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 node.release()
 
 
-def _skip(node, dependencies, buffers, ready):
+def _priority(node):
+    """The ready queue's key of a node: AccumulateGrad first, then the latest created."""
+    return (0, 0) if type(node) is AccumulateGrad else (1, -node._seq)
+
+
+def _skip(node, dependencies, buffers, ready, pushed):
     """A node that received no gradient at all still has to release its children's counts."""
     stack = [node]
     while stack:
@@ -335,7 +349,7 @@ def _skip(node, dependencies, buffers, ready):
             dependencies[child] -= 1
             if dependencies[child] == 0:
                 if child in buffers:
-                    ready.append(child)
+                    heapq.heappush(ready, (_priority(child), next(pushed), child))
                 else:
                     stack.append(child)
 

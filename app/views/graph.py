@@ -92,6 +92,8 @@ class GraphPanel(Viewer):
         for v in (self.backward, self.both):
             if v is not None:
                 v.figure.sizing_mode = "stretch_both"
+                # a backward node chosen there shows (and explains) the forward node it belongs to
+                v.nodes.selected.on_change("indices", lambda attr, old, new, v=v: self._tapped_backward(v, new))
         # (a Bokeh pane ignores visible=False until shown once: columns around them are hidden instead)
         self.forward_box = pn.Column(self.pane, *self._player_of(self.view), sizing_mode="stretch_both", margin=0)
         self.backward_box, self.both_box = (
@@ -283,6 +285,17 @@ class GraphPanel(Viewer):
             self.view.nodes.selected.indices = self._indices_for_line()
         finally:
             self._ignore_selection = False
+
+    def _tapped_backward(self, view, new):
+        if not new:
+            return
+        ids = view.nodes.data.get("id", [])
+        forward_ids = view.nodes.data.get("forward_id", [])
+        if new[0] >= len(ids):
+            return
+        node_id = forward_ids[new[0]] if new[0] < len(forward_ids) and forward_ids[new[0]] else ids[new[0]]
+        if self.state.node(node_id) is not None:
+            self.state.selected_node = node_id
 
     def _tapped(self, attr, old, new):
         if self._ignore_selection or not new:

@@ -12,7 +12,7 @@ from panel.viewable import Viewer
 
 from ..state import AppState, node_cell_line
 
-__all__ = ["InspectorPanel", "grad_norm"]
+__all__ = ["InspectorPanel", "grad_norm", "explanation_html"]
 
 INSPECTOR_WIDTH = 380  # px: value and gradient side by side, 190 px each
 
@@ -21,6 +21,14 @@ table { border-collapse: collapse; font-size: 12px; }
 td { padding: 1px 8px 1px 0; vertical-align: top; }
 td.k { color: #777; white-space: nowrap; }
 code { font-size: 12px; }
+.gv-explain { font-size: 12px; line-height: 1.35; }
+.gv-explain-head { margin-bottom: 4px; }
+.gv-explain-path { border-left: 3px solid #d4380d33; padding-left: 6px; margin: 4px 0; }
+.gv-explain ol { margin: 2px 0 2px 16px; padding: 0; }
+.gv-num { color: #555; }
+.gv-explain-join, .gv-explain-others, .gv-explain-groups { color: #444; margin: 3px 0; }
+.gv-explain-total { font-weight: bold; margin-top: 4px; }
+.gv-explain-error { color: #a8071a; }
 """
 
 
@@ -96,6 +104,87 @@ def summary_line(s, limit=12) -> str:
     return str(s)
 
 
+def values_text(s) -> str:
+    """A summary's numbers in full when the capture kept them all (a small tensor), else its shape
+    and statistics."""
+    if not isinstance(s, dict):
+        return summary_line(s)
+    if "data" in s and s.get("full", True):
+        data = s["data"]
+        if not isinstance(data, list):
+            return _num(data)
+
+        def nested(v):
+            return "[" + ", ".join(nested(x) for x in v) + "]" if isinstance(v, list) else _num(v)
+        return nested(data)
+    shape = s.get("shape")
+    head = f"shape {shape_text(shape)}: " if shape is not None else ""
+    stats = {k: v for k, v in s.items() if k not in ("data",)}
+    return head + summary_line(stats)
+
+
+_ACC = "torch::autograd::AccumulateGrad"
+
+
+def _rule_words(step) -> str:
+    """A path step's rule in words: which node, what it did with the gradient it received."""
+    node = str(step.get("node", "")).rpartition("::")[2]
+    if step.get("node") == _ACC:
+        return "AccumulateGrad adds what it receives into <code>.grad</code>"
+    inp = html.escape(str(step.get("input", "")))
+    return (f"{html.escape(node)} turns the gradient it received (<i>grad</i>) into the gradient of its "
+            f"input <i>{inp}</i>")
+
+
+def explanation_html(answer, target_label="") -> str:
+    """The inspector's answer to "why this gradient?": each path from the output with each node's
+    rule in words and symbols and the numbers it received and sent, where paths join, the paths
+    beyond those listed summed, and the total (the node's gradient)."""
+    if not answer:
+        return ""
+    if answer.get("pending"):
+        return "<div class='gv-explain gv-explain-pending'>Working out the chain rule…</div>"
+    if answer.get("error"):
+        return f"<div class='gv-explain gv-explain-error'>No explanation: {html.escape(str(answer['error']))}</div>"
+    name = html.escape(str(answer.get("target") or target_label))
+    n = int(answer.get("path_count") or 0)
+    paths = answer.get("paths") or []
+    out = [f"<div class='gv-explain'><div class='gv-explain-head'>Why the gradient of <b>{name}</b> is "
+           f"<code>{html.escape(values_text(answer.get('total')))}</code>: {n} path{'s' if n != 1 else ''} from the "
+           f"output to it, each node applying its local rule (chain rule); largest contribution first.</div>"]
+    for k, p in enumerate(paths):
+        rows = []
+        for st in p.get("steps") or ():
+            rows.append(f"<li class='gv-explain-step'>{_rule_words(st)}: <code>{html.escape(str(st.get('rule', '')))}</code>"
+                        f"<br><span class='gv-num'>{html.escape(values_text(st.get('received')))} → "
+                        f"{html.escape(values_text(st.get('sent')))}</span></li>")
+        out.append(f"<div class='gv-explain-path'><b>path {k + 1}</b> contributes "
+                   f"<code class='gv-explain-contribution'>{html.escape(values_text(p.get('contribution')))}</code>"
+                   f"<ol>{''.join(rows)}</ol></div>")
+    hidden = n - len(paths)
+    if answer.get("others") is not None and hidden > 0:
+        out.append(f"<div class='gv-explain-others'>{hidden} more path{'s' if hidden != 1 else ''} (smaller), "
+                   f"together: <code>{html.escape(values_text(answer['others']))}</code></div>")
+    if answer.get("rest") is not None:
+        out.append(f"<div class='gv-explain-others'>paths not followed one by one, together: "
+                   f"<code>{html.escape(values_text(answer['rest']))}</code></div>")
+    groups = answer.get("groups") or []
+    if hidden > 0 and groups:
+        items = "".join(
+            f"<li>{g['paths']} path{'s' if g['paths'] != 1 else ''} through "
+            f"{html.escape(', '.join(f'{nm.rpartition(chr(58))[2]} ×{t}' for nm, t in g['route']))}: "
+            f"<code>{html.escape(values_text(g['contribution']))}</code></li>" for g in groups)
+        out.append(f"<div class='gv-explain-groups'>paths grouped by the nodes they pass through:<ul>{items}</ul></div>")
+    for j in answer.get("joins") or ():
+        node = html.escape(str(j.get("node", "")).rpartition("::")[2])
+        terms = " + ".join(html.escape(values_text(part.get("grad"))) for part in j.get("parts") or ())
+        out.append(f"<div class='gv-explain-join'>at {node}, {len(j.get('parts') or ())} gradients add up: "
+                   f"<code>{terms} = {html.escape(values_text(j.get('sum')))}</code></div>")
+    out.append(f"<div class='gv-explain-total'>total (the gradient of {name}): "
+               f"<code class='gv-explain-total-value'>{html.escape(values_text(answer.get('total')))}</code></div></div>")
+    return "".join(out)
+
+
 def shape_text(shape) -> str:
     if shape is None:
         return ""
@@ -105,8 +194,9 @@ def shape_text(shape) -> str:
 class InspectorPanel(Viewer):
     state = param.ClassSelector(class_=AppState)
 
-    def __init__(self, state: AppState, **params):
+    def __init__(self, state: AppState, actions=None, **params):
         super().__init__(state=state, **params)
+        self.actions = actions  # what the button calls: actions.explain(node_id)
         from .graph import load_graph_view
         _, self._inspector_figure = load_graph_view()
         self.facts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 8))
@@ -124,9 +214,33 @@ class InspectorPanel(Viewer):
         nf.min_border_left = 30
         self.norm_pane = pn.Column(pn.pane.Bokeh(nf, sizing_mode="stretch_width", height=110, margin=0),
                                    visible=False, sizing_mode="stretch_width", margin=0)
-        self._layout = pn.Column(self.facts, self.figure_pane, sizing_mode="stretch_width", margin=0)
+        self.explain_button = pn.widgets.Button(name="why this gradient?", button_type="light", disabled=True,
+                                                css_classes=["gv-why"], margin=(2, 8), width=150)
+        self.explain_button.on_click(self._ask)
+        self.explanation = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 8),
+                                        css_classes=["gv-explanation"], visible=False)
+        # (below the value and gradient readout, which stays where it was on a 1280×800 screen)
+        self._layout = pn.Column(self.facts, self.figure_pane, self.explain_button, self.explanation,
+                                 sizing_mode="stretch_width", margin=0)
         state.param.watch(self._refresh, ["selected_node", "step", "graph_version"])
+        state.param.watch(self._show_explanation, ["explanation"])
         self._refresh()
+
+    def _ask(self, *events):
+        if self.actions is not None and self.state.selected_node is not None:
+            self.actions.explain(self.state.selected_node)
+
+    def _show_explanation(self, *events):
+        """The answer for the node and step shown, if that is what it answers."""
+        state = self.state
+        e = state.explanation
+        node = state.node(state.selected_node)
+        if not e or node is None or e.get("node") != state.selected_node or e.get("step") != state.step:
+            self.explanation.object = ""
+            self.explanation.visible = False
+            return
+        self.explanation.object = explanation_html(e.get("answer"), str(node.get("label", "")))
+        self.explanation.visible = True
 
     def __panel__(self):
         return self._layout
@@ -139,6 +253,8 @@ class InspectorPanel(Viewer):
                                  "its value and gradient; clicking also jumps to the line that made it.</div>")
             self.figure_pane.visible = False
             self.norm_pane.visible = False
+            self.explain_button.disabled = True
+            self._show_explanation()
             return
         cid, line = node_cell_line(node)
         where = ""
@@ -162,6 +278,8 @@ class InspectorPanel(Viewer):
         body = "".join(f"<tr><td class='k'>{k}</td><td>{v if k in ('node', 'raised', 'code', 'value', 'grad') else html.escape(str(v))}</td></tr>"
                        for k, v in rows if v not in (None, ""))
         self.facts.object = f"<table>{body}</table>"
+        self.explain_button.disabled = self.actions is None or state.explain_target(state.selected_node) is None
+        self._show_explanation()
         try:
             # (as wide as the inspector column is at 1280 px: wider panels would be cut off there)
             fig = self._inspector_figure(node, width=INSPECTOR_WIDTH)

@@ -132,6 +132,7 @@ def as_dict(struct, forward_nodes, kept_only=False, flow=None, full_values=64, a
     trimmed step)."""
     nodes, edges, kept = [], [], set()
     summ = summaries or Summaries(full_values)
+    ran_at = {k: n for n, k in enumerate(flow.order)} if flow is not None else {}
     by_tensor = {}
     if flow is not None and flow.saved and recs is not None:
         by_tensor = {id(r[R_T]): i for i, r in enumerate(recs)}
@@ -147,6 +148,7 @@ def as_dict(struct, forward_nodes, kept_only=False, flow=None, full_values=64, a
             received = flow.received.get(nid)
             sent = flow.sent.get(nid) or ()
             d["ran"] = nid in flow.received
+            d["ran_at"] = ran_at.get(nid)  # its place in the order the backward ran the nodes
             d["outputs_grad"] = [summ(received)] if received is not None else [None]
             d["inputs_grad"] = [summ(sent[p], stats_only=True) if p < len(sent) else None for _, _, p in nexts]
             d["saved"] = _saved(node, flow.saved.get(nid), summ, by_tensor, arrays)

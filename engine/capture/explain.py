@@ -114,7 +114,10 @@ class Explanation:
                            if len(self.paths) > max_paths else None),
                 "joins": [{"node": name, "parts": [{"from": f, "input": i, "grad": summarize(g, fv)}
                                                    for f, i, g in parts], "sum": summarize(s, fv)}
-                          for name, parts, s in self.joins]}
+                          for name, parts, s in self.joins],
+                "rest": summarize(self.rest, fv) if self.rest is not None else None,
+                "groups": [{"route": [[name, times] for name, times in key], "contribution": summarize(c, fv),
+                            "paths": n} for key, c, n in self.groups[:max_paths]]}
 
     def text(self, max_paths=10):
         fv = self.full_values

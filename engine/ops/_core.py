@@ -15,7 +15,7 @@ from .._device import CPU
 from .._dtype import as_dtype, _BY_NUMPY
 from ._registry import register
 from ..creation import zeros, zeros_like, ones_like
-from ..autograd import Node, _FREED_MESSAGE, _version_error, _make_tensor
+from ..autograd import Node, _FREED_MESSAGE, _version_error, _make_tensor, _node_sequence
 
 
 class OpDef:
@@ -270,6 +270,7 @@ def _attach_node(op, inputs, params, result, out_np_dtype):
     node = _new_node(OpNode)
     node._next = tuple([t._edge() for t in inputs])
     node._hooks = None
+    node._seq = next(_node_sequence)
     node.op = op
     node.params = params
     out_shape = result._data.shape

@@ -217,11 +217,15 @@ def backward_order(step):
     """The backward graph's node ids in the order the autograd engine runs them: a node runs once
     every node sending it a gradient has run (each next_functions slot counts), and of the nodes
     ready, PyTorch's engine takes AccumulateGrad first, then the node of the latest forward op (the
-    highest sequence number). Derived here from the graph's structure and the forward order."""
+    highest sequence number). The order the capture recorded (each node's "ran_at") when there is
+    one, else derived here from the graph's structure and the forward order."""
     import heapq
     bg = (step or {}).get("backward")
     if not bg:
         return []
+    if bg["nodes"] and all("ran_at" in b for b in bg["nodes"]):
+        ran = sorted((b for b in bg["nodes"] if b["ran_at"] is not None), key=lambda b: b["ran_at"])
+        return [b["id"] for b in ran] + [b["id"] for b in bg["nodes"] if b["ran_at"] is None]
     forward_pos = {n["id"]: k for k, n in enumerate(step.get("nodes") or ())}
     ids = [b["id"] for b in bg["nodes"]]
     known = set(ids)

@@ -354,3 +354,46 @@ def test_restart_during_a_runaway_cell_forgets_the_names_and_runs_everything_aga
     assert len(runaway.applied) == applied + 1
     assert [c.status for c in state.cells] == ["done", "done"]
     assert state.cells[1].output == "False 7\n"
+
+
+CLASSIC = ("import torch\nx = torch.ones(2, 2, requires_grad=True)\ny = x + 2\nz = y * y * 3\nout = z.mean()\n"
+           "out.backward()\n")
+
+
+def test_explain_asks_the_runner_for_the_node_shown_and_keeps_only_an_answer_still_wanted(setup):
+    state, sched, ctl = setup
+    cid = state.cells[0].id
+    state.cells[0].code = CLASSIC
+    ctl.run_all()
+    x = next(n for n in state.current_step()["nodes"] if n["label"] == "x")
+    # the node's cell, that cell's own step and the node's id in its capture
+    assert state.explain_target(x["id"]) == (cid, state.current_step()["index"], x["id"].split(":", 1)[1])
+    ctl.explain(x["id"])
+    e = state.explanation
+    assert (e["node"], e["step"]) == (x["id"], state.step)
+    assert e["answer"]["total"]["data"] == x["grad"]["data"] == [[4.5, 4.5], [4.5, 4.5]]
+    # an answer that arrives after the cells ran again, or after another question, is dropped
+    pending = []
+    sched.background = lambda work, done: pending.append((work, done))
+    ctl.explain(x["id"])
+    assert state.explanation["answer"] == {"pending": True}
+    ctl.run_all()
+    work, done = pending.pop()
+    done(work())
+    assert state.explanation is None
+    ctl.explain(x["id"])
+    first = pending.pop()
+    add = next(n for n in state.current_step()["nodes"] if n["label"] == "add")
+    ctl.explain(add["id"])
+    first[1](first[0]())
+    assert state.explanation["node"] == add["id"] and state.explanation["answer"] == {"pending": True}
+
+
+def test_explain_says_so_for_a_node_no_backward_reached(setup):
+    state, sched, ctl = setup
+    state.cells[0].code = "import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2\n"
+    ctl.run_all()
+    node = state.current_step()["nodes"][0]["id"]
+    assert state.explain_target(node) is None
+    ctl.explain(node)
+    assert "no gradient" in state.explanation["answer"]["error"]

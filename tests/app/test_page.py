@@ -218,3 +218,79 @@ def test_a_link_can_open_the_backward_view():
     from gradview.app.main import initial_view
     assert initial_view({"view": ["backward"]}) == "backward" and initial_view({"view": "both"}) == "both"
     assert initial_view({"view": ["sideways"]}) is None and initial_view({}) is None
+
+
+CLASSIC = ("import torch\nx = torch.ones(2, 2, requires_grad=True)\ny = x + 2\nz = y * y * 3\nout = z.mean()\n"
+           "out.backward()\n")
+
+
+def test_why_this_gradient_shows_each_path_its_rules_the_join_and_the_total_of_the_gradient():
+    a = GradviewApp(codes=[CLASSIC], runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    try:
+        a.controller.run_all()
+        insp = a.inspector
+        assert insp.explain_button.disabled  # nothing chosen yet
+        x = next(n for n in a.state.current_step()["nodes"] if n["label"] == "x")
+        a.state.selected_node = x["id"]
+        assert not insp.explain_button.disabled and not insp.explanation.visible
+        insp.explain_button.clicks += 1
+        text = insp.explanation.object
+        assert insp.explanation.visible and a.state.explanation["answer"]["path_count"] == 2
+        assert text.count("class='gv-explain-path'") == 2
+        # each op's rule in words and symbols, with the numbers it received and sent
+        assert "MulBackward0 turns the gradient it received" in text and "grad_self = grad · other" in text
+        assert "grad_other = grad · self" in text and "[[0.25, 0.25], [0.25, 0.25]] → [[0.75, 0.75], [0.75, 0.75]]" in text
+        assert "at AddBackward0, 2 gradients add up" in text
+        assert "[[2.25, 2.25], [2.25, 2.25]] + [[2.25, 2.25], [2.25, 2.25]] = [[4.5, 4.5], [4.5, 4.5]]" in text
+        total = text.split("class='gv-explain-total-value'>")[1].split("<")[0]
+        assert total == "[[4.5, 4.5], [4.5, 4.5]]" and x["grad"]["data"] == [[4.5, 4.5], [4.5, 4.5]]
+        # another node: the answer shown is for the node shown only
+        a.state.selected_node = next(n["id"] for n in a.state.current_step()["nodes"] if n["label"] == "mean")
+        assert not insp.explanation.visible
+        a.explain()
+        assert "path 1</b> contributes <code class='gv-explain-contribution'>1</code>" in insp.explanation.object
+        # a backward node chosen in the backward view shows and explains its forward node
+        a.graph.mode.value = "backward"
+        d = a.graph.backward.nodes.data
+        a.graph.backward.nodes.selected.indices = [list(d["label"]).index("AccumulateGrad")]
+        assert a.state.selected_node == x["id"] and not insp.explain_button.disabled
+        # a new run drops the answer: it was about the graph before
+        a.explain()
+        assert insp.explanation.visible
+        a.controller.run_all()
+        assert a.state.explanation is None and not insp.explanation.visible
+    finally:
+        a.close()
+
+
+def test_why_this_gradient_is_not_offered_where_no_gradient_flowed_and_says_why_when_asked():
+    a = GradviewApp(codes=["import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2\n"],
+                    runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    try:
+        a.controller.run_all()
+        a.state.selected_node = a.state.current_step()["nodes"][0]["id"]
+        assert a.inspector.explain_button.disabled
+        a.explain()
+        assert "gv-explain-error" in a.inspector.explanation.object and "no gradient" in a.inspector.explanation.object
+    finally:
+        a.close()
+
+
+def test_many_paths_list_the_largest_and_sum_the_rest_with_a_note():
+    from gradview.app.views.inspector import explanation_html
+    code = "import torch\nx = torch.tensor([1.0, 1.0], requires_grad=True)\ny = x\nfor _ in range(6):\n" \
+           "    y = y + y * 0.5\nout = y.sum()\nout.backward()\n"
+    a = GradviewApp(codes=[code], runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    try:
+        a.controller.run_all()
+        x = next(n for n in a.state.current_step()["nodes"] if n["label"] == "x")
+        a.explain(x["id"])
+        answer = a.state.explanation["answer"]
+        assert answer["path_count"] == 64 and len(answer["paths"]) == 20
+        listed = sum(p["contribution"]["data"][0] for p in answer["paths"])
+        assert listed + answer["others"]["data"][0] == pytest.approx(1.5 ** 6) == x["grad"]["data"][0]
+        text = explanation_html(answer)
+        assert text.count("class='gv-explain-path'") == 20 and "44 more paths (smaller), together" in text
+        assert "paths grouped by the nodes they pass through" in text and "1 path through" in text
+    finally:
+        a.close()

@@ -90,6 +90,42 @@ def test_graph_is_captured_per_cell(runner):
     assert [node_cell_line(n) for n in nodes] == [("k0", 2), ("k1", 3), ("k1", 3), ("k1", 3)]
 
 
+CLASSIC = ("import torch\nx = torch.ones(2, 2, requires_grad=True)\ny = x + 2\nz = y * y * 3\n"
+           "out = z.mean()\nout.backward()\n")
+
+
+def test_the_runner_explains_a_gradient_from_the_steps_it_holds(runner):
+    res = runner.run(cells(CLASSIC))
+    assert res.ok
+    step = res.results[0].graph["steps"][-1]
+    x = next(n for n in step["nodes"] if n["label"] == "x")
+    answer = runner.explain("k0", step["index"], x["id"])
+    assert "error" not in answer, answer
+    assert answer["target"] == "x" and answer["path_count"] == 2
+    assert answer["total"]["data"] == [[4.5, 4.5], [4.5, 4.5]] == x["grad"]["data"]
+    assert [p["contribution"]["data"] for p in answer["paths"]] == [[[2.25] * 2] * 2] * 2
+    rules = [s["rule"] for s in answer["paths"][0]["steps"]]
+    assert rules[0].startswith("grad_self = ") and "MeanBackward0" == answer["paths"][0]["steps"][0]["node"]
+    # the two uses of y in y * y join at y's node: 2.25 + 2.25
+    [join] = answer["joins"]
+    assert join["node"] == "AddBackward0" and join["sum"]["data"] == [[4.5] * 2] * 2
+    assert [p["grad"]["data"] for p in join["parts"]] == [[[2.25] * 2] * 2] * 2
+    # an intermediate node: y's gradient is the same here (y = x + 2)
+    y = next(n for n in step["nodes"] if n["label"] == "add")
+    assert runner.explain("k0", step["index"], y["id"])["total"]["data"] == [[4.5] * 2] * 2
+
+
+def test_the_runner_says_why_it_cannot_explain(runner):
+    res = runner.run(cells("import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2\n", CLASSIC))
+    assert res.ok
+    step = res.results[0].graph["steps"][-1]
+    assert "no backward()" in runner.explain("k0", step["index"], step["nodes"][0]["id"])["error"]
+    assert "run it again" in runner.explain("k9", 0, "0")["error"]        # a cell that never ran
+    assert "no gradient" in runner.explain("k1", res.results[1].graph["steps"][-1]["index"], "999")["error"]
+    runner.reset()
+    assert "error" in runner.explain("k1", 0, "0")                       # the names are gone, the capture too
+
+
 def test_graph_up_to_failing_op_is_kept(runner):
     res = runner.run(cells("import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2\nz = y.exp()\n"
                            "bad = z @ torch.ones(3)\n"))

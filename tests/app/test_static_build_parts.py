@@ -120,6 +120,15 @@ def test_browser_runner_tells_the_page_what_runs():
     assert posted[0]["ids"] == ["a", "b"] and posted[0]["codes"] == ["x = 1", "y = x + 1"]
 
 
+def test_browser_runner_explains_gradients_from_the_steps_its_runner_holds():
+    runner = BrowserRunner(InProcessRunner(), None)
+    code = "import torch\nx = torch.tensor([1.0, 2.0], requires_grad=True)\n(x * x).sum().backward()\n"
+    result = runner.run([("k", code)])
+    step = result.results[0].graph["steps"][-1]
+    x = next(n for n in step["nodes"] if n["label"] == "x")
+    assert runner.explain("k", step["index"], x["id"])["total"]["data"] == [2.0, 4.0] == x["grad"]["data"]
+
+
 def test_first_run_after_a_restart_rebuilds_above_and_reports_the_stopped_cell():
     inner = InProcessRunner()
     runner = BrowserRunner(inner, None, stopped=2)

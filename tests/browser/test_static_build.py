@@ -11,6 +11,7 @@ and no request left the machine.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import time
@@ -228,4 +229,33 @@ def test_isolated_site_interrupts_the_cell_in_place(offline, isolated_url):
     assert any("Stopped" in t for t in visible_errors(page)), visible_errors(page)
     assert page.evaluate("() => gradview.restarts") == 0
     assert stopped_in < 3.0
+    assert offline.left == [], f"requests left the machine: {offline.left}"
+
+
+def numbers(text):
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", text)]
+
+
+def test_static_site_explains_a_gradient(offline, site_url):
+    """"why this gradient?" on the first cells, answered by the app running in the browser's worker:
+    the total equals x's gradient the graph shows, and no page or console error."""
+    url, _ = site_url
+    page = offline.page
+    offline.boot(url)
+    wait_nodes(page, lambda n: n > 0)
+    labels = page.evaluate("() => [...gradview.jsdoc.get_model_by_name('graph-nodes').data.label]")
+    page.evaluate("(i) => { gradview.jsdoc.get_model_by_name('graph-nodes').selected.indices = [i]; }",
+                  labels.index("x"))
+    page.get_by_role("button", name="why this gradient?").click(timeout=30_000)
+    page.locator(".gv-explain:not(.gv-explain-pending)").wait_for(state="visible", timeout=30_000)
+    answer = page.locator(".gv-explain").first.text_content()
+    total = page.locator(".gv-explain-total-value")
+    assert total.count() == 1, answer + "\n" + "\n".join(offline.console[-20:])
+    # the gradient the graph shows for x (its hover text) is the total
+    shown = page.evaluate("(i) => gradview.jsdoc.get_model_by_name('graph-nodes').data.grad_text[i]", labels.index("x"))
+    assert numbers(total.text_content()) == numbers(shown) != [], (total.text_content(), shown)
+    assert page.locator(".gv-explain-path").count() >= 1
+    assert "AccumulateGrad adds what it receives into .grad" in page.locator(".gv-explain-path").first.text_content()
+    problems = [c for c in offline.console if c.startswith(("error", "pageerror"))]
+    assert problems == [], problems
     assert offline.left == [], f"requests left the machine: {offline.left}"

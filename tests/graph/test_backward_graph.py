@@ -123,3 +123,48 @@ def test_random_programs_build_pytorchs_backward_graph(seed):
     assert [n["name"] for n in bg["nodes"]] == names, src
     index = {n["id"]: k for k, n in enumerate(bg["nodes"])}
     assert [(index[e["source"]], index[e["target"]], e["slot"]) for e in bg["edges"]] == edges, src
+
+
+# -- the order the backward ran its nodes ---------------------------------------------------------
+def pytorch_run_order(out):
+    """PyTorch's autograd nodes (their index in pytorch_backward_graph's order) as its engine ran
+    them, seen by a pre-hook on every node."""
+    order, pos = [out.grad_fn], {out.grad_fn: 0}
+    k = 0
+    while k < len(order):
+        for child, _ in order[k].next_functions:
+            if child is not None and child not in pos:
+                pos[child] = len(order)
+                order.append(child)
+        k += 1
+    ran = []
+    for node in order:
+        node.register_prehook(lambda grads, k=pos[node]: ran.append(k))
+    out.backward()
+    return ran
+
+
+def _recorded_order(bg):
+    index = {n["id"]: k for k, n in enumerate(bg["nodes"])}
+    ran = sorted((n for n in bg["nodes"] if n["ran_at"] is not None), key=lambda n: n["ran_at"])
+    assert [n["ran_at"] for n in ran] == list(range(len(ran)))
+    return [index[n["id"]] for n in ran]
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_the_backward_records_the_order_its_nodes_ran_which_is_pytorchs(name):
+    g, _ = run_source(PROGRAMS[name] + "out.backward()\n", f"<bw order {name}>", {"torch": engine, "nn": engine.nn})
+    ref_ns = {"torch": torch, "nn": torch.nn}
+    exec(PROGRAMS[name], ref_ns)
+    assert _recorded_order(g.steps[0].backward_graph()) == pytorch_run_order(ref_ns["out"])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_programs_run_their_backward_in_pytorchs_order(seed):
+    src, tables = random_program(seed)
+    engine.manual_seed(seed)
+    g, _ = run_source(src + "out.backward()\n", f"<bw order random {seed}>", {"torch": engine, **tables})
+    torch.manual_seed(seed)
+    ref_ns = {"torch": torch, **tables}
+    exec(src, ref_ns)
+    assert _recorded_order(g.steps[0].backward_graph()) == pytorch_run_order(ref_ns["out"]), src

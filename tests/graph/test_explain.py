@@ -229,3 +229,41 @@ def test_captured_random_programs_explain_to_pytorchs_gradient(seed):
         e = step.explain(leaf.id)
         np.testing.assert_allclose(sum(p.contribution for p in e.paths), expected.numpy(), rtol=1e-10,
                                    atol=1e-10, err_msg=src)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_what_the_app_is_sent_adds_up_to_pytorchs_gradient_for_leaves_and_intermediate_tensors(seed):
+    """The explanation's dict (few paths listed, the others summed) for every tensor of a random
+    program, against PyTorch's .grad (retain_grad for the intermediate ones), float64."""
+    from tests.graph.source import run_source
+    src, tables = random_program(seed)
+    engine.manual_seed(seed)
+    g, _ = run_source(src + "out.backward()\n", f"<explain dict {seed}>", {"torch": engine, **tables})
+    torch.manual_seed(seed)
+    ref = {"torch": torch, **tables}
+    exec(src, ref)
+    names = [k for k, v in ref.items() if isinstance(v, torch.Tensor) and v.requires_grad and k != "out"]
+    for k in names:
+        if ref[k].grad_fn is not None:
+            ref[k].retain_grad()
+    ref["out"].backward()
+    step = g.steps[0]
+    checked = 0
+    for node in step.nodes:
+        name = node.var if node.var in names else (node.label if node.label in names else None)
+        if name is None or node.grad is None:
+            continue
+        d = step.explain(node.id).to_dict(max_paths=2)
+        expected = ref[name].grad.numpy()
+        listed = sum(np.asarray(p["contribution"]["data"]) for p in d["paths"])
+        if d["others"] is not None:
+            listed = listed + np.asarray(d["others"]["data"])
+        assert len(d["paths"]) == min(2, d["path_count"])
+        np.testing.assert_allclose(listed, expected, rtol=1e-10, atol=1e-10, err_msg=f"{name}\n{src}")
+        np.testing.assert_allclose(d["total"]["data"], expected, rtol=1e-10, atol=1e-10, err_msg=f"{name}\n{src}")
+        # along each path, each node sends on what the next one receives
+        for p in d["paths"]:
+            for a, b in zip(p["steps"], p["steps"][1:]):
+                assert np.asarray(a["sent"]["data"]).shape == np.asarray(b["received"]["data"]).shape
+        checked += 1
+    assert checked >= 3

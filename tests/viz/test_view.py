@@ -355,6 +355,11 @@ def test_the_backward_order_is_the_order_pytorchs_engine_runs(source):
     step = capture(source).steps[-1].to_dict()
     names = {b["id"]: b["name"].rpartition("::")[2] for b in step["backward"]["nodes"]}
     assert [names[i] for i in backward_order(step)] == _pytorch_backward_run_order(source)
+    # the order the capture recorded is the one used; without it (older data) it is derived
+    assert backward_order(step) == [b["id"] for b in sorted(step["backward"]["nodes"], key=lambda b: b["ran_at"])]
+    old = dict(step, backward=dict(step["backward"], nodes=[{k: v for k, v in b.items() if k != "ran_at"}
+                                                            for b in step["backward"]["nodes"]]))
+    assert [names[i] for i in backward_order(old)] == _pytorch_backward_run_order(source)
 
 
 def test_the_both_view_draws_the_forward_graph_and_the_backward_graph_with_dashed_gradient_edges():
