@@ -788,13 +788,35 @@ def _assign_t(layers, g: _Proper, t_ext, node_sep, pad, passes) -> list[float]:
     # Class of a node that has neighbours on both sides (see _place_layer).
     through = [3 if v >= n else 2 if side[v] else 4 for v in range(size)]
     nl = len(layers)
+    # Placing a layer reads only its own positions and those of its reference
+    # layer, so a layer is placed again only when one of the two changed since
+    # it was last placed in that direction: same result, far fewer calls once
+    # most of a long graph has settled.
+    version = [1] * nl  # bumped whenever a layer's positions change
+    seen_down = [None] * nl  # (own, reference) versions at the last placement
+    seen_up = [None] * nl
     for _ in range(passes):
+        moved = False
         for k in range(1, nl):
-            _place_layer(layers[k], all_gaps[k], t, n, g.pred, g.succ, strong_down, g.chain_prev,
-                         through, group)
+            key = (version[k], version[k - 1])
+            if seen_down[k] == key:
+                continue
+            if _place_layer(layers[k], all_gaps[k], t, n, g.pred, g.succ, strong_down, g.chain_prev,
+                            through, group):
+                version[k] += 1
+                moved = True
+            seen_down[k] = (version[k], version[k - 1])
         for k in range(nl - 2, -1, -1):
-            _place_layer(layers[k], all_gaps[k], t, n, g.succ, g.pred, strong_up, g.chain_next,
-                         through, group)
+            key = (version[k], version[k + 1])
+            if seen_up[k] == key:
+                continue
+            if _place_layer(layers[k], all_gaps[k], t, n, g.succ, g.pred, strong_up, g.chain_next,
+                            through, group):
+                version[k] += 1
+                moved = True
+            seen_up[k] = (version[k], version[k + 1])
+        if not moved:
+            break
     return t
 
 
@@ -808,7 +830,8 @@ def _place_layer(lay, gaps, t, n, ref, other, strong, chain, through, group):
     higher class wins a conflict outright. Classes: 4 main path, 3 dummy,
     2 side computation, 1 dangling (no neighbour on the far side), 0 no
     neighbour in the reference layer. The main path beating dummies keeps the
-    data flow straight while skip connections route around it."""
+    data flow straight while skip connections route around it. Returns whether
+    any position changed."""
     b_start: list[int] = []
     b_cls: list[int] = []
     b_w: list[float] = []
@@ -863,11 +886,17 @@ def _place_layer(lay, gaps, t, n, ref, other, strong, chain, through, group):
         b_w.append(w)
         b_wz.append(wz)
     end = len(lay)
+    changed = False
     for j in range(len(b_start) - 1, -1, -1):
         val = b_wz[j] / b_w[j]
         for i in range(b_start[j], end):
-            t[lay[i]] = val + offs[i]
+            v = lay[i]
+            nv = val + offs[i]
+            if t[v] != nv:
+                t[v] = nv
+                changed = True
         end = b_start[j]
+    return changed
 
 
 def _layer_coords(layers, n, s_ext, layer_sep) -> list[float]:
