@@ -158,6 +158,9 @@ def summary_text(s, limit=8):
     return text or f"{s.get('numel', 0)} values"
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # made once: json.dumps with options makes one a call
+
+
 def _trim_summary(s, big):
     """The summary as the page keeps it: big graphs drop previews and long value lists."""
     if not s:
@@ -166,7 +169,22 @@ def _trim_summary(s, big):
         s = {k: v for k, v in s.items() if k not in ("preview",)}
         if "data" in s and s.get("numel", 0) > 16:
             s.pop("data")
-    return json.dumps(s, separators=(",", ":"), allow_nan=False)
+    return _JSON.encode(s)
+
+
+_TEXTS: dict = {}  # summary JSON -> summary_text: an edit redraws mostly the same values
+
+
+def _summary_text_of(s, as_json):
+    """summary_text(s), remembered by the summary's full JSON `as_json` (None: not remembered)."""
+    if as_json is None:
+        return summary_text(s)
+    text = _TEXTS.get(as_json)
+    if text is None:
+        if len(_TEXTS) >= 50_000:
+            _TEXTS.clear()
+        text = _TEXTS[as_json] = summary_text(s)
+    return text
 
 
 GRAD_ENCODED = "mean |grad| per element"  # what a node's colour stands for, as the colour bar says
@@ -391,6 +409,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "is_group": True, "count": len(ids)}
         else:
             n = by_id[nid]
+            value_json, grad_json = _trim_summary(n.get("value"), big), _trim_summary(n.get("grad"), big)
             kind = n.get("kind") or "op"
             glyph = kind if kind in KIND_FILL else "op"
             row = {"id": nid, "label": label, "kind": kind, "glyph": glyph,
@@ -399,10 +418,11 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "has_grad": bool(n.get("grad")), "op": n.get("op") or "", "dtype": n.get("dtype") or "",
                    "device": n.get("device") or "", "file": n.get("file") or "", "code": n.get("code") or "",
                    "module": n.get("module") or "", "var": n.get("var") or "", "where": _where(n),
-                   "value_text": (f"raised {n['error']}" if n.get("error") else summary_text(n.get("value"))),
-                   "grad_text": summary_text(n.get("grad")),
+                   "value_text": (f"raised {n['error']}" if n.get("error") else
+                                  _summary_text_of(n.get("value"), None if big else value_json)),
+                   "grad_text": _summary_text_of(n.get("grad"), None if big else grad_json),
                    "time_text": _time_text(n.get("time_us")),
-                   "value_json": _trim_summary(n.get("value"), big), "grad_json": _trim_summary(n.get("grad"), big),
+                   "value_json": value_json, "grad_json": grad_json,
                    "sub": sub, "group": grouping.node_group.get(nid) or "", "is_group": False, "count": 1}
         row["kind_text"] = f"{row['kind']} · {row['op']}" if row["op"] else row["kind"]  # (hover: no dangling "·")
         row["forward_id"] = "" if is_group else (by_id[nid].get("forward_id") or "")
