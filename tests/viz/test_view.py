@@ -406,3 +406,66 @@ def test_the_player_steps_through_the_events_and_resets_on_a_new_graph():
     v.update(step)  # a forward graph of 5 nodes → still 5 events; a smaller one resets the scrubber
     v.update({"nodes": step["nodes"][:1], "edges": []})
     assert (s.end, s.value) == (1, 1) and "1 events" in v.player_label.text
+
+
+# programs whose module and loop boxes used to cross: modules called in loops, parameters made
+# outside the loop, nested modules and nested loops
+BOXED = {
+    "training loop": """\
+model = nn.Linear(3, 1)
+loss_fn = nn.MSELoss()
+x = torch.randn(8, 3)
+y = torch.randn(8, 1)
+total = torch.zeros(())
+for epoch in range(3):
+    total = total + loss_fn(model(x), y)
+total.backward()
+""",
+    "nested modules and loops": """\
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Sequential(nn.Linear(8, 8), nn.Tanh()), nn.Linear(8, 1))
+x = torch.randn(5, 4)
+total = torch.zeros(())
+for i in range(3):
+    h = model(x)
+    for j in range(2):
+        h = h * 0.5 + 1
+    total = total + h.sum()
+total.backward()
+""",
+    "recurrent cell and head": """\
+cell = nn.Linear(6, 6)
+head = nn.Linear(6, 2)
+h = torch.zeros(1, 6)
+outs = []
+for t in range(4):
+    h = torch.tanh(cell(h) + 1)
+    outs.append(head(h))
+loss = torch.stack(outs).pow(2).mean()
+loss.backward()
+""",
+}
+
+
+def crossing_boxes(view):
+    """Pairs of drawn group boxes that overlap while neither holds the other."""
+    d = view.groups.data
+    boxes = list(zip(d["name"], d["left"], d["bottom"], d["right"], d["top"]))
+    bad = []
+    for i, (a, l1, b1, r1, t1) in enumerate(boxes):
+        for b, l2, b2, r2, t2 in boxes[i + 1:]:
+            if a.startswith(b + ".") or b.startswith(a + "."):
+                continue
+            if l1 < r2 - EPS and l2 < r1 - EPS and b1 < t2 - EPS and b2 < t1 - EPS:
+                bad.append((a, b))
+    return bad
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+@pytest.mark.parametrize("name", sorted(BOXED))
+def test_group_boxes_nest_or_stand_apart(name, direction):
+    g = capture(BOXED[name])
+    view = GraphView(g.steps[-1], direction=direction, max_nodes=None)
+    names = view.groups.data["name"]
+    assert len(names) >= 3 and any(n.startswith("loop") for n in names)  # the program draws boxes
+    assert crossing_boxes(view) == []
+    assert overlapping(view) == []
