@@ -175,6 +175,13 @@ def _trim_summary(s, big):
 _TEXTS: dict = {}  # summary JSON -> summary_text: an edit redraws mostly the same values
 
 
+def _text_key(s, as_json, big):
+    """The JSON that determines summary_text(s): the page's copy, unless it dropped the values."""
+    if big and s and "data" in s and s.get("numel", 0) > 16:
+        return None
+    return as_json
+
+
 def _summary_text_of(s, as_json):
     """summary_text(s), remembered by the summary's full JSON `as_json` (None: not remembered)."""
     if as_json is None:
@@ -419,8 +426,8 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "device": n.get("device") or "", "file": n.get("file") or "", "code": n.get("code") or "",
                    "module": n.get("module") or "", "var": n.get("var") or "", "where": _where(n),
                    "value_text": (f"raised {n['error']}" if n.get("error") else
-                                  _summary_text_of(n.get("value"), None if big else value_json)),
-                   "grad_text": _summary_text_of(n.get("grad"), None if big else grad_json),
+                                  _summary_text_of(n.get("value"), _text_key(n.get("value"), value_json, big))),
+                   "grad_text": _summary_text_of(n.get("grad"), _text_key(n.get("grad"), grad_json, big)),
                    "time_text": _time_text(n.get("time_us")),
                    "value_json": value_json, "grad_json": grad_json,
                    "sub": sub, "group": grouping.node_group.get(nid) or "", "is_group": False, "count": 1}

@@ -469,3 +469,20 @@ def test_group_boxes_nest_or_stand_apart(name, direction):
     assert len(names) >= 3 and any(n.startswith("loop") for n in names)  # the program draws boxes
     assert crossing_boxes(view) == []
     assert overlapping(view) == []
+
+
+def test_hover_texts_follow_each_summary_in_big_and_small_graphs():
+    from engine.viz.bokeh_view import node_columns, summary_text
+    small = {"numel": 20, "data": list(range(20)), "min": 0, "max": 19, "mean": 9.5, "std": 5.9}
+    stats = {"numel": 20, "min": 0, "max": 19, "mean": 9.5, "std": 5.9}  # the same, values dropped
+    for count in (4, 3001):  # above 3,000 nodes the page keeps no long value lists
+        nodes = [{"id": f"n{i}", "label": "n", "kind": "op", "value": small if i % 2 else stats,
+                  "grad": stats if i % 2 else small} for i in range(count)]
+        cols, _, _, _ = node_columns({"nodes": nodes, "edges": []}, max_nodes=None)
+        for i in (0, 1, count - 1):
+            n = nodes[i]
+            assert cols["value_text"][i] == summary_text(n["value"])
+            assert cols["grad_text"][i] == summary_text(n["grad"])
+        assert cols["value_text"][1].startswith("[0, 1, 2") and cols["value_text"][0].startswith("min 0")
+        if count > 3000:
+            assert "data" not in json.loads(cols["value_json"][1])
