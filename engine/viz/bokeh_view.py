@@ -327,6 +327,26 @@ def backward_step(step):
     return {"index": step.get("index", 0), "loss": step.get("loss"), "nodes": nodes, "edges": edges}
 
 
+_LAYOUTS: dict = {}  # graph structure -> (previous positions, Layout) of recent drawings
+
+
+def _layout_of(lnodes, ledges, direction, previous):
+    """layout(...), reused when the same graph is drawn again from the same place: from the positions
+    it produced (an edit that changed only values) or the same previous positions. The layout is a
+    function of exactly these inputs, so the reused one is the one it would compute."""
+    key = (direction, tuple((ln.id, ln.width, ln.height, ln.group) for ln in lnodes), tuple(ledges))
+    hit = _LAYOUTS.get(key)
+    if hit is not None:
+        before, lay = hit
+        if previous == before or (previous is not None and previous == lay.positions):
+            return lay
+    lay = layout(lnodes, ledges, direction=direction, previous=previous, compact_routes=True)
+    if len(_LAYOUTS) >= 4:
+        _LAYOUTS.pop(next(iter(_LAYOUTS)))
+    _LAYOUTS[key] = (dict(previous) if previous else None, lay)
+    return lay
+
+
 def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None,
                  colour_range=None):
     """Lay out a step dict and return (node columns, edge columns, group columns, info).
@@ -367,7 +387,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
             ln.width, ln.height = _node_size(label, sub, direction)
             ln.height = 0.8
     prev = previous if previous else None
-    lay = layout(lnodes, ledges, direction=direction, previous=prev, compact_routes=True)
+    lay = _layout_of(lnodes, ledges, direction, prev)
 
     norms = {}
     for n in nodes:

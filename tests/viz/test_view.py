@@ -486,3 +486,27 @@ def test_hover_texts_follow_each_summary_in_big_and_small_graphs():
         assert cols["value_text"][1].startswith("[0, 1, 2") and cols["value_text"][0].startswith("min 0")
         if count > 3000:
             assert "data" not in json.loads(cols["value_json"][1])
+
+
+def test_redrawing_the_same_graph_reuses_its_layout_and_draws_the_same():
+    from engine.viz import bokeh_view
+    a = capture(LOOP.format(n=6)).steps[-1].to_dict()
+    b = capture(LOOP.format(n=6)).steps[-1].to_dict()  # another random w: other values, same graph
+    assert [n["value"] for n in a["nodes"]] != [n["value"] for n in b["nodes"]]
+    view = GraphView(a)
+    first = view.layout
+    view.update(b)  # only values changed: same graph, placed where it was
+    assert view.layout is first
+    def drawn(v):
+        return ([float(x) for x in v.nodes.data["x"]], [float(y) for y in v.nodes.data["y"]],
+                [[float(x) for x in xs] for xs in v.edges.data["xs"]])
+    reused = drawn(view)
+    bokeh_view._LAYOUTS.clear()
+    fresh = GraphView(a)
+    fresh.update(b)
+    assert fresh.layout is not first
+    assert drawn(fresh) == reused
+    assert fresh.layout.routes == first.routes and fresh.layout.groups == first.groups
+    # a different graph is laid out anew
+    view.update(capture(LOOP.format(n=7)).steps[-1].to_dict())
+    assert view.layout is not first and len(view.nodes.data["id"]) > len(a["nodes"])
