@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import statistics
 import sys
 import time
@@ -33,9 +34,12 @@ def main():
     ap.add_argument("--sizes", default="100,1000,4000")
     args = ap.parse_args()
     sys.path.insert(0, args.root)
-    import engine
-    from engine import graph
-    from engine.viz.bokeh_view import node_columns
+    try:
+        import gradview.engine as engine
+    except ImportError:  # a checkout from before the engine was a gradview package
+        import engine
+    graph = importlib.import_module(engine.__name__ + ".graph")
+    node_columns = importlib.import_module(engine.__name__ + ".viz.bokeh_view").node_columns
 
     def run(n):
         ns = {"torch": engine}
