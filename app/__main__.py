@@ -1,10 +1,10 @@
-"""Serve the app: `python -m app [--port N] [--address ADDR] [--allow-remote] [--num-procs N] [-- extra panel serve options]`.
+"""Serve the app: `python -m gradview.app [--port N] [--address ADDR] [--allow-remote] [--num-procs N] [-- extra panel serve options]`.
 
 Cells run arbitrary Python with the rights of the user who started the server. So the server
 listens on 127.0.0.1 unless told otherwise, and any other address needs `--allow-remote` (and then
 a warning is printed). Plain `panel serve app/main.py` listens on every interface by default; this
 launcher is the safe way to start the app. For public hosting use the static build
-(`python -m app.build`), where each visitor's browser runs the cells.
+(`python -m gradview.app.build`), where each visitor's browser runs the cells.
 """
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ import shutil
 import socket
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "main.py")
+# the folder that holds the top package (the checkout, or site-packages): on the server's PYTHONPATH
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules[__package__.partition(".")[0]].__file__)))
 
 WARNING = ("WARNING: gradview is listening on {address}. Anyone who can reach this address can run "
            "arbitrary Python on this machine with your rights (cells are code). Only do this on a network "
-           "you trust; for public hosting, use the static build (python -m app.build).")
+           "you trust; for public hosting, use the static build (python -m gradview.app.build).")
 
 
 def is_loopback(address: str) -> bool:
@@ -62,7 +64,7 @@ def served_address(argv) -> str | None:
 
 def warn_if_exposed(log=None) -> bool:
     """At server start: log the warning when this process serves on an address others can reach."""
-    import app
+    from gradview import app
     if getattr(app, "_address_checked", False):
         return False
     app._address_checked = True
@@ -70,7 +72,7 @@ def warn_if_exposed(log=None) -> bool:
     if address is None or is_loopback(address):
         return False
     message = WARNING.format(address=address or "every interface (panel serve's default)") + (
-        " Start it with `python -m app` to listen on 127.0.0.1 only.")
+        " Start it with `python -m gradview.app` to listen on 127.0.0.1 only.")
     if log is None:
         import logging
         log = logging.getLogger("gradview").warning
@@ -81,7 +83,7 @@ def warn_if_exposed(log=None) -> bool:
 def build_command(args, extra) -> list[str]:
     panel = shutil.which("panel")
     cmd = [panel] if panel else [sys.executable, "-m", "panel"]
-    cmd += ["serve", os.path.join(ROOT, "app", "main.py"), "--port", str(args.port), "--address", args.address]
+    cmd += ["serve", MAIN, "--port", str(args.port), "--address", args.address]
     if args.num_procs != 1:
         cmd += ["--num-procs", str(args.num_procs)]
     if not any(e.startswith("--allow-websocket-origin") for e in extra):
@@ -95,7 +97,7 @@ def build_command(args, extra) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m gradview.app", description=__doc__.split("\n\n")[0],
                                      epilog="Options after -- go to panel serve unchanged.")
     parser.add_argument("--port", type=int, default=5006)
     parser.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -115,7 +117,7 @@ def main(argv=None) -> int:
         if not args.allow_remote:
             print(f"Refusing to listen on {args.address or 'every interface'}: cells run arbitrary Python with "
                   f"this server's rights. Pass --allow-remote to do it anyway, or use the static build "
-                  f"(python -m app.build) for public hosting.", file=sys.stderr)
+                  f"(python -m gradview.app.build) for public hosting.", file=sys.stderr)
             return 2
         print(WARNING.format(address=args.address or "every interface"), file=sys.stderr)
     cmd = build_command(args, extra)

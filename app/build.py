@@ -1,18 +1,18 @@
-"""The static site: `python -m app.build --out DIR [--pyodide-dist DIST]`.
+"""The static site: `python -m gradview.app.build --out DIR [--pyodide-dist DIST]`.
 
 The site runs app/main.py, unchanged, in the browser on Pyodide (the same code `panel serve`
 runs; see app/browser.py for how it starts there). It is a plain folder of files with relative
 addresses only, so it works from any sub-path (GitHub Pages project sites included):
 
     index.html, gradview.js, worker.js, gradview.css   the page, its loading screen, the worker
-    pyodide/gradview-<v>-py3-none-any.whl              engine/ and app/ from this checkout
+    pyodide/gradview-<v>-py3-none-any.whl              the engine and the app as installed (or this checkout's)
     pyodide/..., cdn/...                               with --pyodide-dist only: every other file
 
 Without `--pyodide-dist`, Pyodide and the packages come from their public CDNs and PyPI (as
-Panel's own `panel convert` does). With it (a folder made by `python -m app.pyodide_dist`),
+Panel's own `panel convert` does). With it (a folder made by `python -m gradview.app.pyodide_dist`),
 everything is copied into the site and no request leaves the site's origin.
 
-`python -m app.build --serve DIR [--port N] [--isolated]` serves a built site on 127.0.0.1;
+`python -m gradview.app.build --serve DIR [--port N] [--isolated]` serves a built site on 127.0.0.1;
 `--isolated` sends the cross-origin isolation headers, with which a runaway cell is interrupted in
 place instead of restarting Python.
 """
@@ -23,24 +23,29 @@ import contextlib
 import functools
 import hashlib
 import html
+import importlib
 import json
 import os
 import re
 import shutil
 import sys
-import tomllib
 from pathlib import Path
+
+import gradview
 
 from . import versions as V
 from .pyodide_dist import write_wheel
 
 __all__ = ["build_wheel", "page_resources", "build_site", "serve", "BuildError", "SITE_MARKER"]
 
-ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "static" / "site"
+APP_DIR = Path(__file__).resolve().parent
+STATIC = gradview.static_dir() / "site"
 SITE_MARKER = ".gradview-site"
-# modules of app/ that only build the site: not shipped to the browser
-BUILD_ONLY = {"app/build.py", "app/pyodide_dist.py"}
+# modules of the app that only build the site: not shipped to the browser
+BUILD_ONLY = {"build.py", "pyodide_dist.py"}
+# what the site's wheel says of itself (pyproject.toml says the same for the published one; tests/app checks)
+SUMMARY = "A visual autograd explorer: a PyTorch-compatible engine on NumPy and a live graph of every run"
+REQUIRES = ["numpy>=1.26"]
 PANEL_CDN_PREFIX = "https://cdn.holoviz.org/panel/"
 BOKEH_CDN_PREFIX = "https://cdn.bokeh.org/bokeh/release/"
 
@@ -52,39 +57,51 @@ class BuildError(RuntimeError):
 # ------------------------------------------------------------------------------------------------
 # the gradview wheel
 
-def _project() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+def _packages() -> list[tuple[str, Path]]:
+    """(archive prefix, folder) of each package the browser imports: the engine and the app, found
+    where they are imported from (a checkout or an installed wheel), not from the checkout's files."""
+    app_name = __package__                                 # this package: the app
+    top = app_name.rpartition(".")[0]                      # the package both live in ("" when none)
+    engine = importlib.import_module(f"{top}.engine" if top else "engine")
+    pkgs = [(app_name.replace(".", "/"), APP_DIR), (engine.__name__.replace(".", "/"), Path(engine.__file__).resolve().parent)]
+    return pkgs
+
+
+def _top_level() -> list[str]:
+    top = __package__.rpartition(".")[0]
+    return [top] if top else ["app", "engine"]
 
 
 def _wheel_files() -> list[tuple[str, bytes]]:
-    files = []
-    for pkg in ("engine", "app"):
-        for p in sorted((ROOT / pkg).rglob("*")):
-            rel = p.relative_to(ROOT).as_posix()
-            if not p.is_file() or "__pycache__" in p.parts or p.suffix in (".pyc", ".pyo") or rel in BUILD_ONLY:
+    files = [("gradview/__init__.py", Path(gradview.__file__).read_bytes())]   # the version; the package root
+    for prefix, folder in _packages():
+        for p in sorted(folder.rglob("*")):
+            rel = p.relative_to(folder).as_posix()
+            if not p.is_file() or "__pycache__" in p.parts or p.suffix in (".pyc", ".pyo") or \
+                    (prefix == __package__.replace(".", "/") and rel in BUILD_ONLY):
                 continue
-            files.append((rel, p.read_bytes()))
-    return files
+            files.append((f"{prefix}/{rel}", p.read_bytes()))
+    return sorted(set(files))
 
 
 def build_wheel(out_dir: Path) -> Path:
-    """A py3-none-any wheel of engine/ and app/ from this checkout. Its version carries a hash of
-    the contents (`0.1.0+g1a2b3c4d`), so a browser never runs a cached copy of an older build."""
-    proj = _project()
+    """A py3-none-any wheel of the engine and the app as imported here (a checkout or an installed
+    gradview). Its version carries a hash of the contents (`0.1.0+g1a2b3c4d`), so a browser never
+    runs a cached copy of an older build."""
     files = _wheel_files()
     digest = hashlib.sha256()
     for name, data in files:
         digest.update(name.encode() + b"\0" + data + b"\0")
-    version = f"{proj['version']}+g{digest.hexdigest()[:8]}"
-    name = proj["name"]
+    version = f"{gradview.__version__}+g{digest.hexdigest()[:8]}"
+    name = "gradview"
     di = f"{name}-{version}.dist-info"
     meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
-            f"Summary: {proj.get('description', '')}", f"Requires-Python: {proj.get('requires-python', '>=3.11')}"]
-    meta += [f"Requires-Dist: {d}" for d in proj.get("dependencies", [])]
+            f"Summary: {SUMMARY}", "Requires-Python: >=3.11"]
+    meta += [f"Requires-Dist: {d}" for d in REQUIRES]
     files += [(f"{di}/METADATA", ("\n".join(meta) + "\n").encode()),
               (f"{di}/WHEEL", b"Wheel-Version: 1.0\nGenerator: gradview app.build\nRoot-Is-Purelib: true\n"
                               b"Tag: py3-none-any\n"),
-              (f"{di}/top_level.txt", b"app\nengine\n")]
+              (f"{di}/top_level.txt", "".join(f"{t}\n" for t in sorted({"gradview", *_top_level()})).encode())]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}-{version}-py3-none-any.whl"
@@ -154,14 +171,14 @@ def _prepare_out(out: Path):
             raise BuildError(f"{out} exists and is not a site built here: refusing to replace it")
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    (out / SITE_MARKER).write_text("built by python -m app.build\n")
+    (out / SITE_MARKER).write_text("built by python -m gradview.app.build\n")
     (out / ".nojekyll").write_text("")   # GitHub Pages: serve every file as it is
 
 
 def _copy_dist(dist: Path, out: Path, wheel: Path) -> list[str]:
     from .pyodide_dist import is_dist
     if not is_dist(dist):
-        raise BuildError(f"{dist} is not a Pyodide distribution (make one with python -m app.pyodide_dist)")
+        raise BuildError(f"{dist} is not a Pyodide distribution (make one with python -m gradview.app.pyodide_dist)")
     manifest = json.loads((dist / "manifest.json").read_text())
     if (manifest.get("pyodide"), manifest.get("panel"), manifest.get("bokeh")) != \
             (V.PYODIDE, V.BROWSER_PANEL, V.BROWSER_BOKEH):
@@ -177,7 +194,7 @@ def _copy_dist(dist: Path, out: Path, wheel: Path) -> list[str]:
     lock["packages"]["gradview"] = {
         "name": "gradview", "version": wheel.name.split("-")[1], "file_name": wheel.name, "install_dir": "site",
         "sha256": hashlib.sha256(target.read_bytes()).hexdigest(), "package_type": "package",
-        "imports": ["app", "engine"], "depends": ["numpy"], "unvendored_tests": False}
+        "imports": sorted({"gradview", *_top_level()}), "depends": ["numpy"], "unvendored_tests": False}
     lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
     return sorted(lock["packages"])
 
@@ -186,7 +203,7 @@ def build_site(out: Path, dist: Path | None = None, app_path: Path | None = None
     """Build the site into `out`; returns its config (what the page reads)."""
     check_versions()
     out = Path(out).resolve()
-    app_path = Path(app_path or ROOT / "app" / "main.py")
+    app_path = Path(app_path or APP_DIR / "main.py")
     resources, title = page_resources(app_path)
     _prepare_out(out)
     local = dist is not None
@@ -267,10 +284,10 @@ def serve(root: Path, port: int = 8000, isolated: bool = False, host: str = "127
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m app.build", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m gradview.app.build", description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, help="the folder to write the site to (replaced)")
     ap.add_argument("--pyodide-dist", type=Path, default=None,
-                    help="a local Pyodide distribution (python -m app.pyodide_dist): no request leaves the site")
+                    help="a local Pyodide distribution (python -m gradview.app.pyodide_dist): no request leaves the site")
     ap.add_argument("--app", type=Path, default=None, help="the Panel app file (default app/main.py)")
     ap.add_argument("--serve", type=Path, metavar="SITE", help="serve a built site on 127.0.0.1 instead")
     ap.add_argument("--port", type=int, default=8000)

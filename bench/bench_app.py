@@ -33,8 +33,8 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from app.controller import DEBOUNCE_S  # noqa: E402
-from app.notebook import encode_share  # noqa: E402
+from gradview.app.controller import DEBOUNCE_S  # noqa: E402
+from gradview.app.notebook import encode_share  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",

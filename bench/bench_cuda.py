@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import engine  # noqa: E402
+from gradview import engine  # noqa: E402
 from bench_nn import build, make_optimizer  # noqa: E402  (the same models and optimizers as on the cpu)
 
 

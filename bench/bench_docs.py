@@ -47,12 +47,12 @@ def build(src, out):
 
 
 def measure(n, tmp):
-    from app.integrations.blocks import run_block
-    from engine.viz import bokehjs_files, to_html
+    from gradview.app.integrations.blocks import run_block
+    from gradview.engine.viz import bokehjs_files, to_html
     src, out = os.path.join(tmp, f"src{n}"), os.path.join(tmp, f"out{n}")
     os.makedirs(src)
     with open(os.path.join(src, "conf.py"), "w") as f:
-        f.write('extensions = ["app.integrations.sphinx"]\nproject = "bench"\n')
+        f.write('extensions = ["gradview.app.integrations.sphinx"]\nproject = "bench"\n')
     page = os.path.join(src, "index.rst")
     with open(page, "w") as f:
         f.write("Graphs\n======\n" + "".join(BLOCK.format(k=k + 2) for k in range(n)))

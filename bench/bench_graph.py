@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import engine as torch  # noqa: E402
-from engine import graph  # noqa: E402
+import gradview.engine as torch  # noqa: E402
+from gradview.engine import graph  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def synthetic_step(n_nodes, seed=0):
 
 def bench_draw(repeats):
     from bokeh.embed import json_item
-    from engine.viz import GraphView
+    from gradview.engine.viz import GraphView
     print("layout + Bokeh document build (median)")
     for n in (1000, 10000):
         step = synthetic_step(n)
@@ -183,7 +183,7 @@ def bench_draw(repeats):
 
 
 def bench_first_paint(repeats):
-    from engine.viz import save_html
+    from gradview.engine.viz import save_html
     if not os.path.exists("/usr/bin/chromium"):
         print("first paint: skipped (/usr/bin/chromium missing)")
         return

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.viz.layout import LayoutNode, layout  # noqa: E402
+from gradview.engine.viz.layout import LayoutNode, layout  # noqa: E402
 
 
 def chain_with_side_inputs(n):

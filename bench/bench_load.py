@@ -223,7 +223,7 @@ class Client:
         self.done = True
 
     async def _session(self, rng):
-        from app.notebook import encode_share
+        from gradview.app.notebook import encode_share
         n = 1
         try:
             s = await ProtocolSession.open(f"{self.url}?nb={encode_share([CODE.format(k=self.k, n=n)])}")
@@ -294,12 +294,12 @@ def free_port():
 
 
 def start_server(port, env=None, num_procs=1, session_lifetime_ms=3000, log=None, extra=()):
-    """`python -m app` on 127.0.0.1:port; unused sessions dropped after `session_lifetime_ms`; its
+    """`python -m gradview.app` on 127.0.0.1:port; unused sessions dropped after `session_lifetime_ms`; its
     log to the file `log` (or nowhere)."""
     env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
     env.pop("GRADVIEW_RUNNER", None)
     out = open(log, "w") if log else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port), "--",
+    proc = subprocess.Popen([sys.executable, "-m", "gradview.app", "--port", str(port), "--",
                              "--num-procs", str(num_procs), "--unused-session-lifetime", str(session_lifetime_ms),
                              "--check-unused-sessions", str(max(500, session_lifetime_ms // 2)), *extra],
                             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

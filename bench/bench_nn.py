@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import engine  # noqa: E402
+from gradview import engine  # noqa: E402
 
 try:
     import torch  # noqa: E402

@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.build import build_site, serve  # noqa: E402
-from app.notebook import encode_share  # noqa: E402
-from app.pyodide_dist import build_dist, default_cache  # noqa: E402
+from gradview.app.build import build_site, serve  # noqa: E402
+from gradview.app.notebook import encode_share  # noqa: E402
+from gradview.app.pyodide_dist import build_dist, default_cache  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 # Request interception would turn the browser's HTTP cache off (no warm load): instead every host but

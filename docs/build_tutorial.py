@@ -60,8 +60,8 @@ def split_cells(source):
 
 def run_cells(cells, source_name):
     """Run each cell under capture; returns [(text, code, printed, error, graph)]."""
-    from app.export import torch_alias
-    from engine import graph
+    from gradview.app.export import torch_alias
+    from gradview.engine import graph
     ns = {"__name__": "__main__"}
     results = []
     with torch_alias():
@@ -92,14 +92,14 @@ def build(source, out_dir, width=880, height=430):
     from bokeh.embed import components
     from bokeh.embed.bundle import bundle_for_objs_and_resources
     from bokeh.resources import INLINE
-    from engine.viz import page, save_html
+    from gradview.engine.viz import page, save_html
     with open(source, encoding="utf-8") as f:
         text = f.read()
     name = os.path.splitext(os.path.basename(source))[0]
     cells = run_cells(split_cells(text), name)
     os.makedirs(os.path.join(out_dir, "graphs"), exist_ok=True)
     roots, blocks, md = [], [], ["# Walkthrough: see the graph", "",
-                                 "Each cell below ran on the engine under `engine.graph.capture()`; its graph is "
+                                 "Each cell below ran on the engine under `gradview.engine.graph.capture()`; its graph is "
                                  "interactive: hover a node, click it to see its value and gradient, scroll to zoom.",
                                  ""]
     for k, (text_lines, code, printed, error, g) in enumerate(cells, start=1):

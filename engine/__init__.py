@@ -1,7 +1,11 @@
 """gradview's engine: a PyTorch-compatible tensor library with define-by-run autograd on NumPy.
 
-`import engine as torch` gives the familiar API; code cells in the app get it as `torch`.
+`import gradview.engine as torch` gives the familiar API; code cells in the app get it as `torch`.
 """
+if __name__ == "engine":   # the folder's own name, imported from a checkout: be gradview.engine
+    import gradview as _gradview
+    _gradview.alias_checkout_folder(__name__)
+
 import numpy as _np
 
 # PyTorch returns inf/nan silently for 1/0 and log(0); NumPy would warn on every such op
@@ -46,7 +50,8 @@ pi = 3.141592653589793
 e = 2.718281828459045
 inf = _np.inf
 nan = _np.nan
-__version__ = "2.13.0+gradview"
+from gradview import __version__ as _gradview_version  # noqa: E402
+__version__ = f"2.13.0+gradview.{_gradview_version}"   # the PyTorch API it follows, then gradview's own version
 
 
 def is_inference_mode_enabled():
@@ -67,4 +72,4 @@ def __getattr__(name):
     fn = _compat.torch_level(name)
     if fn is not None:
         return fn
-    raise AttributeError(f"module 'engine' has no attribute '{name}'")
+    raise AttributeError(f"module 'gradview.engine' has no attribute '{name}'")

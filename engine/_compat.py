@@ -146,11 +146,11 @@ def torch_level(name):
     """The function `torch.<name>` for the names above, or None."""
     if name in NN_FUNCTIONS:
         import importlib
-        return getattr(importlib.import_module("engine.nn.functional"), name)
+        return getattr(importlib.import_module("gradview.engine.nn.functional"), name)
     if name in INPLACE_FUNCTIONS:
         if name in ("dropout_", "selu_", "celu_"):
             import importlib
-            fn = getattr(importlib.import_module("engine.nn.functional"), name[:-1])
+            fn = getattr(importlib.import_module("gradview.engine.nn.functional"), name[:-1])
             return lambda input, *args, **kwargs: fn(input, *args, inplace=True, **kwargs)
         return lambda input, *args, **kwargs: getattr(input, name)(*args, **kwargs)
     return None

@@ -43,6 +43,15 @@ _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update({"float": float32, "double": float64, "half": float16, "long": int64,
                  "int": int32, "short": int16})
 
+# the C++ scalar type's name, which some of PyTorch's messages use instead of the title ("long int")
+_SCALAR_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+                      "int32": "int", "bool": "bool"}
+
+
+def scalar_type_name(d):
+    return _SCALAR_TYPE_NAMES.get(d.name, d.name)
+
+
 _default_float = [float32]
 
 

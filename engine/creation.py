@@ -306,7 +306,6 @@ default_generator = Generator()
 
 def manual_seed(seed):
     default_generator.manual_seed(seed)
-    from . import backends
     backends.manual_seed(seed)
     return default_generator
 

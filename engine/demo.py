@@ -1,5 +1,5 @@
 """A short engine demo: the autograd walkthrough, printed as PyTorch prints it."""
-import engine as torch
+import gradview.engine as torch
 
 
 def main():

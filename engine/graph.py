@@ -1,7 +1,7 @@
-"""Graph capture, under its public name: everything here comes from the `engine.capture` package
+"""Graph capture, under its public name: everything here comes from the `gradview.engine.capture` package
 (see its docstring for how capture works and which module holds what).
 
-    import engine as torch
+    import gradview.engine as torch
     with torch.graph.capture() as g:
         loss = model(x).pow(2).mean()
         loss.backward()

@@ -1,47 +1,24 @@
 """Run a PyTorch script on the engine: `import torch` inside it gives the engine.
 
-    python -m engine.run SCRIPT.py [ARGS...]
+    python -m gradview.engine.run SCRIPT.py [ARGS...]
 
 The alias is in place only while the script runs; nothing is installed as `torch`, so a real
 PyTorch elsewhere in the process stays real.
 """
-import importlib
-import importlib.abc
-import importlib.util
 import os
 import runpy
 import sys
 
+from ._alias import ModuleAlias
+
 __all__ = ["torch_alias", "run_script", "main"]
-
-
-class _TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds `torch` and `torch.<name>` as the engine's modules `engine` and `engine.<name>`."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != "torch" and not fullname.startswith("torch."):
-            return None
-        real = "engine" + fullname[len("torch"):]
-        try:
-            found = importlib.util.find_spec(real)
-        except (ImportError, ValueError):
-            found = None
-        if found is None:
-            return None
-        return importlib.util.spec_from_loader(fullname, self, is_package=found.submodule_search_locations is not None)
-
-    def create_module(self, spec):
-        return importlib.import_module("engine" + spec.name[len("torch"):])
-
-    def exec_module(self, module):
-        pass  # the engine module is already loaded
 
 
 class torch_alias:
     """Context manager: `import torch` gives the engine inside the block, and only there."""
 
     def __enter__(self):
-        self._finder = _TorchAlias()
+        self._finder = ModuleAlias("torch", __package__)   # __package__: the engine, however installed
         self._saved = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
         for k in self._saved:
             del sys.modules[k]
@@ -74,6 +51,7 @@ def run_script(path, args=()):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: python -m {__package__}.run SCRIPT.py [ARGS...]   (gradview run SCRIPT.py [ARGS...])\n")
         print(__doc__.strip())
         return 0 if argv else 2
     run_script(argv[0], argv[1:])

@@ -217,7 +217,7 @@ class _Unpickler(pickle.Unpickler):
                 "loads anything the file holds, which can run arbitrary code: do it only for files you trust.")
         if module == "torch" or module.startswith("torch."):
             try:  # the engine mirrors PyTorch's module paths
-                return getattr(importlib.import_module("engine" + module[len("torch"):]), name)
+                return getattr(importlib.import_module("gradview.engine" + module[len("torch"):]), name)
             except (ImportError, AttributeError):
                 raise pickle.UnpicklingError(f"{module}.{name} has no counterpart in the engine") from None
         return super().find_class(module, name)

@@ -10,7 +10,7 @@ import contextlib
 
 import pytest
 
-from engine import backends
+from gradview.engine import backends
 
 
 def _cuda_skip_reason():

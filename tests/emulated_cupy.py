@@ -417,5 +417,5 @@ def make_module(device_count=1):
 
 def emulated_cuda_backend():
     """The engine's CuPy backend running on this emulation."""
-    from engine.backends.cupy_backend import CupyBackend
+    from gradview.engine.backends.cupy_backend import CupyBackend
     return CupyBackend(make_module())

@@ -1,9 +1,9 @@
 """gradview in the tools tutorial authors use; each module is enabled in its tool's own way:
 
-- Sphinx (reStructuredText and MyST): `extensions = ["app.integrations.sphinx"]` in conf.py, then a
+- Sphinx (reStructuredText and MyST): `extensions = ["gradview.app.integrations.sphinx"]` in conf.py, then a
   `gradview` directive;
 - MkDocs: `plugins: [gradview]` in mkdocs.yml, then ```gradview fences;
-- Jupyter (Notebook, JupyterLab, nbconvert): `%load_ext app.integrations.jupyter`, then `%%gradview`
+- Jupyter (Notebook, JupyterLab, nbconvert): `%load_ext gradview.app.integrations.jupyter`, then `%%gradview`
   cells.
 
 `blocks` is what they share: a block's options, running it under capture, locating its errors,

@@ -1,7 +1,7 @@
 """Code blocks of a documentation page run on the engine, their graphs drawn for the page.
 
 One place for what the Sphinx directive, the MkDocs fence and the notebook magic share: the
-options a block takes, running its code under `engine.graph.capture()` with `import torch` giving
+options a block takes, running its code under `gradview.engine.graph.capture()` with `import torch` giving
 the engine, locating an error in the page (file and line), and a cache of rendered blocks keyed by
 their code and options, so a rebuild re-runs only the blocks that changed.
 
@@ -76,7 +76,7 @@ def _int(name, value, low=None):
 
 def _views():
     """The views engine.viz can draw: `forward` always, others where page() takes `view=`."""
-    from engine.viz.export import page
+    from gradview.engine.viz.export import page
     return ("forward", "backward") if "view" in inspect.signature(page).parameters else ("forward",)
 
 
@@ -171,9 +171,9 @@ def run_block(code, *, script=None, namespace=None, keep_steps=20, keep_printed=
     engine. Returns (graph, BlockResult without html). `namespace`: run there instead of a fresh
     one (the notebook magic runs in the notebook's). `keep_printed=False` lets printed output go
     where it goes (a notebook shows it as it comes) instead of into `BlockResult.printed`."""
-    import engine
-    from engine import graph
-    from engine.run import torch_alias
+    from gradview import engine
+    from gradview.engine import graph
+    from gradview.engine.run import torch_alias
     if script is not None:
         with open(script, encoding="utf-8") as f:
             code = f.read()
@@ -242,7 +242,7 @@ def render_block(code, options, *, base_dir=None, root_dir=None, cache=None):
     g, result = run_block(code, script=script)
     steps = g.steps
     if steps and any(s.node_count for s in steps):
-        from engine.viz import fragment
+        from gradview.engine.viz import fragment
         kw = {} if options.view == "forward" else {"view": options.view}
         step = options.step
         if step is not None and not -len(steps) <= step < len(steps):
@@ -269,9 +269,9 @@ TRY_IT_JS = ("var g=this.closest('.gradview-graph'),f=document.createElement('if
 
 
 def try_it_html(code, app_url, height=760):
-    """A "try it" button for a graph: it swaps the graph for the static app (`python -m app.build`,
+    """A "try it" button for a graph: it swaps the graph for the static app (`python -m gradview.app.build`,
     published at `app_url`) opened on `code` as a live cell that runs in the reader's browser."""
-    from app.notebook import share_url
+    from gradview.app.notebook import share_url
     url = share_url(app_url, [code])
     return (f'<button type="button" class="gradview-try" data-app="{html.escape(url)}" data-height="{int(height)}" '
             f'onclick="{html.escape(TRY_IT_JS)}" title="edit and run this code in your browser">Try it</button>')
@@ -295,7 +295,7 @@ def error_html(result, source, first_line=1):
 
 def bokehjs_script_tags(prefix):
     """The <script> tags that load BokehJS from `prefix` + gradview/ (a relative address)."""
-    from engine.viz import bokehjs_files
+    from gradview.engine.viz import bokehjs_files
     prefix = prefix.rstrip("/") + "/" if prefix else ""
     return "\n".join(f'<script src="{html.escape(prefix)}{ASSET_DIR}/{name}"></script>' for name, _ in bokehjs_files())
 
@@ -303,7 +303,7 @@ def bokehjs_script_tags(prefix):
 def copy_bokehjs(static_dir):
     """Copy the BokehJS files to static_dir/gradview/ (once: an existing copy is kept)."""
     import shutil
-    from engine.viz import bokehjs_files
+    from gradview.engine.viz import bokehjs_files
     target = os.path.join(static_dir, ASSET_DIR)
     os.makedirs(target, exist_ok=True)
     for name, path in bokehjs_files():
@@ -317,7 +317,7 @@ def _code_fingerprint():
     """What the rendered graphs depend on besides a block: the engine's and this package's sources
     (paths, sizes, modification times) and Bokeh's version."""
     import bokeh
-    import engine
+    from gradview import engine
     digest = hashlib.sha256(bokeh.__version__.encode())
     for root in (os.path.dirname(engine.__file__), os.path.dirname(os.path.abspath(__file__))):
         for folder, dirs, files in os.walk(root):

@@ -1,7 +1,7 @@
 """Jupyter: a `%%gradview` cell magic that runs the cell on the engine under capture and shows its
 graph below the cell, step slider included.
 
-    %load_ext app.integrations.jupyter
+    %load_ext gradview.app.integrations.jupyter
 
     %%gradview step=0 direction=TB height=360
     import torch
@@ -44,7 +44,7 @@ class GraphOutput:
 
 def graph_display(g, options):
     """A displayable GraphOutput showing captured graph `g` as `options` (BlockOptions) say."""
-    from engine.viz.export import iframe_html
+    from gradview.engine.viz.export import iframe_html
     kw = {} if options.view == "forward" else {"view": options.view}
     several = sum(1 for s in g.steps if s.node_count) > 1
     height = options.height + PAGE_CHROME + (STEPS_CHROME if several else 0)

@@ -3,7 +3,7 @@ draws its graph in the page (no iframe; BokehJS loaded once per page from `_stat
 
 conf.py:
 
-    extensions = ["app.integrations.sphinx"]        # with "myst_parser" for Markdown pages
+    extensions = ["gradview.app.integrations.sphinx"]        # with "myst_parser" for Markdown pages
     gradview_on_error = "raise"                      # or "warn": the page shows the error instead
     gradview_defaults = {"height": "360"}            # default options for every block
     gradview_try_it = "https://you.github.io/gradview/"   # the static app: a "try it" under each graph
@@ -143,7 +143,7 @@ def _load_bokehjs(app, pagename, templatename, context, doctree):
     """Pages with graphs load BokehJS (each file once), the others nothing."""
     if app.builder.format != "html" or pagename not in _pages_with_graphs(app.env):
         return
-    from engine.viz import bokehjs_files
+    from gradview.engine.viz import bokehjs_files
     for name, _ in bokehjs_files():
         app.add_js_file(f"gradview/{name}")  # in the head: loaded before the graphs' scripts run
 

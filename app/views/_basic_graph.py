@@ -1,6 +1,6 @@
 """A plain Bokeh drawing of a captured step, used when engine.viz.bokeh_view cannot be imported.
 
-Same surface as `engine.viz.bokeh_view.GraphView` as far as the app uses it: `.figure`,
+Same surface as `gradview.engine.viz.bokeh_view.GraphView` as far as the app uses it: `.figure`,
 `.nodes` (the "graph-nodes" source), `.edges` ("graph-edges"), `.update(step)` keeping the
 positions of surviving nodes.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from bokeh.models import ColumnDataSource, HoverTool, TapTool
 from bokeh.plotting import figure
 
-from engine.viz.layout import LayoutNode, layout
+from gradview.engine.viz.layout import LayoutNode, layout
 
 KIND_COLOURS = {"leaf": "#9ecae1", "param": "#fdae6b", "op": "#e5e5e5", "output": "#a1d99b"}
 

@@ -40,7 +40,7 @@ def list_examples(folder: str = EXAMPLES_DIR) -> dict[str, str]:
 
 def available_devices() -> list[str]:
     try:
-        import engine
+        from gradview import engine
         return engine.backends.available()  # cpu, then cuda and webgpu where they load
     except Exception:  # noqa: BLE001
         return ["cpu"]

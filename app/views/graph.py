@@ -59,7 +59,7 @@ def drawn_step(step):
 def load_graph_view():
     """(GraphView class, inspector_figure) from the viz layer, or the app's plain stand-ins."""
     try:
-        from engine.viz.bokeh_view import GraphView, inspector_figure
+        from gradview.engine.viz.bokeh_view import GraphView, inspector_figure
     except Exception:  # noqa: BLE001  viz layer missing or broken: draw plainly rather than not at all
         from ._basic_graph import GraphView, inspector_figure
     return GraphView, inspector_figure
@@ -169,7 +169,7 @@ class GraphPanel(Viewer):
     def _redraw(self, *events):
         state = self.state
         step = state.current_step() or EMPTY_STEP
-        from engine.graph import trim
+        from gradview.engine.graph import trim
         step = trim(step, MAX_DRAWN_NODES)  # the outputs and what is closest to them
         self._hidden = int(step.get("nodes_left_out") or 0)
         self.view.colour_range = self._colour_range()
@@ -183,7 +183,7 @@ class GraphPanel(Viewer):
                 self.view.update(drawn_step(step))
                 inline_small_arrays(self.view.edges)
                 if self.backward is not None and mode != "forward":
-                    from engine.viz.bokeh_view import view_step
+                    from gradview.engine.viz.bokeh_view import view_step
                     other = self.backward if mode == "backward" else self.both
                     other.colour_range = self.view.colour_range
                     other.update(drawn_step(view_step(step, mode)))
@@ -216,7 +216,7 @@ class GraphPanel(Viewer):
         if self.state.colour_scale != "run":
             return None
         try:
-            from engine.viz.bokeh_view import grad_range
+            from gradview.engine.viz.bokeh_view import grad_range
         except Exception:  # noqa: BLE001  the plain stand-in view has no colour scale
             return None
         return grad_range(self.state.steps)

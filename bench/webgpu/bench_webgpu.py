@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-import engine
+from gradview import engine
 
 RNG = np.random.default_rng(0)
 
@@ -45,7 +45,7 @@ def _timeit(fn, repeat, sync=None, min_time=0.05):
 
 def bench_ops(quick):
     backend = engine.backends.get("webgpu")
-    from engine.backends.webgpu import core, xp
+    from gradview.engine.backends.webgpu import core, xp
     sync = backend.synchronize
     rows = []
     n_ops = 100 if quick else 400
@@ -90,7 +90,7 @@ def bench_ops(quick):
 
 
 def bench_readback(quick):
-    from engine.backends.webgpu import core
+    from gradview.engine.backends.webgpu import core
     rows = []
     for n in (1, 1024, 1 << 16, 1 << 20) + (() if quick else (1 << 22,)):
         g = core.upload(np.ones(n, np.float32))
@@ -101,7 +101,7 @@ def bench_readback(quick):
 
 def bench_matmul(quick):
     backend = engine.backends.get("webgpu")
-    from engine.backends.webgpu import core, xp
+    from gradview.engine.backends.webgpu import core, xp
     rows = []
     sizes = (64, 128, 256, 512, 1024) + (() if quick else (2048,))
     for n in sizes:

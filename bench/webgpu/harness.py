@@ -2,7 +2,7 @@
 engine wheel on 127.0.0.1, and run Python in a Web Worker of headless Chromium.
 
 Used by tests/browser/test_webgpu.py and bench/webgpu/run.py. Nothing is downloaded: the Pyodide
-distribution comes from `python -m app.pyodide_dist` (or its cache) and the browser is the system
+distribution comes from `python -m gradview.app.pyodide_dist` (or its cache) and the browser is the system
 Chromium.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from engine.viz.headless import CHROMIUM_ARGS, WEBGPU_ARGS, find_chromium  # noqa: E402,F401
+from gradview.engine.viz.headless import CHROMIUM_ARGS, WEBGPU_ARGS, find_chromium  # noqa: E402,F401
 
 CHROMIUM = find_chromium() or "/usr/bin/chromium"
 
@@ -27,7 +27,7 @@ def make_root(dist: Path, www: Path) -> tuple[Path, str]:
     wheels/<the engine wheel>. Returns the root and the wheel's path under it."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from app.build import build_wheel
+    from gradview.app.build import build_wheel
     www = Path(www)
     if www.exists():
         shutil.rmtree(www)
@@ -41,7 +41,7 @@ def make_root(dist: Path, www: Path) -> tuple[Path, str]:
 
 
 def start_server(www: Path):
-    from app.build import serve
+    from gradview.app.build import serve
     srv = serve(www, 0, log=lambda m: None)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv, f"http://127.0.0.1:{srv.server_address[1]}/"

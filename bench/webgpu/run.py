@@ -7,7 +7,7 @@ n = 64 ... 2048 and a small training loop, each against NumPy in the same Pyodid
 
 The page is bench/webgpu/index.html: it starts Pyodide in a Web Worker, installs the engine wheel
 and runs bench_webgpu.py there. Everything is served from 127.0.0.1 (a local Pyodide distribution
-made by `python -m app.pyodide_dist`, reused from .cache/pyodide-dist or $GRADVIEW_CACHE).
+made by `python -m gradview.app.pyodide_dist`, reused from .cache/pyodide-dist or $GRADVIEW_CACHE).
 
 On this machine the WebGPU adapter is SwiftShader, a CPU emulation: its figures show the overheads
 (Python queueing a kernel, the JavaScript bridge, reading back), not what a GPU computes.
@@ -40,7 +40,7 @@ from bench_webgpu import format_tables  # noqa: E402
 
 
 def dist_dir(explicit: str | None) -> Path:
-    from app.pyodide_dist import build_dist, is_dist
+    from gradview.app.pyodide_dist import build_dist, is_dist
     cache = Path(os.environ.get("GRADVIEW_CACHE") or ROOT / ".cache")
     out = Path(explicit) if explicit else cache / "pyodide-dist"
     if not is_dist(out):
@@ -62,7 +62,7 @@ def main(argv=None):
     query = urllib.parse.urlencode({"pyodide": "../pyodide/", "wheel": "../" + wheel,
                                     **({"quick": "1"} if args.quick else {})})
     if args.serve:
-        from app.build import serve
+        from gradview.app.build import serve
         srv = serve(www, args.port)
         print(f"open http://127.0.0.1:{srv.server_address[1]}/bench/index.html?{query}", flush=True)
         try:

@@ -2,7 +2,7 @@
 JavaScript.
 
 It loads only in a browser (Pyodide) whose `navigator.gpu` gives an adapter. Elsewhere `load()`
-raises and the device is simply unavailable: `engine.backends.available()` leaves it out and
+raises and the device is simply unavailable: `gradview.engine.backends.available()` leaves it out and
 `torch.device("webgpu")` tensors raise a RuntimeError that says why.
 
 Tensors hold `WebGPUArray`s (webgpu/gpuarray.py): a GPU buffer plus shape, strides, offset and

@@ -1,12 +1,12 @@
 """Graph capture: record every op a program runs into plain, JSON-ready step records.
 
-    import engine as torch
+    import gradview.engine as torch
     with torch.graph.capture() as g:
         loss = model(x).pow(2).mean()
         loss.backward()
     g.steps[0].to_dict()       # {"index": 0, "loss": ..., "nodes": [...], "edges": [...]}
 
-While a capture is active, `engine._state.recorder` is set and `ops._core.apply` reports each op
+While a capture is active, `gradview.engine._state.recorder` is set and `ops._core.apply` reports each op
 run to it (op, inputs, output, params); in-place ops report the tensor they overwrote, and
 `autograd.backward` tells it where a backward pass starts and ends; during a backward the loop
 reports what each autograd node received and sent on (`_state.backward_observer`). Each

@@ -2,7 +2,7 @@
 along it: the gradient each node received, the gradient it sent along each of its edges
 (`next_functions` order) and the tensors it saved.
 
-During a captured backward(), `engine._state.backward_observer` is a `Flow`; the backward loop
+During a captured backward(), `gradview.engine._state.backward_observer` is a `Flow`; the backward loop
 (`autograd.run_backward`) calls it once per node it runs, with the gradient the node received
 and the gradients it produced, one per input (`node._next` order). Arrays are kept by
 reference and summarised only when the backward graph is read.

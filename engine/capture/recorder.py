@@ -1,4 +1,4 @@
-"""The recorder: set as `engine._state.recorder` while a capture is active, it turns each op the
+"""The recorder: set as `gradview.engine._state.recorder` while a capture is active, it turns each op the
 program runs into a record (see records.py), and a backward() into the end of a step."""
 import gc
 import time

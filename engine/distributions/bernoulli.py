@@ -1,7 +1,7 @@
 from numbers import Number
 
-import engine as torch
-import engine.nn.functional as F
+import gradview.engine as torch
+import gradview.engine.nn.functional as F
 
 from . import constraints
 from .distribution import ExponentialFamily

@@ -1,7 +1,7 @@
 import math
 from numbers import Number
 
-import engine as torch
+import gradview.engine as torch
 
 from . import constraints
 from .distribution import Distribution

@@ -2,7 +2,7 @@
 reduced over `event_dim` trailing dims."""
 import numpy as np
 
-import engine as torch
+import gradview.engine as torch
 
 __all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
            "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",

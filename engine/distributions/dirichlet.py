@@ -1,5 +1,5 @@
-import engine as torch
-import engine.nn.functional as F
+import gradview.engine as torch
+import gradview.engine.nn.functional as F
 
 from . import constraints
 from .distribution import ExponentialFamily

@@ -2,7 +2,7 @@
 (sample = rsample without grad, stddev = sqrt(variance), ...), as torch.distributions.Distribution."""
 import warnings
 
-import engine as torch
+import gradview.engine as torch
 
 from . import constraints
 from .utils import lazy_property

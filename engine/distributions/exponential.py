@@ -1,6 +1,6 @@
 from numbers import Number
 
-import engine as torch
+import gradview.engine as torch
 
 from . import constraints
 from .distribution import ExponentialFamily

@@ -1,4 +1,4 @@
-import engine as torch
+import gradview.engine as torch
 
 from . import constraints
 from .distribution import Distribution

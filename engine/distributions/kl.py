@@ -2,8 +2,8 @@
 import math
 from functools import total_ordering
 
-import engine as torch
-import engine.nn.functional as F
+import gradview.engine as torch
+import gradview.engine.nn.functional as F
 
 from .bernoulli import Bernoulli
 from .beta import Beta

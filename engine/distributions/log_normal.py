@@ -1,4 +1,3 @@
-import engine as torch
 
 from . import constraints
 from .normal import Normal

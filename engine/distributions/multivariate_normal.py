@@ -1,6 +1,6 @@
 import math
 
-import engine as torch
+import gradview.engine as torch
 
 from . import constraints
 from .distribution import Distribution

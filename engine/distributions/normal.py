@@ -1,7 +1,7 @@
 import math
 from numbers import Real
 
-import engine as torch
+import gradview.engine as torch
 
 from . import constraints
 from .distribution import ExponentialFamily

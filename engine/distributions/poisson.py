@@ -2,7 +2,7 @@ from numbers import Number
 
 import numpy as np
 
-import engine as torch
+import gradview.engine as torch
 
 from . import constraints
 from .distribution import ExponentialFamily

@@ -2,8 +2,8 @@
 import math
 from numbers import Number
 
-import engine as torch
-import engine.nn.functional as F
+import gradview.engine as torch
+import gradview.engine.nn.functional as F
 
 from . import constraints
 from .utils import _sum_rightmost

@@ -2,7 +2,7 @@
 lazily computed attributes (probs from logits and back, scale_tril from a covariance, ...)."""
 from numbers import Number
 
-import engine as torch
+import gradview.engine as torch
 
 
 def broadcast_all(*values):

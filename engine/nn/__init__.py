@@ -1,7 +1,7 @@
 """`torch.nn`: Module, Parameter, layers, losses, `functional` and `init`.
 
 Modules register parameters, buffers and submodules by attribute assignment, as in PyTorch. While
-a graph capture is recording, calling a module pushes it on `engine._state.module_stack` for the
+a graph capture is recording, calling a module pushes it on `gradview.engine._state.module_stack` for the
 duration of its forward, so the recorded ops know which module they ran in.
 """
 from .parameter import Parameter, Buffer  # noqa: F401

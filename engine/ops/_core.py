@@ -498,21 +498,21 @@ class TensorMath:
         return g.unsqueeze(axis)
 
     def flip(self, g, axes):
-        import engine  # the torch namespace, complete only once every op module has loaded
+        from gradview import engine  # the torch namespace, complete only once every op module has loaded
         return engine.flip(g, axes)
 
     def cumsum(self, g, axis):
         return g.cumsum(axis)
 
     def roll(self, g, shifts, axes):
-        import engine  # the torch namespace, complete only once every op module has loaded
+        from gradview import engine  # the torch namespace, complete only once every op module has loaded
         return engine.roll(g, shifts, axes)
 
     def mT(self, a):
         return a.transpose(-1, -2)
 
     def __getattr__(self, name):
-        import engine  # the torch namespace, complete only once every op module has loaded
+        from gradview import engine  # the torch namespace, complete only once every op module has loaded
         fn = getattr(engine, name, None)
         if fn is None:
             raise AttributeError(f"no differentiable '{name}' for create_graph backward")

@@ -58,7 +58,7 @@ def _declaring_module():
 
 
 def bound_in(module):
-    """{kind: [names]} of the bindings declared in `module` ("engine.ops.sorting"), in declaration order."""
+    """{kind: [names]} of the bindings declared in `module` ("gradview.engine.ops.sorting"), in declaration order."""
     out = {kind: [] for kind in _TABLES}
     for (kind, name), origin in ORIGIN.items():
         if origin == module:

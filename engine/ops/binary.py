@@ -6,7 +6,7 @@ from .._dtype import get_default_dtype, float64, from_numpy_dtype
 from ._registry import binds, register
 from .special import _raise
 from . import elementwise as ew
-from .elementwise import BinaryOp, _type_title
+from .elementwise import BinaryOp
 from ..tensor import Tensor
 
 
@@ -32,7 +32,7 @@ def _binary(name, fn, grad_a, grad_b, save="ab", rname=None, floating=True, inte
         a = a if hasattr(a, "dtype") else xp.asarray(a, dtype=b.dtype)
         b = b if hasattr(b, "dtype") else xp.asarray(b, dtype=a.dtype)
         if not integers and a.dtype.kind in "biu":
-            raise NotImplementedError(f'"{kind}_cpu" not implemented for \'{_type_title(from_numpy_dtype(a.dtype))}\'')
+            raise NotImplementedError(f'"{kind}_cpu" not implemented for \'{from_numpy_dtype(a.dtype).title}\'')
         return fn(xp, a, b)
     kind = kw.pop("kind")
     op = BinaryOp(name, forward, grad_a, grad_b, save=save, rname=rname, kind=kind, **kw)
@@ -172,7 +172,7 @@ def _shift(name, left):
         dt = np.dtype(dt) if dt is not None else (a.dtype if hasattr(a, "dtype") else b.dtype)
         if dt.kind not in "iu":
             raise NotImplementedError(f'"{name}_cpu" not implemented for '
-                                      f"'{ew._type_title(from_numpy_dtype(dt))}'")
+                                      f"'{from_numpy_dtype(dt).title}'")
         a, b = xp.asarray(a).astype(dt), xp.asarray(b).astype(dt)
         bits = dt.itemsize * 8
         inside = (b >= 0) & (b < bits)

@@ -9,7 +9,6 @@ from ._linalg import _Tensor, _call, _const, _eye
 from .decompose import _check_square, inv
 from .matrix import diagonal
 from . import shape as sh, reduce as red, linalg as la, elementwise as ew
-from .elementwise import _type_title
 from .reduce import normalize_dim
 
 
@@ -150,8 +149,8 @@ def einsum(*args):
     operands = list(operands)
     for t in operands[1:]:
         if t.dtype is not operands[0].dtype:
-            raise RuntimeError(f"expected scalar type {_type_title(operands[0].dtype)} but found "
-                               f"{_type_title(t.dtype)}")
+            raise RuntimeError(f"expected scalar type {operands[0].dtype.title} but found "
+                               f"{t.dtype.title}")
     eq, operands = _einsum_plan(equation, operands)
     return apply(_einsum_op(len(operands)), tuple(operands), (eq,))
 
@@ -190,8 +189,8 @@ def _addprod(name, eq, check):
         check(a, b)
         for t in (a, b):
             if t.dtype is not input.dtype:
-                raise RuntimeError(f"expected scalar type {_type_title(input.dtype)} but found "
-                                   f"{_type_title(t.dtype)}")
+                raise RuntimeError(f"expected scalar type {input.dtype.title} but found "
+                                   f"{t.dtype.title}")
         return apply(op, (input, a, b), (eq, beta, alpha))
     return fn
 

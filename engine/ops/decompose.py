@@ -7,7 +7,6 @@ from ._core import OpDef, apply, TENSOR_MATH
 from ._registry import binds
 from ._linalg import _Tensor, _call, _eye, _linalg, _linalg_error, _unsq
 from . import shape as sh, reduce as red, linalg as la, elementwise as ew
-from .elementwise import _type_title
 
 
 # ---------------------------------------------------------------------------------------------
@@ -15,7 +14,7 @@ from .elementwise import _type_title
 def _check_square(A, name, float_only=True, arg="A"):
     if float_only and not A.dtype.is_floating_point:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{_type_title(A.dtype)}")
+                           f"{A.dtype.title}")
     if A.dim() < 2:
         raise RuntimeError(f"{name}: The input tensor {arg} must have at least 2 dimensions.")
     if A.shape[-1] != A.shape[-2]:
@@ -26,7 +25,7 @@ def _check_square(A, name, float_only=True, arg="A"):
 def _check_matrix(A, name):
     if not A.dtype.is_floating_point:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{_type_title(A.dtype)}")
+                           f"{A.dtype.title}")
     if A.dim() < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
 
@@ -130,7 +129,7 @@ def solve(A, B, *, left=True, out=None):
     _check_square(A, "linalg.solve")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
-                           f"{_type_title(A.dtype)} and B of type {_type_title(B.dtype)} instead")
+                           f"{A.dtype.title} and B of type {B.dtype.title} instead")
     if not left and B.dim() == 1:
         raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not supported for left=False. "
                            "In this case linalg.solve is equivalent to B / A.squeeze(-1)")

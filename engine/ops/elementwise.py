@@ -146,8 +146,8 @@ def write_out(out, result):
                            "arguments don't support automatic differentiation, but one of the arguments "
                            "requires grad.")
     if result.dtype.category > out.dtype.category:
-        raise RuntimeError(f"result type {_type_title(result.dtype)} can't be cast to the desired output type "
-                           f"{_type_title(out.dtype)}")
+        raise RuntimeError(f"result type {result.dtype.title} can't be cast to the desired output type "
+                           f"{out.dtype.title}")
     if out._data.shape != result._data.shape:
         # PyTorch resizes an out= tensor of the wrong size (and warns when it was not empty)
         out._data = result._data.astype(out._data.dtype, copy=True)
@@ -156,9 +156,6 @@ def write_out(out, result):
     out._version_box[0] += 1
     return out
 
-
-def _type_title(dtype):
-    return dtype.title
 
 
 def _ufunc(name):
@@ -361,7 +358,7 @@ def _logical(ufunc):
     def forward(xp, a, b, dt):
         result = np.dtype(dt) if dt is not None else np.result_type(a, b)
         if result.kind == "f":
-            raise NotImplementedError(f'"{ufunc}_cpu" not implemented for \'{_type_title(from_numpy_dtype(result))}\'')
+            raise NotImplementedError(f'"{ufunc}_cpu" not implemented for \'{from_numpy_dtype(result).title}\'')
         return getattr(xp, ufunc)(a, b, dtype=dt) if dt is not None else getattr(xp, ufunc)(a, b)
     return forward
 
@@ -616,7 +613,7 @@ def where(condition, input=None, other=None, out=None):
         return nonzero(condition, as_tuple=True)
     if condition.dtype is not bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                           f"{_type_title(condition.dtype)}")
+                           f"{condition.dtype.title}")
     ref = input if isinstance(input, Tensor) else other
     dims, zero, scalars = [], [], []
     for v in (input, other):

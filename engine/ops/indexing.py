@@ -249,7 +249,7 @@ def index_select(x, dim, index):
     size = x._data.shape[axis] if x._data.ndim else 1
     idx = index._data.reshape(-1)
     if idx.size and (idx.max() >= size or idx.min() < -size):
-        raise IndexError(f"index out of range in self")
+        raise IndexError("index out of range in self")
     if x._data.ndim == 0:
         return x.reshape(1)[index].reshape(())
     return apply(_index_select, (x, index), (axis,))

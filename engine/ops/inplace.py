@@ -11,7 +11,6 @@ from .._dtype import can_cast
 from ._core import OpDef, apply
 from ..tensor import Tensor
 from ._core import broadcast_error
-from .elementwise import _type_title
 
 
 def needs_graph(x, *others):
@@ -129,8 +128,8 @@ def _overwrite_op(name):
 
 def _write(x, result, name):
     if not can_cast(result.dtype, x.dtype):
-        raise RuntimeError(f"result type {_type_title(result.dtype)} can't be cast to the desired output type "
-                           f"{_type_title(x.dtype)}")
+        raise RuntimeError(f"result type {result.dtype.title} can't be cast to the desired output type "
+                           f"{x.dtype.title}")
     data = result._data
     if data.shape != x._data.shape:
         try:

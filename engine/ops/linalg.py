@@ -1,10 +1,10 @@
 """Matrix products: matmul (1-D, 2-D and batched, with broadcasting), mm, bmm, mv, dot, outer,
 addmm and linear."""
+from .._dtype import scalar_type_name
 from ._core import OpDef, apply, TENSOR_MATH
 from ._registry import binds
 from ..tensor import Tensor
 from ._core import broadcast_error
-from .elementwise import _type_title
 
 
 def _matmul_forward(xp, a, b):
@@ -56,13 +56,9 @@ def _shape_text(shape):
 
 def _check_dtypes(a, b, name):
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_dtype_word(a.dtype)} != "
-                           f"{_dtype_word(b.dtype)}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {scalar_type_name(a.dtype)} != "
+                           f"{scalar_type_name(b.dtype)}")
 
-
-def _dtype_word(dtype):
-    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "bool": "bool"}.get(dtype.name, dtype.name)
 
 
 # the node PyTorch's matmul leaves for each pair of input ranks (batched products end in a view)
@@ -117,9 +113,9 @@ def _prod(shape):
 def mm(input, mat2, *, out=None):
     a, b = input, mat2  # PyTorch's parameter names
     if a._data.ndim != 2:
-        raise RuntimeError(f"self must be a matrix")
+        raise RuntimeError("self must be a matrix")
     if b._data.ndim != 2:
-        raise RuntimeError(f"mat2 must be a matrix")
+        raise RuntimeError("mat2 must be a matrix")
     if a._data.shape[1] != b._data.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_text(a._data.shape)} and "
                            f"{_shape_text(b._data.shape)})")
@@ -130,9 +126,9 @@ def mm(input, mat2, *, out=None):
 def bmm(input, mat2, *, out=None):
     a, b = input, mat2  # PyTorch's parameter names
     if a._data.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor")
     if b._data.ndim != 3:
-        raise RuntimeError(f"batch2 must be a 3D tensor")
+        raise RuntimeError("batch2 must be a 3D tensor")
     if a._data.shape[0] != b._data.shape[0] or a._data.shape[2] != b._data.shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{a._data.shape[0]}, {a._data.shape[2]}] but got: [{b._data.shape[0]}, "

@@ -3,7 +3,7 @@ import math
 from ._core import OpDef, apply
 from ._registry import binds
 from .decompose import svdvals
-from . import shape as sh, reduce as red, elementwise as ew
+from . import shape as sh, reduce as red
 from .reduce import normalize_dim
 from ._core import is_raw_array
 
@@ -96,7 +96,7 @@ def renorm(input, p, dim, maxnorm):
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input._data.ndim} dimensions")
     if not input.dtype.is_floating_point:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
-                           f"{ew._type_title(input.dtype)}")
+                           f"{input.dtype.title}")
     if p <= 0:
         raise RuntimeError("renorm: non-positive-norm not supported")
     if maxnorm < 0:

@@ -4,7 +4,6 @@ import numpy as np
 from ._core import Tensor
 from ._registry import binds, register
 from ..creation import _rng, bernoulli, multinomial
-from . import elementwise as ew
 from .inplace import run_inplace
 
 
@@ -30,7 +29,7 @@ def _positive_scale(name, what):
         if not scale > 0:
             raise RuntimeError(f"{name} expects {what} > 0.0, but found {what}={scale:g}")
         if not self.dtype.is_floating_point:
-            raise NotImplementedError(f'"{name.rstrip("_")}_cpu" not implemented for \'{ew._type_title(self.dtype)}\'')
+            raise NotImplementedError(f'"{name.rstrip("_")}_cpu" not implemented for \'{self.dtype.title}\'')
     return check
 
 

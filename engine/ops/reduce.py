@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 
-from .._dtype import get_default_dtype, int64, bool_
+from .._dtype import get_default_dtype
 from ._core import OpDef, apply, is_raw_array, _xp_of
 from ._registry import binds, register
-from .elementwise import write_out, _type_title, maximum, minimum
+from .elementwise import write_out, maximum, minimum
 from .._dtype import as_dtype
 from ..tensor import Tensor
 from .._dims import normalize_dim, normalize_dims  # noqa: F401  (the ops and nn import them from here)
@@ -84,14 +84,11 @@ _mean_dim = OpDef("MeanBackward1", _mean_forward, _mean_vjp, kind="mean")
 def mean(x, dim=None, keepdim=False, *, dtype=None, out=None):
     if dtype is None and not x.dtype.is_floating_point:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point "
-                           f"or complex dtype. Got: {_title(x.dtype)}")
+                           f"or complex dtype. Got: {x.dtype.title}")
     axes = normalize_dims(dim, x._data.ndim)
     op = _mean_all if dim is None else _mean_dim
     return _out(out, apply(op, (x,), (axes, keepdim, None if dtype is None else _np_dtype(dtype))))
 
-
-def _title(dtype):
-    return _type_title(dtype)
 
 
 def _prod_forward(xp, x, axes, keepdim, dt):
@@ -338,7 +335,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def _need_float(x, name):
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"{name}(): input dtype should be either floating point or complex. Got "
-                           f"{_title(x.dtype)} instead.")
+                           f"{x.dtype.title} instead.")
 
 
 def _logsumexp_forward(xp, x, axes, keepdim):
@@ -418,7 +415,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         raise NotImplementedError("nuclear norm is not supported")
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
-                           f"{_title(x.dtype)}")
+                           f"{x.dtype.title}")
     return apply(_norm, (x,), (normalize_dims(dim, x._data.ndim), keepdim, float(p)))
 
 

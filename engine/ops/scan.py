@@ -7,7 +7,6 @@ from ._registry import binds
 from .. import creation
 from .special import _div_scalar, _mul_scalar
 from . import elementwise as ew, shape as sh, reduce as red
-from .elementwise import _type_title
 from .reduce import normalize_dim, normalize_dims
 from ..tensor import Tensor
 
@@ -39,7 +38,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if not input.dtype.is_floating_point:
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
-                           f"{_type_title(input.dtype)}")
+                           f"{input.dtype.title}")
     count = red.sum(ew.logical_not(ew.isnan(input)), dim, keepdim)
     return ew.div(nansum(input, dim, keepdim, dtype=dtype), count)
 
@@ -127,7 +126,7 @@ def trapz(y, x=None, *, dx=None, dim=-1):
 @binds("histc")
 def histc(input, bins=100, min=0, max=0, *, out=None):
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_title(input.dtype)}'")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{input.dtype.title}'")
     xp, x = input._xp, input._data
     lo, hi = float(min), float(max)
     if lo == hi and x.size:
@@ -149,7 +148,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     """Counts (or weights, or a density) per bin and the bin edges: NumPy's histogram, whose rules
     (edges, a degenerate range widened by 0.5, the top edge in the last bin) are PyTorch's."""
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_title(input.dtype)}'")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{input.dtype.title}'")
     edges = bins._host() if isinstance(bins, Tensor) else int(bins)
     weights = weight._host() if weight is not None else None
     hist, edges = np.histogram(input._host(), edges, range=range, weights=weights, density=density)

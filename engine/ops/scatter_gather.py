@@ -10,10 +10,6 @@ from .shape import _size_list
 from . import shape as sh
 
 
-def _title(dtype):
-    from .elementwise import _type_title
-    return _type_title(dtype)
-
 
 def _const(g, array):
     """A constant array in the namespace of g (a tensor under create_graph)."""
@@ -24,10 +20,10 @@ def _const(g, array):
 # index_add / index_copy / index_fill: writes at `index` positions along one dim
 def _check_index(name, x, dim, index):
     if index.dtype.name not in ("int64", "int32"):
-        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index but got: {_title(index.dtype)}")
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index but got: {index.dtype.title}")
     if index._data.ndim > 1:
         raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: {index._data.ndim} with type: "
-                         f"{_title(index.dtype)} and size: {_size_list(index.shape)}")
+                         f"{index.dtype.title} and size: {_size_list(index.shape)}")
     axis = normalize_dim(dim, x._data.ndim)
     size = x._data.shape[axis] if x._data.ndim else 1
     idx = index._data.reshape(-1)
@@ -39,7 +35,7 @@ def _check_index(name, x, dim, index):
 
 def _check_source(name, x, axis, index, source):
     if source.dtype is not x.dtype:
-        raise RuntimeError(f"{name}(): self ({_title(x.dtype)}) and source ({_title(source.dtype)}) must have the "
+        raise RuntimeError(f"{name}(): self ({x.dtype.title}) and source ({source.dtype.title}) must have the "
                            "same scalar type")
     if source._data.ndim and source._data.shape[axis] != index._data.size:
         raise RuntimeError(f"{name}(): Number of indices ({index._data.size}) should be equal to source.size(dim): "
@@ -149,7 +145,7 @@ _masked_scatter = OpDef("MaskedScatterBackward0", _masked_scatter_forward, _mask
 @binds("masked_scatter", inplace=True)
 def masked_scatter(input, mask, source):
     if mask.dtype.name != "bool":
-        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {_title(mask.dtype)}")
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {mask.dtype.title}")
     error = broadcast_error([input._data.shape, mask._data.shape])
     if error is not None:
         raise error
@@ -304,7 +300,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 # take / put: the tensor as its flattened elements
 def _flat_index(x, index, name):
     if index.dtype.name != "int64":
-        raise RuntimeError(f"{name}(): Expected a long tensor for index, but got {_title(index.dtype)}")
+        raise RuntimeError(f"{name}(): Expected a long tensor for index, but got {index.dtype.title}")
     idx = index._data
     n = x._data.size
     bad = idx[(idx < -n) | (idx >= n)]

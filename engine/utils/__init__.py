@@ -1,2 +1,2 @@
-"""`torch.utils`: data loading (`engine.utils.data`) and hook handles."""
+"""`torch.utils`: data loading (`gradview.engine.utils.data`) and hook handles."""
 from . import data, hooks  # noqa: F401

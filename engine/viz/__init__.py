@@ -1,13 +1,13 @@
 """Computation-graph drawing: layout (pure Python), grouping, Bokeh rendering and export.
 
-    import engine.viz as viz
+    import gradview.engine.viz as viz
     viz.draw(loss)                          # a tensor's autograd graph, inline in Jupyter
     viz.save_html(g, "graph.html")          # a captured Graph/Step (or a tensor) as one page
     script, div = viz.fragment(g)           # the same, for a page that loads BokehJS once
     view = viz.GraphView(step)              # the interactive Bokeh view the app embeds
 
 `layout` and `folding` need nothing but the standard library; Bokeh is imported only by the
-drawing functions, so `import engine` works without it.
+drawing functions, so `from gradview import engine` works without it.
 """
 from .layout import Layout, LayoutNode, fold_groups, layout  # noqa: F401
 
@@ -23,6 +23,6 @@ _LAZY = {"draw": "export", "save_html": "export", "to_html": "export", "page": "
 def __getattr__(name):
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'engine.viz' has no attribute '{name}'")
+        raise AttributeError(f"module 'gradview.engine.viz' has no attribute '{name}'")
     import importlib
     return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -59,7 +59,7 @@ async function start(msg) {
     stage = 'Starting the app';
     phase('app');
     pyodide.globals.set('sendPatch', sendPatch);
-    const browser = pyodide.pyimport('app.browser');
+    const browser = pyodide.pyimport('gradview.app.browser');
     const restore = msg.restore ? pyodide.toPy(msg.restore) : null;
     const out = await browser.boot(msg.query || '', restore, postFromPython);
     const [docsJson, renderItems, rootIds] = out.toJs();

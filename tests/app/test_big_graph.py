@@ -3,9 +3,9 @@ import pytest
 
 pytest.importorskip("panel")
 
-from app.controller import SyncScheduler  # noqa: E402
-from app.main import GradviewApp  # noqa: E402
-from app.runner import WorkerRunner  # noqa: E402
+from gradview.app.controller import SyncScheduler  # noqa: E402
+from gradview.app.main import GradviewApp  # noqa: E402
+from gradview.app.runner import WorkerRunner  # noqa: E402
 
 CODE = ("import torch\nx = torch.ones(2, requires_grad=True)\ny = x\n"
         "for i in range(100_000):\n    y = y * 1.0001\ny.sum().backward()\n")

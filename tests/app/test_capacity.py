@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from app.capacity import Budget, ServerFull, default_max_sessions
-from app.runner import WorkerRunner
+from gradview.app.capacity import Budget, ServerFull, default_max_sessions
+from gradview.app.runner import WorkerRunner
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="slots are POSIX file locks")
 
@@ -39,7 +39,7 @@ def test_places_are_counted_and_given_back(budget):
     assert c.index == 0
     # another server process (--num-procs) sees the same places: the lock is on the file
     import subprocess
-    probe = ("import sys; from app.capacity import Budget, ServerFull\n"
+    probe = ("import sys; from gradview.app.capacity import Budget, ServerFull\n"
              "try:\n    Budget(2, 100_000, None, sys.argv[1]).take()\nexcept ServerFull as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", probe, budget.folder], capture_output=True, text=True, timeout=60,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from app.confine import WorkerLimits, _cgroup_parent
-from app.runner import WorkerRunner
+from gradview.app.confine import WorkerLimits, _cgroup_parent
+from gradview.app.runner import WorkerRunner
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process limits are Linux's")
 

@@ -1,9 +1,9 @@
 """Edits to runs to state: debouncing, staleness, errors, merged steps; and the page objects built on it."""
 import pytest
 
-from app.controller import Controller, SyncScheduler
-from app.runner import InProcessRunner
-from app.state import AppState, merge_steps
+from gradview.app.controller import Controller, SyncScheduler
+from gradview.app.runner import InProcessRunner
+from gradview.app.state import AppState, merge_steps
 
 PROGRAM = "import torch\nx = torch.tensor(2.0, requires_grad=True)\ny = x\nfor i in range({n}):\n    y = y * x\n"
 
@@ -122,8 +122,8 @@ def test_merge_prefixes_ids_and_repeats_single_step_cells():
 
 
 def test_page_objects_follow_the_state():
-    pn = pytest.importorskip("panel")
-    from app.main import GradviewApp
+    pytest.importorskip("panel")
+    from gradview.app.main import GradviewApp
     app = GradviewApp(codes=[""], runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
     cid = app.state.cells[0].id
     view = app.cells.view(cid)
@@ -180,7 +180,7 @@ def test_ops_after_the_last_backward_join_the_last_step():
 
 
 def test_an_evaluation_after_training_is_a_step_of_its_own_and_the_graph_opens_on_training():
-    from app.state import default_step
+    from gradview.app.state import default_step
     closed = [{"index": i, "loss": 1.0, "closed": True, "nodes": [{"id": "w"}, {"id": "f", "inputs": ["w"]}],
                "edges": [{"source": "w", "target": "f"}]} for i in range(2)]
     tail = {"index": 2, "loss": None, "closed": False,
@@ -196,9 +196,9 @@ def test_an_evaluation_after_training_is_a_step_of_its_own_and_the_graph_opens_o
 
 
 def test_a_training_example_opens_on_its_last_training_step():
-    from app.main import GradviewApp
-    from app.notebook import parse_percent
-    from app.views.controls import list_examples
+    from gradview.app.main import GradviewApp
+    from gradview.app.notebook import parse_percent
+    from gradview.app.views.controls import list_examples
     with open(list_examples()["Training: linear regression"], encoding="utf-8") as f:
         codes = parse_percent(f.read())
     app = GradviewApp(codes=codes, runner=InProcessRunner(time_limit=30), scheduler=SyncScheduler())
@@ -235,8 +235,8 @@ def test_graph_of_the_focused_cell_or_all(setup):
 
 
 def test_a_pending_run_marks_the_graph_and_outputs_not_rerun_as_stale():
-    from app.main import GradviewApp
-    from app.controller import SyncScheduler as Sched
+    from gradview.app.main import GradviewApp
+    from gradview.app.controller import SyncScheduler as Sched
     app = GradviewApp(codes=["import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2", "print('below')"],
                       runner=InProcessRunner(time_limit=5), scheduler=Sched())
     try:
@@ -257,7 +257,7 @@ def test_a_pending_run_marks_the_graph_and_outputs_not_rerun_as_stale():
 
 
 def test_the_pause_adapts_to_how_long_the_last_run_took():
-    from app.controller import DEBOUNCE_MIN_S, DEBOUNCE_S, adaptive_debounce
+    from gradview.app.controller import DEBOUNCE_MIN_S, DEBOUNCE_S, adaptive_debounce
     assert adaptive_debounce(None) == DEBOUNCE_MIN_S == adaptive_debounce(0.05)
     assert DEBOUNCE_MIN_S < adaptive_debounce(0.4) < DEBOUNCE_S == adaptive_debounce(5.0)
     state = AppState(codes=["x = 1"])
@@ -274,8 +274,8 @@ class _Runs:
 
     def __init__(self, codes):
         import threading
-        from app.controller import ThreadScheduler
-        from app.runner import WorkerRunner
+        from gradview.app.controller import ThreadScheduler
+        from gradview.app.runner import WorkerRunner
         self.state = AppState(codes=codes)
         self.runner = WorkerRunner(time_limit=30)
         self.ctl = Controller(self.state, self.runner, ThreadScheduler())

@@ -39,7 +39,7 @@ def test_nginx_keeps_each_visitor_on_one_server(tmp_path):
     pytest.importorskip("panel")
     sys.path.insert(0, ROOT)
     from bench.bench_load import CODE, ProtocolSession, free_port, start_server, stop_server
-    from app.notebook import encode_share
+    from gradview.app.notebook import encode_share
 
     servers = []
     nginx = None
@@ -89,7 +89,7 @@ def test_the_dockerfile_copies_what_the_app_needs_and_starts_the_launcher(capsys
     """No image is built here (that needs a Docker daemon and the network); the file's parts are
     checked: what it copies exists and its command is a valid launcher command line."""
     import json
-    from app.__main__ import main
+    from gradview.app.__main__ import main
     docker = os.path.join(ROOT, "docs", "deploy", "Dockerfile")
     lines = [line.strip() for line in open(docker) if line.strip() and not line.startswith("#")]
     copies = [line.split()[1:-1] for line in lines if line.startswith("COPY ")]
@@ -97,7 +97,7 @@ def test_the_dockerfile_copies_what_the_app_needs_and_starts_the_launcher(capsys
     for c in copies:
         assert all(os.path.exists(os.path.join(ROOT, p)) for p in c)
     cmd = json.loads(next(line for line in lines if line.startswith("CMD "))[4:])
-    assert cmd[:3] == ["python", "-m", "app"]
+    assert cmd[:3] == ["python", "-m", "gradview.app"]
     assert main(cmd[3:] + ["--dry-run"]) == 0
     out = capsys.readouterr()
     assert "--address 0.0.0.0" in out.out and "--allow-websocket-origin=*" in out.out

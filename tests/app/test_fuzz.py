@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from app.notebook import parse_percent
-from app.runner import InProcessRunner, WorkerRunner
+from gradview.app.notebook import parse_percent
+from gradview.app.runner import InProcessRunner, WorkerRunner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEED = 20240611

@@ -1,4 +1,4 @@
-"""`python -m app`: loopback by default, other addresses only with --allow-remote and a warning."""
+"""`python -m gradview.app`: loopback by default, other addresses only with --allow-remote and a warning."""
 import os
 import shutil
 import socket
@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from app.__main__ import is_loopback, main, served_address, warn_if_exposed
+from gradview.app.__main__ import is_loopback, main, served_address, warn_if_exposed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -41,14 +41,14 @@ def test_num_procs_is_bokehs(capsys):
 
 
 def test_plain_panel_serve_is_warned_about(monkeypatch):
-    import app
+    from gradview import app
     assert served_address(["panel", "serve", "app/main.py"]) == ""
     assert served_address(["panel", "serve", "app/main.py", "--address=127.0.0.1"]) == "127.0.0.1"
     assert served_address(["pytest"]) is None
     said = []
     monkeypatch.setattr(sys, "argv", ["panel", "serve", "app/main.py", "--port", "5006"])
     monkeypatch.setattr(app, "_address_checked", False, raising=False)
-    assert warn_if_exposed(said.append) and "every interface" in said[0] and "python -m app" in said[0]
+    assert warn_if_exposed(said.append) and "every interface" in said[0] and "python -m gradview.app" in said[0]
     assert not warn_if_exposed(said.append)  # once per server
     monkeypatch.setattr(sys, "argv", ["panel", "serve", "app/main.py", "--address", "127.0.0.1"])
     monkeypatch.setattr(app, "_address_checked", False)
@@ -60,7 +60,7 @@ def test_launcher_serves_on_loopback():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "gradview.app", "--port", str(port)], cwd=ROOT,
                             env=dict(os.environ, GRADVIEW_RUNNER="inprocess"),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

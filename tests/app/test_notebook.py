@@ -1,5 +1,5 @@
 """py:percent notebooks: parsing, writing and the round trip."""
-from app.notebook import parse_percent, to_percent
+from gradview.app.notebook import parse_percent, to_percent
 
 
 def test_parse_splits_on_markers():
@@ -52,7 +52,7 @@ def test_written_file_is_percent_format():
 
 
 def test_examples_parse_into_several_cells():
-    from app.views.controls import list_examples
+    from gradview.app.views.controls import list_examples
     examples = list_examples()
     assert "Walkthrough" in examples
     for title, path in examples.items():

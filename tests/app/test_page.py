@@ -3,11 +3,11 @@ import pytest
 
 pytest.importorskip("panel")
 
-from app.controller import SyncScheduler  # noqa: E402
-from app.main import GradviewApp  # noqa: E402
-from app.notebook import decode_share, parse_percent  # noqa: E402
-from app.runner import InProcessRunner, RunResult  # noqa: E402
-from app.views.controls import list_examples  # noqa: E402
+from gradview.app.controller import SyncScheduler  # noqa: E402
+from gradview.app.main import GradviewApp  # noqa: E402
+from gradview.app.notebook import decode_share, parse_percent  # noqa: E402
+from gradview.app.runner import InProcessRunner, RunResult  # noqa: E402
+from gradview.app.views.controls import list_examples  # noqa: E402
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_dtype_change_reruns_everything(app):
 
 
 def test_devices_offered(app):
-    import engine
+    from gradview import engine
     expected = ["cpu", "cuda"] if engine.cuda.is_available() else ["cpu"]
     assert app.state.param.device.objects == expected
 
@@ -80,7 +80,7 @@ def test_cuda_offered_when_present():
             assert a.state.cells[0].output == "cuda:0\n"
         finally:
             a.close()
-            import engine
+            from gradview import engine
             engine.set_default_device(None)
 
 
@@ -127,7 +127,7 @@ def test_picking_the_shown_example_again_reloads_it_and_a_load_can_be_undone(app
 
 
 def test_a_broken_share_link_is_said_and_kept_said():
-    from app.main import initial_cells
+    from gradview.app.main import initial_cells
     codes, note = initial_cells({"nb": ["garbage!!"]})
     assert codes and note and "could not be read" in note
     a = GradviewApp(codes=codes, runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
@@ -149,7 +149,7 @@ def test_the_share_link_shows_in_the_status_bar_not_the_top_bar(app):
 
 
 def test_full_values_control_explains_itself_in_words(app):
-    from app.views.controls import FULL_VALUES_HELP
+    from gradview.app.views.controls import FULL_VALUES_HELP
     assert "keep every value" in FULL_VALUES_HELP and app.controls.summary.description == FULL_VALUES_HELP
     assert any(FULL_VALUES_HELP in str(getattr(o, "object", "")) for o in app.controls.header.objects)
 
@@ -215,6 +215,6 @@ def test_the_backward_view_draws_pytorchs_graph_beside_or_instead_of_the_forward
 
 
 def test_a_link_can_open_the_backward_view():
-    from app.main import initial_view
+    from gradview.app.main import initial_view
     assert initial_view({"view": ["backward"]}) == "backward" and initial_view({"view": "both"}) == "both"
     assert initial_view({"view": ["sideways"]}) is None and initial_view({}) is None

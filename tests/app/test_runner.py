@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from app.runner import InProcessRunner, Settings, WorkerRunner, cell_filename, make_runner
+from gradview.app.runner import InProcessRunner, Settings, WorkerRunner, cell_filename, make_runner
 
 
 def cells(*codes):
@@ -23,7 +23,7 @@ def test_torch_is_the_engine_in_cells_only(runner):
     res = runner.run(cells("import torch\nimport torch.nn.functional as F\nfrom torch import tensor\n"
                            "print(torch.__name__, F.__name__, tensor.__module__)"))
     assert res.ok, res.results[-1].error
-    assert res.results[0].output.split() == ["engine", "engine.nn.functional", "engine.creation"]
+    assert res.results[0].output.split() == ["gradview.engine", "gradview.engine.nn.functional", "gradview.engine.creation"]
     assert sys.modules.get("torch") is before  # nothing installed under the name torch here
     real = pytest.importorskip("torch")
     assert "engine" not in real.__name__ and hasattr(real, "_C")
@@ -85,7 +85,7 @@ def test_graph_is_captured_per_cell(runner):
     assert (nodes[0]["label"], nodes[0]["file"], nodes[0]["line"]) == ("x", cell_filename("k0"), 2)
     assert all((n["file"], n["line"]) == (cell_filename("k1"), 3) for n in nodes[1:])
     # each node names the cell it came from, and the app reads the cell from that
-    from app.state import node_cell_line
+    from gradview.app.state import node_cell_line
     assert [n["source"] for n in nodes] == ["k0", "k1", "k1", "k1"]
     assert [node_cell_line(n) for n in nodes] == [("k0", 2), ("k1", 3), ("k1", 3), ("k1", 3)]
 
@@ -123,7 +123,7 @@ def test_settings_dtype_and_device(runner):
 def test_cuda_setting_puts_new_tensors_and_graph_on_the_gpu():
     """With a cuda device (here the CuPy look-alike), the device control makes it the default device:
     plain `torch.randn(...)` lands there, gradients stay there and the graph shows it."""
-    import engine
+    from gradview import engine
     from tests.conftest import emulated_cuda
     runner = InProcessRunner(time_limit=5)
     code = cells("import torch\nx = torch.randn(3, requires_grad=True)\ny = (x.tanh() * 2).sum()\ny.backward()\n"
@@ -231,7 +231,7 @@ def test_make_runner_choice(monkeypatch):
 
 def test_workers_have_no_address_space_cap_where_cuda_is(monkeypatch):
     """CUDA reserves more address space than any sane cap: with a GPU the default cap is off."""
-    from app.runner import DEFAULT_MEMORY_LIMIT_MB, default_memory_limit_mb
+    from gradview.app.runner import DEFAULT_MEMORY_LIMIT_MB, default_memory_limit_mb
     from tests.conftest import emulated_cuda
     monkeypatch.delenv("GRADVIEW_MEMORY_LIMIT_MB", raising=False)
     with emulated_cuda():
@@ -247,7 +247,7 @@ def test_workers_have_no_address_space_cap_where_cuda_is(monkeypatch):
             assert r.memory_limit_mb == 2048  # an explicit setting still wins
         finally:
             r.close()
-    import engine
+    from gradview import engine
     assert default_memory_limit_mb() == (None if engine.cuda.is_available() else DEFAULT_MEMORY_LIMIT_MB)
 
 

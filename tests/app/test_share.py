@@ -5,7 +5,7 @@ import zlib
 
 import pytest
 
-from app.notebook import decode_share, encode_share, share_url
+from gradview.app.notebook import decode_share, encode_share, share_url
 
 
 def test_round_trip_keeps_cells_exactly():
@@ -56,7 +56,7 @@ def test_decompression_is_bounded():
 
 
 def test_page_starts_from_share_link():
-    from app.main import initial_cells
+    from gradview.app.main import initial_cells
     cells, note = initial_cells({"nb": [encode_share(["a = 1", "b = 2"])]})
     assert cells == ["a = 1", "b = 2"] and note is None
     cells, note = initial_cells({"nb": ["%%%"]})

@@ -14,10 +14,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import versions as V  # noqa: E402
-from app.browser import BrowserRunner, install_pandas_placeholder, session_arguments  # noqa: E402
-from app.notebook import decode_share  # noqa: E402
-from app.runner import InProcessRunner  # noqa: E402
+from gradview.app import versions as V  # noqa: E402
+from gradview.app.browser import BrowserRunner, install_pandas_placeholder, session_arguments  # noqa: E402
+from gradview.app.notebook import decode_share  # noqa: E402
+from gradview.app.runner import InProcessRunner  # noqa: E402
 
 
 # -- versions: one place, both sides covered ----------------------------------------------------------
@@ -25,6 +25,13 @@ from app.runner import InProcessRunner  # noqa: E402
 def test_server_versions_are_the_app_extra_pins():
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["app"]
     assert f"panel=={V.SERVER_PANEL}" in extra and f"bokeh=={V.SERVER_BOKEH}" in extra
+
+
+def test_site_wheel_metadata_is_the_projects():
+    from gradview.app import build
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert build.REQUIRES == project["dependencies"] and build.SUMMARY == project["description"]
+    assert project["dynamic"] == ["version"]   # read from gradview.__version__, the one place it is written
 
 
 def test_installed_panel_and_bokeh_are_the_server_versions():
@@ -45,7 +52,7 @@ def test_browser_wheels_pin_the_browser_versions_and_every_download():
 
 def test_the_build_refuses_other_panel_or_bokeh_than_the_browser_runs(monkeypatch):
     pytest.importorskip("panel")
-    from app import build
+    from gradview.app import build
     build.check_versions()  # installed == browser today
     monkeypatch.setattr(V, "BROWSER_PANEL", "0.0.1")
     with pytest.raises(build.BuildError, match="install those to build"):
@@ -65,7 +72,7 @@ class NoPandas:
             raise ImportError("no pandas here")
 sys.meta_path.insert(0, NoPandas())
 sys.path.insert(0, %r)
-from app.browser import install_pandas_placeholder
+from gradview.app.browser import install_pandas_placeholder
 assert install_pandas_placeholder(force=True)
 import pandas
 assert pandas.__version__ == "0+unavailable"
@@ -133,7 +140,7 @@ def test_sigint_stops_a_runaway_cell_even_on_one_line():
     import signal
     import threading
     import types
-    from app.browser import _hook
+    from gradview.app.browser import _hook
 
     inner = InProcessRunner(time_limit=30)
     app = types.SimpleNamespace(runner=inner, controller=types.SimpleNamespace(runner=None))
@@ -161,20 +168,23 @@ def test_session_arguments_carry_query_and_restored_cells():
 # -- the wheel and the page ---------------------------------------------------------------------------
 
 def test_wheel_holds_engine_and_app_and_not_the_build_tools(tmp_path):
-    from app.build import build_wheel
-    wheel = build_wheel(tmp_path)
+    from gradview.app import build
+    wheel = build.build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
-    assert "engine/__init__.py" in names and "app/main.py" in names and "app/browser.py" in names
-    assert "app/examples/walkthrough.py" in names
-    assert "app/build.py" not in names and not any("__pycache__" in n for n in names)
+    app_dir = build.__package__.replace(".", "/")                            # where the app is imported from
+    engine_dir = app_dir.rpartition("/")[0] + "/engine" if "/" in app_dir else "engine"
+    assert f"{engine_dir}/__init__.py" in names and f"{app_dir}/main.py" in names and f"{app_dir}/browser.py" in names
+    assert f"{app_dir}/examples/walkthrough.py" in names and f"{engine_dir}/backends/webgpu/bridge.js" in names
+    assert "gradview/__init__.py" in names   # the version, which the engine reports
+    assert f"{app_dir}/build.py" not in names and not any("__pycache__" in n for n in names)
     version = wheel.name.split("-")[1]
     assert version.startswith("0.1.0+g")
-    assert build_wheel(tmp_path / "again").name == wheel.name   # same checkout, same wheel
+    assert build.build_wheel(tmp_path / "again").name == wheel.name   # same checkout, same wheel
 
 
 def test_cdn_site_uses_relative_addresses_for_its_own_files(tmp_path):
     pytest.importorskip("panel")
-    from app.build import build_site
+    from gradview.app.build import build_site
     cfg = build_site(tmp_path / "site", None, quiet=True)
     site = tmp_path / "site"
     page = (site / "index.html").read_text()
@@ -192,14 +202,14 @@ def test_cdn_site_uses_relative_addresses_for_its_own_files(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     (other / "keep.txt").write_text("x")
-    from app.build import BuildError
+    from gradview.app.build import BuildError
     with pytest.raises(BuildError, match="refusing"):
         build_site(other, None, quiet=True)
     assert (other / "keep.txt").exists()
 
 
 def test_local_page_must_not_name_other_sites_or_missing_files(tmp_path):
-    from app.build import BuildError, _localize
+    from gradview.app.build import BuildError, _localize
     (tmp_path / "cdn/bokeh/release").mkdir(parents=True)
     (tmp_path / "cdn/bokeh/release/bokeh-3.7.3.min.js").write_text("")
     ok = '<script src="https://cdn.bokeh.org/bokeh/release/bokeh-3.7.3.min.js"></script>'

@@ -2,7 +2,7 @@
 Python; without Chromium they are all skipped, with the reason. `browser` is one Chromium per module."""
 import pytest
 
-from engine.viz.headless import CHROMIUM_ARGS, find_chromium
+from gradview.engine.viz.headless import CHROMIUM_ARGS, find_chromium
 
 CHROMIUM = find_chromium()
 

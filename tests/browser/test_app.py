@@ -23,8 +23,8 @@ if shutil.which("panel") is None:
     pytest.skip("the panel command is not on PATH", allow_module_level=True)
 
 sys.path.insert(0, ROOT)
-from app.notebook import encode_share, parse_percent  # noqa: E402
-from app.views.controls import list_examples  # noqa: E402
+from gradview.app.notebook import encode_share, parse_percent  # noqa: E402
+from gradview.app.views.controls import list_examples  # noqa: E402
 
 JS_NODES = """() => {
   const doc = window.Bokeh && Bokeh.documents[0];

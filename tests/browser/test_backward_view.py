@@ -13,7 +13,7 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
 
-from app.notebook import encode_share  # noqa: E402
+from gradview.app.notebook import encode_share  # noqa: E402
 from tests.browser.test_app import ROOT, _free_port, wait_idle  # noqa: E402
 from tests.browser.test_page_errors import Watch  # noqa: E402
 

@@ -106,7 +106,7 @@ def check_drawn(v, expected_labels):
 
 
 def check_bokehjs_once(v):
-    from engine.viz import bokehjs_files
+    from gradview.engine.viz import bokehjs_files
     names = [name for name, _ in bokehjs_files()]
     loaded = [url.rsplit("/", 1)[-1] for url in v.requested if "/gradview/bokeh" in url]
     assert loaded == names  # each file requested once, in order
@@ -135,7 +135,7 @@ APP_STUB = """<!DOCTYPE html><html><body><p id="cells"></p>
 def test_try_it_swaps_the_graph_for_the_app_on_its_code(visit, tmp_path):
     """With `gradview_try_it` set, a graph's "try it" button puts the static app (here a stub that
     shows the address it was opened with) in the graph's place, opened on the block's code."""
-    from app.notebook import decode_share
+    from gradview.app.notebook import decode_share
     src, out, _, _ = built_sphinx_example()
     shutil.copytree(src, tmp_path / "src")
     shutil.copytree(out, tmp_path / "out")  # the rendered blocks of the session's build, reused

@@ -18,8 +18,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Pyt
 pytest.importorskip("bokeh", reason="bokeh is not installed")
 
 sys.path.insert(0, ROOT)
-import engine as torch  # noqa: E402
-from engine import graph, nn, viz  # noqa: E402
+import gradview.engine as torch  # noqa: E402
+from gradview.engine import graph, nn, viz  # noqa: E402
 
 JS_CANVASES = """() => [...Bokeh.index.query((v) => v.canvas_view !== undefined)]
   .map((v) => [v.model.type, v.canvas_view.primary.canvas.width, v.canvas_view.primary.canvas.height])"""

@@ -24,7 +24,7 @@ if shutil.which("panel") is None:
     pytest.skip("the panel command is not on PATH", allow_module_level=True)
 
 sys.path.insert(0, ROOT)
-from app.notebook import encode_share  # noqa: E402
+from gradview.app.notebook import encode_share  # noqa: E402
 
 JS_COUNT = """() => {
   const doc = window.Bokeh && Bokeh.documents[0];

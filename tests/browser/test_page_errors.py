@@ -14,8 +14,8 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
 
-from app.notebook import parse_percent  # noqa: E402
-from app.views.controls import list_examples  # noqa: E402
+from gradview.app.notebook import parse_percent  # noqa: E402
+from gradview.app.views.controls import list_examples  # noqa: E402
 from tests.browser.test_app import (JS_EDITOR_TEXT, JS_NODES, JS_SET_CODE, SLOW, nodes, server,  # noqa: E402,F401
                                     text_of, wait_idle)
 

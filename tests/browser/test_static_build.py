@@ -26,8 +26,8 @@ pytest.importorskip("panel", reason="panel is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
 
 sys.path.insert(0, str(ROOT))
-from app.build import build_site, serve  # noqa: E402
-from app.pyodide_dist import RegistryUnavailable, build_dist  # noqa: E402
+from gradview.app.build import build_site, serve  # noqa: E402
+from gradview.app.pyodide_dist import RegistryUnavailable, build_dist  # noqa: E402
 
 JS_NODES = """() => {
   const doc = window.gradview && window.gradview.jsdoc;

@@ -1,4 +1,4 @@
-""""Try it" end to end: a Sphinx page whose graphs point at the static app (`python -m app.build`
+""""Try it" end to end: a Sphinx page whose graphs point at the static app (`python -m gradview.app.build`
 with the local Pyodide distribution), served on 127.0.0.1 to headless Chromium with every other
 request aborted. A click on "Try it" puts the app in the graph's place, opened on the block's code;
 Python boots in the reader's browser, the graph is drawn, and an edit redraws it. Prints the time
@@ -24,8 +24,8 @@ pytest.importorskip("panel", reason="panel is not installed")
 pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
 pytest.importorskip("sphinx", reason="Sphinx is not installed (pip install -e '.[docs]')")
 
-from app.build import build_site, serve  # noqa: E402
-from app.pyodide_dist import RegistryUnavailable, build_dist  # noqa: E402
+from gradview.app.build import build_site, serve  # noqa: E402
+from gradview.app.pyodide_dist import RegistryUnavailable, build_dist  # noqa: E402
 from tests.app.integrations.sites import ROOT, build_sphinx, built_sphinx_example  # noqa: E402
 
 BOOT_TIMEOUT_MS = 180_000
@@ -41,7 +41,7 @@ EDIT = "\nloss2 = (x @ w).tanh().sum()\nloss2.backward()"
 
 def has_pinned_dist(dist):
     """Whether `dist` holds a distribution of the versions app/versions.py pins."""
-    from app import versions
+    from gradview.app import versions
     try:
         manifest = json.loads((dist / "manifest.json").read_text())
     except (OSError, ValueError):

@@ -30,14 +30,14 @@ if not os.path.exists(harness.CHROMIUM):
     pytest.skip(f"no Chromium at {harness.CHROMIUM}", allow_module_level=True)
 
 sys.path.insert(0, str(ROOT))
-from app.pyodide_dist import RegistryUnavailable, build_dist, is_dist  # noqa: E402
+from gradview.app.pyodide_dist import RegistryUnavailable, build_dist, is_dist  # noqa: E402
 
 CHECKS = (Path(__file__).parent / "webgpu_checks.py").read_text()
 GROUPS = ("unary", "binary", "reductions", "matmul", "indexing", "dtypes", "engine", "mlp")
 
 NO_GPU_CODE = """
 import json
-import engine
+from gradview import engine
 out = {"available": engine.backends.available()}
 try:
     engine.zeros(2, device="webgpu")
@@ -168,8 +168,8 @@ def test_app_lists_webgpu_and_its_graph_shows_the_device(gpu_browser, site, tmp_
     """The static app in the WebGPU browser: the device control offers webgpu, and a cell on
     webgpu draws a graph whose nodes carry device webgpu:0 (values and gradients read back)."""
     pytest.importorskip("panel", reason="panel is not installed")
-    from app.build import build_site
-    from app.notebook import encode_share
+    from gradview.app.build import build_site
+    from gradview.app.notebook import encode_share
 
     build_site(tmp_path / "site", cache_dir() / "pyodide-dist", quiet=True)
     srv, base = harness.start_server(tmp_path)

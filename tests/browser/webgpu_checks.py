@@ -16,9 +16,9 @@ import warnings
 
 import numpy as np
 
-import engine
-from engine.backends.webgpu import core, xp
-from engine.backends.webgpu.fallback import WebGPUFallbackWarning
+from gradview import engine
+from gradview.engine.backends.webgpu import core, xp
+from gradview.engine.backends.webgpu.fallback import WebGPUFallbackWarning
 
 RESULTS = []
 GROUP = [""]
@@ -660,7 +660,7 @@ def check_engine():
     record("engine float64 on webgpu: TypeError suggesting float32", double_error)
 
     def capture_device():
-        from engine import graph
+        from gradview.engine import graph
         x = engine.randn(4, 2, device="webgpu")
         lin = engine.nn.Linear(2, 3).to("webgpu")
         with graph.capture() as g:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 
 def reference_torch():

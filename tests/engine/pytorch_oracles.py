@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-import engine
+from gradview import engine
 
 HERE = pathlib.Path(__file__).parent
 OPINFO_BASELINE = HERE / "opinfo_passing.txt"

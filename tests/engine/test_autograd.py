@@ -8,8 +8,8 @@ import weakref
 import numpy as np
 import pytest
 
-import engine
-from engine import autograd
+from gradview import engine
+from gradview.engine import autograd
 from tests.engine.helpers import reference_torch, run_both
 
 

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 from tests import emulated_cupy
 from tests.conftest import emulated_cuda
 

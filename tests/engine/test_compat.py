@@ -3,7 +3,7 @@ queries, thread and determinism switches, torch.<nn function> and torch.<op>_ sp
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 torch = pytest.importorskip("torch", reason="PyTorch is the reference implementation")
 

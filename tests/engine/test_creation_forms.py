@@ -2,7 +2,7 @@
 given tensor in its dtype and returns it; seeded random draws give PyTorch's numbers."""
 import pytest
 
-import engine
+from gradview import engine
 from tests.engine.helpers import assert_same_value, reference_torch
 
 OUT_FORMS = [

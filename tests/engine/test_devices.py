@@ -5,8 +5,8 @@ rules; the op, layer and optimizer suites run on every device through the `devic
 import numpy as np
 import pytest
 
-import engine as torch
-from engine import backends
+import gradview.engine as torch
+from gradview.engine import backends
 from tests import emulated_cupy
 from tests.conftest import emulated_cuda
 
@@ -165,7 +165,7 @@ def test_cuda_namespace(cuda):
 
 
 def test_data_loader_batches_and_optimizer_on_device(cuda):
-    from engine.utils.data import DataLoader, TensorDataset
+    from gradview.engine.utils.data import DataLoader, TensorDataset
     torch.manual_seed(0)
     x, y = torch.randn(32, 3), torch.randn(32, 1)
     model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1)).to(cuda)
@@ -286,7 +286,7 @@ def test_gpu_script_calls_without_a_gpu(no_cuda):
 def test_device_gradients_are_kept_without_copies_yet_never_shared(cuda):
     """An unshared gradient array becomes .grad as it is (no extra kernel), on the device as on the
     cpu; one handed to two leaves is copied for one of them."""
-    from engine.autograd import _may_keep
+    from gradview.engine.autograd import _may_keep
     owned = torch.ones(3, device=cuda)._data
     assert _may_keep(owned) and not _may_keep(owned[1:])
     x = torch.randn(3, device=cuda, requires_grad=True)

@@ -1,4 +1,4 @@
-"""engine.distributions against torch.distributions: values and parameter gradients (float64) of
+"""gradview.engine.distributions against torch.distributions: values and parameter gradients (float64) of
 log_prob/cdf/icdf/entropy/moments/KL, shapes and expand, seeded samples where the draws match, gradients
 through rsample, and argument/sample validation."""
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 from tests.engine.helpers import assert_same_value, reference_torch
 
 torch = reference_torch()
@@ -399,7 +399,7 @@ def test_constraints_and_support():
 def test_incomplete_gamma_without_scipy_matches_scipy():
     """Gamma's cdf and rsample gradient use SciPy when it is there, these NumPy versions otherwise."""
     special = pytest.importorskip("scipy.special")
-    from engine.distributions.gamma import _gammainc_pair_np, _gammaln_np
+    from gradview.engine.distributions.gamma import _gammainc_pair_np, _gammaln_np
     rng = np.random.default_rng(0)
     a, x = rng.uniform(0.05, 30, 500), np.concatenate([[0.0], rng.uniform(0, 60, 499)])
     p, q = _gammainc_pair_np(a, x)

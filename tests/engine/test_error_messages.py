@@ -2,7 +2,7 @@
 the very same text), for shape mismatches, bad indexing, autograd misuse and conversions."""
 import pytest
 
-import engine
+from gradview import engine
 from tests.engine.helpers import assert_same_error, reference_torch
 
 SAME_MESSAGE = {

@@ -2,8 +2,8 @@
 matrix and broadcast shapes; second derivatives pass gradgradcheck, on every device (see tests/conftest.py)."""
 import pytest
 
-import engine
-from engine.testing import GradcheckError, gradcheck, gradgradcheck
+from gradview import engine
+from gradview.engine.testing import GradcheckError, gradcheck, gradgradcheck
 from tests.engine.helpers import op_cases
 
 

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 from tests.engine.helpers import reference_torch
 
 
@@ -172,7 +172,7 @@ def test_masked_fill_with_a_tensor_value_passes_its_gradient(device):
 
 
 def test_captured_graph_draws_the_constant_written_into():
-    from engine import graph
+    from gradview.engine import graph
     with graph.capture() as g:
         w = engine.ones(3, requires_grad=True)
         b = engine.zeros(2, 3)

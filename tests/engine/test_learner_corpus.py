@@ -1,5 +1,5 @@
 """Learner-style PyTorch programs (tests/engine/learner_corpus/*.py), each run as a script under
-PyTorch and under the engine (`python -m engine.run`): both must print the same text, numbers to
+PyTorch and under the engine (`python -m gradview.engine.run`): both must print the same text, numbers to
 a tolerance. Where PyTorch is not installed the engine's output is compared with PyTorch's output
 recorded beside the programs (`expected/NAME.out`), which
 
@@ -63,9 +63,9 @@ def _env():
 
 
 def run_program(name, engine=True, timeout=120):
-    """The program's stdout, run under the engine (`python -m engine.run`) or under PyTorch."""
+    """The program's stdout, run under the engine (`python -m gradview.engine.run`) or under PyTorch."""
     path = str(CORPUS / name)
-    cmd = [sys.executable, "-m", "engine.run", path] if engine else [sys.executable, path]
+    cmd = [sys.executable, "-m", "gradview.engine.run", path] if engine else [sys.executable, path]
     done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise AssertionError(f"{name} failed under {'the engine' if engine else 'PyTorch'}:\n{done.stderr[-3000:]}")
@@ -114,7 +114,7 @@ def test_compare_tolerates_last_digits_only():
 def test_softmax_without_dim_warns_at_the_callers_line():
     # learner code often calls F.softmax(x) without dim: PyTorch's warning names the caller's line
     import warnings
-    import engine
+    from gradview import engine
     for fn in (engine.nn.functional.softmax, engine.nn.functional.log_softmax, engine.nn.functional.softmin):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -1,7 +1,7 @@
 """Idioms of public PyTorch teaching code, each against PyTorch: NumPy keyword names, legacy
 Variable, range indices, histogram, storages, module paths (torch.utils.data.dataloader,
 torch.nn.parallel, torch.distributed, torch.autograd.functional/profiler) and running a script
-that imports its sibling module through `python -m engine.run`."""
+that imports its sibling module through `python -m gradview.engine.run`."""
 import importlib
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 from tests.engine.helpers import assert_same_value, reference_torch
 
 
@@ -59,10 +59,10 @@ class _no_warning:
 @pytest.mark.parametrize("path", ["utils.data.dataloader", "utils.data.dataset", "utils.data.sampler",
                                   "nn.parallel", "distributed", "autograd.functional", "autograd.profiler"])
 def test_module_paths_import_under_torch(path):
-    from engine.run import torch_alias
+    from gradview.engine.run import torch_alias
     with torch_alias():
         module = importlib.import_module(f"torch.{path}")
-    assert module is importlib.import_module(f"engine.{path}")
+    assert module is importlib.import_module(f"gradview.engine.{path}")
 
 
 def test_data_parallel_and_distributed():
@@ -109,7 +109,7 @@ def test_run_puts_the_script_folder_on_the_path(tmp_path):
     (tmp_path / "helper.py").write_text("import torch\n\ndef double(x):\n    return x * 2\n")
     (tmp_path / "main.py").write_text("import torch\nfrom helper import double\n"
                                       "print(double(torch.ones(2)).tolist())\n")
-    result = subprocess.run([sys.executable, "-m", "engine.run", str(tmp_path / "main.py")], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "gradview.engine.run", str(tmp_path / "main.py")], capture_output=True,
                             text=True, timeout=120, cwd=str(tmp_path.parent), env=_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[2.0, 2.0]"

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 from tests.engine.helpers import assert_same_value, reference_torch
 
 TYPES = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",

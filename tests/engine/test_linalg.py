@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-import engine
-from engine.testing import gradcheck, gradgradcheck
+from gradview import engine
+from gradview.engine.testing import gradcheck, gradgradcheck
 from tests.engine.helpers import run_both, assert_same_error, reference_torch
 
 
@@ -364,8 +364,8 @@ def test_square_errors():
 
 def test_methods_exist_in_torch():
     torch = reference_torch()
-    from engine.ops._registry import bound_in
-    bound = [bound_in(f"engine.ops.{family}") for family in ("contract", "matrix", "decompose", "norms")]
+    from gradview.engine.ops._registry import bound_in
+    bound = [bound_in(f"gradview.engine.ops.{family}") for family in ("contract", "matrix", "decompose", "norms")]
     for name in [name for b in bound for name in b["method"] + b["inplace"]]:
         assert hasattr(torch.Tensor, name), name
         assert hasattr(engine.Tensor, name), name

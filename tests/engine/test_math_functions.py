@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-import engine
-from engine.testing import gradcheck, gradgradcheck
+from gradview import engine
+from gradview.engine.testing import gradcheck, gradgradcheck
 from tests.engine.helpers import run_both, assert_same_error
 
 RNG = np.random.default_rng(7)
@@ -268,7 +268,7 @@ def test_vander(device):
 def test_fallbacks_match_scipy():
     """The NumPy fallbacks used where SciPy is missing agree with SciPy."""
     special = pytest.importorskip("scipy.special")
-    from engine.ops import special as mm
+    from gradview.engine.ops import special as mm
     x = np.linspace(-3.7, 6.3, 41)
     y = np.linspace(-0.999, 0.999, 41)
     np.testing.assert_allclose(mm._polygamma_np(0, x), special.psi(x), rtol=1e-9, atol=1e-9)

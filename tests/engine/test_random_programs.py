@@ -84,7 +84,7 @@ def _reduce(name, dim, keepdim):
 
 def _shape_after(fn, shape):
     """The shape a step produces, found by running it on NumPy-backed engine data."""
-    import engine
+    from gradview import engine
     return tuple(fn(engine, engine.zeros(shape, dtype=engine.float64)).shape)
 
 
@@ -297,7 +297,7 @@ def _operand(t, kind, zero_dim, rng):
 def test_type_promotion_and_errors_match_pytorch(device, op, kind_a, kind_b, zero_a, zero_b, swap, seed):
     """Any two operands (tensors of any dtype, 0-d or not, or Python scalars on either side): the
     result has PyTorch's dtype and values, or both libraries raise the same exception type."""
-    import engine
+    from gradview import engine
     torch = reference_torch()
     results = []
     for lib, dev in ((engine, device), (torch, "cpu")):

@@ -3,7 +3,7 @@ masks and shuffles as PyTorch's CPU generator (float32 normals from 16 values up
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 torch = pytest.importorskip("torch", reason="PyTorch is the reference implementation")
 

@@ -3,8 +3,8 @@ against PyTorch (values, node names, gradients), their in-place forms, and PyTor
 import numpy as np
 import pytest
 
-import engine
-from engine.testing import gradcheck
+from gradview import engine
+from gradview.engine.testing import gradcheck
 from tests.engine.helpers import run_both, assert_same_error
 
 rng = np.random.default_rng(1)

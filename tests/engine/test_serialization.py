@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-import engine as torch
+import gradview.engine as torch
 
 
 class Unsafe:
@@ -76,7 +76,7 @@ def test_map_location(cuda_device):
 
 
 def test_cuda_checkpoint_without_a_gpu_says_what_to_do(cuda_device):
-    from engine import backends
+    from gradview.engine import backends
     buf = io.BytesIO()
     torch.save(torch.ones(2, device=cuda_device), buf)
     saved = backends._loaded.get("cuda")
@@ -91,7 +91,7 @@ def test_cuda_checkpoint_without_a_gpu_says_what_to_do(cuda_device):
 
 @pytest.fixture
 def cuda_device():
-    from engine import backends
+    from gradview.engine import backends
     from tests.conftest import emulated_cuda
     if backends.is_available("cuda"):
         yield "cuda"
@@ -123,7 +123,7 @@ def _reference():
 def test_pytorch_loads_what_the_engine_saves(tmp_path):
     reference = _reference()
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
-    path = tmp_path / "engine.pt"
+    path = tmp_path / "gradview.engine.pt"
     torch.save({"model": model.state_dict(), "p": torch.nn.Parameter(torch.randn(2, 2)), "half": torch.ones(2).half(),
                 "view": torch.arange(6.0).reshape(2, 3).t(), "flags": torch.tensor([True, False]),
                 "scalar": torch.tensor(3, dtype=torch.int32), "dtype": torch.float64, "device": torch.device("cpu"),

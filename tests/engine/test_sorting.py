@@ -4,8 +4,8 @@ tied indices is its own); ties are checked through values."""
 import numpy as np
 import pytest
 
-import engine
-from engine.testing import gradcheck
+from gradview import engine
+from gradview.engine.testing import gradcheck
 from tests.engine.helpers import run_both, assert_same_error
 
 rng = np.random.default_rng(0)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 from tests.engine.helpers import assert_same_value, reference_torch, run_both
 
 DTYPES = ["float32", "float64", "int64", "int32", "bool"]

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-import engine
-from engine.testing import gradcheck
+from gradview import engine
+from gradview.engine.testing import gradcheck
 from tests.engine.helpers import run_both, assert_same_error, reference_torch
 
 RNG = np.random.default_rng(11)

@@ -8,8 +8,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="PyTorch is the reference for tensor printing")
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from engine import _dtype  # noqa: E402
-from engine._tensor_str import format_tensor, get_printoptions, set_printoptions  # noqa: E402
+from gradview.engine import _dtype  # noqa: E402
+from gradview.engine._tensor_str import format_tensor, get_printoptions, set_printoptions  # noqa: E402
 
 NP_DTYPES = [np.float32, np.float64, np.float16, np.int64, np.int32, np.int16, np.int8,
              np.uint8, np.bool_]

@@ -7,7 +7,7 @@ import textwrap
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 from tests.engine.helpers import reference_torch
 
 WALKTHROUGH = textwrap.dedent('''
@@ -119,7 +119,7 @@ def test_recurrent_loop_matches_pytorch(steps):
         h = namespace["h"]
         assert h.grad_fn.name() == "AddBackward0"
         h.sum().backward()
-        results[lib.__name__] = (h.detach().numpy().copy(), W.grad.numpy().copy())
+        results[lib.__name__.rpartition(".")[2]] = (h.detach().numpy().copy(), W.grad.numpy().copy())
     (h_ours, g_ours), (h_theirs, g_theirs) = results["engine"], results["torch"]
     np.testing.assert_allclose(h_ours, h_theirs, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(g_ours, g_theirs, rtol=1e-4, atol=1e-4)

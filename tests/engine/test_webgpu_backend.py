@@ -4,10 +4,10 @@ kernel sources). The kernels themselves run in tests/browser/test_webgpu.py."""
 import numpy as np
 import pytest
 
-import engine
-from engine import backends
-from engine.backends.webgpu import core, kernels
-from engine.backends.webgpu.runtime import size_class
+from gradview import engine
+from gradview.engine import backends
+from gradview.engine.backends.webgpu import core, kernels
+from gradview.engine.backends.webgpu.runtime import size_class
 
 
 def test_unavailable_outside_a_browser():
@@ -127,8 +127,8 @@ class _HostMemory:
 
 
 def test_operators_without_a_kernel_run_numpy_on_the_values(monkeypatch):
-    from engine.backends.webgpu import common, xp
-    from engine.backends.webgpu.fallback import WebGPUFallbackWarning
+    from gradview.engine.backends.webgpu import common, xp
+    from gradview.engine.backends.webgpu.fallback import WebGPUFallbackWarning
     monkeypatch.setattr(common, "RT", _HostMemory())
     assert core.RT is common.RT
     a = core.upload(np.array([7, -7, 9], dtype=np.int32))

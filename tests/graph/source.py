@@ -1,8 +1,8 @@
 """Run a program as if it were a file under graph capture (its lines readable through linecache)."""
 import linecache
 
-import engine as torch
-from engine import graph
+import gradview.engine as torch
+from gradview.engine import graph
 
 
 def run_source(source, filename, namespace=None, capture=None):

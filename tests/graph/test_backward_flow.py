@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import engine  # noqa: E402
-from engine import _state  # noqa: E402
+from gradview import engine  # noqa: E402
+from gradview.engine import _state  # noqa: E402
 from tests.graph.source import run_source  # noqa: E402
 from tests.graph.test_backward_graph import PROGRAMS, pytorch_backward_graph, random_program  # noqa: E402
 

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import engine  # noqa: E402
+from gradview import engine  # noqa: E402
 from tests.graph.source import run_source  # noqa: E402
 
 torch = pytest.importorskip("torch")

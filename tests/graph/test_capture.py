@@ -1,4 +1,4 @@
-"""engine.graph.capture on known programs: nodes, edges, names, lines, values, gradients, steps."""
+"""gradview.engine.graph.capture on known programs: nodes, edges, names, lines, values, gradients, steps."""
 import json
 import linecache
 import sys
@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import engine as torch  # noqa: E402
-from engine import _state, graph  # noqa: E402
-from engine.tensor import Tensor  # noqa: E402
+import gradview.engine as torch  # noqa: E402
+from gradview.engine import _state, graph  # noqa: E402
+from gradview.engine.tensor import Tensor  # noqa: E402
 from tests.graph.source import run_source  # noqa: E402
 
 
@@ -321,9 +321,9 @@ def test_to_json_is_valid_and_versioned():
 
 
 def test_capture_restores_the_engine():
-    from engine.ops import elementwise
-    from engine.ops._core import OpDef
-    ops = [v for m in list(sys.modules.values()) if getattr(m, "__name__", "").startswith("engine.")
+    from gradview.engine.ops import elementwise
+    from gradview.engine.ops._core import OpDef
+    ops = [v for m in list(sys.modules.values()) if getattr(m, "__name__", "").startswith("gradview.engine.")
            for v in list(vars(m).values()) if isinstance(v, OpDef)]
     before = [(op.forward, op.vjp) for op in ops]
     add = elementwise.add.tt.forward if hasattr(elementwise, "add") else None

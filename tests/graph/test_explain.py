@@ -1,4 +1,4 @@
-"""engine.graph.explain: every path from the output to a tensor, each step's local rule, and the
+"""gradview.engine.graph.explain: every path from the output to a tensor, each step's local rule, and the
 contributions adding up to the gradient PyTorch computes (and to numerical gradients)."""
 import sys
 from pathlib import Path
@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import engine  # noqa: E402
-from engine import graph  # noqa: E402
-from engine.capture.rules import RULES, rule  # noqa: E402
+from gradview import engine  # noqa: E402
+from gradview.engine import graph  # noqa: E402
+from gradview.engine.capture.rules import RULES, rule  # noqa: E402
 from tests.graph.test_backward_graph import random_program  # noqa: E402
 
 torch = pytest.importorskip("torch")
@@ -149,9 +149,9 @@ def _every_opdef():
     import importlib
     import pkgutil
 
-    from engine.ops._core import OpDef
-    for m in pkgutil.walk_packages(engine.__path__, "engine."):
-        if ".backends." in m.name or "webgpu" in m.name or m.name.startswith("engine.viz"):
+    from gradview.engine.ops._core import OpDef
+    for m in pkgutil.walk_packages(engine.__path__, "gradview.engine."):
+        if ".backends." in m.name or "webgpu" in m.name or m.name.startswith("gradview.engine.viz"):
             continue
         try:
             importlib.import_module(m.name)
@@ -159,7 +159,7 @@ def _every_opdef():
             continue
     found = {}
     for name, module in list(sys.modules.items()):
-        if name == "engine" or name.startswith("engine."):
+        if name == "gradview.engine" or name.startswith("gradview.engine."):
             for v in list(vars(module).values()):
                 if isinstance(v, OpDef):
                     found[id(v)] = v

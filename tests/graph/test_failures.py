@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import engine as torch  # noqa: E402
+import gradview.engine as torch  # noqa: E402
 from tests.graph.source import run_failing  # noqa: E402
 
 

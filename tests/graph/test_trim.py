@@ -7,8 +7,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine import graph  # noqa: E402
-from engine.viz.folding import group_nodes  # noqa: E402
+from gradview.engine import graph  # noqa: E402
+from gradview.engine.viz.folding import group_nodes  # noqa: E402
 from tests.graph.source import run_failing, run_source  # noqa: E402
 
 LOOP = ("x = torch.ones(3, requires_grad=True)\n"

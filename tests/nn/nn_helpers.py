@@ -4,7 +4,7 @@ module through NumPy."""
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 
 def reference_torch():
@@ -73,7 +73,7 @@ def compare_with_torch(engine_fn, torch_fn, inputs, *, grad=True, rtol=1e-7, ato
     for i, (a, b) in enumerate(zip(ours, theirs)):
         assert a.device.type == device, f"output {i}: on {a.device}, expected {device}"
         assert tuple(a.shape) == tuple(b.shape), f"output {i}: shape {tuple(a.shape)} != {tuple(b.shape)}"
-        assert str(a.dtype).replace("engine", "torch") == str(b.dtype), f"output {i}: dtype {a.dtype} != {b.dtype}"
+        assert str(a.dtype).replace("gradview.engine", "torch") == str(b.dtype), f"output {i}: dtype {a.dtype} != {b.dtype}"
         np.testing.assert_allclose(_array(a), _array(b), rtol=rtol, atol=atol, err_msg=f"output {i}")
     if names and ours and theirs[0].grad_fn is not None:
         assert ours[0].grad_fn is not None and ours[0].grad_fn.name() == theirs[0].grad_fn.name()
@@ -120,7 +120,7 @@ def compare_modules(ours, theirs, e_in, t_in, device="cpu", seed=0):
     assert len(out_t) == len(out_e)
     for a, b in zip(out_e, out_t):
         assert tuple(a.shape) == tuple(b.shape) and a.device.type == device
-        assert str(a.dtype).replace("engine", "torch") == str(b.dtype)
+        assert str(a.dtype).replace("gradview.engine", "torch") == str(b.dtype)
         np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().numpy(), rtol=1e-7, atol=1e-10)
     cotangents = [rng.standard_normal(tuple(b.shape)) for b in out_t]
     sum((b * torch.tensor(c)).sum() for b, c in zip(out_t, cotangents) if b.requires_grad).backward()

@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-import engine
-from engine.testing import gradcheck
+from gradview import engine
+from gradview.engine.testing import gradcheck
 
 from nn_helpers import compare_with_torch, copy_weights, reference_torch
 
@@ -30,7 +30,7 @@ _BOOL_MASK[:, 0] = False  # every query keeps one key (a fully masked row is NaN
 # ---------------------------------------------------------------------------------------------
 # functionals
 def _lib(t):
-    return engine if type(t).__module__.startswith("engine") else reference_torch()
+    return engine if type(t).__module__.startswith("gradview.engine") else reference_torch()
 
 
 def _as(lib, mask, device=None):

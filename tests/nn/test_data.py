@@ -1,11 +1,11 @@
-"""engine.utils.data: datasets, samplers, collation and DataLoader behave as PyTorch's."""
+"""gradview.engine.utils.data: datasets, samplers, collation and DataLoader behave as PyTorch's."""
 import collections
 
 import numpy as np
 import pytest
 
-import engine
-from engine.utils.data import (DataLoader, Dataset, TensorDataset, Subset, ConcatDataset, random_split,
+from gradview import engine
+from gradview.engine.utils.data import (DataLoader, Dataset, TensorDataset, Subset, ConcatDataset, random_split,
                                BatchSampler, SequentialSampler, RandomSampler, default_collate, IterableDataset)
 
 from nn_helpers import reference_torch

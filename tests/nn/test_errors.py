@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 from nn_helpers import reference_torch
 

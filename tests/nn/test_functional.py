@@ -3,9 +3,9 @@ differences (engine.testing.gradcheck); second derivatives for the ops with diff
 import numpy as np
 import pytest
 
-import engine
-import engine.nn.functional as F
-from engine.testing import gradcheck, gradgradcheck
+from gradview import engine
+import gradview.engine.nn.functional as F
+from gradview.engine.testing import gradcheck, gradgradcheck
 
 from nn_helpers import compare_with_torch, channels_last, reference_torch
 

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-import engine
-from engine.testing import gradcheck
+from gradview import engine
+from gradview.engine.testing import gradcheck
 
 from nn_helpers import Const, build_twin, compare_modules, compare_with_torch, flatten, reference_torch
 
@@ -29,7 +29,8 @@ def signs(*shape):
 
 
 def _lib(ns):
-    return sys.modules[ns.__name__.split(".")[0]]
+    """The library a namespace belongs to: the engine (gradview.engine...) or torch."""
+    return engine if ns.__name__.startswith("gradview.engine") else sys.modules[ns.__name__.split(".")[0]]
 
 
 def weights(lib, values):

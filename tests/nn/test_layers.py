@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-import engine
-from engine.testing import gradcheck
+from gradview import engine
+from gradview.engine.testing import gradcheck
 
 from nn_helpers import build_twin, compare_modules, flatten, reference_torch, channels_last
 
@@ -288,7 +288,7 @@ def test_layers_keep_dtype(dtype):
 
 def test_lstm_second_derivatives():
     """create_graph through the fused LSTM layer differentiates its step-by-step twin."""
-    from engine.testing import gradgradcheck
+    from gradview.engine.testing import gradgradcheck
     engine.manual_seed(0)
     lstm = engine.nn.LSTM(2, 2, bidirectional=True).double()
     names = [n for n, _ in lstm.named_parameters()]

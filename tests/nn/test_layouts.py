@@ -5,7 +5,7 @@ import functools
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 from tests.engine.helpers import reference_torch
 
 LAYERS = {

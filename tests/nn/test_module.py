@@ -7,8 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
-import engine
-from engine import _state, nn
+from gradview import engine
+from gradview.engine import _state, nn
 
 from nn_helpers import reference_torch
 

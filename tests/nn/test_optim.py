@@ -4,7 +4,7 @@ round trips and errors."""
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 from nn_helpers import reference_torch
 
@@ -250,7 +250,7 @@ def test_cuda_updates_are_one_fused_kernel_per_parameter(device, monkeypatch):
     (engine/optim/_fused.py); the step tests above check its numbers against PyTorch."""
     if device != "cuda":
         pytest.skip("kernels are compiled on the cuda device only")
-    from engine.optim import _fused
+    from gradview.engine.optim import _fused
     launches = []
     compile_kernel = _fused.kernel
 

@@ -5,7 +5,7 @@ param groups and state dicts equal PyTorch's, and PyTorch's state dicts load and
 import numpy as np
 import pytest
 
-import engine
+from gradview import engine
 
 from nn_helpers import reference_torch
 

@@ -5,8 +5,8 @@ float64; the padding helpers round-trip; bad inputs raise PyTorch's exceptions."
 import numpy as np
 import pytest
 
-import engine
-from engine.nn.utils import rnn as ours_rnn
+from gradview import engine
+from gradview.engine.nn.utils import rnn as ours_rnn
 
 from nn_helpers import compare_with_torch, copy_weights, reference_torch
 

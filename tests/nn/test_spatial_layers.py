@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-import engine
-from engine.testing import gradcheck
+from gradview import engine
+from gradview.engine.testing import gradcheck
 
 from nn_helpers import build_twin, compare_modules, compare_with_torch, reference_torch
 

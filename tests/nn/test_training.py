@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-import engine
-from engine.run import torch_alias
+from gradview import engine
+from gradview.engine.run import torch_alias
 
 from nn_helpers import copy_weights, reference_torch
 

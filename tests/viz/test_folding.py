@@ -7,9 +7,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import engine as torch  # noqa: E402
-from engine import graph, nn  # noqa: E402
-from engine.viz.folding import auto_collapse, find_repeats, group_nodes  # noqa: E402
+import gradview.engine as torch  # noqa: E402
+from gradview.engine import graph, nn  # noqa: E402
+from gradview.engine.viz.folding import auto_collapse, find_repeats, group_nodes  # noqa: E402
 
 
 def capture(source, filename, ns=None):

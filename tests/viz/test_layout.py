@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # plain `pytest` from anywhere, not only `python -m pytest`
     sys.path.insert(0, str(ROOT))
 
-from engine.viz.layout import Layout, LayoutNode, fold_groups, layout  # noqa: E402
+from gradview.engine.viz.layout import Layout, LayoutNode, fold_groups, layout  # noqa: E402
 
 EPS = 1e-7
 
@@ -213,7 +213,7 @@ def test_deterministic_in_process():
 _SCRIPT = """
 import random, sys
 sys.path.insert(0, {root!r})
-from engine.viz.layout import LayoutNode, layout
+from gradview.engine.viz.layout import LayoutNode, layout
 rng = random.Random(5)
 nodes = [LayoutNode(f"v{{i}}", group=rng.choice([None, "m.a", "m.b", "k"])) for i in range(120)]
 edges = [(f"v{{rng.randrange(j)}}", f"v{{j}}") for j in range(1, 120) for _ in range(rng.randint(1, 2))]

@@ -15,9 +15,9 @@ if str(ROOT) not in sys.path:
 
 pytest.importorskip("bokeh")
 
-import engine as torch  # noqa: E402
-from engine import graph, nn, viz  # noqa: E402
-from engine.viz.bokeh_view import GraphView, inspector_figure  # noqa: E402
+import gradview.engine as torch  # noqa: E402
+from gradview.engine import graph, nn, viz  # noqa: E402
+from gradview.engine.viz.bokeh_view import GraphView, inspector_figure  # noqa: E402
 
 EPS = 1e-7
 
@@ -122,7 +122,7 @@ def test_gradient_colour_scale():
 
 
 def test_one_colour_scale_across_the_steps_of_a_run():
-    from engine.viz.bokeh_view import GRAD_ENCODED, grad_range
+    from gradview.engine.viz.bokeh_view import GRAD_ENCODED, grad_range
     src = ("w = torch.ones(3, requires_grad=True)\n"
            "for k in (1.0, 100.0):\n"
            "    loss = (w * 2).sum() * k\n"
@@ -248,7 +248,7 @@ def test_inspector_figures():
 
 
 def test_png_export_explains_what_is_missing(tmp_path, monkeypatch):
-    from engine.viz import export
+    from gradview.engine.viz import export
     monkeypatch.setattr(export, "_webdriver_problem", lambda: "the 'selenium' package is not installed")
     monkeypatch.setattr(export, "_playwright_browser", lambda: None)
     x = torch.ones(2, requires_grad=True)
@@ -271,7 +271,7 @@ def test_app_export_runs_a_torch_script(tmp_path):
                       "loss = model(torch.ones(2, 3)).pow(2).mean()\n"
                       "loss.backward()\n")
     out = tmp_path / "train.html"
-    res = subprocess.run([sys.executable, "-m", "app.export", str(script), "-o", str(out), "--json",
+    res = subprocess.run([sys.executable, "-m", "gradview.app.export", str(script), "-o", str(out), "--json",
                           str(tmp_path / "g.json")], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert out.exists() and "graph-nodes" in out.read_text()
@@ -282,9 +282,9 @@ def test_app_export_runs_a_torch_script(tmp_path):
 
 
 def test_app_export_alias_is_only_for_the_run(tmp_path):
-    from app.export import run_captured
+    from gradview.app.export import run_captured
     script = tmp_path / "boom.py"
-    script.write_text("import torch\nassert torch.__name__ == 'engine'\nimport torch.nn\n"
+    script.write_text("import torch\nassert torch.__name__ == 'gradview.engine'\nimport torch.nn\n"
                       "x = torch.ones(2) * 3\nraise ValueError('boom')\n")
     before = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
     g, error = run_captured(str(script))
@@ -305,7 +305,7 @@ def test_a_scalar_readout_keeps_its_exponent_on_one_line():
 
 
 def test_small_graphs_fit_the_view_with_every_label():
-    from engine.viz.bokeh_view import SMALL_GRAPH
+    from gradview.engine.viz.bokeh_view import SMALL_GRAPH
     g = capture(LOOP.format(n=3), "<small>")
     view = GraphView(g.steps[0])
     assert view.focus.data["fit"] == [1] and not view.needs_overview
@@ -351,14 +351,14 @@ def _pytorch_backward_run_order(source):
 @pytest.mark.parametrize("source", [WALK.replace("out", "e"), FORK], ids=["walkthrough", "fork"])
 def test_the_backward_order_is_the_order_pytorchs_engine_runs(source):
     pytest.importorskip("torch")
-    from engine.viz.bokeh_view import backward_order
+    from gradview.engine.viz.bokeh_view import backward_order
     step = capture(source).steps[-1].to_dict()
     names = {b["id"]: b["name"].rpartition("::")[2] for b in step["backward"]["nodes"]}
     assert [names[i] for i in backward_order(step)] == _pytorch_backward_run_order(source)
 
 
 def test_the_both_view_draws_the_forward_graph_and_the_backward_graph_with_dashed_gradient_edges():
-    from engine.viz.bokeh_view import both_step, view_step
+    from gradview.engine.viz.bokeh_view import both_step, view_step
     step = capture(WALK).steps[-1].to_dict()
     v = GraphView(view_step(step, "both"), names="both")
     d, e = v.nodes.data, v.edges.data
@@ -389,7 +389,7 @@ def test_the_both_view_draws_the_forward_graph_and_the_backward_graph_with_dashe
 
 def test_the_player_steps_through_the_events_and_resets_on_a_new_graph():
     from bokeh.models import Button, Slider
-    from engine.viz.bokeh_view import view_step
+    from gradview.engine.viz.bokeh_view import view_step
     step = capture(WALK).steps[-1].to_dict()
     v = GraphView(view_step(step, "backward"), names="backward")
     p = v.player()

@@ -4,7 +4,7 @@ Shows: Embedding, LSTM (batch_first) and Linear; a graph whose shape changes fro
 because every batch has its own sequence length (drawn at random), as define-by-run autograd
 allows; gradient clipping with nn.utils.clip_grad_norm_; sampling from the trained model.
 
-    python -m engine.run app/examples/training/char_rnn.py [--seed N]   (or plain python, with PyTorch)
+    python -m gradview.engine.run app/examples/training/char_rnn.py [--seed N]   (or plain python, with PyTorch)
 
 250 Adam steps on batches of 32 sequences of 8 to 40 characters: the loss falls from about 3.4
 (a uniform guess over the 30 characters) to about 0.3 nats per character in a few

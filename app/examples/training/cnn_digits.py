@@ -5,7 +5,7 @@ schedule (StepLR), train() and eval() modes and accuracy on held-out images. The
 in code from a 5x7 pixel font with random shifts, stroke strength, thickening, dropped pixels and noise, so
 nothing is downloaded.
 
-    python -m engine.run app/examples/training/cnn_digits.py   (or plain python, with PyTorch)
+    python -m gradview.engine.run app/examples/training/cnn_digits.py   (or plain python, with PyTorch)
 
 2000 training and 1000 test images, 6 epochs of batches of 32: the training loss falls from 2.3 to
 about 0.14 and the accuracy on the test images reaches about 94%, in a few seconds.

@@ -3,7 +3,7 @@
 Shows: nn.Linear, MSELoss, SGD, mini-batches from a DataLoader and reading the learned
 weights back out of the model.
 
-    python -m engine.run app/examples/training/linear_regression.py   (or plain python, with PyTorch)
+    python -m gradview.engine.run app/examples/training/linear_regression.py   (or plain python, with PyTorch)
 
 1000 samples with noise of standard deviation 0.1, batches of 50, SGD (lr 0.1) for 20 epochs: the
 weights come out within 0.01 of (3, -2) and the bias within 0.01 of 0.5; the mean squared error

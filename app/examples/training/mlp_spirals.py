@@ -3,7 +3,7 @@
 Shows: nn.Sequential of Linear and ReLU layers, CrossEntropyLoss, the Adam optimizer and a
 DataLoader over a TensorDataset that reshuffles every epoch.
 
-    python -m engine.run app/examples/training/mlp_spirals.py   (or plain python, with PyTorch)
+    python -m gradview.engine.run app/examples/training/mlp_spirals.py   (or plain python, with PyTorch)
 
 600 points in 3 classes, an MLP 2-64-64-3, Adam (lr 0.01), batches of 64 for 40 epochs: the
 training accuracy reaches 100% and the loss falls from about 1.1 to about 0.002, in about a

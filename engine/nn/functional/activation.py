@@ -6,7 +6,6 @@ from ...ops import elementwise as _ew
 from ...ops import nn as _nn
 from ...ops.inplace import run_inplace
 from ...ops.reduce import normalize_dim
-from ._utils import _title
 
 
 def relu(input, inplace=False):
@@ -150,7 +149,7 @@ def glu(input, dim=-1):
 
 def softshrink(input, lambd=0.5):
     if lambd < 0:
-        raise RuntimeError(f"lambda must be in range [0, inf) for input dtype {_title(input.dtype)}, but found "
+        raise RuntimeError(f"lambda must be in range [0, inf) for input dtype {input.dtype.title}, but found "
                            f"{lambd}")
     return input - input.clamp(-lambd, lambd)  # x -+ lambd outside the band, 0 (and no gradient) inside
 

@@ -7,7 +7,7 @@ from ... import creation
 from ..._dtype import bool_
 from ...ops import elementwise as _ew
 from ...ops.shape import cat
-from ._utils import _scalar_name
+from ..._dtype import scalar_type_name
 from .activation import softmax
 from .dropout import dropout
 from .linear import linear
@@ -17,13 +17,13 @@ from .padding import pad
 def _check_sdpa(query, key, value, attn_mask, is_causal):
     if not (query.dtype is key.dtype is value.dtype):
         raise RuntimeError("Expected query, key, and value to have the same dtype, but got query.dtype: "
-                           f"{_scalar_name(query.dtype)} key.dtype: {_scalar_name(key.dtype)} and value.dtype: "
-                           f"{_scalar_name(value.dtype)} instead.")
+                           f"{scalar_type_name(query.dtype)} key.dtype: {scalar_type_name(key.dtype)} and value.dtype: "
+                           f"{scalar_type_name(value.dtype)} instead.")
     if attn_mask is not None:
         if attn_mask.dtype.name != "bool" and not attn_mask.dtype.is_floating_point:
             raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
-                               f"attn_mask.dtype: {_scalar_name(attn_mask.dtype)} and  query.dtype: "
-                               f"{_scalar_name(query.dtype)} instead.")
+                               f"attn_mask.dtype: {scalar_type_name(attn_mask.dtype)} and  query.dtype: "
+                               f"{scalar_type_name(query.dtype)} instead.")
         if is_causal:
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
                                "is_causal=True")

@@ -6,7 +6,8 @@ fold (col2im) sums into the image."""
 from ... import creation
 from ...ops import nn as _nn
 from ...ops.shape import stack
-from ._utils import _SCALAR_NAMES, _pair, _title, _triple
+from ..._dtype import scalar_type_name
+from ._utils import _pair, _triple
 from .padding import pad
 
 
@@ -37,11 +38,11 @@ def _check_conv(input, weight, bias, groups, name, spatial):
     if weight.dim() != spatial + 2:
         raise RuntimeError("weight should have at least three dimensions")
     if input.dtype is not weight.dtype:
-        raise RuntimeError(f"expected scalar type {_title(input.dtype)} but found {_title(weight.dtype)}")
+        raise RuntimeError(f"expected scalar type {input.dtype.title} but found {weight.dtype.title}")
     if bias is not None:
         if bias.dtype is not input.dtype:
-            raise RuntimeError(f"Input type ({_SCALAR_NAMES.get(input.dtype.name)}) and bias type "
-                               f"({_SCALAR_NAMES.get(bias.dtype.name)}) should be the same")
+            raise RuntimeError(f"Input type ({scalar_type_name(input.dtype)}) and bias type "
+                               f"({scalar_type_name(bias.dtype)}) should be the same")
         if bias.dim() != 1 or bias.shape[0] != weight.shape[0]:
             raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
                                f"{weight.shape[0]} elements, but got bias of size {list(bias.shape)} instead")

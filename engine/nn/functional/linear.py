@@ -1,12 +1,11 @@
 """linear and bilinear."""
 from ...ops import linalg as _la
-from ._utils import _title
 
 
 def linear(input, weight, bias=None):
     if input.dtype is not weight.dtype:
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_title(input.dtype)} and "
-                           f"{_title(weight.dtype)}")
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype.title} and "
+                           f"{weight.dtype.title}")
     nd = input.dim()
     if bias is None:
         return input.matmul(weight.t())

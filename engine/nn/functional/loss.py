@@ -9,7 +9,6 @@ from ...autograd import no_grad
 from ...ops import elementwise as _ew
 from ...ops import nn as _nn
 from ...tensor import Tensor
-from ._utils import _title
 from .activation import log_softmax, logsigmoid
 from .distance import pairwise_distance
 
@@ -31,7 +30,7 @@ def _check_reduction(reduction):
 
 def _target_array(target):
     if target.dtype.name not in ("int64", "uint8", "int32"):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_title(target.dtype)}")
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.title}")
     return target._data.astype(np.int64, copy=False)
 
 
@@ -91,7 +90,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if tuple(input.shape) == tuple(target.shape):
         if not target.dtype.is_floating_point:
             raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
-                               f"{_title(target.dtype)}")
+                               f"{target.dtype.title}")
         if ignore_index >= 0 and ignore_index != -100:
             raise RuntimeError("ignore_index is not supported for floating point target")
         logp = log_softmax(input, class_dim)

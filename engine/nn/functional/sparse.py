@@ -9,14 +9,14 @@ from ..._dtype import int64
 from ...ops import elementwise as _ew
 from ...ops import nn as _nn
 from ...tensor import Tensor
-from ._utils import _on, _title
+from ._utils import _on
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
     if input.dtype.name not in ("int64", "int32"):
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
-                           f"Long, Int; but got torch.{_title(input.dtype)}Tensor instead (while checking arguments "
+                           f"Long, Int; but got torch.{input.dtype.title}Tensor instead (while checking arguments "
                            "for embedding)")
     n = weight.shape[0]
     if padding_idx is not None:

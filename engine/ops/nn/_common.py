@@ -21,7 +21,7 @@ def _tensor_mode(m):
 
 
 def _engine():
-    import engine
+    from gradview import engine
     return engine
 
 

@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("bokeh", reason="bokeh is not installed (pip install -e '.[docs]')")
 
-from app.integrations.blocks import (BlockCache, BlockOptionError, BlockOptions, parse_option_line,  # noqa: E402
+from gradview.app.integrations.blocks import (BlockCache, BlockOptionError, BlockOptions, parse_option_line,  # noqa: E402
                                      parse_options, render_block, run_block)
-from engine.viz import bokehjs_files, fragment  # noqa: E402
+from gradview.engine.viz import bokehjs_files, fragment  # noqa: E402
 
 CODE = """\
 import torch
@@ -81,8 +81,8 @@ def test_try_it_button_opens_the_static_app_on_the_code():
     import html
     import re
 
-    from app.integrations.blocks import with_try_it
-    from app.notebook import decode_share
+    from gradview.app.integrations.blocks import with_try_it
+    from gradview.app.notebook import decode_share
     result = render_block(CODE, parse_options({}))
     assert with_try_it(result, parse_options({}), None) == result.html  # no app named: a static graph
     assert with_try_it(result, parse_options({"try-it": "false"}), "https://example.org/app/") == result.html

@@ -25,7 +25,7 @@ for i in range(3):
 @pytest.fixture(scope="module")
 def shell():
     ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "app.integrations.jupyter")
+    ip.run_line_magic("load_ext", "gradview.app.integrations.jupyter")
     return ip
 
 

@@ -12,7 +12,7 @@ pytest.importorskip("bokeh", reason="bokeh is not installed (pip install -e '.[d
 
 from tests.app.integrations.sites import BuildAborted, build_mkdocs, copy_example, mkdocs_on_path  # noqa: E402
 
-from engine.viz import bokehjs_files  # noqa: E402
+from gradview.engine.viz import bokehjs_files  # noqa: E402
 
 SUB_PAGE = """\
 # Nested

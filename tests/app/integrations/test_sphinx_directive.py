@@ -12,8 +12,8 @@ pytest.importorskip("bokeh", reason="bokeh is not installed (pip install -e '.[d
 
 from tests.app.integrations.sites import build_sphinx, built_sphinx_example, copy_example  # noqa: E402
 
-from app.integrations.sphinx import GradviewError  # noqa: E402
-from engine.viz import bokehjs_files  # noqa: E402
+from gradview.app.integrations.sphinx import GradviewError  # noqa: E402
+from gradview.engine.viz import bokehjs_files  # noqa: E402
 
 BAD_RST = """\
 Bad
