@@ -472,7 +472,7 @@ def test_group_boxes_nest_or_stand_apart(name, direction):
 
 
 def test_hover_texts_follow_each_summary_in_big_and_small_graphs():
-    from engine.viz.bokeh_view import node_columns, summary_text
+    from gradview.engine.viz.bokeh_view import node_columns, summary_text
     small = {"numel": 20, "data": list(range(20)), "min": 0, "max": 19, "mean": 9.5, "std": 5.9}
     stats = {"numel": 20, "min": 0, "max": 19, "mean": 9.5, "std": 5.9}  # the same, values dropped
     for count in (4, 3001):  # above 3,000 nodes the page keeps no long value lists
@@ -489,7 +489,7 @@ def test_hover_texts_follow_each_summary_in_big_and_small_graphs():
 
 
 def test_redrawing_the_same_graph_reuses_its_layout_and_draws_the_same():
-    from engine.viz import bokeh_view
+    from gradview.engine.viz import bokeh_view
     a = capture(LOOP.format(n=6)).steps[-1].to_dict()
     b = capture(LOOP.format(n=6)).steps[-1].to_dict()  # another random w: other values, same graph
     assert [n["value"] for n in a["nodes"]] != [n["value"] for n in b["nodes"]]
