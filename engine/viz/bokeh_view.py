@@ -158,6 +158,9 @@ def summary_text(s, limit=8):
     return text or f"{s.get('numel', 0)} values"
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # made once: json.dumps with options makes one a call
+
+
 def _trim_summary(s, big):
     """The summary as the page keeps it: big graphs drop previews and long value lists."""
     if not s:
@@ -166,7 +169,29 @@ def _trim_summary(s, big):
         s = {k: v for k, v in s.items() if k not in ("preview",)}
         if "data" in s and s.get("numel", 0) > 16:
             s.pop("data")
-    return json.dumps(s, separators=(",", ":"), allow_nan=False)
+    return _JSON.encode(s)
+
+
+_TEXTS: dict = {}  # summary JSON -> summary_text: an edit redraws mostly the same values
+
+
+def _text_key(s, as_json, big):
+    """The JSON that determines summary_text(s): the page's copy, unless it dropped the values."""
+    if big and s and "data" in s and s.get("numel", 0) > 16:
+        return None
+    return as_json
+
+
+def _summary_text_of(s, as_json):
+    """summary_text(s), remembered by the summary's full JSON `as_json` (None: not remembered)."""
+    if as_json is None:
+        return summary_text(s)
+    text = _TEXTS.get(as_json)
+    if text is None:
+        if len(_TEXTS) >= 50_000:
+            _TEXTS.clear()
+        text = _TEXTS[as_json] = summary_text(s)
+    return text
 
 
 GRAD_ENCODED = "mean |grad| per element"  # what a node's colour stands for, as the colour bar says
@@ -306,6 +331,26 @@ def backward_step(step):
     return {"index": step.get("index", 0), "loss": step.get("loss"), "nodes": nodes, "edges": edges}
 
 
+_LAYOUTS: dict = {}  # graph structure -> (previous positions, Layout) of recent drawings
+
+
+def _layout_of(lnodes, ledges, direction, previous):
+    """layout(...), reused when the same graph is drawn again from the same place: from the positions
+    it produced (an edit that changed only values) or the same previous positions. The layout is a
+    function of exactly these inputs, so the reused one is the one it would compute."""
+    key = (direction, tuple((ln.id, ln.width, ln.height, ln.group) for ln in lnodes), tuple(ledges))
+    hit = _LAYOUTS.get(key)
+    if hit is not None:
+        before, lay = hit
+        if previous == before or (previous is not None and previous == lay.positions):
+            return lay
+    lay = layout(lnodes, ledges, direction=direction, previous=previous, compact_routes=True)
+    if len(_LAYOUTS) >= 4:
+        _LAYOUTS.pop(next(iter(_LAYOUTS)))
+    _LAYOUTS[key] = (dict(previous) if previous else None, lay)
+    return lay
+
+
 def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None,
                  colour_range=None):
     """Lay out a step dict and return (node columns, edge columns, group columns, info).
@@ -346,7 +391,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
             ln.width, ln.height = _node_size(label, sub, direction)
             ln.height = 0.8
     prev = previous if previous else None
-    lay = layout(lnodes, ledges, direction=direction, previous=prev, compact_routes=True)
+    lay = _layout_of(lnodes, ledges, direction, prev)
 
     norms = {}
     for n in nodes:
@@ -395,6 +440,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "is_group": True, "count": len(ids)}
         else:
             n = by_id[nid]
+            value_json, grad_json = _trim_summary(n.get("value"), big), _trim_summary(n.get("grad"), big)
             kind = n.get("kind") or "op"
             glyph = kind if kind in KIND_FILL else "op"
             row = {"id": nid, "label": label, "kind": kind, "glyph": glyph,
@@ -403,10 +449,11 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "has_grad": bool(n.get("grad")), "op": n.get("op") or "", "dtype": n.get("dtype") or "",
                    "device": n.get("device") or "", "file": n.get("file") or "", "code": n.get("code") or "",
                    "module": n.get("module") or "", "var": n.get("var") or "", "where": _where(n),
-                   "value_text": (f"raised {n['error']}" if n.get("error") else summary_text(n.get("value"))),
-                   "grad_text": summary_text(n.get("grad")),
+                   "value_text": (f"raised {n['error']}" if n.get("error") else
+                                  _summary_text_of(n.get("value"), _text_key(n.get("value"), value_json, big))),
+                   "grad_text": _summary_text_of(n.get("grad"), _text_key(n.get("grad"), grad_json, big)),
                    "time_text": _time_text(n.get("time_us")),
-                   "value_json": _trim_summary(n.get("value"), big), "grad_json": _trim_summary(n.get("grad"), big),
+                   "value_json": value_json, "grad_json": grad_json,
                    "sub": sub, "group": grouping.node_group.get(nid) or "", "is_group": False, "count": 1}
         row["kind_text"] = f"{row['kind']} · {row['op']}" if row["op"] else row["kind"]  # (hover: no dangling "·")
         row["forward_id"] = "" if is_group else (by_id[nid].get("forward_id") or "")

@@ -7,7 +7,9 @@ The pipeline follows the classic Sugiyama scheme:
    reversed instead of failing.
 2. Layering. Longest path from the sources, then nodes are pulled forward to
    sit just before their first consumer where that shortens edges (parameters,
-   constants, a loop's per-step side computations). Empty layers are removed.
+   constants, a loop's per-step side computations). An edge from one group into
+   another beside it (neither holds the other) spans at least two layers, so
+   groups that follow each other do not share a layer. Empty layers are removed.
 3. Long edges. An edge that spans several layers gets one virtual node per layer
    crossed, so crossing reduction and coordinates see it. Long edges that share an
    endpoint share one chain of virtual nodes (a "bus"): a weight used by every step
@@ -23,8 +25,12 @@ The pipeline follows the classic Sugiyama scheme:
    by pool adjacent violators. Nodes on the main data path (the longest paths)
    win conflicts over dummies, which win over side inputs and dangling outputs,
    so a long chain with side inputs stays straight and skip connections route
-   around it. Neighbours in a node's own group are preferred. Across layers,
-   each layer is as thick as its thickest node.
+   around it. Neighbours in a node's own group are preferred. Then, from the
+   innermost groups out, the members of each group (its nodes, and its
+   subgroups as rigid blocks) are pushed apart across the layers where their
+   boxes would meet, so group boxes nest or stand apart and no node lies in
+   the box of a group it is not in. Across layers, each layer is as thick as
+   its thickest node.
 
 Coordinates are node centres. With ``direction="LR"`` layers run left to right
 along +x and y points up, so the first node of a layer is at the top. With
@@ -50,13 +56,13 @@ where it lies.
 Limitations: kept nodes never move, so when nodes are inserted upstream of
 existing ones (rather than appended), edges into the old downstream nodes may
 point backward; laying out without ``previous`` gives a clean layout again.
-Groups are contiguous within each layer, but a group box is the bounding box of
-its members, so a node of another group in one of its layers can fall inside it.
+Group boxes are kept apart in a fresh layout only: kept and shifted nodes of an
+incremental one can bring two boxes together. Edges may pass through boxes.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -138,7 +144,7 @@ def layout(
     gtup = _group_tuples(nodes)
 
     oriented, flipped, succ, pred, topo = _make_acyclic(n, pairs)
-    layer, side = _assign_layers(n, succ, pred, topo)
+    layer, side = _assign_layers(n, succ, pred, topo, gtup)
     g = _Proper(n, oriented, layer, side, gtup, budget=2 * n + 5000)
     layers = g.initial_order()
     big = g.size
@@ -149,6 +155,8 @@ def layout(
     passes = 8 if big <= 4000 else 4 if big <= 25000 else 2
     t = _assign_t(layers, g, t_ext, node_sep, pad, passes)
     s_layer = _layer_coords(layers, n, s_ext, layer_sep)
+    if any(g.group):
+        _separate_groups(layers, g, t, s_layer, s_ext, t_ext, node_sep, pad, layer_sep)
 
     # Layout plane (s along layers, t across) -> world (x, y).
     def world(s: float, tt: float) -> tuple[float, float]:
@@ -371,15 +379,29 @@ def _make_acyclic(n, pairs):
     return oriented, flipped, succ, pred, _toposort(n, succ, pred)
 
 
-def _assign_layers(n, succ, pred, topo) -> tuple[list[int], list[bool]]:
+def _assign_layers(n, succ, pred, topo, gtup) -> tuple[list[int], list[bool]]:
     """Layers, and which nodes are side computations rather than the main
-    data path (the longest paths)."""
+    data path (the longest paths).
+
+    An edge that leaves one group for another group beside it (neither holds
+    the other) spans at least two layers, so the two groups' boxes do not
+    share a layer: sibling groups in sequence then stand apart without
+    bending the data path around them."""
+
+    def span(v, w):
+        a, b = gtup[v], gtup[w]
+        if not a or not b or a == b:
+            return 1
+        k = len(_common(a, b))
+        return 2 if k < len(a) and k < len(b) else 1
+
+    length = [[span(v, w) for w in succ[v]] for v in range(n)]
     layer = [0] * n
     for v in topo:
-        nxt = layer[v] + 1
-        for w in succ[v]:
-            if layer[w] < nxt:
-                layer[w] = nxt
+        lv = layer[v]
+        for w, d in zip(succ[v], length[v]):
+            if layer[w] < lv + d:
+                layer[w] = lv + d
     # Pull a node forward to its first consumer when that shortens edges: each
     # step shortens its out-edges and lengthens its in-edges, except those from
     # inputs that follow it (an input feeding only it, when that pays for the
@@ -404,7 +426,7 @@ def _assign_layers(n, succ, pred, topo) -> tuple[list[int], list[bool]]:
     for v in reversed(topo):
         s = succ[v]
         if s and cost[v] < len(s):
-            m = min(layer[w] for w in s) - 1
+            m = min(layer[w] - d for w, d in zip(s, length[v]))
             if m > layer[v]:
                 layer[v] = m
     # Side: pulled, or with slack (could sit later without lengthening the
@@ -412,9 +434,9 @@ def _assign_layers(n, succ, pred, topo) -> tuple[list[int], list[bool]]:
     top = max(layer)
     alap = [top] * n
     for v in reversed(topo):
-        for w in succ[v]:
-            if alap[w] - 1 < alap[v]:
-                alap[v] = alap[w] - 1
+        for w, d in zip(succ[v], length[v]):
+            if alap[w] - d < alap[v]:
+                alap[v] = alap[w] - d
     side = [layer[v] != asap[v] or layer[v] != alap[v] for v in range(n)]
     used = sorted(set(layer))
     if used[-1] + 1 != len(used):
@@ -785,16 +807,47 @@ def _assign_t(layers, g: _Proper, t_ext, node_sep, pad, passes) -> list[float]:
     side = g.side
     strong_down = [v < n and not side[v] and bool(g.pred[v]) for v in range(size)]
     strong_up = [v < n and not side[v] and bool(g.succ[v]) for v in range(size)]
+    # The one dummy of a main-path edge stretched to two layers between sibling
+    # groups (see _assign_layers) stands for that edge: it keeps the path straight.
+    for v in range(n, size):
+        a, b = g.chain_prev[v], g.chain_next[v]
+        if 0 <= a < n and 0 <= b < n and not side[a] and not side[b] and g.layer[b] - g.layer[a] == 2:
+            ga, gb = group[a], group[b]
+            k = len(_common(ga, gb))
+            if k < len(ga) and k < len(gb):
+                strong_down[v] = strong_up[v] = True
     # Class of a node that has neighbours on both sides (see _place_layer).
     through = [3 if v >= n else 2 if side[v] else 4 for v in range(size)]
     nl = len(layers)
+    # Placing a layer reads only its own positions and those of its reference
+    # layer, so a layer is placed again only when one of the two changed since
+    # it was last placed in that direction: same result, far fewer calls once
+    # most of a long graph has settled.
+    version = [1] * nl  # bumped whenever a layer's positions change
+    seen_down = [None] * nl  # (own, reference) versions at the last placement
+    seen_up = [None] * nl
     for _ in range(passes):
+        moved = False
         for k in range(1, nl):
-            _place_layer(layers[k], all_gaps[k], t, n, g.pred, g.succ, strong_down, g.chain_prev,
-                         through, group)
+            key = (version[k], version[k - 1])
+            if seen_down[k] == key:
+                continue
+            if _place_layer(layers[k], all_gaps[k], t, n, g.pred, g.succ, strong_down, g.chain_prev,
+                            through, group):
+                version[k] += 1
+                moved = True
+            seen_down[k] = (version[k], version[k - 1])
         for k in range(nl - 2, -1, -1):
-            _place_layer(layers[k], all_gaps[k], t, n, g.succ, g.pred, strong_up, g.chain_next,
-                         through, group)
+            key = (version[k], version[k + 1])
+            if seen_up[k] == key:
+                continue
+            if _place_layer(layers[k], all_gaps[k], t, n, g.succ, g.pred, strong_up, g.chain_next,
+                            through, group):
+                version[k] += 1
+                moved = True
+            seen_up[k] = (version[k], version[k + 1])
+        if not moved:
+            break
     return t
 
 
@@ -808,7 +861,8 @@ def _place_layer(lay, gaps, t, n, ref, other, strong, chain, through, group):
     higher class wins a conflict outright. Classes: 4 main path, 3 dummy,
     2 side computation, 1 dangling (no neighbour on the far side), 0 no
     neighbour in the reference layer. The main path beating dummies keeps the
-    data flow straight while skip connections route around it."""
+    data flow straight while skip connections route around it. Returns whether
+    any position changed."""
     b_start: list[int] = []
     b_cls: list[int] = []
     b_w: list[float] = []
@@ -863,11 +917,97 @@ def _place_layer(lay, gaps, t, n, ref, other, strong, chain, through, group):
         b_w.append(w)
         b_wz.append(wz)
     end = len(lay)
+    changed = False
     for j in range(len(b_start) - 1, -1, -1):
         val = b_wz[j] / b_w[j]
         for i in range(b_start[j], end):
-            t[lay[i]] = val + offs[i]
+            v = lay[i]
+            nv = val + offs[i]
+            if t[v] != nv:
+                t[v] = nv
+                changed = True
         end = b_start[j]
+    return changed
+
+
+def _separate_groups(layers, g: _Proper, t, s_layer, s_ext, t_ext, node_sep, pad, layer_sep):
+    """Move nodes across their layers so that group boxes nest or stand apart.
+
+    Bottom-up over the group tree, the members of a group (its own nodes and
+    dummies, and its subgroups as rigid blocks) are taken in order of their
+    centre across the layers; each one moves towards +t just as far as it must
+    to clear, by the usual gaps, whatever of the same group was placed before
+    it in any layer band its extent reaches. Boxes are then disjoint unless
+    nested, and a node outside a group never sits inside the group's box. A
+    layout without such conflicts is left as it is."""
+    n, size = g.n, g.size
+    nl = len(layers)
+    thick = [max((s_ext[v] for v in lay if v < n), default=0.0) for lay in layers]
+    # Band k runs between the midpoints of the gaps around layer k.
+    limits = [s_layer[k] + thick[k] / 2 + layer_sep / 2 for k in range(nl - 1)]
+    lay_of = g.layer
+    group = g.group
+    children: dict[tuple, list[int]] = {}  # group -> its own vertices
+    subgroups: dict[tuple, list[tuple]] = {(): []}
+    for v in range(size):
+        gt = group[v]
+        children.setdefault(gt, []).append(v)
+        while gt and gt not in subgroups:
+            subgroups[gt] = []
+            gt = gt[:-1]
+    for gt in subgroups:
+        if gt:
+            subgroups[gt[:-1]].append(gt)
+    # group -> (t0, t1, s0, s1, members) once its inside is arranged
+    extent: dict[tuple, tuple[float, float, float, float, list[int]]] = {}
+    tol = 1e-9
+    for key in sorted(subgroups, key=len, reverse=True):
+        items = []  # (centre, order, t0, t1, s0, s1, members or None for a node)
+        members: list[int] = []
+        for v in children.get(key, ()):
+            if v < n:
+                s = s_layer[lay_of[v]]
+                hs, ht = s_ext[v] / 2, t_ext[v] / 2
+                items.append((t[v], v, t[v] - ht, t[v] + ht, s - hs, s + hs, None))
+            else:
+                # Edges may pass through boxes: a dummy is no obstacle, it only
+                # moves along with the group it is drawn in.
+                members.append(v)
+        for sub in subgroups[key]:
+            ext = extent.get(sub)
+            if ext is not None:
+                t0, t1, s0, s1, mem = ext
+                items.append(((t0 + t1) / 2, min(mem), t0, t1, s0, s1, mem))
+        items.sort(key=lambda it: (it[0], it[1]))
+        sky: dict[int, float] = {}  # band -> lowest extent placed there so far
+        e0 = e2 = float("inf")
+        e1 = e3 = float("-inf")
+        for _, v, t0, t1, s0, s1, mem in items:
+            lo = bisect_right(limits, s0 - tol)
+            hi = bisect_left(limits, s1 + tol)
+            need = float("-inf")
+            for b in range(lo, hi + 1):
+                below = sky.get(b)
+                if below is not None and below + node_sep > need:
+                    need = below + node_sep
+            shift = need - t0
+            if shift > tol:
+                if mem is None:
+                    t[v] += shift
+                else:
+                    for u in mem:
+                        t[u] += shift
+                t0 += shift
+                t1 += shift
+            for b in range(lo, hi + 1):
+                sky[b] = t1
+            if mem is None:
+                members.append(v)
+            else:
+                members.extend(mem)
+            e0, e1, e2, e3 = min(e0, t0), max(e1, t1), min(e2, s0), max(e3, s1)
+        if key and items:
+            extent[key] = (e0 - pad, e1 + pad, e2 - pad, e3 + pad, members)
 
 
 def _layer_coords(layers, n, s_ext, layer_sep) -> list[float]:

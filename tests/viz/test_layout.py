@@ -285,6 +285,58 @@ def test_module_boxes_in_block_chain():
     assert overlapping_pairs(result, nodes) == []
 
 
+def crossing_group_boxes(result, nodes, eps=EPS):
+    """Pairs of group boxes that overlap without one holding the other, and
+    (group, node) pairs where a node outside a group lies inside its box."""
+    def inside(a, b):  # group a is b or nested in it
+        return a == b or a.startswith(b + ".")
+
+    def meet(p, q):
+        return p[0] < q[2] - eps and q[0] < p[2] - eps and p[1] < q[3] - eps and q[1] < p[3] - eps
+
+    names = sorted(result.groups)
+    bad = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
+           if not inside(a, b) and not inside(b, a) and meet(result.groups[a], result.groups[b])]
+    for a in names:
+        for x0, y0, x1, y1, nid in boxes(result, nodes):
+            grp = next(nd.group for nd in nodes if nd.id == nid)
+            if not (grp and inside(grp, a)) and meet(result.groups[a], (x0, y0, x1, y1)):
+                bad.append((a, nid))
+    return bad
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+@pytest.mark.parametrize("n,seed", [(30, 1), (120, 2), (300, 3)])
+def test_group_boxes_nest_or_stand_apart(n, seed, direction):
+    nodes, edges = random_dag(n, seed, reach=12)
+    rng = random.Random(seed)
+    nodes = [LayoutNode(nd.id, nd.width, nd.height, rng.choice(["a", "a.x", "a.y", "a.y.z", "b", "c", None]))
+             for nd in nodes]
+    result = layout(nodes, edges, direction=direction)
+    assert crossing_group_boxes(result, nodes) == []
+    assert overlapping_pairs(result, nodes) == []
+    _check_groups(result, nodes, direction)
+
+
+def test_group_boxes_in_runs_of_groups_stand_apart():
+    nodes, edges = random_dag(200, 5, reach=9)
+    result = layout(nodes, edges)
+    assert crossing_group_boxes(result, nodes) == []
+
+
+def test_sibling_groups_in_sequence_do_not_share_a_layer():
+    nodes, edges = block_chain(4, tail=True)
+    result = layout(nodes, edges)
+    spans = {}
+    for nd in nodes:
+        if nd.group:
+            lo, hi = spans.get(nd.group, (10 ** 9, -1))
+            spans[nd.group] = (min(lo, result.layers[nd.id]), max(hi, result.layers[nd.id]))
+    for k in range(3):
+        assert spans[f"model.block{k}"][1] < spans[f"model.block{k + 1}"][0]
+    assert crossing_group_boxes(result, nodes) == []
+
+
 # --------------------------------------------------------------------------- incremental
 
 

@@ -411,3 +411,107 @@ def test_the_player_steps_through_the_events_and_resets_on_a_new_graph():
     v.update(step)  # a forward graph of 5 nodes → still 5 events; a smaller one resets the scrubber
     v.update({"nodes": step["nodes"][:1], "edges": []})
     assert (s.end, s.value) == (1, 1) and "1 events" in v.player_label.text
+
+
+# programs whose module and loop boxes used to cross: modules called in loops, parameters made
+# outside the loop, nested modules and nested loops
+BOXED = {
+    "training loop": """\
+model = nn.Linear(3, 1)
+loss_fn = nn.MSELoss()
+x = torch.randn(8, 3)
+y = torch.randn(8, 1)
+total = torch.zeros(())
+for epoch in range(3):
+    total = total + loss_fn(model(x), y)
+total.backward()
+""",
+    "nested modules and loops": """\
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Sequential(nn.Linear(8, 8), nn.Tanh()), nn.Linear(8, 1))
+x = torch.randn(5, 4)
+total = torch.zeros(())
+for i in range(3):
+    h = model(x)
+    for j in range(2):
+        h = h * 0.5 + 1
+    total = total + h.sum()
+total.backward()
+""",
+    "recurrent cell and head": """\
+cell = nn.Linear(6, 6)
+head = nn.Linear(6, 2)
+h = torch.zeros(1, 6)
+outs = []
+for t in range(4):
+    h = torch.tanh(cell(h) + 1)
+    outs.append(head(h))
+loss = torch.stack(outs).pow(2).mean()
+loss.backward()
+""",
+}
+
+
+def crossing_boxes(view):
+    """Pairs of drawn group boxes that overlap while neither holds the other."""
+    d = view.groups.data
+    boxes = list(zip(d["name"], d["left"], d["bottom"], d["right"], d["top"]))
+    bad = []
+    for i, (a, l1, b1, r1, t1) in enumerate(boxes):
+        for b, l2, b2, r2, t2 in boxes[i + 1:]:
+            if a.startswith(b + ".") or b.startswith(a + "."):
+                continue
+            if l1 < r2 - EPS and l2 < r1 - EPS and b1 < t2 - EPS and b2 < t1 - EPS:
+                bad.append((a, b))
+    return bad
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+@pytest.mark.parametrize("name", sorted(BOXED))
+def test_group_boxes_nest_or_stand_apart(name, direction):
+    g = capture(BOXED[name])
+    view = GraphView(g.steps[-1], direction=direction, max_nodes=None)
+    names = view.groups.data["name"]
+    assert len(names) >= 3 and any(n.startswith("loop") for n in names)  # the program draws boxes
+    assert crossing_boxes(view) == []
+    assert overlapping(view) == []
+
+
+def test_hover_texts_follow_each_summary_in_big_and_small_graphs():
+    from gradview.engine.viz.bokeh_view import node_columns, summary_text
+    small = {"numel": 20, "data": list(range(20)), "min": 0, "max": 19, "mean": 9.5, "std": 5.9}
+    stats = {"numel": 20, "min": 0, "max": 19, "mean": 9.5, "std": 5.9}  # the same, values dropped
+    for count in (4, 3001):  # above 3,000 nodes the page keeps no long value lists
+        nodes = [{"id": f"n{i}", "label": "n", "kind": "op", "value": small if i % 2 else stats,
+                  "grad": stats if i % 2 else small} for i in range(count)]
+        cols, _, _, _ = node_columns({"nodes": nodes, "edges": []}, max_nodes=None)
+        for i in (0, 1, count - 1):
+            n = nodes[i]
+            assert cols["value_text"][i] == summary_text(n["value"])
+            assert cols["grad_text"][i] == summary_text(n["grad"])
+        assert cols["value_text"][1].startswith("[0, 1, 2") and cols["value_text"][0].startswith("min 0")
+        if count > 3000:
+            assert "data" not in json.loads(cols["value_json"][1])
+
+
+def test_redrawing_the_same_graph_reuses_its_layout_and_draws_the_same():
+    from gradview.engine.viz import bokeh_view
+    a = capture(LOOP.format(n=6)).steps[-1].to_dict()
+    b = capture(LOOP.format(n=6)).steps[-1].to_dict()  # another random w: other values, same graph
+    assert [n["value"] for n in a["nodes"]] != [n["value"] for n in b["nodes"]]
+    view = GraphView(a)
+    first = view.layout
+    view.update(b)  # only values changed: same graph, placed where it was
+    assert view.layout is first
+    def drawn(v):
+        return ([float(x) for x in v.nodes.data["x"]], [float(y) for y in v.nodes.data["y"]],
+                [[float(x) for x in xs] for xs in v.edges.data["xs"]])
+    reused = drawn(view)
+    bokeh_view._LAYOUTS.clear()
+    fresh = GraphView(a)
+    fresh.update(b)
+    assert fresh.layout is not first
+    assert drawn(fresh) == reused
+    assert fresh.layout.routes == first.routes and fresh.layout.groups == first.groups
+    # a different graph is laid out anew
+    view.update(capture(LOOP.format(n=7)).steps[-1].to_dict())
+    assert view.layout is not first and len(view.nodes.data["id"]) > len(a["nodes"])
