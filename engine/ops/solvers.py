@@ -61,8 +61,9 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
 
 
 @binds(method=False, linalg="tensorinv")
-def tensorinv(a, ind=2, *, out=None):
-    A = a
+def tensorinv(input, ind=2, *, out=None):
+    # PyTorch's keywords are input/other (get_testing_overrides lists a/b, which PyTorch rejects)
+    A = input
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
     shape = tuple(A.shape)
@@ -74,8 +75,8 @@ def tensorinv(a, ind=2, *, out=None):
 
 
 @binds(method=False, linalg="tensorsolve")
-def tensorsolve(a, b, dims=None, *, out=None):
-    A, B = a, b
+def tensorsolve(input, other, dims=None, *, out=None):
+    A, B = input, other
     if dims is not None:
         dims = [normalize_dim(d, A.dim()) for d in dims]
         A = _torch().movedim(A, dims, list(range(A.dim() - len(dims), A.dim())))
