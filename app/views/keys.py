@@ -24,8 +24,12 @@ class GraphKeys(ReactiveHTML):
         "render": """
 state.down = (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.defaultPrevented) return;
-  const t = ev.target;
-  if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+  // the cells' editors live in shadow roots, where ev.target is only their host: look at the whole path
+  const path = ev.composedPath ? ev.composedPath() : [ev.target];
+  for (const t of path) {
+    if (t && t.nodeType === 1 && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)
+                                  || (t.classList && t.classList.contains('ace_editor')))) return;
+  }
   const views = {f: 'forward', b: 'backward', v: 'both'};
   if (views[ev.key]) {
     data.view = views[ev.key];

@@ -364,9 +364,11 @@ PAGE_KEYS = """
 if (window.gvPageKeys) return;
 window.gvPageKeys = true;
 document.addEventListener('keydown', (ev) => {
-  const t = ev.target;
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+  // typing anywhere (widgets inside shadow roots too: ev.target is only their host) is not a key
+  for (const t of (ev.composedPath ? ev.composedPath() : [ev.target])) {
+    if (t && t.nodeType === 1 && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+  }
   const views = {f: 'forward', b: 'backward', v: 'both'};
   const n = nodes.data.id ? nodes.data.id.length : 0;
   if (switch_ != null && views[ev.key] && switch_.labels.includes(views[ev.key])) {
