@@ -8,6 +8,7 @@ Screenshots go to $GRADVIEW_SCREENSHOTS when set (else a pytest temporary folder
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -110,6 +111,17 @@ def press(page, key):
     page.wait_for_timeout(400)
 
 
+def player_when(page, view, ready, timeout=15):
+    """The player's state once `ready(state)` holds (or the last one seen): the player redraws in
+    the browser's own time, which a loaded machine stretches."""
+    deadline = time.time() + timeout
+    while True:
+        p = page.evaluate(JS_PLAYER, view)
+        if ready(p) or time.time() > deadline:
+            return p
+        page.wait_for_timeout(100)
+
+
 @pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
 def test_views_keys_and_player_in_the_app(browser, server, size, tmp_path):
     folder = os.environ.get("GRADVIEW_SCREENSHOTS") or str(tmp_path)
@@ -135,21 +147,20 @@ def test_views_keys_and_player_in_the_app(browser, server, size, tmp_path):
             .some((v) => v.el.getBoundingClientRect().width > 0)""", timeout=60000)
         # the player: first event, then on with →; the backward pass follows the forward ops
         page.locator("button", has_text="⇤").filter(visible=True).first.click()
-        page.wait_for_timeout(300)
-        p = page.evaluate(JS_PLAYER, "both")
+        p = player_when(page, "both", lambda p: p["value"] == 0 and p["current"] == 1)
         assert p["value"] == 0 and p["current"] == 1 and p["pending"] == 9 and "<b>x</b>" in p["label"]
         for _ in range(5):
             press(page, "ArrowRight")
-        p = page.evaluate(JS_PLAYER, "both")
+        p = player_when(page, "both", lambda p: p["value"] == 5)
         assert p["value"] == 5 and "MeanBackward0" in p["label"] and p["pending"] == 4
         page.screenshot(path=os.path.join(folder, f"player-{size[0]}.png"))
         page.locator("button", has_text="▶").filter(visible=True).first.click()
         page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('both-player').value === 10",
                                timeout=15000)
-        p = page.evaluate(JS_PLAYER, "both")
+        p = player_when(page, "both", lambda p: p["pending"] == 0 and p["current"] == 0)
         assert p["pending"] == 0 and p["current"] == 0
         press(page, "f")
-        assert page.evaluate(JS_PLAYER, "graph")["end"] == 5
+        assert player_when(page, "graph", lambda p: p["end"] == 5)["end"] == 5
         watch.check("switching views and playing")
     finally:
         context.close()
