@@ -177,6 +177,10 @@ def test_the_large_readout_shows_a_tiny_gradient_whole(browser, server, size, tm
         page.wait_for_function(JS_READOUT.replace("return null;\n}", "return false;\n}")
                                .replace("() => {", "() => {", 1), timeout=15000)
         r = page.evaluate(JS_READOUT)
+        deadline = time.time() + 15
+        while not r["right"] and time.time() < deadline:   # text set before the pane is laid out
+            page.wait_for_timeout(100)
+            r = page.evaluate(JS_READOUT)
         page.screenshot(path=os.path.join(folder, f"readout-{size[0]}.png"))
         assert r["text"] == "-5.447e-04"
         # the whole text lies inside its pane (no clipping ancestor cuts it) and within the page's width;
