@@ -1,9 +1,10 @@
 """`torch.special`: PyTorch's special-functions namespace. The functions are declared in engine/ops
 with their `special=` names; the few here differ from their torch-level twins in signature."""
 from . import functions as _functions
+from . import _keywords
 from .ops import _registry, elementwise as _ew
 
-globals().update(_registry.SPECIAL)
+globals().update(_keywords.accepting_in(_registry.SPECIAL))
 
 
 def log_softmax(input, dim, *, dtype=None):

@@ -1,0 +1,139 @@
+"""The `torch.<name>` spellings of neural-network functions, with ATen's signatures.
+
+`torch.batch_norm`, `torch.embedding`, `torch.kl_div`, ... are not `torch.nn.functional`'s
+functions under another name: they take ATen's argument order (`torch.embedding(weight, indices)`,
+`torch.batch_norm(input, weight, bias, running_mean, running_var, ...)`), its names (`train`,
+`cudnn_enabled`) and its integer reductions (0 none, 1 mean, 2 sum). Each one here calls the
+functional form with its arguments put right. Names whose signature is the functional one are
+listed in SAME_AS_FUNCTIONAL.
+"""
+from .nn import functional as F
+from .nn.functional.dropout import _feature_dropout
+
+SAME_AS_FUNCTIONAL = frozenset("""conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d
+bilinear cosine_similarity pairwise_distance pixel_shuffle pixel_unshuffle prelu selu celu threshold
+hardshrink max_pool1d max_pool2d max_pool3d avg_pool1d adaptive_avg_pool1d channel_shuffle
+native_channel_shuffle rms_norm pdist""".split())
+
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+
+
+def _reduction(value):
+    return _REDUCTIONS[value] if isinstance(value, int) else value
+
+
+def dropout(input, p, train):
+    return F.dropout(input, p, train)
+
+
+def alpha_dropout(input, p, train):
+    return F.alpha_dropout(input, p, train)
+
+
+def feature_dropout(input, p, train):
+    return _feature_dropout(input, p, train, False, 2)  # whole channels of (N, C, ...)
+
+
+def feature_alpha_dropout(input, p, train):
+    return F.feature_alpha_dropout(input, p, train)
+
+
+def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled):
+    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled):
+    return F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
+    return F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True):
+    return F.group_norm(input, num_groups, weight, bias, eps)
+
+
+def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    return F.embedding(indices, weight, None if padding_idx < 0 else padding_idx,
+                       scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
+def rrelu(input, lower=0.125, upper=0.3333333333333333, training=False, generator=None):
+    if generator is not None and training:
+        raise NotImplementedError("rrelu with a generator of its own is not supported here")
+    return F.rrelu(input, lower, upper, training)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return F.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d(input, output_size):
+    return F.adaptive_max_pool1d(input, output_size, True)  # ATen's op returns the indices too
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    """A 1-d convolution over (time, batch, channel) input with a (width, in, out) weight."""
+    out = F.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
+def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    n = input.dim() - 2
+    if transposed:
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[n - 1]
+        return conv(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return (F.conv1d, F.conv2d, F.conv3d)[n - 1](input, weight, bias, stride, padding, dilation, groups)
+
+
+_MODES = ("bilinear", "nearest", "bicubic")
+_PADDINGS = ("zeros", "border", "reflection")
+
+
+def grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners):
+    return F.grid_sample(input, grid, _MODES[interpolation_mode], _PADDINGS[padding_mode], align_corners)
+
+
+def affine_grid_generator(theta, size, align_corners):
+    return F.affine_grid(theta, size, align_corners)
+
+
+def kl_div(input, target, reduction=1, *, log_target=False):
+    return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=1):
+    return F.binary_cross_entropy_with_logits(input, target, weight, reduction=_reduction(reduction),
+                                              pos_weight=pos_weight)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=1):
+    return F.margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction))
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction=1):
+    return F.hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=1):
+    return F.cosine_embedding_loss(input1, input2, target, margin, reduction=_reduction(reduction))
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, reduction=1):
+    return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction=_reduction(reduction))
+
+
+def poisson_nll_loss(input, target, log_input, full, eps, reduction):
+    return F.poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=_reduction(reduction))
+
+
+NAMES = frozenset(name for name, value in dict(globals()).items()
+                  if callable(value) and not name.startswith("_") and value.__module__ == __name__) | SAME_AS_FUNCTIONAL
+
+
+def torch_level(name):
+    """`torch.<name>` for the names above."""
+    if name in SAME_AS_FUNCTIONAL:
+        return getattr(F, name)
+    return globals()[name]
