@@ -15,7 +15,7 @@ accepts are read from PyTorch itself, not from the overrides' stand-in lambdas (
 
 A name passes when the engine has it and its callable accepts every one of those parameter names
 (the tensor a method is called on aside) with the same scalar defaults. Names that cannot apply to
-the engine sit in EXCLUDED with the reason; they are counted apart.
+the engine sit in EXCLUDED with the reason; unless the engine has them anyway, they are counted apart.
 """
 import ast
 import functools
@@ -34,8 +34,45 @@ NAMESPACES = {  # torch object -> engine path
 # creation-function tests), the named-tensor argument, and the first operand as `self`
 IGNORED_PARAMETERS = frozenset({"out", "layout", "pin_memory", "memory_format", "non_blocking", "names", "self"})
 
-EXCLUDED = {}
-EXCLUDED_PREFIXES = {}
+# names that cannot apply to the engine, each with why (names are given without "torch.")
+SPARSE = "sparse layouts (COO, CSR, CSC): the engine's tensors are dense"
+QUANTIZED = "quantized tensors and their kernels: the engine computes in floating point"
+COMPLEX = ("a complex or bfloat16 result or argument: the engine has no complex dtype and no bfloat16 "
+           "(the real-result transforms of torch.fft are present)")
+EXCLUDED = {
+    SPARSE: """Tensor.ccol_indices Tensor.col_indices Tensor.crow_indices Tensor.row_indices Tensor.coalesce
+        Tensor.is_coalesced Tensor.dense_dim Tensor.sparse_dim Tensor.indices Tensor.values Tensor.sparse_mask
+        Tensor.sparse_resize_ Tensor.sparse_resize_and_clear_ Tensor.resize_as_sparse_ Tensor.smm Tensor.sspaddmm
+        Tensor.to_sparse ccol_indices_copy col_indices_copy crow_indices_copy row_indices_copy indices_copy
+        values_copy dsmm hsmm saddmm smm native_norm""".split(),
+    QUANTIZED: """Tensor.dequantize Tensor.int_repr Tensor.q_per_channel_axis Tensor.q_per_channel_scales
+        Tensor.q_per_channel_zero_points Tensor.q_scale Tensor.q_zero_point Tensor.qscheme choose_qparams_optimized
+        dequantize fake_quantize_per_channel_affine fake_quantize_per_tensor_affine fbgemm_linear_fp16_weight
+        fbgemm_linear_fp16_weight_fp32_activation fbgemm_linear_int8_weight
+        fbgemm_linear_int8_weight_fp32_activation fbgemm_linear_quantize_weight fbgemm_pack_gemm_matrix_fp16
+        fbgemm_pack_quantized_matrix fused_moving_avg_obs_fake_quant int_repr q_per_channel_axis
+        q_per_channel_scales q_per_channel_zero_points q_scale q_zero_point quantize_per_channel
+        quantize_per_tensor quantize_per_tensor_dynamic quantized_batch_norm quantized_gru_cell
+        quantized_lstm_cell quantized_max_pool1d quantized_max_pool2d quantized_max_pool3d
+        quantized_rnn_relu_cell quantized_rnn_tanh_cell""".split(),
+    COMPLEX: """Tensor.bfloat16 Tensor.cdouble Tensor.cfloat Tensor.chalf complex polar view_as_complex
+        view_as_complex_copy view_as_real view_as_real_copy fft.fft fft.ifft fft.fft2 fft.ifft2 fft.fftn fft.ifftn
+        fft.rfft fft.rfft2 fft.rfftn fft.ihfft fft.ihfft2 fft.ihfftn linalg.eig linalg.eigvals stft Tensor.stft
+        istft Tensor.istft""".split(),
+    "a uint64 result: a dtype the engine does not have": ["hash_tensor", "Tensor.hash_tensor"],
+    "devices and memory layouts the engine does not have (XPU, IPU, MTIA, MKL-DNN, CUDA streams and the "
+    "CUDA array interface)": """Tensor.xpu Tensor.ipu Tensor.mtia Tensor.to_mkldnn Tensor.record_stream
+        Tensor.__cuda_array_interface__""".split(),
+    "vendor kernels and distributed SyncBatchNorm internals, reached only through nn modules": """miopen_batch_norm
+        miopen_convolution miopen_convolution_add_relu miopen_convolution_relu miopen_convolution_transpose
+        miopen_depthwise_convolution miopen_rnn batch_norm_backward_elemt batch_norm_backward_reduce
+        batch_norm_elemt batch_norm_gather_stats batch_norm_gather_stats_with_counts batch_norm_stats
+        batch_norm_update_stats""".split(),
+    "torch.compile internals (symbolic shapes, functionalization) and first-class dimensions (functorch.dim)":
+        """sym_float sym_int sym_ite sym_max sym_min sym_not sym_sum slice_inverse Tensor.slice_inverse
+        Tensor.index""".split(),
+}
+EXCLUDED_PREFIXES = {"_": "private names (a leading underscore: PyTorch's internals)"}
 
 
 def exclusion_reason(full_name):
@@ -43,8 +80,9 @@ def exclusion_reason(full_name):
     for reason, names in EXCLUDED.items():
         if short in names:
             return reason
+    last = short.rpartition(".")[2]
     for prefix, reason in EXCLUDED_PREFIXES.items():
-        if short.startswith(prefix):
+        if last.startswith(prefix) and not last.startswith("__"):
             return reason
     return None
 
@@ -151,10 +189,20 @@ def _lambda_overload(sig, method):
     return [(p.name, p.default) for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
+# builtins bound by hand whose override lambda misdescribes them: what they really take
+HAND_BOUND = {
+    "torch.Tensor.__nonzero__": [[]],  # bool(tensor): the lambda is nonzero(input, as_tuple)'s
+    "torch.Tensor.to": [[("device", None), ("dtype", None), ("non_blocking", False), ("copy", False)],
+                        [("tensor", _EMPTY), ("non_blocking", False), ("copy", False)]],  # not `other`
+}
+
+
 def torch_overloads(full_name, fn, sig):
     """[[(parameter, default), ...] per overload] that PyTorch's callable accepts, or None (attributes)."""
     if sig is None:
         return None
+    if full_name in HAND_BOUND:
+        return HAND_BOUND[full_name]
     method = full_name.startswith("torch.Tensor.")
     if type(fn).__name__ == "wrapper_descriptor":
         return []  # a slot (`__getitem__`): Python passes its arguments by position
@@ -224,12 +272,10 @@ def _scalar(value):
 
 def signature_problem(full_name, torch_fn, torch_sig):
     """None when the engine's name accepts PyTorch's parameters, "missing", "excluded: ..." or what differs."""
-    reason = exclusion_reason(full_name)
-    if reason is not None:
-        return "excluded: " + reason
     ours, found = engine_object(full_name)
     if not found:
-        return "missing"
+        reason = exclusion_reason(full_name)  # (a name the engine has anyway is checked like the others)
+        return "missing" if reason is None else "excluded: " + reason
     overloads = torch_overloads(full_name, torch_fn, torch_sig)
     if overloads is None or isinstance(ours, property) or not callable(ours) and \
             not isinstance(ours, (staticmethod, classmethod)):
