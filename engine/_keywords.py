@@ -1,19 +1,18 @@
-"""The keyword aliases PyTorch's argument parser accepts, given to the engine's public functions.
+"""PyTorch's keyword names for the engine's public functions where the engine's own differ.
 
-PyTorch takes `input=` for a function's first operand, and also NumPy's spellings `x=`, `a=`,
-`x1=` for it, `x2=` for `other`, `axis=` for `dim` and `keepdims=` for `keepdim`
-(`torch.sum(a=t, axis=1, keepdims=True)`). The engine's ops name their first operand as suits
-their maths (`x`, `A`, `t`): the wrapper made here takes every spelling PyTorch takes, and lists
-them in `keyword_aliases` for the signature checks.
+PyTorch names a function's first operand `input` (`torch.sum(input=t)`), and its argument parser
+also takes NumPy's `axis=` for `dim` and `keepdims=` for `keepdim`. The engine's ops name their
+first operand as suits their maths (`x`, `A`, `t`): the wrapper made here, only around the
+functions that need it (a call through it costs a Python frame), takes PyTorch's spellings and
+lists them in `keyword_aliases` for the signature checks.
 """
 import functools
 import inspect
 
-_OPERAND = ("input", "x", "a", "x1")  # one operand, four names in PyTorch's parser
 # the engine's names for a function's first tensor operand (a first parameter named otherwise
 # is not a tensor operand: `cat(tensors)`, `zeros(*size)`, `where(condition)`)
-_OPERAND_NAMES = frozenset(_OPERAND + ("A", "t", "tensor", "self"))
-_NAMED = {"x2": "other", "axis": "dim", "keepdims": "keepdim"}
+_OPERAND_NAMES = frozenset(("x", "a", "A", "t", "tensor", "self"))
+_NAMED = {"axis": "dim", "keepdims": "keepdim"}
 
 
 def keyword_aliases(fn, method=False):
@@ -28,7 +27,7 @@ def keyword_aliases(fn, method=False):
     first = next(iter(params.values()), None)
     if not method and first is not None and first.kind is first.POSITIONAL_OR_KEYWORD and \
             first.name in _OPERAND_NAMES:
-        aliases.update({alias: first.name for alias in _OPERAND if alias not in params})
+        aliases["input"] = first.name
     return aliases
 
 

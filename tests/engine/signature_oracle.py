@@ -44,7 +44,7 @@ EXCLUDED = {
         Tensor.is_coalesced Tensor.dense_dim Tensor.sparse_dim Tensor.indices Tensor.values Tensor.sparse_mask
         Tensor.sparse_resize_ Tensor.sparse_resize_and_clear_ Tensor.resize_as_sparse_ Tensor.smm Tensor.sspaddmm
         Tensor.to_sparse ccol_indices_copy col_indices_copy crow_indices_copy row_indices_copy indices_copy
-        values_copy dsmm hsmm saddmm smm native_norm""".split(),
+        values_copy dsmm hsmm saddmm smm native_norm""".split(),  # (native_norm: PyTorch has only a sparse kernel)
     QUANTIZED: """Tensor.dequantize Tensor.int_repr Tensor.q_per_channel_axis Tensor.q_per_channel_scales
         Tensor.q_per_channel_zero_points Tensor.q_scale Tensor.q_zero_point Tensor.qscheme choose_qparams_optimized
         dequantize fake_quantize_per_channel_affine fake_quantize_per_tensor_affine fbgemm_linear_fp16_weight

@@ -26,13 +26,16 @@ SHAPES = {"x": (3, 4), "y": (3, 4), "v3": (3,), "v4": (4,), "m34": (3, 4), "m43"
 INTEGERS = {"idx": np.array([[0, 2], [4, 1]]), "row": np.array([0, 2]), "target": np.array([1.0, -1.0, 1.0])}
 
 CALLS = [
-    # PyTorch's keyword aliases: input= (and NumPy's x=, a=) for the first operand, axis=, keepdims=
+    # PyTorch's keyword names: input= for the first operand, and NumPy's axis=, keepdims=
     "torch.sum(input=x, axis=1, keepdims=True)",
     "torch.exp(input=x)",
-    "torch.exp(x=x)",
     "torch.linalg.matrix_norm(input=sq)",
-    "torch.linalg.vector_norm(a=x, ord=3)",
+    "torch.linalg.vector_norm(input=x, ord=3)",
     "torch.zeros_like(input=x)",
+    "torch.special.airy_ai(x=x)",
+    "torch.special.spherical_bessel_j0(x=x)",
+    "torch.special.scaled_modified_bessel_k1(x=pos)",
+    "torch.special.chebyshev_polynomial_t(x=x, n=3)",
     "torch.nn.functional.one_hot(input=row, num_classes=4)",
     # PyTorch's names where the engine's differed
     "torch.addmv(input=v3, mat=m34, vec=v4, beta=0.5, alpha=2)",
