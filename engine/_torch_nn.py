@@ -8,7 +8,7 @@ functional form with its arguments put right. Names whose signature is the funct
 listed in SAME_AS_FUNCTIONAL.
 """
 from .nn import functional as F
-from .nn.functional.dropout import _feature_dropout
+from .nn.functional.dropout import _dropout_mask, _feature_dropout
 
 SAME_AS_FUNCTIONAL = frozenset("""conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d
 bilinear cosine_similarity pairwise_distance pixel_shuffle pixel_unshuffle prelu selu celu threshold
@@ -32,6 +32,18 @@ def alpha_dropout(input, p, train):
 
 def feature_dropout(input, p, train):
     return _feature_dropout(input, p, train, False, 2)  # whole channels of (N, C, ...)
+
+
+def native_dropout(input, p, train):
+    """(output, mask): dropout's result and the kept places, drawn as dropout draws them."""
+    if train is False or p == 0.0:
+        return input.clone(), input.new_ones(input.shape).bool()
+    scaled = _dropout_mask(input, p, tuple(input.shape))  # kept places 1 / (1 - p), the rest 0
+    kept = scaled != 0
+    if train is None:  # PyTorch's derivative then leaves the scale out: its gradient is the mask alone
+        masked = input * kept
+        return masked + (masked * (1.0 / (1.0 - p) - 1.0)).detach(), kept
+    return input * scaled, kept
 
 
 def feature_alpha_dropout(input, p, train):

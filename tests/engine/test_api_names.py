@@ -134,6 +134,9 @@ CALLS = [
     "torch.alpha_dropout(x, 0.5, False)",
     "torch.feature_dropout(b234, 0.5, False)",
     "torch.feature_alpha_dropout(b234, 0.5, False)",
+    "torch.manual_seed(4) and torch.native_dropout(x, 0.3, True)",
+    "torch.manual_seed(4) and torch.native_dropout(b234.transpose(0, 2), 0.5, None)",
+    "torch.native_dropout(x, 0.3, False)",
     "torch.rrelu(x, 0.1, 0.3, False)",
     "torch.max_pool1d_with_indices(b234, 2)",
     "torch.adaptive_max_pool1d(b234, 2)",
@@ -237,3 +240,15 @@ def test_every_added_name_is_called_here():
     names |= _torch_nn.NAMES - _torch_nn.SAME_AS_FUNCTIONAL
     missing = sorted(names - _called_names())
     assert not missing, f"no call compares these with PyTorch: {missing}"
+
+
+def test_oracle_corrections_say_what_pytorch_accepts():
+    """signature_oracle.HAND_BOUND replaces override lambdas that misname PyTorch's hand-bound methods."""
+    from tests.engine import signature_oracle
+    x, y = torch.ones(2), torch.zeros(2, dtype=torch.float64)
+    assert set(signature_oracle.HAND_BOUND) == {"torch.Tensor.__nonzero__", "torch.Tensor.to"}
+    with pytest.raises(TypeError):
+        x.__nonzero__(as_tuple=False)  # what the override's lambda says it takes
+    with pytest.raises(TypeError):
+        x.to(other=y)
+    assert x.to(tensor=y).dtype == torch.float64 and x[:1].__nonzero__() is True
