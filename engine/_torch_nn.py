@@ -7,8 +7,18 @@ functions under another name: they take ATen's argument order (`torch.embedding(
 functional form with its arguments put right. Names whose signature is the functional one are
 listed in SAME_AS_FUNCTIONAL.
 """
-from .nn import functional as F
-from .nn.functional.dropout import _dropout_mask, _feature_dropout
+
+
+class _Functional:
+    """nn.functional, imported when first used: it imports the engine, whose unknown names are
+    looked up here, so this module must load without it."""
+
+    def __getattr__(self, name):
+        from .nn import functional
+        return getattr(functional, name)
+
+
+F = _Functional()
 
 SAME_AS_FUNCTIONAL = frozenset("""conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d
 bilinear cosine_similarity pairwise_distance pixel_shuffle pixel_unshuffle prelu selu celu threshold
@@ -31,6 +41,7 @@ def alpha_dropout(input, p, train):
 
 
 def feature_dropout(input, p, train):
+    from .nn.functional.dropout import _feature_dropout
     return _feature_dropout(input, p, train, False, 2)  # whole channels of (N, C, ...)
 
 
@@ -38,6 +49,7 @@ def native_dropout(input, p, train):
     """(output, mask): dropout's result and the kept places, drawn as dropout draws them."""
     if train is False or p == 0.0:
         return input.clone(), input.new_ones(input.shape).bool()
+    from .nn.functional.dropout import _dropout_mask
     scaled = _dropout_mask(input, p, tuple(input.shape))  # kept places 1 / (1 - p), the rest 0
     kept = scaled != 0
     if train is None:  # PyTorch's derivative then leaves the scale out: its gradient is the mask alone
@@ -72,9 +84,10 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
 
 
 def rrelu(input, lower=0.125, upper=0.3333333333333333, training=False, generator=None):
-    if generator is not None and training:
-        raise NotImplementedError("rrelu with a generator of its own is not supported here")
-    return F.rrelu(input, lower, upper, training)
+    if not training:
+        return F.rrelu(input, lower, upper, training)
+    from .nn.functional.activation import rrelu_sampled
+    return rrelu_sampled(input, lower, upper, generator)
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -173,8 +186,8 @@ def poisson_nll_loss(input, target, log_input, full, eps, reduction):
     return F.poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=_reduction(reduction))
 
 
-NAMES = frozenset(name for name, value in dict(globals()).items()
-                  if callable(value) and not name.startswith("_") and value.__module__ == __name__) | SAME_AS_FUNCTIONAL
+NAMES = frozenset(name for name, value in dict(globals()).items() if callable(value) and not name.startswith("_")
+                  and getattr(value, "__module__", None) == __name__ and name != "F") | SAME_AS_FUNCTIONAL
 
 
 def torch_level(name):
