@@ -255,3 +255,54 @@ def test_oracle_corrections_say_what_pytorch_accepts():
     with pytest.raises(TypeError):
         x.to(other=y)
     assert x.to(tensor=y).dtype == torch.float64 and x[:1].__nonzero__() is True
+
+
+def test_opinfo_functions_take_their_operands_by_pytorch_names():
+    """Each torch-level OpInfo function whose PyTorch signature names its first operand `input` runs
+    its first sample with every argument passed by name (the first as `input=`, the others by the
+    engine's names, which the signature check holds to PyTorch's) and gives PyTorch's result."""
+    import inspect
+    pytest.importorskip("expecttest", reason="PyTorch's OpInfo database needs expecttest")
+    from tests.engine import signature_oracle
+    public = signature_oracle.public_names()
+    checked, failures = 0, {}
+    for op in oracles.load_op_db():
+        full = f"torch.{op.name}"
+        if full not in public or op.op is not getattr(torch, op.name, None):
+            continue
+        overloads = signature_oracle.torch_overloads(full, *public[full]) or []
+        if not any(o and o[0][0] == "input" for o in overloads):
+            continue
+        ours = getattr(engine, op.name, None)
+        dtype = oracles.pick_dtype(op)
+        if dtype is None or ours is None:
+            continue
+        sample = next(iter(op.sample_inputs("cpu", dtype)), None)
+        if sample is None:
+            continue
+        try:
+            bound = inspect.signature(ours).bind(sample.input, *sample.args, **sample.kwargs)
+        except TypeError:
+            continue
+        params = inspect.signature(ours).parameters
+        if any(params[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+               for name in bound.arguments):
+            continue
+        kwargs = {("input" if i == 0 else name): value for i, (name, value) in enumerate(bound.arguments.items())}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                theirs = op.op(sample.input, *sample.args, **sample.kwargs)
+            except Exception:  # noqa: BLE001  (PyTorch refuses this sample)
+                continue
+            try:
+                result = ours(**oracles.to_engine(kwargs))
+            except Exception as exc:  # noqa: BLE001
+                failures[op.name] = f"{type(exc).__name__}: {exc}"
+                continue
+        problem = oracles._compare(result, theirs, *oracles._tolerances(dtype))
+        if problem is not None:
+            failures[op.name] = problem
+        checked += 1
+    assert checked > 100
+    assert not failures, failures
