@@ -18,6 +18,7 @@ import shutil
 
 from .bokeh_view import VIEWS, GraphView, as_step_dict, node_columns, view_step
 from . import _js
+from .explanation import EXPLAIN_CSS, EXPLAIN_PATHS, explanation_html
 
 __all__ = ["Drawing", "draw", "page", "page_layout", "to_html", "save_html", "iframe_html", "export_png",
            "export_svg"]
@@ -65,13 +66,15 @@ def _summary_line(step, view):
 
 
 def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspector_width=380, views=None,
-                shown="forward", player=True):
+                shown="forward", player=True, explanations=None):
     """The page around a GraphView: title line, search box, the graph, an inspector panel and, with
     `steps` (a list of precomputed step drawings), a step slider and the loss curve.
 
     views: {"forward": [drawing per step], "backward": [...], "both": [...]} (drawings as in
     `steps`): a forward/backward/both switch (keys f, b, v) shows the one chosen, `shown` at first.
-    player: a step-through player under the graph (⇤ ‹ ▶ › ⇥, keys ← →)."""
+    player: a step-through player under the graph (⇤ ‹ ▶ › ⇥, keys ← →).
+    explanations: an `Explanations` (see `explanations_of`): "why this gradient?" under the
+    inspector answers from them."""
     from bokeh.layouts import column, row
     from bokeh.models import CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Slider, TextInput
     from bokeh.plotting import figure
@@ -84,7 +87,8 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     search.js_on_change("value_input", CustomJS(args=dict(nodes=view.nodes, xr=view.figure.x_range,
                                                           yr=view.figure.y_range, status=status), code=_js.SEARCH))
     more = (" · keys: <b>f</b> forward, <b>b</b> backward, <b>v</b> both graphs" if views else "") + (
-        " · <b>← →</b> step through the events" if player else "")
+        " · <b>← →</b> step through the events" if player else "") + (
+        f" · {html.escape(explanations.note)}" if explanations is not None and explanations.note else "")
     keys = Div(text="<div class='gv-keys'>scroll: zoom · drag: pan · click a node: its value and gradient, and the "
                     f"path it takes to the output · colour: mean |grad| per element{more}</div>",
                stylesheets=[InlineStyleSheet(css=HEADER_CSS)], sizing_mode="stretch_width")
@@ -100,7 +104,20 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
         names = [v for v in VIEWS if v in views]
         switch = RadioButtonGroup(labels=names, active=names.index(shown), name="graph-view")
         top = row(search, switch, status)
-    parts = [head, top, keys, row(view.figure, inspector)]
+    side = inspector
+    explain_ready = None
+    if explanations is not None and explanations.tables:
+        from bokeh.models import Button
+        why = Button(label="why this gradient?", disabled=True, name="graph-explain", width=160)
+        answer = Div(text="", width=inspector_width, name="graph-explanation",
+                     stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS + EXPLAIN_CSS)])
+        explain_args = dict(nodes=view.nodes, table=explanations.tables, slider=None, button=why, answer=answer)
+        explain_ready = CustomJS(args=explain_args, code=_js.EXPLAIN_READY)
+        view.nodes.selected.js_on_change("indices", explain_ready)
+        explain_show = CustomJS(args=explain_args, code=_js.EXPLAIN_SHOW)
+        why.js_on_click(explain_show)
+        side = column(inspector, why, answer)
+    parts = [head, top, keys, row(view.figure, side)]
     if player:
         parts.append(view.player(width=view.figure.width))
     if view.needs_overview:
@@ -115,14 +132,18 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
                                                         groups=view.groups, title=title_div, views=views or {},
                                                         switch_=switch), code=_js.STEP_SLIDER))
         parts.append(row(slider, title_div))
+        if explain_ready is not None:  # the answers of the step shown
+            explain_ready.args["slider"] = slider
+            explain_show.args["slider"] = slider
     if switch is not None:
         switch.js_on_change("active", CustomJS(args=dict(views=views, nodes=view.nodes, edges=view.edges,
                                                          groups=view.groups, slider=slider), code=_js.VIEW_SWITCH))
+    page_keys = None
     if switch is not None or player:
         # (bound once the figure has its size: the first thing every page, whole or fragment, does)
-        view.figure.js_on_change("inner_width", CustomJS(
-            args=dict(switch_=switch, player=view.player_slider if player else None, nodes=view.nodes),
-            code=_js.PAGE_KEYS))
+        page_keys = CustomJS(args=dict(switch_=switch, player=view.player_slider if player else None,
+                                       nodes=view.nodes, root=None), code=_js.PAGE_KEYS)
+        view.figure.js_on_change("inner_width", page_keys)
     if losses and len(losses) > 1:
         lf = figure(height=130, width=view.figure.width, title="loss per step", tools="hover",
                     tooltips=[("step", "@x"), ("loss", "@y")], toolbar_location=None)
@@ -138,7 +159,10 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
         lf.xaxis.axis_label = "step"
         lf.xaxis.axis_label_text_font_size = "10px"
         parts.append(lf)
-    return column(*parts)
+    root = column(*parts)
+    if page_keys is not None:
+        page_keys.args["root"] = root  # where the pointer makes this graph the one keys go to
+    return root
 
 
 def _steps_of(obj):
@@ -167,13 +191,16 @@ def page(obj, *, step=None, title=None, **view_kw):
     if shown not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {shown!r}")
     player = view_kw.pop("player", True)
+    explain = view_kw.pop("explain", True)
     run = _steps_of(obj)
     if run is None or len(run[0]) <= 1:
         s = as_step_dict(obj, step)
         views = _view_drawings([s], view_kw) if s.get("backward") else None
         view = GraphView(view_step(s, shown) if views else s, **view_kw)
+        live = _live_step(obj, step, s)
         return page_layout(view, title=title, losses=run[1] if run else None, views=views,
-                           shown=shown if views else "forward", player=player)
+                           shown=shown if views else "forward", player=player,
+                           explanations=explanations_of([(live, s)]) if explain and live is not None else None)
     detailed, losses = run
     chosen = as_step_dict(obj, step)
     start = next((k for k, s in enumerate(detailed) if s is chosen or s.get("index") == chosen.get("index")),
@@ -203,8 +230,82 @@ def page(obj, *, step=None, title=None, **view_kw):
     view.nodes.data = first["nodes"]
     view.edges.data = first["edges"]
     view.groups.data = first["groups"]
+    explanations = None
+    if explain:
+        live = [_live_step(obj, None, d) for d in detailed]
+        if any(s is not None for s in live):
+            explanations = explanations_of(list(zip(live, detailed)))
     return page_layout(view, title=title, steps=drawings, losses=losses, start=start, views=views, shown=shown,
-                       player=player)
+                       player=player, explanations=explanations)
+
+
+EXPLAIN_NODES = 200          # nodes of a step whose answers a page holds (all of a smaller step)
+EXPLAIN_BYTES = 1_000_000    # past this much answer text in all, a page holds none and says so
+
+
+class Explanations:
+    """The answers to "why this gradient?" a page holds: `tables` ([{node id: HTML}] per drawn step,
+    the HTML as the app's inspector shows it), `note` (what the page says about those left out)."""
+
+    def __init__(self, tables, note=""):
+        self.tables = tables
+        self.note = note
+
+    @property
+    def size(self):
+        """Characters of answer text held."""
+        return sum(len(k) + len(v) for t in self.tables for k, v in t.items())
+
+
+def _chosen_nodes(nodes, limit):
+    """The ids of the nodes a gradient reached whose answers a page holds: all of them up to `limit`,
+    else the leaves and parameters first (what a reader asks about), then the others from the
+    output back."""
+    reached = [n for n in nodes if n.get("grad") is not None and n.get("kind") not in ("group", "elided", "failed")]
+    if len(reached) <= limit:
+        return [n["id"] for n in reached]
+    first = [n["id"] for n in reached if n.get("kind") in ("leaf", "param")]
+    rest = [n["id"] for n in reversed(reached) if n.get("kind") not in ("leaf", "param")]
+    return (first + rest)[:limit]
+
+
+def explanations_of(steps, *, max_nodes=EXPLAIN_NODES, max_bytes=EXPLAIN_BYTES):
+    """The answers for [(captured Step, its drawn step dict)], worked out now with `Step.explain`
+    (bounded: `max_nodes` per step; past `max_bytes` of text, none, and a note saying so)."""
+    tables, skipped = [], 0
+    for live, drawn in steps:
+        table = {}
+        if live is not None and drawn.get("closed", True):
+            known = {str(n.id): n.id for n in live.nodes}
+            chosen = _chosen_nodes(drawn.get("nodes") or (), max_nodes)
+            skipped += sum(1 for n in drawn.get("nodes") or () if n.get("grad") is not None) - len(chosen)
+            for node_id in chosen:
+                if node_id not in known:
+                    continue
+                try:
+                    answer = live.explain(known[node_id]).to_dict(max_paths=EXPLAIN_PATHS)
+                except (ValueError, RuntimeError, KeyError):  # nothing to explain there
+                    continue
+                table[node_id] = explanation_html(answer)
+        tables.append(table)
+    out = Explanations(tables)
+    if out.size > max_bytes:
+        return Explanations([{} for _ in tables], f"no “why this gradient?” here: its answers would add "
+                                                   f"{out.size / 1e6:.1f} MB to the page (more than {max_bytes / 1e6:g} MB)")
+    if skipped:
+        out.note = f"“why this gradient?” answers for {sum(len(t) for t in tables):,} of the nodes (the leaves and " \
+                   f"parameters first)"
+    return out
+
+
+def _live_step(obj, step, drawn):
+    """The captured Step behind the one step drawn, when `obj` is a capture (not dicts)."""
+    from .. import graph as graph_mod
+    if isinstance(obj, graph_mod.Step):
+        return obj
+    if isinstance(obj, graph_mod.Graph):
+        return next((s for s in obj.steps if s.index == drawn.get("index")), None)
+    return None
 
 
 VIEWS_UP_TO = 20000  # a page of kept steps with more nodes than this in all draws the forward view only
