@@ -400,22 +400,15 @@ document.addEventListener('keydown', (ev) => {
 
 # "why this gradient?" on an exported page: the answers were worked out when the page was made,
 # one table {node id: HTML} per kept step; a backward node stands for the forward node it belongs
-# to. EXPLAIN_READY (on a selection) enables the button when the chosen node has an answer;
-# EXPLAIN_SHOW (the button) shows it. args: nodes, table, slider, button, answer
-EXPLAIN_READY = """
+# to. One callback (the table is written into the page once): a new selection enables the button
+# when the chosen node has an answer, the button shows it. args: nodes, table, slider, button, answer
+EXPLAIN = """
+const sel = nodes.selected.indices;
+const d = nodes.data;
+const t = table[slider != null ? slider.value : 0] || {};
+const key = sel.length !== 1 ? null : ((d.forward_id && d.forward_id[sel[0]]) || d.id[sel[0]]);
+const known = key !== null && t[key] !== undefined;
+if (cb_obj.origin === button) { if (known) answer.text = t[key]; return; }  // (a click event)
 answer.text = "";
-const sel = nodes.selected.indices;
-const d = nodes.data;
-const t = table[slider != null ? slider.value : 0] || {};
-const i = sel.length === 1 ? sel[0] : -1;
-const key = i < 0 ? null : ((d.forward_id && d.forward_id[i]) || d.id[i]);
-button.disabled = key === null || t[key] === undefined;
-"""
-EXPLAIN_SHOW = """
-const sel = nodes.selected.indices;
-const d = nodes.data;
-const t = table[slider != null ? slider.value : 0] || {};
-if (sel.length !== 1) return;
-const key = (d.forward_id && d.forward_id[sel[0]]) || d.id[sel[0]];
-if (t[key] !== undefined) answer.text = t[key];
+button.disabled = !known;
 """

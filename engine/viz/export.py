@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import json
 import os
 import shutil
 
@@ -111,11 +112,10 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
         why = Button(label="why this gradient?", disabled=True, name="graph-explain", width=160)
         answer = Div(text="", width=inspector_width, name="graph-explanation",
                      stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS + EXPLAIN_CSS)])
-        explain_args = dict(nodes=view.nodes, table=explanations.tables, slider=None, button=why, answer=answer)
-        explain_ready = CustomJS(args=explain_args, code=_js.EXPLAIN_READY)
+        explain_ready = CustomJS(args=dict(nodes=view.nodes, table=explanations.tables, slider=None, button=why,
+                                           answer=answer), code=_js.EXPLAIN)
         view.nodes.selected.js_on_change("indices", explain_ready)
-        explain_show = CustomJS(args=explain_args, code=_js.EXPLAIN_SHOW)
-        why.js_on_click(explain_show)
+        why.js_on_click(explain_ready)
         side = column(inspector, why, answer)
     parts = [head, top, keys, row(view.figure, side)]
     if player:
@@ -134,7 +134,6 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
         parts.append(row(slider, title_div))
         if explain_ready is not None:  # the answers of the step shown
             explain_ready.args["slider"] = slider
-            explain_show.args["slider"] = slider
     if switch is not None:
         switch.js_on_change("active", CustomJS(args=dict(views=views, nodes=view.nodes, edges=view.edges,
                                                          groups=view.groups, slider=slider), code=_js.VIEW_SWITCH))
@@ -240,7 +239,7 @@ def page(obj, *, step=None, title=None, **view_kw):
 
 
 EXPLAIN_NODES = 200          # nodes of a step whose answers a page holds (all of a smaller step)
-EXPLAIN_BYTES = 1_000_000    # past this much answer text in all, a page holds none and says so
+EXPLAIN_BYTES = 1_000_000    # bytes of answers a page holds at most (the page says when it left some out)
 
 
 class Explanations:
@@ -270,32 +269,45 @@ def _chosen_nodes(nodes, limit):
 
 
 def explanations_of(steps, *, max_nodes=EXPLAIN_NODES, max_bytes=EXPLAIN_BYTES):
-    """The answers for [(captured Step, its drawn step dict)], worked out now with `Step.explain`
-    (bounded: `max_nodes` per step; past `max_bytes` of text, none, and a note saying so)."""
-    tables, skipped = [], 0
+    """The answers for [(captured Step, its drawn step dict)], worked out now with `Step.explain`,
+    bounded: at most `max_nodes` nodes a step (`_chosen_nodes`) and `max_bytes` characters in all
+    (answers are added in that order while they fit; one path through an unrolled loop can be long).
+    The page says how many nodes it holds answers for when that is not all of them."""
+    tables, asked, held, size, full = [], 0, 0, 0, False
     for live, drawn in steps:
         table = {}
-        if live is not None and drawn.get("closed", True):
-            known = {str(n.id): n.id for n in live.nodes}
-            chosen = _chosen_nodes(drawn.get("nodes") or (), max_nodes)
-            skipped += sum(1 for n in drawn.get("nodes") or () if n.get("grad") is not None) - len(chosen)
-            for node_id in chosen:
-                if node_id not in known:
-                    continue
-                try:
-                    answer = live.explain(known[node_id]).to_dict(max_paths=EXPLAIN_PATHS)
-                except (ValueError, RuntimeError, KeyError):  # nothing to explain there
-                    continue
-                table[node_id] = explanation_html(answer)
         tables.append(table)
-    out = Explanations(tables)
-    if out.size > max_bytes:
-        return Explanations([{} for _ in tables], f"no “why this gradient?” here: its answers would add "
-                                                   f"{out.size / 1e6:.1f} MB to the page (more than {max_bytes / 1e6:g} MB)")
-    if skipped:
-        out.note = f"“why this gradient?” answers for {sum(len(t) for t in tables):,} of the nodes (the leaves and " \
-                   f"parameters first)"
-    return out
+        if live is None or not drawn.get("closed", True):
+            continue
+        known = {str(n.id): n.id for n in live.nodes}
+        reached = _chosen_nodes(drawn.get("nodes") or (), len(drawn.get("nodes") or ()))
+        asked += len(reached)
+        for node_id in reached[:max_nodes]:
+            if full or node_id not in known:
+                continue
+            try:
+                answer = live.explain(known[node_id]).to_dict(max_paths=EXPLAIN_PATHS)
+            except (ValueError, RuntimeError, KeyError):  # nothing to explain there
+                continue
+            text = explanation_html(answer)
+            cost = _page_bytes(node_id) + _page_bytes(text)
+            full = size + cost > max_bytes  # (the ones after it are further from the output: longer)
+            if not full:
+                table[node_id] = text
+                size += cost
+                held += 1
+    note = ""
+    if held < asked:
+        note = (f"“why this gradient?” answers {held:,} of the {asked:,} nodes a gradient reached (the leaves and "
+                f"parameters first; a page holds at most {EXPLAIN_NODES} a step and {max_bytes / 1e6:g} MB of them)"
+                if held else f"no “why this gradient?” here: its answers would make the page too big "
+                             f"(more than {max_bytes / 1e6:g} MB)")
+    return Explanations(tables, note)
+
+
+def _page_bytes(text):
+    """What a string adds to a saved page: Bokeh writes it as JSON, HTML-escaped, in UTF-8."""
+    return len(html.escape(json.dumps(text, ensure_ascii=False), quote=False).encode())
 
 
 def _live_step(obj, step, drawn):
