@@ -252,8 +252,8 @@ class Explanations:
 
     @property
     def size(self):
-        """Characters of answer text held."""
-        return sum(len(k) + len(v) for t in self.tables for k, v in t.items())
+        """Bytes the answers add to a saved page."""
+        return sum(_page_bytes(k) + _page_bytes(v) for t in self.tables for k, v in t.items())
 
 
 def _chosen_nodes(nodes, limit):
