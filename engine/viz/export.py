@@ -256,34 +256,31 @@ class Explanations:
         return sum(_page_bytes(k) + _page_bytes(v) for t in self.tables for k, v in t.items())
 
 
-def _chosen_nodes(nodes, limit):
-    """The ids of the nodes a gradient reached whose answers a page holds: all of them up to `limit`,
-    else the leaves and parameters first (what a reader asks about), then the others from the
-    output back."""
+def _chosen_nodes(nodes):
+    """The ids of the nodes a gradient reached, in the order a page takes their answers: the leaves
+    and parameters first (what a reader asks about), then the others from the output back (their
+    answers are the shortest)."""
     reached = [n for n in nodes if n.get("grad") is not None and n.get("kind") not in ("group", "elided", "failed")]
-    if len(reached) <= limit:
-        return [n["id"] for n in reached]
     first = [n["id"] for n in reached if n.get("kind") in ("leaf", "param")]
-    rest = [n["id"] for n in reversed(reached) if n.get("kind") not in ("leaf", "param")]
-    return (first + rest)[:limit]
+    return first + [n["id"] for n in reversed(reached) if n.get("kind") not in ("leaf", "param")]
 
 
 def explanations_of(steps, *, max_nodes=EXPLAIN_NODES, max_bytes=EXPLAIN_BYTES):
     """The answers for [(captured Step, its drawn step dict)], worked out now with `Step.explain`,
-    bounded: at most `max_nodes` nodes a step (`_chosen_nodes`) and `max_bytes` characters in all
-    (answers are added in that order while they fit; one path through an unrolled loop can be long).
+    bounded: at most `max_nodes` nodes a step (`_chosen_nodes`) and `max_bytes` of page in all
+    (answers are added in that order when they fit: one path through an unrolled loop can be long).
     The page says how many nodes it holds answers for when that is not all of them."""
-    tables, asked, held, size, full = [], 0, 0, 0, False
+    tables, asked, held, size, made = [], 0, 0, 0, 0
     for live, drawn in steps:
         table = {}
         tables.append(table)
         if live is None or not drawn.get("closed", True):
             continue
         known = {str(n.id): n.id for n in live.nodes}
-        reached = _chosen_nodes(drawn.get("nodes") or (), len(drawn.get("nodes") or ()))
+        reached = _chosen_nodes(drawn.get("nodes") or ())
         asked += len(reached)
         for node_id in reached[:max_nodes]:
-            if full or node_id not in known:
+            if made > 4 * max_bytes or node_id not in known:  # (work in proportion to what is kept)
                 continue
             try:
                 answer = live.explain(known[node_id]).to_dict(max_paths=EXPLAIN_PATHS)
@@ -291,8 +288,8 @@ def explanations_of(steps, *, max_nodes=EXPLAIN_NODES, max_bytes=EXPLAIN_BYTES):
                 continue
             text = explanation_html(answer)
             cost = _page_bytes(node_id) + _page_bytes(text)
-            full = size + cost > max_bytes  # (the ones after it are further from the output: longer)
-            if not full:
+            made += cost
+            if size + cost <= max_bytes:  # (else it is left out, and smaller ones after it may fit)
                 table[node_id] = text
                 size += cost
                 held += 1

@@ -100,8 +100,9 @@ def test_bounded_by_count_and_size_leaves_and_parameters_first_and_said_in_the_p
     assert len(few.tables[0]) == 10 and leaves <= set(few.tables[0])
     assert f"answers 10 of the {len(reached)} nodes" in few.note
     # a small size budget: fewer answers, the page says how many
-    small = explanations_of([(step, drawn)], max_bytes=few.size // 3)
-    assert 0 < len(small.tables[0]) < 10 and small.note
+    small = explanations_of([(step, drawn)], max_nodes=10, max_bytes=few.size // 3)
+    assert 0 < len(small.tables[0]) < 10 and small.size <= few.size // 3
+    assert f"answers {len(small.tables[0])} of the {len(reached)} nodes" in small.note
     none = explanations_of([(step, drawn)], max_bytes=100)
     assert none.tables == [{}] and "no “why this gradient?” here" in none.note
     # the default bound on the page itself
