@@ -388,6 +388,9 @@ def _iframe(doc, height=None):
             f'sandbox="allow-scripts allow-same-origin"></iframe>')
 
 
+PAGE_OPTIONS = ("view", "player", "explain")  # what page() takes besides the GraphView's options
+
+
 class Drawing:
     """What engine.viz.draw returns: shows itself inline in Jupyter, saves as HTML/PNG/SVG/JSON.
 
@@ -395,18 +398,29 @@ class Drawing:
     `.view` is a GraphView of it to use or embed directly."""
 
     def __init__(self, obj, title=None, **view_kw):
+        from .. import graph as graph_mod
         view_kw.setdefault("toggle_on_tap", False)
         self.source = obj
         self.title = title
         self._kw = view_kw
         self._step = obj.step if isinstance(obj, GraphView) else as_step_dict(obj)
         self._view = obj if isinstance(obj, GraphView) else None
+        # a page is drawn from the capture itself when there is one: its answers come from it
+        self._page_of = obj if isinstance(obj, (graph_mod.Graph, graph_mod.Step)) else self._step
+
+    @property
+    def _view_kw(self):
+        """The options that are the GraphView's (not the page's: view, player, explain)."""
+        return {k: v for k, v in self._kw.items() if k not in PAGE_OPTIONS}
 
     @property
     def view(self):
         if self._view is None:
-            self._view = GraphView(self._step, **self._kw)
+            self._view = self._new_view()
         return self._view
+
+    def _new_view(self):
+        return GraphView(view_step(self._step, self._kw.get("view") or "forward"), **self._view_kw)
 
     @property
     def figure(self):
@@ -425,7 +439,7 @@ class Drawing:
         return self._step
 
     def to_html(self):
-        return to_html(self._step, title=self.title, **self._kw)
+        return to_html(self._page_of, title=self.title, **self._kw)
 
     def save(self, path):
         """Save by extension: .html (a page), .png, .svg, .json (the step dict)."""
@@ -434,9 +448,9 @@ class Drawing:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(self.to_html())
         elif ext == ".png":
-            export_png(GraphView(self._step, **self._kw), path)
+            export_png(self._new_view(), path)
         elif ext == ".svg":
-            export_svg(GraphView(self._step, **self._kw), path)
+            export_svg(self._new_view(), path)
         elif ext == ".json":
             import json
             with open(path, "w", encoding="utf-8") as f:
@@ -468,7 +482,8 @@ class Drawing:
 def draw(obj, *, title=None, **view_kw):
     """Draw a tensor's autograd graph (no capture needed, like torchviz's make_dot), or a captured
     Graph/Step. Returns a Drawing: inline in Jupyter, `.save("graph.html")`, `.view` for the
-    GraphView (direction=, collapsed=, max_nodes= go to it)."""
+    GraphView (direction=, collapsed=, max_nodes= go to it; view= "forward", "backward" or "both",
+    player= and explain= to the page)."""
     return Drawing(obj, title=title, **view_kw)
 
 
