@@ -47,6 +47,12 @@ svg.gv-heat text { font: 9px monospace; fill: #111; }
 svg { display: block; }
 """
 
+# the answer under the inspector wraps within its column (its formulas and numbers can be long)
+ANSWER_CSS = """
+.gv-explain { overflow-wrap: anywhere; }
+.gv-explain code { white-space: pre-wrap; }
+"""
+
 HEADER_CSS = """
 :host { font: 13px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; }
 .gv-head b { font-size: 15px; }
@@ -110,8 +116,8 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     if explanations is not None and explanations.tables:
         from bokeh.models import Button
         why = Button(label="why this gradient?", disabled=True, name="graph-explain", width=160)
-        answer = Div(text="", width=inspector_width, name="graph-explanation",
-                     stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS + EXPLAIN_CSS)])
+        answer = Div(text="", width=inspector_width - 20, name="graph-explanation",
+                     stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS + EXPLAIN_CSS + ANSWER_CSS)])
         explain_ready = CustomJS(args=dict(nodes=view.nodes, table=explanations.tables, slider=None, button=why,
                                            answer=answer), code=_js.EXPLAIN)
         view.nodes.selected.js_on_change("indices", explain_ready)
