@@ -116,8 +116,10 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     if explanations is not None and explanations.tables:
         from bokeh.models import Button
         why = Button(label="why this gradient?", disabled=True, name="graph-explain", width=160)
+        # (scrolls past the figure's height, so that the player stays near the graph)
         answer = Div(text="", width=inspector_width - 20, name="graph-explanation",
-                     stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS + EXPLAIN_CSS + ANSWER_CSS)])
+                     stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS + EXPLAIN_CSS + ANSWER_CSS)],
+                     styles={"max-height": f"{view.figure.height or 560}px", "overflow-y": "auto"})
         explain_ready = CustomJS(args=dict(nodes=view.nodes, table=explanations.tables, slider=None, button=why,
                                            answer=answer), code=_js.EXPLAIN)
         view.nodes.selected.js_on_change("indices", explain_ready)

@@ -170,11 +170,26 @@ def test_keys_go_to_the_graph_the_pointer_is_on(browser, tmp_path):
         page.keyboard.press("f")
         settle()
         assert views() == ["both", "forward"]
-        # typing in the page's own input is not a key
+        # typing in the page's own input, or in a graph's search box (in a shadow root), is not a key
         page.locator("#notes").click()
         page.keyboard.type("bv")
         settle()
         assert views() == ["both", "forward"] and page.locator("#notes").input_value() == "bv"
+        search = page.locator("#g1 input[placeholder^='find a node']")
+        search.click()
+        search.press_sequentially("bv")
+        settle()
+        assert views() == ["both", "forward"] and search.input_value() == "bv"
+        search.fill("")
+        # "why this gradient?" in the second graph answers there only
+        page.evaluate(JS_SELECT, [doc[1], page.evaluate(JS_LABELS, doc[1]).index("x")])
+        page.locator("#g1").get_by_role("button", name="why this gradient?").click()
+        total = page.locator("#g1 .gv-explain-total-value")
+        total.wait_for(state="visible")
+        assert total.text_content() == "[[4.5, 4.5], [4.5, 4.5]]"
+        assert page.locator("#g0 .gv-explain-total-value").count() == 0
+        total.scroll_into_view_if_needed()
+        page.screenshot(path=os.path.join(shots(tmp_path), "two-graphs-why-1280.png"))
         assert problems == []
     finally:
         page.close()
