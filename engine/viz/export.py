@@ -205,9 +205,11 @@ def page(obj, *, step=None, title=None, **view_kw):
         views = _view_drawings([s], view_kw) if s.get("backward") else None
         view = GraphView(view_step(s, shown) if views else s, **view_kw)
         live = _live_step(obj, step, s)
+        clickable = _clickable([view.nodes.data] + [v[0]["nodes"] for v in (views or {}).values()])
         return page_layout(view, title=title, losses=run[1] if run else None, views=views,
                            shown=shown if views else "forward", player=player,
-                           explanations=explanations_of([(live, s)]) if explain and live is not None else None)
+                           explanations=explanations_of([(live, s, clickable)]) if explain and live is not None
+                           else None)
     detailed, losses = run
     chosen = as_step_dict(obj, step)
     start = next((k for k, s in enumerate(detailed) if s is chosen or s.get("index") == chosen.get("index")),
@@ -241,7 +243,9 @@ def page(obj, *, step=None, title=None, **view_kw):
     if explain:
         live = [_live_step(obj, None, d) for d in detailed]
         if any(s is not None for s in live):
-            explanations = explanations_of(list(zip(live, detailed)))
+            clickable = [_clickable([d["nodes"]] + [v[k]["nodes"] for v in (views or {}).values()])
+                         for k, d in enumerate(drawings)]
+            explanations = explanations_of(list(zip(live, detailed, clickable)))
     return page_layout(view, title=title, steps=drawings, losses=losses, start=start, views=views, shown=shown,
                        player=player, explanations=explanations)
 
@@ -273,19 +277,32 @@ def _chosen_nodes(nodes):
     return first + [n["id"] for n in reversed(reached) if n.get("kind") not in ("leaf", "param")]
 
 
+def _clickable(columns):
+    """The ids of the nodes a reader can click in these drawings (node columns): the nodes drawn,
+    and those a backward node stands for (a folded group's members are not drawn)."""
+    out = set()
+    for c in columns:
+        out.update(c.get("id") or ())
+        out.update(i for i in c.get("forward_id") or () if i)
+    return out
+
+
 def explanations_of(steps, *, max_nodes=EXPLAIN_NODES, max_bytes=EXPLAIN_BYTES):
-    """The answers for [(captured Step, its drawn step dict)], worked out now with `Step.explain`,
+    """The answers for [(captured Step, its drawn step dict[, the ids a reader can click])], worked
+    out now with `Step.explain`,
     bounded: at most `max_nodes` nodes a step (`_chosen_nodes`) and `max_bytes` of page in all
     (answers are added in that order when they fit: one path through an unrolled loop can be long).
     The page says how many nodes it holds answers for when that is not all of them."""
     tables, asked, held, size, made = [], 0, 0, 0, 0
-    for live, drawn in steps:
+    for live, drawn, *clickable in steps:
         table = {}
         tables.append(table)
         if live is None or not drawn.get("closed", True):
             continue
         known = {str(n.id): n.id for n in live.nodes}
         reached = _chosen_nodes(drawn.get("nodes") or ())
+        if clickable:
+            reached = [i for i in reached if i in clickable[0]]
         asked += len(reached)
         for node_id in reached[:max_nodes]:
             if made > 4 * max_bytes or node_id not in known:  # (work in proportion to what is kept)

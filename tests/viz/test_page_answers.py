@@ -110,3 +110,14 @@ def test_bounded_by_count_and_size_leaves_and_parameters_first_and_said_in_the_p
     assert len(held(root)[0]) <= len(reached)
     if len(held(root)[0]) < len(reached):
         assert "“why this gradient?” answers" in keys_line(root)
+
+
+def test_only_nodes_a_reader_can_click_get_answers():
+    g = run(CHAIN, "<chain>")
+    root = viz.page(g, max_nodes=20)  # the loop folds into one node
+    drawn = set(next(iter(root.select({"name": "graph-nodes"}))).data["id"])
+    table = held(root)[0]
+    reached = [n["id"] for n in g.steps[-1].to_dict()["nodes"] if n["grad"] is not None]
+    assert len(drawn) < len(reached)
+    assert table and set(table) <= drawn
+    assert set(table) == {i for i in reached if i in drawn}  # small enough: every clickable one
