@@ -65,15 +65,17 @@ def _summary_line(step, view):
 
 
 def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspector_width=380, views=None,
-                shown="forward", player=True):
+                shown="forward", player=True, values=None):
     """The page around a GraphView: title line, search box, the graph, an inspector panel and, with
     `steps` (a list of precomputed step drawings), a step slider and the loss curve.
 
     views: {"forward": [drawing per step], "backward": [...], "both": [...]} (drawings as in
     `steps`): a forward/backward/both switch (keys f, b, v) shows the one chosen, `shown` at first.
-    player: a step-through player under the graph (⇤ ‹ ▶ › ⇥, keys ← →)."""
+    player: a step-through player under the graph (⇤ ‹ ▶ › ⇥, keys ← →).
+    values: {"shown": bool, "off": {view: [drawing per step]}, "on": {...}}: a "values on nodes"
+    toggle (key n) between drawings without and with each node's value and gradient written on it."""
     from bokeh.layouts import column, row
-    from bokeh.models import CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Slider, TextInput
+    from bokeh.models import CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Slider, TextInput, Toggle
     from bokeh.plotting import figure
     step = view.step or {"nodes": [], "edges": []}
     head = Div(text=f"<div class='gv-head'><b>{html.escape(title or 'Computation graph')}</b>"
@@ -84,7 +86,8 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     search.js_on_change("value_input", CustomJS(args=dict(nodes=view.nodes, xr=view.figure.x_range,
                                                           yr=view.figure.y_range, status=status), code=_js.SEARCH))
     more = (" · keys: <b>f</b> forward, <b>b</b> backward, <b>v</b> both graphs" if views else "") + (
-        " · <b>← →</b> step through the events" if player else "")
+        " · <b>← →</b> step through the events" if player else "") + (
+        " · <b>n</b> values on nodes" if values else "")
     keys = Div(text="<div class='gv-keys'>scroll: zoom · drag: pan · click a node: its value and gradient, and the "
                     f"path it takes to the output · colour: mean |grad| per element{more}</div>",
                stylesheets=[InlineStyleSheet(css=HEADER_CSS)], sizing_mode="stretch_width")
@@ -100,6 +103,11 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
         names = [v for v in VIEWS if v in views]
         switch = RadioButtonGroup(labels=names, active=names.index(shown), name="graph-view")
         top = row(search, switch, status)
+    toggle = None
+    if values:
+        toggle = Toggle(label="values on nodes", active=bool(values["shown"]), width=130, name="graph-values",
+                        button_type="light")
+        top.children.insert(len(top.children) - 1, toggle)
     parts = [head, top, keys, row(view.figure, inspector)]
     if player:
         parts.append(view.player(width=view.figure.width))
@@ -113,16 +121,22 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
                         title="kept step", width=420, name="graph-step")
         slider.js_on_change("value", CustomJS(args=dict(steps=steps, nodes=view.nodes, edges=view.edges,
                                                         groups=view.groups, title=title_div, views=views or {},
-                                                        switch_=switch), code=_js.STEP_SLIDER))
+                                                        switch_=switch, **_values_args(values, toggle)),
+                                              code=_js.STEP_SLIDER))
         parts.append(row(slider, title_div))
     if switch is not None:
         switch.js_on_change("active", CustomJS(args=dict(views=views, nodes=view.nodes, edges=view.edges,
-                                                         groups=view.groups, slider=slider), code=_js.VIEW_SWITCH))
-    if switch is not None or player:
+                                                         groups=view.groups, slider=slider,
+                                                         **_values_args(values, toggle)), code=_js.VIEW_SWITCH))
+    if toggle is not None:
+        toggle.js_on_change("active", CustomJS(args=dict(nodes=view.nodes, edges=view.edges, groups=view.groups,
+                                                         slider=slider, switch_=switch, **_values_args(values, toggle)),
+                                               code=_js.VALUES_SWITCH))
+    if switch is not None or player or toggle is not None:
         # (bound once the figure has its size: the first thing every page, whole or fragment, does)
         view.figure.js_on_change("inner_width", CustomJS(
-            args=dict(switch_=switch, player=view.player_slider if player else None, nodes=view.nodes),
-            code=_js.PAGE_KEYS))
+            args=dict(switch_=switch, player=view.player_slider if player else None, nodes=view.nodes,
+                      values=toggle), code=_js.PAGE_KEYS))
     if losses and len(losses) > 1:
         lf = figure(height=130, width=view.figure.width, title="loss per step", tools="hover",
                     tooltips=[("step", "@x"), ("loss", "@y")], toolbar_location=None)
@@ -141,6 +155,13 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     return column(*parts)
 
 
+def _values_args(values, toggle):
+    """The drawings the values toggle chooses between, for the page's CustomJS callbacks."""
+    if not values:
+        return {"values": None, "values_off": {}, "values_on": {}}
+    return {"values": toggle, "values_off": values["off"], "values_on": values["on"]}
+
+
 def _steps_of(obj):
     """(detailed step dicts, [(index, loss)] for all steps) of a Graph or graph dict, else None."""
     from .. import graph as graph_mod
@@ -157,7 +178,11 @@ def _steps_of(obj):
 
 def page(obj, *, step=None, title=None, **view_kw):
     """The Bokeh layout of an exported page for `obj` (a Graph, Step, their dicts, a Tensor, or a
-    GraphView). For a Graph with several kept steps the page can switch between them."""
+    GraphView). For a Graph with several kept steps the page can switch between them.
+
+    values=True writes each node's value and gradient on it at first; the page's "values on nodes"
+    toggle (key n) switches them on and off (pages of more than VALUES_UP_TO nodes in all keep the
+    drawing asked for, without the toggle)."""
     if isinstance(obj, GraphView):
         return page_layout(obj, title=title)
     if isinstance(obj, Drawing):
@@ -167,13 +192,15 @@ def page(obj, *, step=None, title=None, **view_kw):
     if shown not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {shown!r}")
     player = view_kw.pop("player", True)
+    values_on = bool(view_kw.pop("values", False))
     run = _steps_of(obj)
     if run is None or len(run[0]) <= 1:
         s = as_step_dict(obj, step)
-        views = _view_drawings([s], view_kw) if s.get("backward") else None
-        view = GraphView(view_step(s, shown) if views else s, **view_kw)
+        views = _view_drawings([s], view_kw, values_on) if s.get("backward") else None
+        view = GraphView(view_step(s, shown) if views else s, values=values_on, **view_kw)
+        values = _values_sets([s], view_kw, values_on, views or {"forward": [_drawing(view)]})
         return page_layout(view, title=title, losses=run[1] if run else None, views=views,
-                           shown=shown if views else "forward", player=player)
+                           shown=shown if views else "forward", player=player, values=values)
     detailed, losses = run
     chosen = as_step_dict(obj, step)
     start = next((k for k, s in enumerate(detailed) if s is chosen or s.get("index") == chosen.get("index")),
@@ -185,7 +212,7 @@ def page(obj, *, step=None, title=None, **view_kw):
     max_nodes = view_kw.get("max_nodes", 2000)
     for s in detailed:
         cols, ecols, gcols, info = node_columns(s, direction=direction, collapsed=view_kw.get("collapsed"),
-                                                max_nodes=max_nodes, previous=previous)
+                                                max_nodes=max_nodes, previous=previous, values=values_on)
         previous = info["layout"].positions
         loss = s.get("loss")
         drawings.append({"nodes": cols, "edges": ecols, "groups": gcols,
@@ -193,34 +220,51 @@ def page(obj, *, step=None, title=None, **view_kw):
                                   + f" · {len(s.get('nodes') or [])} nodes"})
     views = None
     if any(s.get("backward") for s in detailed) and sum(len(s.get("nodes") or ()) for s in detailed) <= VIEWS_UP_TO:
-        views = _view_drawings(detailed, view_kw)
+        views = _view_drawings(detailed, view_kw, values_on)
         views["forward"] = drawings
     else:
         shown = "forward"
-    view = GraphView(None, **view_kw)
+    values = _values_sets(detailed, view_kw, values_on, views or {"forward": drawings})
+    view = GraphView(None, values=values_on, **view_kw)
     view.update(view_step(detailed[start], shown), keep_positions=False)
     first = (views or {}).get(shown, drawings)[start]
     view.nodes.data = first["nodes"]
     view.edges.data = first["edges"]
     view.groups.data = first["groups"]
     return page_layout(view, title=title, steps=drawings, losses=losses, start=start, views=views, shown=shown,
-                       player=player)
+                       player=player, values=values)
 
 
 VIEWS_UP_TO = 20000  # a page of kept steps with more nodes than this in all draws the forward view only
+VALUES_UP_TO = 5000  # ... and with more than this, has no values toggle (its drawings would double)
 
 
-def _view_drawings(steps, view_kw):
+def _drawing(view):
+    """A GraphView's drawing, as the page's switches hold them."""
+    return {"nodes": dict(view.nodes.data), "edges": dict(view.edges.data), "groups": dict(view.groups.data)}
+
+
+def _values_sets(steps, view_kw, values_on, shown_set):
+    """The values toggle's drawings: {"shown", "off", "on"}, `shown_set` the drawings of the state
+    shown at first; None when the page is too big for a second set."""
+    if sum(len(s.get("nodes") or ()) for s in steps) > VALUES_UP_TO:
+        return None
+    other = _view_drawings(steps, view_kw, not values_on, names=list(shown_set))
+    return {"shown": values_on, "off": other if values_on else shown_set, "on": shown_set if values_on else other}
+
+
+def _view_drawings(steps, view_kw, values=False, names=VIEWS):
     """{view: [drawing of each step in that view]} for the forward/backward/both switch."""
     out = {}
     direction = view_kw.get("direction", "LR")
     max_nodes = view_kw.get("max_nodes", 2000)
-    for v in VIEWS:
+    for v in names:
         previous = None
         out[v] = []
         for s in steps:
             cols, ecols, gcols, info = node_columns(view_step(s, v), direction=direction, max_nodes=max_nodes,
-                                                    collapsed=view_kw.get("collapsed"), previous=previous)
+                                                    collapsed=view_kw.get("collapsed"), previous=previous,
+                                                    values=values)
             previous = info["layout"].positions
             out[v].append({"nodes": cols, "edges": ecols, "groups": gcols})
     return out
