@@ -171,7 +171,8 @@ _EXACT_REL = {"float16": 1e-3, "bfloat16": 8e-3, "float32": 1e-6}
 
 def number_text(v, dtype=None, digits=VALUE_DIGITS):
     """One number, short and never misleading: at most `digits` significant digits, an exponent
-    below 1e-3 and from 1e5 on ("1.5e-7", "2.5e12"), never 0 for a number that is not 0. A number
+    below 1e-3 and from 1e5 on ("1.5e-7", "2.5e12"; from 1e3 on for a number that is not a whole
+    one), never 0 for a number that is not 0. A number
     shown exactly drops its trailing zeros ("4.5", "0.25", "27"); a rounded one keeps them ("2.500"
     for 2.49996, "1.000" for 0.99999), so a rounded number never looks like a round one."""
     if v is None:
@@ -194,7 +195,10 @@ def number_text(v, dtype=None, digits=VALUE_DIGITS):
         return "0"
     tol = _EXACT_REL.get(dtype, 1e-12)
     a = abs(v)
-    if a < 1e-3 or a >= 1e5:
+    # (from 1000 on, a rounded number has no decimals left to show it is rounded: 99999.4 is not
+    # "99999" but "1.000e5")
+    rounded_int = a >= 10 ** (digits - 1) and abs(round(v) - v) > tol * a
+    if a < 1e-3 or a >= 1e5 or rounded_int:
         mantissa, _, exp = f"{v:.{digits - 1}e}".partition("e")
         exact = abs(float(f"{mantissa}e{exp}") - v) <= tol * a
         if exact and "." in mantissa:
