@@ -106,8 +106,9 @@ class GraphPanel(Viewer):
         self.keys.link(state, values="node_values", bidirectional=True)
         self.keys.values = state.node_values
         # value and gradient written on each node (key n)
-        self.values_toggle = pn.widgets.Toggle(name="values", value=state.node_values, button_type="light",
-                                               button_style="outline", margin=(2, 4), width=70, height=28,
+        # (under the graph, by the step bar: the header above has no room left for it at 1280 px)
+        self.values_toggle = pn.widgets.Toggle(name="values on nodes", value=state.node_values, button_type="light",
+                                               button_style="outline", margin=(3, 4, 3, 8), width=125, height=28,
                                                css_classes=["gv-values"])
         self.values_toggle.link(state, value="node_values", bidirectional=True)
         self.mode = pn.widgets.RadioButtonGroup(
@@ -149,9 +150,10 @@ class GraphPanel(Viewer):
             "<div style='color:#888;font-size:12px'>Training loops: each <code>backward()</code> closes a "
             "step. With several steps, their loss is drawn here and the slider above picks the step shown."
             "</div>", sizing_mode="stretch_width", margin=(4, 8))
-        header = pn.Row(self.title, self.mode, self.values_toggle, self.colour_scale, self.scope,
-                        sizing_mode="stretch_width", margin=0, height=34)
-        self.step_bar = pn.Row(self.step_label, self.slider, sizing_mode="stretch_width", height=34, margin=0)
+        header = pn.Row(self.title, self.mode, self.colour_scale, self.scope, sizing_mode="stretch_width", margin=0,
+                        height=34)
+        self.step_bar = pn.Row(self.values_toggle, self.step_label, self.slider, sizing_mode="stretch_width", height=34,
+                               margin=0)
         self.key_help = pn.pane.HTML(f"<div class='gv-key-help' style='color:#888;font-size:12px'>{KEY_HELP}</div>",
                                      sizing_mode="stretch_width", margin=(2, 8))
         self.charts = pn.Column(self.loss_plot, self.loss_hint, self.key_help, sizing_mode="stretch_width", margin=0)

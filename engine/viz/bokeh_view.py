@@ -162,7 +162,7 @@ def summary_text(s, limit=8):
 # values and gradients written on the nodes ("data | grad")
 NODE_VALUES_UP_TO = 4   # tensors with at most this many elements show their numbers on the node
 VALUE_DIGITS = 4        # significant digits on a node
-VALUE_LINE_H = 0.3      # layout units a line of values adds to a node's height
+VALUE_LINE_H = 0.34       # layout units a line of values adds to a node's height (room for 7px text zoomed out)
 VALUE_WRAP = 22         # characters from which a line of numbers wraps (after a row, a comma)
 # how far a float of the summary may sit from its shortest decimal and still count as that decimal:
 # a float32 0.1 arrives as 0.10000000149011612, and is exactly the float32 nearest 0.1
