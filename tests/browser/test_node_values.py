@@ -16,6 +16,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Pyt
 from gradview.engine.viz.bokeh_view import node_columns, view_step  # noqa: E402
 from tests.browser.test_backward_view import WALK, open_app, press, server  # noqa: E402,F401
 from tests.browser.test_export_html import captured  # noqa: E402
+from tests.browser.test_static_build import offline, pyodide_dist, site_url, www  # noqa: E402,F401
 
 JS_VALUES = """(name) => { const d = Bokeh.documents[0];
   const n = d.get_model_by_name(name + '-nodes').data, l = d.get_model_by_name(name + '-labels').data;
@@ -128,3 +129,26 @@ def test_exported_page_starts_with_values_when_asked(browser, tmp_path):
         assert not problems, "\n".join(problems[:10])
     finally:
         page.close()
+
+
+def test_static_site_values_toggle(offline, site_url):
+    """The same app code under Pyodide: the toggle writes the numbers on the walkthrough's nodes."""
+    url, _ = site_url
+    offline.boot(url)
+    page = offline.page
+    read = """() => { const m = gradview.jsdoc.get_model_by_name('graph-nodes');
+      return m ? {label: [...m.data.label], values: [...m.data.values]} : null; }"""
+    deadline = time.time() + 120
+    while not ((page.evaluate(read) or {}).get("label")):
+        assert time.time() < deadline, "the walkthrough never drew its graph"
+        time.sleep(0.2)
+    assert set(page.evaluate(read)["values"]) == {""}
+    page.locator(".gv-values button").first.click()
+    deadline = time.time() + 60
+    while not any(page.evaluate(read)["values"]):
+        assert time.time() < deadline, "no values on the nodes"
+        time.sleep(0.2)
+    got = page.evaluate(read)
+    assert all(t.startswith("data ") for t in got["values"])
+    assert not [c for c in offline.console if c.startswith(("error", "pageerror"))], offline.console[-10:]
+    assert not offline.left
