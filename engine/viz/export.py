@@ -236,7 +236,7 @@ def page(obj, *, step=None, title=None, **view_kw):
 
 
 VIEWS_UP_TO = 20000  # a page of kept steps with more nodes than this in all draws the forward view only
-VALUES_UP_TO = 5000  # ... and with more than this, has no values toggle (its drawings would double)
+VALUES_UP_TO = 2000  # ... and with more than this, has no values toggle (its drawings would double)
 
 
 def _drawing(view):
