@@ -103,6 +103,14 @@ class GraphPanel(Viewer):
             for v in (self.backward, self.both))
         self.keys = GraphKeys(view=state.graph_view)
         self.keys.link(state, view="graph_view", bidirectional=True)
+        self.keys.link(state, values="node_values", bidirectional=True)
+        self.keys.values = state.node_values
+        # value and gradient written on each node (key n)
+        # (under the graph, by the step bar: the header above has no room left for it at 1280 px)
+        self.values_toggle = pn.widgets.Toggle(name="values on nodes", value=state.node_values, button_type="light",
+                                               button_style="outline", margin=(3, 4, 3, 8), width=125, height=28,
+                                               css_classes=["gv-values"])
+        self.values_toggle.link(state, value="node_values", bidirectional=True)
         self.mode = pn.widgets.RadioButtonGroup(
             options=["forward", "backward", "both"], value=state.graph_view, button_type="light",
             button_style="outline", margin=(2, 4), width=185, height=28)  # (no hover text: it would cover the buttons)
@@ -144,14 +152,15 @@ class GraphPanel(Viewer):
             "</div>", sizing_mode="stretch_width", margin=(4, 8))
         header = pn.Row(self.title, self.mode, self.colour_scale, self.scope, sizing_mode="stretch_width", margin=0,
                         height=34)
-        self.step_bar = pn.Row(self.step_label, self.slider, sizing_mode="stretch_width", height=34, margin=0)
+        self.step_bar = pn.Row(self.values_toggle, self.step_label, self.slider, sizing_mode="stretch_width", height=34,
+                               margin=0)
         self.key_help = pn.pane.HTML(f"<div class='gv-key-help' style='color:#888;font-size:12px'>{KEY_HELP}</div>",
                                      sizing_mode="stretch_width", margin=(2, 8))
         self.charts = pn.Column(self.loss_plot, self.loss_hint, self.key_help, sizing_mode="stretch_width", margin=0)
         self._layout = pn.Column(header, pn.Row(self.forward_box, self.backward_box, self.both_box,
                                                 sizing_mode="stretch_both", margin=0), self.step_bar, self.keys,
                                  sizing_mode="stretch_both", margin=0)
-        state.param.watch(self._redraw, ["graph_version", "step", "colour_scale", "graph_view"])
+        state.param.watch(self._redraw, ["graph_version", "step", "colour_scale", "graph_view", "node_values"])
         state.param.watch(self._retitle, ["pending", "running"])
         state.param.watch(self._highlight, ["selected_line"])
         self._redraw()
@@ -179,6 +188,9 @@ class GraphPanel(Viewer):
         self.forward_box.visible = mode == "forward"
         self.backward_box.visible = mode == "backward"
         self.both_box.visible = mode == "both"
+        for v in (self.view, self.backward, self.both):
+            if v is not None and hasattr(v, "values"):
+                v.values = state.node_values
         self._ignore_selection = True
         try:
             with validate(False):  # the columns are built by the view itself; checking them costs more than drawing

@@ -27,6 +27,21 @@ code { font-size: 12px; }
 """ + EXPLAIN_CSS
 
 
+SCROLL_INTO_VIEW = """
+if (!cb_obj.text) return;
+setTimeout(() => {
+  for (const v of Bokeh.index.query((v) => v.model === cb_obj)) {
+    const el = v.el;
+    if (!el || !el.isConnected) continue;
+    const r = el.getBoundingClientRect();
+    if (r.height === 0) continue;
+    if (r.top >= 0 && r.bottom <= window.innerHeight) continue;
+    el.scrollIntoView({block: r.height > window.innerHeight ? 'start' : 'nearest'});
+  }
+}, 150);
+"""
+
+
 def _flatten(values):
     if isinstance(values, (int, float)):
         yield float(values)
@@ -86,6 +101,9 @@ class InspectorPanel(Viewer):
         self.explain_button.on_click(self._ask)
         self.explanation = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 8),
                                         css_classes=["gv-explanation"], visible=False)
+        # the answer arrives below the value and gradient readout, under the fold at 1280×800: once
+        # drawn, the page scrolls to it (its top first when it is taller than the window)
+        self.explanation.jscallback(text=SCROLL_INTO_VIEW)  # (the Bokeh model holds `object` as `text`)
         # (below the value and gradient readout, which stays where it was on a 1280×800 screen)
         self._layout = pn.Column(self.facts, self.figure_pane, self.explain_button, self.explanation,
                                  sizing_mode="stretch_width", margin=0)

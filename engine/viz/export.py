@@ -73,7 +73,7 @@ def _summary_line(step, view):
 
 
 def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspector_width=380, views=None,
-                shown="forward", player=True, explanations=None):
+                shown="forward", player=True, explanations=None, values=None):
     """The page around a GraphView: title line, search box, the graph, an inspector panel and, with
     `steps` (a list of precomputed step drawings), a step slider and the loss curve.
 
@@ -81,9 +81,11 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     `steps`): a forward/backward/both switch (keys f, b, v) shows the one chosen, `shown` at first.
     player: a step-through player under the graph (⇤ ‹ ▶ › ⇥, keys ← →).
     explanations: an `Explanations` (see `explanations_of`): "why this gradient?" under the
-    inspector answers from them."""
+    inspector answers from them.
+    values: {"shown": bool, "off": {view: [drawing per step]}, "on": {...}}: a "values on nodes"
+    toggle (key n) between drawings without and with each node's value and gradient written on it."""
     from bokeh.layouts import column, row
-    from bokeh.models import CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Slider, TextInput
+    from bokeh.models import CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Slider, TextInput, Toggle
     from bokeh.plotting import figure
     step = view.step or {"nodes": [], "edges": []}
     head = Div(text=f"<div class='gv-head'><b>{html.escape(title or 'Computation graph')}</b>"
@@ -95,6 +97,7 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
                                                           yr=view.figure.y_range, status=status), code=_js.SEARCH))
     more = (" · keys: <b>f</b> forward, <b>b</b> backward, <b>v</b> both graphs" if views else "") + (
         " · <b>← →</b> step through the events" if player else "") + (
+        " · <b>n</b> values on nodes" if values else "") + (
         f" · {html.escape(explanations.note)}" if explanations is not None and explanations.note else "")
     keys = Div(text="<div class='gv-keys'>scroll: zoom · drag: pan · click a node: its value and gradient, and the "
                     f"path it takes to the output · colour: mean |grad| per element{more}</div>",
@@ -125,6 +128,11 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
         view.nodes.selected.js_on_change("indices", explain_ready)
         why.js_on_click(explain_ready)
         side = column(inspector, why, answer)
+    toggle = None
+    if values:
+        toggle = Toggle(label="values on nodes", active=bool(values["shown"]), width=130, name="graph-values",
+                        button_type="light")
+        top.children.insert(len(top.children) - 1, toggle)
     parts = [head, top, keys, row(view.figure, side)]
     if player:
         parts.append(view.player(width=view.figure.width))
@@ -138,18 +146,24 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
                         title="kept step", width=420, name="graph-step")
         slider.js_on_change("value", CustomJS(args=dict(steps=steps, nodes=view.nodes, edges=view.edges,
                                                         groups=view.groups, title=title_div, views=views or {},
-                                                        switch_=switch), code=_js.STEP_SLIDER))
+                                                        switch_=switch, **_values_args(values, toggle)),
+                                              code=_js.STEP_SLIDER))
         parts.append(row(slider, title_div))
         if explain_ready is not None:  # the answers of the step shown
             explain_ready.args["slider"] = slider
     if switch is not None:
         switch.js_on_change("active", CustomJS(args=dict(views=views, nodes=view.nodes, edges=view.edges,
-                                                         groups=view.groups, slider=slider), code=_js.VIEW_SWITCH))
+                                                         groups=view.groups, slider=slider,
+                                                         **_values_args(values, toggle)), code=_js.VIEW_SWITCH))
+    if toggle is not None:
+        toggle.js_on_change("active", CustomJS(args=dict(nodes=view.nodes, edges=view.edges, groups=view.groups,
+                                                         slider=slider, switch_=switch, **_values_args(values, toggle)),
+                                               code=_js.VALUES_SWITCH))
     page_keys = None
-    if switch is not None or player:
+    if switch is not None or player or toggle is not None:
         # (bound once the figure has its size: the first thing every page, whole or fragment, does)
         page_keys = CustomJS(args=dict(switch_=switch, player=view.player_slider if player else None,
-                                       nodes=view.nodes, root=None), code=_js.PAGE_KEYS)
+                                       nodes=view.nodes, values=toggle, root=None), code=_js.PAGE_KEYS)
         view.figure.js_on_change("inner_width", page_keys)
     if losses and len(losses) > 1:
         lf = figure(height=130, width=view.figure.width, title="loss per step", tools="hover",
@@ -172,6 +186,13 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     return root
 
 
+def _values_args(values, toggle):
+    """The drawings the values toggle chooses between, for the page's CustomJS callbacks."""
+    if not values:
+        return {"values": None, "values_off": {}, "values_on": {}}
+    return {"values": toggle, "values_off": values["off"], "values_on": values["on"]}
+
+
 def _steps_of(obj):
     """(detailed step dicts, [(index, loss)] for all steps) of a Graph or graph dict, else None."""
     from .. import graph as graph_mod
@@ -188,7 +209,11 @@ def _steps_of(obj):
 
 def page(obj, *, step=None, title=None, **view_kw):
     """The Bokeh layout of an exported page for `obj` (a Graph, Step, their dicts, a Tensor, or a
-    GraphView). For a Graph with several kept steps the page can switch between them."""
+    GraphView). For a Graph with several kept steps the page can switch between them.
+
+    values=True writes each node's value and gradient on it at first; the page's "values on nodes"
+    toggle (key n) switches them on and off (pages of more than VALUES_UP_TO nodes in all keep the
+    drawing asked for, without the toggle)."""
     if isinstance(obj, GraphView):
         return page_layout(obj, title=title)
     if isinstance(obj, Drawing):
@@ -199,15 +224,17 @@ def page(obj, *, step=None, title=None, **view_kw):
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {shown!r}")
     player = view_kw.pop("player", True)
     explain = view_kw.pop("explain", True)
+    values_on = bool(view_kw.pop("values", False))
     run = _steps_of(obj)
     if run is None or len(run[0]) <= 1:
         s = as_step_dict(obj, step)
-        views = _view_drawings([s], view_kw) if s.get("backward") else None
-        view = GraphView(view_step(s, shown) if views else s, **view_kw)
+        views = _view_drawings([s], view_kw, values_on) if s.get("backward") else None
+        view = GraphView(view_step(s, shown) if views else s, values=values_on, **view_kw)
+        values = _values_sets([s], view_kw, values_on, views or {"forward": [_drawing(view)]})
         live = _live_step(obj, step, s)
         clickable = _clickable([view.nodes.data] + [v[0]["nodes"] for v in (views or {}).values()])
         return page_layout(view, title=title, losses=run[1] if run else None, views=views,
-                           shown=shown if views else "forward", player=player,
+                           shown=shown if views else "forward", player=player, values=values,
                            explanations=explanations_of([(live, s, clickable)]) if explain and live is not None
                            else None)
     detailed, losses = run
@@ -221,7 +248,7 @@ def page(obj, *, step=None, title=None, **view_kw):
     max_nodes = view_kw.get("max_nodes", 2000)
     for s in detailed:
         cols, ecols, gcols, info = node_columns(s, direction=direction, collapsed=view_kw.get("collapsed"),
-                                                max_nodes=max_nodes, previous=previous)
+                                                max_nodes=max_nodes, previous=previous, values=values_on)
         previous = info["layout"].positions
         loss = s.get("loss")
         drawings.append({"nodes": cols, "edges": ecols, "groups": gcols,
@@ -229,11 +256,12 @@ def page(obj, *, step=None, title=None, **view_kw):
                                   + f" · {len(s.get('nodes') or [])} nodes"})
     views = None
     if any(s.get("backward") for s in detailed) and sum(len(s.get("nodes") or ()) for s in detailed) <= VIEWS_UP_TO:
-        views = _view_drawings(detailed, view_kw)
+        views = _view_drawings(detailed, view_kw, values_on)
         views["forward"] = drawings
     else:
         shown = "forward"
-    view = GraphView(None, **view_kw)
+    values = _values_sets(detailed, view_kw, values_on, views or {"forward": drawings})
+    view = GraphView(None, values=values_on, **view_kw)
     view.update(view_step(detailed[start], shown), keep_positions=False)
     first = (views or {}).get(shown, drawings)[start]
     view.nodes.data = first["nodes"]
@@ -247,7 +275,7 @@ def page(obj, *, step=None, title=None, **view_kw):
                          for k, d in enumerate(drawings)]
             explanations = explanations_of(list(zip(live, detailed, clickable)))
     return page_layout(view, title=title, steps=drawings, losses=losses, start=start, views=views, shown=shown,
-                       player=player, explanations=explanations)
+                       player=player, explanations=explanations, values=values)
 
 
 EXPLAIN_NODES = 200          # nodes of a step whose answers a page holds (all of a smaller step)
@@ -343,19 +371,35 @@ def _live_step(obj, step, drawn):
 
 
 VIEWS_UP_TO = 20000  # a page of kept steps with more nodes than this in all draws the forward view only
+VALUES_UP_TO = 2000  # ... and with more than this, has no values toggle (its drawings would double)
 
 
-def _view_drawings(steps, view_kw):
+def _drawing(view):
+    """A GraphView's drawing, as the page's switches hold them."""
+    return {"nodes": dict(view.nodes.data), "edges": dict(view.edges.data), "groups": dict(view.groups.data)}
+
+
+def _values_sets(steps, view_kw, values_on, shown_set):
+    """The values toggle's drawings: {"shown", "off", "on"}, `shown_set` the drawings of the state
+    shown at first; None when the page is too big for a second set."""
+    if sum(len(s.get("nodes") or ()) for s in steps) > VALUES_UP_TO:
+        return None
+    other = _view_drawings(steps, view_kw, not values_on, names=list(shown_set))
+    return {"shown": values_on, "off": other if values_on else shown_set, "on": shown_set if values_on else other}
+
+
+def _view_drawings(steps, view_kw, values=False, names=VIEWS):
     """{view: [drawing of each step in that view]} for the forward/backward/both switch."""
     out = {}
     direction = view_kw.get("direction", "LR")
     max_nodes = view_kw.get("max_nodes", 2000)
-    for v in VIEWS:
+    for v in names:
         previous = None
         out[v] = []
         for s in steps:
             cols, ecols, gcols, info = node_columns(view_step(s, v), direction=direction, max_nodes=max_nodes,
-                                                    collapsed=view_kw.get("collapsed"), previous=previous)
+                                                    collapsed=view_kw.get("collapsed"), previous=previous,
+                                                    values=values)
             previous = info["layout"].positions
             out[v].append({"nodes": cols, "edges": ecols, "groups": gcols})
     return out
