@@ -142,8 +142,9 @@ class GraphPanel(Viewer):
             "<div style='color:#888;font-size:12px'>Training loops: each <code>backward()</code> closes a "
             "step. With several steps, their loss is drawn here and the slider above picks the step shown."
             "</div>", sizing_mode="stretch_width", margin=(4, 8))
+        # (no fixed height: a long title wraps onto a second line instead of being cut off)
         header = pn.Row(self.title, self.mode, self.colour_scale, self.scope, sizing_mode="stretch_width", margin=0,
-                        height=34)
+                        min_height=34)
         self.step_bar = pn.Row(self.step_label, self.slider, sizing_mode="stretch_width", height=34, margin=0)
         self.key_help = pn.pane.HTML(f"<div class='gv-key-help' style='color:#888;font-size:12px'>{KEY_HELP}</div>",
                                      sizing_mode="stretch_width", margin=(2, 8))
@@ -176,9 +177,6 @@ class GraphPanel(Viewer):
         self._hidden = int(step.get("nodes_left_out") or 0)
         self.view.colour_range = self._colour_range()
         mode = state.graph_view if self.backward is not None else "forward"
-        self.forward_box.visible = mode == "forward"
-        self.backward_box.visible = mode == "backward"
-        self.both_box.visible = mode == "both"
         self._ignore_selection = True
         try:
             with validate(False):  # the columns are built by the view itself; checking them costs more than drawing
@@ -193,6 +191,10 @@ class GraphPanel(Viewer):
             self.view.nodes.selected.indices = self._indices_for_line()
         finally:
             self._ignore_selection = False
+        # shown once redrawn: a view hidden meanwhile still holds the graph drawn before it was hidden
+        self.forward_box.visible = mode == "forward"
+        self.backward_box.visible = mode == "backward"
+        self.both_box.visible = mode == "both"
         self._drawn_step = step
         self.title.object = self._title(step)
         n = len(state.steps)
@@ -236,7 +238,7 @@ class GraphPanel(Viewer):
         else:
             where = None
         if n:
-            what = f"{n} node{'s' if n != 1 else ''}"
+            what = f"{n:,} node{'s' if n != 1 else ''}"
             if self._hidden:
                 what += f" drawn, {self._hidden:,} more left out"
         elif state.run_count:
