@@ -108,7 +108,7 @@ class GraphPanel(Viewer):
             button_style="outline", margin=(2, 4), width=185, height=28)  # (no hover text: it would cover the buttons)
         self.mode.link(state, value="graph_view", bidirectional=True)
         self.title = pn.pane.HTML("", margin=(6, 10, 0, 10), sizing_mode="stretch_width",
-                                  styles={"font-size": "13px", "color": "#333"})
+                                  styles={"font-size": "13px", "color": "#333", "line-height": "16px"})
         self.scope = pn.widgets.RadioButtonGroup(
             options={"this cell": "cell", "all cells": "all"}, value=state.graph_scope, button_type="light",
             button_style="outline", margin=(2, 10, 2, 4), width=150, height=28,
@@ -142,9 +142,9 @@ class GraphPanel(Viewer):
             "<div style='color:#888;font-size:12px'>Training loops: each <code>backward()</code> closes a "
             "step. With several steps, their loss is drawn here and the slider above picks the step shown."
             "</div>", sizing_mode="stretch_width", margin=(4, 8))
-        # (no fixed height: a long title wraps onto a second line instead of being cut off)
+        # (room for a title wrapped onto two lines; a fixed height, so the graph never jumps when it grows)
         header = pn.Row(self.title, self.mode, self.colour_scale, self.scope, sizing_mode="stretch_width", margin=0,
-                        min_height=34)
+                        height=40)
         self.step_bar = pn.Row(self.step_label, self.slider, sizing_mode="stretch_width", height=34, margin=0)
         self.key_help = pn.pane.HTML(f"<div class='gv-key-help' style='color:#888;font-size:12px'>{KEY_HELP}</div>",
                                      sizing_mode="stretch_width", margin=(2, 8))
@@ -247,10 +247,10 @@ class GraphPanel(Viewer):
             what = "not run yet"
         head = f"Graph of {where}" if where else "Graph"
         stale = ""
-        if state.pending or state.running:
-            stale = (" <span class='gv-stale' style='color:#b45309'>· stale: the code changed since this "
-                     "graph was drawn</span>")
-        return f"<b>{head}</b> <span style='color:#888'>· {what}</span>{stale}"
+        if state.pending or state.running:  # (short, next to the head: a long title wraps)
+            stale = (" <span class='gv-stale' style='color:#b45309' title='the code changed since this graph "
+                     "was drawn; it is drawn again once the run is over'>· stale: code changed</span>")
+        return f"<b>{head}</b>{stale} <span style='color:#888'>· {what}</span>"
 
     def _retitle(self, *events):
         self.title.object = self._title(self._drawn_step)
