@@ -478,11 +478,30 @@ def _layout_of(lnodes, ledges, direction, previous):
     return lay
 
 
+def with_choices(collapsed, choices, grouping):
+    """The groups to fold: `collapsed` with a viewer's choices ({group name: (folded?, its label)},
+    oldest first) applied on top, for the groups this grouping has under the same name and label (a
+    loop that now runs another number of times is another loop). Folding a group drops the folds
+    inside it."""
+    collapsed = set(collapsed)
+    for name, (folded, label) in choices.items():
+        g = grouping.groups.get(name)
+        if g is None or g.label != label:
+            continue
+        if folded:
+            collapsed = {c for c in collapsed if not c.startswith(name + ".")}
+            collapsed.add(name)
+        else:
+            collapsed.discard(name)
+    return collapsed
+
+
 def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None,
-                 colour_range=None, values=False):
+                 colour_range=None, values=False, choices=None):
     """Lay out a step dict and return (node columns, edge columns, group columns, info).
 
     values: write each node's value and gradient on it (`node_values_text`; nodes grow to hold them).
+    choices: {group name: (folded?, label)} applied over `collapsed` (or the automatic folds), see with_choices.
     colour_range: (low, high) mean |grad| for the colour scale (default: this step's own range).
     info: {"grouping", "collapsed", "members", "layout", "lo", "hi"} (lo/hi: the colour scale's range)."""
     nodes = step.get("nodes") or []
@@ -499,6 +518,8 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
         collapsed = auto_collapse(grouping, len(nodes), max_nodes) if max_nodes else set()
     else:
         collapsed = {c for c in collapsed if c in grouping.groups}
+    if choices:
+        collapsed = with_choices(collapsed, choices, grouping)
     texts = {}
     lnodes = []
     for n in nodes:
@@ -768,8 +789,12 @@ class GraphView:
         # (low, high) mean |grad| of the colour scale, kept across updates (a run's range, see
         # grad_range); None: each step's own range
         self.colour_range = None
-        self.collapsed = set(collapsed) if collapsed is not None else set()
+        self.collapsed = set(collapsed) if collapsed is not None else set()  # the groups drawn folded
         self._auto = collapsed is None
+        self._base = set(self.collapsed)  # what is folded before the choices (unless automatic)
+        # folds and unfolds asked for (a tap, toggle_group), {group name: (folded?, label)}: each holds
+        # while its group is in the graph drawn, so code replaced by other code opens with its own folds
+        self._choices = {}
         self._drawn = None
         self._step = None
         self.positions = {}
@@ -963,18 +988,20 @@ class GraphView:
         grouping = None
         if self._step is not None and step is self._step and self._drawn is not None:
             grouping = self._drawn.grouping
-        collapsed = None if self._auto else self.collapsed
+        collapsed = None if self._auto else self._base
         # (values switched on or off: every node changes size, so the graph is laid out afresh)
         keep_positions = keep_positions and self._drawn_values == self.values
         self._drawn_values = self.values
         previous = self.positions if keep_positions and self.positions else None
         cols, ecols, gcols, info = node_columns(step, direction=self.direction, collapsed=collapsed,
                                                 max_nodes=self.max_nodes, previous=previous, grouping=grouping,
-                                                colour_range=self.colour_range, values=self.values)
+                                                colour_range=self.colour_range, values=self.values,
+                                                choices=self._choices)
         self._step = step
         self._drawn = _Drawn(step, info["grouping"], info["collapsed"], info["members"], info["layout"], None)
-        if self._auto:
-            self.collapsed = set(info["collapsed"])
+        groups = info["grouping"].groups
+        self._choices = {k: v for k, v in self._choices.items() if k in groups and groups[k].label == v[1]}
+        self.collapsed = set(info["collapsed"])
         self.positions = dict(info["layout"].positions)
         self.path.indices = []
         self.path_nodes.indices = []
@@ -1099,15 +1126,11 @@ class GraphView:
         """Fold the group `name` if it is drawn unfolded, unfold it if it is folded; redraw."""
         if self._drawn is None or name not in self._drawn.grouping.groups:
             raise KeyError(f"no group {name!r} in this step")
-        self._auto = False
-        collapsed = set(self.collapsed)
-        if name in collapsed:
-            collapsed.discard(name)
-        else:
-            # folding a group drops the folds inside it (they come back unfolded)
-            collapsed = {c for c in collapsed if not c.startswith(name + ".")}
-            collapsed.add(name)
-        self.collapsed = collapsed
+        folded = name not in self.collapsed
+        if folded:  # folding a group drops the choices inside it (they come back as they were)
+            self._choices = {k: v for k, v in self._choices.items() if not k.startswith(name + ".")}
+        self._choices.pop(name, None)
+        self._choices[name] = (folded, self._drawn.grouping.groups[name].label)  # (the latest applies last)
         self.update(self._step)
         return name in self.collapsed
 
@@ -1121,7 +1144,8 @@ class GraphView:
 
     def expand_all(self):
         self._auto = False
-        self.collapsed = set()
+        self._base = set()
+        self._choices = {}
         self.update(self._step)
 
     def node_dict(self, key):

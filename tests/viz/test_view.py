@@ -205,6 +205,22 @@ def test_big_graphs_start_folded_and_expand_on_demand():
     assert len(view.nodes.data["id"]) == 2401
 
 
+def test_an_unfolded_group_stays_unfolded_only_while_it_is_drawn():
+    big = synthetic(800)  # 2,401 nodes: folded automatically
+    view = GraphView(big)
+    folded = sorted(view.collapsed)
+    assert folded
+    view.toggle_group(folded[0])
+    unfolded = len(view.nodes.data["id"])
+    assert folded[0] not in view.collapsed and unfolded > 2000
+    view.update(synthetic(800))  # the same graph again (new values, a training step): still unfolded
+    assert len(view.nodes.data["id"]) == unfolded
+    view.update(synthetic(3))    # other code: the choice goes with the group it was made on
+    assert view.collapsed == set()
+    view.update(big)             # a big graph after that folds on its own again
+    assert sorted(view.collapsed) == folded and len(view.nodes.data["id"]) < 2000
+
+
 def test_tensor_without_capture_and_jupyter_display(tmp_path):
     x = torch.ones(2, 2, requires_grad=True)
     z = (x + 1) * 3
