@@ -112,12 +112,14 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
         slider = Slider(start=0, end=len(steps) - 1, value=start if start is not None else len(steps) - 1, step=1,
                         title="kept step", width=420, name="graph-step")
         slider.js_on_change("value", CustomJS(args=dict(steps=steps, nodes=view.nodes, edges=view.edges,
-                                                        groups=view.groups, title=title_div, views=views or {},
+                                                        groups=view.groups, updates=view.player_updates,
+                                                        title=title_div, views=views or {},
                                                         switch_=switch), code=_js.STEP_SLIDER))
         parts.append(row(slider, title_div))
     if switch is not None:
         switch.js_on_change("active", CustomJS(args=dict(views=views, nodes=view.nodes, edges=view.edges,
-                                                         groups=view.groups, slider=slider), code=_js.VIEW_SWITCH))
+                                                         groups=view.groups, updates=view.player_updates,
+                                                         slider=slider), code=_js.VIEW_SWITCH))
     if switch is not None or player:
         # (bound once the figure has its size: the first thing every page, whole or fragment, does)
         view.figure.js_on_change("inner_width", CustomJS(
@@ -188,7 +190,7 @@ def page(obj, *, step=None, title=None, **view_kw):
                                                 max_nodes=max_nodes, previous=previous)
         previous = info["layout"].positions
         loss = s.get("loss")
-        drawings.append({"nodes": cols, "edges": ecols, "groups": gcols,
+        drawings.append({"nodes": cols, "edges": ecols, "groups": gcols, "updates": info["updates"],
                          "title": f"step {s.get('index')}" + (f" · loss {loss:.6g}" if loss is not None else "")
                                   + f" · {len(s.get('nodes') or [])} nodes"})
     views = None
@@ -200,6 +202,7 @@ def page(obj, *, step=None, title=None, **view_kw):
     view = GraphView(None, **view_kw)
     view.update(view_step(detailed[start], shown), keep_positions=False)
     first = (views or {}).get(shown, drawings)[start]
+    view.player_updates.data = first["updates"]
     view.nodes.data = first["nodes"]
     view.edges.data = first["edges"]
     view.groups.data = first["groups"]
@@ -222,7 +225,7 @@ def _view_drawings(steps, view_kw):
             cols, ecols, gcols, info = node_columns(view_step(s, v), direction=direction, max_nodes=max_nodes,
                                                     collapsed=view_kw.get("collapsed"), previous=previous)
             previous = info["layout"].positions
-            out[v].append({"nodes": cols, "edges": ecols, "groups": gcols})
+            out[v].append({"nodes": cols, "edges": ecols, "groups": gcols, "updates": info["updates"]})
     return out
 
 
