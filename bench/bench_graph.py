@@ -134,22 +134,26 @@ def bench_capture(repeats):
                 work()
             g.to_dict()
 
-        def explained(work=work):
+        failed = []
+
+        def explained(work=work, failed=failed):
             with graph.capture() as g:
                 work()
-            explain_steps(g)
+            failed.append(explain_steps(g))
 
         work()
         captured()
         m = _median_runs({"plain": work, "capture": captured, "dict": with_dict, "explained": explained}, repeats)
         print(f"  {title:38s} plain {m['plain'] * 1e3:8.2f} ms   capture {m['capture'] * 1e3:8.2f} ms "
               f"(x{m['capture'] / m['plain']:.2f})   +to_dict {m['dict'] * 1e3:8.2f} ms (x{m['dict'] / m['plain']:.2f})"
-              f"   backward graph + explanation +{(m['explained'] - m['capture']) / m['capture']:.0%} of capture")
+              f"   backward graph + explanation +{(m['explained'] - m['capture']) / m['capture']:.0%} of capture"
+              + (f" (the explanation raised: {failed[-1]})" if failed[-1] else ""))
 
 
 def explain_steps(g):
     """Every kept step's backward graph, and the explanation of the gradient of the last step's first
-    leaf that got one (what the backward view and one "why this gradient?" cost)."""
+    leaf that got one (what the backward view and one "why this gradient?" cost). Returns the
+    explanation's error message, if it raised one."""
     steps = [s for s in g.steps if s.closed and not s.truncated]
     for s in steps:
         s.backward_graph()
@@ -157,7 +161,11 @@ def explain_steps(g):
         last = steps[-1]
         leaf = next((n for n in last.nodes if n.kind in ("leaf", "param") and n.grad is not None), None)
         if leaf is not None:
-            last.explain(leaf.id)
+            try:
+                last.explain(leaf.id)
+            except (RuntimeError, ValueError) as exc:
+                return str(exc)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
