@@ -109,3 +109,13 @@ def test_a_parameter_without_gradient_is_not_updated_and_no_capture_no_cost():
     (a * 2).sum().backward()
     opt.step()  # outside a capture the step simply runs
     assert float(a) != float(before)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_a_gradient_is_explained_after_the_optimizer_changed_the_weights(name):
+    # nn.Linear saves a view of its weight (weight.t()); the update changes it after backward()
+    g, _ = _run_engine(OPTIMIZERS[name])
+    for s in [s for s in g.steps if s.closed]:
+        node = s.node("param:model.0.weight")
+        e = s.explain(node.id)
+        np.testing.assert_allclose(np.asarray(e.total.tolist()), np.asarray(node.grad["data"]), rtol=1e-5, atol=1e-7)
