@@ -778,10 +778,11 @@ class GraphView:
         self.player_current = ColumnDataSource(data={"x": [], "y": [], "w": [], "h": []},
                                                name=f"{names}-player-current")
         self.player_updates = ColumnDataSource(data=_empty(UPDATE_COLUMNS), name=f"{names}-player-updates")
+        # (on the overlay layer: a step of the player repaints the veil and the ring, not the whole graph)
         add(self.player_pending, Rect(x="x", y="y", width="w", height="h", fill_color="#ffffff", fill_alpha=0.72,
-                                      line_color=None, border_radius=7))
+                                      line_color=None, border_radius=7), level="overlay")
         add(self.player_current, Rect(x="x", y="y", width="w", height="h", fill_alpha=0, line_color="#f97316",
-                                      line_width=4, border_radius=7))
+                                      line_width=4, border_radius=7), level="overlay")
         self._names = names
         self._player = None
         self._labels = add(self.labels, Text(x="x", y="y", text="label", text_align="center", text_baseline="middle",

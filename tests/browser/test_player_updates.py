@@ -91,6 +91,11 @@ def test_training_step_ends_with_its_updates_and_the_line_follows(browser, serve
         p = player_when(page, "graph", lambda p: p["value"] == end - 2)
         line = int(p["label"].split("line ")[1].split()[0].rstrip("<"))
         assert line == 6 and marked(page, [6]) == [6]
+        # early in the step: the ops not run yet veiled, the mark on the line of the op shown
+        page.evaluate(JS_SET, ["graph-player", 2])
+        p = player_when(page, "graph", lambda p: p["value"] == 2 and p["pending"] > 0)
+        assert p["pending"] == n_nodes - 3 and marked(page, [6]) == [6]
+        page.screenshot(path=os.path.join(folder, f"player-veiled-{size[0]}.png"))
         # the whole graph again: no line marked
         page.evaluate(JS_SET, ["graph-player", end])
         assert marked(page, []) == []
