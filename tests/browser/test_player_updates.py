@@ -120,3 +120,45 @@ def test_training_step_ends_with_its_updates_and_the_line_follows(browser, serve
         watch.check("playing a training step")
     finally:
         context.close()
+
+
+def test_an_exported_training_page_plays_each_steps_updates(browser, tmp_path):
+    import linecache
+
+    import gradview.engine as torch
+    from gradview.engine import graph, viz
+    from tests.browser.test_page_errors import Watch
+    # (the engine given as `torch`: the line numbers stay those of the cell)
+    program = TRAIN.replace("import torch\n", "# the engine as torch\n").replace(
+        "SGD([w], lr=0.1, momentum=0.9)", "Adam([w], lr=0.1)")
+    linecache.cache["<train>"] = (len(program), None, program.splitlines(True), "<train>")
+    with graph.capture() as g:
+        exec(compile(program, "<train>", "exec"), {"torch": torch})
+    path = tmp_path / "train.html"
+    viz.save_html(g, path, title="training")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    watch = Watch(page)
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
+                               "Bokeh.documents[0].get_model_by_name('graph-player') !== null")
+        last = _updates(page)["text"]
+        assert len(last) == 1 and last[0].startswith("Adam.step() updates w: ")
+        end = player_when(page, "graph", lambda p: p["end"] > 1)["end"]
+        page.evaluate(JS_SET, ["graph-player", end - 1])
+        p = player_when(page, "graph", lambda p: p["value"] == end - 1 and "Adam" in p["label"])
+        assert "<b>w</b>" in p["label"] and f"line {STEP_LINE}" in p["label"] and "opt.step()" in p["label"]
+        assert p["current"] == 1
+        page.screenshot(path=str(tmp_path / "exported-update.png"))
+        # another kept step: its own update, the player reset over its events
+        page.evaluate(JS_SET, ["graph-step", 1])
+        page.wait_for_function(f"() => Bokeh.documents[0].get_model_by_name('graph-player-updates').data.text[0]"
+                               f" !== {last[0]!r}", timeout=15000)
+        step_1 = _updates(page)["text"][0]
+        assert step_1.split(" → ")[1] == last[0].split(": ", 1)[1].split(" → ")[0]
+        p = player_when(page, "graph", lambda p: p["value"] == p["end"])
+        assert p["value"] == p["end"] == end and p["current"] == 0
+        watch.check("playing an exported training page")
+    finally:
+        context.close()
