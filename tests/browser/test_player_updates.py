@@ -55,7 +55,7 @@ def _updates(page):
                          " return {text: [...d.text], target: [...d.target], line: [...d.line]}; }")
 
 
-@pytest.mark.parametrize("size", [(1280, 800)])
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
 def test_training_step_ends_with_its_updates_and_the_line_follows(browser, server, size, tmp_path):
     folder = os.environ.get("GRADVIEW_SCREENSHOTS") or str(tmp_path)
     os.makedirs(folder, exist_ok=True)
