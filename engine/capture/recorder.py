@@ -262,7 +262,7 @@ class Recorder:
         for group in optimizer.param_groups:
             for p, name in zip(group["params"], group.get("param_names") or ()):
                 names[id(p)] = name
-        before = [(p, p._version_box[0], p._data.copy()) for p in params]
+        before = [(p, p._version_box[0], self._value_now(p)) for p in params]
         self._stepping = True
         try:
             result = call()
@@ -279,6 +279,17 @@ class Recorder:
         elif step._records is not None:  # (a step already truncated keeps no values)
             step._records.param_updates.extend(done)
         return result
+
+    def _value_now(self, p):
+        """A copy of p's value: the one the last closed step kept of it when p has not changed since."""
+        step = self.last_closed
+        data = step._records if step is not None else None
+        if data is not None:
+            j = data.tmap.get(id(p))
+            if j is not None and j in data.arrays and data.records[j][R_T] is p \
+                    and data.records[j][R_VER] == p._version_box[0]:
+                return data.arrays[j]
+        return p._data.copy()
 
     # -- backward -----------------------------------------------------------------------------
     def begin_backward(self, outputs):
