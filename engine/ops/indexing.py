@@ -152,8 +152,9 @@ _copy_slices = OpDef("torch::autograd::CopySlices", _index_put_forward, _index_p
 
 
 @binds("index_put", inplace=True)
-def index_put(x, index, value, accumulate=False):
-    """Out of place: a copy of x with value written (or added) at index; differentiable in both."""
+def index_put(input, indices, values, accumulate=False):
+    """Out of place: a copy of input with values written (or added) at indices; differentiable in both."""
+    x, index, value = input, indices, values
     if not isinstance(value, Tensor):
         value = scalar_tensor(value, dtype=x.dtype, device=x.device)
     elif value.dtype is not x.dtype:

@@ -382,23 +382,56 @@ if (updates != null && s.updates) updates.data = s.updates;
 nodes.data = s.nodes;
 """
 
-# an exported page's keys: f / b / v pick the forward, backward or both view; ← → step the player
+# an exported page's keys: f / b / v pick the forward, backward or both view; ← → step the player.
+# A page may hold several graphs (documentation, notebooks): each registers here once, and one
+# listener gives a key to one graph only: the one under the pointer, else the one last clicked or
+# focused (a page with one graph: that one always). args: switch_, player, nodes, root (the
+# graph's whole layout, whose element is where the pointer is watched)
 PAGE_KEYS = """
-if (window.gvPageKeys) return;
-window.gvPageKeys = true;
+const reg = window.gvGraphs || (window.gvGraphs = {list: [], last: null, bound: false});
+if (reg.list.some((g) => g.nodes === nodes)) return;
+const me = {switch_: switch_, player: player, nodes: nodes, over: false};
+reg.list.push(me);
+const view = root != null && window.Bokeh ? Bokeh.index.find_one(root) : null;
+if (view && view.el) {
+  view.el.addEventListener('pointerenter', () => { me.over = true; });
+  view.el.addEventListener('pointerleave', () => { me.over = false; });
+  view.el.addEventListener('pointerdown', () => { reg.last = me; }, true);
+  view.el.addEventListener('focusin', () => { reg.last = me; });
+}
+if (reg.bound) return;
+reg.bound = true;
 document.addEventListener('keydown', (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   // typing anywhere (widgets inside shadow roots too: ev.target is only their host) is not a key
   for (const t of (ev.composedPath ? ev.composedPath() : [ev.target])) {
     if (t && t.nodeType === 1 && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
   }
+  const g = reg.list.length === 1 ? reg.list[0] : (reg.list.find((x) => x.over) || reg.last);
+  if (!g) return;
+  const sw = g.switch_, pl = g.player;
   const views = {f: 'forward', b: 'backward', v: 'both'};
-  const n = player != null ? player.end : 0;
-  if (switch_ != null && views[ev.key] && switch_.labels.includes(views[ev.key])) {
-    switch_.active = switch_.labels.indexOf(views[ev.key]);
-  } else if (player != null && ev.key === 'ArrowRight') { player.value = Math.min(n, player.value + 1); }
-  else if (player != null && ev.key === 'ArrowLeft') { player.value = Math.max(0, Math.min(player.value, n) - 1); }
+  const n = pl != null ? pl.end : 0;  // (the events: the nodes, then the updates)
+  if (sw != null && views[ev.key] && sw.labels.includes(views[ev.key])) {
+    sw.active = sw.labels.indexOf(views[ev.key]);
+  } else if (pl != null && ev.key === 'ArrowRight') { pl.value = Math.min(n, pl.value + 1); }
+  else if (pl != null && ev.key === 'ArrowLeft') { pl.value = Math.max(0, Math.min(pl.value, n) - 1); }
   else return;
   ev.preventDefault();
 });
+"""
+
+# "why this gradient?" on an exported page: the answers were worked out when the page was made,
+# one table {node id: HTML} per kept step; a backward node stands for the forward node it belongs
+# to. One callback (the table is written into the page once): a new selection enables the button
+# when the chosen node has an answer, the button shows it. args: nodes, table, slider, button, answer
+EXPLAIN = """
+const sel = nodes.selected.indices;
+const d = nodes.data;
+const t = table[slider != null ? slider.value : 0] || {};
+const key = sel.length !== 1 ? null : ((d.forward_id && d.forward_id[sel[0]]) || d.id[sel[0]]);
+const known = key !== null && t[key] !== undefined;
+if (cb_obj.origin === button) { if (known) answer.text = t[key]; return; }  // (a click event)
+answer.text = "";
+button.disabled = !known;
 """

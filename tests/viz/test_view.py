@@ -279,6 +279,15 @@ def test_app_export_runs_a_torch_script(tmp_path):
     labels = [n["label"] for n in d["steps"][0]["nodes"]]
     assert "weight" in labels and d["steps"][0]["nodes"][-1]["kind"] == "output"
     assert d["steps"][0]["nodes"][-1]["file"] == str(script)
+    from tests.app.integrations.sites import graphs_in
+    (shown,) = graphs_in(out.read_text())
+    reached = sum(1 for n in d["steps"][0]["nodes"] if n["grad"] is not None)
+    assert shown["view"] == "forward" and shown["player"] and shown["answers"] == reached >= 4
+    res = subprocess.run([sys.executable, "-m", "gradview.app.export", str(script), "-o", str(out), "--view", "both",
+                          "--no-player", "--no-explain"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert graphs_in(out.read_text()) == [{"view": "both", "views": ["forward", "backward", "both"], "player": False,
+                                           "answers": 0}]
 
 
 def test_app_export_alias_is_only_for_the_run(tmp_path):

@@ -79,6 +79,16 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return _nn.nll_loss(input, t, _weight_array(weight, input), ignored, reduction)
 
 
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None, reduction="mean",
+                         ignore_index=None, label_smoothing=0.0, options=None):
+    """cross_entropy(linear(input, linear_weight, linear_bias), target, ...): `options` chooses how
+    PyTorch splits the work into chunks to save memory, which changes nothing in the result."""
+    from .linear import linear
+    return cross_entropy(linear(input, linear_weight, linear_bias), target, weight,
+                         ignore_index=-100 if ignore_index is None else ignore_index, reduction=reduction,
+                         label_smoothing=label_smoothing)
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                   label_smoothing=0.0):
     reduction = _reduction(size_average, reduce, reduction)
