@@ -302,6 +302,7 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
         left_out = 0
         sites = []
         backward = {"nodes": [], "edges": []}
+        updates = []  # what the optimizer steps after this step's backward() changed
         cell_steps = {}  # cell id -> the index of the cell's own step shown here
         for cid, steps, _ in per_cell:
             s = steps[min(i, len(steps) - 1)]
@@ -318,10 +319,13 @@ def merge_steps(cell_graphs) -> tuple[list[dict], list[tuple[int, float]]]:
                                            if b.get("forward_id") is not None else None) for b in bg["nodes"]]
                 backward["edges"] += [dict(e, source=prefix + e["source"], target=prefix + e["target"])
                                       for e in bg["edges"]]
+            if i < len(steps) or len(steps) == 1:
+                updates += [dict(u, param=None if u.get("param") is None else prefix + str(u["param"]))
+                            for u in s.get("updates") or ()]
         merged.append({"index": lead[i].get("index", i), "loss": lead[i].get("loss"), "nodes": nodes, "edges": edges,
                        "nodes_left_out": left_out, "left_out_sites": sites,
                        "closed": lead[i].get("closed", True), "backward": backward if backward["nodes"] else None,
-                       "cell_steps": cell_steps})
+                       "cell_steps": cell_steps, **({"updates": updates} if updates else {})})
     losses = []
     if len(lead_all) > 1:
         for k, s in enumerate(lead_all):

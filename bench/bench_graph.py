@@ -1,11 +1,14 @@
 """Graph capture and drawing benchmarks; prints medians.
 
 1. Capture overhead: small-op workloads run plainly and under engine.graph.capture() (ratio of
-   medians; "+dict" also builds every value/gradient summary with to_dict()).
+   medians; "+dict" also builds every value/gradient summary with to_dict()); then what building
+   every kept step's backward graph and explaining one parameter's gradient adds, as a share of
+   capture time.
 2. Layout + Bokeh document build for synthetic captured steps of 1,000 and 10,000 nodes (drawn
    expanded, and as drawn by default, folded by module and loop above 2,000 nodes).
-3. Time to first paint of an exported 1,000-node page in headless Chromium (skipped when
-   /usr/bin/chromium or Playwright is missing).
+3. Time to first paint of an exported 1,000-node page in headless Chromium, and the frame rate of its
+   step-through player stepping event by event (skipped when /usr/bin/chromium or Playwright is
+   missing).
 
 Run from the repository root: python bench/bench_graph.py [--quick] [--skip-browser]
 """
@@ -87,8 +90,23 @@ def wide_mlp(steps=5):
                 p.grad = None
 
 
+def module_adam(steps=10):
+    """An nn.Sequential MLP (32 -> 64 -> 10) trained with Adam: the capture notes each update."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn(64, 32)
+    y = torch.randn(64, 10)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+
+
 WORKLOADS = [("mlp training (64x32 -> 64 -> 10)", mlp_training), ("rnn unrolled x16 (hidden 32)", rnn_unrolled),
-             ("tiny elementwise chain (16 elements)", tiny_chain), ("wider mlp (256x64 -> 256 -> 10)", wide_mlp)]
+             ("tiny elementwise chain (16 elements)", tiny_chain), ("wider mlp (256x64 -> 256 -> 10)", wide_mlp),
+             ("nn mlp with Adam (32 -> 64 -> 10)", module_adam)]
 
 
 def _median_runs(fns, repeats):
@@ -116,11 +134,45 @@ def bench_capture(repeats):
                 work()
             g.to_dict()
 
+        failed = []
+
+        def read(work=work, upto=0):
+            with graph.capture() as g:
+                work()
+            steps = [s for s in g.steps if s.closed and not s.truncated]
+            for s in steps:
+                [n.to_dict() for n in s.nodes]  # the forward nodes, summaries included
+            if upto >= 1:
+                for s in steps:
+                    s.backward_graph()
+            if upto >= 2:
+                failed.append(explain_one(steps))
+
         work()
         captured()
-        m = _median_runs({"plain": work, "capture": captured, "dict": with_dict}, repeats)
+        m = _median_runs({"plain": work, "capture": captured, "dict": with_dict, "forward": read,
+                          "backward": lambda: read(upto=1), "explained": lambda: read(upto=2)}, repeats)
+        bw, ex = m["backward"] - m["forward"], m["explained"] - m["backward"]
         print(f"  {title:38s} plain {m['plain'] * 1e3:8.2f} ms   capture {m['capture'] * 1e3:8.2f} ms "
               f"(x{m['capture'] / m['plain']:.2f})   +to_dict {m['dict'] * 1e3:8.2f} ms (x{m['dict'] / m['plain']:.2f})")
+        print(f"  {'':38s} capture + forward nodes read {m['forward'] * 1e3:8.2f} ms; backward graphs add "
+              f"{bw * 1e3:.2f} ms ({bw / m['forward']:+.0%}), one explanation {ex * 1e3:.2f} ms "
+              f"({ex / m['forward']:+.0%}); together {(bw + ex) / m['capture']:+.0%} of capture alone"
+              + (f" (the explanation raised: {failed[-1]})" if failed and failed[-1] else ""))
+
+
+def explain_one(steps):
+    """The explanation of the gradient of the last step's first leaf that got one (one "why this
+    gradient?"). Returns the explanation's error message, if it raised one."""
+    if steps:
+        last = steps[-1]
+        leaf = next((n for n in last.nodes if n.kind in ("leaf", "param") and n.grad is not None), None)
+        if leaf is not None:
+            try:
+                last.explain(leaf.id)
+            except (RuntimeError, ValueError) as exc:
+                return str(exc)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,9 +266,37 @@ def bench_first_paint(repeats):
                 page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
                 times.append(time.perf_counter() - t0)
                 page.close()
+            print(f"first paint of an exported 1,000-node page (headless Chromium, median of {repeats}): "
+                  f"{statistics.median(times):.3f} s  (file {os.path.getsize(path) / 1e6:.1f} MB)")
+            bench_player(browser, url)
             browser.close()
-        print(f"first paint of an exported 1,000-node page (headless Chromium, median of {repeats}): "
-              f"{statistics.median(times):.3f} s  (file {os.path.getsize(path) / 1e6:.1f} MB)")
+
+
+# the player stepping one event per frame: set the slider, let the frame that draws it pass, repeat;
+# frames per second = events shown / time (the player's own work, its redraw and the browser's paint)
+JS_PLAYER_FPS = """async (count) => {
+  const slider = Bokeh.documents[0].get_model_by_name('graph-player');
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+  slider.value = 0;
+  await frame(); await frame();
+  const t0 = performance.now();
+  for (let k = 1; k <= count; k++) { slider.value = k % slider.end; await frame(); }
+  const t = (performance.now() - t0) / 1000;
+  return {fps: count / t, end: slider.end, label: Bokeh.documents[0].get_model_by_name('graph-player-label').text};
+}"""
+
+
+def bench_player(browser, url, count=300):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(url)
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
+                           "Bokeh.documents[0].get_model_by_name('graph-player') !== null && "
+                           "[...Bokeh.index.query((v) => v.canvas_view !== undefined)].length > 0")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    r = page.evaluate(JS_PLAYER_FPS, count)
+    page.close()
+    print(f"player on the 1,000-node page ({r['end']} events, {count} steps one per frame, 1280x800): "
+          f"{r['fps']:.1f} frames/s")
 
 
 def main():

@@ -46,6 +46,11 @@ class _Recorder:
             self._previous.end_backward(outputs)
         _state.recorder = self
 
+    def optimizer_step(self, optimizer, call):  # the update runs whether or not a capture notes it
+        if self._previous is not None:
+            return self._previous.optimizer_step(optimizer, call)
+        return call()
+
     def __getattr__(self, name):
         previous = self._previous
         if previous is None:

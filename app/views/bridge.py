@@ -4,7 +4,10 @@ One invisible `EditorBridge` per page finds every cell editor (Ace views whose m
 class `gv-cell`), and:
 - binds Shift+Enter to "run this cell now" (`run_request` = "cell id|counter");
 - reports the line the cursor is on (`cursor` = "cell id|line") so the graph can highlight it;
-- moves an editor's cursor to a line when `goto` ("cell id|line|counter") is set from Python.
+- moves an editor's cursor to a line when `goto` ("cell id|line|counter") is set from Python;
+- marks the line of the graph player's current event in its cell (the player announces each event as
+  a `gv-player-line` DOM event {source: cell id, line}; line -1 clears), an Ace marker of class
+  `gv-player-line`, cleared when the player is reset or the code is edited.
 """
 from __future__ import annotations
 
@@ -27,6 +30,26 @@ class EditorBridge(ReactiveHTML):
 state.bound = new WeakSet();
 state.editors = {};
 state.last_cursor = '';
+state.marks = [];  // [editor, Ace marker id] of the player's line
+state.unmark = () => {
+  for (const [ed, id] of state.marks) { try { ed.session.removeMarker(id); } catch (e) {} }
+  state.marks = [];
+};
+state.player = (ev) => {
+  const d = ev.detail || {};
+  state.unmark();
+  if (!d.source || !(d.line >= 1)) return;
+  let v = state.editors[d.source];
+  if (!v) { state.scan(); v = state.editors[d.source]; }
+  if (!v || !window.ace) return;
+  const ed = v._editor, row = d.line - 1;
+  if (row >= ed.session.getLength()) return;
+  const Range = ace.require('ace/range').Range;
+  state.marks.push([ed, ed.session.addMarker(new Range(row, 0, row, 1), 'gv-player-line', 'fullLine', false)]);
+  if (!ed.isRowFullyVisible(row)) ed.scrollToLine(row, true, false, () => {});
+  try { v.el.scrollIntoView({block: 'nearest'}); } catch (e) {}
+};
+document.addEventListener('gv-player-line', state.player);
 state.scan = () => {
   if (!window.Bokeh || !Bokeh.index || !Bokeh.index.query) return;
   const found = {};
@@ -39,6 +62,7 @@ state.scan = () => {
     const ed = v._editor;
     if (state.bound.has(ed)) continue;
     state.bound.add(ed);
+    ed.on('change', () => { if (state.marks.length) state.unmark(); });  // the code changed: its line means nothing now
     ed.commands.addCommand({
       name: 'gvRunCell',
       bindKey: {win: 'Shift-Enter', mac: 'Shift-Enter'},
@@ -79,5 +103,5 @@ ed.selection.setSelectionRange(new Range(row, 0, row, text.length));
 ed.scrollToLine(row, true, false, () => {});
 try { v.el.scrollIntoView({block: 'nearest'}); } catch (e) {}
 """,
-        "remove": "clearInterval(state.interval);",
+        "remove": "clearInterval(state.interval); document.removeEventListener('gv-player-line', state.player);",
     }

@@ -28,6 +28,7 @@ OUTPUT_CSS = CELL_CSS + """
 """
 EDITOR_CSS = """
 :host { border: 1px solid #d9d9d9; border-radius: 4px; }
+.gv-player-line { position: absolute; background: rgba(249, 115, 22, 0.2); border-left: 3px solid #f97316; }
 """
 STATUS_TEXT = {
     "new": "", "stale": "stale: will re-run", "running": "running…", "done": "✓",

@@ -179,8 +179,8 @@ def _saved(node, saved, summ, by_tensor, arrays):
             continue
         item = saved[k]
         if k < n_in:
-            i = by_tensor.get(id(item))
-            array = arrays[i] if arrays is not None and i is not None and i in arrays else item._data
+            array = _kept_copy(item, by_tensor, arrays)
+            array = item._data if array is None else array
             value = summ(array, item.device)
             if array is item._data and item._version_box[0] != node.versions[k]:
                 value = dict(value, stale=True)
@@ -188,6 +188,19 @@ def _saved(node, saved, summ, by_tensor, arrays):
             value = summ(item)
         out.append({"name": name, "value": value})
     return out
+
+
+def _kept_copy(t, by_tensor, arrays):
+    """The copy the step kept of tensor `t`'s value, or of the tensor it is a view of (a layer's
+    `weight.t()` made inside an op, never a node), as `t` then; None without one."""
+    if arrays is None:
+        return None
+    i = by_tensor.get(id(t))
+    if i is not None and i in arrays:
+        return arrays[i]
+    base, view = t._base, t._view_fn
+    j = by_tensor.get(id(base)) if base is not None and view is not None else None
+    return view(arrays[j]) if j is not None and j in arrays else None
 
 
 def replay(flow, recs, arrays):
@@ -209,10 +222,10 @@ def replay(flow, recs, arrays):
             t = saved[k]
             if t is None or t._version_box[0] == node.versions[k]:
                 continue
-            i = by_tensor.get(id(t))
-            if i is None or i not in arrays:
+            old = _kept_copy(t, by_tensor, arrays)
+            if old is None:
                 raise RuntimeError(f"explain: a tensor {node.name()} saved was changed in place after backward()")
-            copy = Tensor._make(arrays[i])
+            copy = Tensor._make(old)
             copy._version_box = [node.versions[k]]
             stand[k] = copy
         kept = node.saved

@@ -9,7 +9,7 @@ from .backward import Flow
 from .frames import ENGINE_IDS, USER_IDS, classify, engine_codes, getframe, user_frame
 from .names import (Namespace, Origin, call_name, apply_code, creation_name, drop_origin, every_name,
                     frame_names, name_leaves, name_on_line, origin_of, origins, var_name)
-from .records import K_LEAF, K_PARAM, R_FN, R_OP, R_T, R_VER, StepData
+from .records import K_LEAF, K_PARAM, R_FN, R_OP, R_T, R_VER, ParamUpdate, StepData
 from .schema import Graph, Step
 
 _STATE = _state.__dict__
@@ -32,6 +32,8 @@ class Recorder:
         self._flow = None       # what the running backward() sends (backward.Flow)
         self._names = {}  # id(tensor) -> (weak reference, variable name) of named leaves
         self.namespace = None  # the globals of the code that last used a new leaf (names for an open step)
+        self.last_closed = None  # the step the last backward() closed: an optimizer step updates its parameters
+        self._stepping = False   # inside optimizer.step() (a step() calling another is one update)
         self._new_step()
 
     def _new_step(self):
@@ -46,6 +48,7 @@ class Recorder:
         self.updated = set()    # leaves an in-place op changed in this step
         self.failure = None     # (label, input record indices, code, offset, message) of a call that raised
         self.backward = None    # the grad_fn(s) the step's backward() started from
+        self.param_updates = []  # optimizer updates run before any backward() closed a step
 
     # -- forward ------------------------------------------------------------------------------
     def __call__(self, op, inputs, result, params):
@@ -248,6 +251,46 @@ class Recorder:
         tmap[id(x)] = i
         self.keep.append(x)
 
+    # -- optimizer steps ----------------------------------------------------------------------
+    def optimizer_step(self, optimizer, call):
+        """Run `call` (an optimizer's step) and note each parameter it changed, with its value before
+        and after, on the step the last backward() closed (before any did: on the step being recorded)."""
+        if self._stepping:
+            return call()
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        names = {}
+        for group in optimizer.param_groups:
+            for p, name in zip(group["params"], group.get("param_names") or ()):
+                names[id(p)] = name
+        before = [(p, p._version_box[0], self._value_now(p)) for p in params]
+        self._stepping = True
+        try:
+            result = call()
+        finally:
+            self._stepping = False
+        f = user_frame(getframe(1))
+        code, line = (f.f_code, f.f_lineno) if f is not None else (None, -1)
+        kind = type(optimizer).__name__
+        done = [ParamUpdate(p, old, p._data.copy(), kind, names.get(id(p)), code, line)
+                for p, version, old in before if p._version_box[0] != version]
+        step = self.last_closed
+        if step is None:
+            self.param_updates.extend(done)
+        elif step._records is not None:  # (a step already truncated keeps no values)
+            step._records.param_updates.extend(done)
+        return result
+
+    def _value_now(self, p):
+        """A copy of p's value: the one the last closed step kept of it when p has not changed since."""
+        step = self.last_closed
+        data = step._records if step is not None else None
+        if data is not None:
+            j = data.tmap.get(id(p))
+            if j is not None and j in data.arrays and data.records[j][R_T] is p \
+                    and data.records[j][R_VER] == p._version_box[0]:
+                return data.arrays[j]
+        return p._data.copy()
+
     # -- backward -----------------------------------------------------------------------------
     def begin_backward(self, outputs):
         _state.recorder = None  # ops run by the backward pass itself are not part of the program
@@ -342,6 +385,8 @@ class Recorder:
                          self.module_types, aliases, self.failure)
         data.backward = self.backward
         data.flow = self._flow
+        data.tmap = self.tmap
+        data.param_updates = self.param_updates
         return data
 
     def _close(self, loss, roots, grads, frames, closed):
@@ -353,12 +398,15 @@ class Recorder:
         self._new_step()
         if closed:
             self.graph._add_step(step)
+            self.last_closed = step
         return step
 
     def snapshot_step(self):
         data = StepData(list(self.recs), name_leaves(self.leaf_info, self.recs, {}), dict(self.arrays),
                          dict(self.inplace_names),
                          dict(self.updates), set(), {}, self.module_types)
+        data.tmap = dict(self.tmap)
+        data.param_updates = list(self.param_updates)
         return Step.from_records(self.step_index, data, {}, None, False, self.full_values,
                                  self.graph.source_of)
 

@@ -118,12 +118,14 @@ def count_edges(records):
 class StepData:
     """What a step keeps until it is truncated: the records (with their tensors) and side tables."""
     __slots__ = ("records", "leaf_info", "arrays", "inplace", "updates", "outputs", "vars", "module_types",
-                 "aliases", "failure", "backward", "flow")
+                 "aliases", "failure", "backward", "flow", "tmap", "param_updates")
 
     def __init__(self, records, leaf_info, arrays, inplace, updates, outputs, vars, module_types=None,
                  aliases=None, failure=None):
         self.backward = None          # the grad_fn(s) a backward() started from (see backward.structure)
         self.flow = None              # what that backward() sent along each edge (backward.Flow)
+        self.tmap = {}                # id(tensor) -> record index (finds an updated parameter's node)
+        self.param_updates = []       # ParamUpdate of the optimizer steps that followed this step
         self.aliases = aliases or {}  # leaf record index -> other variable names bound to it
         self.failure = failure        # see Recorder.failure
         self.records = records
@@ -136,3 +138,18 @@ class StepData:
         self.module_types = module_types or {}
 
 
+
+
+class ParamUpdate:
+    """What one optimizer.step() did to one parameter: its value before and after (copies), the
+    optimizer's class name and the user's code that called step() (code object and line)."""
+    __slots__ = ("param", "before", "after", "optimizer", "name", "code", "line")
+
+    def __init__(self, param, before, after, optimizer, name, code, line):
+        self.param = param
+        self.before = before
+        self.after = after
+        self.optimizer = optimizer
+        self.name = name
+        self.code = code
+        self.line = line

@@ -118,6 +118,8 @@ class Step:
              "modules": self.modules if nodes else {}}
         if nodes and self._records is not None and self._records.backward is not None:
             d["backward"] = self.backward_graph()
+        if nodes and self._records is not None and self._records.param_updates:
+            d["updates"] = self.param_updates({n.index: n.id for n in self.nodes})
         if self.loss is not None and not math.isfinite(self.loss):
             d["loss_text"] = _num(self.loss)
         return d
@@ -274,6 +276,36 @@ class Step:
                                  flow=data.flow, full_values=self.full_values, arrays=data.arrays,
                                  recs=data.records, summaries=self._summaries())
 
+    def param_updates(self, ids=None):
+        """What the optimizer steps that followed this step's backward() did, one entry per parameter
+        they changed, in the order they ran: {"param" (the parameter's node id, None when it is not
+        a node of this step), "name", "optimizer" (its class name), "before", "after" (summaries of
+        the value, the numbers of small tensors), "line", "file", "code", "source" (where step()
+        was called)}. `ids`: {record index: node id} of the nodes to name (default: all)."""
+        data = self._records
+        if data is None or not data.param_updates:
+            return []
+        if ids is None:
+            ids = {n.index: n.id for n in self.nodes}
+        summ = self._summaries()
+        labels = {n.index: n.label for n in self.nodes}
+        for j, info in data.leaf_info.items():  # a parameter by its full name ("fc1.weight")
+            if len(info) > 2 and isinstance(info[2], str):
+                labels[j] = info[2]
+        out = []
+        for u in data.param_updates:
+            j = data.tmap.get(id(u.param))
+            if j is not None and (j >= len(data.records) or data.records[j][R_T] is not u.param):
+                j = None
+            fname = u.code.co_filename if u.code is not None else ""
+            dev = u.param.device
+            out.append({"param": ids.get(j), "name": u.name or labels.get(j) or "parameter",
+                        "optimizer": u.optimizer, "before": summ(u.before, dev), "after": summ(u.after, dev),
+                        "line": u.line, "file": fname,
+                        "code": linecache.getline(fname, u.line).strip() if fname and u.line > 0 else "",
+                        "source": _source(self.source_of, fname) if self.source_of is not None else None})
+        return out
+
     def explain(self, node_id, max_paths=1000):
         """Why node `node_id` got the gradient it did in the backward() that closed this step (see
         engine.graph.explain): every path from the output, each node's rule and numbers, replayed
@@ -334,6 +366,8 @@ class Step:
                                               {n.index: n for n in nodes if n.kind != "failed"}, kept_only=True,
                                               flow=data.flow, full_values=self.full_values, arrays=data.arrays,
                                               recs=records, summaries=self._summaries())
+        if data.param_updates:
+            d["updates"] = self.param_updates({n.index: n.id for n in nodes if n.kind != "failed"})
         return with_left_out(d, len(nodes), self.node_count - len(nodes), left)
 
 

@@ -6,10 +6,12 @@ as PyTorch's in-place updates do.
 """
 import collections
 import copy
+import functools
 import warnings
 
 import numpy as np
 
+from .. import _state
 from ..tensor import Tensor
 from ..autograd import enable_grad
 from ..nn.parameter import zero_grads
@@ -37,7 +39,26 @@ def _state_tensor(array):
     return Tensor._make(array)
 
 
+def _recorded(step):
+    """`step`, telling an active capture what it changed (the recorder's optimizer_step): one place
+    for every optimizer's update to show in the graph."""
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        recorder = _state.recorder
+        if recorder is None:
+            return step(self, *args, **kwargs)
+        return recorder.optimizer_step(self, lambda: step(self, *args, **kwargs))
+    wrapper._records_updates = True
+    return wrapper
+
+
 class Optimizer:
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_records_updates", False):
+            cls.step = _recorded(step)
+
     def __init__(self, params, defaults):
         self.defaults = defaults
         self.state = collections.defaultdict(dict)

@@ -264,6 +264,7 @@ if (switch_ != null || values != null) {
 nodes.selected.indices = [];
 groups.data = s.groups;
 edges.data = s.edges;
+if (updates != null && s.updates) updates.data = s.updates;  // (before the nodes: they reset the player)
 nodes.data = s.nodes;
 title.text = s.title;
 """
@@ -302,43 +303,64 @@ yr.have_updated_interactively = true;
 """
 
 # the step-through player: slider.value k < n shows event k (the node with order k ringed, later
-# ones veiled); k == n shows the whole graph
+# ones veiled; after the nodes, each parameter update in `updates` rings its parameter); k == n + m
+# shows the whole graph. Each event is announced as a `gv-player-line` DOM event {source, line, player}
+# (line -1: none), for a page that shows the code to mark the line.
 PLAYER_SHOW = """
 const d = nodes.data;
 const n = d.id ? d.id.length : 0;
+const u = updates.data;
+const m = u.target ? u.target.length : 0;
 const k = slider.value;
 const px = [], py = [], pw = [], ph = [], cx = [], cy = [], cw = [], ch = [];
-let cur = -1;
+const esc = (t) => String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const ring = (i) => { cx.push(d.x[i]); cy.push(d.y[i]); cw.push(d.w[i] + 0.08); ch.push(d.h[i] + 0.08); };
+let cur = -1, text = null, source = '', line = -1;
 if (k < n) {
   const order = d.order;
   for (let i = 0; i < n; i++) {
     const o = order[i];
     if (o > k) { px.push(d.x[i]); py.push(d.y[i]); pw.push(d.w[i]); ph.push(d.h[i]); }
-    else if (o === k) { cur = i; cx.push(d.x[i]); cy.push(d.y[i]); cw.push(d.w[i] + 0.08); ch.push(d.h[i] + 0.08); }
+    else if (o === k) { cur = i; ring(i); }
   }
+  if (cur >= 0) {
+    line = d.line[cur];
+    source = d.source ? d.source[cur] : '';
+    const where = line >= 0 ? ` · line ${line}` : '';
+    const code = d.code[cur] ? ` <code>${esc(d.code[cur])}</code>` : '';
+    text = `<b>${esc(d.label[cur])}</b>${where}${code}`;
+  }
+} else if (k < n + m) {
+  const j = k - n;
+  const target = u.target[j];
+  for (let i = 0; i < n; i++) { if (target !== '' && d.id[i] === target) { ring(i); break; } }
+  line = u.line[j];
+  source = u.source[j];
+  const where = line >= 0 ? ` · line ${line}` : '';
+  const code = u.code[j] ? ` <code>${esc(u.code[j])}</code>` : '';
+  text = `${esc(u.text[j]).replace(esc(u.name[j]), '<b>' + esc(u.name[j]) + '</b>')}${where}${code}`;
 }
 pending.data = {x: px, y: py, w: pw, h: ph};
 current.data = {x: cx, y: cy, w: cw, h: ch};
-if (cur < 0) {
-  label.text = n ? `${n} events · ▶ plays them in the order they ran (← → step)` : 'nothing ran yet';
-} else {
-  const line = d.line[cur] >= 0 ? ` · line ${d.line[cur]}` : '';
-  const code = d.code[cur] ? ` <code>${String(d.code[cur]).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</code>` : '';
-  label.text = `event ${k + 1}/${n}: <b>${String(d.label[cur]).replace(/</g, '&lt;')}</b>${line}${code}`;
-}
+label.text = text == null ? (n + m ? `${n + m} events · ▶ plays them in the order they ran (← → step)`
+                                   : 'nothing ran yet')
+                          : `event ${k + 1}/${n + m}: ${text}`;
+document.dispatchEvent(new CustomEvent('gv-player-line',
+                                       {detail: {source: source || '', line: line, player: slider.name}}));
 """
 
 PLAYER_RESET = """
-const n = nodes.data.id ? nodes.data.id.length : 0;
+const n = (nodes.data.id ? nodes.data.id.length : 0) + (updates.data.target ? updates.data.target.length : 0);
 const key = 'gvPlayer_' + slider.id;
 if (window[key]) { clearInterval(window[key]); window[key] = null; }
 slider.end = Math.max(n, 1);
 slider.value = n;
 slider.change.emit();
+document.dispatchEvent(new CustomEvent('gv-player-line', {detail: {source: '', line: -1, player: slider.name}}));
 """
 
 PLAYER_BUTTON = """
-const n = nodes.data.id ? nodes.data.id.length : 0;
+const n = (nodes.data.id ? nodes.data.id.length : 0) + (updates.data.target ? updates.data.target.length : 0);
 const key = 'gvPlayer_' + slider.id;
 const stop = () => { if (window[key]) { clearInterval(window[key]); window[key] = null; } play.label = '▶'; };
 if (action === 'first') { stop(); slider.value = 0; }
@@ -366,6 +388,7 @@ if (!s) return;
 nodes.selected.indices = [];
 groups.data = s.groups;
 edges.data = s.edges;
+if (updates != null && s.updates) updates.data = s.updates;
 nodes.data = s.nodes;
 """
 
@@ -418,7 +441,7 @@ document.addEventListener('keydown', (ev) => {
   if (!g) return;
   const sw = g.switch_, pl = g.player;
   const views = {f: 'forward', b: 'backward', v: 'both'};
-  const n = g.nodes.data.id ? g.nodes.data.id.length : 0;
+  const n = pl != null ? pl.end : 0;  // (the events: the nodes, then the updates)
   if (sw != null && views[ev.key] && sw.labels.includes(views[ev.key])) {
     sw.active = sw.labels.indexOf(views[ev.key]);
   } else if (pl != null && ev.key === 'ArrowRight') { pl.value = Math.min(n, pl.value + 1); }

@@ -20,7 +20,7 @@ from .folding import auto_collapse, group_nodes
 from .layout import LayoutNode, fold_groups, layout
 
 __all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NODE_COLUMNS", "EDGE_COLUMNS",
-           "grad_abs_mean", "grad_range", "GRAD_ENCODED", "backward_step", "both_step",
+           "grad_abs_mean", "grad_range", "GRAD_ENCODED", "backward_step", "both_step", "UPDATE_COLUMNS",
            "backward_order", "VIEWS", "view_step", "number_text", "node_values_text", "NODE_VALUES_UP_TO"]
 
 # fills for nodes without a gradient, by kind
@@ -37,7 +37,9 @@ NO_GRAD_EDGE = "#a3a9b3"
 NODE_COLUMNS = ("id", "label", "kind", "glyph", "shape", "line", "has_grad", "x", "y", "w", "h", "colour",
                 "line_colour", "text_colour", "grad_abs_mean", "op", "dtype", "device", "file", "code", "module",
                 "var", "where", "value_text", "grad_text", "time_text", "value_json", "grad_json", "sub",
-                "group", "is_group", "count", "kind_text", "forward_id", "order", "values", "values_h")
+                "group", "is_group", "count", "kind_text", "forward_id", "order", "source", "values", "values_h")
+# the player's events after the nodes': each parameter optimizer.step() changed (the step's "updates")
+UPDATE_COLUMNS = ("target", "name", "text", "line", "source", "code")
 EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle", "x0", "x1", "y0", "y1",
                 "flow")
 
@@ -450,12 +452,16 @@ def backward_step(step):
                       "kind": "output" if k == 0 else ("leaf" if name.endswith("AccumulateGrad") else "op"),
                       "shape": (grad or {}).get("shape", f.get("shape")), "grad": grad, "value": None,
                       "forward_id": b.get("forward_id"), "line": f.get("line", -1), "file": f.get("file", ""),
+                      "source": f.get("source"),
                       "col": f.get("col", -1), "end_col": f.get("end_col", -1), "code": f.get("code", ""),
                       "fn": name, "var": f.get("label") if name.endswith("AccumulateGrad") else None,
                       "inputs": [e["source"] for e in bg["edges"] if e["target"] == b["id"]],
                       "order": ran.get(b["id"], k)})
     edges = [dict(e, flow="grad") for e in bg["edges"]]
-    return {"index": step.get("index", 0), "loss": step.get("loss"), "nodes": nodes, "edges": edges}
+    out = {"index": step.get("index", 0), "loss": step.get("loss"), "nodes": nodes, "edges": edges}
+    if step.get("updates"):
+        out["updates"] = step["updates"]
+    return out
 
 
 _LAYOUTS: dict = {}  # graph structure -> (previous positions, Layout) of recent drawings
@@ -583,6 +589,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
             row = {"id": nid, "label": label, "kind": kind, "glyph": glyph, "shape": "", "line": g.line,
                    "has_grad": has_grad, "op": g.kind, "dtype": "", "device": first.get("device") or "",
                    "file": first.get("file") or "", "code": "", "module": nid if g.kind == "module" else "",
+                   "source": first.get("source") or "",
                    "var": "", "where": f"{g.kind} group, {len(ids)} nodes", "value_text": f"{len(ids)} nodes inside",
                    "grad_text": f"largest mean |grad| {_fmt(gnorm)}" if gnorm is not None else "none",
                    "time_text": _time_text(sum(by_id[i].get("time_us") or 0 for i in ids)),
@@ -598,6 +605,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
                    "line": int(n.get("line") if n.get("line") is not None else -1),
                    "has_grad": bool(n.get("grad")), "op": n.get("op") or "", "dtype": n.get("dtype") or "",
                    "device": n.get("device") or "", "file": n.get("file") or "", "code": n.get("code") or "",
+                   "source": n.get("source") or "",
                    "module": n.get("module") or "", "var": n.get("var") or "", "where": _where(n),
                    "value_text": (f"raised {n['error']}" if n.get("error") else
                                   _summary_text_of(n.get("value"), _text_key(n.get("value"), value_json, big))),
@@ -689,8 +697,42 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
     for r, k in enumerate(rank):
         cols["order"][k] = r
     info = {"grouping": grouping, "collapsed": collapsed, "members": members, "layout": lay, "lo": lo, "hi": hi,
-            "has_grad": bool(positive)}
+            "has_grad": bool(positive), "updates": update_columns(step, cols, members)}
     return _packed(cols, _NUMERIC_NODE), _packed(ecols, _NUMERIC_EDGE, ragged=("xs", "ys")), gcols, info
+
+
+def update_columns(step, cols, members):
+    """The player's update events of a drawn step: one row per parameter optimizer.step() changed, in
+    the order it changed them; "target" is the drawn node to ring (the parameter, the folded group
+    holding it, or in the backward view its AccumulateGrad node; "" when none is drawn)."""
+    out = {k: [] for k in UPDATE_COLUMNS}
+    updates = step.get("updates") or ()
+    if not updates:
+        return out
+    drawn = set(cols["id"])
+    home = {i: g for g, ids in members.items() for i in ids}
+    accumulates = {f: i for i, f in zip(cols["id"], cols["forward_id"]) if f}
+    for u in updates:
+        p = u.get("param")
+        target = (p if p in drawn else home.get(p) or accumulates.get(p) or "") if p is not None else ""
+        row = {"target": target, "name": u.get("name") or "parameter", "text": update_text(u),
+               "line": int(u.get("line") if u.get("line") is not None else -1), "source": u.get("source") or "",
+               "code": u.get("code") or ""}
+        for k in UPDATE_COLUMNS:
+            out[k].append(row[k])
+    return out
+
+
+def update_text(u):
+    """One line for an update: the numbers before → after of a small tensor, else the statistics."""
+    before, after = u.get("before") or {}, u.get("after") or {}
+    if "data" in before and "data" in after:
+        change = f"{summary_text(before, 6)} → {summary_text(after, 6)}"
+    else:
+        parts = [f"{k} {_fmt(before.get(k))} → {_fmt(after.get(k))}" for k in ("mean", "std")
+                 if before.get(k) is not None]
+        change = " · ".join(parts) or "changed"
+    return f"{u.get('optimizer') or 'optimizer'}.step() updates {u.get('name') or 'a parameter'}: {change}"
 
 
 _NUMERIC_NODE = ("x", "y", "w", "h", "grad_abs_mean", "order", "values_h")
@@ -896,10 +938,12 @@ class GraphView:
                                                name=f"{names}-player-pending")
         self.player_current = ColumnDataSource(data={"x": [], "y": [], "w": [], "h": []},
                                                name=f"{names}-player-current")
+        self.player_updates = ColumnDataSource(data=_empty(UPDATE_COLUMNS), name=f"{names}-player-updates")
+        # (on the overlay layer: a step of the player repaints the veil and the ring, not the whole graph)
         add(self.player_pending, Rect(x="x", y="y", width="w", height="h", fill_color="#ffffff", fill_alpha=0.72,
-                                      line_color=None, border_radius=7))
+                                      line_color=None, border_radius=7), level="overlay")
         add(self.player_current, Rect(x="x", y="y", width="w", height="h", fill_alpha=0, line_color="#f97316",
-                                      line_width=4, border_radius=7))
+                                      line_width=4, border_radius=7), level="overlay")
         self._names = names
         self._player = None
         self._labels = add(self.labels, Text(x="x", y="y", text="label", text_align="center", text_baseline="middle",
@@ -1006,6 +1050,7 @@ class GraphView:
         self.path.indices = []
         self.path_nodes.indices = []
         self.nodes.selected.indices = []
+        self.player_updates.data = info["updates"]  # (before the nodes: their change resets the player)
         self.nodes.data = cols
         self.edges.data = ecols
         self.groups.data = gcols
@@ -1022,14 +1067,17 @@ class GraphView:
         """A step-through player for the drawn graph (Bokeh widgets, no Python needed in the page):
         ⇤ ‹ ▶/❚❚ › ⇥ and a scrubber over the step's events in the order they ran (the "order"
         column: forward ops, then, in the backward and both views, the backward nodes in the
-        engine's order). The current node is ringed, the ones not run yet veiled, and a line names
-        the event and its code. Built once per view; its slider is named `<names>-player`."""
+        engine's order; then each parameter optimizer.step() changed, value before → after). The
+        current node is ringed, the ones not run yet veiled, and a line names the event and its
+        code. Each event is announced to the page as a `gv-player-line` event ({source, line}; line
+        -1 once the whole graph is shown), so the page can mark the code that ran. Built once per
+        view; its slider is named `<names>-player`."""
         if self._player is not None:
             return self._player
         from bokeh.layouts import row, column
         from bokeh.models import Button, CustomJS, Div, Slider
         from . import _js
-        n = len(self.nodes.data["id"])
+        n = len(self.nodes.data["id"]) + len(self.player_updates.data["target"])
         slider = Slider(start=0, end=max(n, 1), value=n, step=1, title=None, show_value=False,
                         sizing_mode="stretch_width", name=f"{self._names}-player", margin=(8, 10, 0, 10))
         label = Div(text="", name=f"{self._names}-player-label", sizing_mode="stretch_width",
@@ -1043,13 +1091,16 @@ class GraphView:
             buttons[action] = Button(label=text, width=34, height=26, margin=(2, 1), name=f"{self._names}-player-{action}",
                                      html_attributes={"title": tip})
         for action, b in buttons.items():
-            b.js_on_event("button_click", CustomJS(args=dict(slider=slider, nodes=self.nodes, play=buttons["play"],
-                                                             action=action, interval=int(interval_ms)),
+            b.js_on_event("button_click", CustomJS(args=dict(slider=slider, nodes=self.nodes, updates=self.player_updates,
+                                                             play=buttons["play"], action=action,
+                                                             interval=int(interval_ms)),
                                                    code=_js.PLAYER_BUTTON))
-        show = CustomJS(args=dict(slider=slider, nodes=self.nodes, pending=self.player_pending,
-                                  current=self.player_current, label=label), code=_js.PLAYER_SHOW)
+        show = CustomJS(args=dict(slider=slider, nodes=self.nodes, updates=self.player_updates,
+                                  pending=self.player_pending, current=self.player_current, label=label),
+                        code=_js.PLAYER_SHOW)
         slider.js_on_change("value", show)
-        self.nodes.js_on_change("data", CustomJS(args=dict(slider=slider, nodes=self.nodes), code=_js.PLAYER_RESET))
+        self.nodes.js_on_change("data", CustomJS(args=dict(slider=slider, nodes=self.nodes, updates=self.player_updates),
+                                                 code=_js.PLAYER_RESET))
         kw = {"width": width} if width else {"sizing_mode": "stretch_width"}
         self._player = column(row(*buttons.values(), slider, sizing_mode="stretch_width"), label, **kw)
         self.player_slider = slider
@@ -1059,7 +1110,7 @@ class GraphView:
 
     def _player_text(self):
         if self._player is not None:
-            n = len(self.nodes.data["id"])
+            n = len(self.nodes.data["id"]) + len(self.player_updates.data["target"])
             self.player_slider.update(end=max(n, 1), value=n)
             self.player_pending.data = {"x": [], "y": [], "w": [], "h": []}
             self.player_current.data = {"x": [], "y": [], "w": [], "h": []}

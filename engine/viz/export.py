@@ -145,7 +145,8 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
         slider = Slider(start=0, end=len(steps) - 1, value=start if start is not None else len(steps) - 1, step=1,
                         title="kept step", width=420, name="graph-step")
         slider.js_on_change("value", CustomJS(args=dict(steps=steps, nodes=view.nodes, edges=view.edges,
-                                                        groups=view.groups, title=title_div, views=views or {},
+                                                        groups=view.groups, updates=view.player_updates,
+                                                        title=title_div, views=views or {},
                                                         switch_=switch, **_values_args(values, toggle)),
                                               code=_js.STEP_SLIDER))
         parts.append(row(slider, title_div))
@@ -153,7 +154,7 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
             explain_ready.args["slider"] = slider
     if switch is not None:
         switch.js_on_change("active", CustomJS(args=dict(views=views, nodes=view.nodes, edges=view.edges,
-                                                         groups=view.groups, slider=slider,
+                                                         groups=view.groups, updates=view.player_updates, slider=slider,
                                                          **_values_args(values, toggle)), code=_js.VIEW_SWITCH))
     if toggle is not None:
         toggle.js_on_change("active", CustomJS(args=dict(nodes=view.nodes, edges=view.edges, groups=view.groups,
@@ -251,7 +252,7 @@ def page(obj, *, step=None, title=None, **view_kw):
                                                 max_nodes=max_nodes, previous=previous, values=values_on)
         previous = info["layout"].positions
         loss = s.get("loss")
-        drawings.append({"nodes": cols, "edges": ecols, "groups": gcols,
+        drawings.append({"nodes": cols, "edges": ecols, "groups": gcols, "updates": info["updates"],
                          "title": f"step {s.get('index')}" + (f" · loss {loss:.6g}" if loss is not None else "")
                                   + f" · {len(s.get('nodes') or [])} nodes"})
     views = None
@@ -264,6 +265,7 @@ def page(obj, *, step=None, title=None, **view_kw):
     view = GraphView(None, values=values_on, **view_kw)
     view.update(view_step(detailed[start], shown), keep_positions=False)
     first = (views or {}).get(shown, drawings)[start]
+    view.player_updates.data = first["updates"]
     view.nodes.data = first["nodes"]
     view.edges.data = first["edges"]
     view.groups.data = first["groups"]
@@ -376,7 +378,8 @@ VALUES_UP_TO = 2000  # ... and with more than this, has no values toggle (its dr
 
 def _drawing(view):
     """A GraphView's drawing, as the page's switches hold them."""
-    return {"nodes": dict(view.nodes.data), "edges": dict(view.edges.data), "groups": dict(view.groups.data)}
+    return {"nodes": dict(view.nodes.data), "edges": dict(view.edges.data), "groups": dict(view.groups.data),
+            "updates": dict(view.player_updates.data)}
 
 
 def _values_sets(steps, view_kw, values_on, shown_set):
@@ -401,7 +404,7 @@ def _view_drawings(steps, view_kw, values=False, names=VIEWS):
                                                     collapsed=view_kw.get("collapsed"), previous=previous,
                                                     values=values)
             previous = info["layout"].positions
-            out[v].append({"nodes": cols, "edges": ecols, "groups": gcols})
+            out[v].append({"nodes": cols, "edges": ecols, "groups": gcols, "updates": info["updates"]})
     return out
 
 
