@@ -616,13 +616,10 @@ class GraphView:
     toggle_on_tap: in a live document (Panel, bokeh serve) a tap on a folded node unfolds it.
     names: what its sources are named after ("graph": `graph-nodes`, `graph-edges`, ...; the
         backward graph's view uses "backward").
-    summaries_in_page: the node source carries each summary as JSON (`value_json`, `grad_json`)
-        for an inspector in the page itself (exported pages); False leaves those columns empty
-        (the app, whose inspector the server draws: a third of what each update sends).
     """
 
     def __init__(self, step=None, *, direction="LR", collapsed=None, max_nodes=2000, width=900, height=560,
-                 title=None, toggle_on_tap=True, sizing_mode=None, names="graph", summaries_in_page=True):
+                 title=None, toggle_on_tap=True, sizing_mode=None, names="graph"):
         from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, DataRange1d, GroupFilter, CDSView,
                                   HoverTool, Legend, LegendItem, LogColorMapper, TapTool, BoxZoomTool, PanTool,
                                   ResetTool, SaveTool, WheelZoomTool, Quad, Text, MultiLine, Scatter, Ellipse,
@@ -633,7 +630,6 @@ class GraphView:
             raise ValueError(f"direction must be 'LR' or 'TB', not {direction!r}")
         self.direction = direction
         self.max_nodes = max_nodes
-        self.summaries_in_page = summaries_in_page
         # (low, high) mean |grad| of the colour scale, kept across updates (a run's range, see
         # grad_range); None: each step's own range
         self.colour_range = None
@@ -816,6 +812,11 @@ class GraphView:
         if step is not None:
             self.update(step)
 
+    # the node source carries each summary as JSON (value_json, grad_json) for an inspector in the
+    # page itself (exported pages); False leaves those columns empty: the app, whose inspector the
+    # server draws (they were a third of what each of its updates sent)
+    summaries_in_page = True
+
     # -- drawing ----------------------------------------------------------------------------------
     def update(self, step, *, keep_positions=True):
         """Redraw with another step (anything GraphView accepts). Nodes whose id was drawn before
@@ -837,10 +838,10 @@ class GraphView:
             self.collapsed = set(info["collapsed"])
         self.positions = dict(info["layout"].positions)
         self.path.indices = []
-        self.path_nodes.indices = []
-        self.nodes.selected.indices = []
         if not self.summaries_in_page:
             cols["value_json"] = cols["grad_json"] = [""] * len(cols["id"])
+        self.path_nodes.indices = []
+        self.nodes.selected.indices = []
         self.nodes.data = cols
         self.edges.data = ecols
         self.groups.data = gcols

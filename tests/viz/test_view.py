@@ -496,7 +496,9 @@ def test_hover_texts_follow_each_summary_in_big_and_small_graphs():
 def test_summaries_go_to_the_page_only_when_it_shows_them():
     step = capture(LOOP.format(n=3)).steps[-1]
     shown = GraphView(step).nodes.data
-    kept = GraphView(step, summaries_in_page=False).nodes.data
+    view = GraphView()
+    view.summaries_in_page = False
+    kept = view.update(step).nodes.data
     assert all(json.loads(v)["numel"] >= 1 for v in shown["value_json"])  # for the page's own inspector
     assert any(shown["grad_json"])
     assert set(kept["value_json"]) == set(kept["grad_json"]) == {""}
