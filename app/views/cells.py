@@ -10,7 +10,7 @@ from panel.viewable import Viewer
 
 from ..state import AppState, Cell
 
-__all__ = ["CellView", "CellsView"]
+__all__ = ["CellEditor", "CellView", "CellsView"]
 
 LINE_PX = 17
 MIN_LINES, MAX_LINES = 3, 40
@@ -68,12 +68,16 @@ class CellHeader(ReactiveHTML):
     """A cell's number, status and buttons, as one element (five widgets would be five models to lay out)."""
 
     number = param.Integer(default=1)
-    status_text = param.String(default="", doc="The cell's status as HTML (a span classed by status).")
+    status = param.String(default="new", doc="The cell's status (styles its text: st-running, st-error, ...).")
+    status_text = param.String(default="", doc="The cell's status as plain text.")
 
+    # (the status is written by a script, not as template content: content is a child model, and a new
+    # child model on every run makes the document recount all its models, ~40 ms a run, and the page
+    # build a new view)
     _template = """
 <div id="head" class="gv-head">
   <span class="num">[${number}]</span>
-  <span id="st" class="st">${status_text}</span>
+  <span id="st" class="st"></span>
   <span class="tools">
     <button id="run" title="Run this cell and the ones below (Shift+Enter)" onclick="${_run}">▶</button>
     <button id="up" title="Move up" onclick="${_up}">↑</button>
@@ -94,6 +98,12 @@ class CellHeader(ReactiveHTML):
                 cursor: pointer; color: #555; font-size: 13px; }
 .tools button:hover { background: #f0f0f0; border-color: #d9d9d9; }
 """]
+
+    _scripts = {
+        "render": "st.className = 'st st-' + data.status; st.textContent = data.status_text",
+        "status": "st.className = 'st st-' + data.status",
+        "status_text": "st.textContent = data.status_text",
+    }
 
     def __init__(self, on_action=None, **params):
         super().__init__(**params)
@@ -119,6 +129,14 @@ class CellHeader(ReactiveHTML):
         self._act("delete")
 
 
+class CellEditor(pn.widgets.CodeEditor):
+    """Panel's code editor, handing each change of the typed text over at once: Panel otherwise waits
+    50 ms to combine a widget's changes from the page, which every keystroke-to-graph wait would add
+    to the app's own pause in typing (see Controller.edit)."""
+
+    _priority_changes = ["code_input"]
+
+
 class CellView(Viewer):
     """One cell: a header (number, status, buttons), its editor, printed output and error."""
 
@@ -128,7 +146,7 @@ class CellView(Viewer):
     def __init__(self, cell: Cell, actions, **params):
         super().__init__(cell=cell, **params)
         self.actions = actions
-        self.editor = pn.widgets.CodeEditor(
+        self.editor = CellEditor(
             value=cell.code, language="python", on_keyup=False, sizing_mode="stretch_width",
             height=_editor_height(cell.code), css_classes=["gv-cell", f"gv-cell-{cell.id}"],
             stylesheets=[EDITOR_CSS], margin=(2, 5), print_margin=False, soft_tabs=True)
@@ -170,8 +188,7 @@ class CellView(Viewer):
         status = STATUS_TEXT.get(cell.status, "")
         if cell.status == "done" and cell.duration:
             status = f"✓ {cell.duration * 1000:.0f} ms"
-        self.header.param.update(
-            number=self.number, status_text=f"<span class='st-{cell.status}'>{html.escape(status)}</span>")
+        self.header.param.update(number=self.number, status=cell.status, status_text=status)
         # stale output is dimmed inside the pane (a class on the pane itself would re-lay out the page)
         pre = "<pre class='stale'>" if stale else "<pre>"
         output = f"{pre}{html.escape(cell.output)}</pre>" if cell.output else ""

@@ -89,6 +89,9 @@ class GraphPanel(Viewer):
             self.both = GraphView(step=None, direction="LR", names="both")
         except TypeError:  # the plain stand-in view draws the forward graph only
             self.backward = self.both = None
+        for v in (self.view, self.backward, self.both):
+            if v is not None:
+                v.summaries_in_page = False  # the inspector is drawn here, from the step: not sent to the page
         for v in (self.backward, self.both):
             if v is not None:
                 v.figure.sizing_mode = "stretch_both"

@@ -9,7 +9,7 @@ from . import backward as _backward
 from .records import (KIND_NAMES, R_CODE, R_FN, R_INS, R_MOD, R_OP, R_T, R_TIME, R_VER, Node, count_edges,
                       failed_node, node_ids)
 from .records import sites as record_sites
-from .summaries import _num
+from .summaries import _num, dtype_name
 from .trim import keep_closest, trim_targets, with_left_out
 
 SCHEMA_VERSION = 1
@@ -235,7 +235,7 @@ class Step:
                 rg = bool(t._rg)
             t_s = r[R_TIME]
             node = Node(id=ids[i], label=label, kind=kind, op=opname, shape=[int(d) for d in arr.shape],
-                        dtype=arr.dtype.name, device=str(dev), line=line, col=col, end_col=end_col,
+                        dtype=dtype_name(arr.dtype), device=str(dev), line=line, col=col, end_col=end_col,
                         file=fname, code=code, source=source, module=r[R_MOD], module_type=data.module_types.get(r[R_MOD]),
                         value=value, grad=grad,
                         time_us=None if t_s is None else round(t_s * 1e6, 3), fn=fn,

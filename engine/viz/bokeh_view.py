@@ -1022,6 +1022,11 @@ class GraphView:
         if step is not None:
             self.update(step)
 
+    # the node source carries each summary as JSON (value_json, grad_json) for an inspector in the
+    # page itself (exported pages); False leaves those columns empty: the app, whose inspector the
+    # server draws (they were a third of what each of its updates sent)
+    summaries_in_page = True
+
     # -- drawing ----------------------------------------------------------------------------------
     def update(self, step, *, keep_positions=True):
         """Redraw with another step (anything GraphView accepts). Nodes whose id was drawn before
@@ -1048,6 +1053,8 @@ class GraphView:
         self.collapsed = set(info["collapsed"])
         self.positions = dict(info["layout"].positions)
         self.path.indices = []
+        if not self.summaries_in_page:
+            cols["value_json"] = cols["grad_json"] = [""] * len(cols["id"])
         self.path_nodes.indices = []
         self.nodes.selected.indices = []
         self.player_updates.data = info["updates"]  # (before the nodes: their change resets the player)

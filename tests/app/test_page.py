@@ -294,3 +294,18 @@ def test_many_paths_list_the_largest_and_sum_the_rest_with_a_note():
         assert "paths grouped by the nodes they pass through" in text and "1 path through" in text
     finally:
         a.close()
+
+
+def test_the_graph_sends_no_summaries_the_server_draws_the_inspector_from():
+    a = GradviewApp(codes=["import torch\nx = torch.ones(2, requires_grad=True)\ny = (x * 3).sum()\ny.backward()"],
+                    runner=InProcessRunner(time_limit=5), scheduler=SyncScheduler())
+    try:
+        a.controller.run_all()
+        data = a.graph.view.nodes.data
+        assert len(data["id"]) >= 3 and any(t != "none" for t in data["grad_text"])  # hover texts are there
+        assert set(data["value_json"]) == set(data["grad_json"]) == {""}
+        node = next(n for n in a.state.current_step()["nodes"] if n.get("grad"))
+        a.state.selected_node = node["id"]
+        assert a.inspector.figure_pane.visible and "<td class='k'>grad</td>" in a.inspector.facts.object
+    finally:
+        a.close()

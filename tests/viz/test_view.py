@@ -518,6 +518,20 @@ def test_hover_texts_follow_each_summary_in_big_and_small_graphs():
             assert "data" not in json.loads(cols["value_json"][1])
 
 
+def test_summaries_go_to_the_page_only_when_it_shows_them():
+    step = capture(LOOP.format(n=3)).steps[-1]
+    shown = GraphView(step).nodes.data
+    view = GraphView()
+    view.summaries_in_page = False
+    kept = view.update(step).nodes.data
+    assert all(json.loads(v)["numel"] >= 1 for v in shown["value_json"])  # for the page's own inspector
+    assert any(shown["grad_json"])
+    assert set(kept["value_json"]) == set(kept["grad_json"]) == {""}
+    assert len(kept["value_json"]) == len(kept["id"]) == len(shown["id"])
+    for k in ("id", "label", "value_text", "grad_text", "colour", "sub"):  # the drawing and its hover stay
+        assert list(kept[k]) == list(shown[k]), k
+
+
 def test_redrawing_the_same_graph_reuses_its_layout_and_draws_the_same():
     from gradview.engine.viz import bokeh_view
     a = capture(LOOP.format(n=6)).steps[-1].to_dict()
