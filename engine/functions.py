@@ -13,7 +13,7 @@ from .ops import elementwise as ew, reduce as red, shape as sh, linalg as la
 from .ops import (sorting, indexing, special, unary, binary, scan, arrange, contract, matrix,  # noqa: F401
                   decompose, norms, scatter_gather, random, attributes, convert, spectral, windows,
                   bessel, polynomials, normal_functions, solvers,
-                  incomplete_gamma, float_parts)  # (their ops register)
+                  incomplete_gamma, float_parts, native_nn)  # (their ops register)
 from .ops import _registry
 from .ops._core import apply
 from .ops._registry import binds, register

@@ -418,6 +418,15 @@ def nonzero(x, *, as_tuple=False):
     return Tensor._make(xp.stack(idx, axis=1).astype(np.int64) if idx else xp.zeros((0, 0), dtype=np.int64))
 
 
+@binds("nonzero_static")
+def nonzero_static(input, *, size, fill_value=-1):
+    """nonzero's rows, cut or padded with fill_value to exactly `size` rows (a shape known in advance)."""
+    rows = nonzero(input)._data[:size]
+    xp = input._xp
+    pad = xp.full((size - rows.shape[0], rows.shape[1]), fill_value, dtype=np.int64)
+    return Tensor._make(xp.concatenate([rows, pad]) if pad.shape[0] else rows, device=input.device)
+
+
 @binds("argwhere")
 def argwhere(x):
     return nonzero(x)
