@@ -101,7 +101,9 @@ def to_engine(value, device="cpu"):
     """A sample's torch values as the engine's (tensors copied, dtypes and sizes by name)."""
     import torch
     if isinstance(value, torch.Tensor):
-        t = engine.tensor(value.detach().numpy().copy(), device=device)
+        t = _partial_view(value, device)
+        if t is None:
+            t = engine.tensor(value.detach().numpy().copy(), device=device)
         if value.requires_grad:
             t.requires_grad_(True)
         return t
@@ -122,6 +124,19 @@ def to_engine(value, device="cpu"):
     if isinstance(value, (torch.layout, torch.Generator, torch.nn.Module)):
         raise _Unsupported(type(value).__name__)
     return value
+
+
+def _partial_view(value, device):
+    """A tensor that sees only part of its memory (base[5:15]) as the same view of a copy of that
+    memory, so that ops reading the memory itself (as_strided) see what PyTorch's see; else None."""
+    import torch
+    if value.layout != torch.strided or value.untyped_storage().nbytes() == value.numel() * value.element_size():
+        return None
+    n = value.untyped_storage().nbytes() // value.element_size()
+    memory = torch.empty(0, dtype=value.dtype).set_(value.untyped_storage(), 0, (n,), (1,))
+    view = engine.tensor(memory.detach().numpy().copy(), device=device).as_strided(
+        tuple(value.shape), value.stride(), value.storage_offset())
+    return view.requires_grad_(True) if value.requires_grad else view
 
 
 class _Unsupported(Exception):
@@ -278,6 +293,14 @@ def _method(name):
     return lambda self, *args, **kwargs: getattr(self, name)(*args, **kwargs)
 
 
+def pytorch_gradient_known_wrong(op):
+    """PyTorch's OpInfo marks its own gradcheck of this op as an expected failure (as_strided_scatter,
+    whose formula for the input is wrong): its gradient is no oracle, the values still are."""
+    import unittest
+    return any(getattr(d, "cls_name", None) == "TestBwdGradients" and getattr(d, "test_name", None) == "test_fn_grad"
+               and unittest.expectedFailure in getattr(d, "decorators", ()) for d in op.decorators)
+
+
 def _tolerances(dtype):
     import torch
     return (1e-5, 1e-7) if dtype == torch.float64 else (1e-3, 1e-4)
@@ -296,7 +319,7 @@ def check_op(op, samples_per_op=SAMPLES_PER_OP, device="cpu"):
     if not forms:
         return "missing", "not in the engine", 0
     rtol, atol = _tolerances(dtype)
-    check_grad = op.supports_autograd and dtype.is_floating_point
+    check_grad = op.supports_autograd and dtype.is_floating_point and not pytorch_gradient_known_wrong(op)
     torch.manual_seed(0)
     ran = 0
     try:
