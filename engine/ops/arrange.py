@@ -376,8 +376,15 @@ def _geometry(size, stride, offset):
     return index
 
 
-def _as_strided_forward(xp, x, size, stride, offset, _geometry_of_x=None):
+def _as_strided_forward(xp, x, size, stride, offset, geometry):
     flat, own = _storage(x)
+    in_stride, in_offset, storage_size = geometry
+    if (flat.size, own) != (storage_size, in_offset) or tuple(st // x.itemsize for st in x.strides) != in_stride:
+        # an array of the input's shape laid out otherwise (a gradient through CopySlices): placed
+        # in a storage laid out as the input's was, as PyTorch does, and viewed from there
+        flat = xp.zeros(storage_size, dtype=x.dtype)
+        flat[xp.asarray(_geometry(x.shape, in_stride, in_offset).reshape(-1))] = x.reshape(-1)
+        own = in_offset
     offset = own if offset is None else offset
     needed = offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1 if all(size) else 0
     if needed > flat.size:
