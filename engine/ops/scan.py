@@ -1,5 +1,6 @@
 """Reductions and scans along a dim beyond sum/mean/cumsum (in reduce.py): nan-aware sums and means,
 logcumsumexp, diff, trapezoid, histograms, bincount."""
+import builtins
 import numpy as np
 from .._dtype import get_default_dtype, bool_, as_dtype
 from ._core import OpDef, apply
@@ -227,6 +228,50 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
         ew.write_out(out[0], hist), ew.write_out(out[1], edges)
         hist, edges = out
     return return_type("histogram", ("hist", "bin_edges"))(hist, edges)
+
+
+@binds("histogramdd", method=False)
+def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
+    """The histogram of the points in input's last dim (NumPy's histogramdd, whose rules are PyTorch's):
+    counts (or weights, or a density) per bin, and each dim's bin edges."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{input.dtype.title}'")
+    points = input._host().reshape(-1, input.shape[-1])
+    if isinstance(bins, (list, tuple)) and bins and isinstance(bins[0], Tensor):
+        bins = [b._host() for b in bins]
+    elif isinstance(bins, Tensor):
+        bins = int(bins.item())
+    pairs = None if range is None else [tuple(range[i:i + 2]) for i in builtins.range(0, len(range), 2)]
+    weights = weight._host().reshape(-1) if weight is not None else None
+    if isinstance(bins, list) and bins and isinstance(bins[0], np.ndarray):
+        hist, edges = _histogram_given_edges(points, bins, weights, density), bins
+    else:
+        hist, edges = np.histogramdd(points, bins, range=pairs, weights=weights, density=density)
+    from .reduce import return_type
+    dtype = input._data.dtype
+    return return_type("histogramdd", ("hist", "bin_edges"))(
+        creation.tensor(hist.astype(dtype), device=input.device),
+        tuple(creation.tensor(e.astype(dtype), device=input.device) for e in edges))
+
+
+def _histogram_given_edges(points, edges, weights, density):
+    """Counts over bins with given edges as PyTorch takes them: a point counts when it lies between
+    each dim's first and last edge (the last edge closes the last bin); edges are not checked for order."""
+    keep = np.ones(len(points), dtype=bool)
+    index = []
+    for d, e in enumerate(edges):
+        x = points[:, d]
+        keep &= (x >= e[0]) & (x <= e[-1])
+        i = np.searchsorted(e, x, side="right") - 1
+        index.append(np.clip(np.where(x == e[-1], len(e) - 2, i), 0, max(len(e) - 2, 0)))
+    hist = np.zeros(tuple(max(len(e) - 1, 0) for e in edges))
+    np.add.at(hist, tuple(i[keep] for i in index), 1.0 if weights is None else weights[keep])
+    if density:
+        volume = np.ones(())
+        for e in edges:
+            volume = np.multiply.outer(volume, np.diff(e))
+        hist = hist / hist.sum() / volume
+    return hist
 
 
 @binds("bincount")

@@ -125,3 +125,18 @@ def test_gradient_matches_pytorch(kwargs):
 
 
 RNG_FIXED = np.random.default_rng(3).uniform(0.5, 1.5, size=8)
+
+
+@pytest.mark.parametrize("bins", ["counts", "edges", "unordered edges"])
+@pytest.mark.parametrize("weighted, density", [(False, False), (True, True)])
+def test_histogramdd_matches_pytorch(bins, weighted, density):
+    points, w = RNG.standard_normal((40, 2)), RNG.uniform(size=40)
+    edges = [np.array([-2.0, -0.5, 0.0, 1.0, 2.0]), np.array([-1.0, 0.0, 3.0])]
+    if bins == "unordered edges":   # PyTorch does not check the order: nothing lies between the ends
+        edges[0] = edges[0][::-1].copy()
+
+    def fn(lib, x, w):
+        b = [3, 4] if bins == "counts" else [lib.tensor(e) for e in edges]
+        return lib.histogramdd(x, b, range=[-1.0, 1.0, -2.0, 2.0] if bins == "counts" else None,
+                               weight=w if weighted else None, density=density)
+    run_both(fn, points, w, grad=False)
