@@ -40,7 +40,7 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
 
 @binds("native_group_norm", method=False)
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
-    x = input.reshape(N, group, -1)
+    x = input.reshape(N, group, (C // group) * HxW)   # explicit: N may be 0
     out = _nn().layer_norm(x, 1, None, None, eps).reshape(input.shape)
     shape = (1, C) + (1,) * (input.dim() - 2)
     if weight is not None:

@@ -140,3 +140,11 @@ def test_histogramdd_matches_pytorch(bins, weighted, density):
         return lib.histogramdd(x, b, range=[-1.0, 1.0, -2.0, 2.0] if bins == "counts" else None,
                                weight=w if weighted else None, density=density)
     run_both(fn, points, w, grad=False)
+
+
+def test_softmax_and_group_norm_take_empty_inputs():
+    run_both(lambda lib, x: lib.softmax(x, 0), np.zeros((0, 3)))
+    run_both(lambda lib, x: lib.masked.log_softmax(x, 0, mask=lib.ones(0, 3, dtype=lib.bool)), np.zeros((0, 3)),
+             names=False)
+    run_both(lambda lib, x, w: lib.native_group_norm(x, w, w, 0, 4, 5, 2, 1e-5), np.zeros((0, 4, 5)),
+             RNG.standard_normal(4), names=False)
