@@ -1,7 +1,7 @@
 """Export one program's graph as a self-contained HTML page.
 
     python -m gradview.app.export SCRIPT.py -o OUT.html [--title TEXT] [--step N] [--json OUT.json] [--try-it URL]
-                         [-- ARGS...]
+                         [--view forward|backward|both] [--no-player] [--no-explain] [-- ARGS...]
 
 The script runs under engine.graph.capture(); inside it `import torch` (and `torch.nn`, ...) gives
 the engine: an import alias is put in place for this run only and removed afterwards, nothing is
@@ -77,6 +77,11 @@ def main(argv=None):
     ap.add_argument("--step", type=int, default=None, help="the step to show first (default: the last backward's)")
     ap.add_argument("--json", default=None, help="also write the captured graph as JSON here")
     ap.add_argument("--direction", choices=("LR", "TB"), default="LR")
+    ap.add_argument("--view", choices=("forward", "backward", "both"), default="forward",
+                    help="the graph shown first (keys f, b, v switch)")
+    ap.add_argument("--no-player", action="store_true", help="leave out the step-through player")
+    ap.add_argument("--no-explain", action="store_true",
+                    help="leave out the answers to \"why this gradient?\" (worked out when the page is written)")
     ap.add_argument("--full-values", type=int, default=64)
     ap.add_argument("--keep-steps", type=int, default=20)
     ap.add_argument("--try-it", metavar="URL", default=None,
@@ -94,7 +99,8 @@ def main(argv=None):
         sys.stderr.write(error if error.endswith("\n") else error + "\n")
     from gradview.engine.viz import save_html
     title = ns.title or os.path.basename(ns.script)
-    save_html(g, out, title=title, step=ns.step, direction=ns.direction)
+    save_html(g, out, title=title, step=ns.step, direction=ns.direction, view=ns.view, player=not ns.no_player,
+              explain=not ns.no_explain)
     if ns.try_it:
         add_try_it_link(out, ns.script, ns.try_it)
     if ns.json:

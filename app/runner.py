@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, asdict
 
 from .capacity import ServerFull, server_budget
 from .confine import Confinement, WorkerLimits, apply_limits, limit_hit, resident_mb
+from gradview.engine.viz.explanation import EXPLAIN_PATHS  # (the same number of paths as exported pages)
 
 __all__ = ["Settings", "CellResult", "RunResult", "Session", "Runner", "InProcessRunner", "WorkerRunner",
            "make_runner", "cell_filename", "cell_id_from_filename", "DEFAULT_TIME_LIMIT",
@@ -51,7 +52,6 @@ DEFAULT_TIME_LIMIT = 10.0
 STOP_GRACE_S = 0.5       # a worker asked to stop (SIGINT) that has not stopped by then is replaced
 DEFAULT_MEMORY_LIMIT_MB = 4096   # a worker's address space (RLIMIT_AS); 0 or None: no limit
 MAX_OUTPUT_CHARS = 20_000
-EXPLAIN_PATHS = 20         # paths an explanation lists one by one (the rest are summed)
 CELL_PREFIX = "<cell "
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules[__package__.partition(".")[0]].__file__)))
 # the engine's package name, beside this package: `import torch` in a cell gives it

@@ -58,6 +58,8 @@ class AppState(param.Parameterized):
                               doc="The cell whose graph is drawn in 'cell' scope (where the cursor is).")
     graph_view = param.Selector(default="forward", objects=["forward", "backward", "both"],
                                 doc="Draw the forward graph, the backward graph PyTorch builds, or both side by side.")
+    node_values = param.Boolean(default=False, doc="Write each node's value and gradient on it (micrograd's "
+                                                   "data | grad; shape and a statistic for large tensors).")
     colour_scale = param.Selector(default="run", objects=["run", "step"],
                                   doc="Gradient colours on one scale for every step of the run, or fitted to the step shown.")
     steps = param.List(default=[], doc="The captured steps shown (of the focused cell, or merged over cells).")

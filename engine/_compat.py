@@ -1,5 +1,5 @@
 """Small torch-level utilities scripts call around the maths: finfo/iinfo, type promotion queries,
-thread and determinism switches, and the torch.<nn function> spellings of torch.nn.functional."""
+thread and determinism switches, and where torch.<name> finds the names it loads on first use."""
 import numpy as np
 
 from . import _dtype
@@ -130,13 +130,6 @@ def get_float32_matmul_precision():
     return _settings["matmul_precision"]
 
 
-# torch.<name> spellings of torch.nn.functional, looked up when first used (nn imports the engine)
-NN_FUNCTIONS = frozenset("""conv1d conv2d conv_transpose1d conv_transpose2d dropout alpha_dropout feature_dropout
-batch_norm layer_norm group_norm instance_norm embedding bilinear cosine_similarity pairwise_distance
-pixel_shuffle pixel_unshuffle prelu selu celu threshold hardshrink rrelu kl_div binary_cross_entropy_with_logits
-margin_ranking_loss hinge_embedding_loss triplet_margin_loss cosine_embedding_loss poisson_nll_loss max_pool1d
-max_pool2d avg_pool1d adaptive_avg_pool1d adaptive_max_pool1d""".split())
-
 # torch.<name>_(tensor, ...): the tensor's in-place method
 INPLACE_FUNCTIONS = frozenset("""relu_ sigmoid_ tanh_ exp_ abs_ clamp_ clamp_min_ clamp_max_ clip_ ceil_ floor_
 round_ trunc_ frac_ neg_ sqrt_ rsqrt_ log_ sin_ cos_ fill_ zero_ dropout_ selu_ celu_""".split())
@@ -144,12 +137,14 @@ round_ trunc_ frac_ neg_ sqrt_ rsqrt_ log_ sin_ cos_ fill_ zero_ dropout_ selu_ 
 
 def torch_level(name):
     """The function `torch.<name>` for the names above, or None."""
-    if name in NN_FUNCTIONS:
-        import importlib
-        return getattr(importlib.import_module("gradview.engine.nn.functional"), name)
+    if name.startswith("_"):
+        return None
+    import importlib  # the torch.<name> spellings of nn functions (nn imports the engine: loaded here)
+    _torch_nn = importlib.import_module(f"{__package__}._torch_nn")
+    if name in _torch_nn.NAMES:
+        return _torch_nn.torch_level(name)
     if name in INPLACE_FUNCTIONS:
         if name in ("dropout_", "selu_", "celu_"):
-            import importlib
             fn = getattr(importlib.import_module("gradview.engine.nn.functional"), name[:-1])
             return lambda input, *args, **kwargs: fn(input, *args, inplace=True, **kwargs)
         return lambda input, *args, **kwargs: getattr(input, name)(*args, **kwargs)

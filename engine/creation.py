@@ -210,19 +210,20 @@ def _like(fill, t, dtype, device, requires_grad):
     return _place(fill(t._data.shape, dt.np), dt, device if device is not None else t.device, requires_grad)
 
 
-def zeros_like(t, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
-    return _like(np.zeros, t, dtype, device, requires_grad)
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(np.zeros, input, dtype, device, requires_grad)
 
 
-def ones_like(t, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
-    return _like(np.ones, t, dtype, device, requires_grad)
+def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(np.ones, input, dtype, device, requires_grad)
 
 
-def empty_like(t, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
-    return _like(np.zeros, t, dtype, device, requires_grad)
+def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(np.zeros, input, dtype, device, requires_grad)
 
 
-def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    t = input
     dt = _resolve(dtype, t.dtype)
     return _place(np.full(t._data.shape, fill_value, dtype=dt.np), dt, device if device is not None else t.device,
                   requires_grad)
@@ -395,13 +396,17 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 
 @_with_out
-def bernoulli(p, *, generator=None, out=None):
+def bernoulli(input, p=None, *, generator=None, out=None):
+    if p is not None:  # bernoulli(input, p): input's shape, each value 1 with probability p
+        return input.bernoulli(p, generator=generator)
+    p = input
     sample = _rng(generator).bernoulli_tensor(p.detach().cpu()._data)
     return _place(sample.astype(p.dtype.np), p.dtype, p.device, False)
 
 
 @_with_out
-def multinomial(probs, num_samples, replacement=False, *, generator=None, out=None):
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    probs = input
     rng = _rng(generator)
     p = probs.detach().cpu()._data.astype(np.float64)
     rows = p.reshape(-1, p.shape[-1])

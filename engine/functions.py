@@ -1,11 +1,9 @@
 """The public torch-level functions (`torch.add`, `torch.exp`, ...) and the Tensor methods and
 operators, bound in one place from the ops that implement them."""
-import functools
-import inspect
-
 import numpy as np
 
 from . import _state
+from ._keywords import accepting_in, accepting_torch_keywords
 from ._dtype import bool_
 from types import FunctionType
 
@@ -13,7 +11,7 @@ from .ops import elementwise as ew, reduce as red, shape as sh, linalg as la
 from .ops import (sorting, indexing, special, unary, binary, scan, arrange, contract, matrix,  # noqa: F401
                   decompose, norms, scatter_gather, random, attributes, convert, spectral, windows,
                   bessel, polynomials, normal_functions, solvers,
-                  incomplete_gamma, float_parts, native_nn)  # (their ops register)
+                  incomplete_gamma, float_parts, aliases)  # (their ops register)
 from .ops import _registry
 from .ops._core import apply
 from .ops._registry import binds, register
@@ -213,8 +211,8 @@ def is_floating_point(input):
 
 
 @binds(method="sum_to_size")
-def sum_to_size(input, *size):
-    shape = sh._shape_arg(size)
+def sum_to_size(input, *sizes, size=None):
+    shape = sh._shape_arg(sizes if size is None else (size,))
     g = input
     lead = g.dim() - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
@@ -379,9 +377,9 @@ def _fill_random(self, name, kind, generator, params):
 
 
 @binds(method="random_")
-def _random_(self, low=0, high=None, *, generator=None):
-    if high is None:
-        low, high = 0, low
+def _random_(self, from_=0, to=None, *, generator=None):
+    """random_(to) or random_(from, to): integers in [from, to)."""
+    low, high = (0, from_) if to is None else (from_, to)
     return _fill_random(self, "random_", "integers", generator, {"low": low, "high": high})
 
 
@@ -421,30 +419,8 @@ Tensor.__imatmul__ = lambda self, other: run_inplace(self, lambda old: la.matmul
 
 
 # ---------------------------------------------------------------------------------------------
-# NumPy's keyword names, which PyTorch accepts as well: x.sum(axis=1, keepdims=True)
-_NUMPY_KEYWORDS = {"axis": "dim", "keepdims": "keepdim"}
-
-
-def _numpy_keywords(fn):
-    """fn, also taking axis= for dim= and keepdims= for keepdim= where it has those parameters."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return fn
-    aliases = {alias: name for alias, name in _NUMPY_KEYWORDS.items() if name in params and alias not in params}
-    if not aliases:
-        return fn
-
-    @functools.wraps(fn)
-    def accepting(*args, **kwargs):
-        if kwargs:
-            for alias in aliases.keys() & kwargs.keys():
-                kwargs[aliases[alias]] = kwargs.pop(alias)
-        return fn(*args, **kwargs)
-    return accepting
-
-
-FUNCTIONS = {name: _numpy_keywords(fn) for name, fn in _registry.FUNCTIONS.items()}  # the torch namespace
+# PyTorch's keyword aliases (`input=` for the first operand, NumPy's `axis=`, `keepdims=`, ...)
+FUNCTIONS = accepting_in(_registry.FUNCTIONS)  # the torch namespace
 for _name, _fn in list(vars(Tensor).items()):
     if callable(_fn) and not isinstance(_fn, type) and not _name.startswith("__"):
-        setattr(Tensor, _name, _numpy_keywords(_fn))
+        setattr(Tensor, _name, accepting_torch_keywords(_fn, method=True))

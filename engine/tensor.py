@@ -314,7 +314,7 @@ class Tensor(metaclass=_TensorType):
     def __hash__(self):
         return id(self)
 
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self, proto):
         return (_rebuild, (self._host().copy(), str(self.device), self._rg))
 
     def __deepcopy__(self, memo):
@@ -328,10 +328,10 @@ class Tensor(metaclass=_TensorType):
         memo[id(self)] = t
         return t
 
-    def __format__(self, spec):
+    def __format__(self, format_spec):
         if self._data.ndim == 0:
-            return self.item().__format__(spec)
-        return object.__format__(self, spec)
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __repr__(self, *, tensor_contents=None):
         if self._base is not None:

@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import hashlib
 import html
-import inspect
 import io
 import json
 import linecache
@@ -27,8 +26,8 @@ __all__ = ["OPTION_NAMES", "BlockOptions", "BlockOptionError", "BlockResult", "p
            "with_try_it", "bokehjs_script_tags", "copy_bokehjs"]
 
 # the options of a block, as written in a page (`:show-code: false`, `step=2`, ...)
-OPTION_NAMES = ("step", "view", "direction", "height", "width", "title", "show-code", "show-output", "file",
-                "try-it")
+OPTION_NAMES = ("step", "view", "player", "direction", "height", "width", "title", "show-code", "show-output",
+                "file", "try-it")
 MAX_PRINTED = 10_000  # characters of printed output kept per block (the first ones)
 ASSET_DIR = "gradview"  # the folder under the site's static files that holds BokehJS
 
@@ -40,7 +39,8 @@ class BlockOptionError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class BlockOptions:
     step: int | None = None        # the kept step drawn first (default: the last one a backward closed)
-    view: str = "forward"
+    view: str = "forward"          # the graph shown first: forward, backward or both (keys f, b, v switch)
+    player: bool = True            # the step-through player under the graph (keys ← →)
     direction: str = "LR"          # LR: data flows left to right; TB: top to bottom
     height: int = 420              # of the graph figure, in pixels
     width: int = 760
@@ -75,9 +75,9 @@ def _int(name, value, low=None):
 
 
 def _views():
-    """The views engine.viz can draw: `forward` always, others where page() takes `view=`."""
-    from gradview.engine.viz.export import page
-    return ("forward", "backward") if "view" in inspect.signature(page).parameters else ("forward",)
+    """The views engine.viz draws (forward, backward, both)."""
+    from gradview.engine.viz.bokeh_view import VIEWS
+    return tuple(VIEWS)
 
 
 def parse_option_line(text):
@@ -112,7 +112,7 @@ def parse_options(raw, defaults=None):
             if text not in _views():
                 raise BlockOptionError(f"view must be one of {', '.join(_views())}, not {value!r}")
             values["view"] = text
-        elif name in ("show-code", "show-output", "try-it"):
+        elif name in ("show-code", "show-output", "try-it", "player"):
             values[name.replace("-", "_")] = _bool(name, value)
         else:  # title, file
             values[name] = str(value).strip() or None
@@ -243,12 +243,12 @@ def render_block(code, options, *, base_dir=None, root_dir=None, cache=None):
     steps = g.steps
     if steps and any(s.node_count for s in steps):
         from gradview.engine.viz import fragment
-        kw = {} if options.view == "forward" else {"view": options.view}
         step = options.step
         if step is not None and not -len(steps) <= step < len(steps):
             raise BlockOptionError(f"step {step} does not exist: the code kept {len(steps)} step(s)")
         script_html, div = fragment(g, title=options.title, step=step, direction=options.direction,
-                                    width=options.width, height=options.height, **kw)
+                                    width=options.width, height=options.height, view=options.view,
+                                    player=options.player)
         result.html = graph_html(script_html, div)
         result.nodes = sum(s.node_count for s in steps)
     if cache is not None:

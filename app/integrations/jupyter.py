@@ -15,7 +15,8 @@ the graph up to the failing op. The graph is a whole page in an `<iframe srcdoc>
 notebook extension, no server and no network, so it shows in classic Notebook, JupyterLab, VS Code
 and in `jupyter nbconvert --to html` output, and a saved notebook keeps it (about 1.5 MB a graph).
 The captured Graph is left in the namespace as `_gradview_graph`.
-Options as for the documentation blocks: step, view, direction, height, width, title, file.
+Options as for the documentation blocks: step, view (forward, backward or both), player (true/false),
+direction, height, width, title, file.
 """
 from __future__ import annotations
 
@@ -45,12 +46,11 @@ class GraphOutput:
 def graph_display(g, options):
     """A displayable GraphOutput showing captured graph `g` as `options` (BlockOptions) say."""
     from gradview.engine.viz.export import iframe_html
-    kw = {} if options.view == "forward" else {"view": options.view}
     several = sum(1 for s in g.steps if s.node_count) > 1
     height = options.height + PAGE_CHROME + (STEPS_CHROME if several else 0)
     return GraphOutput(iframe_html(g, height=height, title=options.title, step=options.step,
                                    direction=options.direction, width=options.width, figure_height=options.height,
-                                   **kw))
+                                   view=options.view, player=options.player))
 
 
 @magics_class
@@ -58,7 +58,8 @@ class GradviewMagics(Magics):
     @cell_magic
     def gradview(self, line, cell):
         """Run the cell on the engine under capture and show its graph: `%%gradview [step=N]
-        [direction=LR|TB] [height=PX] [width=PX] [title=TEXT] [view=forward] [file=SCRIPT]`."""
+        [direction=LR|TB] [height=PX] [width=PX] [title=TEXT] [view=forward|backward|both] [player=false]
+        [file=SCRIPT]`."""
         from IPython.display import display
         try:
             options = parse_options(parse_option_line(line))

@@ -18,9 +18,10 @@ A page:
         (w * i).sum().backward()
     ```
 
-Options (key=value in the fence's first line; quote values with spaces): step, view, direction,
-height, width, title, show-code, show-output, try-it (true/false), file (a script, relative to the
-page, or to docs_dir with a leading /).
+Options (key=value in the fence's first line; quote values with spaces): step, view (forward,
+backward or both: the graph shown first), player (true/false), direction, height, width, title,
+show-code, show-output, try-it (true/false), file (a script, relative to the page, or to docs_dir
+with a leading /). Keys (f, b, v, ← →) go to the graph under the pointer, else the one last clicked.
 The fences are found before Markdown runs, so they work beside pymdownx.superfences and inside
 admonitions or lists (indented fences). Rendered blocks are kept in `cache_dir` (default
 `.cache/gradview` beside mkdocs.yml), so `mkdocs serve` re-runs only the blocks that changed.

@@ -18,9 +18,11 @@ reStructuredText:
        x = torch.ones(3, requires_grad=True)
        (x * 2).sum().backward()
 
-MyST Markdown: the same inside ```{gradview} ... ```. Options: step, view, direction, height,
-width, title, show-code, show-output, try-it (true/false), file (a script, relative to the page, or
-to the source folder with a leading /). Each block runs alone (fresh namespace, seed 0); a rebuild
+MyST Markdown: the same inside ```{gradview} ... ```. Options: step, view (forward, backward or
+both: the graph shown first), player (true/false), direction, height, width, title, show-code,
+show-output, try-it (true/false), file (a script, relative to the page, or to the source folder
+with a leading /). Keys (f, b, v, ← →) go to the graph under the pointer, else the one last clicked.
+Each block runs alone (fresh namespace, seed 0); a rebuild
 re-runs only the blocks whose code, script or options changed (the rendered blocks are kept under
 the doctree folder).
 """

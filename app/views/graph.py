@@ -103,12 +103,20 @@ class GraphPanel(Viewer):
             for v in (self.backward, self.both))
         self.keys = GraphKeys(view=state.graph_view)
         self.keys.link(state, view="graph_view", bidirectional=True)
+        self.keys.link(state, values="node_values", bidirectional=True)
+        self.keys.values = state.node_values
+        # value and gradient written on each node (key n)
+        # (under the graph, by the step bar: the header above has no room left for it at 1280 px)
+        self.values_toggle = pn.widgets.Toggle(name="values on nodes", value=state.node_values, button_type="light",
+                                               button_style="outline", margin=(3, 4, 3, 8), width=125, height=28,
+                                               css_classes=["gv-values"])
+        self.values_toggle.link(state, value="node_values", bidirectional=True)
         self.mode = pn.widgets.RadioButtonGroup(
             options=["forward", "backward", "both"], value=state.graph_view, button_type="light",
             button_style="outline", margin=(2, 4), width=185, height=28)  # (no hover text: it would cover the buttons)
         self.mode.link(state, value="graph_view", bidirectional=True)
         self.title = pn.pane.HTML("", margin=(6, 10, 0, 10), sizing_mode="stretch_width",
-                                  styles={"font-size": "13px", "color": "#333"})
+                                  styles={"font-size": "13px", "color": "#333", "line-height": "16px"})
         self.scope = pn.widgets.RadioButtonGroup(
             options={"this cell": "cell", "all cells": "all"}, value=state.graph_scope, button_type="light",
             button_style="outline", margin=(2, 10, 2, 4), width=150, height=28,
@@ -142,16 +150,18 @@ class GraphPanel(Viewer):
             "<div style='color:#888;font-size:12px'>Training loops: each <code>backward()</code> closes a "
             "step. With several steps, their loss is drawn here and the slider above picks the step shown."
             "</div>", sizing_mode="stretch_width", margin=(4, 8))
+        # (room for a title wrapped onto two lines; a fixed height, so the graph never jumps when it grows)
         header = pn.Row(self.title, self.mode, self.colour_scale, self.scope, sizing_mode="stretch_width", margin=0,
-                        height=34)
-        self.step_bar = pn.Row(self.step_label, self.slider, sizing_mode="stretch_width", height=34, margin=0)
+                        height=40)
+        self.step_bar = pn.Row(self.values_toggle, self.step_label, self.slider, sizing_mode="stretch_width", height=34,
+                               margin=0)
         self.key_help = pn.pane.HTML(f"<div class='gv-key-help' style='color:#888;font-size:12px'>{KEY_HELP}</div>",
                                      sizing_mode="stretch_width", margin=(2, 8))
         self.charts = pn.Column(self.loss_plot, self.loss_hint, self.key_help, sizing_mode="stretch_width", margin=0)
         self._layout = pn.Column(header, pn.Row(self.forward_box, self.backward_box, self.both_box,
                                                 sizing_mode="stretch_both", margin=0), self.step_bar, self.keys,
                                  sizing_mode="stretch_both", margin=0)
-        state.param.watch(self._redraw, ["graph_version", "step", "colour_scale", "graph_view"])
+        state.param.watch(self._redraw, ["graph_version", "step", "colour_scale", "graph_view", "node_values"])
         state.param.watch(self._retitle, ["pending", "running"])
         state.param.watch(self._highlight, ["selected_line"])
         self._redraw()
@@ -176,9 +186,9 @@ class GraphPanel(Viewer):
         self._hidden = int(step.get("nodes_left_out") or 0)
         self.view.colour_range = self._colour_range()
         mode = state.graph_view if self.backward is not None else "forward"
-        self.forward_box.visible = mode == "forward"
-        self.backward_box.visible = mode == "backward"
-        self.both_box.visible = mode == "both"
+        for v in (self.view, self.backward, self.both):
+            if v is not None and hasattr(v, "values"):
+                v.values = state.node_values
         self._ignore_selection = True
         try:
             with validate(False):  # the columns are built by the view itself; checking them costs more than drawing
@@ -193,6 +203,10 @@ class GraphPanel(Viewer):
             self.view.nodes.selected.indices = self._indices_for_line()
         finally:
             self._ignore_selection = False
+        # shown once redrawn: a view hidden meanwhile still holds the graph drawn before it was hidden
+        self.forward_box.visible = mode == "forward"
+        self.backward_box.visible = mode == "backward"
+        self.both_box.visible = mode == "both"
         self._drawn_step = step
         self.title.object = self._title(step)
         n = len(state.steps)
@@ -236,7 +250,7 @@ class GraphPanel(Viewer):
         else:
             where = None
         if n:
-            what = f"{n} node{'s' if n != 1 else ''}"
+            what = f"{n:,} node{'s' if n != 1 else ''}"
             if self._hidden:
                 what += f" drawn, {self._hidden:,} more left out"
         elif state.run_count:
@@ -245,10 +259,10 @@ class GraphPanel(Viewer):
             what = "not run yet"
         head = f"Graph of {where}" if where else "Graph"
         stale = ""
-        if state.pending or state.running:
-            stale = (" <span class='gv-stale' style='color:#b45309'>· stale: the code changed since this "
-                     "graph was drawn</span>")
-        return f"<b>{head}</b> <span style='color:#888'>· {what}</span>{stale}"
+        if state.pending or state.running:  # (short, next to the head: a long title wraps)
+            stale = (" <span class='gv-stale' style='color:#b45309' title='the code changed since this graph "
+                     "was drawn; it is drawn again once the run is over'>· stale: code changed</span>")
+        return f"<b>{head}</b>{stale} <span style='color:#888'>· {what}</span>"
 
     def _retitle(self, *events):
         self.title.object = self._title(self._drawn_step)

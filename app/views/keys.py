@@ -1,7 +1,8 @@
 """The graph's keys, for the whole page (not while typing in a cell, a field or a menu):
 
 - `f`, `b`, `v`: draw the forward graph, the backward graph, or both (`view`, linked to the state);
-- `←` / `→`: the player under the graph shown steps back / on by one event.
+- `←` / `→`: the player under the graph shown steps back / on by one event;
+- `n`: values and gradients on the nodes, on or off (`values`, linked to the state).
 """
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from panel.reactive import ReactiveHTML
 __all__ = ["GraphKeys", "KEY_HELP"]
 
 KEY_HELP = ("keys: <b>f</b> forward · <b>b</b> backward · <b>v</b> both graphs · <b>← →</b> step through the "
-            "events (▶ plays them in the order they ran)")
+            "events (▶ plays them in the order they ran) · <b>n</b> values on nodes")
 
 
 class GraphKeys(ReactiveHTML):
     view = param.Selector(default="forward", objects=["forward", "backward", "both"],
                           doc="The graph view the keys f / b / v chose (or the switch shows).")
+    values = param.Boolean(default=False, doc="Values on nodes, as the key n switched them (or the toggle shows).")
 
     _template = '<div id="keys" style="display:none"></div>'
 
@@ -33,6 +35,8 @@ state.down = (ev) => {
   const views = {f: 'forward', b: 'backward', v: 'both'};
   if (views[ev.key]) {
     data.view = views[ev.key];
+  } else if (ev.key === 'n') {
+    data.values = !data.values;
   } else if (ev.key === 'ArrowRight' || ev.key === 'ArrowLeft') {
     const name = {forward: 'graph', backward: 'backward', both: 'both'}[data.view] + '-player';
     let slider = null;

@@ -18,8 +18,8 @@ from ..tensor import Tensor, Size
 # ---------------------------------------------------------------------------------------------
 # shape
 @binds("tile")
-def tile(input, *dims):
-    dims = tuple(int(d) for d in sh._shape_arg(dims))
+def tile(input, *dims_args, dims=None):
+    dims = tuple(int(d) for d in sh._shape_arg(dims_args if dims is None else (dims,)))
     dims = (1,) * (input._data.ndim - len(dims)) + dims
     return sh.repeat(input, dims)
 
@@ -89,11 +89,20 @@ def flipud(input):
     return sh.flip(input, (0,))
 
 
+def _sections(indices_or_sections, sections, indices, tensor_indices_or_sections=None):
+    """The one of PyTorch's overloads' names given: sections (a count) or indices (split points)."""
+    given = [v for v in (indices_or_sections, sections, indices, tensor_indices_or_sections) if v is not None]
+    if len(given) != 1:
+        raise TypeError("expected one of sections, indices or tensor_indices_or_sections")
+    return given[0]
+
+
 @binds("tensor_split")
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indices=None,
+                 tensor_indices_or_sections=None):
     dim = normalize_dim(dim, input._data.ndim)
     size = input.shape[dim]
-    sections = indices_or_sections
+    sections = _sections(indices_or_sections, sections, indices, tensor_indices_or_sections)
     if isinstance(sections, Tensor):
         sections = sections.item() if sections._data.ndim == 0 else sections.tolist()
     if isinstance(sections, int):
@@ -107,7 +116,8 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 
 def _split_fn(name, dim, min_dims):
-    def split(input, indices_or_sections):
+    def split(input, indices_or_sections=None, *, sections=None, indices=None):
+        indices_or_sections = _sections(indices_or_sections, sections, indices)
         nd = input._data.ndim
         if nd < min_dims:
             raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, but got a "

@@ -71,12 +71,12 @@ def _new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_
 
 
 @binds(method="resize_")
-def _resize_(self, *size, memory_format=None):
+def _resize_(self, *sizes, size=None, memory_format=None):
     """PyTorch's resize_: the elements keep their order in memory; growing keeps what lay in the
     memory before a shrink, and the rest is new memory (zeros here, uninitialised in PyTorch)."""
     if self._rg:
         raise RuntimeError("cannot resize variables that require grad")
-    shape = tuple(sh._shape_arg(size))
+    shape = tuple(sh._shape_arg(sizes if size is None else (size,)))
     if shape == tuple(self._data.shape):
         return self
     n, data = math.prod(shape), self._data
@@ -94,8 +94,8 @@ def _resize_(self, *size, memory_format=None):
 
 
 @binds("resize_as_")
-def _resize_as_(self, other, memory_format=None):
-    return _resize_(self, tuple(other.shape))
+def _resize_as_(self, the_template, memory_format=None):
+    return _resize_(self, tuple(the_template.shape))
 
 
 # ---------------------------------------------------------------------------------------------

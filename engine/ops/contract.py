@@ -217,10 +217,31 @@ def _check_vectors(a, b):
                            f"addr: Expected 1-D argument vec2, but got {b.dim()}-D")
 
 
-baddbmm = register(_addprod("BaddbmmBackward0", "bij,bjk->bik", _check_batches), torch="baddbmm", inplace=True)
-addbmm = register(_addprod("AddbmmBackward0", "bij,bjk->ik", _check_batches), torch="addbmm", inplace=True)
-addmv = register(_addprod("AddmvBackward0", "ij,j->i", _check_mv), torch="addmv", inplace=True)
-addr = register(_addprod("AddrBackward0", "i,j->ij", _check_vectors), torch="addr", inplace=True)
+_baddbmm = _addprod("BaddbmmBackward0", "bij,bjk->bik", _check_batches)
+_addbmm = _addprod("AddbmmBackward0", "bij,bjk->ik", _check_batches)
+_addmv = _addprod("AddmvBackward0", "ij,j->i", _check_mv)
+_addr = _addprod("AddrBackward0", "i,j->ij", _check_vectors)
+
+
+@binds("baddbmm", inplace=True)
+def baddbmm(input, batch1, batch2, out_dtype=None, *, beta=1, alpha=1):
+    la.check_out_dtype("baddbmm", out_dtype)
+    return _baddbmm(input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+@binds("addbmm", inplace=True)
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    return _addbmm(input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+@binds("addmv", inplace=True)
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    return _addmv(input, mat, vec, beta=beta, alpha=alpha)
+
+
+@binds("addr", inplace=True)
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    return _addr(input, vec1, vec2, beta=beta, alpha=alpha)
 
 
 _vdot = OpDef("VdotBackward0", la._matmul_forward, la._matmul_vjp, save_inputs=(0, 1), kind="vdot",
@@ -228,7 +249,8 @@ _vdot = OpDef("VdotBackward0", la._matmul_forward, la._matmul_vjp, save_inputs=(
 
 
 @binds("vdot")
-def vdot(a, b, *, out=None):
+def vdot(input, other, *, out=None):
+    a, b = input, other
     if a.dim() != 1 or b.dim() != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.dim()}D and {b.dim()}D tensors")
     return la.matmul(a, b, out=out, op=_vdot)
@@ -267,7 +289,8 @@ def tensordot(a, b, dims=2, out=None):
 
 
 @binds("kron")
-def kron(a, b):
+def kron(input, other):
+    a, b = input, other
     nd = max(a.dim(), b.dim())
     a = a.reshape((1,) * (nd - a.dim()) + tuple(a.shape))
     b = b.reshape((1,) * (nd - b.dim()) + tuple(b.shape))
@@ -345,8 +368,8 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
 
 
 @binds("dist")
-def dist(a, b, p=2):
-    return red.norm(a - b, p=p)
+def dist(input, other, p=2):
+    return red.norm(input - other, p=p)
 
 
 @binds("cov")

@@ -31,7 +31,9 @@ _device_copy = OpDef("ToCopyBackward0", _device_copy_forward, _device_copy_vjp, 
 
 
 @binds(method="to")
-def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None, tensor=None):
+    if tensor is not None:  # to(tensor=t): t's dtype and device
+        args = (tensor,) + args
     flags = []  # to(dtype, non_blocking, copy): trailing positional flags
     for a in args:
         if isinstance(a, bool):

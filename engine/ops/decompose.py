@@ -257,14 +257,22 @@ def _svd_vjp(m, g, node, A):
 _svd = OpDef("LinalgSvdBackward0", _linalg_error(_svd_forward), _svd_vjp, save_inputs=(0,), kind="svd")
 
 
+def _check_driver(driver):
+    if driver is not None:  # a choice among cuSOLVER's methods
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs with "
+                           "cuSOLVER backend.")
+
+
 @binds(method=False, linalg="svd")
-def svd(A, full_matrices=True):
+def svd(A, full_matrices=True, *, driver=None):
+    _check_driver(driver)
     _check_matrix(A, "linalg.svd")
     return SvdResult(*(apply(_svd, (A,), (full_matrices, i)) for i in range(3)))
 
 
 @binds(method=False, linalg="svdvals")
-def svdvals(A):
+def svdvals(A, *, driver=None):
+    _check_driver(driver)
     _check_matrix(A, "linalg.svdvals")
     return apply(_svd, (A,), (False, 1))
 
@@ -404,11 +412,12 @@ def matrix_exp(A):
 
 
 @binds(method=False, linalg="lstsq")
-def lstsq(A, B, rcond=None, *, driver=None):
+def lstsq(A, b, rcond=None, *, driver=None):
     """The least-squares solution through the pseudo-inverse. The other outputs are what PyTorch's
     CPU drivers compute: the rank (all but gels), the singular values (gelsd, gelss) and, for a
     tall A, the residuals (gels, gelsd, gelss); the rest are empty."""
     _check_matrix(A, "linalg.lstsq")
+    B = b  # PyTorch's parameter name
     driver = driver or "gelsy"
     vector = B.dim() == A.dim() - 1
     X = la.matmul(pinv(A), B.unsqueeze(-1) if vector else B)

@@ -419,12 +419,12 @@ class UnaryOp:
         if bindings:  # torch=, method=, inplace=, special=: see _registry.register
             register(self, **bindings)
 
-    def __call__(self, x, *params, out=None):
-        if self.floating and not x.dtype.is_floating_point:
+    def __call__(self, input, *params, out=None):  # PyTorch's parameter name
+        if self.floating and not input.dtype.is_floating_point:
             params = (get_default_dtype().np,) + params
         else:
             params = (None,) + params if params else _SAME_DTYPE
-        result = apply(self.op, (x,), params)
+        result = apply(self.op, (input,), params)
         if out is not None:
             return write_out(out, result)
         return result

@@ -152,8 +152,9 @@ _copy_slices = OpDef("torch::autograd::CopySlices", _index_put_forward, _index_p
 
 
 @binds("index_put", inplace=True)
-def index_put(x, index, value, accumulate=False):
-    """Out of place: a copy of x with value written (or added) at index; differentiable in both."""
+def index_put(input, indices, values, accumulate=False):
+    """Out of place: a copy of input with values written (or added) at indices; differentiable in both."""
+    x, index, value = input, indices, values
     if not isinstance(value, Tensor):
         value = scalar_tensor(value, dtype=x.dtype, device=x.device)
     elif value.dtype is not x.dtype:
@@ -416,15 +417,6 @@ def nonzero(x, *, as_tuple=False):
     if not x._data.ndim:  # one row per nonzero element, with no coordinates
         return Tensor._make(xp.zeros((len(idx[0]), 0), dtype=np.int64))
     return Tensor._make(xp.stack(idx, axis=1).astype(np.int64) if idx else xp.zeros((0, 0), dtype=np.int64))
-
-
-@binds("nonzero_static")
-def nonzero_static(input, *, size, fill_value=-1):
-    """nonzero's rows, cut or padded with fill_value to exactly `size` rows (a shape known in advance)."""
-    rows = nonzero(input)._data[:size]
-    xp = input._xp
-    pad = xp.full((size - rows.shape[0], rows.shape[1]), fill_value, dtype=np.int64)
-    return Tensor._make(xp.concatenate([rows, pad]) if pad.shape[0] else rows, device=input.device)
 
 
 @binds("argwhere")

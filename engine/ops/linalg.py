@@ -109,8 +109,15 @@ def _prod(shape):
     return n
 
 
+def check_out_dtype(name, out_dtype):
+    """`out_dtype=` (a wider result for half-precision products) runs only on CUDA in PyTorch."""
+    if out_dtype is not None:
+        raise NotImplementedError(f"Could not run 'aten::{name}.dtype' with arguments from the 'CPU' backend.")
+
+
 @binds("mm")
-def mm(input, mat2, *, out=None):
+def mm(input, mat2, out_dtype=None, *, out=None):
+    check_out_dtype("mm", out_dtype)
     a, b = input, mat2  # PyTorch's parameter names
     if a._data.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -123,7 +130,8 @@ def mm(input, mat2, *, out=None):
 
 
 @binds("bmm")
-def bmm(input, mat2, *, out=None):
+def bmm(input, mat2, out_dtype=None, *, out=None):
+    check_out_dtype("bmm", out_dtype)
     a, b = input, mat2  # PyTorch's parameter names
     if a._data.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -145,8 +153,8 @@ def mv(input, vec):
 
 
 @binds("dot")
-def dot(input, other, *, out=None):
-    a, b = input, other  # PyTorch's parameter names
+def dot(input, tensor, *, out=None):
+    a, b = input, tensor  # PyTorch's parameter names
     if a._data.ndim != 1 or b._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a._data.ndim}D and {b._data.ndim}D tensors")
     return matmul(a, b, out=out)
@@ -226,7 +234,8 @@ _addmm = OpDef("AddmmBackward0", _addmm_forward, _addmm_vjp, save_inputs=(1, 2),
 
 
 @binds("addmm")
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+def addmm(input, mat1, mat2, out_dtype=None, *, beta=1, alpha=1):
+    check_out_dtype("addmm", out_dtype)
     bias, a, b = input, mat1, mat2  # PyTorch's parameter names
     if a._data.ndim != 2 or b._data.ndim != 2:
         raise RuntimeError("mat1 and mat2 must be matrices")

@@ -47,7 +47,8 @@ def linalg_cross(input, other, *, dim=-1):
 
 
 @binds("cross")
-def cross(a, b, dim=None):
+def cross(input, other, dim=None):
+    a, b = input, other
     if dim is None:  # PyTorch's deprecated default: the first dimension of size 3
         shape = _broadcast_shape(a.shape, b.shape)
         dim = next((i for i, n in enumerate(shape) if n == 3), None)

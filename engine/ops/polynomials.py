@@ -42,8 +42,8 @@ def _declare(name, first, step, shift=False):
     op = _binary(f"Special{title}Backward0", _recurrence(first, step, shift), None, None, save="",
                  differentiable=False, kind=name)
 
-    def polynomial(input, n, *, out=None):
-        return op(input, n, out=out)
+    def polynomial(x, n, *, out=None):  # PyTorch's parameter names
+        return op(x, n, out=out)
     polynomial.__name__ = polynomial.__qualname__ = name
     return register(polynomial, method=False, special=name)
 

@@ -1,5 +1,7 @@
 """Random samplers as Tensor methods over PyTorch's stream (log_normal_, cauchy_, geometric_), and the
 out-of-place forms of existing ones (bernoulli, multinomial)."""
+import inspect
+
 import numpy as np
 from ._core import Tensor
 from ._registry import binds, register
@@ -10,7 +12,12 @@ from .inplace import run_inplace
 # ---------------------------------------------------------------------------------------------
 # random: new samplers over PyTorch's stream, and the out-of-place forms of existing ones
 def _sampler(name, draw, check=None):
-    def sample_(self, *args, generator=None):
+    params = list(inspect.signature(draw).parameters.values())[3:]  # after (rng, shape, dtype)
+
+    def sample_(self, *args, generator=None, **kwargs):
+        bound = inspect.Signature(params).bind(*args, **kwargs)  # by position or by PyTorch's names
+        bound.apply_defaults()
+        args = tuple(bound.arguments.values())
         if check is not None:
             check(self, *args)
 
@@ -21,6 +28,9 @@ def _sampler(name, draw, check=None):
             return Tensor._make(data, device=old.device)
         return run_inplace(self, compute, name)
     sample_.__name__ = name
+    self_ = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    generator = inspect.Parameter("generator", inspect.Parameter.KEYWORD_ONLY, default=None)
+    sample_.__signature__ = inspect.Signature([self_, *params, generator])
     return sample_
 
 

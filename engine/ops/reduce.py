@@ -220,7 +220,9 @@ def _with_dim(x, dim, keepdim, arg_fn, op, name):
 
 
 @binds("max")
-def max(x, dim=None, keepdim=False, *, out=None):
+def max(x, dim=None, keepdim=False, *, other=None, out=None):
+    if other is not None:  # max(input, other=...): PyTorch's maximum overload
+        return maximum(x, other)
     if isinstance(dim, Tensor):
         return maximum(x, dim)
     if dim is None:
@@ -229,7 +231,9 @@ def max(x, dim=None, keepdim=False, *, out=None):
 
 
 @binds("min")
-def min(x, dim=None, keepdim=False, *, out=None):
+def min(x, dim=None, keepdim=False, *, other=None, out=None):
+    if other is not None:  # min(input, other=...): PyTorch's minimum overload
+        return minimum(x, other)
     if isinstance(dim, Tensor):
         return minimum(x, dim)
     if dim is None:

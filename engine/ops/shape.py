@@ -98,7 +98,9 @@ def _can_view(data, shape):
 
 
 @binds(method="view")
-def view(x, *shape):
+def view(x, *shape, size=None, dtype=None):
+    if size is not None or dtype is not None:  # view(size=...), view(dtype=...): PyTorch's keyword forms
+        shape = (size if size is not None else dtype,)
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and not hasattr(shape[0], "tolist"):
         return view_dtype(x, as_dtype(shape[0]))
     shape = infer_shape(_shape_arg(shape), x._data.size)
@@ -113,7 +115,8 @@ def view_dtype(x, dtype):
 
 
 @binds("reshape")
-def reshape(x, *shape):
+def reshape(x, *shape_args, shape=None):
+    shape = shape_args if shape is None else (shape,)
     shape = infer_shape(_shape_arg(shape), x._data.size)
     if _can_view(x._data, shape):
         return make_view(_view, x, (shape,))
@@ -157,11 +160,16 @@ _t = OpDef("TBackward0", _transpose_forward, _transpose_vjp, kind="t")
 _t_low = OpDef("TBackward0", _reshape_forward, _reshape_vjp, kind="t")  # t() of a 0-d or 1-d tensor
 
 
-@binds("transpose", "swapaxes", "swapdims")
+@binds("transpose", "swapdims")
 def transpose(x, dim0, dim1):
     nd = x._data.ndim
     a, b = normalize_dim(dim0, nd), normalize_dim(dim1, nd)
     return make_view(_transpose, x, (a, b)) if nd else make_view(_view, x, ((),))
+
+
+@binds("swapaxes")
+def swapaxes(input, axis0, axis1):
+    return transpose(input, axis0, axis1)
 
 
 @binds("t")
@@ -188,8 +196,8 @@ _permute = OpDef("PermuteBackward0", _permute_forward, _permute_vjp, kind="permu
 
 
 @binds("permute")
-def permute(x, *dims):
-    dims = _shape_arg(dims)
+def permute(x, *dims_args, dims=None):
+    dims = _shape_arg(dims_args if dims is None else (dims,))
     nd = x._data.ndim
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
@@ -224,8 +232,8 @@ _expand = OpDef("ExpandBackward0", _expand_forward, _expand_vjp, kind="expand")
 
 
 @binds(method="expand")
-def expand(x, *sizes):
-    sizes = _shape_arg(sizes)
+def expand(x, *sizes, size=None, implicit=False):
+    sizes = _shape_arg(sizes if size is None else (size,))
     shape = x._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(f"expand(torch.FloatTensor{{{_size_list(shape)}}}, size={_size_list(sizes)}): the "
@@ -253,8 +261,8 @@ def expand(x, *sizes):
 
 
 @binds("broadcast_to")
-def broadcast_to(x, shape):
-    return expand(x, tuple(shape))
+def broadcast_to(input, size):
+    return expand(input, tuple(size))
 
 
 @binds("broadcast_tensors", method=False)
@@ -333,8 +341,9 @@ def select(x, dim, index):
     return make_view(_select, x, ((slice(None),) * axis + (index % size,),))
 
 
-@binds("split")
-def split(x, split_size_or_sections, dim=0):
+@binds("split", method={"split": lambda self, split_size, dim=0: split(self, split_size, dim)})
+def split(tensor, split_size_or_sections, dim=0):
+    x = tensor
     axis = normalize_dim(dim, x._data.ndim)
     size = x._data.shape[axis]
     if isinstance(split_size_or_sections, int):
@@ -498,8 +507,8 @@ _repeat = OpDef("RepeatBackward0", _repeat_forward, _repeat_vjp, kind="repeat")
 
 
 @binds(method="repeat")
-def repeat(x, *sizes):
-    reps = _shape_arg(sizes)
+def repeat(x, *sizes, repeats=None):
+    reps = _shape_arg(sizes if repeats is None else (repeats,))
     if len(reps) < x._data.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
                            "tensor")

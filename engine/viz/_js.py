@@ -14,7 +14,9 @@ page, in Jupyter and inside the Panel app.
 # args: xr, yr, fig, nodes, groups, labels, group_labels, ppu_label, ppu_sub, max_labels, detailed,
 # coarse, ppu_coarse, many, cull_filters, cull_min, small_graph (graphs of at most this many nodes
 # label every node whatever the zoom: below the label scale their labels shrink with the boxes),
-# label_text (the labels' glyph)
+# label_text (the labels' glyph), values_text (the glyph of the values written on nodes: a node
+# with values shows its name centred `values_h / 2` above its centre, the values centred 0.35 below
+# it: the name's 0.7 units over the values' `values_h`)
 LABEL_LOD = """
 if (labels._gv_pending) return;
 labels._gv_pending = true;
@@ -33,20 +35,26 @@ setTimeout(() => {
   const size = `${Math.max(5, Math.min(11, 11 * ppu / ppu_label)).toFixed(1)}px`;
   const now = label_text.text_font_size;
   if ((now && now.value !== undefined ? now.value : now) !== size) label_text.text_font_size = {value: size};
+  const vsize = `${Math.max(7, Math.min(9, 9 * ppu / ppu_label)).toFixed(1)}px`;
+  const vnow = values_text.text_font_size;
+  if ((vnow && vnow.value !== undefined ? vnow.value : vnow) !== vsize) values_text.text_font_size = {value: vsize};
   if (ppu < ppu_label && nodes.data.x.length > small_graph) {
-    if (labels.data.x.length) labels.data = {x: [], y: [], label: [], sub: [], text_colour: []};
+    if (labels.data.x.length) labels.data = {x: [], y: [], label: [], sub: [], text_colour: [], values: [], vy: []};
     if (group_labels.data.tx.length) group_labels.data = {tx: [], ty: [], label: [], line: []};
     return;
   }
   const x0 = Math.min(xr.start, xr.end) - 3, x1 = Math.max(xr.start, xr.end) + 3;
   const y0 = Math.min(yr.start, yr.end) - 3, y1 = Math.max(yr.start, yr.end) + 3;
   const nd = nodes.data, sub = ppu >= ppu_sub;
-  const out = {x: [], y: [], label: [], sub: [], text_colour: []};
+  const out = {x: [], y: [], label: [], sub: [], text_colour: [], values: [], vy: []};
+  const vals = nd.values, vh = nd.values_h;
   for (let i = 0; i < nd.x.length && out.x.length < max_labels; i++) {
     const x = nd.x[i], y = nd.y[i];
     if (x < x0 || x > x1 || y < y0 || y > y1) continue;
-    out.x.push(x); out.y.push(y); out.label.push(nd.label[i]);
+    const h = vh ? vh[i] : 0;
+    out.x.push(x); out.y.push(y + h / 2); out.label.push(nd.label[i]);
     out.sub.push(sub ? nd.sub[i] : ""); out.text_colour.push(nd.text_colour[i]);
+    out.values.push(vals ? vals[i] : ""); out.vy.push(y - 0.35);
   }
   labels.data = out;
   const gd = groups.data, g = {tx: [], ty: [], label: [], line: []};
@@ -243,12 +251,14 @@ div.text = `<div class="gv-insp"><div class="gv-title">${esc(nd.label[i])} <span
 """
 
 # Switching the drawn step of an exported training run. args: steps (list of {nodes, edges, groups}),
-# nodes, edges, groups, title, losses
+# nodes, edges, groups, title, views, switch_, values, values_off, values_on
 STEP_SLIDER = """
 let s = steps[cb_obj.value];
 if (!s) return;
-if (switch_ != null) {
-  const v = views[switch_.labels[switch_.active]];
+// (values: the "values on nodes" toggle, choosing between the drawings values_off and values_on)
+const set = values != null ? (values.active ? values_on : values_off) : views;
+if (switch_ != null || values != null) {
+  const v = set[switch_ != null ? switch_.labels[switch_.active] : 'forward'];
   if (v && v[cb_obj.value]) s = Object.assign({}, v[cb_obj.value], {title: s.title});
 }
 nodes.selected.indices = [];
@@ -349,7 +359,7 @@ else if (action === 'play') {
 """
 
 VIEW_SWITCH = """
-const chosen = views[cb_obj.labels[cb_obj.active]];
+const chosen = (values != null ? (values.active ? values_on : values_off) : views)[cb_obj.labels[cb_obj.active]];
 if (!chosen) return;
 const s = chosen[slider != null ? slider.value : 0];
 if (!s) return;
@@ -359,23 +369,77 @@ edges.data = s.edges;
 nodes.data = s.nodes;
 """
 
-# an exported page's keys: f / b / v pick the forward, backward or both view; ← → step the player
+# the "values on nodes" toggle of an exported page: the same view and step, drawn with or without
+# each node's value and gradient; the selected node stays selected.
+# args: values_off, values_on ({view: [drawing per step]}), switch_, slider, nodes, edges, groups
+VALUES_SWITCH = """
+const set = cb_obj.active ? values_on : values_off;
+const chosen = set[switch_ != null ? switch_.labels[switch_.active] : 'forward'];
+if (!chosen) return;
+const s = chosen[slider != null ? slider.value : 0];
+if (!s) return;
+const sel = nodes.selected.indices;
+const id = sel.length ? nodes.data.id[sel[0]] : null;
+nodes.selected.indices = [];
+groups.data = s.groups;
+edges.data = s.edges;
+nodes.data = s.nodes;
+const k = id === null ? -1 : s.nodes.id.indexOf(id);
+if (k >= 0) nodes.selected.indices = [k];
+"""
+
+# an exported page's keys: f / b / v pick the forward, backward or both view; ← → step the player;
+# n switches values on nodes.
+# A page may hold several graphs (documentation, notebooks): each registers here once, and one
+# listener gives a key to one graph only: the one under the pointer, else the one last clicked or
+# focused (a page with one graph: that one always). args: switch_, player, nodes, root (the
+# graph's whole layout, whose element is where the pointer is watched)
 PAGE_KEYS = """
-if (window.gvPageKeys) return;
-window.gvPageKeys = true;
+const reg = window.gvGraphs || (window.gvGraphs = {list: [], last: null, bound: false});
+if (reg.list.some((g) => g.nodes === nodes)) return;
+const me = {switch_: switch_, player: player, nodes: nodes, values: values, over: false};
+reg.list.push(me);
+const view = root != null && window.Bokeh ? Bokeh.index.find_one(root) : null;
+if (view && view.el) {
+  view.el.addEventListener('pointerenter', () => { me.over = true; });
+  view.el.addEventListener('pointerleave', () => { me.over = false; });
+  view.el.addEventListener('pointerdown', () => { reg.last = me; }, true);
+  view.el.addEventListener('focusin', () => { reg.last = me; });
+}
+if (reg.bound) return;
+reg.bound = true;
 document.addEventListener('keydown', (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   // typing anywhere (widgets inside shadow roots too: ev.target is only their host) is not a key
   for (const t of (ev.composedPath ? ev.composedPath() : [ev.target])) {
     if (t && t.nodeType === 1 && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
   }
+  const g = reg.list.length === 1 ? reg.list[0] : (reg.list.find((x) => x.over) || reg.last);
+  if (!g) return;
+  const sw = g.switch_, pl = g.player;
   const views = {f: 'forward', b: 'backward', v: 'both'};
-  const n = nodes.data.id ? nodes.data.id.length : 0;
-  if (switch_ != null && views[ev.key] && switch_.labels.includes(views[ev.key])) {
-    switch_.active = switch_.labels.indexOf(views[ev.key]);
-  } else if (player != null && ev.key === 'ArrowRight') { player.value = Math.min(n, player.value + 1); }
-  else if (player != null && ev.key === 'ArrowLeft') { player.value = Math.max(0, Math.min(player.value, n) - 1); }
+  const n = g.nodes.data.id ? g.nodes.data.id.length : 0;
+  if (sw != null && views[ev.key] && sw.labels.includes(views[ev.key])) {
+    sw.active = sw.labels.indexOf(views[ev.key]);
+  } else if (pl != null && ev.key === 'ArrowRight') { pl.value = Math.min(n, pl.value + 1); }
+  else if (pl != null && ev.key === 'ArrowLeft') { pl.value = Math.max(0, Math.min(pl.value, n) - 1); }
+  else if (g.values != null && ev.key === 'n') { g.values.active = !g.values.active; }
   else return;
   ev.preventDefault();
 });
+"""
+
+# "why this gradient?" on an exported page: the answers were worked out when the page was made,
+# one table {node id: HTML} per kept step; a backward node stands for the forward node it belongs
+# to. One callback (the table is written into the page once): a new selection enables the button
+# when the chosen node has an answer, the button shows it. args: nodes, table, slider, button, answer
+EXPLAIN = """
+const sel = nodes.selected.indices;
+const d = nodes.data;
+const t = table[slider != null ? slider.value : 0] || {};
+const key = sel.length !== 1 ? null : ((d.forward_id && d.forward_id[sel[0]]) || d.id[sel[0]]);
+const known = key !== null && t[key] !== undefined;
+if (cb_obj.origin === button) { if (known) answer.text = t[key]; return; }  // (a click event)
+answer.text = "";
+button.disabled = !known;
 """

@@ -21,7 +21,7 @@ from .layout import LayoutNode, fold_groups, layout
 
 __all__ = ["GraphView", "inspector_figure", "as_step_dict", "node_columns", "NODE_COLUMNS", "EDGE_COLUMNS",
            "grad_abs_mean", "grad_range", "GRAD_ENCODED", "backward_step", "both_step",
-           "backward_order", "VIEWS", "view_step"]
+           "backward_order", "VIEWS", "view_step", "number_text", "node_values_text", "NODE_VALUES_UP_TO"]
 
 # fills for nodes without a gradient, by kind
 KIND_FILL = {"leaf": "#dcebfa", "param": "#fdebc8", "op": "#eef0f3", "output": "#d8f0dd", "group": "#ece6f8",
@@ -37,7 +37,7 @@ NO_GRAD_EDGE = "#a3a9b3"
 NODE_COLUMNS = ("id", "label", "kind", "glyph", "shape", "line", "has_grad", "x", "y", "w", "h", "colour",
                 "line_colour", "text_colour", "grad_abs_mean", "op", "dtype", "device", "file", "code", "module",
                 "var", "where", "value_text", "grad_text", "time_text", "value_json", "grad_json", "sub",
-                "group", "is_group", "count", "kind_text", "forward_id", "order")
+                "group", "is_group", "count", "kind_text", "forward_id", "order", "values", "values_h")
 EDGE_COLUMNS = ("source", "target", "xs", "ys", "colour", "width", "ax", "ay", "angle", "x0", "x1", "y0", "y1",
                 "flow")
 
@@ -158,6 +158,125 @@ def summary_text(s, limit=8):
     return text or f"{s.get('numel', 0)} values"
 
 
+# ---------------------------------------------------------------------------------------------
+# values and gradients written on the nodes ("data | grad")
+NODE_VALUES_UP_TO = 4   # tensors with at most this many elements show their numbers on the node
+VALUE_DIGITS = 4        # significant digits on a node
+VALUE_LINE_H = 0.34       # layout units a line of values adds to a node's height (room for 7px text zoomed out)
+VALUE_WRAP = 22         # characters from which a line of numbers wraps (after a row, a comma)
+# how far a float of the summary may sit from its shortest decimal and still count as that decimal:
+# a float32 0.1 arrives as 0.10000000149011612, and is exactly the float32 nearest 0.1
+_EXACT_REL = {"float16": 1e-3, "bfloat16": 8e-3, "float32": 1e-6}
+
+
+def number_text(v, dtype=None, digits=VALUE_DIGITS):
+    """One number, short and never misleading: at most `digits` significant digits, an exponent
+    below 1e-3 and from 1e5 on ("1.5e-7", "2.5e12"; from 1e3 on for a number that is not a whole
+    one), never 0 for a number that is not 0. A number
+    shown exactly drops its trailing zeros ("4.5", "0.25", "27"); a rounded one keeps them ("2.500"
+    for 2.49996, "1.000" for 0.99999), so a rounded number never looks like a round one."""
+    if v is None:
+        return "–"
+    if isinstance(v, str):
+        return v  # "nan", "inf", "-inf" as the summary writes them
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        text = str(v)
+        if len(text) <= 7:
+            return text
+        v, dtype = float(v), "int"
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == 0:
+        return "0"
+    tol = _EXACT_REL.get(dtype, 1e-12)
+    a = abs(v)
+    # (from 1000 on, a rounded number has no decimals left to show it is rounded: 99999.4 is not
+    # "99999" but "1.000e5")
+    rounded_int = a >= 10 ** (digits - 1) and abs(round(v) - v) > tol * a
+    if a < 1e-3 or a >= 1e5 or rounded_int:
+        mantissa, _, exp = f"{v:.{digits - 1}e}".partition("e")
+        exact = abs(float(f"{mantissa}e{exp}") - v) <= tol * a
+        if exact and "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{int(exp)}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(a)))
+    text = f"{v:.{decimals}f}"
+    if abs(float(text) - v) <= tol * a and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _nested_text(data, dtype):
+    if isinstance(data, list):
+        return "[" + ", ".join(_nested_text(x, dtype) for x in data) + "]"
+    return number_text(data, dtype)
+
+
+def _pack(parts, sep, width):
+    """`parts` joined by `sep` into as few lines of at most `width` characters as they fit in."""
+    out, cur = [], None
+    for part in parts:
+        nxt = part if cur is None else cur + sep + part
+        if cur is not None and len(nxt) > width:
+            out.append(cur + sep.rstrip())
+            cur = part
+        else:
+            cur = nxt
+    out.append(cur)
+    return out
+
+
+def _wrap(line, width=VALUE_WRAP):
+    """A long line of numbers broken into lines of about `width` characters: between the rows of a
+    matrix first ("[[1, 2]," / "[3, 4]]"), within a row after commas; continued lines indented."""
+    if len(line) <= width:
+        return [line]
+    rows = line.split("], [")
+    if len(rows) > 1:
+        rows = [r + "]" if k == 0 else ("[" + r if k == len(rows) - 1 else "[" + r + "]") for k, r in enumerate(rows)]
+    out = []
+    for piece in _pack(rows, ", ", width):
+        out.extend(_pack(piece.split(", "), ", ", width) if len(piece) > width + 4 else [piece])
+    return [out[0]] + ["  " + o for o in out[1:]]
+
+
+def _values_line(s, what):
+    """"data 3" / "grad [4.5, 4.5]" for a small tensor; a large one: its mean (values) or its norm
+    (gradients), named."""
+    if not s:
+        return None
+    dtype = s.get("dtype")
+    numel = s.get("numel")
+    if "data" in s and s.get("full", True) and (numel is None or numel <= NODE_VALUES_UP_TO):
+        text = f"{what} {_nested_text(s['data'], dtype)}"
+    else:
+        stat = "mean" if what == "data" else "norm"
+        v = s.get(stat)
+        if v is None:
+            return f"{what} {numel} values" if numel is not None else None
+        text = f"{what} {stat} {number_text(v, dtype)}"
+    bad = [f"{s[k]} {k}" for k in ("nan", "inf") if s.get(k)]
+    return text + (" (" + ", ".join(bad) + ")" if bad else "")
+
+
+def node_values_text(n):
+    """The lines a node shows with values on, micrograd's "data | grad": its value (none for a
+    backward node) and the gradient it received, as "\n"-joined lines ("" for neither)."""
+    lines = []
+    if n.get("kind") in ("failed", "elided"):
+        return ""
+    for what, key in (("data", "value"), ("grad", "grad")):
+        line = _values_line(n.get(key), what)
+        if line:
+            lines.extend(_wrap(line))
+    return "\n".join(lines)
+
+
 _JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # made once: json.dumps with options makes one a call
 
 
@@ -217,10 +336,18 @@ def grad_range(steps):
 
 # ---------------------------------------------------------------------------------------------
 # sizes, layout and columns
-def _node_size(text, sub, direction):
+def _node_size(text, sub, direction, values="", oval=False):
+    """(width, height) in layout units; lines of values (9px text) widen the node up to a larger
+    cap (they wrap before it) and add a line's height each; an oval (a leaf) grows to hold them
+    inside its curve."""
     n = max(len(text), int(len(sub) * 0.8), 3)
     w = min(max(1.0, 0.42 + 0.125 * n), 3.6)
-    return (w, 0.7) if direction == "LR" else (w, 0.7)
+    if not values:
+        return (w, 0.7)
+    lines = values.split("\n")
+    w = max(w, min(0.42 + 0.15 * max(len(v) for v in lines), 0.42 + 0.15 * (VALUE_WRAP + 2)))
+    h = 0.7 + VALUE_LINE_H * len(lines)
+    return (w * 1.3, h + 0.2) if oval else (w, h)
 
 
 class _Drawn:
@@ -351,10 +478,30 @@ def _layout_of(lnodes, ledges, direction, previous):
     return lay
 
 
+def with_choices(collapsed, choices, grouping):
+    """The groups to fold: `collapsed` with a viewer's choices ({group name: (folded?, its label)},
+    oldest first) applied on top, for the groups this grouping has under the same name and label (a
+    loop that now runs another number of times is another loop). Folding a group drops the folds
+    inside it."""
+    collapsed = set(collapsed)
+    for name, (folded, label) in choices.items():
+        g = grouping.groups.get(name)
+        if g is None or g.label != label:
+            continue
+        if folded:
+            collapsed = {c for c in collapsed if not c.startswith(name + ".")}
+            collapsed.add(name)
+        else:
+            collapsed.discard(name)
+    return collapsed
+
+
 def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previous=None, grouping=None,
-                 colour_range=None):
+                 colour_range=None, values=False, choices=None):
     """Lay out a step dict and return (node columns, edge columns, group columns, info).
 
+    values: write each node's value and gradient on it (`node_values_text`; nodes grow to hold them).
+    choices: {group name: (folded?, label)} applied over `collapsed` (or the automatic folds), see with_choices.
     colour_range: (low, high) mean |grad| for the colour scale (default: this step's own range).
     info: {"grouping", "collapsed", "members", "layout", "lo", "hi"} (lo/hi: the colour scale's range)."""
     nodes = step.get("nodes") or []
@@ -371,13 +518,16 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
         collapsed = auto_collapse(grouping, len(nodes), max_nodes) if max_nodes else set()
     else:
         collapsed = {c for c in collapsed if c in grouping.groups}
+    if choices:
+        collapsed = with_choices(collapsed, choices, grouping)
     texts = {}
     lnodes = []
     for n in nodes:
         label = str(n.get("label") or n.get("op") or "?")
         sub = _sub_text(n)
-        texts[n["id"]] = (label, sub)
-        w, h = _node_size(label, sub, direction)
+        vals = node_values_text(n) if values else ""
+        texts[n["id"]] = (label, sub, vals)
+        w, h = _node_size(label, sub, direction, vals, oval=n.get("kind") == "leaf")
         lnodes.append(LayoutNode(n["id"], w, h, grouping.node_group.get(n["id"])))
     if collapsed:
         lnodes, ledges, members = fold_groups(lnodes, edges, collapsed)
@@ -387,7 +537,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
         if ln.id in members:
             g = grouping.groups[ln.id]
             label, sub = g.label, f"{len(members[ln.id])} nodes"
-            texts[ln.id] = (label, sub)
+            texts[ln.id] = (label, sub, "")
             ln.width, ln.height = _node_size(label, sub, direction)
             ln.height = 0.8
     prev = previous if previous else None
@@ -413,7 +563,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
     for ln in lnodes:
         nid = ln.id
         x, y = lay.positions[nid]
-        label, sub = texts[nid]
+        label, sub, vals = texts[nid]
         is_group = nid in members
         gnorm = norms.get(nid)
         if gnorm is not None:
@@ -458,6 +608,8 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
         row["kind_text"] = f"{row['kind']} · {row['op']}" if row["op"] else row["kind"]  # (hover: no dangling "·")
         row["forward_id"] = "" if is_group else (by_id[nid].get("forward_id") or "")
         row["order"] = min(ran[i] for i in members[nid]) if is_group else ran[nid]
+        row["values"] = vals
+        row["values_h"] = VALUE_LINE_H * (vals.count("\n") + 1) if vals else 0.0
         row.update(x=x, y=y, w=ln.width, h=ln.height, colour=fill or KIND_FILL[glyph],
                    line_colour=KIND_LINE[glyph], text_colour=text_colour,
                    grad_abs_mean=gnorm if gnorm is not None else float("nan"))
@@ -541,7 +693,7 @@ def node_columns(step, *, direction="LR", collapsed=None, max_nodes=2000, previo
     return _packed(cols, _NUMERIC_NODE), _packed(ecols, _NUMERIC_EDGE, ragged=("xs", "ys")), gcols, info
 
 
-_NUMERIC_NODE = ("x", "y", "w", "h", "grad_abs_mean", "order")
+_NUMERIC_NODE = ("x", "y", "w", "h", "grad_abs_mean", "order", "values_h")
 _NUMERIC_EDGE = ("width", "ax", "ay", "angle", "x0", "x1", "y0", "y1")
 
 
@@ -616,10 +768,12 @@ class GraphView:
     toggle_on_tap: in a live document (Panel, bokeh serve) a tap on a folded node unfolds it.
     names: what its sources are named after ("graph": `graph-nodes`, `graph-edges`, ...; the
         backward graph's view uses "backward").
+    values: write value and gradient on each node (`node_values_text`); set `.values` and `update`
+        to switch.
     """
 
     def __init__(self, step=None, *, direction="LR", collapsed=None, max_nodes=2000, width=900, height=560,
-                 title=None, toggle_on_tap=True, sizing_mode=None, names="graph"):
+                 title=None, toggle_on_tap=True, sizing_mode=None, names="graph", values=False):
         from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, DataRange1d, GroupFilter, CDSView,
                                   HoverTool, Legend, LegendItem, LogColorMapper, TapTool, BoxZoomTool, PanTool,
                                   ResetTool, SaveTool, WheelZoomTool, Quad, Text, MultiLine, Scatter, Ellipse,
@@ -630,11 +784,17 @@ class GraphView:
             raise ValueError(f"direction must be 'LR' or 'TB', not {direction!r}")
         self.direction = direction
         self.max_nodes = max_nodes
+        self.values = bool(values)
+        self._drawn_values = self.values  # whether the drawing shown has values on its nodes
         # (low, high) mean |grad| of the colour scale, kept across updates (a run's range, see
         # grad_range); None: each step's own range
         self.colour_range = None
-        self.collapsed = set(collapsed) if collapsed is not None else set()
+        self.collapsed = set(collapsed) if collapsed is not None else set()  # the groups drawn folded
         self._auto = collapsed is None
+        self._base = set(self.collapsed)  # what is folded before the choices (unless automatic)
+        # folds and unfolds asked for (a tap, toggle_group), {group name: (folded?, label)}: each holds
+        # while its group is in the graph drawn, so code replaced by other code opens with its own folds
+        self._choices = {}
         self._drawn = None
         self._step = None
         self.positions = {}
@@ -684,7 +844,8 @@ class GraphView:
                                 view=CDSView(filter=self._cull_groups), level="underlay")
         # labels are drawn from small sources that hold only what is on screen (filled by LABEL_LOD):
         # a canvas measures and draws every text it is given, on screen or not
-        self.labels = ColumnDataSource(data={"x": [], "y": [], "label": [], "sub": [], "text_colour": []},
+        self.labels = ColumnDataSource(data={"x": [], "y": [], "label": [], "sub": [], "text_colour": [],
+                                             "values": [], "vy": []},
                                        name=f"{names}-labels", syncable=False)
         self.group_labels = ColumnDataSource(data={"tx": [], "ty": [], "label": [], "line": []},
                                              name=f"{names}-group-labels", syncable=False)
@@ -747,6 +908,10 @@ class GraphView:
         self._subs = add(self.labels, Text(x="x", y="y", text="sub", text_align="center", text_baseline="middle",
                                           text_font_size="9px", text_color="text_colour", text_alpha=0.8,
                                           y_offset=8))
+        # values and gradients (a node's lower lines, when values are on)
+        self._values = add(self.labels, Text(x="x", y="vy", text="values", text_align="center",
+                                            text_baseline="middle", text_font_size="9px", text_color="text_colour",
+                                            text_line_height=1.25, text_font={"value": "monospace"}))
 
         renderers = list(node_renderers.values())
         hover = HoverTool(renderers=renderers + [coarse], tooltips=TOOLTIP, point_policy="follow_mouse",
@@ -792,7 +957,8 @@ class GraphView:
                                  ppu_coarse=COARSE_PPU, many=COARSE_NODES,
                                  cull_filters=[self._cull_nodes, self._cull_edges, self._cull_groups],
                                  cull_min=CULL_NODES, small_graph=SMALL_GRAPH,
-                                 label_text=self._labels.glyph), code=_js.LABEL_LOD)
+                                 label_text=self._labels.glyph, values_text=self._values.glyph),
+                      code=_js.LABEL_LOD)
         for r in (xr, yr):
             r.js_on_change("start", lod)
             r.js_on_change("end", lod)
@@ -822,15 +988,20 @@ class GraphView:
         grouping = None
         if self._step is not None and step is self._step and self._drawn is not None:
             grouping = self._drawn.grouping
-        collapsed = None if self._auto else self.collapsed
+        collapsed = None if self._auto else self._base
+        # (values switched on or off: every node changes size, so the graph is laid out afresh)
+        keep_positions = keep_positions and self._drawn_values == self.values
+        self._drawn_values = self.values
         previous = self.positions if keep_positions and self.positions else None
         cols, ecols, gcols, info = node_columns(step, direction=self.direction, collapsed=collapsed,
                                                 max_nodes=self.max_nodes, previous=previous, grouping=grouping,
-                                                colour_range=self.colour_range)
+                                                colour_range=self.colour_range, values=self.values,
+                                                choices=self._choices)
         self._step = step
         self._drawn = _Drawn(step, info["grouping"], info["collapsed"], info["members"], info["layout"], None)
-        if self._auto:
-            self.collapsed = set(info["collapsed"])
+        groups = info["grouping"].groups
+        self._choices = {k: v for k, v in self._choices.items() if k in groups and groups[k].label == v[1]}
+        self.collapsed = set(info["collapsed"])
         self.positions = dict(info["layout"].positions)
         self.path.indices = []
         self.path_nodes.indices = []
@@ -955,15 +1126,11 @@ class GraphView:
         """Fold the group `name` if it is drawn unfolded, unfold it if it is folded; redraw."""
         if self._drawn is None or name not in self._drawn.grouping.groups:
             raise KeyError(f"no group {name!r} in this step")
-        self._auto = False
-        collapsed = set(self.collapsed)
-        if name in collapsed:
-            collapsed.discard(name)
-        else:
-            # folding a group drops the folds inside it (they come back unfolded)
-            collapsed = {c for c in collapsed if not c.startswith(name + ".")}
-            collapsed.add(name)
-        self.collapsed = collapsed
+        folded = name not in self.collapsed
+        if folded:  # folding a group drops the choices inside it (they come back as they were)
+            self._choices = {k: v for k, v in self._choices.items() if not k.startswith(name + ".")}
+        self._choices.pop(name, None)
+        self._choices[name] = (folded, self._drawn.grouping.groups[name].label)  # (the latest applies last)
         self.update(self._step)
         return name in self.collapsed
 
@@ -977,7 +1144,8 @@ class GraphView:
 
     def expand_all(self):
         self._auto = False
-        self.collapsed = set()
+        self._base = set()
+        self._choices = {}
         self.update(self._step)
 
     def node_dict(self, key):

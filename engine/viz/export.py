@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import json
 import os
 import shutil
 
 from .bokeh_view import VIEWS, GraphView, as_step_dict, node_columns, view_step
 from . import _js
+from .explanation import EXPLAIN_CSS, EXPLAIN_PATHS, explanation_html
 
 __all__ = ["Drawing", "draw", "page", "page_layout", "to_html", "save_html", "iframe_html", "export_png",
            "export_svg"]
@@ -45,6 +47,12 @@ svg.gv-heat text { font: 9px monospace; fill: #111; }
 svg { display: block; }
 """
 
+# the answer under the inspector wraps within its column (its formulas and numbers can be long)
+ANSWER_CSS = """
+.gv-explain { overflow-wrap: anywhere; }
+.gv-explain code { white-space: pre-wrap; }
+"""
+
 HEADER_CSS = """
 :host { font: 13px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; }
 .gv-head b { font-size: 15px; }
@@ -65,15 +73,19 @@ def _summary_line(step, view):
 
 
 def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspector_width=380, views=None,
-                shown="forward", player=True):
+                shown="forward", player=True, explanations=None, values=None):
     """The page around a GraphView: title line, search box, the graph, an inspector panel and, with
     `steps` (a list of precomputed step drawings), a step slider and the loss curve.
 
     views: {"forward": [drawing per step], "backward": [...], "both": [...]} (drawings as in
     `steps`): a forward/backward/both switch (keys f, b, v) shows the one chosen, `shown` at first.
-    player: a step-through player under the graph (⇤ ‹ ▶ › ⇥, keys ← →)."""
+    player: a step-through player under the graph (⇤ ‹ ▶ › ⇥, keys ← →).
+    explanations: an `Explanations` (see `explanations_of`): "why this gradient?" under the
+    inspector answers from them.
+    values: {"shown": bool, "off": {view: [drawing per step]}, "on": {...}}: a "values on nodes"
+    toggle (key n) between drawings without and with each node's value and gradient written on it."""
     from bokeh.layouts import column, row
-    from bokeh.models import CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Slider, TextInput
+    from bokeh.models import CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Slider, TextInput, Toggle
     from bokeh.plotting import figure
     step = view.step or {"nodes": [], "edges": []}
     head = Div(text=f"<div class='gv-head'><b>{html.escape(title or 'Computation graph')}</b>"
@@ -84,7 +96,9 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
     search.js_on_change("value_input", CustomJS(args=dict(nodes=view.nodes, xr=view.figure.x_range,
                                                           yr=view.figure.y_range, status=status), code=_js.SEARCH))
     more = (" · keys: <b>f</b> forward, <b>b</b> backward, <b>v</b> both graphs" if views else "") + (
-        " · <b>← →</b> step through the events" if player else "")
+        " · <b>← →</b> step through the events" if player else "") + (
+        " · <b>n</b> values on nodes" if values else "") + (
+        f" · {html.escape(explanations.note)}" if explanations is not None and explanations.note else "")
     keys = Div(text="<div class='gv-keys'>scroll: zoom · drag: pan · click a node: its value and gradient, and the "
                     f"path it takes to the output · colour: mean |grad| per element{more}</div>",
                stylesheets=[InlineStyleSheet(css=HEADER_CSS)], sizing_mode="stretch_width")
@@ -100,7 +114,26 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
         names = [v for v in VIEWS if v in views]
         switch = RadioButtonGroup(labels=names, active=names.index(shown), name="graph-view")
         top = row(search, switch, status)
-    parts = [head, top, keys, row(view.figure, inspector)]
+    side = inspector
+    explain_ready = None
+    if explanations is not None and explanations.tables:
+        from bokeh.models import Button
+        why = Button(label="why this gradient?", disabled=True, name="graph-explain", width=160)
+        # (scrolls past the figure's height, so that the player stays near the graph)
+        answer = Div(text="", width=inspector_width - 20, name="graph-explanation",
+                     stylesheets=[InlineStyleSheet(css=INSPECTOR_CSS + EXPLAIN_CSS + ANSWER_CSS)],
+                     styles={"max-height": f"{view.figure.height or 560}px", "overflow-y": "auto"})
+        explain_ready = CustomJS(args=dict(nodes=view.nodes, table=explanations.tables, slider=None, button=why,
+                                           answer=answer), code=_js.EXPLAIN)
+        view.nodes.selected.js_on_change("indices", explain_ready)
+        why.js_on_click(explain_ready)
+        side = column(inspector, why, answer)
+    toggle = None
+    if values:
+        toggle = Toggle(label="values on nodes", active=bool(values["shown"]), width=130, name="graph-values",
+                        button_type="light")
+        top.children.insert(len(top.children) - 1, toggle)
+    parts = [head, top, keys, row(view.figure, side)]
     if player:
         parts.append(view.player(width=view.figure.width))
     if view.needs_overview:
@@ -113,16 +146,25 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
                         title="kept step", width=420, name="graph-step")
         slider.js_on_change("value", CustomJS(args=dict(steps=steps, nodes=view.nodes, edges=view.edges,
                                                         groups=view.groups, title=title_div, views=views or {},
-                                                        switch_=switch), code=_js.STEP_SLIDER))
+                                                        switch_=switch, **_values_args(values, toggle)),
+                                              code=_js.STEP_SLIDER))
         parts.append(row(slider, title_div))
+        if explain_ready is not None:  # the answers of the step shown
+            explain_ready.args["slider"] = slider
     if switch is not None:
         switch.js_on_change("active", CustomJS(args=dict(views=views, nodes=view.nodes, edges=view.edges,
-                                                         groups=view.groups, slider=slider), code=_js.VIEW_SWITCH))
-    if switch is not None or player:
+                                                         groups=view.groups, slider=slider,
+                                                         **_values_args(values, toggle)), code=_js.VIEW_SWITCH))
+    if toggle is not None:
+        toggle.js_on_change("active", CustomJS(args=dict(nodes=view.nodes, edges=view.edges, groups=view.groups,
+                                                         slider=slider, switch_=switch, **_values_args(values, toggle)),
+                                               code=_js.VALUES_SWITCH))
+    page_keys = None
+    if switch is not None or player or toggle is not None:
         # (bound once the figure has its size: the first thing every page, whole or fragment, does)
-        view.figure.js_on_change("inner_width", CustomJS(
-            args=dict(switch_=switch, player=view.player_slider if player else None, nodes=view.nodes),
-            code=_js.PAGE_KEYS))
+        page_keys = CustomJS(args=dict(switch_=switch, player=view.player_slider if player else None,
+                                       nodes=view.nodes, values=toggle, root=None), code=_js.PAGE_KEYS)
+        view.figure.js_on_change("inner_width", page_keys)
     if losses and len(losses) > 1:
         lf = figure(height=130, width=view.figure.width, title="loss per step", tools="hover",
                     tooltips=[("step", "@x"), ("loss", "@y")], toolbar_location=None)
@@ -138,7 +180,17 @@ def page_layout(view, *, title=None, steps=None, losses=None, start=None, inspec
         lf.xaxis.axis_label = "step"
         lf.xaxis.axis_label_text_font_size = "10px"
         parts.append(lf)
-    return column(*parts)
+    root = column(*parts)
+    if page_keys is not None:
+        page_keys.args["root"] = root  # where the pointer makes this graph the one keys go to
+    return root
+
+
+def _values_args(values, toggle):
+    """The drawings the values toggle chooses between, for the page's CustomJS callbacks."""
+    if not values:
+        return {"values": None, "values_off": {}, "values_on": {}}
+    return {"values": toggle, "values_off": values["off"], "values_on": values["on"]}
 
 
 def _steps_of(obj):
@@ -157,7 +209,11 @@ def _steps_of(obj):
 
 def page(obj, *, step=None, title=None, **view_kw):
     """The Bokeh layout of an exported page for `obj` (a Graph, Step, their dicts, a Tensor, or a
-    GraphView). For a Graph with several kept steps the page can switch between them."""
+    GraphView). For a Graph with several kept steps the page can switch between them.
+
+    values=True writes each node's value and gradient on it at first; the page's "values on nodes"
+    toggle (key n) switches them on and off (pages of more than VALUES_UP_TO nodes in all keep the
+    drawing asked for, without the toggle)."""
     if isinstance(obj, GraphView):
         return page_layout(obj, title=title)
     if isinstance(obj, Drawing):
@@ -167,13 +223,20 @@ def page(obj, *, step=None, title=None, **view_kw):
     if shown not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {shown!r}")
     player = view_kw.pop("player", True)
+    explain = view_kw.pop("explain", True)
+    values_on = bool(view_kw.pop("values", False))
     run = _steps_of(obj)
     if run is None or len(run[0]) <= 1:
         s = as_step_dict(obj, step)
-        views = _view_drawings([s], view_kw) if s.get("backward") else None
-        view = GraphView(view_step(s, shown) if views else s, **view_kw)
+        views = _view_drawings([s], view_kw, values_on) if s.get("backward") else None
+        view = GraphView(view_step(s, shown) if views else s, values=values_on, **view_kw)
+        values = _values_sets([s], view_kw, values_on, views or {"forward": [_drawing(view)]})
+        live = _live_step(obj, step, s)
+        clickable = _clickable([view.nodes.data] + [v[0]["nodes"] for v in (views or {}).values()])
         return page_layout(view, title=title, losses=run[1] if run else None, views=views,
-                           shown=shown if views else "forward", player=player)
+                           shown=shown if views else "forward", player=player, values=values,
+                           explanations=explanations_of([(live, s, clickable)]) if explain and live is not None
+                           else None)
     detailed, losses = run
     chosen = as_step_dict(obj, step)
     start = next((k for k, s in enumerate(detailed) if s is chosen or s.get("index") == chosen.get("index")),
@@ -185,7 +248,7 @@ def page(obj, *, step=None, title=None, **view_kw):
     max_nodes = view_kw.get("max_nodes", 2000)
     for s in detailed:
         cols, ecols, gcols, info = node_columns(s, direction=direction, collapsed=view_kw.get("collapsed"),
-                                                max_nodes=max_nodes, previous=previous)
+                                                max_nodes=max_nodes, previous=previous, values=values_on)
         previous = info["layout"].positions
         loss = s.get("loss")
         drawings.append({"nodes": cols, "edges": ecols, "groups": gcols,
@@ -193,34 +256,150 @@ def page(obj, *, step=None, title=None, **view_kw):
                                   + f" · {len(s.get('nodes') or [])} nodes"})
     views = None
     if any(s.get("backward") for s in detailed) and sum(len(s.get("nodes") or ()) for s in detailed) <= VIEWS_UP_TO:
-        views = _view_drawings(detailed, view_kw)
+        views = _view_drawings(detailed, view_kw, values_on)
         views["forward"] = drawings
     else:
         shown = "forward"
-    view = GraphView(None, **view_kw)
+    values = _values_sets(detailed, view_kw, values_on, views or {"forward": drawings})
+    view = GraphView(None, values=values_on, **view_kw)
     view.update(view_step(detailed[start], shown), keep_positions=False)
     first = (views or {}).get(shown, drawings)[start]
     view.nodes.data = first["nodes"]
     view.edges.data = first["edges"]
     view.groups.data = first["groups"]
+    explanations = None
+    if explain:
+        live = [_live_step(obj, None, d) for d in detailed]
+        if any(s is not None for s in live):
+            clickable = [_clickable([d["nodes"]] + [v[k]["nodes"] for v in (views or {}).values()])
+                         for k, d in enumerate(drawings)]
+            explanations = explanations_of(list(zip(live, detailed, clickable)))
     return page_layout(view, title=title, steps=drawings, losses=losses, start=start, views=views, shown=shown,
-                       player=player)
+                       player=player, explanations=explanations, values=values)
+
+
+EXPLAIN_NODES = 200          # nodes of a step whose answers a page holds (all of a smaller step)
+EXPLAIN_BYTES = 1_000_000    # bytes of answers a page holds at most (the page says when it left some out)
+
+
+class Explanations:
+    """The answers to "why this gradient?" a page holds: `tables` ([{node id: HTML}] per drawn step,
+    the HTML as the app's inspector shows it), `note` (what the page says about those left out)."""
+
+    def __init__(self, tables, note=""):
+        self.tables = tables
+        self.note = note
+
+    @property
+    def size(self):
+        """Bytes the answers add to a saved page."""
+        return sum(_page_bytes(k) + _page_bytes(v) for t in self.tables for k, v in t.items())
+
+
+def _chosen_nodes(nodes):
+    """The ids of the nodes a gradient reached, in the order a page takes their answers: the leaves
+    and parameters first (what a reader asks about), then the others from the output back (their
+    answers are the shortest)."""
+    reached = [n for n in nodes if n.get("grad") is not None and n.get("kind") not in ("group", "elided", "failed")]
+    first = [n["id"] for n in reached if n.get("kind") in ("leaf", "param")]
+    return first + [n["id"] for n in reversed(reached) if n.get("kind") not in ("leaf", "param")]
+
+
+def _clickable(columns):
+    """The ids of the nodes a reader can click in these drawings (node columns): the nodes drawn,
+    and those a backward node stands for (a folded group's members are not drawn)."""
+    out = set()
+    for c in columns:
+        out.update(c.get("id") or ())
+        out.update(i for i in c.get("forward_id") or () if i)
+    return out
+
+
+def explanations_of(steps, *, max_nodes=EXPLAIN_NODES, max_bytes=EXPLAIN_BYTES):
+    """The answers for [(captured Step, its drawn step dict[, the ids a reader can click])], worked
+    out now with `Step.explain`,
+    bounded: at most `max_nodes` nodes a step (`_chosen_nodes`) and `max_bytes` of page in all
+    (answers are added in that order when they fit: one path through an unrolled loop can be long).
+    The page says how many nodes it holds answers for when that is not all of them."""
+    tables, asked, held, size, made = [], 0, 0, 0, 0
+    for live, drawn, *clickable in steps:
+        table = {}
+        tables.append(table)
+        if live is None or not drawn.get("closed", True):
+            continue
+        known = {str(n.id): n.id for n in live.nodes}
+        reached = _chosen_nodes(drawn.get("nodes") or ())
+        if clickable:
+            reached = [i for i in reached if i in clickable[0]]
+        asked += len(reached)
+        for node_id in reached[:max_nodes]:
+            if made > 4 * max_bytes or node_id not in known:  # (work in proportion to what is kept)
+                continue
+            try:
+                answer = live.explain(known[node_id]).to_dict(max_paths=EXPLAIN_PATHS)
+            except (ValueError, RuntimeError, KeyError):  # nothing to explain there
+                continue
+            text = explanation_html(answer)
+            cost = _page_bytes(node_id) + _page_bytes(text)
+            made += cost
+            if size + cost <= max_bytes:  # (else it is left out, and smaller ones after it may fit)
+                table[node_id] = text
+                size += cost
+                held += 1
+    note = ""
+    if held < asked:
+        note = (f"“why this gradient?” answers {held:,} of the {asked:,} nodes a gradient reached (the leaves and "
+                f"parameters first; a page holds at most {EXPLAIN_NODES} a step and {max_bytes / 1e6:g} MB of them)"
+                if held else f"no “why this gradient?” here: its answers would make the page too big "
+                             f"(more than {max_bytes / 1e6:g} MB)")
+    return Explanations(tables, note)
+
+
+def _page_bytes(text):
+    """What a string adds to a saved page: Bokeh writes it as JSON, HTML-escaped, in UTF-8."""
+    return len(html.escape(json.dumps(text, ensure_ascii=False), quote=False).encode())
+
+
+def _live_step(obj, step, drawn):
+    """The captured Step behind the one step drawn, when `obj` is a capture (not dicts)."""
+    from .. import graph as graph_mod
+    if isinstance(obj, graph_mod.Step):
+        return obj
+    if isinstance(obj, graph_mod.Graph):
+        return next((s for s in obj.steps if s.index == drawn.get("index")), None)
+    return None
 
 
 VIEWS_UP_TO = 20000  # a page of kept steps with more nodes than this in all draws the forward view only
+VALUES_UP_TO = 2000  # ... and with more than this, has no values toggle (its drawings would double)
 
 
-def _view_drawings(steps, view_kw):
+def _drawing(view):
+    """A GraphView's drawing, as the page's switches hold them."""
+    return {"nodes": dict(view.nodes.data), "edges": dict(view.edges.data), "groups": dict(view.groups.data)}
+
+
+def _values_sets(steps, view_kw, values_on, shown_set):
+    """The values toggle's drawings: {"shown", "off", "on"}, `shown_set` the drawings of the state
+    shown at first; None when the page is too big for a second set."""
+    if sum(len(s.get("nodes") or ()) for s in steps) > VALUES_UP_TO:
+        return None
+    other = _view_drawings(steps, view_kw, not values_on, names=list(shown_set))
+    return {"shown": values_on, "off": other if values_on else shown_set, "on": shown_set if values_on else other}
+
+
+def _view_drawings(steps, view_kw, values=False, names=VIEWS):
     """{view: [drawing of each step in that view]} for the forward/backward/both switch."""
     out = {}
     direction = view_kw.get("direction", "LR")
     max_nodes = view_kw.get("max_nodes", 2000)
-    for v in VIEWS:
+    for v in names:
         previous = None
         out[v] = []
         for s in steps:
             cols, ecols, gcols, info = node_columns(view_step(s, v), direction=direction, max_nodes=max_nodes,
-                                                    collapsed=view_kw.get("collapsed"), previous=previous)
+                                                    collapsed=view_kw.get("collapsed"), previous=previous,
+                                                    values=values)
             previous = info["layout"].positions
             out[v].append({"nodes": cols, "edges": ecols, "groups": gcols})
     return out
@@ -278,6 +457,9 @@ def _iframe(doc, height=None):
             f'sandbox="allow-scripts allow-same-origin"></iframe>')
 
 
+PAGE_OPTIONS = ("view", "player", "explain")  # what page() takes besides the GraphView's options
+
+
 class Drawing:
     """What engine.viz.draw returns: shows itself inline in Jupyter, saves as HTML/PNG/SVG/JSON.
 
@@ -285,18 +467,29 @@ class Drawing:
     `.view` is a GraphView of it to use or embed directly."""
 
     def __init__(self, obj, title=None, **view_kw):
+        from .. import graph as graph_mod
         view_kw.setdefault("toggle_on_tap", False)
         self.source = obj
         self.title = title
         self._kw = view_kw
         self._step = obj.step if isinstance(obj, GraphView) else as_step_dict(obj)
         self._view = obj if isinstance(obj, GraphView) else None
+        # a page is drawn from the capture itself when there is one: its answers come from it
+        self._page_of = obj if isinstance(obj, (graph_mod.Graph, graph_mod.Step)) else self._step
+
+    @property
+    def _view_kw(self):
+        """The options that are the GraphView's (not the page's: view, player, explain)."""
+        return {k: v for k, v in self._kw.items() if k not in PAGE_OPTIONS}
 
     @property
     def view(self):
         if self._view is None:
-            self._view = GraphView(self._step, **self._kw)
+            self._view = self._new_view()
         return self._view
+
+    def _new_view(self):
+        return GraphView(view_step(self._step, self._kw.get("view") or "forward"), **self._view_kw)
 
     @property
     def figure(self):
@@ -315,7 +508,7 @@ class Drawing:
         return self._step
 
     def to_html(self):
-        return to_html(self._step, title=self.title, **self._kw)
+        return to_html(self._page_of, title=self.title, **self._kw)
 
     def save(self, path):
         """Save by extension: .html (a page), .png, .svg, .json (the step dict)."""
@@ -324,9 +517,9 @@ class Drawing:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(self.to_html())
         elif ext == ".png":
-            export_png(GraphView(self._step, **self._kw), path)
+            export_png(self._new_view(), path)
         elif ext == ".svg":
-            export_svg(GraphView(self._step, **self._kw), path)
+            export_svg(self._new_view(), path)
         elif ext == ".json":
             import json
             with open(path, "w", encoding="utf-8") as f:
@@ -358,7 +551,8 @@ class Drawing:
 def draw(obj, *, title=None, **view_kw):
     """Draw a tensor's autograd graph (no capture needed, like torchviz's make_dot), or a captured
     Graph/Step. Returns a Drawing: inline in Jupyter, `.save("graph.html")`, `.view` for the
-    GraphView (direction=, collapsed=, max_nodes= go to it)."""
+    GraphView (direction=, collapsed=, max_nodes= go to it; view= "forward", "backward" or "both",
+    player= and explain= to the page)."""
     return Drawing(obj, title=title, **view_kw)
 
 

@@ -67,7 +67,9 @@ def server():
         if proc.poll() is not None:
             raise RuntimeError("panel serve exited:\n" + proc.stdout.read().decode(errors="replace"))
         try:
-            with urllib.request.urlopen(url, timeout=5) as r:
+            # (a first page can take several seconds on a busy machine: a short timeout would only
+            # abandon it and ask again, each time building another session)
+            with urllib.request.urlopen(url, timeout=30) as r:
                 if r.status == 200:
                     break
         except OSError:

@@ -4,14 +4,14 @@
   sample inputs. Each op the engine has runs a bounded number of those samples as a function, a
   method and an in-place method; values, dtypes, shapes and the gradients of a fixed random
   projection of the outputs must match PyTorch's.
-- `torch.overrides.get_testing_overrides()`: every public function and Tensor method with its
-  signature. Each name the engine has must accept PyTorch's parameter names.
+- `torch.overrides.get_testing_overrides()`: every public function and Tensor method, with the
+  parameters PyTorch accepts (tests/engine/signature_oracle.py). Each name must exist in the engine
+  and accept PyTorch's parameter names, or sit in that file's reasoned exclusion list.
 
 Neither demands full coverage: `opinfo_passing.txt` and `signature_passing.txt` list what passes
 today, and the tests fail when one of those regresses. After fixing more, refresh them with
 `python -m tests.engine.pytorch_oracles --update` (it prints the coverage figures too).
 """
-import inspect
 import math
 import pathlib
 import sys
@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from gradview import engine
+from tests.engine.signature_oracle import run_signatures, signature_summary  # noqa: F401  (re-exported)
 
 HERE = pathlib.Path(__file__).parent
 OPINFO_BASELINE = HERE / "opinfo_passing.txt"
@@ -416,113 +417,6 @@ def opinfo_summary(results):
             f"usable sample; {counts.get('excluded', 0)} of {len(results)} excluded)")
 
 
-# ---------------------------------------------------------------------------------------------
-# signatures
-NAMESPACES = {  # torch object -> (engine path, label)
-    "torch": "", "torch.Tensor": "Tensor", "torch.nn.functional": "nn.functional", "torch.linalg": "linalg",
-    "torch.special": "special", "torch.fft": "fft",
-}
-
-
-def public_names():
-    """{"torch.abs": (torch callable, signature lambda), ...} for the namespaces above."""
-    import torch
-    import torch.overrides
-    owners = {}
-    for label in NAMESPACES:
-        obj = torch
-        for part in label.split(".")[1:]:
-            obj = getattr(obj, part)
-        owners[label] = obj
-    out = {}
-    for fn, sig in torch.overrides.get_testing_overrides().items():
-        name = getattr(fn, "__name__", None)
-        if name == "__get__":  # a Tensor attribute (grad, shape, ...): its descriptor's getter
-            desc = fn.__self__
-            attr = getattr(desc, "__name__", None) or getattr(getattr(desc, "fget", None), "__name__", None)
-            if attr:
-                out[f"torch.Tensor.{attr}"] = (fn, sig)
-            continue
-        if name is None:
-            continue
-        for label, owner in owners.items():
-            prefix = label.rpartition(".")[2] + "_"  # torch.linalg.norm is named linalg_norm
-            if label in ("torch.linalg", "torch.special", "torch.fft") and name.startswith(prefix) and \
-                    getattr(owner, name[len(prefix):], None) is fn:
-                out[f"{label}.{name[len(prefix):]}"] = (fn, sig)
-                break
-            attr = getattr(owner, name, None)
-            if attr is not None and attr is fn:
-                out[f"{label}.{name}"] = (fn, sig)
-                break
-    return out
-
-
-def engine_object(full_name):
-    label, _, name = full_name.rpartition(".")
-    path = NAMESPACES[label]
-    owner = engine_callable(path) if path else engine
-    if owner is None:
-        return None, False
-    if label == "torch.Tensor":
-        attr = inspect.getattr_static(owner, name, None)
-        return attr, attr is not None
-    try:
-        value = getattr(owner, name)
-    except (AttributeError, ImportError):
-        return None, False
-    return value, True
-
-
-def _parameter_names(sig_fn):
-    sig = inspect.signature(sig_fn)
-    return [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-
-
-def signature_problem(full_name, torch_fn, torch_sig):
-    """None when the engine's callable accepts PyTorch's parameter names, else what is missing."""
-    ours, found = engine_object(full_name)
-    if not found:
-        return "missing"
-    if isinstance(ours, property) or not callable(ours) or getattr(torch_sig, "__name__", "") == "<lambda>" and \
-            full_name.startswith("torch.Tensor.") and getattr(torch_fn, "__name__", "") == "__get__":
-        return None  # attributes and properties: existing is all a signature can ask
-    try:
-        sig = inspect.signature(ours)
-    except (TypeError, ValueError):
-        return None  # a builtin or a class without a signature to read
-    params = sig.parameters
-    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-        return None
-    names = set(params)
-    theirs = _parameter_names(torch_sig)
-    if full_name.startswith("torch.Tensor.") and theirs and theirs[0].name == "self":
-        theirs = theirs[1:]
-    lacking = [p.name for p in theirs if p.name not in names and p.name not in ("self", "input") and
-               p.kind is not p.POSITIONAL_ONLY and not (p.name in ("out", "layout", "pin_memory", "memory_format",
-                                                                   "non_blocking", "names"))]
-    if lacking:
-        return "lacks " + ", ".join(lacking)
-    return None
-
-
-def run_signatures():
-    return {name: signature_problem(name, fn, sig) for name, (fn, sig) in sorted(public_names().items())}
-
-
-def signature_summary(results):
-    by_space = {}
-    for name, problem in results.items():
-        label = name.rpartition(".")[0]
-        have, ok, total = by_space.get(label, (0, 0, 0))
-        by_space[label] = (have + (problem != "missing"), ok + (problem is None), total + 1)
-    parts = [f"{label}: {have} present, {ok} compatible of {total}" for label, (have, ok, total) in by_space.items()]
-    have = sum(v[0] for v in by_space.values())
-    ok = sum(v[1] for v in by_space.values())
-    total = sum(v[2] for v in by_space.values())
-    return f"Signatures: {ok} compatible, {have} present of {total} ({'; '.join(parts)})"
-
-
 def read_baseline(path):
     if not path.exists():
         return set()
@@ -544,7 +438,7 @@ def main(argv):
             if status in ("fail", "missing"):
                 print(f"  {status:8} {key}: {detail}")
         for name, problem in sig.items():
-            if problem is not None and problem != "missing":
+            if problem is not None and not problem.startswith("excluded"):
                 print(f"  signature {name}: {problem}")
     if "--update" in argv:
         write_baseline(OPINFO_BASELINE, [k for k, v in ops.items() if v[0] == "pass"],

@@ -205,6 +205,22 @@ def test_big_graphs_start_folded_and_expand_on_demand():
     assert len(view.nodes.data["id"]) == 2401
 
 
+def test_an_unfolded_group_stays_unfolded_only_while_it_is_drawn():
+    big = synthetic(800)  # 2,401 nodes: folded automatically
+    view = GraphView(big)
+    folded = sorted(view.collapsed)
+    assert folded
+    view.toggle_group(folded[0])
+    unfolded = len(view.nodes.data["id"])
+    assert folded[0] not in view.collapsed and unfolded > 2000
+    view.update(synthetic(800))  # the same graph again (new values, a training step): still unfolded
+    assert len(view.nodes.data["id"]) == unfolded
+    view.update(synthetic(3))    # other code: the choice goes with the group it was made on
+    assert view.collapsed == set()
+    view.update(big)             # a big graph after that folds on its own again
+    assert sorted(view.collapsed) == folded and len(view.nodes.data["id"]) < 2000
+
+
 def test_tensor_without_capture_and_jupyter_display(tmp_path):
     x = torch.ones(2, 2, requires_grad=True)
     z = (x + 1) * 3
@@ -279,6 +295,15 @@ def test_app_export_runs_a_torch_script(tmp_path):
     labels = [n["label"] for n in d["steps"][0]["nodes"]]
     assert "weight" in labels and d["steps"][0]["nodes"][-1]["kind"] == "output"
     assert d["steps"][0]["nodes"][-1]["file"] == str(script)
+    from tests.app.integrations.sites import graphs_in
+    (shown,) = graphs_in(out.read_text())
+    reached = sum(1 for n in d["steps"][0]["nodes"] if n["grad"] is not None)
+    assert shown["view"] == "forward" and shown["player"] and shown["answers"] == reached >= 4
+    res = subprocess.run([sys.executable, "-m", "gradview.app.export", str(script), "-o", str(out), "--view", "both",
+                          "--no-player", "--no-explain"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert graphs_in(out.read_text()) == [{"view": "both", "views": ["forward", "backward", "both"], "player": False,
+                                           "answers": 0}]
 
 
 def test_app_export_alias_is_only_for_the_run(tmp_path):

@@ -6,6 +6,7 @@ from ...ops import elementwise as _ew
 from ...ops import nn as _nn
 from ...ops.inplace import run_inplace
 from ...ops.reduce import normalize_dim
+from ..._dtype import float64
 
 
 def relu(input, inplace=False):
@@ -165,8 +166,18 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         return run_inplace(input, lambda old: rrelu(old, lower, upper, training), "rrelu_")
     if not training:
         return leaky_relu(input, (lower + upper) / 2)
-    slopes = creation.empty_like(input).uniform_(lower, upper)  # a random slope per element
-    return _ew.where(input > 0, input, input * slopes)
+    return rrelu_sampled(input, lower, upper)
+
+
+def rrelu_sampled(input, lower, upper, generator=None):
+    """Training-mode rrelu as PyTorch draws it: one double-precision uniform slope per element at or
+    below zero, in order, the elements above zero keeping slope 1."""
+    negative = input.detach() <= 0
+    count = int(negative.sum().item())
+    drawn = creation.empty(count, dtype=float64).uniform_(lower, upper, generator=generator)
+    slopes = creation.ones(tuple(input.shape), dtype=float64, device=input.device)
+    slopes[negative] = drawn.to(input.device)
+    return _ew.where(negative, input * slopes.to(input.dtype), input)
 
 
 def _inplace(name, fn):

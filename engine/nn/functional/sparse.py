@@ -46,7 +46,8 @@ def _embedding_renorm(weight, idx, max_norm, norm_type):
     weight._version_box[0] += 1
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(input, num_classes=-1):
+    tensor = input
     if tensor.dtype is not int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     data = tensor._host()

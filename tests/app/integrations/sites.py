@@ -135,3 +135,54 @@ def executed_notebook_html(timeout=180):
             raise RuntimeError(f"nbconvert failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
         _built["notebook"] = os.path.join(out, "notebook.html")
     return _built["notebook"]
+
+
+WALK_BLOCK = """\
+import torch
+x = torch.ones(2, 2, requires_grad=True)
+y = x + 2
+z = y * y * 3
+out = z.mean()
+out.backward()
+"""
+
+
+def graphs_in(page):
+    """What each graph of a built page starts with, read from its Bokeh document (in page order):
+    [{"view": the view shown, "views": the switch's choices, "player": whether it has one,
+    "answers": nodes with a "why this gradient?" answer}]."""
+    import html
+    import json
+    import re
+    import ast
+    out = []
+    whole = [html.unescape(t) for t in re.findall(r'<script type="application/json" id="[^"]*">\s*(.*?)\s*</script>',
+                                                  page, re.S)]
+    # a fragment (components()) writes its document as a JavaScript string
+    parts = [ast.literal_eval("'" + t + "'") for t in re.findall(r"const docs_json = '(.*?)';\n", page)]
+    for text in whole + parts:
+        docs = json.loads(text)
+        for doc in docs.values():
+            models = []
+
+            def walk(v):
+                if isinstance(v, dict):
+                    if v.get("type") == "object" and isinstance(v.get("attributes"), dict):
+                        models.append(v)
+                    for x in v.values():
+                        walk(x)
+                elif isinstance(v, list):
+                    for x in v:
+                        walk(x)
+            walk(doc)
+            named = {m["attributes"].get("name"): m["attributes"] for m in models if m["attributes"].get("name")}
+            switch = named.get("graph-view")
+            answers = 0
+            for m in models:
+                if m.get("name") == "CustomJS" and "cb_obj.origin === button" in m["attributes"].get("code", ""):
+                    args = dict(m["attributes"]["args"]["entries"])
+                    answers = sum(len(t.get("entries", t)) for t in args["table"])
+            out.append({"view": switch["labels"][switch.get("active", 0)] if switch else "forward",
+                        "views": switch["labels"] if switch else ["forward"],
+                        "player": "graph-player" in named, "answers": answers})
+    return out

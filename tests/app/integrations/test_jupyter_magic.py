@@ -68,3 +68,26 @@ def test_nbconvert_execute_keeps_the_graph_without_a_server():
     doc = html.unescape(frames[0])
     assert "graph-nodes" in doc and "graph-step" in doc and "Bokeh.embed.embed_items" in doc
     assert "step 2: loss" in page and "tensor([" in page  # printed output, and the next cell saw `w`
+
+
+def test_the_magic_shows_the_backward_view_with_answers_and_no_player_when_asked(shell):
+    from tests.app.integrations.sites import WALK_BLOCK, graphs_in
+    (shown,) = run_cell(shell, "view=backward player=false", WALK_BLOCK).outputs
+    (graph,) = graphs_in(html.unescape(shown.data["text/html"]))
+    assert graph == {"view": "backward", "views": ["forward", "backward", "both"], "player": False, "answers": 5}
+    (shown,) = run_cell(shell, "view=both", WALK_BLOCK).outputs
+    assert [(g["view"], g["player"]) for g in graphs_in(html.unescape(shown.data["text/html"]))] == [("both", True)]
+    assert "view must be one of forward, backward, both" in run_cell(shell, "view=sideways", WALK_BLOCK).stderr
+
+
+def test_draw_shows_the_view_asked_for_with_the_answers():
+    from gradview.engine import graph, viz
+    from tests.app.integrations.sites import WALK_BLOCK, graphs_in
+    ns = {}
+    from gradview.engine.run import torch_alias
+    with torch_alias(), graph.capture() as g:
+        exec(WALK_BLOCK, ns)
+    drawing = viz.draw(g, view="backward", player=False)
+    (graph_,) = graphs_in(html.unescape(drawing._repr_html_()))
+    assert graph_["view"] == "backward" and not graph_["player"] and graph_["answers"] == 5
+    assert len(drawing.view.nodes.data["id"]) == 5  # the view object draws too

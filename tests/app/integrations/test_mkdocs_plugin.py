@@ -113,3 +113,18 @@ def test_an_error_fails_the_build_with_page_and_line(project, tmp_path):
     log = build_mkdocs(config, str(tmp_path / "site"))
     assert f"{os.path.join('docs', 'bad.md')}:6: gradview: the code raised RuntimeError" in log
     assert "gradview-error" in read(os.path.join(tmp_path, "site", "bad", "index.html"))
+
+
+def test_fences_take_view_and_player_as_exported_pages_do(tmp_path):
+    from tests.app.integrations.sites import WALK_BLOCK, graphs_in
+    mkdocs_on_path(str(tmp_path / "entry-point"))
+    project = tmp_path / "tiny"
+    (project / "docs").mkdir(parents=True)
+    (project / "mkdocs.yml").write_text("site_name: tiny\ntheme:\n  name: mkdocs\n  highlightjs: false\n"
+                                        "plugins:\n  - search\n  - gradview\n", encoding="utf-8")
+    fences = "".join(f"```gradview {info}\n{WALK_BLOCK}```\n\n" for info in ("view=both player=false", "view=backward", ""))
+    (project / "docs" / "index.md").write_text("# Views\n\n" + fences, encoding="utf-8")
+    build_mkdocs(str(project / "mkdocs.yml"), str(tmp_path / "site"))
+    graphs = graphs_in(read(os.path.join(tmp_path, "site", "index.html")))
+    assert [(g["view"], g["player"]) for g in graphs] == [("both", False), ("backward", True), ("forward", True)]
+    assert all(g["views"] == ["forward", "backward", "both"] and g["answers"] == 5 for g in graphs)

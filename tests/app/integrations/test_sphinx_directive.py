@@ -113,3 +113,39 @@ def test_these_docs_build_with_their_graphs(tmp_path):
     index = read(os.path.join(tmp_path, "out", "html", "index.html"))
     assert index.count('class="gradview-graph"') == 2 and "graph-step" in index
     assert os.path.exists(os.path.join(tmp_path, "out", "html", "embedding.html"))
+
+
+VIEWS_RST = """\
+Views
+=====
+
+.. gradview::
+   :view: both
+   :player: false
+
+{code}
+.. gradview::
+   :view: backward
+
+{code}
+.. gradview::
+
+{code}"""
+
+
+def test_the_directive_takes_view_and_player_as_exported_pages_do(tmp_path):
+    from tests.app.integrations.sites import WALK_BLOCK, graphs_in
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text('extensions = ["gradview.app.integrations.sphinx"]\n', encoding="utf-8")
+    code = "".join("   " + line + "\n" for line in WALK_BLOCK.splitlines())
+    (src / "index.rst").write_text(VIEWS_RST.format(code=code), encoding="utf-8")
+    status, warnings = build_sphinx(str(src), str(tmp_path / "out"))
+    assert "WARNING" not in warnings, warnings
+    graphs = graphs_in(read(os.path.join(tmp_path, "out", "html", "index.html")))
+    assert [(g["view"], g["player"]) for g in graphs] == [("both", False), ("backward", True), ("forward", True)]
+    assert all(g["views"] == ["forward", "backward", "both"] and g["answers"] == 5 for g in graphs)
+    (src / "index.rst").write_text(VIEWS_RST.format(code=code).replace(":view: both", ":view: sideways"),
+                                   encoding="utf-8")
+    with pytest.raises(GradviewError, match="view must be one of forward, backward, both"):
+        build_sphinx(str(src), str(tmp_path / "out2"))
