@@ -67,7 +67,7 @@ def __getattr__(name):
     # submodules that import the rest of the engine load on first use
     import importlib
     if name in ("nn", "optim", "utils", "graph", "viz", "linalg", "special", "distributions",
-                "distributed", "storage", "fft", "signal"):
+                "distributed", "storage", "fft", "signal", "masked"):
         return importlib.import_module(f"{__name__}.{name}")
     fn = _compat.torch_level(name)
     if fn is not None:

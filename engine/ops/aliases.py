@@ -225,7 +225,7 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     from ..nn import functional as F
     out = F.group_norm(input, group, weight, bias, eps)
-    grouped = input.reshape(N, group, -1)
+    grouped = input.reshape(N, group, (C // group) * HxW)   # explicit: N may be 0
     mean = red.mean(grouped, -1)
     rstd = (red.var(grouped, -1, correction=0) + eps).rsqrt()
     return out, mean, rstd  # (PyTorch's backward takes these statistics' gradients, unlike layer and batch norm)

@@ -356,6 +356,116 @@ def unfold(self, dimension, size, step):
     return sh.make_view(_unfold, self, (dim, size, step))
 
 
+def _address(a):
+    return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else int(a.data.ptr)
+
+
+def _storage(a):
+    """(the flat memory a's elements live in, a's first element's index in it): the array that owns
+    the memory, found through the chain of arrays a is a view of (PyTorch's storage)."""
+    root = a
+    while True:
+        up = getattr(root, "base", None)
+        if up is not None and not hasattr(up, "strides"):
+            up = getattr(up, "base", None)   # as_strided's views hang from a wrapper around their array
+        if up is None or not hasattr(up, "strides") or up.dtype != a.dtype:
+            break
+        root = up
+    if not root.flags.c_contiguous:
+        root = a if a.flags.c_contiguous else root
+    if not root.flags.c_contiguous or root.dtype != a.dtype:
+        return a.reshape(-1), 0   # a strided array with no flat owner: its own elements
+    return root.reshape(-1), (_address(a) - _address(root)) // a.itemsize
+
+
+def _geometry(size, stride, offset):
+    """The storage index of each element of a (size, stride, offset) view."""
+    index = np.full(tuple(size), offset, dtype=np.int64)
+    for d, (n, st) in enumerate(zip(size, stride)):
+        index += (np.arange(n, dtype=np.int64) * st).reshape((n,) + (1,) * (len(size) - d - 1))
+    return index
+
+
+def _as_strided_forward(xp, x, size, stride, offset, geometry):
+    flat, own = _storage(x)
+    in_stride, in_offset, storage_size = geometry
+    if (flat.size, own) != (storage_size, in_offset) or tuple(st // x.itemsize for st in x.strides) != in_stride:
+        # an array of the input's shape laid out otherwise (a gradient through CopySlices): placed
+        # in a storage laid out as the input's was, as PyTorch does, and viewed from there
+        flat = xp.zeros(storage_size, dtype=x.dtype)
+        flat[xp.asarray(_geometry(x.shape, in_stride, in_offset).reshape(-1))] = x.reshape(-1)
+        own = in_offset
+    offset = own if offset is None else offset
+    needed = offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1 if all(size) else 0
+    if needed > flat.size:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
+                           f"itemsize {x.itemsize} requiring a storage size of {needed * x.itemsize} are out of "
+                           f"bounds for storage of size {flat.size * x.itemsize}")
+    return _as_strided(xp, flat[offset:] if offset < flat.size else flat[:0], tuple(size),
+                       tuple(st * x.itemsize for st in stride))
+
+
+def _as_strided_vjp(m, g, node):
+    """PyTorch's as_strided_backward: the gradient is gathered in a zero storage at the positions the
+    view reads, then read back at the input's own positions (shared by all its overlapping elements)."""
+    size, stride, offset, (in_stride, in_offset, storage_size) = node.params
+    shape = node.shapes[0]
+    xp = m.xp if isinstance(m, ArrayMath) else g._xp
+    out_index = _geometry(size, stride, in_offset if offset is None else offset).reshape(-1)
+    in_index = _geometry(shape, in_stride, in_offset).reshape(-1)
+    buffer = m.scatter_into((storage_size,), (xp.asarray(out_index),), m.reshape(g, (-1,)))
+    grad = m.reshape(m.index(buffer, (xp.asarray(in_index),)), shape)
+    counts = np.bincount(in_index, minlength=storage_size)[in_index] if in_index.size else in_index
+    if counts.size and counts.max() > 1:   # the input itself overlaps (an expanded tensor)
+        grad = grad / xp.asarray(counts.reshape(shape).astype(g.dtype))
+    return grad
+
+
+_as_strided_op = OpDef("AsStridedBackward0", _as_strided_forward, _as_strided_vjp, kind="as_strided")
+
+
+def _as_strided_params(input, size, stride, storage_offset):
+    size, stride = tuple(int(n) for n in size), tuple(int(st) for st in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(n < 0 for n in size):
+        raise RuntimeError(f"as_strided: Negative sizes are not allowed, got {list(size)}")
+    if any(st < 0 for st in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got strides: {list(stride)}")
+    if storage_offset is not None and storage_offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {storage_offset}")
+    flat, own = _storage(input._data)
+    geometry = (tuple(st // input._data.itemsize for st in input._data.strides), own, flat.size)
+    return size, stride, None if storage_offset is None else int(storage_offset), geometry
+
+
+@binds("as_strided")
+def as_strided(input, size, stride, storage_offset=None):
+    """A view of the input's memory (its storage) with the given sizes, element strides and offset."""
+    return sh.make_view(_as_strided_op, input, _as_strided_params(input, size, stride, storage_offset))
+
+
+_as_strided_copy_op = renamed(_as_strided_op, "AsStridedBackward0_copy",
+                              lambda xp, x, *params: _as_strided_forward(xp, x, *params).copy())
+
+
+@binds("as_strided_copy", method=False)
+def as_strided_copy(input, size, stride, storage_offset=None):
+    return apply(_as_strided_copy_op, (input,), _as_strided_params(input, size, stride, storage_offset))
+
+
+@binds("as_strided_scatter")
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    """A copy of input with src written at the positions as_strided(size, stride, offset) of the copy reads."""
+    out = input.contiguous().clone()
+    target = as_strided(out, size, stride, storage_offset)
+    if tuple(target.shape) != tuple(src.shape):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                           f"slice size = {list(target.shape)}")
+    target.copy_(src)
+    return out
+
+
 def _diagonal_view_forward(xp, x, count):
     return _as_strided(xp, x, (count,), (sum(x.strides),))
 

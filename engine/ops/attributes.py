@@ -93,7 +93,7 @@ def _resize_(self, *sizes, size=None, memory_format=None):
     return self
 
 
-@binds(method="resize_as_")
+@binds("resize_as_")
 def _resize_as_(self, the_template, memory_format=None):
     return _resize_(self, tuple(the_template.shape))
 

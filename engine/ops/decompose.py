@@ -333,7 +333,10 @@ def _pinv_vjp(m, g, node, A, P):
             - m.matmul(m.matmul(PtK, P), A))
 
 
-def _pinv_forward(xp, A, rtol):
+def _pinv_forward(xp, A, rtol, hermitian=False):
+    if hermitian:  # PyTorch reads only the lower triangle of a hermitian input (it goes through eigh)
+        lower = xp.tril(A)
+        A = lower + xp.swapaxes(xp.tril(A, -1), -1, -2)
     return xp.linalg.pinv(A, rtol)
 
 
@@ -350,10 +353,9 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
         raise NotImplementedError("linalg.pinv: atol is not supported; use rtol")
     if rtol is None:
         rtol = np.finfo(A._data.dtype).eps * max(A.shape[-2:])
-    if hermitian:  # PyTorch reads only the lower triangle of a hermitian input (it goes through eigh)
-        lower = A.tril()
-        A = lower + lower.tril(-1).mT
-    return apply(_pinv, (A,), (float(rtol),))
+    # hermitian: the forward reads the lower triangle, the backward is pinv's own formula at the
+    # matrix as given (as in PyTorch, whose gradient is not projected onto the triangle)
+    return apply(_pinv, (A,), (float(rtol), bool(hermitian)))
 
 
 @binds("pinverse")

@@ -595,7 +595,7 @@ def _where_forward(xp, cond, a, b, dt):
 
 
 def _where_vjp(m, g, node, cond):
-    zero = g * 0
+    zero = m.zeros_like(g)  # not g * 0: a nan or inf gradient of the unchosen side stays out, as in PyTorch
     return (None,
             m.where(cond, g, zero) if (node._next[1] is not None) else None,
             m.where(cond, zero, g) if (node._next[2] is not None) else None)

@@ -81,12 +81,25 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None, reduction="mean",
                          ignore_index=None, label_smoothing=0.0, options=None):
-    """cross_entropy(linear(input, linear_weight, linear_bias), target, ...): `options` chooses how
-    PyTorch splits the work into chunks to save memory, which changes nothing in the result."""
-    from .linear import linear
-    return cross_entropy(linear(input, linear_weight, linear_bias), target, weight,
-                         ignore_index=-100 if ignore_index is None else ignore_index, reduction=reduction,
-                         label_smoothing=label_smoothing)
+    """cross_entropy(linear(input, linear_weight, linear_bias), target): PyTorch's chunked evaluation
+    (`options`) saves memory on large vocabularies and gives the same values, so it is not needed here."""
+    if input.dim() < 1 or input.dim() > 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.dim()}")
+    if linear_weight.dim() < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got {linear_weight.dim()}")
+    in_features = input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError("expected equal input and linear_weight last dimensions (in_features), "
+                           f"got {input.shape[-1]} and {linear_weight.shape[-1]}, respectively")
+    classes = tuple(linear_weight.shape[:-1])   # (num_classes, *out_features)
+    logits = input @ linear_weight.reshape(-1, in_features).mT
+    if linear_bias is not None:
+        logits = logits + linear_bias.reshape(-1)
+    logits = logits.reshape(tuple(input.shape[:-1]) + classes)
+    if tuple(target.shape) == tuple(logits.shape) and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    return cross_entropy(logits, target, weight=weight, reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index, label_smoothing=label_smoothing)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",

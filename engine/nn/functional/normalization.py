@@ -51,7 +51,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
-    x = input.reshape(n, num_groups, -1)
+    x = input.reshape(n, num_groups, math.prod(input.shape[1:]) // num_groups)   # explicit: n may be 0
     x = _nn.layer_norm(x, 1, None, None, eps).reshape(input.shape)
     shape = (1, c) + (1,) * (input.dim() - 2)
     if weight is not None:

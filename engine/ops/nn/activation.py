@@ -28,6 +28,8 @@ def _softmax_forward(xp, x, axis):
     fused = getattr(xp, "fused_softmax", None)  # one kernel, where a backend has it (WebGPU)
     if fused is not None and (out := fused(x, axis)) is not None:
         return out
+    if not x.size:   # nothing to normalise (and no maximum of an empty dim)
+        return x.copy()
     e = x - x.max(axis=axis, keepdims=True)
     xp.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
@@ -48,6 +50,8 @@ def _log_softmax_forward(xp, x, axis):
     fused = getattr(xp, "fused_log_softmax", None)
     if fused is not None and (out := fused(x, axis)) is not None:
         return out
+    if not x.size:   # nothing to normalise (and no maximum of an empty dim)
+        return x.copy()
     s = x - x.max(axis=axis, keepdims=True)
     s -= xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
     return s
