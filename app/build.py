@@ -46,6 +46,9 @@ BUILD_ONLY = {"build.py", "pyodide_dist.py"}
 # what the site's wheel says of itself (pyproject.toml says the same for the published one; tests/app checks)
 SUMMARY = "A visual autograd explorer: a PyTorch-compatible engine on NumPy and a live graph of every run"
 REQUIRES = ["numpy>=1.26"]
+# what the first run of the cells imports besides the app's modules (compiled to bytecode)
+START_ENGINE = ("gradview.engine", "gradview.engine.graph", "gradview.engine.viz.bokeh_view",
+                "gradview.engine.viz.layout")
 PANEL_CDN_PREFIX = "https://cdn.holoviz.org/panel/"
 BOKEH_CDN_PREFIX = "https://cdn.bokeh.org/bokeh/release/"
 
@@ -213,6 +216,13 @@ def build_site(out: Path, dist: Path | None = None, app_path: Path | None = None
                         "gradview": wheel.name.split("-")[1]},
            "worker": "worker.js", "mode": "local" if local else "cdn"}
     if local:
+        # the modules the app imports at start as bytecode too (next to their sources), compiled by
+        # the distribution's Python: the browser then imports them without compiling them
+        from .pyodide_dist import _compile_wheels
+        lock = json.loads((Path(dist) / "pyodide" / "pyodide-lock.json").read_text())
+        _compile_wheels([wheel], Path(dist) / "pyodide", lock, packages=("gradview",), keep_sources=True,
+                        imports=(f"{__package__}.browser", f"{__package__}.main", *START_ENGINE),
+                        deps=sorted(set(lock["packages"]) - {"gradview"}))
         packages = _copy_dist(Path(dist), out, wheel)
         shutil.rmtree(wheel_dir)
         resources = _localize(resources, out)

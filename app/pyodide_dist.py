@@ -307,29 +307,34 @@ const { loadPyodide } = require(indexURL + 'pyodide.js');
 globalThis.XMLHttpRequest = class {};   // Panel imports it from js at import time
 (async () => {
   const py = await loadPyodide({ indexURL, lockFileURL });
-  await py.loadPackage(['numpy', 'packaging'], { messageCallback: () => {} });
+  await py.loadPackage(DEPS, { messageCallback: () => {} });
   py.FS.mkdir('/work');
   py.FS.mount(py.FS.filesystems.NODEFS, { root }, '/work');
   py.globals.set('dirs', dirs);
   py.runPython(`
-import importlib, py_compile, sys
+import importlib, importlib.util, os, py_compile, sys
 sys.path[:0] = ['/work/' + d for d in dirs.split(',')]
 for name in IMPORTS:
     importlib.import_module(name)
-for m in list(sys.modules.values()):
-    f = getattr(m, '__file__', None) or ''
-    if f.startswith('/work/') and f.endswith('.py') and f.split('/')[3] in PACKAGES:
-        py_compile.compile(f, cfile=f[:-3] + '.pyc', doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-`.replace('IMPORTS', JSON.stringify(IMPORTS)).replace('PACKAGES', JSON.stringify(PACKAGES)));
+files = [f for m in list(sys.modules.values()) for f in [getattr(m, '__file__', None) or '']
+         if f.startswith('/work/') and f.endswith('.py') and f.split('/')[3] in PACKAGES]
+for f in files:
+    py_compile.compile(f, cfile=importlib.util.cache_from_source(f) if KEEP else f[:-3] + '.pyc', doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+`.replace('IMPORTS', JSON.stringify(IMPORTS)).replace('PACKAGES', JSON.stringify(PACKAGES))
+     .replace(/KEEP/g, KEEP ? 'True' : 'False'));
 })().catch((e) => { console.error(String(e)); process.exit(1); });
 """
 
 
-def _compile_wheels(wheels: list[Path], pyodide_dir: Path, lock: dict) -> int:
+def _compile_wheels(wheels: list[Path], pyodide_dir: Path, lock: dict, packages=BYTECODE_PACKAGES,
+                    imports=STARTUP_IMPORTS, deps=("numpy", "packaging"), keep_sources: bool = False) -> int:
     """Replace the start-up modules of the wheels by bytecode (`module.pyc` in place of `module.py`)
-    compiled by the distribution's own Python. Returns how many modules were compiled; 0 when
-    Node.js is not there (the wheels keep their sources: slower start, same behaviour)."""
+    compiled by the distribution's own Python (`imports` are imported, with the packages `deps` of
+    the lock loaded). With `keep_sources`, the modules get their bytecode in `__pycache__` next to
+    their sources instead (tracebacks keep their lines). Returns
+    how many modules were compiled; 0 when Node.js is not there (the wheels keep their sources:
+    slower start, same behaviour)."""
     node = shutil.which("node")
     if node is None or not wheels:
         return 0
@@ -342,8 +347,10 @@ def _compile_wheels(wheels: list[Path], pyodide_dir: Path, lock: dict) -> int:
         script = tmp / "compile.js"
         script.write_text(_COMPILE_JS)
         (tmp / "lock.json").write_text(json.dumps(lock))
-        script.write_text(_COMPILE_JS.replace("IMPORTS)", json.dumps(list(STARTUP_IMPORTS)) + ")", 1)
-                          .replace("PACKAGES)", json.dumps(list(BYTECODE_PACKAGES)) + ")", 1))
+        script.write_text(_COMPILE_JS.replace("IMPORTS)", json.dumps(list(imports)) + ")", 1)
+                          .replace("DEPS,", json.dumps(list(deps)) + ",", 1)
+                          .replace("PACKAGES)", json.dumps(list(packages)) + ")", 1)
+                          .replace("KEEP ?", "true ?" if keep_sources else "false ?", 1))
         _run([node, str(script), str(pyodide_dir.resolve()) + "/", str(tmp), str(tmp / "lock.json"),
               ",".join(str(i) for i in range(len(wheels)))], "compiling wheels to bytecode")
         for i, whl in enumerate(wheels):
@@ -354,7 +361,13 @@ def _compile_wheels(wheels: list[Path], pyodide_dir: Path, lock: dict) -> int:
             files = []
             for n in names:
                 pyc = base / (n[:-3] + ".pyc")
-                if n.endswith(".py") and pyc.exists() and not n.startswith(dist_info):
+                if keep_sources:
+                    files.append((n, (base / n).read_bytes()))
+                    cache = sorted((base / n).parent.glob(f"__pycache__/{Path(n).stem}.*.pyc"))
+                    if n.endswith(".py") and cache:
+                        files.append((str(Path(n).parent / "__pycache__" / cache[0].name), cache[0].read_bytes()))
+                        compiled += 1
+                elif n.endswith(".py") and pyc.exists() and not n.startswith(dist_info):
                     files.append((n[:-3] + ".pyc", pyc.read_bytes()))
                     compiled += 1
                 else:

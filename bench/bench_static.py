@@ -13,7 +13,9 @@ on 127.0.0.1 (no request may leave: those are aborted and counted) and measures:
   same with Shift+Enter (runs at once).
 
 Goals: cold within 10 s, warm within 5 s, under 25 MB, edit-to-graph p95 within 400 ms.
-Prints medians (and p95 for edits) and writes them as JSON with --json.
+Prints medians (and p95 for edits), the boot phases of the median loads (python, packages, app =
+app_python importing and building the app + doc_python serialising its document, render, total),
+and writes them as JSON with --json.
 """
 from __future__ import annotations
 
@@ -168,6 +170,8 @@ def main(argv=None):
         "edit_shift_enter_ms": {"median": round(statistics.median(edit_run)), "p95": round(percentile(edit_run, 0.95))},
         "requests_left_machine": len(left),
     }
+    c, w = result["cold_phases_ms"], result["warm_phases_ms"]
+    print("phases, cold / warm (ms): " + ", ".join(f"{k} {c.get(k, '-')} / {w.get(k, '-')}" for k in c))
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

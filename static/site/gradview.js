@@ -280,7 +280,8 @@
         $('gv-runbar').hidden = true;
         break;
       case 'timing':
-        gv.timings.app_python = msg.app_s * 1000;
+        gv.timings.app_python = msg.app_s * 1000;   // imports and building the app
+        gv.timings.doc_python = msg.doc_s * 1000;   // serialising its document for the page
         break;
       case 'error':
         if (gv.state === 'ready') { console.error(msg.message, msg.detail); note('Error: ' + msg.message, 8000); }
