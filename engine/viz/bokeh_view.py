@@ -16,6 +16,7 @@ import json
 import math
 import os
 
+from .explanation import flatten_some as _flat, format_number as _fmt
 from .folding import auto_collapse, group_nodes
 from .layout import LayoutNode, fold_groups, layout
 
@@ -111,33 +112,6 @@ def _shape_text(shape):
     if shape is None:
         return ""
     return "×".join(str(d) for d in shape) if len(shape) else "scalar"
-
-
-def _fmt(v):
-    if v is None:
-        return "–"
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return str(v)
-    a = abs(v)
-    if a != 0 and (a < 1e-3 or a >= 1e5):
-        return f"{v:.3e}"
-    return f"{v:.5g}"
-
-
-def _flat(data, limit):
-    out = []
-    stack = [data]
-    while stack and len(out) < limit:
-        x = stack.pop()
-        if isinstance(x, list):
-            stack.extend(reversed(x))
-        else:
-            out.append(x)
-    return out
 
 
 def summary_text(s, limit=8):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["EXPLAIN_CSS", "EXPLAIN_PATHS", "explanation_html", "values_text", "summary_line", "shape_text"]
+__all__ = ["EXPLAIN_CSS", "EXPLAIN_PATHS", "explanation_html", "values_text", "summary_line", "shape_text",
+           "format_number", "flatten_some"]
 
 EXPLAIN_PATHS = 20  # paths an explanation lists one by one (the rest are summed)
 
@@ -20,7 +21,11 @@ EXPLAIN_CSS = """
 """
 
 
-def _num(v) -> str:
+def format_number(v) -> str:
+    """A number as the inspector, hover texts and explanations write it: whole numbers as they
+    are, others to 5 significant digits, with an exponent when tiny or huge; None as a dash."""
+    if v is None:
+        return "–"
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return str(v)
     if isinstance(v, int):
@@ -29,7 +34,8 @@ def _num(v) -> str:
     return f"{v:.3e}" if a != 0 and (a < 1e-3 or a >= 1e5) else f"{v:.5g}"
 
 
-def _flatten_some(values, limit):
+def flatten_some(values, limit):
+    """The first `limit` numbers of nested lists, in order (without flattening the rest)."""
     out = []
     stack = [values]
     while stack and len(out) < limit:
@@ -48,12 +54,12 @@ def summary_line(s, limit=12) -> str:
     if isinstance(s, dict) and "data" in s:
         data = s["data"]
         if not isinstance(data, list):
-            return _num(data)
-        vals = _flatten_some(data, limit + 1)
+            return format_number(data)
+        vals = flatten_some(data, limit + 1)
         more = s.get("numel", 0) > limit
-        return "[" + ", ".join(_num(v) for v in vals[:limit]) + (", …]" if more else "]")
+        return "[" + ", ".join(format_number(v) for v in vals[:limit]) + (", …]" if more else "]")
     if isinstance(s, dict):
-        parts = [f"{k} {_num(s[k])}" for k in ("min", "max", "mean", "std", "norm") if s.get(k) is not None]
+        parts = [f"{k} {format_number(s[k])}" for k in ("min", "max", "mean", "std", "norm") if s.get(k) is not None]
         for k in ("nan", "inf"):
             if s.get(k):
                 parts.append(f"{s[k]} {k.upper() if k == 'nan' else k}")
@@ -69,10 +75,10 @@ def values_text(s) -> str:
     if "data" in s and s.get("full", True):
         data = s["data"]
         if not isinstance(data, list):
-            return _num(data)
+            return format_number(data)
 
         def nested(v):
-            return "[" + ", ".join(nested(x) for x in v) + "]" if isinstance(v, list) else _num(v)
+            return "[" + ", ".join(nested(x) for x in v) + "]" if isinstance(v, list) else format_number(v)
         return nested(data)
     shape = s.get("shape")
     head = f"shape {shape_text(shape)}: " if shape is not None else ""
