@@ -66,18 +66,20 @@ def pick_example(page, title):
     """Pick an example and wait until its cells are in the editors and have run."""
     with open(list_examples()[title], encoding="utf-8") as f:
         cells = parse_percent(f.read())
-    before = text_of(page.locator(".gv-status").first)
+    page.evaluate(JS_STATUS_LOG)
     page.locator("select").first.select_option(title)
     deadline = time.time() + 60
     while page.evaluate(JS_EDITOR_TEXT) != cells:
         assert time.time() < deadline, f"{title} never loaded"
         time.sleep(0.1)
-    # loading restarts the worker before the run starts: wait for a drawn graph or an error
+    # loading restarts the worker, then runs the cells: wait for that run (a status before it, and
+    # the errors of the example before, belong to the previous run), then for a graph or an error
+    page.wait_for_function(JS_BUSY_SEEN, timeout=60_000)
+    deadline = time.time() + 60
     while True:
-        status = wait_idle(page, timeout=60)
+        wait_idle(page, timeout=60)
         drawn = nodes(page)
-        if status != before and ((drawn and drawn["id"]) or
-                                 any(e.is_visible() for e in page.locator(".gv-error").all())):
+        if (drawn and drawn["id"]) or any(e.is_visible() for e in page.locator(".gv-error").all()):
             return
         assert time.time() < deadline, f"{title} never drew"
         time.sleep(0.2)
@@ -135,7 +137,8 @@ def test_a_long_session_raises_no_page_or_console_error(browser, server, size, t
             limited = any("Time limit" in text_of(e) for e in page.locator(".gv-error").all() if e.is_visible())
             if limited:
                 continue
-            assert len(nodes(page)["id"]) > 0, name
+            errors = [text_of(e) for e in page.locator(".gv-error").all() if e.is_visible()]
+            assert len(nodes(page)["id"]) > 0, f"{name}: no graph drawn; errors shown: {errors}"
             if name.startswith("Training"):
                 # switch steps, then the colour scale and the scope, and back
                 opened = page.evaluate(JS_SET_STEP, 0)  # (the last training step, see default_step)
