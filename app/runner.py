@@ -400,6 +400,9 @@ class Session:
         out = _Tee()
         cm = _capture_cm(settings) if capture else None
         graph_obj = None
+        # a cell runs as a script given no arguments: argparse in it must not read the arguments
+        # the server or the worker process were started with
+        argv, sys.argv = sys.argv, [filename]
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
                 if traced:
@@ -414,6 +417,7 @@ class Session:
                         exec(compiled, self.ns)
                 finally:
                     self._in_exec = False
+                    sys.argv = argv
                     if traced:
                         sys.settrace(None)
         except TimeLimitExceeded as exc:

@@ -45,6 +45,19 @@ def test_namespace_carries_across_cells_and_runs(runner):
     assert res.results[1].output == "20\n"
 
 
+def test_a_cell_runs_as_a_script_given_no_arguments(runner, monkeypatch):
+    # the worker inherits the server's arguments (`--port 5006 ...`): a script's argparse must not see them
+    monkeypatch.setattr(sys, "argv", ["server", "--port", "5006", "--address", "127.0.0.1"])
+    code = ("import argparse, sys\n"
+            "parser = argparse.ArgumentParser()\n"
+            "parser.add_argument('--seed', type=int, default=3)\n"
+            "print(parser.parse_args().seed, len(sys.argv))")
+    res = runner.run(cells(code))
+    assert res.ok, res.results[-1].error
+    assert res.results[0].output == "3 1\n"
+    assert sys.argv == ["server", "--port", "5006", "--address", "127.0.0.1"]
+
+
 def test_stdout_and_stderr_per_cell(runner):
     res = runner.run(cells("print('one')", "import sys\nprint('two', file=sys.stderr)", "x = 1"))
     assert [r.output for r in res.results] == ["one\n", "two\n", ""]
