@@ -138,8 +138,6 @@ class StepData:
         self.module_types = module_types or {}
 
 
-
-
 class ParamUpdate:
     """What one optimizer.step() did to one parameter: its value before and after (copies), the
     optimizer's class name and the user's code that called step() (code object and line)."""
